@@ -1,0 +1,397 @@
+//! The transport: one request per call, with flow control and bounded
+//! retries, decompression and character repair, then a call into
+//! [`crate::parse`]. Nothing here knows what the caller does with a page.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::io::Read;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use reqwest::Url;
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, RETRY_AFTER, USER_AGENT};
+
+use crate::error::{Error, Origin, Result};
+use crate::model::{Header, Identify, MetadataFormat, Page, Record, Set, Verb};
+use crate::{parse, repair};
+
+/// A decompressed body larger than this is refused: no OAI-PMH page is
+/// that big, and a gzip bomb should not take the machine with it.
+const MAX_BODY: u64 = 1 << 30;
+
+/// Time, injectable so that tests of flow control do not wait.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> SystemTime;
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// The real clock: the system time and tokio's timer.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// How long and how often to retry. Every bound is a hard stop: when it is
+/// reached the last error is returned inside [`Error::RetriesExhausted`].
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// The most time spent waiting between attempts of one request.
+    pub max_total_wait: Duration,
+    /// The first backoff; it doubles on each retry, with ±25% jitter.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// `Retry-After` values above this are cut down to it.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 8,
+            max_total_wait: Duration::from_secs(30 * 60),
+            initial_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(5 * 60),
+            max_retry_after: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempt + 1`, before jitter.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(20);
+        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// Settings for a [`Client`].
+#[derive(Clone)]
+pub struct ClientOptions {
+    pub user_agent: String,
+    /// Per request, body included.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Refuse bodies that need character repair instead of repairing them.
+    pub strict: bool,
+    /// HTTP Basic credentials (user, password).
+    pub basic_auth: Option<(String, String)>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            user_agent: format!("oai/{}", env!("CARGO_PKG_VERSION")),
+            timeout: Duration::from_secs(180),
+            connect_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            strict: false,
+            basic_auth: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// The arguments of a list request: the first page, or a follow-up page
+/// which carries only the token (the protocol makes it exclusive).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListArgs {
+    Initial { metadata_prefix: String, set: Option<String>, from: Option<String>, until: Option<String> },
+    Resume { token: String },
+}
+
+impl ListArgs {
+    fn params(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            ListArgs::Resume { token } => vec![("resumptionToken", token.as_str())],
+            ListArgs::Initial { metadata_prefix, set, from, until } => {
+                let mut p = vec![("metadataPrefix", metadata_prefix.as_str())];
+                if let Some(s) = set {
+                    p.push(("set", s));
+                }
+                if let Some(f) = from {
+                    p.push(("from", f));
+                }
+                if let Some(u) = until {
+                    p.push(("until", u));
+                }
+                p
+            }
+        }
+    }
+
+    fn token(&self) -> Option<String> {
+        match self {
+            ListArgs::Resume { token } => Some(token.clone()),
+            ListArgs::Initial { .. } => None,
+        }
+    }
+}
+
+/// A parsed answer and what it cost.
+#[derive(Clone, Debug)]
+pub struct Fetched<T> {
+    pub value: T,
+    /// HTTP requests made for it, retries included.
+    pub attempts: u32,
+    /// Body bytes as they came over the wire (compressed, if they were).
+    pub wire_bytes: u64,
+    /// Character repairs applied to the body (see [`crate::repair`]).
+    pub repairs: u64,
+}
+
+/// An OAI-PMH client for one repository.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    options: Arc<ClientOptions>,
+    requests: Arc<AtomicU64>,
+}
+
+impl Client {
+    pub fn new(base_url: &str, options: ClientOptions) -> Result<Client> {
+        let base = Url::parse(base_url).map_err(|e| Error::BadUrl { url: base_url.to_string(), detail: e.to_string() })?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(Error::BadUrl { url: base_url.to_string(), detail: "the scheme must be http or https".into() });
+        }
+        // reqwest is built without a bundled crypto provider (see Cargo.toml);
+        // it panics if none is installed when a client is built. A second
+        // install fails harmlessly.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(options.connect_timeout)
+            .build()
+            .map_err(|e| Error::BadUrl { url: base_url.to_string(), detail: e.to_string() })?;
+        Ok(Client { http, base, options: Arc::new(options), requests: Arc::new(AtomicU64::new(0)) })
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// HTTP requests this client (and its clones) has made so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub async fn identify(&self) -> Result<Fetched<Identify>> {
+        self.fetch(Verb::Identify, &[], None, parse::identify).await
+    }
+
+    pub async fn list_metadata_formats(&self, identifier: Option<&str>) -> Result<Fetched<Vec<MetadataFormat>>> {
+        let params: Vec<(&str, &str)> = identifier.map(|i| ("identifier", i)).into_iter().collect();
+        self.fetch(Verb::ListMetadataFormats, &params, None, parse::list_metadata_formats).await
+    }
+
+    pub async fn list_sets(&self, token: Option<&str>) -> Result<Fetched<Page<Set>>> {
+        let params: Vec<(&str, &str)> = token.map(|t| ("resumptionToken", t)).into_iter().collect();
+        self.fetch(Verb::ListSets, &params, token.map(str::to_string), parse::list_sets).await
+    }
+
+    pub async fn list_identifiers(&self, args: &ListArgs) -> Result<Fetched<Page<Header>>> {
+        self.fetch(Verb::ListIdentifiers, &args.params(), args.token(), parse::list_identifiers).await
+    }
+
+    pub async fn list_records(&self, args: &ListArgs) -> Result<Fetched<Page<Record>>> {
+        self.fetch(Verb::ListRecords, &args.params(), args.token(), parse::list_records).await
+    }
+
+    pub async fn get_record(&self, identifier: &str, metadata_prefix: &str) -> Result<Fetched<Record>> {
+        let params = [("identifier", identifier), ("metadataPrefix", metadata_prefix)];
+        self.fetch(Verb::GetRecord, &params, None, parse::get_record).await
+    }
+
+    /// The URL of a request; a follow-up carries only the verb and the token.
+    pub fn url(&self, verb: Verb, params: &[(&str, &str)]) -> Url {
+        let mut url = self.base.clone();
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("verb", verb.as_str());
+            for (k, v) in params {
+                q.append_pair(k, v);
+            }
+        }
+        url
+    }
+
+    async fn fetch<T>(
+        &self,
+        verb: Verb,
+        params: &[(&str, &str)],
+        token: Option<String>,
+        parse: fn(&str, &Origin, u16) -> Result<T>,
+    ) -> Result<Fetched<T>> {
+        let url = self.url(verb, params);
+        let origin = Origin { url: url.to_string(), verb, token };
+        let policy = &self.options.retry;
+        let mut waited = Duration::ZERO;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.attempt(&url, &origin, parse).await {
+                Ok((value, wire_bytes, repairs)) => return Ok(Fetched { value, attempts: attempt, wire_bytes, repairs }),
+                Err(e) if e.is_retryable() => {
+                    let wait = match &e {
+                        Error::Status { retry_after: Some(d), .. } => (*d).min(policy.max_retry_after),
+                        _ => jitter(policy.backoff(attempt)),
+                    };
+                    if attempt >= policy.max_attempts || waited + wait > policy.max_total_wait {
+                        tracing::warn!(%origin, attempt, error = %e, "giving up");
+                        return Err(Error::RetriesExhausted { attempts: attempt, elapsed: waited, last: Box::new(e) });
+                    }
+                    tracing::warn!(%origin, attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying");
+                    self.options.clock.sleep(wait).await;
+                    waited += wait;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One HTTP request, decoded and parsed. Returns the value, the bytes on
+    /// the wire and the number of character repairs.
+    async fn attempt<T>(&self, url: &Url, origin: &Origin, parse: fn(&str, &Origin, u16) -> Result<T>) -> Result<(T, u64, u64)> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let http_err = |source| Error::Http { origin: origin.clone(), source };
+        let mut request = self
+            .http
+            .get(url.clone())
+            .header(USER_AGENT, &self.options.user_agent)
+            .header(ACCEPT_ENCODING, "gzip, deflate");
+        if let Some((user, password)) = &self.options.basic_auth {
+            request = request.basic_auth(user, Some(password));
+        }
+        let response = request.send().await.map_err(http_err)?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, self.options.clock.now()));
+        let encoding = response.headers().get(CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+        let wire = response.bytes().await.map_err(http_err)?;
+        let body = decode(encoding.as_deref(), &wire)
+            .map_err(|(encoding, source)| Error::Decompress { origin: origin.clone(), encoding, source })?;
+        let repaired = repair::repair(&body);
+        if self.options.strict && repaired.count > 0 {
+            return Err(Error::InvalidCharacters {
+                origin: origin.clone(),
+                count: repaired.count,
+                first_offset: repaired.first_offset.unwrap_or(0),
+            });
+        }
+        if repaired.count > 0 {
+            tracing::info!(%origin, repairs = repaired.count, "repaired invalid characters");
+        }
+        match parse(&repaired.text, origin, status) {
+            Ok(value) => Ok((value, wire.len() as u64, repaired.count)),
+            // Not OAI-PMH under an error status: report the status, which
+            // says whether waiting may help (503, 429) or not (404, 413).
+            Err(Error::NotOaiPmh { snippet, .. }) if !(200..300).contains(&status) => {
+                Err(Error::Status { origin: origin.clone(), status, retry_after, snippet })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Reads `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+/// A date in the past means no wait.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// ±25%, so that many harvesters that failed together do not return together.
+fn jitter(d: Duration) -> Duration {
+    d.mul_f64(0.75 + fastrand::f64() * 0.5)
+}
+
+/// Decompresses by Content-Encoding, and by the gzip magic number when the
+/// header is missing (some servers gzip without saying so).
+fn decode<'b>(encoding: Option<&str>, body: &'b [u8]) -> std::result::Result<Cow<'b, [u8]>, (&'static str, std::io::Error)> {
+    let gzip_magic = body.starts_with(&[0x1f, 0x8b]);
+    let read_all = |mut r: Box<dyn Read + '_>, name: &'static str| {
+        let mut out = Vec::with_capacity(body.len() * 4);
+        r.by_ref().take(MAX_BODY).read_to_end(&mut out).map_err(|e| (name, e))?;
+        Ok(Cow::Owned(out))
+    };
+    match encoding {
+        Some(e) if e.contains("gzip") => read_all(Box::new(flate2::read::MultiGzDecoder::new(body)), "gzip"),
+        _ if gzip_magic => read_all(Box::new(flate2::read::MultiGzDecoder::new(body)), "gzip"),
+        // "deflate" should be zlib-wrapped, but some servers send raw deflate.
+        Some(e) if e.contains("deflate") => read_all(Box::new(flate2::read::ZlibDecoder::new(body)), "deflate")
+            .or_else(|_| read_all(Box::new(flate2::read::DeflateDecoder::new(body)), "deflate")),
+        _ => Ok(Cow::Borrowed(body)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now), Some(Duration::from_secs(30)));
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let p = RetryPolicy { initial_backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(5), ..Default::default() };
+        let waits: Vec<u64> = (1..=5).map(|a| p.backoff(a).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 5, 5]);
+    }
+
+    #[test]
+    fn gzip_is_sniffed_without_a_header_and_deflate_accepts_both_framings() {
+        let text = b"<OAI-PMH/>".repeat(10);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&text).unwrap();
+        let gz = gz.finish().unwrap();
+        assert_eq!(decode(None, &gz).unwrap().as_ref(), &text[..]);
+        assert_eq!(decode(Some("gzip"), &gz).unwrap().as_ref(), &text[..]);
+
+        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        raw.write_all(&text).unwrap();
+        assert_eq!(decode(Some("deflate"), &raw.finish().unwrap()).unwrap().as_ref(), &text[..]);
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&text).unwrap();
+        assert_eq!(decode(Some("deflate"), &z.finish().unwrap()).unwrap().as_ref(), &text[..]);
+
+        assert!(decode(Some("gzip"), b"not gzip").is_err());
+        assert_eq!(decode(None, b"plain").unwrap().as_ref(), b"plain");
+    }
+
+    #[test]
+    fn a_follow_up_url_carries_only_the_verb_and_the_encoded_token() {
+        let c = Client::new("http://127.0.0.1:1/oai", ClientOptions::default()).unwrap();
+        let args = ListArgs::Resume { token: "a+b/c=d@e!f g&h".into() };
+        let url = c.url(Verb::ListRecords, &args.params());
+        assert_eq!(url.as_str(), "http://127.0.0.1:1/oai?verb=ListRecords&resumptionToken=a%2Bb%2Fc%3Dd%40e%21f+g%26h");
+        let back: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        assert_eq!(back[1].1, "a+b/c=d@e!f g&h");
+    }
+}

@@ -1,0 +1,197 @@
+//! The crate's one error type. Every variant says where it happened: the
+//! URL, the verb and, for a follow-up page, the resumptionToken.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::model::Verb;
+
+/// Which request an error belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The full request URL, query included.
+    pub url: String,
+    pub verb: Verb,
+    /// The resumptionToken sent, for a follow-up page.
+    pub token: Option<String>,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.verb, self.url)?;
+        if let Some(t) = &self.token {
+            write!(f, " (resumptionToken {t:?})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The error codes of OAI-PMH 2.0 §3.6, plus whatever else a server invents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadArgument,
+    BadResumptionToken,
+    BadVerb,
+    CannotDisseminateFormat,
+    IdDoesNotExist,
+    NoRecordsMatch,
+    NoMetadataFormats,
+    NoSetHierarchy,
+    Other(String),
+}
+
+impl ErrorCode {
+    pub fn parse(code: &str) -> ErrorCode {
+        match code {
+            "badArgument" => ErrorCode::BadArgument,
+            "badResumptionToken" => ErrorCode::BadResumptionToken,
+            "badVerb" => ErrorCode::BadVerb,
+            "cannotDisseminateFormat" => ErrorCode::CannotDisseminateFormat,
+            "idDoesNotExist" => ErrorCode::IdDoesNotExist,
+            "noRecordsMatch" => ErrorCode::NoRecordsMatch,
+            "noMetadataFormats" => ErrorCode::NoMetadataFormats,
+            "noSetHierarchy" => ErrorCode::NoSetHierarchy,
+            other => ErrorCode::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::BadArgument => "badArgument",
+            ErrorCode::BadResumptionToken => "badResumptionToken",
+            ErrorCode::BadVerb => "badVerb",
+            ErrorCode::CannotDisseminateFormat => "cannotDisseminateFormat",
+            ErrorCode::IdDoesNotExist => "idDoesNotExist",
+            ErrorCode::NoRecordsMatch => "noRecordsMatch",
+            ErrorCode::NoMetadataFormats => "noMetadataFormats",
+            ErrorCode::NoSetHierarchy => "noSetHierarchy",
+            ErrorCode::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One `<error code="…">message</error>` element.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OaiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+fn join_errors(errors: &[OaiError]) -> String {
+    errors
+        .iter()
+        .map(|e| if e.message.is_empty() { e.code.to_string() } else { format!("{}: {}", e.code, e.message) })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The base URL could not be used to build a request.
+    #[error("invalid base URL {url:?}: {detail}")]
+    BadUrl { url: String, detail: String },
+
+    /// Connecting, sending or reading the body failed (timeouts, resets).
+    #[error("{origin}: request failed")]
+    Http {
+        origin: Origin,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// An HTTP status that carried no OAI-PMH answer (a 503 page, a 404).
+    #[error("{origin}: HTTP {status}{}: {snippet:?}", retry_after.map(|d| format!(" (Retry-After {}s)", d.as_secs())).unwrap_or_default())]
+    Status { origin: Origin, status: u16, retry_after: Option<Duration>, snippet: String },
+
+    /// A body that is not an OAI-PMH response: an HTML page, plain text.
+    #[error("{origin}: HTTP {status} answered with something that is not OAI-PMH: {snippet:?}")]
+    NotOaiPmh { origin: Origin, status: u16, snippet: String },
+
+    /// An OAI-PMH response that breaks the XML or the protocol's structure.
+    /// `truncated` is set when the document simply stops, which a retry may mend.
+    #[error("{origin}: malformed OAI-PMH response at byte {offset}: {detail}")]
+    Malformed { origin: Origin, offset: u64, detail: String, truncated: bool },
+
+    /// The body was compressed and could not be decompressed.
+    #[error("{origin}: could not decompress the body ({encoding})")]
+    Decompress {
+        origin: Origin,
+        encoding: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// With strict checking: the body held invalid UTF-8 or characters XML forbids.
+    #[error("{origin}: {count} invalid character(s) in the body, the first at byte {first_offset} (not repaired: strict mode)")]
+    InvalidCharacters { origin: Origin, count: u64, first_offset: u64 },
+
+    /// The repository answered with OAI-PMH error elements.
+    #[error("{origin}: OAI-PMH error {}", join_errors(errors))]
+    Oai { origin: Origin, errors: Vec<OaiError> },
+
+    /// The repository handed back a token it had already given in this list:
+    /// following it would loop for ever.
+    #[error("{origin}: the repository repeated a resumptionToken; stopping instead of looping")]
+    TokenLoop { origin: Origin },
+
+    /// Too many pages in a row without a record.
+    #[error("{origin}: {pages} pages in a row held no record; stopping instead of looping")]
+    EmptyPages { origin: Origin, pages: u32 },
+
+    /// Retries were bounded and have run out.
+    #[error("gave up after {attempts} attempt(s) over {}s", elapsed.as_secs())]
+    RetriesExhausted {
+        attempts: u32,
+        elapsed: Duration,
+        #[source]
+        last: Box<Error>,
+    },
+}
+
+impl Error {
+    /// True when the same request may succeed later: timeouts, resets, 429,
+    /// 5xx, a body that stops in the middle.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Http { .. } => true,
+            Error::Status { status, .. } => matches!(status, 408 | 425 | 429 | 500..=599),
+            Error::Malformed { truncated, .. } => *truncated,
+            Error::Decompress { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The OAI-PMH error code, when the repository sent exactly one kind.
+    pub fn oai_code(&self) -> Option<&ErrorCode> {
+        match self {
+            Error::Oai { errors, .. } => errors.first().map(|e| &e.code),
+            Error::RetriesExhausted { last, .. } => last.oai_code(),
+            _ => None,
+        }
+    }
+
+    /// Where the error happened, if it belongs to one request.
+    pub fn origin(&self) -> Option<&Origin> {
+        match self {
+            Error::Http { origin, .. }
+            | Error::Status { origin, .. }
+            | Error::NotOaiPmh { origin, .. }
+            | Error::Malformed { origin, .. }
+            | Error::Decompress { origin, .. }
+            | Error::InvalidCharacters { origin, .. }
+            | Error::Oai { origin, .. }
+            | Error::TokenLoop { origin }
+            | Error::EmptyPages { origin, .. } => Some(origin),
+            Error::RetriesExhausted { last, .. } => last.origin(),
+            Error::BadUrl { .. } => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,26 @@
+//! An OAI-PMH 2.0 harvesting client.
+//!
+//! This crate speaks the protocol and nothing else: it knows no database,
+//! no wiki and no command line. Layout:
+//!
+//! * [`model`]: verbs, headers, records, tokens, what `Identify` says.
+//! * [`parse`]: pure functions from a response body to those types.
+//! * [`repair`]: the one rule for invalid UTF-8 and characters XML forbids.
+//! * [`client`]: HTTP with flow control, bounded retries and decompression.
+//! * [`paging`]: following resumption tokens without looping.
+//! * [`error`]: the crate's one error type.
+
+pub mod client;
+pub mod error;
+pub mod model;
+pub mod paging;
+pub mod parse;
+pub mod repair;
+
+pub use client::{Client, ClientOptions, Clock, Fetched, ListArgs, RetryPolicy, SystemClock};
+pub use error::{Error, ErrorCode, OaiError, Origin, Result};
+pub use model::{
+    DeletedRecord, Granularity, Header, Identify, MetadataFormat, Page, Record, ResumptionToken, Set, Verb,
+    parse_datestamp,
+};
+pub use paging::TokenGuard;

@@ -1,0 +1,101 @@
+//! Guards for following resumption tokens: a list ends on an empty or
+//! absent token, and a repository that hands back a token it gave before,
+//! or pages without records for ever, is stopped instead of looped on.
+
+use std::collections::HashSet;
+
+use crate::error::{Error, Origin, Result};
+use crate::model::Page;
+
+/// How many pages in a row may hold no record before the list is abandoned.
+/// Some repositories legitimately send a few (filtered pages); none sends
+/// this many.
+pub const MAX_EMPTY_PAGES: u32 = 100;
+
+/// Watches the pages of one list request.
+#[derive(Debug, Default)]
+pub struct TokenGuard {
+    seen: HashSet<String>,
+    empty_in_a_row: u32,
+}
+
+impl TokenGuard {
+    pub fn new() -> TokenGuard {
+        TokenGuard::default()
+    }
+
+    /// Starts watching from a token saved earlier (a resumed harvest).
+    pub fn resuming(token: &str) -> TokenGuard {
+        let mut g = TokenGuard::default();
+        g.seen.insert(token.to_string());
+        g
+    }
+
+    /// Checks a page that was fetched at `origin` and returns the token to
+    /// follow, or `None` when the list is complete.
+    pub fn next<'p, T>(&mut self, page: &'p Page<T>, origin: &Origin) -> Result<Option<&'p str>> {
+        let Some(token) = page.next_token() else { return Ok(None) };
+        if !self.seen.insert(token.to_string()) {
+            return Err(Error::TokenLoop { origin: origin.clone() });
+        }
+        if page.items.is_empty() {
+            self.empty_in_a_row += 1;
+            if self.empty_in_a_row >= MAX_EMPTY_PAGES {
+                return Err(Error::EmptyPages { origin: origin.clone(), pages: self.empty_in_a_row });
+            }
+        } else {
+            self.empty_in_a_row = 0;
+        }
+        Ok(Some(token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ResumptionToken, Verb};
+
+    fn page(items: usize, token: Option<&str>) -> Page<u32> {
+        Page {
+            response_date: String::new(),
+            items: vec![0; items],
+            token: token.map(|t| ResumptionToken { value: t.into(), ..Default::default() }),
+        }
+    }
+
+    fn origin() -> Origin {
+        Origin { url: "http://127.0.0.1/oai".into(), verb: Verb::ListRecords, token: None }
+    }
+
+    #[test]
+    fn follows_new_tokens_and_stops_at_the_end() {
+        let mut g = TokenGuard::new();
+        assert_eq!(g.next(&page(2, Some("a")), &origin()).unwrap(), Some("a"));
+        assert_eq!(g.next(&page(2, Some("b")), &origin()).unwrap(), Some("b"));
+        assert_eq!(g.next(&page(2, Some("")), &origin()).unwrap(), None);
+        assert_eq!(g.next(&page(2, None), &origin()).unwrap(), None);
+    }
+
+    #[test]
+    fn a_repeated_token_is_a_loop() {
+        let mut g = TokenGuard::resuming("a");
+        assert!(matches!(g.next(&page(0, Some("a")), &origin()), Err(Error::TokenLoop { .. })));
+        let mut g = TokenGuard::new();
+        g.next(&page(1, Some("x")), &origin()).unwrap();
+        g.next(&page(1, Some("y")), &origin()).unwrap();
+        assert!(matches!(g.next(&page(1, Some("x")), &origin()), Err(Error::TokenLoop { .. })));
+    }
+
+    #[test]
+    fn endless_empty_pages_are_stopped_but_a_few_are_fine() {
+        let mut g = TokenGuard::new();
+        for i in 0..MAX_EMPTY_PAGES - 1 {
+            assert!(g.next(&page(0, Some(&format!("t{i}"))), &origin()).is_ok());
+        }
+        assert!(g.next(&page(1, Some("reset")), &origin()).is_ok());
+        for i in 0..MAX_EMPTY_PAGES - 1 {
+            assert!(g.next(&page(0, Some(&format!("u{i}"))), &origin()).is_ok());
+        }
+        assert!(matches!(g.next(&page(0, Some("last")), &origin()), Err(Error::EmptyPages { .. })));
+    }
+}

@@ -1,0 +1,500 @@
+//! Pure parsing of OAI-PMH responses, one function per verb.
+//!
+//! Each function takes a body that has already been through
+//! [`crate::repair`] (so it is valid UTF-8) and walks it with quick-xml's
+//! event reader: no DOM of the whole response is built. Record metadata is
+//! not parsed at all: its bytes are sliced out of the body as received.
+//!
+//! Tolerated, because real repositories do it: element prefixes
+//! (`<oai:OAI-PMH>`), stylesheet processing instructions, no XML
+//! declaration, a byte-order mark, namespaces declared on any ancestor,
+//! garbage after the closing root tag (PHP notices), error elements under
+//! any HTTP status. Refused: a body whose root is not `OAI-PMH` (an HTML
+//! page), and a document that breaks off (reported as truncated).
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::XmlVersion;
+use quick_xml::name::{Namespace, QName, ResolveResult};
+use quick_xml::reader::NsReader;
+
+use crate::error::{Error, ErrorCode, OaiError, Origin, Result};
+use crate::model::{DeletedRecord, Header, Identify, MetadataFormat, Page, Record, ResumptionToken, Set, Verb};
+
+const OAI_NS: &str = "http://www.openarchives.org/OAI/2.0/";
+
+/// What every response carries besides its verb's payload.
+struct Envelope {
+    response_date: String,
+    errors: Vec<OaiError>,
+    /// Whether the verb's own element (`<ListRecords>` …) was present.
+    saw_verb: bool,
+}
+
+/// Parses an `Identify` response.
+pub fn identify(body: &str, origin: &Origin, status: u16) -> Result<Identify> {
+    let mut out = Identify::default();
+    let env = walk(body, origin, status, Verb::Identify, |cur| {
+        while let Some(child) = cur.next_child()? {
+            match child.as_str() {
+                "repositoryName" => out.repository_name = cur.text()?,
+                "baseURL" => out.base_url = cur.text()?,
+                "protocolVersion" => out.protocol_version = cur.text()?,
+                "adminEmail" => out.admin_emails.push(cur.text()?),
+                "earliestDatestamp" => out.earliest_datestamp = cur.text()?,
+                "deletedRecord" => out.deleted_record = DeletedRecord::parse(&cur.text()?),
+                "granularity" => out.granularity_text = cur.text()?,
+                "compression" => out.compression.push(cur.text()?),
+                _ => cur.skip()?,
+            }
+        }
+        Ok(())
+    })?;
+    env.into_result(origin, body, false).map(|_| out)
+}
+
+/// Parses a `ListRecords` page.
+pub fn list_records(body: &str, origin: &Origin, status: u16) -> Result<Page<Record>> {
+    list(body, origin, status, Verb::ListRecords, "record", |cur, start| cur.record(start))
+}
+
+/// Parses a `ListIdentifiers` page.
+pub fn list_identifiers(body: &str, origin: &Origin, status: u16) -> Result<Page<Header>> {
+    list(body, origin, status, Verb::ListIdentifiers, "header", |cur, start| cur.header(start))
+}
+
+/// Parses a `ListSets` page.
+pub fn list_sets(body: &str, origin: &Origin, status: u16) -> Result<Page<Set>> {
+    list(body, origin, status, Verb::ListSets, "set", |cur, _| {
+        let mut set = Set { spec: String::new(), name: String::new() };
+        while let Some(child) = cur.next_child()? {
+            match child.as_str() {
+                "setSpec" => set.spec = cur.text()?,
+                "setName" => set.name = cur.text()?,
+                _ => cur.skip()?,
+            }
+        }
+        Ok(set)
+    })
+}
+
+/// Parses a `ListMetadataFormats` response (it has no resumptionToken).
+pub fn list_metadata_formats(body: &str, origin: &Origin, status: u16) -> Result<Vec<MetadataFormat>> {
+    list(body, origin, status, Verb::ListMetadataFormats, "metadataFormat", |cur, _| {
+        let mut f = MetadataFormat { prefix: String::new(), schema: String::new(), namespace: String::new() };
+        while let Some(child) = cur.next_child()? {
+            match child.as_str() {
+                "metadataPrefix" => f.prefix = cur.text()?,
+                "schema" => f.schema = cur.text()?,
+                "metadataNamespace" => f.namespace = cur.text()?,
+                _ => cur.skip()?,
+            }
+        }
+        Ok(f)
+    })
+    .map(|page| page.items)
+}
+
+/// Parses a `GetRecord` response.
+pub fn get_record(body: &str, origin: &Origin, status: u16) -> Result<Record> {
+    let page = list(body, origin, status, Verb::GetRecord, "record", |cur, start| cur.record(start))?;
+    page.items.into_iter().next().ok_or_else(|| Error::Malformed {
+        origin: origin.clone(),
+        offset: 0,
+        detail: "GetRecord response without a record".into(),
+        truncated: false,
+    })
+}
+
+/// The shape all list verbs share: a verb element holding items and,
+/// perhaps, a resumptionToken.
+fn list<T>(
+    body: &str,
+    origin: &Origin,
+    status: u16,
+    verb: Verb,
+    item: &str,
+    mut parse_item: impl FnMut(&mut Cursor<'_>, &BytesStart<'_>) -> Result<T>,
+) -> Result<Page<T>> {
+    let mut page = Page { response_date: String::new(), items: Vec::new(), token: None };
+    let env = walk(body, origin, status, verb, |cur| {
+        while let Some(start) = cur.next_child_start()? {
+            let name = local(&start);
+            if name == item {
+                let parsed = parse_item(cur, &start)?;
+                page.items.push(parsed);
+            } else if name == "resumptionToken" {
+                page.token = Some(cur.token(&start)?);
+            } else {
+                cur.skip()?;
+            }
+        }
+        Ok(())
+    })?;
+    // noRecordsMatch is an empty list, not a failure (Zenodo sends it with 422).
+    let empty_ok = !matches!(verb, Verb::Identify | Verb::GetRecord);
+    page.response_date = env.into_result(origin, body, empty_ok)?;
+    Ok(page)
+}
+
+impl Envelope {
+    /// Turns error elements into an error, except a lone `noRecordsMatch`
+    /// where an empty list is acceptable. Returns the responseDate.
+    fn into_result(self, origin: &Origin, body: &str, empty_ok: bool) -> Result<String> {
+        if !self.errors.is_empty() {
+            let only_no_match = self.errors.iter().all(|e| e.code == ErrorCode::NoRecordsMatch);
+            if !(empty_ok && only_no_match) {
+                return Err(Error::Oai { origin: origin.clone(), errors: self.errors });
+            }
+        } else if !self.saw_verb {
+            return Err(Error::Malformed {
+                origin: origin.clone(),
+                offset: 0,
+                detail: format!("neither an error nor a <{}> element in {:?}", origin.verb, snippet(body)),
+                truncated: false,
+            });
+        }
+        Ok(self.response_date)
+    }
+}
+
+/// Walks the envelope: checks the root, reads `responseDate` and `error`
+/// elements, and hands the verb element's content to `on_verb`.
+fn walk(
+    body: &str,
+    origin: &Origin,
+    status: u16,
+    verb: Verb,
+    mut on_verb: impl FnMut(&mut Cursor<'_>) -> Result<()>,
+) -> Result<Envelope> {
+    let body = body.strip_prefix('\u{FEFF}').unwrap_or(body);
+    let mut cur = Cursor::new(body, origin);
+    let not_oai = || Error::NotOaiPmh { origin: origin.clone(), status, snippet: snippet(body) };
+
+    // The root: anything before it that is not markup we tolerate means
+    // this is not an OAI-PMH document.
+    loop {
+        match cur.reader.read_resolved_event() {
+            Ok((ns, Event::Start(e))) => {
+                let ns_ok = match ns {
+                    ResolveResult::Bound(Namespace(n)) => n == OAI_NS,
+                    _ => true,
+                };
+                if local(&e) == "OAI-PMH" && ns_ok {
+                    break;
+                }
+                return Err(not_oai());
+            }
+            Ok((_, Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_))) => {}
+            Ok((_, Event::Text(t))) if t.trim().is_empty() => {}
+            Ok(_) | Err(_) => return Err(not_oai()),
+        }
+    }
+    let mut env = Envelope { response_date: String::new(), errors: Vec::new(), saw_verb: false };
+    while let Some(start) = cur.next_child_start()? {
+        let name = local(&start);
+        match name {
+            "responseDate" => env.response_date = cur.text()?,
+            "error" => {
+                let code = attr(&start, "code").unwrap_or_default();
+                let message = cur.text()?;
+                env.errors.push(OaiError { code: ErrorCode::parse(&code), message });
+            }
+            n if n == verb.as_str() => {
+                env.saw_verb = true;
+                on_verb(&mut cur)?;
+            }
+            _ => cur.skip()?,
+        }
+    }
+    Ok(env)
+}
+
+/// A reader positioned inside an element, with the few moves the parser needs.
+struct Cursor<'a> {
+    reader: NsReader<&'a [u8]>,
+    body: &'a str,
+    origin: &'a Origin,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(body: &'a str, origin: &'a Origin) -> Self {
+        let mut reader = NsReader::from_str(body);
+        let config = reader.config_mut();
+        // Text is concatenated from Text and GeneralRef events, so trimming
+        // each piece would eat the spaces around `&amp;`.
+        config.trim_text(false);
+        config.allow_dangling_amp = true;
+        // `<x/>` arrives as a start and an end, so every caller sees one shape.
+        config.expand_empty_elements = true;
+        Cursor { reader, body, origin }
+    }
+
+    fn malformed(&self, detail: impl Into<String>, truncated: bool) -> Error {
+        Error::Malformed {
+            origin: self.origin.clone(),
+            offset: self.reader.buffer_position(),
+            detail: detail.into(),
+            truncated,
+        }
+    }
+
+    fn xml_error(&self, e: quick_xml::Error) -> Error {
+        // A document that stops inside markup or an open element reaches the
+        // end of the input before the error: that is a truncated body.
+        let truncated = self.reader.buffer_position() as usize >= self.body.len();
+        self.malformed(e.to_string(), truncated)
+    }
+
+    fn event(&mut self) -> Result<Event<'a>> {
+        match self.reader.read_event() {
+            Ok(Event::Eof) => Err(self.malformed("the document ends before its elements are closed", true)),
+            Ok(e) => Ok(e),
+            Err(e) => Err(self.xml_error(e)),
+        }
+    }
+
+    /// The next child element's start tag, or `None` at the parent's end.
+    fn next_child_start(&mut self) -> Result<Option<BytesStart<'a>>> {
+        loop {
+            match self.event()? {
+                Event::Start(e) => return Ok(Some(e)),
+                Event::End(_) => return Ok(None),
+                _ => {}
+            }
+        }
+    }
+
+    /// Like [`Cursor::next_child_start`], giving only the local name.
+    fn next_child(&mut self) -> Result<Option<String>> {
+        Ok(self.next_child_start()?.map(|e| local(&e).to_string()))
+    }
+
+    /// After a start tag: the element's text content, entity and character
+    /// references resolved, nested markup dropped, outer white space trimmed.
+    fn text(&mut self) -> Result<String> {
+        let mut out = String::new();
+        let mut depth = 0u32;
+        loop {
+            match self.event()? {
+                Event::Start(_) => depth += 1,
+                Event::End(_) if depth == 0 => break,
+                Event::End(_) => depth -= 1,
+                Event::Text(t) => out.push_str(&t),
+                Event::CData(t) => out.push_str(&t),
+                Event::GeneralRef(r) => push_reference(&mut out, &r),
+                _ => {}
+            }
+        }
+        Ok(out.trim().to_string())
+    }
+
+    /// After a start tag: skips to the matching end tag.
+    fn skip(&mut self) -> Result<()> {
+        let mut depth = 0u32;
+        loop {
+            match self.event()? {
+                Event::Start(_) => depth += 1,
+                Event::End(_) if depth == 0 => return Ok(()),
+                Event::End(_) => depth -= 1,
+                _ => {}
+            }
+        }
+    }
+
+    fn header(&mut self, start: &BytesStart<'_>) -> Result<Header> {
+        let mut h = Header {
+            deleted: attr(start, "status").is_some_and(|s| s.trim() == "deleted"),
+            ..Header::default()
+        };
+        while let Some(child) = self.next_child()? {
+            match child.as_str() {
+                "identifier" => h.identifier = self.text()?,
+                "datestamp" => h.datestamp = self.text()?,
+                "setSpec" => h.sets.push(self.text()?),
+                _ => self.skip()?,
+            }
+        }
+        if h.identifier.is_empty() {
+            return Err(self.malformed("a record header without an identifier", false));
+        }
+        Ok(h)
+    }
+
+    fn record(&mut self, _start: &BytesStart<'_>) -> Result<Record> {
+        let mut rec = Record::default();
+        let mut saw_header = false;
+        while let Some(start) = self.next_child_start()? {
+            match local(&start) {
+                "header" => {
+                    rec.header = self.header(&start)?;
+                    saw_header = true;
+                }
+                "metadata" => rec.metadata = Some(self.metadata(&start)?),
+                _ => self.skip()?,
+            }
+        }
+        if !saw_header {
+            return Err(self.malformed("a record without a header", false));
+        }
+        Ok(rec)
+    }
+
+    /// The bytes inside `<metadata>`, as received, with surrounding white
+    /// space trimmed. Prefixes that the fragment uses but an ancestor
+    /// declared (Zenodo's `xsi:`, BnF's `dc:`) are declared again on its root
+    /// element, so that the stored fragment is a well-formed document alone.
+    fn metadata(&mut self, start: &BytesStart<'_>) -> Result<Vec<u8>> {
+        let span = match self.reader.read_to_end(start.name()) {
+            Ok(span) => span,
+            Err(e) => return Err(self.xml_error(e)),
+        };
+        let fragment = self.body[span.start as usize..span.end as usize].trim();
+        let missing: Vec<(String, String)> = undeclared_prefixes(fragment)
+            .into_iter()
+            .filter_map(|p| {
+                let probe = format!("{p}:x");
+                match self.reader.resolver().resolve_prefix(QName(&probe).prefix(), false) {
+                    ResolveResult::Bound(Namespace(ns)) => Some((p, ns.to_string())),
+                    _ => None,
+                }
+            })
+            .collect();
+        Ok(declare(fragment, &missing).into_bytes())
+    }
+
+    fn token(&mut self, start: &BytesStart<'_>) -> Result<ResumptionToken> {
+        let number = |name| attr(start, name).and_then(|v| v.trim().parse().ok());
+        Ok(ResumptionToken {
+            complete_list_size: number("completeListSize"),
+            cursor: number("cursor"),
+            expiration_date: attr(start, "expirationDate"),
+            value: self.text()?,
+        })
+    }
+}
+
+fn local<'s>(e: &'s BytesStart<'_>) -> &'s str {
+    let name = e.name().0;
+    name.rsplit_once(':').map_or(name, |(_, l)| l)
+}
+
+/// An attribute's unescaped value, matched by local name.
+fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
+    e.attributes().with_checks(false).flatten().find_map(|a| {
+        let key = a.key.0;
+        let key = key.rsplit_once(':').map_or(key, |(_, l)| l);
+        (key == name).then(|| a.normalized_value(XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_else(|_| a.value.into_owned()))
+    })
+}
+
+fn push_reference(out: &mut String, r: &str) {
+    match r {
+        "amp" => out.push('&'),
+        "lt" => out.push('<'),
+        "gt" => out.push('>'),
+        "quot" => out.push('"'),
+        "apos" => out.push('\''),
+        _ => {
+            let num = r.strip_prefix('#');
+            let ch = num.and_then(|n| match n.strip_prefix('x').or_else(|| n.strip_prefix('X')) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                None => n.parse().ok(),
+            });
+            match ch.and_then(char::from_u32) {
+                Some(c) => out.push(c),
+                // An unknown entity is kept as written rather than dropped.
+                None => {
+                    out.push('&');
+                    out.push_str(r);
+                    out.push(';');
+                }
+            }
+        }
+    }
+}
+
+/// Prefixes used on element or attribute names in `fragment` that it does
+/// not declare itself. A quick scan of tags, not a parse: it only has to
+/// find names, and a missed prefix is no worse than not declaring it.
+fn undeclared_prefixes(fragment: &str) -> Vec<String> {
+    let mut used: Vec<&str> = Vec::new();
+    let mut declared: Vec<&str> = Vec::new();
+    let bytes = fragment.as_bytes();
+    let mut i = 0;
+    while let Some(off) = fragment[i..].find('<') {
+        i += off + 1;
+        if matches!(bytes.get(i), Some(b'/' | b'!' | b'?') | None) {
+            continue;
+        }
+        // Element name, then attributes up to the closing `>`.
+        let mut names = Vec::new();
+        let name_end = fragment[i..].find(|c: char| c.is_whitespace() || c == '>' || c == '/').map_or(fragment.len(), |e| i + e);
+        names.push(&fragment[i..name_end]);
+        i = name_end;
+        loop {
+            let Some(rest) = fragment.get(i..) else { break };
+            let trimmed = rest.trim_start();
+            i += rest.len() - trimmed.len();
+            match trimmed.as_bytes().first() {
+                None | Some(b'>') => break,
+                Some(b'/') => i += 1,
+                Some(_) => {
+                    let Some(eq) = trimmed.find('=') else { break };
+                    let name = trimmed[..eq].trim();
+                    let after = &trimmed[eq + 1..].trim_start();
+                    let Some(quote) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else { break };
+                    let Some(close) = after[1..].find(quote) else { break };
+                    let consumed = trimmed.len() - after.len() + close + 2;
+                    if let Some(p) = name.strip_prefix("xmlns:") {
+                        declared.push(p);
+                    } else {
+                        names.push(name);
+                    }
+                    i += consumed;
+                }
+            }
+        }
+        for n in names {
+            if let Some((p, _)) = n.split_once(':')
+                && p != "xml"
+                && p != "xmlns"
+                && !used.contains(&p)
+            {
+                used.push(p);
+            }
+        }
+    }
+    used.into_iter().filter(|p| !declared.contains(p)).map(str::to_string).collect()
+}
+
+/// Inserts namespace declarations into the first start tag of `fragment`.
+fn declare(fragment: &str, bindings: &[(String, String)]) -> String {
+    if bindings.is_empty() {
+        return fragment.to_string();
+    }
+    let Some(tag_start) = fragment.find(|c| c == '<').filter(|&i| !matches!(fragment.as_bytes().get(i + 1), Some(b'!' | b'?'))) else {
+        return fragment.to_string();
+    };
+    let name_end = fragment[tag_start..]
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .map_or(fragment.len(), |e| tag_start + e);
+    let mut out = String::with_capacity(fragment.len() + 64 * bindings.len());
+    out.push_str(&fragment[..name_end]);
+    for (p, ns) in bindings {
+        out.push_str(&format!(" xmlns:{p}=\"{}\"", ns.replace('&', "&amp;").replace('"', "&quot;")));
+    }
+    out.push_str(&fragment[name_end..]);
+    out
+}
+
+/// The start of a body, white space folded, for error messages.
+pub fn snippet(body: &str) -> String {
+    let folded: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    match folded.char_indices().nth(160) {
+        Some((i, _)) => format!("{}…", &folded[..i]),
+        None => folded,
+    }
+}
+
+#[cfg(test)]
+mod tests;

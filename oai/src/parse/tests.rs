@@ -1,0 +1,172 @@
+use super::*;
+
+fn origin(verb: Verb) -> Origin {
+    Origin { url: "http://127.0.0.1/oai?verb=X".into(), verb, token: None }
+}
+
+const LIST: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<?xml-stylesheet type="text/xsl" href="/oai2.xsl"?>
+<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <responseDate>2026-11-22T10:00:00Z</responseDate>
+  <request verb="ListRecords" metadataPrefix="oai_dc">http://127.0.0.1/oai</request>
+  <ListRecords>
+    <record>
+      <header>
+        <identifier>oai:x:1</identifier>
+        <datestamp>2026-01-02T03:04:05Z</datestamp>
+        <setSpec>a:b</setSpec><setSpec>c</setSpec>
+      </header>
+      <metadata>
+        <oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/" xsi:schemaLocation="x y">
+          <dc:title>Fish &amp; chips &lt;3 &#233;</dc:title>
+        </oai_dc:dc>
+      </metadata>
+      <about><provenance>p</provenance></about>
+    </record>
+    <record>
+      <header status="deleted"><identifier>oai:x:2</identifier><datestamp>2026-01-03</datestamp></header>
+    </record>
+    <resumptionToken completeListSize="10" cursor="0" expirationDate="2026-12-01T00:00:00Z">tok/1+2</resumptionToken>
+  </ListRecords>
+</OAI-PMH>
+"#;
+
+#[test]
+fn list_records_reads_headers_raw_metadata_and_the_token() {
+    let page = list_records(LIST, &origin(Verb::ListRecords), 200).unwrap();
+    assert_eq!(page.response_date, "2026-11-22T10:00:00Z");
+    assert_eq!(page.items.len(), 2);
+    let r = &page.items[0];
+    assert_eq!(r.header.identifier, "oai:x:1");
+    assert_eq!(r.header.datestamp, "2026-01-02T03:04:05Z");
+    assert_eq!(r.header.sets, ["a:b", "c"]);
+    assert!(!r.header.deleted);
+    let meta = String::from_utf8(r.metadata.clone().unwrap()).unwrap();
+    // Raw bytes: the escapes are kept as they were sent ...
+    assert!(meta.contains("<dc:title>Fish &amp; chips &lt;3 &#233;</dc:title>"), "{meta}");
+    // ... and xsi, declared on the root only, is declared on the fragment.
+    assert!(meta.starts_with(r#"<oai_dc:dc xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:oai_dc="#), "{meta}");
+    assert!(meta.ends_with("</oai_dc:dc>"));
+    let d = &page.items[1];
+    assert!(d.header.deleted);
+    assert_eq!(d.metadata, None);
+    let t = page.token.as_ref().unwrap();
+    assert_eq!((t.value.as_str(), t.complete_list_size, t.cursor), ("tok/1+2", Some(10), Some(0)));
+    assert_eq!(page.next_token(), Some("tok/1+2"));
+}
+
+#[test]
+fn text_keeps_characters_that_arrive_as_references() {
+    let body = r#"<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>d</responseDate>
+      <ListIdentifiers><header><identifier> a &amp; b &lt;c&gt; &#x41;&quot;&apos; </identifier><datestamp>2020-01-01</datestamp></header>
+      <resumptionToken>x&amp;y</resumptionToken></ListIdentifiers></OAI-PMH>"#;
+    let page = list_identifiers(body, &origin(Verb::ListIdentifiers), 200).unwrap();
+    assert_eq!(page.items[0].identifier, "a & b <c> A\"'");
+    assert_eq!(page.next_token(), Some("x&y"));
+}
+
+#[test]
+fn prefixed_elements_a_bom_and_trailing_garbage_are_tolerated() {
+    let body = "\u{FEFF}<oai:OAI-PMH xmlns:oai=\"http://www.openarchives.org/OAI/2.0/\"><oai:responseDate>d</oai:responseDate>\
+        <oai:ListIdentifiers><oai:header><oai:identifier>i</oai:identifier><oai:datestamp>2020-01-01</oai:datestamp></oai:header>\
+        <oai:resumptionToken/></oai:ListIdentifiers></oai:OAI-PMH>\n<b>Notice</b>: Undefined index";
+    let page = list_identifiers(body, &origin(Verb::ListIdentifiers), 200).unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.next_token(), None);
+    assert!(page.token.is_some());
+}
+
+#[test]
+fn no_records_match_is_an_empty_list_even_under_422() {
+    let body = r#"<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>d</responseDate><request/>
+        <error code="noRecordsMatch"/></OAI-PMH>"#;
+    let page = list_records(body, &origin(Verb::ListRecords), 422).unwrap();
+    assert!(page.items.is_empty());
+    assert_eq!(page.next_token(), None);
+}
+
+#[test]
+fn other_errors_are_errors_with_code_and_message() {
+    let body = r#"<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>d</responseDate>
+        <error code="badResumptionToken">expired &amp; gone</error></OAI-PMH>"#;
+    let e = list_records(body, &origin(Verb::ListRecords), 200).unwrap_err();
+    assert_eq!(e.oai_code(), Some(&ErrorCode::BadResumptionToken));
+    assert!(e.to_string().contains("badResumptionToken: expired & gone"), "{e}");
+    assert!(e.to_string().contains("http://127.0.0.1/oai"), "{e}");
+    assert!(!e.is_retryable());
+    // noRecordsMatch is an error for GetRecord-like answers.
+    let body = r#"<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>d</responseDate><error code="noRecordsMatch"/></OAI-PMH>"#;
+    assert!(get_record(body, &origin(Verb::GetRecord), 200).is_err());
+}
+
+#[test]
+fn html_and_text_bodies_are_not_oai_pmh() {
+    for body in ["<html><body><h1>Too many records</h1></body></html>", "broken xml", "", "<OAI-PMH xmlns=\"urn:other\"/>"] {
+        match list_records(body, &origin(Verb::ListRecords), 200) {
+            Err(Error::NotOaiPmh { status: 200, snippet, origin }) => {
+                assert_eq!(snippet, body.split_whitespace().collect::<Vec<_>>().join(" "));
+                assert_eq!(origin.verb, Verb::ListRecords);
+            }
+            other => panic!("{body:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_document_that_stops_is_truncated_and_retryable() {
+    let cut = &LIST[..LIST.len() / 2];
+    let e = list_records(cut, &origin(Verb::ListRecords), 200).unwrap_err();
+    assert!(matches!(e, Error::Malformed { truncated: true, .. }), "{e:?}");
+    assert!(e.is_retryable());
+}
+
+#[test]
+fn a_record_without_a_header_is_malformed_not_skipped() {
+    let body = r#"<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>d</responseDate>
+        <ListRecords><record><metadata><x/></metadata></record></ListRecords></OAI-PMH>"#;
+    let e = list_records(body, &origin(Verb::ListRecords), 200).unwrap_err();
+    assert!(matches!(e, Error::Malformed { truncated: false, .. }), "{e:?}");
+}
+
+#[test]
+fn identify_reads_what_the_harvest_needs() {
+    let body = r#"<?xml version="1.0"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>2026-01-01T00:00:00Z</responseDate>
+      <Identify><repositoryName>R &amp; D</repositoryName><baseURL>http://x/oai</baseURL><protocolVersion>2.0</protocolVersion>
+      <adminEmail>a@x</adminEmail><adminEmail>b@x</adminEmail><earliestDatestamp>2001-01-01</earliestDatestamp>
+      <deletedRecord>persistent</deletedRecord><granularity>YYYY-MM-DD</granularity><compression>gzip</compression><compression>deflate</compression>
+      <description><oai-identifier xmlns="http://www.openarchives.org/OAI/2.0/oai-identifier"><repositoryIdentifier>x</repositoryIdentifier></oai-identifier></description>
+      </Identify></OAI-PMH>"#;
+    let id = identify(body, &origin(Verb::Identify), 200).unwrap();
+    assert_eq!(id.repository_name, "R & D");
+    assert_eq!(id.admin_emails, ["a@x", "b@x"]);
+    assert_eq!(id.granularity(), crate::Granularity::Day);
+    assert_eq!(id.deleted_record, Some(DeletedRecord::Persistent));
+    assert_eq!(id.compression, ["gzip", "deflate"]);
+}
+
+#[test]
+fn list_sets_and_formats() {
+    let body = r#"<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>d</responseDate><ListSets>
+      <set><setSpec>math</setSpec><setName>Mathematics</setName><setDescription><x>y</x></setDescription></set>
+      <set><setSpec>physics:astro-ph</setSpec><setName>Astro</setName></set></ListSets></OAI-PMH>"#;
+    let sets = list_sets(body, &origin(Verb::ListSets), 200).unwrap();
+    assert_eq!(sets.items.iter().map(|s| s.spec.as_str()).collect::<Vec<_>>(), ["math", "physics:astro-ph"]);
+    let body = r#"<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>d</responseDate><ListMetadataFormats>
+      <metadataFormat><metadataPrefix>oai_dc</metadataPrefix><schema>s</schema><metadataNamespace>n</metadataNamespace></metadataFormat>
+      </ListMetadataFormats></OAI-PMH>"#;
+    let f = list_metadata_formats(body, &origin(Verb::ListMetadataFormats), 200).unwrap();
+    assert_eq!(f, [MetadataFormat { prefix: "oai_dc".into(), schema: "s".into(), namespace: "n".into() }]);
+}
+
+#[test]
+fn a_response_to_another_verb_is_malformed() {
+    let body = r#"<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>d</responseDate><ListSets/></OAI-PMH>"#;
+    assert!(matches!(list_records(body, &origin(Verb::ListRecords), 200), Err(Error::Malformed { .. })));
+}
+
+#[test]
+fn undeclared_prefixes_are_found_in_elements_and_attributes() {
+    let f = r#"<a:root xmlns:b="urn:b" c:attr='v>w' xml:lang="en"><b:x/><d:y e:z="1"/></a:root>"#;
+    assert_eq!(undeclared_prefixes(f), ["a", "c", "d", "e"]);
+    assert!(undeclared_prefixes(r#"<root xmlns:a="urn:a"><a:x/></root>"#).is_empty());
+}

@@ -1,0 +1,159 @@
+//! Character repair, applied to every body before it is parsed.
+//!
+//! Real repositories send invalid UTF-8 (Dataverse) and characters that XML
+//! 1.0 forbids (C0 controls such as U+000B in DOAJ and SHARE records). A
+//! strict parser rejects the whole page, and with it every good record on
+//! it. The rule, the only one this crate applies:
+//!
+//! * each maximal invalid UTF-8 sequence becomes U+FFFD (as
+//!   `String::from_utf8_lossy` does);
+//! * each character outside XML 1.0's `Char` production (C0 controls other
+//!   than TAB, LF and CR, and U+FFFE, U+FFFF) becomes U+FFFD;
+//! * each numeric character reference to such a character (`&#11;`,
+//!   `&#x1F;`) becomes `&#xFFFD;`.
+//!
+//! Every replacement is counted, so that what was changed is never silent.
+//! Callers that would rather refuse such a body use the count (strict mode).
+
+use std::borrow::Cow;
+
+/// The result of [`repair`].
+#[derive(Debug)]
+pub struct Repaired<'a> {
+    pub text: Cow<'a, str>,
+    /// How many replacements were made.
+    pub count: u64,
+    /// Byte offset in the input of the first replacement.
+    pub first_offset: Option<u64>,
+}
+
+/// Applies the module's rule. Borrows the input when nothing needs repair,
+/// which is the common case, so a clean body costs one scan.
+pub fn repair(input: &[u8]) -> Repaired<'_> {
+    if let Ok(text) = std::str::from_utf8(input)
+        && first_forbidden(text).is_none()
+    {
+        return Repaired { text: Cow::Borrowed(text), count: 0, first_offset: None };
+    }
+    let mut out = String::with_capacity(input.len() + 16);
+    let mut count = 0;
+    let mut first_offset = None;
+    let mut offset = 0usize;
+    let mut note = |at: usize, count: &mut u64| {
+        *count += 1;
+        first_offset.get_or_insert(at as u64);
+    };
+    for chunk in input.utf8_chunks() {
+        let valid = chunk.valid();
+        let mut rest = valid;
+        let mut base = offset;
+        while let Some((at, len, replacement)) = first_forbidden(rest) {
+            out.push_str(&rest[..at]);
+            out.push_str(replacement);
+            note(base + at, &mut count);
+            rest = &rest[at + len..];
+            base += at + len;
+        }
+        out.push_str(rest);
+        offset += valid.len();
+        if !chunk.invalid().is_empty() {
+            out.push('\u{FFFD}');
+            note(offset, &mut count);
+            offset += chunk.invalid().len();
+        }
+    }
+    Repaired { text: Cow::Owned(out), count, first_offset }
+}
+
+/// Finds the first forbidden character or character reference in valid
+/// UTF-8: its byte offset, its length in bytes and what replaces it.
+fn first_forbidden(text: &str) -> Option<(usize, usize, &'static str)> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r' {
+            return Some((i, 1, "\u{FFFD}"));
+        }
+        // U+FFFE and U+FFFF are EF BF BE and EF BF BF.
+        if b == 0xEF && bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) {
+            return Some((i, 3, "\u{FFFD}"));
+        }
+        if b == b'&' && bytes.get(i + 1) == Some(&b'#')
+            && let Some(len) = forbidden_char_ref(&bytes[i..])
+        {
+            return Some((i, len, "&#xFFFD;"));
+        }
+        i += 1;
+    }
+    None
+}
+
+/// If `s` starts with a numeric character reference to a character XML
+/// forbids, returns the reference's length.
+fn forbidden_char_ref(s: &[u8]) -> Option<usize> {
+    let end = s.iter().take(12).position(|&b| b == b';')?;
+    let body = std::str::from_utf8(&s[2..end]).ok()?;
+    let value = match body.strip_prefix('x').or_else(|| body.strip_prefix('X')) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+        None => body.parse::<u32>().ok()?,
+    };
+    (!is_xml_char(value)).then_some(end + 1)
+}
+
+/// XML 1.0's `Char` production.
+fn is_xml_char(c: u32) -> bool {
+    matches!(c, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_input_is_borrowed_and_uncounted() {
+        let r = repair("<a>tab\there &amp; &#233; \u{e9}</a>".as_bytes());
+        assert!(matches!(r.text, Cow::Borrowed(_)));
+        assert_eq!(r.count, 0);
+        assert_eq!(r.first_offset, None);
+    }
+
+    #[test]
+    fn control_characters_become_replacement_characters() {
+        let r = repair(b"<a>x\x0By\x00z</a>");
+        assert_eq!(r.text, "<a>x\u{FFFD}y\u{FFFD}z</a>");
+        assert_eq!(r.count, 2);
+        assert_eq!(r.first_offset, Some(4));
+    }
+
+    #[test]
+    fn invalid_utf8_becomes_one_replacement_per_sequence() {
+        // Latin-1 "café" and a lone continuation byte.
+        let r = repair(b"<a>caf\xE9 \x80!</a>");
+        assert_eq!(r.text, "<a>caf\u{FFFD} \u{FFFD}!</a>");
+        assert_eq!(r.count, 2);
+        assert_eq!(r.first_offset, Some(6));
+    }
+
+    #[test]
+    fn references_to_forbidden_characters_are_replaced() {
+        let r = repair(b"<a>&#11;&#x1f;&#65;&#xFFFE;&amp;</a>");
+        assert_eq!(r.text, "<a>&#xFFFD;&#xFFFD;&#65;&#xFFFD;&amp;</a>");
+        assert_eq!(r.count, 3);
+    }
+
+    #[test]
+    fn noncharacters_are_replaced_but_other_astral_text_is_kept() {
+        let r = repair("<a>\u{FFFF}\u{1F600}\u{6771}</a>".as_bytes());
+        assert_eq!(r.text, "<a>\u{FFFD}\u{1F600}\u{6771}</a>");
+        assert_eq!(r.count, 1);
+    }
+
+    #[test]
+    fn mixed_faults_keep_offsets_in_input_bytes() {
+        let r = repair(b"ab\xFFcd\x01");
+        assert_eq!(r.text, "ab\u{FFFD}cd\u{FFFD}");
+        assert_eq!(r.count, 2);
+        assert_eq!(r.first_offset, Some(2));
+    }
+}
