@@ -1,0 +1,19 @@
+//! Durable state for oai-mirror, in SQLite.
+//!
+//! This crate never touches the network and never uses an async runtime: a
+//! [`Store`] owns one `rusqlite::Connection` and every method is a short,
+//! synchronous transaction. It holds harvest sources, runs with their
+//! in-flight position, and harvested records. Layout:
+//!
+//! * [`store`]: the `Store` and its types.
+//! * [`schema`]: migrations tracked with `PRAGMA user_version`.
+//! * [`error`]: the crate's one error type.
+
+pub mod error;
+pub mod schema;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use store::{
+    PageCommit, Position, RecordIn, Run, RunPlan, RunState, Source, SourceKey, SourceStatus, Store, StoredRecord, Tally,
+};

@@ -1,0 +1,37 @@
+//! Migrations, tracked with `PRAGMA user_version`.
+//!
+//! Each entry of [`MIGRATIONS`] moves the schema up one version and runs in
+//! one transaction with the version bump, so a crash leaves either the old
+//! or the new schema. A database newer than this program is refused rather
+//! than guessed at.
+//!
+//! Planned, for the wiki mirror and sync (not created yet, so that their
+//! shape is settled by the code that needs them):
+//! * `page` (wiki, page id, title, namespace, redirect target, deleted flag)
+//!   and `revision` (rev id, parent, timestamp, user, comment, sha1, text);
+//! * `title_history` (wiki, page id, title, from rev / log id): moves;
+//! * `sync_base` (sync pair, page, base text, rev id on each side);
+//! * `outbox` (push jobs: page, target, base rev, text, md5, attempts, next try).
+
+use rusqlite::Connection;
+
+use crate::error::{Doing, Error, Result};
+
+/// Migration N (1-based) is `MIGRATIONS[N - 1]`.
+pub const MIGRATIONS: &[&str] = &[include_str!("schema/001_harvest.sql")];
+
+pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
+    let supported = MIGRATIONS.len() as i64;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).doing("reading the schema version")?;
+    if found > supported {
+        return Err(Error::NewerSchema { path: path.to_string(), found, supported });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = i as i64 + 1;
+        let tx = conn.transaction().doing("starting a migration")?;
+        tx.execute_batch(sql).doing(&format!("migrating to schema version {version}"))?;
+        tx.pragma_update(None, "user_version", version).doing("recording the schema version")?;
+        tx.commit().doing("committing a migration")?;
+    }
+    Ok(())
+}

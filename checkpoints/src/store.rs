@@ -1,0 +1,455 @@
+//! The store: one SQLite connection, synchronous. Callers in async code run
+//! it on a blocking thread.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Doing, Error, Result};
+use crate::schema;
+
+/// What is harvested: a repository, a metadata format and perhaps a set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceKey {
+    pub base_url: String,
+    pub metadata_prefix: String,
+    pub set_spec: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    pub id: i64,
+    pub key: SourceKey,
+    pub granularity: Option<String>,
+    /// See the `source.next_from` column.
+    pub next_from: Option<String>,
+}
+
+/// The range a run covers and how it is cut into windows. Dates are in the
+/// repository's own datestamp form.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunPlan {
+    pub range_from: Option<String>,
+    pub range_until: Option<String>,
+    pub window: Option<String>,
+}
+
+/// Where a run stands: the window in flight and the token of its next page
+/// (`None`: the window's first page).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    pub window_from: Option<String>,
+    pub window_until: Option<String>,
+    pub token: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// In progress, or interrupted: a later harvest resumes it.
+    Running,
+    Completed,
+    /// Replaced by a run with another plan.
+    Abandoned,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Completed => "completed",
+            RunState::Abandoned => "abandoned",
+        }
+    }
+    fn parse(s: &str) -> RunState {
+        match s {
+            "completed" => RunState::Completed,
+            "abandoned" => RunState::Abandoned,
+            _ => RunState::Running,
+        }
+    }
+}
+
+/// What a run has done so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub pages: u64,
+    pub records: u64,
+    pub deleted: u64,
+    pub repairs: u64,
+    pub requests: u64,
+    pub restarts: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub id: i64,
+    pub source_id: i64,
+    pub state: RunState,
+    pub plan: RunPlan,
+    pub position: Position,
+    pub server_started: Option<String>,
+    pub tally: Tally,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// A record as delivered, to be upserted.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordIn<'a> {
+    pub identifier: &'a str,
+    pub datestamp: &'a str,
+    /// The datestamp as Unix seconds, for comparing day and seconds forms.
+    pub datestamp_unix: i64,
+    pub deleted: bool,
+    pub sets: &'a [String],
+    pub metadata: Option<&'a [u8]>,
+}
+
+/// A stored record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub source_id: i64,
+    pub identifier: String,
+    pub datestamp: String,
+    pub deleted: bool,
+    pub sets: Vec<String>,
+    pub metadata: Option<Vec<u8>>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+/// What one page brings: its records, the position after it, and what it cost.
+#[derive(Clone, Debug)]
+pub struct PageCommit<'a> {
+    pub records: Vec<RecordIn<'a>>,
+    /// Where the run goes on from.
+    pub next: Position,
+    /// HTTP requests made for this page, retries included.
+    pub requests: u64,
+    pub repairs: u64,
+    /// The responseDate of this page; kept as the run's start if it is the first.
+    pub response_date: Option<String>,
+    pub now: i64,
+}
+
+/// Per source, for `status`.
+#[derive(Clone, Debug)]
+pub struct SourceStatus {
+    pub source: Source,
+    pub records: u64,
+    pub deleted: u64,
+    pub repairs: u64,
+    pub last_run: Option<Run>,
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &std::path::Path) -> Result<Store> {
+        let shown = path.display().to_string();
+        let conn = Connection::open(path).map_err(|source| Error::Open { path: shown.clone(), source })?;
+        Store::setup(conn, &shown)
+    }
+
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory().map_err(|source| Error::Open { path: ":memory:".into(), source })?;
+        Store::setup(conn, ":memory:")
+    }
+
+    fn setup(conn: Connection, path: &str) -> Result<Store> {
+        // WAL: readers (`status` while a harvest runs) never block the writer.
+        // synchronous=NORMAL: a commit survives the process being killed; only
+        // a power loss may lose the last commits, never consistency.
+        conn.pragma_update(None, "journal_mode", "WAL").doing("enabling WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL").doing("setting synchronous")?;
+        conn.pragma_update(None, "foreign_keys", "ON").doing("enabling foreign keys")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).doing("setting the busy timeout")?;
+        let mut store = Store { conn };
+        schema::migrate(&mut store.conn, path)?;
+        Ok(store)
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).doing("reading the schema version")
+    }
+
+    /// The source's row, created if new.
+    pub fn source(&self, key: &SourceKey, now: i64) -> Result<Source> {
+        let set = key.set_spec.clone().unwrap_or_default();
+        self.conn
+            .execute(
+                "INSERT INTO source (base_url, metadata_prefix, set_spec, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (base_url, metadata_prefix, set_spec) DO NOTHING",
+                params![key.base_url, key.metadata_prefix, set, now],
+            )
+            .doing("adding a source")?;
+        self.conn
+            .query_row(
+                "SELECT id, granularity, next_from FROM source WHERE base_url = ?1 AND metadata_prefix = ?2 AND set_spec = ?3",
+                params![key.base_url, key.metadata_prefix, set],
+                |r| Ok(Source { id: r.get(0)?, key: key.clone(), granularity: r.get(1)?, next_from: r.get(2)? }),
+            )
+            .doing("reading a source")
+    }
+
+    pub fn set_granularity(&self, source_id: i64, granularity: &str) -> Result<()> {
+        self.conn
+            .execute("UPDATE source SET granularity = ?2 WHERE id = ?1", params![source_id, granularity])
+            .doing("saving the granularity")
+            .map(drop)
+    }
+
+    pub fn sources(&self) -> Result<Vec<Source>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, base_url, metadata_prefix, set_spec, granularity, next_from FROM source ORDER BY id")
+            .doing("listing sources")?;
+        let rows = stmt
+            .query_map([], |r| {
+                let set: String = r.get(3)?;
+                Ok(Source {
+                    id: r.get(0)?,
+                    key: SourceKey { base_url: r.get(1)?, metadata_prefix: r.get(2)?, set_spec: (!set.is_empty()).then_some(set) },
+                    granularity: r.get(4)?,
+                    next_from: r.get(5)?,
+                })
+            })
+            .doing("listing sources")?;
+        rows.collect::<rusqlite::Result<_>>().doing("listing sources")
+    }
+
+    /// The source's interrupted run, if it has one.
+    pub fn open_run(&self, source_id: i64) -> Result<Option<Run>> {
+        self.conn
+            .query_row(
+                &format!("{RUN_COLUMNS} WHERE source_id = ?1 AND state = 'running' ORDER BY id DESC LIMIT 1"),
+                [source_id],
+                run_from_row,
+            )
+            .optional()
+            .doing("looking for an interrupted run")
+    }
+
+    pub fn last_run(&self, source_id: i64) -> Result<Option<Run>> {
+        self.conn
+            .query_row(&format!("{RUN_COLUMNS} WHERE source_id = ?1 ORDER BY id DESC LIMIT 1"), [source_id], run_from_row)
+            .optional()
+            .doing("reading the last run")
+    }
+
+    pub fn run(&self, run_id: i64) -> Result<Run> {
+        self.conn
+            .query_row(&format!("{RUN_COLUMNS} WHERE id = ?1"), [run_id], run_from_row)
+            .optional()
+            .doing("reading a run")?
+            .ok_or(Error::NoSuchRun(run_id))
+    }
+
+    /// Starts a run; any interrupted run of the source is abandoned.
+    pub fn start_run(&mut self, source_id: i64, plan: &RunPlan, start: &Position, now: i64) -> Result<Run> {
+        let tx = self.conn.transaction().doing("starting a run")?;
+        tx.execute(
+            "UPDATE run SET state = 'abandoned', finished_at = ?2 WHERE source_id = ?1 AND state = 'running'",
+            params![source_id, now],
+        )
+        .doing("abandoning an interrupted run")?;
+        tx.execute(
+            "INSERT INTO run (source_id, state, started_at, range_from, range_until, window, window_from, window_until, token)
+             VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![source_id, now, plan.range_from, plan.range_until, plan.window, start.window_from, start.window_until, start.token],
+        )
+        .doing("starting a run")?;
+        let id = tx.last_insert_rowid();
+        tx.commit().doing("starting a run")?;
+        self.run(id)
+    }
+
+    /// Stores one page in one transaction: its records and the position
+    /// after it. A crash before the commit loses the page and its position
+    /// together; after, both are kept. So a resumed run neither skips nor
+    /// repeats a page.
+    pub fn commit_page(&mut self, run_id: i64, page: &PageCommit<'_>) -> Result<()> {
+        let tx = self.conn.transaction().doing("storing a page")?;
+        let source_id: i64 =
+            tx.query_row("SELECT source_id FROM run WHERE id = ?1", [run_id], |r| r.get(0)).optional().doing("storing a page")?.ok_or(Error::NoSuchRun(run_id))?;
+        let mut deleted = 0u64;
+        {
+            let mut upsert = tx.prepare_cached(UPSERT_RECORD).doing("storing a record")?;
+            for rec in &page.records {
+                deleted += rec.deleted as u64;
+                upsert
+                    .execute(params![
+                        source_id,
+                        rec.identifier,
+                        rec.datestamp,
+                        rec.datestamp_unix,
+                        rec.deleted,
+                        rec.sets.join("\n"),
+                        rec.metadata,
+                        page.now
+                    ])
+                    .doing(&format!("storing record {}", rec.identifier))?;
+            }
+        }
+        let mut update = tx
+            .prepare_cached(
+                "UPDATE run SET window_from = ?2, window_until = ?3, token = ?4,
+                    pages = pages + 1, records = records + ?5, deleted = deleted + ?6,
+                    repairs = repairs + ?7, requests = requests + ?8,
+                    server_started = COALESCE(server_started, ?9)
+                 WHERE id = ?1",
+            )
+            .doing("saving the position")?;
+        update
+            .execute(params![
+                run_id,
+                page.next.window_from,
+                page.next.window_until,
+                page.next.token,
+                page.records.len() as i64,
+                deleted as i64,
+                page.repairs as i64,
+                page.requests as i64,
+                page.response_date
+            ])
+            .doing("saving the position")?;
+        drop(update);
+        tx.commit().doing("storing a page")
+    }
+
+    /// Restarts the window in flight from its first page: its token was
+    /// refused (expired). Upserts absorb the records seen again.
+    pub fn restart_window(&self, run_id: i64, error: &str) -> Result<()> {
+        self.conn
+            .execute("UPDATE run SET token = NULL, restarts = restarts + 1, last_error = ?2 WHERE id = ?1", params![run_id, error])
+            .doing("restarting a window")
+            .map(drop)
+    }
+
+    /// Notes why a run stopped; it stays resumable.
+    pub fn note_error(&self, run_id: i64, error: &str, extra_requests: u64) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE run SET last_error = ?2, requests = requests + ?3 WHERE id = ?1",
+                params![run_id, error, extra_requests as i64],
+            )
+            .doing("noting an error")
+            .map(drop)
+    }
+
+    /// Completes a run and sets the source's next `from`, in one transaction.
+    pub fn finish_run(&mut self, run_id: i64, next_from: Option<&str>, extra_requests: u64, now: i64) -> Result<()> {
+        let tx = self.conn.transaction().doing("finishing a run")?;
+        tx.execute(
+            "UPDATE run SET state = 'completed', finished_at = ?2, token = NULL, last_error = NULL, requests = requests + ?3 WHERE id = ?1",
+            params![run_id, now, extra_requests as i64],
+        )
+        .doing("finishing a run")?;
+        if let Some(from) = next_from {
+            tx.execute(
+                "UPDATE source SET next_from = ?2 WHERE id = (SELECT source_id FROM run WHERE id = ?1)",
+                params![run_id, from],
+            )
+            .doing("saving the next from")?;
+        }
+        tx.commit().doing("finishing a run")
+    }
+
+    pub fn status(&self) -> Result<Vec<SourceStatus>> {
+        let mut out = Vec::new();
+        for source in self.sources()? {
+            let (records, deleted): (i64, i64) = self
+                .conn
+                .query_row(
+                    "SELECT COUNT(*), COALESCE(SUM(deleted), 0) FROM record WHERE source_id = ?1",
+                    [source.id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .doing("counting records")?;
+            let repairs: i64 = self
+                .conn
+                .query_row("SELECT COALESCE(SUM(repairs), 0) FROM run WHERE source_id = ?1", [source.id], |r| r.get(0))
+                .doing("counting repairs")?;
+            let last_run = self.last_run(source.id)?;
+            out.push(SourceStatus { source, records: records as u64, deleted: deleted as u64, repairs: repairs as u64, last_run });
+        }
+        Ok(out)
+    }
+
+    /// Calls `each` for every record of a source (or of all sources), in
+    /// identifier order, without loading them all.
+    pub fn for_each_record(&self, source_id: Option<i64>, mut each: impl FnMut(StoredRecord) -> bool) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{RECORD_COLUMNS} WHERE ?1 IS NULL OR source_id = ?1 ORDER BY source_id, identifier"))
+            .doing("listing records")?;
+        let mut rows = stmt.query([source_id]).doing("listing records")?;
+        while let Some(row) = rows.next().doing("listing records")? {
+            if !each(record_from_row(row).doing("listing records")?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every stored copy of a record (one per source that has it).
+    pub fn record(&self, identifier: &str) -> Result<Vec<StoredRecord>> {
+        let mut stmt = self.conn.prepare(&format!("{RECORD_COLUMNS} WHERE identifier = ?1 ORDER BY source_id")).doing("reading a record")?;
+        let rows = stmt.query_map([identifier], record_from_row).doing("reading a record")?;
+        rows.collect::<rusqlite::Result<_>>().doing("reading a record")
+    }
+}
+
+// A newer (or equal) datestamp replaces the stored record; an older one only
+// moves last_seen. Each column says so, because an upsert's WHERE would skip
+// last_seen too.
+const UPSERT_RECORD: &str = "
+INSERT INTO record (source_id, identifier, datestamp, datestamp_unix, deleted, sets, metadata, first_seen, last_seen)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+ON CONFLICT (source_id, identifier) DO UPDATE SET
+    datestamp      = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.datestamp ELSE record.datestamp END,
+    deleted        = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.deleted ELSE record.deleted END,
+    sets           = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.sets ELSE record.sets END,
+    metadata       = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.metadata ELSE record.metadata END,
+    datestamp_unix = MAX(excluded.datestamp_unix, record.datestamp_unix),
+    last_seen      = excluded.last_seen";
+
+const RUN_COLUMNS: &str = "SELECT id, source_id, state, range_from, range_until, window, window_from, window_until, token,
+    server_started, pages, records, deleted, repairs, requests, restarts, started_at, finished_at, last_error FROM run";
+
+fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
+    let n = |i| r.get::<_, i64>(i).map(|v| v as u64);
+    Ok(Run {
+        id: r.get(0)?,
+        source_id: r.get(1)?,
+        state: RunState::parse(&r.get::<_, String>(2)?),
+        plan: RunPlan { range_from: r.get(3)?, range_until: r.get(4)?, window: r.get(5)? },
+        position: Position { window_from: r.get(6)?, window_until: r.get(7)?, token: r.get(8)? },
+        server_started: r.get(9)?,
+        tally: Tally { pages: n(10)?, records: n(11)?, deleted: n(12)?, repairs: n(13)?, requests: n(14)?, restarts: n(15)? },
+        started_at: r.get(16)?,
+        finished_at: r.get(17)?,
+        last_error: r.get(18)?,
+    })
+}
+
+const RECORD_COLUMNS: &str = "SELECT source_id, identifier, datestamp, deleted, sets, metadata, first_seen, last_seen FROM record";
+
+fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRecord> {
+    let sets: String = r.get(4)?;
+    Ok(StoredRecord {
+        source_id: r.get(0)?,
+        identifier: r.get(1)?,
+        datestamp: r.get(2)?,
+        deleted: r.get(3)?,
+        sets: if sets.is_empty() { Vec::new() } else { sets.split('\n').map(str::to_string).collect() },
+        metadata: r.get(5)?,
+        first_seen: r.get(6)?,
+        last_seen: r.get(7)?,
+    })
+}
+
+#[cfg(test)]
+mod tests;

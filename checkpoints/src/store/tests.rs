@@ -1,0 +1,117 @@
+use super::*;
+
+fn key() -> SourceKey {
+    SourceKey { base_url: "http://127.0.0.1/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None }
+}
+
+fn rec<'a>(id: &'a str, datestamp: &'a str, unix: i64, meta: &'a [u8], sets: &'a [String]) -> RecordIn<'a> {
+    RecordIn { identifier: id, datestamp, datestamp_unix: unix, deleted: false, sets, metadata: Some(meta) }
+}
+
+fn page<'a>(records: Vec<RecordIn<'a>>, token: Option<&str>, now: i64) -> PageCommit<'a> {
+    PageCommit {
+        records,
+        next: Position { token: token.map(str::to_string), ..Default::default() },
+        requests: 1,
+        repairs: 0,
+        response_date: Some(format!("2026-01-01T00:00:{now:02}Z")),
+        now,
+    }
+}
+
+#[test]
+fn migrations_set_the_user_version_and_newer_databases_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::MIGRATIONS.len() as i64);
+    drop(store);
+    // Reopening is a no-op.
+    Store::open(&path).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    match Store::open(&path) {
+        Err(Error::NewerSchema { found: 99, .. }) => {}
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn a_page_and_its_position_are_committed_together() {
+    let mut s = Store::open_in_memory().unwrap();
+    let src = s.source(&key(), 1).unwrap();
+    let run = s.start_run(src.id, &RunPlan::default(), &Position::default(), 1).unwrap();
+    let sets = vec!["a".to_string(), "b:c".to_string()];
+    s.commit_page(run.id, &page(vec![rec("x", "2020-01-01", 10, b"<m/>", &sets)], Some("t1"), 2)).unwrap();
+    let r = s.run(run.id).unwrap();
+    assert_eq!(r.position.token.as_deref(), Some("t1"));
+    assert_eq!((r.tally.pages, r.tally.records, r.tally.requests), (1, 1, 1));
+    assert_eq!(r.server_started.as_deref(), Some("2026-01-01T00:00:02Z"));
+    // The second page does not move the run's server start.
+    s.commit_page(run.id, &page(vec![], None, 3)).unwrap();
+    let r = s.run(run.id).unwrap();
+    assert_eq!(r.server_started.as_deref(), Some("2026-01-01T00:00:02Z"));
+    assert_eq!(r.position.token, None);
+    let stored = s.record("x").unwrap();
+    assert_eq!(stored[0].sets, sets);
+    assert_eq!(stored[0].metadata.as_deref(), Some(&b"<m/>"[..]));
+}
+
+#[test]
+fn an_older_datestamp_never_overwrites_a_newer_one() {
+    let mut s = Store::open_in_memory().unwrap();
+    let src = s.source(&key(), 1).unwrap();
+    let run = s.start_run(src.id, &RunPlan::default(), &Position::default(), 1).unwrap();
+    s.commit_page(run.id, &page(vec![rec("x", "2020-01-02", 200, b"new", &[])], Some("a"), 5)).unwrap();
+    s.commit_page(run.id, &page(vec![rec("x", "2020-01-01", 100, b"old", &[])], Some("b"), 6)).unwrap();
+    let r = &s.record("x").unwrap()[0];
+    assert_eq!((r.datestamp.as_str(), r.metadata.as_deref()), ("2020-01-02", Some(&b"new"[..])));
+    assert_eq!((r.first_seen, r.last_seen), (5, 6));
+    // The same datestamp again replaces (a corrected record).
+    s.commit_page(run.id, &page(vec![rec("x", "2020-01-02", 200, b"fixed", &[])], None, 7)).unwrap();
+    assert_eq!(s.record("x").unwrap()[0].metadata.as_deref(), Some(&b"fixed"[..]));
+    let mut n = 0;
+    s.for_each_record(None, |_| {
+        n += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(n, 1, "upserts never duplicate");
+}
+
+#[test]
+fn finishing_a_run_sets_next_from_and_an_interrupted_run_is_found_again() {
+    let mut s = Store::open_in_memory().unwrap();
+    let src = s.source(&key(), 1).unwrap();
+    let plan = RunPlan { range_from: Some("2020-01-01".into()), ..Default::default() };
+    let run = s.start_run(src.id, &plan, &Position::default(), 1).unwrap();
+    s.commit_page(run.id, &page(vec![], Some("t"), 2)).unwrap();
+    let open = s.open_run(src.id).unwrap().unwrap();
+    assert_eq!((open.id, open.plan.clone(), open.position.token.as_deref()), (run.id, plan, Some("t")));
+    s.finish_run(run.id, Some("2026-01-01T00:00:02Z"), 0, 3).unwrap();
+    assert!(s.open_run(src.id).unwrap().is_none());
+    assert_eq!(s.source(&key(), 9).unwrap().next_from.as_deref(), Some("2026-01-01T00:00:02Z"));
+    assert_eq!(s.last_run(src.id).unwrap().unwrap().state, RunState::Completed);
+}
+
+#[test]
+fn a_new_plan_abandons_the_interrupted_run() {
+    let mut s = Store::open_in_memory().unwrap();
+    let src = s.source(&key(), 1).unwrap();
+    let first = s.start_run(src.id, &RunPlan::default(), &Position::default(), 1).unwrap();
+    let second = s.start_run(src.id, &RunPlan { window: Some("day".into()), ..Default::default() }, &Position::default(), 2).unwrap();
+    assert_eq!(s.run(first.id).unwrap().state, RunState::Abandoned);
+    assert_eq!(s.open_run(src.id).unwrap().unwrap().id, second.id);
+}
+
+#[test]
+fn sets_distinguish_sources() {
+    let s = Store::open_in_memory().unwrap();
+    let a = s.source(&key(), 1).unwrap();
+    let b = s.source(&SourceKey { set_spec: Some("math".into()), ..key() }, 1).unwrap();
+    assert_ne!(a.id, b.id);
+    assert_eq!(s.source(&key(), 2).unwrap().id, a.id);
+    assert_eq!(s.sources().unwrap()[1].key.set_spec.as_deref(), Some("math"));
+}
+
