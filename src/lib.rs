@@ -1,0 +1,14 @@
+//! oai-mirror: keeps copies of OAI-PMH repositories in step.
+//!
+//! Layout:
+//! * [`harvest`]: one source into the store — planning, windows, resuming,
+//!   fetching overlapped with committing.
+//! * [`settings`]: the config file and environment, read with `config`.
+//! * [`testbed`]: a generated OAI-PMH repository served over HTTP with
+//!   injectable faults, for the demo, the benchmark and the tests.
+//! * [`cli`]: the command line; only it and `main.rs` print.
+
+pub mod cli;
+pub mod harvest;
+pub mod settings;
+pub mod testbed;

@@ -1,0 +1,396 @@
+//! The command line. Only this module and `main.rs` print.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use checkpoints::{SourceKey, Store, Tally};
+use clap::{Parser, Subcommand};
+
+use crate::harvest::{self, HarvestRequest, Progress, Window};
+use crate::settings::Settings;
+
+#[derive(Debug, Parser)]
+#[command(name = "oai-mirror", version, about = "Keeps copies of OAI-PMH repositories in step, in an embedded SQLite store")]
+pub struct Cli {
+    /// The database file [default: the user's data directory; env: OAI_MIRROR_DB]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// The config file [env: OAI_MIRROR_CONFIG; default: oai-mirror/config.toml in the user's config directory]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Log lines as text or JSON (filter with RUST_LOG)
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// What a repository says about itself, and what this tool will use
+    Identify {
+        /// The repository's base URL
+        url: String,
+    },
+    /// Harvest a repository (a URL or a [source.NAME] from the config; all of them if none) into the store
+    Harvest(HarvestArgs),
+    /// Per source: records, deletions, repairs, last run, next `from`, in-flight token
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List stored records
+    Records {
+        /// Only this source's records (its base URL)
+        #[arg(long)]
+        source: Option<String>,
+        /// One JSON object per line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print one record's raw metadata
+    Record {
+        identifier: String,
+        /// The source's base URL, when several have the identifier
+        #[arg(long)]
+        source: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HarvestArgs {
+    /// A base URL, or the NAME of a [source.NAME] table
+    pub target: Option<String>,
+    /// The metadataPrefix
+    #[arg(long, default_value = "oai_dc")]
+    pub prefix: String,
+    /// A setSpec
+    #[arg(long)]
+    pub set: Option<String>,
+    /// Harvest from this date (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ) instead of the checkpoint
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Harvest up to this date, inclusive
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Ignore the checkpoint: harvest everything (finds deletions a repository does not keep)
+    #[arg(long, conflicts_with = "from")]
+    pub full: bool,
+    /// Split the range into windows, each checkpointed and resumable
+    #[arg(long, value_enum)]
+    pub window: Option<Window>,
+    /// Refuse bodies with invalid UTF-8 or characters XML forbids instead of repairing them
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the summary as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Identify { url } => identify(&settings, &url).await,
+        Command::Harvest(args) => {
+            let db = settings.db_path(cli.db.as_deref())?;
+            harvest_cmd(&settings, &db, args).await
+        }
+        Command::Status { json } => status(&open(&settings.db_path(cli.db.as_deref())?)?, json),
+        Command::Records { source, json } => records(&open(&settings.db_path(cli.db.as_deref())?)?, source.as_deref(), json),
+        Command::Record { identifier, source } => record(&open(&settings.db_path(cli.db.as_deref())?)?, &identifier, source.as_deref()),
+    }
+}
+
+fn open(path: &Path) -> anyhow::Result<Store> {
+    Ok(Store::open(path)?)
+}
+
+async fn identify(settings: &Settings, url: &str) -> anyhow::Result<()> {
+    let client = oai::Client::new(url, settings.client_options(false))?;
+    let id = client.identify().await?.value;
+    let formats = client.list_metadata_formats(None).await.map(|f| f.value);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "Repository:     {}", id.repository_name)?;
+    writeln!(out, "Base URL:       {}", id.base_url)?;
+    writeln!(out, "Protocol:       {}", id.protocol_version)?;
+    writeln!(out, "Admin:          {}", id.admin_emails.join(", "))?;
+    writeln!(out, "Earliest:       {}", id.earliest_datestamp)?;
+    writeln!(out, "Granularity:    {}", id.granularity_text)?;
+    writeln!(out, "Deleted records: {}", id.deleted_record.map_or("(not stated)", |d| d.as_str()))?;
+    writeln!(out, "Compression:    {}", if id.compression.is_empty() { "(none stated)".to_string() } else { id.compression.join(", ") })?;
+    match formats {
+        Ok(f) => writeln!(out, "Formats:        {}", f.iter().map(|f| f.prefix.as_str()).collect::<Vec<_>>().join(", "))?,
+        Err(e) => writeln!(out, "Formats:        (ListMetadataFormats failed: {e})")?,
+    }
+    writeln!(out, "\nThis tool will use:")?;
+    let g = id.granularity();
+    writeln!(out, "  from/until as  {} (e.g. {})", g.as_str(), g.format(chrono::Utc::now()))?;
+    let deletions = match id.deleted_record {
+        Some(oai::DeletedRecord::Persistent) => "seen by every incremental harvest",
+        Some(oai::DeletedRecord::Transient) => "seen only if harvested in time; run `harvest --full` now and then",
+        _ => "not reported by this repository; only `harvest --full` finds them",
+    };
+    writeln!(out, "  deletions      {deletions}")?;
+    let gzip = id.compression.iter().any(|c| c == "gzip" || c == "deflate");
+    writeln!(out, "  compression    asks for gzip, deflate{}", if gzip { "" } else { " (not offered; identity it is)" })?;
+    Ok(())
+}
+
+async fn harvest_cmd(settings: &Settings, db: &Path, args: HarvestArgs) -> anyhow::Result<()> {
+    // Which sources: one URL, one named source, or every named source.
+    let mut jobs: Vec<(String, SourceKey, Option<Window>, bool)> = Vec::new();
+    match &args.target {
+        Some(t) if t.contains("://") => jobs.push((
+            t.clone(),
+            SourceKey { base_url: t.clone(), metadata_prefix: args.prefix.clone(), set_spec: args.set.clone() },
+            args.window,
+            args.strict,
+        )),
+        Some(name) => {
+            let s = settings.source.get(name).with_context(|| format!("no [source.{name}] in the config, and not a URL"))?;
+            jobs.push((name.clone(), source_key(s, &args), args.window.or(s.window), args.strict || s.strict));
+        }
+        None => {
+            if settings.source.is_empty() {
+                bail!("nothing to harvest: give a URL, or list sources as [source.NAME] tables in the config");
+            }
+            for (name, s) in &settings.source {
+                jobs.push((name.clone(), source_key(s, &args), args.window.or(s.window), args.strict || s.strict));
+            }
+        }
+    }
+    let store = Arc::new(Mutex::new(open(db)?));
+    let mut failed = 0;
+    for (name, key, window, strict) in jobs {
+        let client = oai::Client::new(&key.base_url, settings.client_options(strict))?;
+        let request = HarvestRequest { source: key, from: args.from.clone(), until: args.until.clone(), full: args.full, window };
+        let progress = progress_for(&name);
+        let result = harvest::harvest(store.clone(), &client, &request, progress.clone()).await;
+        progress.finish();
+        match result {
+            Ok(summary) => {
+                if args.json {
+                    println!("{}", serde_json::to_string(&serde_json::json!({"source": name, "summary": summary}))?);
+                } else {
+                    let rate = summary.records as f64 / summary.seconds.max(1e-9);
+                    println!(
+                        "{name}: {} records ({} deleted) in {} pages, {} requests, {} repairs, {} window restarts, {:.1}s ({rate:.0} records/s){}; next from {}",
+                        summary.records,
+                        summary.deleted,
+                        summary.pages,
+                        summary.requests,
+                        summary.repairs,
+                        summary.restarts,
+                        summary.seconds,
+                        if summary.resumed { ", resumed" } else { "" },
+                        summary.next_from.as_deref().unwrap_or("-"),
+                    );
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("{name}: harvest failed: {e:#}");
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} harvest(s) failed; run again to resume where they stopped");
+    }
+    Ok(())
+}
+
+fn source_key(s: &crate::settings::SourceSettings, args: &HarvestArgs) -> SourceKey {
+    SourceKey { base_url: s.url.clone(), metadata_prefix: s.prefix.clone(), set_spec: args.set.clone().or(s.set.clone()) }
+}
+
+/// A progress bar on a terminal, a log line every ten seconds otherwise.
+enum Reporter {
+    Bar(indicatif::ProgressBar, Instant),
+    Lines { name: String, started: Instant, last: Mutex<Instant> },
+}
+
+impl Reporter {
+    fn finish(&self) {
+        if let Reporter::Bar(bar, _) = self {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn progress_for(name: &str) -> Arc<Reporter> {
+    let now = Instant::now();
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_prefix(name.to_string());
+        bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {prefix}: {msg}").expect("a valid template"));
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Arc::new(Reporter::Bar(bar, now))
+    } else {
+        Arc::new(Reporter::Lines { name: name.to_string(), started: now, last: Mutex::new(now) })
+    }
+}
+
+impl Progress for Reporter {
+    fn page_committed(&self, t: &Tally) {
+        match self {
+            Reporter::Bar(bar, started) => {
+                let rate = t.records as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                bar.set_message(format!("{} records, {} pages, {} repairs, {rate:.0} records/s", t.records, t.pages, t.repairs));
+            }
+            Reporter::Lines { name, started, last } => {
+                let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+                if last.elapsed() >= Duration::from_secs(10) {
+                    *last = Instant::now();
+                    let rate = t.records as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                    tracing::info!(source = %name, records = t.records, pages = t.pages, repairs = t.repairs, rate = rate as u64, "progress");
+                }
+            }
+        }
+    }
+}
+
+fn status(store: &Store, json: bool) -> anyhow::Result<()> {
+    let all = store.status()?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let rows: Vec<_> = all
+            .iter()
+            .map(|s| {
+                let run = s.last_run.as_ref();
+                serde_json::json!({
+                    "url": s.source.key.base_url,
+                    "prefix": s.source.key.metadata_prefix,
+                    "set": s.source.key.set_spec,
+                    "granularity": s.source.granularity,
+                    "records": s.records,
+                    "deleted": s.deleted,
+                    "repairs": s.repairs,
+                    "next_from": s.source.next_from,
+                    "in_flight_token": run.filter(|r| r.state == checkpoints::RunState::Running).and_then(|r| r.position.token.clone()),
+                    "last_run": run.map(|r| serde_json::json!({
+                        "id": r.id,
+                        "state": r.state.as_str(),
+                        "started_at": r.started_at,
+                        "finished_at": r.finished_at,
+                        "from": r.plan.range_from,
+                        "until": r.plan.range_until,
+                        "window": r.plan.window,
+                        "window_from": r.position.window_from,
+                        "server_started": r.server_started,
+                        "pages": r.tally.pages,
+                        "records": r.tally.records,
+                        "deleted": r.tally.deleted,
+                        "repairs": r.tally.repairs,
+                        "requests": r.tally.requests,
+                        "restarts": r.tally.restarts,
+                        "last_error": r.last_error,
+                    })),
+                })
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+        return Ok(());
+    }
+    if all.is_empty() {
+        writeln!(out, "no sources harvested yet")?;
+    }
+    for s in &all {
+        let k = &s.source.key;
+        writeln!(out, "{} [{}{}]", k.base_url, k.metadata_prefix, k.set_spec.as_ref().map(|s| format!(" set {s}")).unwrap_or_default())?;
+        writeln!(out, "  records   {} ({} deleted), {} repairs", s.records, s.deleted, s.repairs)?;
+        writeln!(out, "  next from {}", s.source.next_from.as_deref().unwrap_or("(none: the next harvest is full)"))?;
+        if let Some(r) = &s.last_run {
+            let when = chrono::DateTime::from_timestamp(r.started_at, 0).map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string()).unwrap_or_default();
+            writeln!(
+                out,
+                "  last run  {} at {when}: {} records in {} pages, {} requests, from {}",
+                r.state.as_str(),
+                r.tally.records,
+                r.tally.pages,
+                r.tally.requests,
+                r.plan.range_from.as_deref().unwrap_or("the beginning")
+            )?;
+            if r.state == checkpoints::RunState::Running {
+                writeln!(out, "  in flight window from {}, token {}", r.position.window_from.as_deref().unwrap_or("-"), r.position.token.as_deref().unwrap_or("(window start)"))?;
+            }
+            if let Some(e) = &r.last_error {
+                writeln!(out, "  error     {e}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn source_id(store: &Store, url: Option<&str>) -> anyhow::Result<Option<i64>> {
+    let Some(url) = url else { return Ok(None) };
+    let ids: Vec<i64> = store.sources()?.into_iter().filter(|s| s.key.base_url == url).map(|s| s.id).collect();
+    match ids.as_slice() {
+        [] => bail!("no source with base URL {url} in the store"),
+        [id] => Ok(Some(*id)),
+        _ => bail!("several sources have base URL {url} (different prefixes or sets); this filter takes one"),
+    }
+}
+
+fn records(store: &Store, source: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let id = source_id(store, source)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut err = None;
+    store.for_each_record(id, |r| {
+        let line = if json {
+            serde_json::json!({
+                "identifier": r.identifier,
+                "datestamp": r.datestamp,
+                "deleted": r.deleted,
+                "sets": r.sets,
+                "first_seen": r.first_seen,
+                "last_seen": r.last_seen,
+            })
+            .to_string()
+        } else {
+            format!("{}\t{}\t{}\t{}", r.identifier, r.datestamp, if r.deleted { "deleted" } else { "-" }, r.sets.join(" "))
+        };
+        // A closed pipe (`| head`) ends the listing quietly.
+        match writeln!(out, "{line}") {
+            Ok(()) => true,
+            Err(e) => {
+                err = Some(e);
+                false
+            }
+        }
+    })?;
+    match err {
+        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => {
+            let _ = out.flush();
+            Ok(())
+        }
+    }
+}
+
+fn record(store: &Store, identifier: &str, source: Option<&str>) -> anyhow::Result<()> {
+    let id = source_id(store, source)?;
+    let found: Vec<_> = store.record(identifier)?.into_iter().filter(|r| id.is_none_or(|i| r.source_id == i)).collect();
+    let Some(r) = found.first() else { bail!("no record {identifier} in the store") };
+    if found.len() > 1 {
+        tracing::warn!(copies = found.len(), "several sources hold this record; showing the first (use --source)");
+    }
+    match &r.metadata {
+        Some(m) => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(m)?;
+            out.write_all(b"\n")?;
+            Ok(())
+        }
+        None if r.deleted => bail!("record {identifier} is deleted (datestamp {})", r.datestamp),
+        None => bail!("record {identifier} has no metadata"),
+    }
+}

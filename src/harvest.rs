@@ -1,0 +1,401 @@
+//! Harvesting one source into the store: planning the run, following
+//! tokens, committing each page with the position after it, resuming.
+//!
+//! Fetching and storing overlap: the next page is requested while the last
+//! one is written, on a blocking thread. Pages are committed strictly in
+//! order, each in one transaction with the position that follows it, so a
+//! crash at any moment leaves a run that resumes at the first page not
+//! committed.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Months, TimeDelta, Utc};
+use checkpoints::{PageCommit, Position, RecordIn, RunPlan, SourceKey, Store, Tally};
+use oai::{Client, ErrorCode, Granularity, ListArgs, Record, TokenGuard};
+
+/// How a run's range is cut into windows, each checkpointed on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Window {
+    Day,
+    Week,
+    Month,
+}
+
+impl Window {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Window::Day => "day",
+            Window::Week => "week",
+            Window::Month => "month",
+        }
+    }
+
+    fn advance(self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Window::Day => t.checked_add_signed(TimeDelta::days(1)),
+            Window::Week => t.checked_add_signed(TimeDelta::days(7)),
+            Window::Month => t.checked_add_months(Months::new(1)),
+        }
+    }
+}
+
+/// What to harvest and how.
+#[derive(Clone, Debug)]
+pub struct HarvestRequest {
+    pub source: SourceKey,
+    /// An explicit `from`; otherwise the source's checkpoint (unless `full`).
+    pub from: Option<String>,
+    pub until: Option<String>,
+    /// Ignore the checkpoint and harvest everything.
+    pub full: bool,
+    pub window: Option<Window>,
+}
+
+/// What a harvest did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Summary {
+    pub records: u64,
+    pub deleted: u64,
+    pub pages: u64,
+    pub repairs: u64,
+    /// HTTP requests made by this invocation, retries included.
+    pub requests: u64,
+    pub restarts: u64,
+    /// Whether an interrupted run was resumed.
+    pub resumed: bool,
+    pub from: Option<String>,
+    pub until: Option<String>,
+    pub next_from: Option<String>,
+    pub seconds: f64,
+}
+
+/// Reports progress; called on the writer thread after each commit.
+pub trait Progress: Send + Sync {
+    fn page_committed(&self, tally: &Tally);
+}
+
+/// Reports nothing.
+pub struct Quiet;
+impl Progress for Quiet {
+    fn page_committed(&self, _: &Tally) {}
+}
+
+/// Windows restarted in a row after `badResumptionToken` before giving up:
+/// a window that cannot finish before its token expires needs a smaller one.
+const MAX_WINDOW_RESTARTS: u32 = 3;
+
+/// Harvests one source. Resumes the source's interrupted run if it has the
+/// same plan; otherwise starts a new one.
+pub async fn harvest(
+    store: Arc<Mutex<Store>>,
+    client: &Client,
+    request: &HarvestRequest,
+    progress: Arc<dyn Progress>,
+) -> anyhow::Result<Summary> {
+    let started = Instant::now();
+    let requests_at_start = client.requests();
+    let now = Utc::now().timestamp();
+    let source = lock(&store).source(&request.source, now)?;
+
+    // The granularity decides how `from` and `until` are written. Ask
+    // Identify once per source; the store remembers it.
+    let mut earliest = None;
+    let granularity = match (&source.granularity, request.window) {
+        (Some(g), None) => Granularity::from_identify(g),
+        _ => {
+            let id = client.identify().await.context("asking the repository to Identify itself")?.value;
+            lock(&store).set_granularity(source.id, &id.granularity_text)?;
+            earliest = oai::parse_datestamp(&id.earliest_datestamp);
+            id.granularity()
+        }
+    };
+
+    let range_from = match (&request.from, request.full) {
+        (Some(f), _) => Some(normalise(f, granularity).with_context(|| format!("--from {f:?}"))?),
+        (None, true) => None,
+        (None, false) => source.next_from.as_deref().and_then(oai::parse_datestamp).map(|t| granularity.format(t)),
+    };
+    let range_until = match &request.until {
+        Some(u) => Some(normalise(u, granularity).with_context(|| format!("--until {u:?}"))?),
+        None => None,
+    };
+    let plan = RunPlan { range_from: range_from.clone(), range_until: range_until.clone(), window: request.window.map(|w| w.as_str().to_string()) };
+    let windows = Windows { window: request.window, granularity, range_until: range_until.as_deref().and_then(oai::parse_datestamp) };
+
+    let (run, resumed) = {
+        let mut s = lock(&store);
+        match s.open_run(source.id)? {
+            Some(run) if run.plan == plan => (run, true),
+            _ => {
+                let first_start = range_from.as_deref().and_then(oai::parse_datestamp).or(earliest);
+                let first = windows.first(first_start, range_from.clone());
+                (s.start_run(source.id, &plan, &first, now)?, false)
+            }
+        }
+    };
+    if resumed {
+        tracing::info!(run = run.id, window_from = ?run.position.window_from, token = ?run.position.token, "resuming an interrupted run");
+    }
+
+    // The writer owns the store's side of the pipeline; the channel's bound
+    // keeps at most two pages in memory ahead of it.
+    let (tx, rx) = mpsc::sync_channel::<Write>(2);
+    let writer = {
+        let store = store.clone();
+        let progress = progress.clone();
+        let run_id = run.id;
+        let tally = run.tally;
+        tokio::task::spawn_blocking(move || write_pages(&store, run_id, tally, rx, progress.as_ref()))
+    };
+
+    // Identify's request, if any, is counted with the first page.
+    let fetched = fetch_pages(client, request, &run.position, &windows, requests_at_start, &tx).await;
+    let last = match &fetched {
+        Ok(()) => Write::Finish { range_until: range_until.clone() },
+        Err(e) => Write::Failed { error: format!("{e:#}"), requests: client.requests() - requests_at_start },
+    };
+    // If the writer has already stopped, its own error is the one to report.
+    let _ = tx.send(last);
+    drop(tx);
+    let written = writer.await.context("the writer thread panicked")??;
+    fetched?;
+    Ok(Summary {
+        records: written.records,
+        deleted: written.deleted,
+        pages: written.pages,
+        repairs: written.repairs,
+        requests: client.requests() - requests_at_start,
+        restarts: written.restarts,
+        resumed,
+        from: range_from,
+        until: range_until,
+        next_from: written.next_from,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    // A panic while holding the lock leaves SQLite consistent (every write is
+    // a transaction), so a poisoned lock is still safe to use.
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Rewrites a user's date at the repository's granularity.
+fn normalise(date: &str, granularity: Granularity) -> anyhow::Result<String> {
+    let Some(t) = oai::parse_datestamp(date) else {
+        bail!("not a date: use YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ")
+    };
+    Ok(granularity.format(t))
+}
+
+/// What the fetcher hands the writer, in order.
+enum Write {
+    Page { records: Vec<Record>, next: Position, requests: u64, repairs: u64, response_date: String },
+    RestartWindow { error: String },
+    Finish { range_until: Option<String> },
+    /// The fetcher stopped; `requests` is its total, for the run's count of
+    /// the requests no committed page accounts for.
+    Failed { error: String, requests: u64 },
+}
+
+/// The window arithmetic of a run.
+struct Windows {
+    window: Option<Window>,
+    granularity: Granularity,
+    range_until: Option<DateTime<Utc>>,
+}
+
+impl Windows {
+    /// The position of a run's first page.
+    fn first(&self, start: Option<DateTime<Utc>>, range_from: Option<String>) -> Position {
+        match (self.window, start) {
+            (Some(_), Some(start)) => self.window_at(start),
+            _ => Position { window_from: range_from, window_until: self.range_until.map(|u| self.granularity.format(u)), token: None },
+        }
+    }
+
+    /// The window that starts at `start`: up to the next boundary, or open
+    /// (or up to the run's `until`) if that is the last one.
+    fn window_at(&self, start: DateTime<Utc>) -> Position {
+        let from = Some(self.granularity.format(start));
+        let end = self.window.and_then(|w| w.advance(start));
+        let horizon = self.range_until.unwrap_or_else(Utc::now);
+        let until = match end {
+            Some(end) if end <= horizon => {
+                // `until` is inclusive: stop one unit before the next window.
+                let unit = match self.granularity {
+                    Granularity::Day => TimeDelta::days(1),
+                    Granularity::Seconds => TimeDelta::seconds(1),
+                };
+                Some(self.granularity.format(end - unit))
+            }
+            _ => self.range_until.map(|u| self.granularity.format(u)),
+        };
+        Position { window_from: from, window_until: until, token: None }
+    }
+
+    /// The window after `current`, or `None` if `current` was the last.
+    fn after(&self, current: &Position) -> Option<Position> {
+        let window = self.window?;
+        let until = oai::parse_datestamp(current.window_until.as_deref()?)?;
+        if self.range_until.is_some_and(|end| until >= end) {
+            return None;
+        }
+        let from = oai::parse_datestamp(current.window_from.as_deref()?)?;
+        let next = window.advance(from)?;
+        Some(self.window_at(next))
+    }
+}
+
+/// Follows tokens and windows, sending each page to the writer.
+async fn fetch_pages(
+    client: &Client,
+    request: &HarvestRequest,
+    start: &Position,
+    windows: &Windows,
+    mut requests_before: u64,
+    tx: &mpsc::SyncSender<Write>,
+) -> anyhow::Result<()> {
+    let mut position = start.clone();
+    let mut guard = position.token.as_deref().map(TokenGuard::resuming).unwrap_or_default();
+    let mut restarts_in_a_row = 0;
+    let send = |w: Write| tx.send(w).map_err(|_| anyhow::anyhow!("the writer stopped"));
+    loop {
+        let args = match &position.token {
+            Some(token) => ListArgs::Resume { token: token.clone() },
+            None => ListArgs::Initial {
+                metadata_prefix: request.source.metadata_prefix.clone(),
+                set: request.source.set_spec.clone(),
+                from: position.window_from.clone(),
+                until: position.window_until.clone(),
+            },
+        };
+        let fetched = match client.list_records(&args).await {
+            Ok(f) => f,
+            Err(e) if e.oai_code() == Some(&ErrorCode::BadResumptionToken) && position.token.is_some() => {
+                restarts_in_a_row += 1;
+                if restarts_in_a_row > MAX_WINDOW_RESTARTS {
+                    return Err(e).context("the repository keeps refusing its own resumptionTokens; try a smaller --window");
+                }
+                tracing::warn!(error = %e, window_from = ?position.window_from, "token refused; restarting the window");
+                send(Write::RestartWindow { error: e.to_string() })?;
+                position.token = None;
+                guard = TokenGuard::new();
+                continue;
+            }
+            Err(e) => return Err(e).context(format!("harvesting {}", request.source.base_url)),
+        };
+        let origin = oai::Origin { url: client.url(oai::Verb::ListRecords, &[]).to_string(), verb: oai::Verb::ListRecords, token: position.token.clone() };
+        let next_token = guard.next(&fetched.value, &origin).context("following resumption tokens")?.map(str::to_string);
+        let next = match next_token {
+            Some(token) => Position { token: Some(token), ..position.clone() },
+            None => {
+                restarts_in_a_row = 0;
+                match windows.after(&position) {
+                    Some(next_window) => {
+                        guard = TokenGuard::new();
+                        next_window
+                    }
+                    None => Position { token: None, ..position.clone() },
+                }
+            }
+        };
+        let done = next.token.is_none() && next.window_from == position.window_from;
+        let requests_now = client.requests();
+        let page = fetched.value;
+        send(Write::Page {
+            records: page.items,
+            next: next.clone(),
+            requests: requests_now - requests_before,
+            repairs: fetched.repairs,
+            response_date: page.response_date,
+        })?;
+        requests_before = requests_now;
+        if done {
+            return Ok(());
+        }
+        position = next;
+    }
+}
+
+/// What the writer reports at the end.
+struct Written {
+    records: u64,
+    requests: u64,
+    deleted: u64,
+    pages: u64,
+    repairs: u64,
+    restarts: u64,
+    next_from: Option<String>,
+}
+
+/// The writer: commits pages in order; finishes or notes the error.
+fn write_pages(
+    store: &Mutex<Store>,
+    run_id: i64,
+    mut tally: Tally,
+    rx: mpsc::Receiver<Write>,
+    progress: &dyn Progress,
+) -> anyhow::Result<Written> {
+    let mut written = Written { records: 0, requests: 0, deleted: 0, pages: 0, repairs: 0, restarts: 0, next_from: None };
+    for op in rx {
+        let now = Utc::now().timestamp();
+        match op {
+            Write::Page { records, next, requests, repairs, response_date } => {
+                let unix: Vec<i64> =
+                    records.iter().map(|r| oai::parse_datestamp(&r.header.datestamp).map_or(0, |t| t.timestamp())).collect();
+                let ins: Vec<RecordIn<'_>> = records
+                    .iter()
+                    .zip(&unix)
+                    .map(|(r, &datestamp_unix)| RecordIn {
+                        identifier: &r.header.identifier,
+                        datestamp: &r.header.datestamp,
+                        datestamp_unix,
+                        deleted: r.header.deleted,
+                        sets: &r.header.sets,
+                        metadata: r.metadata.as_deref(),
+                    })
+                    .collect();
+                let deleted = records.iter().filter(|r| r.header.deleted).count() as u64;
+                let commit = PageCommit { records: ins, next, requests, repairs, response_date: Some(response_date), now };
+                lock(store).commit_page(run_id, &commit).context("storing a page")?;
+                written.records += records.len() as u64;
+                written.deleted += deleted;
+                written.pages += 1;
+                written.repairs += repairs;
+                tally.pages += 1;
+                tally.records += records.len() as u64;
+                tally.deleted += deleted;
+                tally.repairs += repairs;
+                tally.requests += requests;
+                written.requests += requests;
+                progress.page_committed(&tally);
+            }
+            Write::RestartWindow { error } => {
+                lock(store).restart_window(run_id, &error)?;
+                written.restarts += 1;
+            }
+            Write::Finish { range_until } => {
+                let mut s = lock(store);
+                let run = s.run(run_id)?;
+                // The next run starts where this one's server clock started,
+                // or at the explicit `until` this one stopped at.
+                let next_from = range_until.or(run.server_started);
+                s.finish_run(run_id, next_from.as_deref(), 0, now)?;
+                written.next_from = next_from;
+            }
+            Write::Failed { error, requests } => {
+                let unattributed = requests.saturating_sub(written.requests);
+                lock(store).note_error(run_id, &error, unattributed)?;
+            }
+        }
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests;
