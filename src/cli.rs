@@ -115,7 +115,11 @@ fn open(path: &Path) -> anyhow::Result<Store> {
 }
 
 async fn identify(settings: &Settings, url: &str) -> anyhow::Result<()> {
-    let client = oai::Client::new(url, settings.client_options(false))?;
+    // A person is waiting: a few quick retries, not a harvest's patience.
+    let mut options = settings.client_options(false);
+    options.retry.max_attempts = options.retry.max_attempts.min(3);
+    options.retry.initial_backoff = options.retry.initial_backoff.min(std::time::Duration::from_secs(1));
+    let client = oai::Client::new(url, options)?;
     let id = client.identify().await?.value;
     let formats = client.list_metadata_formats(None).await.map(|f| f.value);
     let mut out = std::io::stdout().lock();

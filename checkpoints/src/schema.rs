@@ -1,8 +1,8 @@
 //! Migrations, tracked with `PRAGMA user_version`.
 //!
-//! Each entry of [`MIGRATIONS`] moves the schema up one version and runs in
-//! one transaction with the version bump, so a crash leaves either the old
-//! or the new schema. A database newer than this program is refused rather
+//! Each entry of [`MIGRATIONS`] moves the schema up one version; pending
+//! ones run in one transaction with the version bump, so a crash leaves
+//! either the old or the new schema. A database newer than this program is refused rather
 //! than guessed at.
 //!
 //! Planned, for the wiki mirror and sync (not created yet, so that their
@@ -22,16 +22,22 @@ pub const MIGRATIONS: &[&str] = &[include_str!("schema/001_harvest.sql")];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
     let supported = MIGRATIONS.len() as i64;
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).doing("reading the schema version")?;
+    let version = |c: &Connection| -> Result<i64> { c.query_row("PRAGMA user_version", [], |r| r.get(0)).doing("reading the schema version") };
+    let found = version(conn)?;
     if found > supported {
         return Err(Error::NewerSchema { path: path.to_string(), found, supported });
     }
+    if found == supported {
+        return Ok(());
+    }
+    // Two processes may open a new database at once: take the write lock
+    // first and read the version again under it, so only one migrates.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).doing("starting a migration")?;
+    let found = version(&tx)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let version = i as i64 + 1;
-        let tx = conn.transaction().doing("starting a migration")?;
         tx.execute_batch(sql).doing(&format!("migrating to schema version {version}"))?;
         tx.pragma_update(None, "user_version", version).doing("recording the schema version")?;
-        tx.commit().doing("committing a migration")?;
     }
-    Ok(())
+    tx.commit().doing("committing a migration")
 }

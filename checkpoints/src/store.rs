@@ -162,10 +162,12 @@ impl Store {
         // WAL: readers (`status` while a harvest runs) never block the writer.
         // synchronous=NORMAL: a commit survives the process being killed; only
         // a power loss may lose the last commits, never consistency.
+        // The busy timeout comes first: another process (a harvest while
+        // `status` runs) may hold the lock that switching to WAL needs.
+        conn.busy_timeout(std::time::Duration::from_secs(10)).doing("setting the busy timeout")?;
         conn.pragma_update(None, "journal_mode", "WAL").doing("enabling WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL").doing("setting synchronous")?;
         conn.pragma_update(None, "foreign_keys", "ON").doing("enabling foreign keys")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).doing("setting the busy timeout")?;
         let mut store = Store { conn };
         schema::migrate(&mut store.conn, path)?;
         Ok(store)

@@ -1,0 +1,98 @@
+//! The command line as a user meets it.
+
+use oai_mirror::testbed::{RepoSpec, Testbed};
+
+use crate::support::{bin, run, stderr, stdout, tempdir};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_harvest_fetches_only_the_changes() {
+    let bed = Testbed::new(RepoSpec { records: 1000, ..RepoSpec::default() });
+    let url = bed.spawn().await.unwrap();
+    let home = tempdir();
+    let db = home.path().join("h.sqlite");
+    let cmd = |args: &[&str]| {
+        let mut c = bin(home.path());
+        c.arg("--db").arg(&db).args(args);
+        c
+    };
+
+    let first = run(cmd(&["harvest", &url])).await;
+    assert!(first.status.success(), "{}", stderr(&first));
+    let first_requests = bed.requests();
+    assert_eq!(first_requests, 1 + 10, "Identify and ten pages");
+    let first_response_date = bed.now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+
+    // The repository changes: three records are edited and one deleted.
+    bed.advance(chrono::TimeDelta::hours(2));
+    bed.touch(&[10, 20, 30]);
+    bed.delete(40);
+
+    let second = run(cmd(&["harvest", &url])).await;
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(stdout(&second).contains(": 4 records (1 deleted) in 1 pages, 1 requests"), "{}", stdout(&second));
+    let log = bed.log();
+    assert_eq!(log.len() as u64, first_requests + 1, "one request: {log:?}");
+    let from = first_response_date.replace(':', "%3A");
+    assert_eq!(log.last().unwrap(), &format!("verb=ListRecords&metadataPrefix=oai_dc&from={from}"));
+
+    let status = run(cmd(&["status", "--json"])).await;
+    let json: serde_json::Value = serde_json::from_str(&stdout(&status)).unwrap();
+    let s = &json[0];
+    assert_eq!(s["records"], 1000);
+    assert_eq!(s["deleted"], 21);
+    assert_eq!(s["last_run"]["records"], 4);
+    assert_eq!(s["last_run"]["requests"], 1);
+    assert_eq!(s["last_run"]["from"], first_response_date);
+    assert_eq!(s["next_from"], bed.now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    assert_eq!(s["in_flight_token"], serde_json::Value::Null);
+
+    // A record, as stored.
+    let rec = run(cmd(&["record", "oai:testbed.example:00000010"])).await;
+    assert!(stdout(&rec).contains("its &lt;version&gt; 2:"), "{}", stdout(&rec));
+    let gone = run(cmd(&["record", "oai:testbed.example:00000040"])).await;
+    assert!(!gone.status.success());
+    assert!(stderr(&gone).contains("is deleted"), "{}", stderr(&gone));
+    let list = run(cmd(&["records", "--json"])).await;
+    assert_eq!(stdout(&list).lines().count(), 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn named_sources_come_from_the_config_and_errors_are_one_line() {
+    let bed = Testbed::new(RepoSpec { records: 250, ..RepoSpec::default() });
+    let url = bed.spawn().await.unwrap();
+    let home = tempdir();
+    let config = home.path().join("config.toml");
+    std::fs::write(&config, format!("db = \"{}\"\n[source.bed]\nurl = \"{url}\"\nset = \"set2\"\n", home.path().join("c.sqlite").display())).unwrap();
+    let out = run({
+        let mut c = bin(home.path());
+        c.arg("--config").arg(&config).arg("harvest");
+        c
+    })
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("bed: 62 records"), "{}", stdout(&out));
+
+    // A repository that is not there: non-zero, one line naming the URL.
+    let out = run({
+        let mut c = bin(home.path());
+        // Retries are bounded, and the bound is set from the environment.
+        c.env("OAI_MIRROR_HTTP__MAX_ATTEMPTS", "2").env("OAI_MIRROR_HTTP__INITIAL_BACKOFF_SECS", "0.1");
+        c.arg("--config").arg(&config).args(["identify", "http://127.0.0.1:9/oai"]);
+        c
+    })
+    .await;
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let last = err.lines().last().unwrap();
+    assert!(last.starts_with("error: ") && last.contains("http://127.0.0.1:9/oai?verb=Identify"), "{err}");
+    assert!(last.contains("gave up after 2 attempt(s)"), "{err}");
+    assert_eq!(err.matches("retrying").count(), 1, "every retry is logged: {err}");
+
+    let out = run({
+        let mut c = bin(home.path());
+        c.arg("--config").arg(&config).args(["harvest", "nosuchsource"]);
+        c
+    })
+    .await;
+    assert!(stderr(&out).contains("no [source.nosuchsource] in the config"), "{}", stderr(&out));
+}

@@ -1,0 +1,197 @@
+//! Real responses from real repositories, replayed with their HTTP status
+//! and headers, must parse as the corpus MANIFEST describes them.
+
+use std::time::{Duration, SystemTime};
+
+use axum::body::Body;
+use axum::extract::Path as UrlPath;
+use axum::response::Response;
+use oai::{Client, Error, ErrorCode, ListArgs};
+
+use crate::support::{RecordingClock, fixtures, options};
+
+/// Serves `/NAME` as the fixture NAME with the status and headers of
+/// NAME.meta.json (hop-by-hop and length headers are left to the server).
+async fn replay_server() -> String {
+    async fn serve(UrlPath(name): UrlPath<String>) -> Response {
+        let dir = fixtures();
+        let body = std::fs::read(dir.join(&name)).expect("the fixture exists");
+        let mut resp = Response::builder().status(200);
+        if let Ok(meta) = std::fs::read_to_string(dir.join(format!("{name}.meta.json"))) {
+            let meta: serde_json::Value = serde_json::from_str(&meta).unwrap();
+            resp = resp.status(meta["status"].as_u64().unwrap() as u16);
+            for (k, v) in meta["headers"].as_object().unwrap() {
+                let k = k.to_ascii_lowercase();
+                if ["content-length", "transfer-encoding", "connection", "content-encoding"].contains(&k.as_str()) {
+                    continue;
+                }
+                let values: Vec<String> = match v {
+                    serde_json::Value::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
+                    other => vec![other.as_str().unwrap().to_string()],
+                };
+                for value in values {
+                    resp = resp.header(k.as_str(), value);
+                }
+            }
+        }
+        resp.body(Body::from(body)).unwrap()
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route("/{name}", axum::routing::get(serve));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+fn client(base: &str, name: &str) -> (Client, std::sync::Arc<RecordingClock>) {
+    let clock = RecordingClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+    let mut opts = options(clock.clone());
+    opts.retry.max_attempts = 2;
+    (Client::new(&format!("{base}/{name}"), opts).unwrap(), clock)
+}
+
+fn first_page() -> ListArgs {
+    ListArgs::Initial { metadata_prefix: "oai_dc".into(), set: None, from: None, until: None }
+}
+
+/// (file, records or headers, deleted, next token prefix or None)
+const LISTS: &[(&str, bool, usize, usize, Option<&str>)] = &[
+    ("01-nsdl-listidentifiers-page1-resumption-attrs.xml", false, 200, 0, Some("0/200/733/nsdl_dc/null/2012-07-26/null")),
+    ("02-nsdl-listidentifiers-page4-empty-token-end.xml", false, 133, 0, None),
+    ("04-bnf-gallica-listrecords-day-datestamps.xml", true, 1, 0, Some("1!53691!")),
+    ("12-erasmus-oaicat-listrecords-252k.xml", true, 81, 2, None),
+    ("13-zenodo-listrecords-oai_dc-page1.xml", true, 3, 0, Some(".eJw")),
+    ("14-zenodo-listrecords-resumed-page.xml", true, 3, 1, Some(".eJw")),
+    ("26-arxiv-listrecords-after-503.xml", true, 2, 0, None),
+    ("27-exlibris-alma-listidentifiers-page1.xml", false, 100, 0, Some("2017-01-01@2017-01-03@oai_komplett@marc21@")),
+    ("28-exlibris-alma-listidentifiers-last.xml", false, 10, 0, None),
+];
+
+#[tokio::test]
+async fn list_responses_parse_as_the_manifest_says() {
+    let base = replay_server().await;
+    for &(name, records, items, deleted, token) in LISTS {
+        let (c, _) = client(&base, name);
+        let (got_items, got_deleted, got_token, metadata_ok) = if records {
+            let page = c.list_records(&first_page()).await.unwrap_or_else(|e| panic!("{name}: {e:#}")).value;
+            let deleted = page.items.iter().filter(|r| r.header.deleted).count();
+            // Every live record has metadata, and each fragment parses alone.
+            let ok = page.items.iter().filter(|r| !r.header.deleted).all(|r| {
+                let m = r.metadata.as_deref().unwrap_or_default();
+                !m.is_empty() && well_formed(m)
+            });
+            (page.items.len(), deleted, page.next_token().map(str::to_string), ok)
+        } else {
+            let page = c.list_identifiers(&first_page()).await.unwrap_or_else(|e| panic!("{name}: {e:#}")).value;
+            let deleted = page.items.iter().filter(|h| h.deleted).count();
+            (page.items.len(), deleted, page.next_token().map(str::to_string), true)
+        };
+        assert_eq!((got_items, got_deleted), (items, deleted), "{name}");
+        match (token, &got_token) {
+            (None, None) => {}
+            (Some(prefix), Some(t)) => assert!(t.starts_with(prefix), "{name}: token {t:?}"),
+            _ => panic!("{name}: token {got_token:?}, expected {token:?}"),
+        }
+        assert!(metadata_ok, "{name}: a metadata fragment is empty or not well-formed alone");
+    }
+}
+
+/// A stand-alone well-formedness check with namespaces, using quick-xml's
+/// namespace reader: every prefix must be declared inside the fragment.
+fn well_formed(fragment: &[u8]) -> bool {
+    let text = std::str::from_utf8(fragment).unwrap();
+    let mut r = quick_xml::reader::NsReader::from_str(text);
+    let mut depth = 0i32;
+    loop {
+        match r.read_resolved_event() {
+            Ok((ns, quick_xml::events::Event::Start(e))) => {
+                depth += 1;
+                if matches!(ns, quick_xml::name::ResolveResult::Unknown(_)) || e.name().0.is_empty() {
+                    return false;
+                }
+            }
+            Ok((ns, quick_xml::events::Event::Empty(_))) => {
+                if matches!(ns, quick_xml::name::ResolveResult::Unknown(_)) {
+                    return false;
+                }
+            }
+            Ok((_, quick_xml::events::Event::End(_))) => depth -= 1,
+            Ok((_, quick_xml::events::Event::Eof)) => return depth == 0,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test]
+async fn identify_and_sets_parse() {
+    let base = replay_server().await;
+    for (name, granularity) in [
+        ("03-nsdl-identify.xml", oai::Granularity::Seconds),
+        ("07-citebase-identify-stylesheet-pi.xml", oai::Granularity::Day),
+        ("10-erasmus-oaicat-identify-compression.xml", oai::Granularity::Seconds),
+        ("19-zenodo-identify.xml", oai::Granularity::Seconds),
+        ("31-arxiv-identify.xml", oai::Granularity::Day),
+    ] {
+        let (c, _) = client(&base, name);
+        let id = c.identify().await.unwrap_or_else(|e| panic!("{name}: {e:#}")).value;
+        assert_eq!(id.granularity(), granularity, "{name}");
+        assert!(!id.repository_name.is_empty(), "{name}");
+        assert!(!id.earliest_datestamp.is_empty(), "{name}");
+    }
+    let (c, _) = client(&base, "10-erasmus-oaicat-identify-compression.xml");
+    assert_eq!(c.identify().await.unwrap().value.compression, ["gzip", "compress", "deflate"]);
+    let (c, _) = client(&base, "31-arxiv-identify.xml");
+    assert_eq!(c.identify().await.unwrap().value.deleted_record, Some(oai::DeletedRecord::Persistent));
+
+    for (name, sets, token) in [("11-erasmus-oaicat-listsets.xml", 10, false), ("20-zenodo-listsets-page2-jwt-token.xml", 5, false), ("32-arxiv-listsets.xml", 21, false)] {
+        let (c, _) = client(&base, name);
+        let page = c.list_sets(None).await.unwrap_or_else(|e| panic!("{name}: {e:#}")).value;
+        assert_eq!(page.items.len(), sets, "{name}");
+        assert_eq!(page.next_token().is_some(), token, "{name}");
+    }
+    let (c, _) = client(&base, "32-arxiv-listsets.xml");
+    let specs: Vec<String> = c.list_sets(None).await.unwrap().value.items.into_iter().map(|s| s.spec).collect();
+    assert!(specs.contains(&"physics:astro-ph".to_string()), "{specs:?}");
+}
+
+#[tokio::test]
+async fn errors_are_read_whatever_the_status() {
+    let base = replay_server().await;
+    // noRecordsMatch under HTTP 422 is an empty list.
+    let (c, _) = client(&base, "15-zenodo-http422-noRecordsMatch.xml");
+    let page = c.list_records(&first_page()).await.unwrap().value;
+    assert!(page.items.is_empty() && page.next_token().is_none());
+    // badResumptionToken under 422 is the protocol error, not a status error.
+    let (c, clock) = client(&base, "16-zenodo-http422-badResumptionToken.xml");
+    let e = c.list_records(&ListArgs::Resume { token: "x".into() }).await.unwrap_err();
+    assert_eq!(e.oai_code(), Some(&ErrorCode::BadResumptionToken), "{e:#}");
+    assert!(clock.sleeps().is_empty(), "a protocol error is not retried");
+    let (c, _) = client(&base, "05-bepress-wustl-error-idDoesNotExist.xml");
+    let e = c.get_record("oai:x:1", "oai_dc").await.unwrap_err();
+    assert_eq!(e.oai_code(), Some(&ErrorCode::IdDoesNotExist), "{e:#}");
+}
+
+#[tokio::test]
+async fn bodies_that_are_not_oai_pmh_are_refused_with_url_and_body() {
+    let base = replay_server().await;
+    for name in ["23-html-page-200-for-identify.html", "40-synthetic-not-xml.txt"] {
+        let (c, _) = client(&base, name);
+        let e = c.identify().await.unwrap_err();
+        let text = e.to_string();
+        assert!(matches!(e, Error::NotOaiPmh { status: 200, .. }), "{name}: {e:?}");
+        assert!(text.contains(&format!("{base}/{name}?verb=Identify")), "{text}");
+        let start: String = std::fs::read_to_string(fixtures().join(name)).unwrap().split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+        assert!(text.contains(&start), "{text} should quote {start:?}");
+    }
+    // arXiv's 503 page: Retry-After 10 is honoured, then retries run out.
+    let (c, clock) = client(&base, "25-arxiv-http503-retry-after-html.html");
+    let e = c.list_records(&first_page()).await.unwrap_err();
+    assert_eq!(clock.sleeps(), [Duration::from_secs(10)]);
+    match e {
+        Error::RetriesExhausted { attempts: 2, last, .. } => {
+            assert!(matches!(*last, Error::Status { status: 503, retry_after: Some(d), .. } if d == Duration::from_secs(10)), "{last:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

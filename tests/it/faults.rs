@@ -1,0 +1,193 @@
+//! Harvests from the test bed with injected faults: each must end with
+//! every record stored once, or with a clear error and nothing lost.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use checkpoints::{SourceKey, Store};
+use oai_mirror::harvest::{self, HarvestRequest, Quiet, Summary};
+use oai_mirror::testbed::{Fault, RepoSpec, RetryAfter, Testbed};
+
+use crate::support::{RecordingClock, options};
+
+const N: usize = 450; // 5 pages of 100
+
+struct Setup {
+    bed: Testbed,
+    url: String,
+    store: Arc<Mutex<Store>>,
+    clock: Arc<RecordingClock>,
+    now: SystemTime,
+}
+
+async fn setup(spec: RepoSpec) -> Setup {
+    let bed = Testbed::new(spec);
+    let url = bed.spawn().await.unwrap();
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    Setup { bed, url, store: Arc::new(Mutex::new(Store::open_in_memory().unwrap())), clock: RecordingClock::at(now), now }
+}
+
+impl Setup {
+    async fn harvest_with(&self, opts: oai::ClientOptions) -> anyhow::Result<Summary> {
+        let client = oai::Client::new(&self.url, opts).unwrap();
+        let request = HarvestRequest {
+            source: SourceKey { base_url: self.url.clone(), metadata_prefix: "oai_dc".into(), set_spec: None },
+            from: None,
+            until: None,
+            full: false,
+            window: None,
+        };
+        harvest::harvest(self.store.clone(), &client, &request, Arc::new(Quiet)).await
+    }
+
+    async fn harvest(&self) -> anyhow::Result<Summary> {
+        self.harvest_with(options(self.clock.clone())).await
+    }
+
+    /// (records, deleted) in the store; the unique key makes duplicates impossible,
+    /// so the count equal to the repository's proves nothing is missing.
+    fn counts(&self) -> (u64, u64) {
+        let s = self.store.lock().unwrap().status().unwrap();
+        (s[0].records, s[0].deleted)
+    }
+}
+
+fn spec() -> RepoSpec {
+    RepoSpec { records: N, ..RepoSpec::default() }
+}
+
+// Request 1 is Identify, request k + 1 is page k.
+
+#[tokio::test]
+async fn unavailable_with_retry_after_in_seconds_and_as_a_date_is_waited_out() {
+    let s = setup(spec()).await;
+    s.bed.fault(2, Fault::Unavailable(RetryAfter::Seconds(7)));
+    s.bed.fault(4, Fault::Unavailable(RetryAfter::Date(s.now + Duration::from_secs(90))));
+    s.bed.fault(6, Fault::TooMany(RetryAfter::Seconds(3)));
+    let sum = s.harvest().await.unwrap();
+    assert_eq!(s.clock.sleeps(), [Duration::from_secs(7), Duration::from_secs(90), Duration::from_secs(3)]);
+    assert_eq!(s.counts(), (N as u64, 9));
+    assert_eq!((sum.pages, sum.requests), (5, 1 + 5 + 3));
+}
+
+#[tokio::test]
+async fn a_huge_retry_after_is_capped() {
+    let s = setup(spec()).await;
+    s.bed.fault(3, Fault::Unavailable(RetryAfter::Seconds(86_400)));
+    s.harvest().await.unwrap();
+    assert_eq!(s.clock.sleeps(), [Duration::from_secs(600)]);
+}
+
+#[tokio::test]
+async fn resets_truncated_bodies_and_server_errors_are_retried_with_doubling_backoff() {
+    let s = setup(spec()).await;
+    s.bed.fault(2, Fault::ResetMidBody);
+    s.bed.fault(3, Fault::TruncatedXml);
+    s.bed.fault(4, Fault::ServerError);
+    let sum = s.harvest().await.unwrap();
+    let sleeps = s.clock.sleeps();
+    assert_eq!(sleeps.len(), 3, "{sleeps:?}");
+    // 1 s, then 2 s, then 4 s, each ±25%.
+    for (wait, base) in sleeps.iter().zip([1.0, 2.0, 4.0]) {
+        let w = wait.as_secs_f64();
+        assert!(w >= base * 0.75 && w <= base * 1.25, "{sleeps:?}");
+    }
+    assert_eq!(s.counts(), (N as u64, 9));
+    assert_eq!(sum.requests, 1 + 5 + 3);
+}
+
+#[tokio::test]
+async fn retries_are_bounded_and_what_was_stored_stays() {
+    let s = setup(spec()).await;
+    for n in 4..20 {
+        s.bed.fault(n, Fault::Unavailable(RetryAfter::Seconds(1)));
+    }
+    let e = s.harvest().await.unwrap_err();
+    let text = format!("{e:#}");
+    assert!(text.contains("gave up after 4 attempt(s)"), "{text}");
+    assert!(text.contains("HTTP 503") && text.contains(&s.url), "{text}");
+    assert_eq!(s.clock.sleeps().len(), 3);
+    // Pages 1 and 2 were committed; the run waits to be resumed at page 3.
+    assert_eq!(s.counts().0, 200);
+    let store = s.store.lock().unwrap();
+    let run = store.open_run(1).unwrap().expect("the run stays open");
+    assert!(run.position.token.as_deref().unwrap().starts_with("o=200&"), "{:?}", run.position);
+    assert!(run.last_error.unwrap().contains("HTTP 503"));
+}
+
+#[tokio::test]
+async fn an_expired_token_restarts_the_window_and_upserts_absorb_the_overlap() {
+    let s = setup(spec()).await;
+    s.bed.fault(4, Fault::ExpiredToken);
+    let sum = s.harvest().await.unwrap();
+    assert_eq!(sum.restarts, 1);
+    assert_eq!(s.counts(), (N as u64, 9));
+    let log = s.bed.log();
+    assert!(log[4].starts_with("verb=ListRecords&metadataPrefix=oai_dc"), "restarted from the window's start: {log:?}");
+}
+
+#[tokio::test]
+async fn a_repeated_token_is_reported_not_looped_on() {
+    let s = setup(spec()).await;
+    s.bed.fault(4, Fault::RepeatToken);
+    let e = s.harvest().await.unwrap_err();
+    assert!(format!("{e:#}").contains("repeated a resumptionToken"), "{e:#}");
+    assert!(s.bed.requests() <= 5, "it stopped at once: {}", s.bed.requests());
+}
+
+#[tokio::test]
+async fn gzip_with_and_without_a_header_is_decoded() {
+    let s = setup(RepoSpec { gzip: true, ..spec() }).await;
+    s.bed.fault(3, Fault::GzipWithoutHeader);
+    s.harvest().await.unwrap();
+    assert_eq!(s.counts(), (N as u64, 9));
+}
+
+#[tokio::test]
+async fn invalid_characters_are_repaired_and_counted_or_refused_when_strict() {
+    let s = setup(spec()).await;
+    s.bed.fault(3, Fault::InvalidCharacters);
+    let sum = s.harvest().await.unwrap();
+    assert_eq!(sum.repairs, 2);
+    let status = s.store.lock().unwrap().status().unwrap();
+    assert_eq!(status[0].repairs, 2, "the count reaches the store");
+    let rec = s.store.lock().unwrap().record("oai:testbed.example:00000100").unwrap();
+    let meta = String::from_utf8(rec[0].metadata.clone().unwrap()).unwrap();
+    assert!(meta.contains("<dc:title>\u{FFFD}caf\u{FFFD}Record 00000100"), "{meta}");
+
+    let s = setup(spec()).await;
+    s.bed.fault(3, Fault::InvalidCharacters);
+    let opts = oai::ClientOptions { strict: true, ..options(s.clock.clone()) };
+    let e = s.harvest_with(opts).await.unwrap_err();
+    assert!(format!("{e:#}").contains("2 invalid character(s)"), "{e:#}");
+    assert_eq!(s.counts().0, 100, "the page before stays stored");
+}
+
+#[tokio::test]
+async fn an_html_page_with_200_is_refused_with_the_url_and_the_body() {
+    let s = setup(spec()).await;
+    s.bed.fault(3, Fault::HtmlPage);
+    let e = format!("{:#}", s.harvest().await.unwrap_err());
+    assert!(e.contains("not OAI-PMH") && e.contains("Repository maintenance") && e.contains(&s.url), "{e}");
+    assert!(s.clock.sleeps().is_empty(), "an HTML page is not a transient fault");
+}
+
+#[tokio::test]
+async fn windows_and_sets_select_what_the_repository_selects() {
+    // One record per hour from 2001-01-01: 450 records span about 19 days.
+    let s = setup(spec()).await;
+    let client = oai::Client::new(&s.url, options(s.clock.clone())).unwrap();
+    let request = HarvestRequest {
+        source: SourceKey { base_url: s.url.clone(), metadata_prefix: "oai_dc".into(), set_spec: Some("set1".into()) },
+        from: Some("2001-01-02".into()),
+        until: Some("2001-01-15T23:59:59Z".into()),
+        full: false,
+        window: Some(harvest::Window::Week),
+    };
+    let sum = harvest::harvest(s.store.clone(), &client, &request, Arc::new(Quiet)).await.unwrap();
+    // Hours 24..=359 in set1 (i % 4 == 1): 84 records, in 2 weekly windows.
+    assert_eq!(sum.records, 84);
+    let windows: Vec<String> = s.bed.log().into_iter().filter(|q| q.contains("from=")).collect();
+    assert_eq!(windows.len(), 2, "{windows:?}");
+    assert!(windows[0].contains("from=2001-01-02T00%3A00%3A00Z&until=2001-01-08T23%3A59%3A59Z"), "{windows:?}");
+}

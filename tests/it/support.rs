@@ -1,0 +1,100 @@
+//! Helpers shared by the integration tests.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// A clock that records the waits asked of it and returns at once, so
+/// flow-control tests neither sleep nor depend on the machine's speed.
+#[derive(Default)]
+pub struct RecordingClock {
+    pub now: Option<SystemTime>,
+    pub sleeps: Mutex<Vec<Duration>>,
+}
+
+impl RecordingClock {
+    pub fn at(now: SystemTime) -> Arc<RecordingClock> {
+        Arc::new(RecordingClock { now: Some(now), sleeps: Mutex::new(Vec::new()) })
+    }
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.sleeps.lock().unwrap().clone()
+    }
+}
+
+impl oai::Clock for RecordingClock {
+    fn now(&self) -> SystemTime {
+        self.now.unwrap_or_else(SystemTime::now)
+    }
+    fn sleep(&self, d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        self.sleeps.lock().unwrap().push(d);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// Client options for tests: the recording clock and small, fixed bounds.
+pub fn options(clock: Arc<RecordingClock>) -> oai::ClientOptions {
+    oai::ClientOptions {
+        retry: oai::RetryPolicy {
+            max_attempts: 4,
+            max_total_wait: Duration::from_secs(3600),
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(600),
+        },
+        timeout: Duration::from_secs(20),
+        clock,
+        ..oai::ClientOptions::default()
+    }
+}
+
+/// The oai-mirror binary, with a private HOME so no user config leaks in.
+pub fn bin(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_oai-mirror"));
+    c.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env_remove("OAI_MIRROR_DB")
+        .env_remove("OAI_MIRROR_CONFIG")
+        .env("RUST_LOG", "info");
+    c
+}
+
+/// Runs the binary to completion off the async runtime's threads.
+pub async fn run(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("the oai-mirror binary runs")).await.unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary directory")
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oai-corpus")
+}
+
+/// Every record of the store's only source: identifier → (datestamp, deleted).
+pub fn stored(db: &Path) -> std::collections::BTreeMap<String, (String, bool)> {
+    let store = checkpoints::Store::open(db).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    let mut n = 0;
+    store
+        .for_each_record(None, |r| {
+            n += 1;
+            out.insert(r.identifier, (r.datestamp, r.deleted));
+            true
+        })
+        .unwrap();
+    assert_eq!(n, out.len(), "an identifier is stored twice");
+    out
+}
