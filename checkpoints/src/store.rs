@@ -165,6 +165,10 @@ impl Store {
         // The busy timeout comes first: another process (a harvest while
         // `status` runs) may hold the lock that switching to WAL needs.
         conn.busy_timeout(std::time::Duration::from_secs(10)).doing("setting the busy timeout")?;
+        // 16 KiB pages store ~1 KB metadata blobs with a fifth less work than
+        // the default 4 KiB (measured). It only takes effect on a new file,
+        // before WAL is switched on.
+        conn.pragma_update(None, "page_size", 16384).doing("setting the page size")?;
         conn.pragma_update(None, "journal_mode", "WAL").doing("enabling WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL").doing("setting synchronous")?;
         conn.pragma_update(None, "foreign_keys", "ON").doing("enabling foreign keys")?;

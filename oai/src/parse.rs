@@ -14,8 +14,7 @@
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::XmlVersion;
-use quick_xml::name::{Namespace, QName, ResolveResult};
-use quick_xml::reader::NsReader;
+use quick_xml::reader::Reader;
 
 use crate::error::{Error, ErrorCode, OaiError, Origin, Result};
 use crate::model::{DeletedRecord, Header, Identify, MetadataFormat, Page, Record, ResumptionToken, Set, Verb};
@@ -173,19 +172,24 @@ fn walk(
     // The root: anything before it that is not markup we tolerate means
     // this is not an OAI-PMH document.
     loop {
-        match cur.reader.read_resolved_event() {
-            Ok((ns, Event::Start(e))) => {
-                let ns_ok = match ns {
-                    ResolveResult::Bound(Namespace(n)) => n == OAI_NS,
-                    _ => true,
+        match cur.reader.read_event() {
+            Ok(Event::Start(e)) => {
+                // Prefix-tolerant (`<oai:OAI-PMH>`); a namespace other than
+                // OAI-PMH's on the root means another kind of document.
+                let name = e.name().0;
+                let declaration = match name.split_once(':') {
+                    Some((prefix, _)) => format!("xmlns:{prefix}"),
+                    None => "xmlns".to_string(),
                 };
+                let ns_ok = attr_exact(&e, &declaration).is_none_or(|ns| ns == OAI_NS);
                 if local(&e) == "OAI-PMH" && ns_ok {
+                    cur.note_bindings(&e);
                     break;
                 }
                 return Err(not_oai());
             }
-            Ok((_, Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_))) => {}
-            Ok((_, Event::Text(t))) if t.trim().is_empty() => {}
+            Ok(Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_)) => {}
+            Ok(Event::Text(t)) if t.trim().is_empty() => {}
             Ok(_) | Err(_) => return Err(not_oai()),
         }
     }
@@ -201,6 +205,7 @@ fn walk(
             }
             n if n == verb.as_str() => {
                 env.saw_verb = true;
+                cur.note_bindings(&start);
                 on_verb(&mut cur)?;
             }
             _ => cur.skip()?,
@@ -211,14 +216,29 @@ fn walk(
 
 /// A reader positioned inside an element, with the few moves the parser needs.
 struct Cursor<'a> {
-    reader: NsReader<&'a [u8]>,
+    reader: Reader<&'a [u8]>,
     body: &'a str,
     origin: &'a Origin,
+    /// Prefixed namespace declarations of the elements around the one
+    /// being read, outermost first. A plain reader and this short list are
+    /// cheaper than resolving every tag, and metadata needs nothing more.
+    outer: Vec<Binding>,
+}
+
+/// An `xmlns:prefix="namespace"` declaration, with the patterns used to
+/// look for the prefix in a metadata fragment.
+struct Binding {
+    prefix: String,
+    namespace: String,
+    /// `prefix:`
+    usage: String,
+    /// `xmlns:prefix=`
+    declaration: String,
 }
 
 impl<'a> Cursor<'a> {
     fn new(body: &'a str, origin: &'a Origin) -> Self {
-        let mut reader = NsReader::from_str(body);
+        let mut reader = Reader::from_str(body);
         let config = reader.config_mut();
         // Text is concatenated from Text and GeneralRef events, so trimming
         // each piece would eat the spaces around `&amp;`.
@@ -226,7 +246,22 @@ impl<'a> Cursor<'a> {
         config.allow_dangling_amp = true;
         // `<x/>` arrives as a start and an end, so every caller sees one shape.
         config.expand_empty_elements = true;
-        Cursor { reader, body, origin }
+        Cursor { reader, body, origin, outer: Vec::new() }
+    }
+
+    /// Remembers the `xmlns:p` declarations of a start tag.
+    fn note_bindings(&mut self, e: &BytesStart<'_>) {
+        for a in e.attributes().with_checks(false).flatten() {
+            if let Some(prefix) = a.key.0.strip_prefix("xmlns:") {
+                let namespace = a.normalized_value(XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_default();
+                self.outer.push(Binding {
+                    prefix: prefix.to_string(),
+                    namespace,
+                    usage: format!("{prefix}:"),
+                    declaration: format!("xmlns:{prefix}="),
+                });
+            }
+        }
     }
 
     fn malformed(&self, detail: impl Into<String>, truncated: bool) -> Error {
@@ -320,7 +355,16 @@ impl<'a> Cursor<'a> {
         Ok(h)
     }
 
-    fn record(&mut self, _start: &BytesStart<'_>) -> Result<Record> {
+    fn record(&mut self, start: &BytesStart<'_>) -> Result<Record> {
+        // Declarations on <record> hold only inside it.
+        let depth = self.outer.len();
+        self.note_bindings(start);
+        let rec = self.record_content();
+        self.outer.truncate(depth);
+        rec
+    }
+
+    fn record_content(&mut self) -> Result<Record> {
         let mut rec = Record::default();
         let mut saw_header = false;
         while let Some(start) = self.next_child_start()? {
@@ -344,22 +388,23 @@ impl<'a> Cursor<'a> {
     /// declared (Zenodo's `xsi:`, BnF's `dc:`) are declared again on its root
     /// element, so that the stored fragment is a well-formed document alone.
     fn metadata(&mut self, start: &BytesStart<'_>) -> Result<Vec<u8>> {
+        let depth = self.outer.len();
+        self.note_bindings(start);
         let span = match self.reader.read_to_end(start.name()) {
             Ok(span) => span,
             Err(e) => return Err(self.xml_error(e)),
         };
         let fragment = self.body[span.start as usize..span.end as usize].trim();
-        let missing: Vec<(String, String)> = undeclared_prefixes(fragment)
-            .into_iter()
-            .filter_map(|p| {
-                let probe = format!("{p}:x");
-                match self.reader.resolver().resolve_prefix(QName(&probe).prefix(), false) {
-                    ResolveResult::Bound(Namespace(ns)) => Some((p, ns.to_string())),
-                    _ => None,
-                }
-            })
-            .collect();
-        Ok(declare(fragment, &missing).into_bytes())
+        // Innermost declaration first: it is the one in force.
+        let mut missing: Vec<&Binding> = Vec::new();
+        for b in self.outer.iter().rev() {
+            if !missing.iter().any(|m| m.prefix == b.prefix) && uses_prefix(fragment, &b.usage) && !fragment.contains(&b.declaration) {
+                missing.push(b);
+            }
+        }
+        let out = declare(fragment, &missing).into_bytes();
+        self.outer.truncate(depth);
+        Ok(out)
     }
 
     fn token(&mut self, start: &BytesStart<'_>) -> Result<ResumptionToken> {
@@ -376,6 +421,11 @@ impl<'a> Cursor<'a> {
 fn local<'s>(e: &'s BytesStart<'_>) -> &'s str {
     let name = e.name().0;
     name.rsplit_once(':').map_or(name, |(_, l)| l)
+}
+
+/// An attribute's value, matched by its full name.
+fn attr_exact(e: &BytesStart<'_>, name: &str) -> Option<String> {
+    e.attributes().with_checks(false).flatten().find(|a| a.key.0 == name).map(|a| a.value.into_owned())
 }
 
 /// An attribute's unescaped value, matched by local name.
@@ -413,62 +463,17 @@ fn push_reference(out: &mut String, r: &str) {
     }
 }
 
-/// Prefixes used on element or attribute names in `fragment` that it does
-/// not declare itself. A quick scan of tags, not a parse: it only has to
-/// find names, and a missed prefix is no worse than not declaring it.
-fn undeclared_prefixes(fragment: &str) -> Vec<String> {
-    let mut used: Vec<&str> = Vec::new();
-    let mut declared: Vec<&str> = Vec::new();
-    let bytes = fragment.as_bytes();
-    let mut i = 0;
-    while let Some(off) = fragment[i..].find('<') {
-        i += off + 1;
-        if matches!(bytes.get(i), Some(b'/' | b'!' | b'?') | None) {
-            continue;
-        }
-        // Element name, then attributes up to the closing `>`.
-        let mut names = Vec::new();
-        let name_end = fragment[i..].find(|c: char| c.is_whitespace() || c == '>' || c == '/').map_or(fragment.len(), |e| i + e);
-        names.push(&fragment[i..name_end]);
-        i = name_end;
-        loop {
-            let Some(rest) = fragment.get(i..) else { break };
-            let trimmed = rest.trim_start();
-            i += rest.len() - trimmed.len();
-            match trimmed.as_bytes().first() {
-                None | Some(b'>') => break,
-                Some(b'/') => i += 1,
-                Some(_) => {
-                    let Some(eq) = trimmed.find('=') else { break };
-                    let name = trimmed[..eq].trim();
-                    let after = &trimmed[eq + 1..].trim_start();
-                    let Some(quote) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else { break };
-                    let Some(close) = after[1..].find(quote) else { break };
-                    let consumed = trimmed.len() - after.len() + close + 2;
-                    if let Some(p) = name.strip_prefix("xmlns:") {
-                        declared.push(p);
-                    } else {
-                        names.push(name);
-                    }
-                    i += consumed;
-                }
-            }
-        }
-        for n in names {
-            if let Some((p, _)) = n.split_once(':')
-                && p != "xml"
-                && p != "xmlns"
-                && !used.contains(&p)
-            {
-                used.push(p);
-            }
-        }
-    }
-    used.into_iter().filter(|p| !declared.contains(p)).map(str::to_string).collect()
+/// Whether `fragment` uses `usage` (`prefix:`) on an element or attribute
+/// name: the pattern must follow `<`, `</` or white space. A false positive
+/// (the pattern in text after a space) only adds an unused declaration.
+fn uses_prefix(fragment: &str, usage: &str) -> bool {
+    fragment.match_indices(usage).any(|(at, _)| {
+        at > 0 && matches!(fragment.as_bytes()[at - 1], b'<' | b'/' | b' ' | b'\t' | b'\n' | b'\r')
+    })
 }
 
 /// Inserts namespace declarations into the first start tag of `fragment`.
-fn declare(fragment: &str, bindings: &[(String, String)]) -> String {
+fn declare(fragment: &str, bindings: &[&Binding]) -> String {
     if bindings.is_empty() {
         return fragment.to_string();
     }
@@ -480,8 +485,12 @@ fn declare(fragment: &str, bindings: &[(String, String)]) -> String {
         .map_or(fragment.len(), |e| tag_start + e);
     let mut out = String::with_capacity(fragment.len() + 64 * bindings.len());
     out.push_str(&fragment[..name_end]);
-    for (p, ns) in bindings {
-        out.push_str(&format!(" xmlns:{p}=\"{}\"", ns.replace('&', "&amp;").replace('"', "&quot;")));
+    for b in bindings {
+        out.push_str(" xmlns:");
+        out.push_str(&b.prefix);
+        out.push_str("=\"");
+        out.push_str(&b.namespace.replace('&', "&amp;").replace('"', "&quot;"));
+        out.push('"');
     }
     out.push_str(&fragment[name_end..]);
     out

@@ -165,8 +165,23 @@ fn a_response_to_another_verb_is_malformed() {
 }
 
 #[test]
-fn undeclared_prefixes_are_found_in_elements_and_attributes() {
-    let f = r#"<a:root xmlns:b="urn:b" c:attr='v>w' xml:lang="en"><b:x/><d:y e:z="1"/></a:root>"#;
-    assert_eq!(undeclared_prefixes(f), ["a", "c", "d", "e"]);
-    assert!(undeclared_prefixes(r#"<root xmlns:a="urn:a"><a:x/></root>"#).is_empty());
+fn prefix_use_is_found_on_names_not_in_urls() {
+    assert!(uses_prefix("<a:root/>", "a:"));
+    assert!(uses_prefix("<root a:attr=\"1\"/>", "a:"));
+    assert!(uses_prefix("<x></a:y>", "a:"));
+    assert!(!uses_prefix("<root>http://example.org</root>", "p:"));
+    assert!(!uses_prefix("<root>http://example.org</root>", "http:"));
+}
+
+#[test]
+fn declarations_on_the_record_or_metadata_element_are_carried_in_and_do_not_leak() {
+    let body = r#"<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/" xmlns:dc="urn:outer"><responseDate>d</responseDate><ListRecords>
+      <record xmlns:dc="urn:inner"><header><identifier>1</identifier><datestamp>2020-01-01</datestamp></header>
+        <metadata xmlns:x="urn:x"><x:r><dc:t>a</dc:t></x:r></metadata></record>
+      <record><header><identifier>2</identifier><datestamp>2020-01-01</datestamp></header><metadata><dc:t>b</dc:t></metadata></record>
+    </ListRecords></OAI-PMH>"#;
+    let page = list_records(body, &origin(Verb::ListRecords), 200).unwrap();
+    let m = |i: usize| String::from_utf8(page.items[i].metadata.clone().unwrap()).unwrap();
+    assert_eq!(m(0), r#"<x:r xmlns:x="urn:x" xmlns:dc="urn:inner"><dc:t>a</dc:t></x:r>"#);
+    assert_eq!(m(1), r#"<dc:t xmlns:dc="urn:outer">b</dc:t>"#);
 }

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The harvest benchmark: N generated oai_dc records (100 per page) served by
+# the test bed (a separate process), harvested into SQLite by oai-mirror,
+# and the same pages fetched by curl, oaipmh-scythe and Sickle in the same run.
+#
+#   bash bench/run.sh [N ...]        default: 10000 100000
+#   BENCH_PYTHON=0 bash bench/run.sh 1000000   (skip the Python clients)
+#
+# Prints one line per client: seconds, records/s, peak RSS, pages, and the
+# ratios the targets are about.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZES=("$@"); [ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 100000)
+PORT=${BENCH_PORT:-8471}
+WORK=$(mktemp -d)
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
+command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
+VENV=${BENCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/oai-mirror/bench-venv}
+if [ "${BENCH_PYTHON:-1}" = 1 ] && ! "$VENV/bin/python" -c 'import oaipmh_scythe, sickle' 2>/dev/null; then
+  python3 -m venv "$VENV" && "$VENV/bin/pip" install -q 'oaipmh-scythe==0.16.0' 'sickle==0.7.0'
+fi
+cargo build -q --release --bin oai-mirror --example serve
+BIN=target/release/oai-mirror
+
+measure() { # label command... -> "seconds peak_kb" (stdout of the command in $WORK/out)
+  /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/err" >&2; return 1; }
+  cat "$WORK/time"
+}
+
+printf '%-14s %9s %8s %11s %9s %7s\n' client records seconds records/s peak_MB pages
+for N in "${SIZES[@]}"; do
+  target/release/examples/serve "$N" "$PORT" "$WORK/urls" 2>/dev/null & SERVER=$!
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/oai?verb=Identify" >/dev/null && break; sleep 0.1; done
+  URL=http://127.0.0.1:$PORT/oai
+  PAGES=$(wc -l < "$WORK/urls")
+  sed 's/.*/url = "&"\noutput = "\/dev\/null"/' "$WORK/urls" > "$WORK/curl.cfg"
+
+  read -r t_curl m_curl < <(measure curl -s --config "$WORK/curl.cfg")
+  printf '%-14s %9s %8.2f %11.0f %9.1f %7s\n' curl "$N" "$t_curl" "$(echo "$N / $t_curl" | bc -l)" "$(echo "$m_curl / 1024" | bc -l)" "$PAGES"
+
+  rm -f "$WORK/db.sqlite"*
+  read -r t_us m_us < <(measure "$BIN" --db "$WORK/db.sqlite" harvest "$URL")
+  got=$(grep -o ': [0-9]* records' "$WORK/out" | grep -o '[0-9]*')
+  pages=$(grep -o 'in [0-9]* pages' "$WORK/out" | grep -o '[0-9]*')
+  printf '%-14s %9s %8.2f %11.0f %9.1f %7s\n' oai-mirror "$got" "$t_us" "$(echo "$got / $t_us" | bc -l)" "$(echo "$m_us / 1024" | bc -l)" "$pages"
+  [ "$got" = "$N" ] || { echo "oai-mirror harvested $got of $N" >&2; exit 1; }
+
+  ratios="oai-mirror time / curl time = $(printf '%.2f' "$(echo "$t_us / $t_curl" | bc -l)")"
+  if [ "${BENCH_PYTHON:-1}" = 1 ]; then
+    for client in scythe sickle; do
+      read -r t m < <(measure "$VENV/bin/python" "bench/harvest_$client.py" "$URL")
+      n=$(grep -o 'records=[0-9]*' "$WORK/out" | cut -d= -f2)
+      printf '%-14s %9s %8.2f %11.0f %9.1f %7s\n' "$client" "$n" "$t" "$(echo "$n / $t" | bc -l)" "$(echo "$m / 1024" | bc -l)" "$PAGES"
+      ratios="$ratios; oai-mirror records/s / $client = $(printf '%.1f' "$(echo "$t / $t_us" | bc -l)")x"
+    done
+  fi
+  echo "  N=$N: $ratios"
+  kill $SERVER; wait $SERVER 2>/dev/null || true
+done
