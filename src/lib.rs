@@ -3,6 +3,7 @@
 //! Layout:
 //! * [`harvest`]: one source into the store — planning, windows, resuming,
 //!   fetching overlapped with committing.
+//! * [`mediawiki`]: the MediaWiki action API client.
 //! * [`settings`]: the config file and environment, read with `config`.
 //! * [`testbed`]: a generated OAI-PMH repository served over HTTP with
 //!   injectable faults, for the demo, the benchmark and the tests.
@@ -10,5 +11,6 @@
 
 pub mod cli;
 pub mod harvest;
+pub mod mediawiki;
 pub mod settings;
 pub mod testbed;

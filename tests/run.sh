@@ -2,8 +2,10 @@
 # The test command: sets up what the tests need, then runs every test of
 # the workspace. CI runs exactly this (.ci/run).
 #
-# Needs: a Rust toolchain and python3 with venv (for the interop server,
-# the PyPI `oaipmh` package, installed into a private virtualenv).
+# Needs: a Rust toolchain; python3 with venv (the interop server, the PyPI
+# `oaipmh` package, goes into a private virtualenv); and MediaWiki 1.39 with
+# PHP from Debian's packages, which this script installs when run as root.
+# Without root, install them once with `sudo bash tests/testbeds/mediawiki.sh install`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
@@ -14,5 +16,9 @@ if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
     exit 1
   fi
 fi
+bash tests/testbeds/mediawiki.sh install
 bash tests/testbeds/pyoai-server.sh --setup
+# The tests start a wiki under target/tmp and leave it running for the next
+# run; stop it when this script ends.
+trap 'bash tests/testbeds/mediawiki.sh stop target/tmp/wiki-a' EXIT
 cargo test --workspace --all-targets

@@ -6,3 +6,4 @@ mod crash;
 mod faults;
 mod interop;
 mod support;
+mod wiki;

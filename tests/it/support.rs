@@ -98,3 +98,60 @@ pub fn stored(db: &Path) -> std::collections::BTreeMap<String, (String, bool)> {
     assert_eq!(n, out.len(), "an identifier is stored twice");
     out
 }
+
+/// A real MediaWiki started by tests/testbeds/mediawiki.sh, once per test
+/// run, in the test target's temporary directory. It stays up after the
+/// tests (tests/run.sh stops it); a later run reuses it.
+pub struct TestWiki {
+    pub api: String,
+    pub bot_user: String,
+    pub bot_password: String,
+    pub other_user: String,
+    pub other_password: String,
+}
+
+pub fn test_wiki() -> &'static TestWiki {
+    static WIKI: std::sync::OnceLock<TestWiki> = std::sync::OnceLock::new();
+    WIKI.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wiki-a");
+        let port = std::env::var("OAI_MIRROR_TEST_WIKI_PORT").unwrap_or_else(|_| "18681".into());
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testbeds/mediawiki.sh");
+        let out = Command::new("bash").arg(script).arg("start").arg(&dir).arg(&port).output().expect("bash runs");
+        assert!(
+            out.status.success(),
+            "could not start the test MediaWiki (as root: `bash tests/testbeds/mediawiki.sh install`): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env = std::fs::read_to_string(dir.join("credentials.env")).unwrap();
+        let get = |k: &str| env.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap_or_else(|| panic!("{k} in credentials.env")).to_string();
+        TestWiki {
+            api: get("MW_API"),
+            bot_user: get("MW_BOT_USER"),
+            bot_password: get("MW_BOT_PASSWORD"),
+            other_user: get("MW_OTHER_USER"),
+            other_password: get("MW_OTHER_PASSWORD"),
+        }
+    })
+}
+
+impl TestWiki {
+    pub fn client(&self, name: &str, user: &str, password: &str) -> oai_mirror::mediawiki::Wiki {
+        let mut o = oai_mirror::mediawiki::WikiOptions::new(name, &self.api);
+        o.login = Some((user.to_string(), oai_mirror::mediawiki::Secret::new(password)));
+        oai_mirror::mediawiki::Wiki::new(o).unwrap()
+    }
+    pub fn bot(&self) -> oai_mirror::mediawiki::Wiki {
+        self.client("a", &self.bot_user, &self.bot_password)
+    }
+    pub fn other(&self) -> oai_mirror::mediawiki::Wiki {
+        self.client("a-other", &self.other_user, &self.other_password)
+    }
+}
+
+/// A page title no other test (or earlier run) uses.
+pub fn unique_title(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix} {nanos} {}", N.fetch_add(1, Ordering::Relaxed))
+}

@@ -1,0 +1,506 @@
+//! The MediaWiki action API client: one per wiki, serial, logged in with a
+//! bot password, polite under load, and precise about what a write did.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use md5::{Digest, Md5};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, RETRY_AFTER, USER_AGENT};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use super::error::{ApiCode, MwError, MwResult};
+use super::types::*;
+
+/// A password that never shows in logs or debug output.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// How to reach and log in to a wiki.
+#[derive(Clone, Debug)]
+pub struct WikiOptions {
+    /// The config name, used in messages.
+    pub name: String,
+    pub api: String,
+    /// A bot password's login name (`User@app`) and secret.
+    pub login: Option<(String, Secret)>,
+    pub user_agent: String,
+    /// Attempts per request under maxlag, rate limits, 429, 503 and resets.
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    /// Retry-After (and lag) values above this are cut down to it.
+    pub max_wait: Duration,
+    pub timeout: Duration,
+}
+
+impl WikiOptions {
+    pub fn new(name: &str, api: &str) -> WikiOptions {
+        WikiOptions {
+            name: name.to_string(),
+            api: api.to_string(),
+            login: None,
+            user_agent: format!("oai-mirror/{} (+https://crates.io/crates/oai-mirror)", env!("CARGO_PKG_VERSION")),
+            max_attempts: 6,
+            initial_backoff: Duration::from_secs(1),
+            max_wait: Duration::from_secs(120),
+            timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// HTTP method of a call: reads are GET, writes (and login) POST.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+}
+
+/// Session state, behind the client's lock: requests to one wiki are serial.
+struct Session {
+    logged_in: bool,
+    csrf: Option<String>,
+}
+
+/// A client for one wiki.
+pub struct Wiki {
+    options: WikiOptions,
+    http: reqwest::Client,
+    session: Mutex<Session>,
+    clock: Arc<dyn oai::Clock>,
+    requests: std::sync::atomic::AtomicU64,
+}
+
+/// The `maxlag` sent with every request: a replicated wiki asks bots to
+/// wait when its replicas lag more than this many seconds.
+const MAXLAG: &str = "5";
+
+impl Wiki {
+    pub fn new(options: WikiOptions) -> MwResult<Wiki> {
+        Wiki::with_clock(options, Arc::new(oai::SystemClock))
+    }
+
+    pub fn with_clock(options: WikiOptions, clock: Arc<dyn oai::Clock>) -> MwResult<Wiki> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        // One cookie store per wiki: the session is this client's.
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .timeout(options.timeout)
+            .connect_timeout(Duration::from_secs(20))
+            .build()
+            .map_err(|e| MwError::Unreachable { wiki: options.name.clone(), url: options.api.clone(), source: e })?;
+        Ok(Wiki { options, http, session: Mutex::new(Session { logged_in: false, csrf: None }), clock, requests: Default::default() })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.options.name
+    }
+
+    /// HTTP requests made so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Logs in (again). A failed login is an error naming the wiki and MediaWiki's reason.
+    pub async fn login(&self) -> MwResult<()> {
+        let mut session = self.session.lock().await;
+        self.login_locked(&mut session).await
+    }
+
+    async fn login_locked(&self, session: &mut Session) -> MwResult<()> {
+        let Some((user, password)) = self.options.login.clone() else {
+            return Err(MwError::NoCredentials { wiki: self.options.name.clone(), detail: "set user and password_file or password_env".into() });
+        };
+        session.logged_in = false;
+        session.csrf = None;
+        let v = self.send(Method::Get, "query", &[("meta", "tokens".into()), ("type", "login".into())], None, false).await?;
+        let token = v.pointer("/query/tokens/logintoken").and_then(Value::as_str).ok_or_else(|| self.not_api_json(&v))?.to_string();
+        let v = self
+            .send(Method::Post, "login", &[("lgname", user.clone()), ("lgpassword", password.expose().to_string()), ("lgtoken", token)], None, false)
+            .await?;
+        let login = v.get("login").ok_or_else(|| self.not_api_json(&v))?;
+        let result = login.get("result").and_then(Value::as_str).unwrap_or_default();
+        if result != "Success" {
+            let reason = login.get("reason").and_then(Value::as_str).unwrap_or(result).to_string();
+            return Err(MwError::LoginFailed { wiki: self.options.name.clone(), user, result: result.to_string(), reason });
+        }
+        tracing::info!(wiki = %self.options.name, user = %user, "logged in");
+        session.logged_in = true;
+        Ok(())
+    }
+
+    fn not_api_json(&self, v: &Value) -> MwError {
+        MwError::NotApi { wiki: self.options.name.clone(), url: self.options.api.clone(), status: 200, snippet: oai::parse::snippet(&v.to_string()) }
+    }
+
+    /// One API call, with everything a careful bot does around it: the
+    /// session (logging in first, and once more on `assertuserfailed`), the
+    /// CSRF token for writes (refreshed once on `badtoken`), and waiting out
+    /// maxlag, rate limits, 429 and 503 within bounds.
+    async fn call(&self, method: Method, action: &str, params: &[(&str, String)], title: Option<&str>, write: bool) -> MwResult<Value> {
+        let mut session = self.session.lock().await;
+        if !session.logged_in && self.options.login.is_some() {
+            self.login_locked(&mut session).await?;
+        }
+        let mut relogged = false;
+        let mut refreshed = false;
+        loop {
+            let mut all: Vec<(&str, String)> = params.to_vec();
+            if write {
+                if session.csrf.is_none() {
+                    let v = self.send(Method::Get, "query", &[("meta", "tokens".into())], None, session.logged_in).await?;
+                    session.csrf = v.pointer("/query/tokens/csrftoken").and_then(Value::as_str).map(str::to_string);
+                }
+                all.push(("token", session.csrf.clone().unwrap_or_default()));
+            }
+            let v = self.send(method, action, &all, title, session.logged_in).await?;
+            match api_error(&v).map(|(code, _)| ApiCode::parse(&code)) {
+                Some(ApiCode::AssertUserFailed) if !relogged && self.options.login.is_some() => {
+                    tracing::warn!(wiki = %self.options.name, action, "session lost; logging in again");
+                    relogged = true;
+                    self.login_locked(&mut session).await?;
+                }
+                Some(ApiCode::BadToken) if write && !refreshed => {
+                    tracing::warn!(wiki = %self.options.name, action, "CSRF token refused; fetching a new one");
+                    refreshed = true;
+                    session.csrf = None;
+                }
+                _ => return Ok(v),
+            }
+        }
+    }
+
+    /// One request and its bounded retries (no session logic).
+    async fn send(&self, method: Method, action: &str, params: &[(&str, String)], title: Option<&str>, assert_user: bool) -> MwResult<Value> {
+        let wiki = &self.options.name;
+        let mut form: Vec<(&str, String)> =
+            vec![("action", action.to_string()), ("format", "json".into()), ("formatversion", "2".into()), ("maxlag", MAXLAG.into())];
+        if assert_user {
+            form.push(("assert", "user".into()));
+        }
+        form.extend(params.iter().cloned());
+        let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str()))).finish();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let request = match method {
+                Method::Get => self.http.get(format!("{}?{encoded}", self.options.api)),
+                Method::Post => self
+                    .http
+                    .post(&self.options.api)
+                    .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(encoded.clone()),
+            };
+            let request = request.header(USER_AGENT, &self.options.user_agent).header(ACCEPT_ENCODING, "gzip");
+            self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Why we wait, and how long the server asked for.
+            let (reason, asked): (String, Option<Duration>) = match request.send().await {
+                Err(e) => {
+                    if attempt >= self.options.max_attempts || !(e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()) {
+                        return Err(MwError::Unreachable { wiki: wiki.clone(), url: self.options.api.clone(), source: e });
+                    }
+                    (format!("request failed: {e}"), None)
+                }
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let retry_after = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| oai::client::parse_retry_after(v, self.clock.now()));
+                    let gzip = resp.headers().get(CONTENT_ENCODING).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+                    let bytes = match resp.bytes().await {
+                        Ok(b) => b,
+                        Err(e) if attempt < self.options.max_attempts => {
+                            self.wait(attempt, action, &format!("body cut off: {e}"), None).await;
+                            continue;
+                        }
+                        Err(e) => return Err(MwError::Unreachable { wiki: wiki.clone(), url: self.options.api.clone(), source: e }),
+                    };
+                    let body = if gzip { gunzip(&bytes).unwrap_or_else(|| bytes.to_vec()) } else { bytes.to_vec() };
+                    if status == 429 || status == 503 || status >= 500 {
+                        (format!("HTTP {status}"), retry_after)
+                    } else {
+                        let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+                            return Err(MwError::NotApi {
+                                wiki: wiki.clone(),
+                                url: self.options.api.clone(),
+                                status,
+                                snippet: oai::parse::snippet(&String::from_utf8_lossy(&body)),
+                            });
+                        };
+                        if !v.is_object() {
+                            return Err(self.not_api_json(&v));
+                        }
+                        match api_error(&v) {
+                            Some((code, info)) if code == "maxlag" => {
+                                // The lag in seconds is in the error; Retry-After says when to come back.
+                                let lag = v.pointer("/error/lag").and_then(Value::as_f64).map(Duration::from_secs_f64);
+                                (format!("maxlag: {info}"), retry_after.or(lag))
+                            }
+                            Some((code, info)) if code == "ratelimited" => (format!("ratelimited: {info}"), retry_after),
+                            _ => return Ok(v),
+                        }
+                    }
+                }
+            };
+            if attempt >= self.options.max_attempts {
+                return Err(MwError::RetriesExhausted {
+                    wiki: wiki.clone(),
+                    action: action.to_string(),
+                    title: title.map(str::to_string),
+                    attempts: attempt,
+                    last: reason,
+                });
+            }
+            self.wait(attempt, action, &reason, asked).await;
+        }
+    }
+
+    async fn wait(&self, attempt: u32, action: &str, reason: &str, asked: Option<Duration>) {
+        let backoff = self.options.initial_backoff.saturating_mul(1 << (attempt - 1).min(16));
+        let wait = asked.map_or(backoff, |a| a.max(backoff)).min(self.options.max_wait);
+        tracing::warn!(wiki = %self.options.name, action, attempt, wait_ms = wait.as_millis() as u64, reason, "waiting before retrying");
+        self.clock.sleep(wait).await;
+    }
+
+    fn api_err(&self, action: &str, title: Option<&str>, v: &Value) -> MwError {
+        match api_error(v) {
+            Some((code, info)) => MwError::Api { wiki: self.options.name.clone(), action: action.into(), title: title.map(str::to_string), code: ApiCode::parse(&code), info },
+            None => MwError::Protocol {
+                wiki: self.options.name.clone(),
+                action: action.into(),
+                title: title.map(str::to_string),
+                detail: oai::parse::snippet(&v.to_string()),
+            },
+        }
+    }
+
+    /// A read that must not fail with an API error.
+    async fn query(&self, params: &[(&str, String)], title: Option<&str>) -> MwResult<Value> {
+        let v = self.call(Method::Get, "query", params, title, false).await?;
+        if api_error(&v).is_some() {
+            return Err(self.api_err("query", title, &v));
+        }
+        Ok(v)
+    }
+
+    pub async fn siteinfo(&self) -> MwResult<SiteInfo> {
+        let v = self.query(&[("meta", "siteinfo".into()), ("siprop", "general|namespaces".into()), ("curtimestamp", "1".into())], None).await?;
+        read_siteinfo(&v).ok_or_else(|| self.not_api_json(&v))
+    }
+
+    pub async fn userinfo(&self) -> MwResult<UserInfo> {
+        let v = self.query(&[("meta", "userinfo".into()), ("uiprop", "rights|groups".into())], None).await?;
+        read_userinfo(&v).ok_or_else(|| self.not_api_json(&v))
+    }
+
+    /// The server's clock now (for `starttimestamp`).
+    pub async fn server_time(&self) -> MwResult<String> {
+        let v = self.query(&[("meta", "siteinfo".into()), ("siprop", "general".into()), ("curtimestamp", "1".into())], None).await?;
+        v.get("curtimestamp").and_then(Value::as_str).map(str::to_string).ok_or_else(|| self.not_api_json(&v))
+    }
+
+    /// Pages by id or title with their current revision (text included),
+    /// 50 per request.
+    pub async fn pages(&self, refs: &[PageRef<'_>]) -> MwResult<Vec<PageState>> {
+        let mut out = Vec::with_capacity(refs.len());
+        for chunk in refs.chunks(50) {
+            let ids: Vec<String> = chunk.iter().filter_map(|r| if let PageRef::Id(id) = r { Some(id.to_string()) } else { None }).collect();
+            let titles: Vec<&str> = chunk.iter().filter_map(|r| if let PageRef::Title(t) = r { Some(*t) } else { None }).collect();
+            for (key, values) in [("pageids", ids.join("|")), ("titles", titles.join("|"))] {
+                if values.is_empty() {
+                    continue;
+                }
+                let v = self
+                    .query(
+                        &[
+                            ("prop", "info|revisions".into()),
+                            ("rvprop", "ids|timestamp|user|comment|sha1|content".into()),
+                            ("rvslots", "main".into()),
+                            (key, values),
+                        ],
+                        None,
+                    )
+                    .await?;
+                out.extend(read_pages(&v));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The revisions of a page after `after_revid`, oldest first, with text.
+    pub async fn revisions_after(&self, pageid: u64, after_revid: u64) -> MwResult<Vec<Revision>> {
+        let mut out = Vec::new();
+        let mut cont: Option<String> = None;
+        loop {
+            let mut params = vec![
+                ("prop", "revisions".to_string()),
+                ("pageids", pageid.to_string()),
+                ("rvprop", "ids|timestamp|user|comment|sha1|content".into()),
+                ("rvslots", "main".into()),
+                ("rvdir", "newer".into()),
+                ("rvstartid", (after_revid + 1).to_string()),
+                ("rvlimit", "50".into()),
+            ];
+            if let Some(c) = &cont {
+                params.push(("rvcontinue", c.clone()));
+            }
+            let v = self.query(&params, None).await?;
+            out.extend(read_revisions(&v).into_iter().filter(|r| r.revid > after_revid));
+            cont = v.pointer("/continue/rvcontinue").and_then(Value::as_str).map(str::to_string);
+            if cont.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// One batch of the change feed (recent changes, log entries included),
+    /// oldest first, from `since` (inclusive) or from a continuation.
+    pub async fn changes(&self, since: Option<&str>, cont: Option<&str>, limit: u32) -> MwResult<ChangeBatch> {
+        let mut params = vec![
+            ("list", "recentchanges".to_string()),
+            ("rcprop", "ids|title|timestamp|loginfo|flags|user|redirect|sha1".into()),
+            ("rcdir", "newer".into()),
+            ("rclimit", limit.to_string()),
+            ("curtimestamp", "1".into()),
+        ];
+        if let Some(s) = since {
+            params.push(("rcstart", s.to_string()));
+        }
+        if let Some(c) = cont {
+            params.push(("rccontinue", c.to_string()));
+        }
+        Ok(read_changes(&self.query(&params, None).await?))
+    }
+
+    /// Log entries of one type (`move`, `delete`), oldest first.
+    pub async fn log_events(&self, logtype: &str, since: Option<&str>) -> MwResult<Vec<LogEvent>> {
+        let mut out = Vec::new();
+        let mut cont: Option<String> = None;
+        loop {
+            let mut params = vec![
+                ("list", "logevents".to_string()),
+                ("letype", logtype.to_string()),
+                ("leprop", "ids|title|type|user|timestamp|comment|details".into()),
+                ("ledir", "newer".into()),
+                ("lelimit", "500".into()),
+            ];
+            if let Some(s) = since {
+                params.push(("lestart", s.to_string()));
+            }
+            if let Some(c) = &cont {
+                params.push(("lecontinue", c.clone()));
+            }
+            let (events, next) = read_log_events(&self.query(&params, None).await?);
+            out.extend(events);
+            match next {
+                Some(n) => cont = Some(n),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Saves a text. Conflicts, deletions and the like are outcomes, not
+    /// errors. A saved text is read back, because MediaWiki may have merged
+    /// it with an intervening edit.
+    pub async fn edit(&self, edit: &Edit<'_>) -> MwResult<EditOutcome> {
+        let title = match edit.page {
+            PageRef::Title(t) => t.to_string(),
+            PageRef::Id(id) => format!("#{id}"),
+        };
+        let mut params: Vec<(&str, String)> = vec![
+            ("text", edit.text.to_string()),
+            ("summary", edit.summary.to_string()),
+            ("md5", hex(&Md5::digest(edit.text.as_bytes()))),
+            ("bot", "1".into()),
+        ];
+        match edit.page {
+            PageRef::Title(t) => params.push(("title", t.to_string())),
+            PageRef::Id(id) => params.push(("pageid", id.to_string())),
+        }
+        if let Some(r) = edit.base_revid {
+            params.push(("baserevid", r.to_string()));
+        }
+        if let Some(t) = edit.start_timestamp {
+            params.push(("starttimestamp", t.to_string()));
+        }
+        match edit.mode {
+            CreateMode::CreateOnly => params.push(("createonly", "1".into())),
+            CreateMode::NoCreate => params.push(("nocreate", "1".into())),
+            CreateMode::Either => {}
+        }
+        if edit.minor {
+            params.push(("minor", "1".into()));
+        }
+        if !edit.tags.is_empty() {
+            params.push(("tags", edit.tags.join("|")));
+        }
+        let v = self.call(Method::Post, "edit", &params, Some(&title), true).await?;
+        match read_edit(&v) {
+            Some(EditAnswer::Done(outcome)) => Ok(outcome),
+            Some(EditAnswer::Saved { pageid, newrevid, timestamp, created }) => {
+                let text = self.revision_text(newrevid, &title).await?;
+                Ok(EditOutcome::Saved { pageid, newrevid, timestamp, created, text })
+            }
+            Some(EditAnswer::Error { .. }) | None => Err(self.api_err("edit", Some(&title), &v)),
+        }
+    }
+
+    /// The text of one revision.
+    pub async fn revision_text(&self, revid: u64, title: &str) -> MwResult<String> {
+        let v = self
+            .query(&[("prop", "revisions".into()), ("revids", revid.to_string()), ("rvprop", "ids|content".into()), ("rvslots", "main".into())], Some(title))
+            .await?;
+        read_revisions(&v).into_iter().find(|r| r.revid == revid).and_then(|r| r.text).ok_or_else(|| MwError::Protocol {
+            wiki: self.options.name.clone(),
+            action: "query".into(),
+            title: Some(title.to_string()),
+            detail: format!("revision {revid} has no readable text"),
+        })
+    }
+
+    /// Moves a page; without a redirect when `noredirect` (needs the
+    /// `suppressredirect` right, else MediaWiki leaves one anyway).
+    pub async fn move_page(&self, from: &str, to: &str, noredirect: bool, reason: &str) -> MwResult<MoveOutcome> {
+        let mut params = vec![("from", from.to_string()), ("to", to.to_string()), ("reason", reason.to_string())];
+        if noredirect {
+            params.push(("noredirect", "1".into()));
+        }
+        let v = self.call(Method::Post, "move", &params, Some(from), true).await?;
+        read_move(&v).ok_or_else(|| self.api_err("move", Some(from), &v))
+    }
+
+    /// Deletes a page; returns the log id.
+    pub async fn delete(&self, title: &str, reason: &str) -> MwResult<u64> {
+        let v = self.call(Method::Post, "delete", &[("title", title.to_string()), ("reason", reason.to_string())], Some(title), true).await?;
+        v.pointer("/delete/logid").and_then(Value::as_u64).ok_or_else(|| self.api_err("delete", Some(title), &v))
+    }
+
+    /// Restores every deleted revision of a title.
+    pub async fn undelete(&self, title: &str, reason: &str) -> MwResult<()> {
+        let v = self.call(Method::Post, "undelete", &[("title", title.to_string()), ("reason", reason.to_string())], Some(title), true).await?;
+        if v.get("undelete").is_some() { Ok(()) } else { Err(self.api_err("undelete", Some(title), &v)) }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn gunzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).ok()?;
+    Some(out)
+}

@@ -1,0 +1,14 @@
+//! The MediaWiki action API, as a careful bot speaks it.
+//!
+//! * `types`: what the API answers, read by pure functions from JSON.
+//! * `client`: `Wiki`, one client per wiki: login with a bot password,
+//!   `assert=user`, CSRF tokens, `maxlag`, bounded retries, typed outcomes.
+//! * `error`: `MwError`, this module's one error type, with wiki, action and title.
+
+pub mod client;
+pub mod error;
+pub mod types;
+
+pub use client::{Secret, Wiki, WikiOptions};
+pub use error::{ApiCode, MwError, MwResult};
+pub use types::*;

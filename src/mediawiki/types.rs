@@ -1,0 +1,412 @@
+//! What the API answers, as types, and the pure functions that read them
+//! from `formatversion=2` JSON. Tested against responses captured from a
+//! real MediaWiki 1.39 (tests/fixtures/mediawiki).
+
+use serde_json::Value;
+
+/// `meta=siteinfo`: what the mirror needs to know about a wiki.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteInfo {
+    pub sitename: String,
+    /// e.g. "MediaWiki 1.39.17"
+    pub generator: String,
+    /// "first-letter" or "case-sensitive"
+    pub case: String,
+    pub namespaces: Vec<Namespace>,
+    pub server_time: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Namespace {
+    pub id: i64,
+    pub name: String,
+    pub case: String,
+}
+
+/// `meta=userinfo`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserInfo {
+    pub id: u64,
+    pub name: String,
+    pub groups: Vec<String>,
+    pub rights: Vec<String>,
+}
+
+impl UserInfo {
+    pub fn has(&self, right: &str) -> bool {
+        self.rights.iter().any(|r| r == right)
+    }
+}
+
+/// One revision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revision {
+    pub revid: u64,
+    pub parentid: u64,
+    pub timestamp: String,
+    pub user: String,
+    pub comment: String,
+    pub sha1: String,
+    /// Absent when the content was not asked for or is hidden.
+    pub text: Option<String>,
+}
+
+/// A page as the wiki holds it now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageState {
+    /// `None` for a title that does not exist.
+    pub pageid: Option<u64>,
+    pub ns: i64,
+    pub title: String,
+    pub missing: bool,
+    pub invalid: bool,
+    pub redirect: bool,
+    /// The current revision, if asked for and the page exists.
+    pub revision: Option<Revision>,
+}
+
+/// Which page an action is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageRef<'a> {
+    Title(&'a str),
+    Id(u64),
+}
+
+/// Whether an edit may create or must update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreateMode {
+    /// `createonly`: the page must not exist.
+    CreateOnly,
+    /// `nocreate`: the page must exist.
+    NoCreate,
+    Either,
+}
+
+/// An edit to send.
+#[derive(Clone, Debug)]
+pub struct Edit<'a> {
+    pub page: PageRef<'a>,
+    pub text: &'a str,
+    pub summary: &'a str,
+    /// The revision the text was based on: MediaWiki merges or reports a
+    /// conflict against it, also for our own intervening edits (unlike
+    /// `basetimestamp`, which lets a user's own edits be overwritten and
+    /// misses same-second edits).
+    pub base_revid: Option<u64>,
+    /// When we read the page: a deletion after it is `pagedeleted` instead of
+    /// a silent re-creation.
+    pub start_timestamp: Option<&'a str>,
+    pub mode: CreateMode,
+    pub minor: bool,
+    pub tags: &'a [&'a str],
+}
+
+/// What an edit did. Expected outcomes are values, not errors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EditOutcome {
+    /// Saved as `newrevid`. `text` is what the wiki stored, read back: it
+    /// differs from what was sent when MediaWiki merged with an edit made
+    /// since the base revision.
+    Saved { pageid: u64, newrevid: u64, timestamp: String, created: bool, text: String },
+    /// The text was identical: no revision was made.
+    NoChange { pageid: u64 },
+    /// Someone changed the page since the base revision and the changes overlap.
+    Conflict,
+    /// The page was deleted since `start_timestamp`.
+    PageDeleted,
+    /// `createonly`, but the page exists.
+    Exists,
+    /// `nocreate`, but the page does not exist.
+    Missing,
+    /// The page or title is protected against this account.
+    Protected { code: String },
+}
+
+/// What a move did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MoveOutcome {
+    pub from: String,
+    pub to: String,
+    pub redirect_created: bool,
+}
+
+/// One entry of the change feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// A new revision (`created` for a page's first).
+    Edit { pageid: u64, revid: u64, old_revid: u64, ns: i64, title: String, timestamp: String, user: String, bot: bool, created: bool },
+    /// Page `pageid` moved from `from` to `to`; with a redirect left behind
+    /// at `from` unless `suppressredirect`.
+    Move { pageid: u64, from: String, to: String, redirect: bool, timestamp: String, user: String },
+    Delete { pageid: u64, title: String, timestamp: String, user: String },
+    Restore { pageid: u64, title: String, timestamp: String, user: String },
+    /// Any other log entry (protection, user rights, …).
+    OtherLog { logtype: String, logaction: String, title: String, timestamp: String },
+}
+
+/// A page of the change feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeBatch {
+    pub changes: Vec<Change>,
+    /// `rccontinue` for the next batch, if there is one.
+    pub next: Option<String>,
+    /// The server's clock when it answered.
+    pub server_time: Option<String>,
+}
+
+/// A `list=logevents` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEvent {
+    pub logid: u64,
+    pub logtype: String,
+    pub action: String,
+    /// For a move, the old title.
+    pub title: String,
+    /// The page now at `title` (a move's redirect, or 0).
+    pub pageid: u64,
+    /// The page the entry is about (the moved or deleted page).
+    pub logpage: u64,
+    pub params: Value,
+    pub timestamp: String,
+}
+
+fn s(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+fn n(v: &Value, key: &str) -> u64 {
+    v.get(key).and_then(Value::as_u64).unwrap_or(0)
+}
+
+fn b(v: &Value, key: &str) -> bool {
+    // formatversion=2 sends booleans; tolerate formatversion=1's "" too.
+    match v.get(key) {
+        Some(Value::Bool(x)) => *x,
+        Some(Value::String(_)) => true,
+        _ => false,
+    }
+}
+
+fn strings(v: &Value, key: &str) -> Vec<String> {
+    v.get(key).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default()
+}
+
+/// The `error` object of a response, as (code, info).
+pub fn api_error(v: &Value) -> Option<(String, String)> {
+    let e = v.get("error")?;
+    Some((s(e, "code"), s(e, "info")))
+}
+
+pub fn read_siteinfo(v: &Value) -> Option<SiteInfo> {
+    let q = v.get("query")?;
+    let g = q.get("general")?;
+    let mut namespaces: Vec<Namespace> = q
+        .get("namespaces")
+        .and_then(Value::as_object)
+        .map(|m| m.values().map(|ns| Namespace { id: ns.get("id").and_then(Value::as_i64).unwrap_or(0), name: s(ns, "name"), case: s(ns, "case") }).collect())
+        .unwrap_or_default();
+    namespaces.sort_by_key(|ns| ns.id);
+    Some(SiteInfo { sitename: s(g, "sitename"), generator: s(g, "generator"), case: s(g, "case"), namespaces, server_time: v.get("curtimestamp").and_then(Value::as_str).map(str::to_string) })
+}
+
+pub fn read_userinfo(v: &Value) -> Option<UserInfo> {
+    let u = v.get("query")?.get("userinfo")?;
+    Some(UserInfo { id: n(u, "id"), name: s(u, "name"), groups: strings(u, "groups"), rights: strings(u, "rights") })
+}
+
+fn read_revision(r: &Value) -> Revision {
+    let text = r.get("slots").and_then(|s| s.get("main")).and_then(|m| m.get("content")).and_then(Value::as_str).map(str::to_string);
+    Revision { revid: n(r, "revid"), parentid: n(r, "parentid"), timestamp: s(r, "timestamp"), user: s(r, "user"), comment: s(r, "comment"), sha1: s(r, "sha1"), text }
+}
+
+/// The pages of a `prop=info|revisions` query, in the order given.
+pub fn read_pages(v: &Value) -> Vec<PageState> {
+    let Some(pages) = v.get("query").and_then(|q| q.get("pages")).and_then(Value::as_array) else { return Vec::new() };
+    pages
+        .iter()
+        .map(|p| PageState {
+            pageid: p.get("pageid").and_then(Value::as_u64).filter(|id| *id > 0),
+            ns: p.get("ns").and_then(Value::as_i64).unwrap_or(0),
+            title: s(p, "title"),
+            missing: b(p, "missing"),
+            invalid: b(p, "invalid"),
+            redirect: b(p, "redirect"),
+            revision: p.get("revisions").and_then(Value::as_array).and_then(|r| r.last()).map(read_revision),
+        })
+        .collect()
+}
+
+/// All revisions of the pages in a `prop=revisions` response, in order.
+pub fn read_revisions(v: &Value) -> Vec<Revision> {
+    let Some(pages) = v.get("query").and_then(|q| q.get("pages")).and_then(Value::as_array) else { return Vec::new() };
+    pages.iter().flat_map(|p| p.get("revisions").and_then(Value::as_array).into_iter().flatten().map(read_revision)).collect()
+}
+
+/// Reads an edit answer; `None` when it needs the text read back (a save)
+/// and the caller must do that, with the fields it needs.
+pub enum EditAnswer {
+    Done(EditOutcome),
+    Saved { pageid: u64, newrevid: u64, timestamp: String, created: bool },
+    Error { code: String, info: String },
+}
+
+pub fn read_edit(v: &Value) -> Option<EditAnswer> {
+    if let Some((code, info)) = api_error(v) {
+        let outcome = match code.as_str() {
+            "editconflict" => EditOutcome::Conflict,
+            "pagedeleted" => EditOutcome::PageDeleted,
+            "articleexists" => EditOutcome::Exists,
+            "missingtitle" => EditOutcome::Missing,
+            "protectedpage" | "cascadeprotected" | "protectedtitle" => EditOutcome::Protected { code },
+            _ => return Some(EditAnswer::Error { code, info }),
+        };
+        return Some(EditAnswer::Done(outcome));
+    }
+    let e = v.get("edit")?;
+    if s(e, "result") != "Success" {
+        return Some(EditAnswer::Error { code: s(e, "result"), info: e.to_string() });
+    }
+    if b(e, "nochange") {
+        return Some(EditAnswer::Done(EditOutcome::NoChange { pageid: n(e, "pageid") }));
+    }
+    Some(EditAnswer::Saved { pageid: n(e, "pageid"), newrevid: n(e, "newrevid"), timestamp: s(e, "newtimestamp"), created: b(e, "new") })
+}
+
+pub fn read_move(v: &Value) -> Option<MoveOutcome> {
+    let m = v.get("move")?;
+    Some(MoveOutcome { from: s(m, "from"), to: s(m, "to"), redirect_created: b(m, "redirectcreated") })
+}
+
+/// A `list=recentchanges` response (with `rcprop` including `loginfo`).
+pub fn read_changes(v: &Value) -> ChangeBatch {
+    let rows = v.get("query").and_then(|q| q.get("recentchanges")).and_then(Value::as_array).cloned().unwrap_or_default();
+    let changes = rows
+        .iter()
+        .map(|rc| {
+            let (pageid, title, timestamp, user) = (n(rc, "pageid"), s(rc, "title"), s(rc, "timestamp"), s(rc, "user"));
+            match s(rc, "type").as_str() {
+                "new" | "edit" => Change::Edit {
+                    pageid,
+                    revid: n(rc, "revid"),
+                    old_revid: n(rc, "old_revid"),
+                    ns: rc.get("ns").and_then(Value::as_i64).unwrap_or(0),
+                    title,
+                    timestamp,
+                    user,
+                    bot: b(rc, "bot"),
+                    created: s(rc, "type") == "new",
+                },
+                _ => log_change(&s(rc, "logtype"), &s(rc, "logaction"), pageid, title, timestamp, user, rc.get("logparams").unwrap_or(&Value::Null)),
+            }
+        })
+        .collect();
+    let next = v.get("continue").and_then(|c| c.get("rccontinue")).and_then(Value::as_str).map(str::to_string);
+    ChangeBatch { changes, next, server_time: v.get("curtimestamp").and_then(Value::as_str).map(str::to_string) }
+}
+
+fn log_change(logtype: &str, action: &str, pageid: u64, title: String, timestamp: String, user: String, params: &Value) -> Change {
+    match (logtype, action) {
+        ("move", "move" | "move_redir") => Change::Move {
+            pageid,
+            from: title,
+            to: s(params, "target_title"),
+            redirect: !b(params, "suppressredirect"),
+            timestamp,
+            user,
+        },
+        ("delete", "delete") => Change::Delete { pageid, title, timestamp, user },
+        ("delete", "restore") => Change::Restore { pageid, title, timestamp, user },
+        _ => Change::OtherLog { logtype: logtype.to_string(), logaction: action.to_string(), title, timestamp },
+    }
+}
+
+pub fn read_log_events(v: &Value) -> (Vec<LogEvent>, Option<String>) {
+    let rows = v.get("query").and_then(|q| q.get("logevents")).and_then(Value::as_array).cloned().unwrap_or_default();
+    let events = rows
+        .iter()
+        .map(|e| LogEvent {
+            logid: n(e, "logid"),
+            logtype: s(e, "type"),
+            action: s(e, "action"),
+            title: s(e, "title"),
+            pageid: n(e, "pageid"),
+            logpage: n(e, "logpage"),
+            params: e.get("params").cloned().unwrap_or(Value::Null),
+            timestamp: s(e, "timestamp"),
+        })
+        .collect();
+    (events, v.get("continue").and_then(|c| c.get("lecontinue")).and_then(Value::as_str).map(str::to_string))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(name: &str) -> Value {
+        let path = format!("{}/tests/fixtures/mediawiki/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn siteinfo_and_userinfo() {
+        let si = read_siteinfo(&sample("01-siteinfo")).unwrap();
+        assert_eq!((si.sitename.as_str(), si.generator.as_str(), si.case.as_str()), ("Testwiki", "MediaWiki 1.39.17", "first-letter"));
+        assert!(si.namespaces.iter().any(|ns| ns.id == 1 && ns.name == "Talk"));
+        let ui = read_userinfo(&sample("06-userinfo")).unwrap();
+        assert_eq!(ui.name, "Harvestbot");
+        for right in ["edit", "move", "delete", "suppressredirect", "bot"] {
+            assert!(ui.has(right), "{right}");
+        }
+    }
+
+    #[test]
+    fn edit_answers_become_outcomes() {
+        match read_edit(&sample("11-edit-create")).unwrap() {
+            EditAnswer::Saved { pageid: 2, newrevid: 2, created: true, timestamp } => assert_eq!(timestamp, "2026-11-22T12:26:33Z"),
+            _ => panic!("create"),
+        }
+        assert!(matches!(read_edit(&sample("13-edit-nochange")), Some(EditAnswer::Done(EditOutcome::NoChange { pageid: 2 }))));
+        assert!(matches!(read_edit(&sample("25-edit-conflict-basetimestamp")), Some(EditAnswer::Done(EditOutcome::Conflict))));
+        assert!(matches!(read_edit(&sample("44-edit-after-delete-starttimestamp")), Some(EditAnswer::Done(EditOutcome::PageDeleted))));
+        assert!(matches!(read_edit(&sample("12-edit-createonly-exists")), Some(EditAnswer::Done(EditOutcome::Exists))));
+        assert!(matches!(read_edit(&sample("18-edit-nocreate-missing")), Some(EditAnswer::Done(EditOutcome::Missing))));
+        assert!(matches!(read_edit(&sample("15-edit-badtoken")), Some(EditAnswer::Error { code, .. }) if code == "badtoken"));
+    }
+
+    #[test]
+    fn moves_with_and_without_a_redirect() {
+        assert!(read_move(&sample("52-move-with-redirect")).unwrap().redirect_created);
+        assert!(!read_move(&sample("53-move-noredirect")).unwrap().redirect_created);
+    }
+
+    #[test]
+    fn the_change_feed_types_edits_moves_and_deletes() {
+        let batch = read_changes(&sample("62-recentchanges"));
+        assert!(matches!(&batch.changes[0], Change::Edit { pageid: 1, created: true, .. }));
+        let moves: Vec<&Change> = batch.changes.iter().filter(|c| matches!(c, Change::Move { .. })).collect();
+        assert_eq!(moves.len(), 2);
+        assert!(matches!(moves[0], Change::Move { pageid: 8, redirect: true, to, .. } if to == "Smoke demo Move target redirect"));
+        assert!(matches!(moves[1], Change::Move { pageid: 9, redirect: false, .. }));
+        assert!(batch.changes.iter().any(|c| matches!(c, Change::Delete { pageid: 5, .. })));
+        assert_eq!(read_changes(&sample("63-recentchanges-paged")).next.as_deref(), Some("20261122122638|4"));
+    }
+
+    #[test]
+    fn log_events_keep_the_moved_page_id() {
+        let (events, _) = read_log_events(&sample("57-logevents-move"));
+        assert_eq!((events[1].logpage, events[1].pageid, events[1].title.as_str()), (8, 10, "Smoke demo Move source redirect"));
+        assert_eq!(events[0].pageid, 0, "no redirect: nothing at the old title");
+    }
+
+    #[test]
+    fn pages_and_revisions() {
+        let pages = read_pages(&sample("56-query-after-move"));
+        assert!(pages[0].missing && pages[0].pageid.is_none());
+        assert_eq!(pages[1].pageid, Some(8));
+        let revs = read_revisions(&sample("66-revisions-history"));
+        assert_eq!(revs[0].text.as_deref(), Some("line one\nline two\nline three\nline four\nline five"));
+        assert_eq!(revs[1].parentid, revs[0].revid);
+        let missing = read_pages(&sample("20-query-missing-pageid"));
+        assert!(missing[0].missing);
+    }
+}
