@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod crash;
+mod fake_wiki;
 mod faults;
 mod interop;
 mod support;
