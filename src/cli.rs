@@ -57,12 +57,34 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Work with the wikis of the config
+    #[command(subcommand)]
+    Wiki(WikiCommand),
     /// Print one record's raw metadata
     Record {
         identifier: String,
         /// The source's base URL, when several have the identifier
         #[arg(long)]
         source: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WikiCommand {
+    /// Log in and show the site, its version, the account's rights that matter and the OAI endpoint
+    Check {
+        /// A [wiki.NAME] of the config
+        #[arg(required_unless_present = "api", conflicts_with = "api")]
+        name: Option<String>,
+        /// The action API URL, instead of a NAME
+        #[arg(long)]
+        api: Option<String>,
+        /// A bot password's login name (User@app)
+        #[arg(long, requires = "api")]
+        user: Option<String>,
+        /// A file whose first line is the password
+        #[arg(long, requires = "user")]
+        password_file: Option<PathBuf>,
     },
 }
 
@@ -106,6 +128,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Status { json } => status(&open(&settings.db_path(cli.db.as_deref())?)?, json),
         Command::Records { source, json } => records(&open(&settings.db_path(cli.db.as_deref())?)?, source.as_deref(), json),
+        Command::Wiki(WikiCommand::Check { name, api, user, password_file }) => wiki_check(&settings, name, api, user, password_file).await,
         Command::Record { identifier, source } => record(&open(&settings.db_path(cli.db.as_deref())?)?, &identifier, source.as_deref()),
     }
 }
@@ -330,6 +353,65 @@ fn status(store: &Store, json: bool) -> anyhow::Result<()> {
                 writeln!(out, "  error     {e}")?;
             }
         }
+    }
+    Ok(())
+}
+
+/// The rights two-way sync needs; a one-way mirror needs none of them.
+const RIGHTS: [&str; 5] = ["edit", "move", "delete", "suppressredirect", "bot"];
+
+async fn wiki_check(settings: &Settings, name: Option<String>, api: Option<String>, user: Option<String>, password_file: Option<PathBuf>) -> anyhow::Result<()> {
+    use crate::mediawiki::{MwError, Secret, Wiki, WikiOptions};
+    let (mut options, oai_url) = match (&name, api) {
+        (Some(n), _) => (settings.wiki_options(n)?, settings.wiki[n].oai.clone()),
+        (None, Some(api)) => {
+            let mut o = WikiOptions::new("(command line)", &api);
+            o.user_agent = settings.user_agent();
+            if let (Some(u), Some(f)) = (user, password_file) {
+                o.login = Some((u, Secret::new(crate::settings::read_password_file(&f)?)));
+            }
+            (o, None)
+        }
+        (None, None) => bail!("give a wiki NAME or --api URL"),
+    };
+    // A person is waiting: fail fast on an unreachable host.
+    options.max_attempts = 2;
+    let wiki_name = options.name.clone();
+    let api_url = options.api.clone();
+    let has_login = options.login.is_some();
+    let wiki = Wiki::new(options)?;
+    let site = wiki.siteinfo().await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "Wiki:       {wiki_name} ({api_url})")?;
+    writeln!(out, "Site:       {}", site.sitename)?;
+    writeln!(out, "Software:   {}", site.generator)?;
+    let mut missing = Vec::new();
+    if has_login {
+        let me = wiki.userinfo().await?;
+        writeln!(out, "Account:    {} (groups: {})", me.name, me.groups.iter().filter(|g| !g.starts_with('*')).cloned().collect::<Vec<_>>().join(", "))?;
+        let rights: Vec<String> = RIGHTS.iter().map(|r| format!("{r} {}", if me.has(r) { "yes" } else { "NO" })).collect();
+        writeln!(out, "Rights:     {}", rights.join(", "))?;
+        missing = RIGHTS.iter().filter(|r| !me.has(r)).map(|r| r.to_string()).collect();
+    } else {
+        writeln!(out, "Account:    none configured (read-only)")?;
+    }
+    match oai_url {
+        None => writeln!(out, "OAI:        not configured (changes come from the action API)")?,
+        Some(url) => {
+            let answer = match oai::Client::new(&url, settings.client_options(false)) {
+                Ok(c) => c.identify().await.map(|i| i.value.repository_name).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match answer {
+                Ok(name) => writeln!(out, "OAI:        {url} answers Identify ({name})")?,
+                Err(e) => writeln!(out, "OAI:        {url} does not answer Identify: {e}")?,
+            }
+        }
+    }
+    drop(out);
+    if !missing.is_empty() {
+        let user = wiki.userinfo().await.map(|u| u.name).unwrap_or_default();
+        return Err(MwError::MissingRights { wiki: wiki_name, user, missing }.into());
     }
     Ok(())
 }

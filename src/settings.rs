@@ -31,6 +31,29 @@ pub struct Settings {
     /// `[source.NAME]` tables.
     #[serde(default)]
     pub source: BTreeMap<String, SourceSettings>,
+    /// `[wiki.NAME]` tables.
+    #[serde(default)]
+    pub wiki: BTreeMap<String, WikiSettings>,
+}
+
+/// A wiki. The password comes from a file or the environment, never from
+/// the config text, and is never logged or stored.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WikiSettings {
+    /// The action API, e.g. `https://example.org/w/api.php`.
+    pub api: String,
+    /// Special:OAIRepository, if the wiki has the OAI extension.
+    pub oai: Option<String>,
+    /// A bot password's login name, `User@app`.
+    pub user: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// The name of an environment variable holding the password.
+    pub password_env: Option<String>,
+    /// Refused with a clear message: secrets do not belong in the config.
+    password: Option<serde::de::IgnoredAny>,
+    /// Accepted for the daemon (a later release).
+    pub schedule: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -125,6 +148,30 @@ impl Settings {
         }
     }
 
+    /// The client options of `[wiki.NAME]`, the password read from its file
+    /// or variable.
+    pub fn wiki_options(&self, name: &str) -> anyhow::Result<crate::mediawiki::WikiOptions> {
+        let w = self.wiki.get(name).with_context(|| format!("no [wiki.{name}] in the config"))?;
+        if w.password.is_some() {
+            bail!("[wiki.{name}] has a password in the config text: put it in a file (password_file) or an environment variable (password_env)");
+        }
+        let password = match (&w.password_file, &w.password_env) {
+            (Some(f), None) => Some(read_password_file(f).with_context(|| format!("[wiki.{name}] password_file"))?),
+            (None, Some(var)) => Some(std::env::var(var).with_context(|| format!("[wiki.{name}] password_env: ${var} is not set"))?),
+            (None, None) => None,
+            (Some(_), Some(_)) => bail!("[wiki.{name}] has both password_file and password_env: keep one"),
+        };
+        let mut o = crate::mediawiki::WikiOptions::new(name, &w.api);
+        o.user_agent = self.user_agent();
+        o.login = match (&w.user, password) {
+            (Some(u), Some(p)) => Some((u.clone(), crate::mediawiki::Secret::new(p))),
+            (None, None) => None,
+            (Some(_), None) => bail!("[wiki.{name}] has a user but no password_file or password_env"),
+            (None, Some(_)) => bail!("[wiki.{name}] has a password but no user"),
+        };
+        Ok(o)
+    }
+
     pub fn retry_policy(&self) -> oai::RetryPolicy {
         oai::RetryPolicy {
             max_attempts: self.http.max_attempts.max(1),
@@ -144,6 +191,16 @@ impl Settings {
             ..oai::ClientOptions::default()
         }
     }
+}
+
+/// A password file's first line, without its line ending.
+pub fn read_password_file(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let line = text.lines().next().unwrap_or_default().to_string();
+    if line.is_empty() {
+        bail!("{} is empty", path.display());
+    }
+    Ok(line)
 }
 
 #[cfg(test)]
@@ -171,6 +228,25 @@ mod tests {
         std::fs::write(&path, "[source.a]\nurl = \"http://x\"\nprefx = \"marc\"\n").unwrap();
         let e = format!("{:#}", Settings::load(Some(&path)).unwrap_err());
         assert!(e.contains("prefx") && e.contains("c.toml"), "{e}");
+    }
+
+    #[test]
+    fn wiki_passwords_come_from_a_file_or_the_environment_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cret-from-file\n").unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            format!("[wiki.a]\napi = \"http://127.0.0.1:1/w/api.php\"\nuser = \"Bot@x\"\npassword_file = \"{}\"\n[wiki.b]\napi = \"http://x\"\nuser = \"Bot@x\"\npassword = \"inline\"\n", secret.display()),
+        )
+        .unwrap();
+        let s = Settings::load(Some(&path)).unwrap();
+        let (user, pw) = s.wiki_options("a").unwrap().login.unwrap();
+        assert_eq!((user.as_str(), pw.expose()), ("Bot@x", "s3cret-from-file"));
+        assert!(!format!("{:?}", s.wiki_options("a").unwrap()).contains("s3cret"), "the secret never shows in Debug");
+        let e = format!("{:#}", s.wiki_options("b").unwrap_err());
+        assert!(e.contains("password_file") && e.contains("[wiki.b]"), "{e}");
     }
 
     #[test]

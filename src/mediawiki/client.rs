@@ -73,6 +73,9 @@ enum Method {
 
 /// Session state, behind the client's lock: requests to one wiki are serial.
 struct Session {
+    /// The HTTP client and with it the cookie jar: one per login, because
+    /// MediaWiki refuses a second login inside a bot-password session.
+    http: reqwest::Client,
     logged_in: bool,
     csrf: Option<String>,
 }
@@ -80,7 +83,6 @@ struct Session {
 /// A client for one wiki.
 pub struct Wiki {
     options: WikiOptions,
-    http: reqwest::Client,
     session: Mutex<Session>,
     clock: Arc<dyn oai::Clock>,
     requests: std::sync::atomic::AtomicU64,
@@ -96,15 +98,8 @@ impl Wiki {
     }
 
     pub fn with_clock(options: WikiOptions, clock: Arc<dyn oai::Clock>) -> MwResult<Wiki> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        // One cookie store per wiki: the session is this client's.
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .timeout(options.timeout)
-            .connect_timeout(Duration::from_secs(20))
-            .build()
-            .map_err(|e| MwError::Unreachable { wiki: options.name.clone(), url: options.api.clone(), source: e })?;
-        Ok(Wiki { options, http, session: Mutex::new(Session { logged_in: false, csrf: None }), clock, requests: Default::default() })
+        let http = http_client(&options)?;
+        Ok(Wiki { options, session: Mutex::new(Session { http, logged_in: false, csrf: None }), clock, requests: Default::default() })
     }
 
     pub fn name(&self) -> &str {
@@ -126,12 +121,13 @@ impl Wiki {
         let Some((user, password)) = self.options.login.clone() else {
             return Err(MwError::NoCredentials { wiki: self.options.name.clone(), detail: "set user and password_file or password_env".into() });
         };
+        session.http = http_client(&self.options)?;
         session.logged_in = false;
         session.csrf = None;
-        let v = self.send(Method::Get, "query", &[("meta", "tokens".into()), ("type", "login".into())], None, false).await?;
+        let v = self.send(&session.http, Method::Get, "query", &[("meta", "tokens".into()), ("type", "login".into())], None, false).await?;
         let token = v.pointer("/query/tokens/logintoken").and_then(Value::as_str).ok_or_else(|| self.not_api_json(&v))?.to_string();
         let v = self
-            .send(Method::Post, "login", &[("lgname", user.clone()), ("lgpassword", password.expose().to_string()), ("lgtoken", token)], None, false)
+            .send(&session.http, Method::Post, "login", &[("lgname", user.clone()), ("lgpassword", password.expose().to_string()), ("lgtoken", token)], None, false)
             .await?;
         let login = v.get("login").ok_or_else(|| self.not_api_json(&v))?;
         let result = login.get("result").and_then(Value::as_str).unwrap_or_default();
@@ -163,12 +159,12 @@ impl Wiki {
             let mut all: Vec<(&str, String)> = params.to_vec();
             if write {
                 if session.csrf.is_none() {
-                    let v = self.send(Method::Get, "query", &[("meta", "tokens".into())], None, session.logged_in).await?;
+                    let v = self.send(&session.http, Method::Get, "query", &[("meta", "tokens".into())], None, session.logged_in).await?;
                     session.csrf = v.pointer("/query/tokens/csrftoken").and_then(Value::as_str).map(str::to_string);
                 }
                 all.push(("token", session.csrf.clone().unwrap_or_default()));
             }
-            let v = self.send(method, action, &all, title, session.logged_in).await?;
+            let v = self.send(&session.http, method, action, &all, title, session.logged_in).await?;
             match api_error(&v).map(|(code, _)| ApiCode::parse(&code)) {
                 Some(ApiCode::AssertUserFailed) if !relogged && self.options.login.is_some() => {
                     tracing::warn!(wiki = %self.options.name, action, "session lost; logging in again");
@@ -186,7 +182,7 @@ impl Wiki {
     }
 
     /// One request and its bounded retries (no session logic).
-    async fn send(&self, method: Method, action: &str, params: &[(&str, String)], title: Option<&str>, assert_user: bool) -> MwResult<Value> {
+    async fn send(&self, http: &reqwest::Client, method: Method, action: &str, params: &[(&str, String)], title: Option<&str>, assert_user: bool) -> MwResult<Value> {
         let wiki = &self.options.name;
         let mut form: Vec<(&str, String)> =
             vec![("action", action.to_string()), ("format", "json".into()), ("formatversion", "2".into()), ("maxlag", MAXLAG.into())];
@@ -199,9 +195,8 @@ impl Wiki {
         loop {
             attempt += 1;
             let request = match method {
-                Method::Get => self.http.get(format!("{}?{encoded}", self.options.api)),
-                Method::Post => self
-                    .http
+                Method::Get => http.get(format!("{}?{encoded}", self.options.api)),
+                Method::Post => http
                     .post(&self.options.api)
                     .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                     .body(encoded.clone()),
@@ -493,6 +488,17 @@ impl Wiki {
         let v = self.call(Method::Post, "undelete", &[("title", title.to_string()), ("reason", reason.to_string())], Some(title), true).await?;
         if v.get("undelete").is_some() { Ok(()) } else { Err(self.api_err("undelete", Some(title), &v)) }
     }
+}
+
+fn http_client(options: &WikiOptions) -> MwResult<reqwest::Client> {
+    // reqwest is built without a bundled crypto provider (see Cargo.toml).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(options.timeout)
+        .connect_timeout(Duration::from_secs(20))
+        .build()
+        .map_err(|e| MwError::Unreachable { wiki: options.name.clone(), url: options.api.clone(), source: e })
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -8,3 +8,4 @@ mod faults;
 mod interop;
 mod support;
 mod wiki;
+mod wiki_cli;

@@ -184,3 +184,15 @@ async fn revisions_after_a_given_one_and_pages_by_id() {
     assert_eq!(by_id[0].revision.as_ref().unwrap().sha1.len(), 40);
     assert!(by_id[1].missing);
 }
+
+#[tokio::test]
+async fn the_requests_one_edit_costs() {
+    let w = test_wiki().bot();
+    let title = unique_title("Cost");
+    let (_, r1, _) = saved(&w, &edit(&title, "one", None)).await;
+    // A new session: login token, login, CSRF token, edit, read back.
+    assert_eq!(w.requests(), 5);
+    saved(&w, &edit(&title, "two", Some(r1))).await;
+    // Then two: the edit and reading the saved text back.
+    assert_eq!(w.requests(), 7);
+}
