@@ -89,7 +89,12 @@ MW_BOT_PASSWORD=$BOT_SECRET
 MW_OTHER_USER=Otheruser@mirror
 MW_OTHER_PASSWORD=$OTHER_SECRET
 EOF
-  if answers "$dir" "$port"; then return 0; fi
+  # Ours and running: done. Something else on the port: refuse, rather than
+  # test against another wiki.
+  if [ -f "$dir/server.pid" ] && kill -0 "$(cat "$dir/server.pid")" 2>/dev/null && answers "$dir" "$port"; then return 0; fi
+  if curl -s --max-time 2 -o /dev/null "http://127.0.0.1:$port/"; then
+    say "port $port is taken by another server (set OAI_MIRROR_TEST_WIKI_PORT)"; exit 1
+  fi
   cat >"$dir/router.php" <<'EOF'
 <?php
 // php -S router: /wiki/Title goes to index.php, everything else is a file.
