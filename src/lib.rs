@@ -12,5 +12,6 @@
 pub mod cli;
 pub mod harvest;
 pub mod mediawiki;
+pub mod mirror;
 pub mod settings;
 pub mod testbed;

@@ -5,15 +5,18 @@
 //! synchronous transaction. It holds harvest sources, runs with their
 //! in-flight position, and harvested records. Layout:
 //!
-//! * [`store`]: the `Store` and its types.
+//! * [`store`]: the `Store` and its harvest types.
+//! * [`wiki`]: mirrored wiki pages, revisions, title history, feed checkpoints.
 //! * [`schema`]: migrations tracked with `PRAGMA user_version`.
 //! * [`error`]: the crate's one error type.
 
 pub mod error;
 pub mod schema;
 pub mod store;
+pub mod wiki;
 
 pub use error::{Error, Result};
 pub use store::{
     PageCommit, Position, RecordIn, Run, RunPlan, RunState, Source, SourceKey, SourceStatus, Store, StoredRecord, Tally,
 };
+pub use wiki::{PageOp, PageRow, RevisionRow, StoredPage, TitleSpan};

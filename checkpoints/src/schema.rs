@@ -5,11 +5,9 @@
 //! either the old or the new schema. A database newer than this program is refused rather
 //! than guessed at.
 //!
-//! Planned, for the wiki mirror and sync (not created yet, so that their
-//! shape is settled by the code that needs them):
-//! * `page` (wiki, page id, title, namespace, redirect target, deleted flag)
-//!   and `revision` (rev id, parent, timestamp, user, comment, sha1, text);
-//! * `title_history` (wiki, page id, title, from rev / log id): moves;
+//! Version 1 holds harvests, version 2 mirrored wiki pages. Planned, for
+//! two-way sync (not created yet, so that their shape is settled by the
+//! code that needs them):
 //! * `sync_base` (sync pair, page, base text, rev id on each side);
 //! * `outbox` (push jobs: page, target, base rev, text, md5, attempts, next try).
 
@@ -18,7 +16,7 @@ use rusqlite::Connection;
 use crate::error::{Doing, Error, Result};
 
 /// Migration N (1-based) is `MIGRATIONS[N - 1]`.
-pub const MIGRATIONS: &[&str] = &[include_str!("schema/001_harvest.sql")];
+pub const MIGRATIONS: &[&str] = &[include_str!("schema/001_harvest.sql"), include_str!("schema/002_wiki.sql")];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
     let supported = MIGRATIONS.len() as i64;

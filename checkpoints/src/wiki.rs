@@ -1,0 +1,243 @@
+//! Mirrored wiki pages: rows keyed by (wiki, page id), their revisions,
+//! the titles each id has had, and feed checkpoints.
+
+use std::collections::HashMap;
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::error::{Doing, Result};
+use crate::store::Store;
+
+/// A page's row, as written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageRow {
+    pub pageid: u64,
+    pub ns: i64,
+    pub title: String,
+    pub redirect: Option<String>,
+    pub displaced: bool,
+    /// The current revision.
+    pub rev_id: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RevisionRow {
+    pub revid: u64,
+    pub parentid: u64,
+    pub timestamp: String,
+    pub user: String,
+    pub comment: String,
+    /// Hex SHA-1 of `text`.
+    pub sha1: String,
+    pub text: String,
+}
+
+/// One step of a planned batch (see the main crate's `mirror::plan`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PageOp {
+    /// A page leaves its title for a placeholder (the first half of a move).
+    Rename { pageid: u64, title: String },
+    /// A page outside the batch moves aside: placeholder title, displaced flag.
+    Displace { pageid: u64, title: String },
+    Delete { pageid: u64 },
+    /// A page's current state and any revisions to add.
+    Upsert { page: PageRow, revisions: Vec<RevisionRow> },
+}
+
+/// A stored page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPage {
+    pub pageid: u64,
+    pub ns: i64,
+    pub title: String,
+    pub redirect: Option<String>,
+    pub deleted: bool,
+    pub displaced: bool,
+    pub rev_id: Option<u64>,
+    pub sha1: Option<String>,
+}
+
+/// A title a page had, and since when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TitleSpan {
+    pub ns: i64,
+    pub title: String,
+    pub since: String,
+}
+
+const PAGE_COLUMNS: &str = "SELECT p.page_id, p.ns, p.title, p.redirect, p.deleted, p.displaced, p.rev_id, r.sha1
+    FROM wiki_page p LEFT JOIN wiki_revision r ON r.wiki = p.wiki AND r.rev_id = p.rev_id";
+
+fn page_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPage> {
+    Ok(StoredPage {
+        pageid: r.get::<_, i64>(0)? as u64,
+        ns: r.get(1)?,
+        title: r.get(2)?,
+        redirect: r.get(3)?,
+        deleted: r.get(4)?,
+        displaced: r.get(5)?,
+        rev_id: r.get::<_, Option<i64>>(6)?.map(|v| v as u64),
+        sha1: r.get(7)?,
+    })
+}
+
+fn revision_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RevisionRow> {
+    Ok(RevisionRow {
+        revid: r.get::<_, i64>(0)? as u64,
+        parentid: r.get::<_, i64>(1)? as u64,
+        timestamp: r.get(2)?,
+        user: r.get(3)?,
+        comment: r.get(4)?,
+        sha1: r.get(5)?,
+        text: r.get(6)?,
+    })
+}
+
+impl Store {
+    /// The stored rows of these page ids, and the live pages on these titles.
+    pub fn wiki_lookup(&self, wiki: &str, ids: &[u64], titles: &[(i64, String)]) -> Result<(HashMap<u64, StoredPage>, HashMap<(i64, String), u64>)> {
+        let conn = self.conn();
+        let mut by_id = HashMap::new();
+        let mut stmt = conn.prepare_cached(&format!("{PAGE_COLUMNS} WHERE p.wiki = ?1 AND p.page_id = ?2")).doing("looking up pages")?;
+        for id in ids {
+            if let Some(p) = stmt.query_row(params![wiki, *id as i64], page_from_row).optional().doing("looking up pages")? {
+                by_id.insert(*id, p);
+            }
+        }
+        let mut on_title = HashMap::new();
+        let mut stmt = conn.prepare_cached("SELECT page_id FROM wiki_page WHERE wiki = ?1 AND ns = ?2 AND title = ?3 AND deleted = 0").doing("looking up titles")?;
+        for (ns, title) in titles {
+            if let Some(id) = stmt.query_row(params![wiki, ns, title], |r| r.get::<_, i64>(0)).optional().doing("looking up titles")? {
+                on_title.insert((*ns, title.clone()), id as u64);
+            }
+        }
+        Ok((by_id, on_title))
+    }
+
+    /// Applies a planned batch and, in the same transaction, the feed's new
+    /// checkpoint: after a crash either all of it is there or none.
+    pub fn apply_wiki_batch(&mut self, wiki: &str, ops: &[PageOp], feed: Option<(&str, &str)>, now: i64) -> Result<()> {
+        let tx = self.conn_mut().transaction().doing("applying a batch")?;
+        for op in ops {
+            match op {
+                PageOp::Rename { pageid, title } => {
+                    tx.execute("UPDATE wiki_page SET title = ?3, updated_at = ?4 WHERE wiki = ?1 AND page_id = ?2", params![wiki, *pageid as i64, title, now])
+                        .doing("renaming a page")?;
+                }
+                PageOp::Displace { pageid, title } => {
+                    tx.execute(
+                        "UPDATE wiki_page SET title = ?3, displaced = 1, updated_at = ?4 WHERE wiki = ?1 AND page_id = ?2",
+                        params![wiki, *pageid as i64, title, now],
+                    )
+                    .doing("moving a page aside")?;
+                }
+                PageOp::Delete { pageid } => {
+                    tx.execute("UPDATE wiki_page SET deleted = 1, updated_at = ?3 WHERE wiki = ?1 AND page_id = ?2", params![wiki, *pageid as i64, now])
+                        .doing("marking a page deleted")?;
+                }
+                PageOp::Upsert { page, revisions } => {
+                    for r in revisions {
+                        tx.execute(
+                            "INSERT OR IGNORE INTO wiki_revision (wiki, rev_id, page_id, parent_id, timestamp, user, comment, sha1, text)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                            params![wiki, r.revid as i64, page.pageid as i64, r.parentid as i64, r.timestamp, r.user, r.comment, r.sha1, r.text],
+                        )
+                        .doing(&format!("storing revision {}", r.revid))?;
+                    }
+                    tx.execute(
+                        "INSERT INTO wiki_page (wiki, page_id, ns, title, redirect, deleted, displaced, rev_id, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8)
+                         ON CONFLICT (wiki, page_id) DO UPDATE SET ns = excluded.ns, title = excluded.title, redirect = excluded.redirect,
+                             deleted = 0, displaced = excluded.displaced, rev_id = excluded.rev_id, updated_at = excluded.updated_at",
+                        params![wiki, page.pageid as i64, page.ns, page.title, page.redirect, page.displaced, page.rev_id as i64, now],
+                    )
+                    .doing(&format!("storing page {} [[{}]]", page.pageid, page.title))?;
+                    if !page.displaced {
+                        let last: Option<(i64, String, i64)> = tx
+                            .query_row(
+                                "SELECT ns, title, seq FROM wiki_title WHERE wiki = ?1 AND page_id = ?2 ORDER BY seq DESC LIMIT 1",
+                                params![wiki, page.pageid as i64],
+                                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                            )
+                            .optional()
+                            .doing("reading title history")?;
+                        if last.as_ref().is_none_or(|(ns, t, _)| (*ns, t) != (page.ns, &page.title)) {
+                            let since = revisions.last().map(|r| r.timestamp.clone()).unwrap_or_default();
+                            tx.execute(
+                                "INSERT INTO wiki_title (wiki, page_id, seq, ns, title, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                params![wiki, page.pageid as i64, last.map_or(1, |l| l.2 + 1), page.ns, page.title, since],
+                            )
+                            .doing("recording a title")?;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((feed, next_from)) = feed {
+            tx.execute(
+                "INSERT INTO wiki_feed (wiki, feed, next_from, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (wiki, feed) DO UPDATE SET next_from = excluded.next_from, updated_at = excluded.updated_at",
+                params![wiki, feed, next_from, now],
+            )
+            .doing("saving the feed checkpoint")?;
+        }
+        tx.commit().doing("applying a batch")
+    }
+
+    pub fn wiki_feed(&self, wiki: &str, feed: &str) -> Result<Option<String>> {
+        self.conn()
+            .query_row("SELECT next_from FROM wiki_feed WHERE wiki = ?1 AND feed = ?2", params![wiki, feed], |r| r.get(0))
+            .optional()
+            .doing("reading a feed checkpoint")
+            .map(Option::flatten)
+    }
+
+    /// Every page of a wiki, deleted ones included, by namespace and title.
+    pub fn wiki_pages(&self, wiki: &str) -> Result<Vec<StoredPage>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("{PAGE_COLUMNS} WHERE p.wiki = ?1 ORDER BY p.ns, p.title, p.page_id")).doing("listing pages")?;
+        let rows = stmt.query_map([wiki], page_from_row).doing("listing pages")?;
+        rows.collect::<rusqlite::Result<_>>().doing("listing pages")
+    }
+
+    /// The live page with this title, else the most recent deleted one.
+    pub fn wiki_page_by_title(&self, wiki: &str, ns: i64, title: &str) -> Result<Option<StoredPage>> {
+        self.conn()
+            .query_row(
+                &format!("{PAGE_COLUMNS} WHERE p.wiki = ?1 AND p.ns = ?2 AND p.title = ?3 ORDER BY p.deleted, p.updated_at DESC LIMIT 1"),
+                params![wiki, ns, title],
+                page_from_row,
+            )
+            .optional()
+            .doing("finding a page by title")
+    }
+
+    /// A page's stored revisions, oldest first.
+    pub fn wiki_revisions(&self, wiki: &str, pageid: u64) -> Result<Vec<RevisionRow>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT rev_id, parent_id, timestamp, user, comment, sha1, text FROM wiki_revision WHERE wiki = ?1 AND page_id = ?2 ORDER BY rev_id")
+            .doing("listing revisions")?;
+        let rows = stmt.query_map(params![wiki, pageid as i64], revision_from_row).doing("listing revisions")?;
+        rows.collect::<rusqlite::Result<_>>().doing("listing revisions")
+    }
+
+    pub fn wiki_revision(&self, wiki: &str, revid: u64) -> Result<Option<RevisionRow>> {
+        self.conn()
+            .query_row(
+                "SELECT rev_id, parent_id, timestamp, user, comment, sha1, text FROM wiki_revision WHERE wiki = ?1 AND rev_id = ?2",
+                params![wiki, revid as i64],
+                revision_from_row,
+            )
+            .optional()
+            .doing("reading a revision")
+    }
+
+    /// The titles a page has had, oldest first.
+    pub fn wiki_titles(&self, wiki: &str, pageid: u64) -> Result<Vec<TitleSpan>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT ns, title, since FROM wiki_title WHERE wiki = ?1 AND page_id = ?2 ORDER BY seq").doing("listing titles")?;
+        let rows = stmt.query_map(params![wiki, pageid as i64], |r| Ok(TitleSpan { ns: r.get(0)?, title: r.get(1)?, since: r.get(2)? })).doing("listing titles")?;
+        rows.collect::<rusqlite::Result<_>>().doing("listing titles")
+    }
+}

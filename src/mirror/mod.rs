@@ -1,0 +1,10 @@
+//! Mirroring a wiki into the store: the feeds (OAI-PMH `mediawiki` records
+//! or the action API's change feed) become `plan::Incoming` pages; a pure
+//! plan detects moves before anything is applied; the store applies the
+//! plan and the feed's checkpoint in one transaction.
+//!
+//! * `export`: MediaWiki's XML export format, as the OAI extension sends it.
+//! * `plan`: moves, displacements, deletions and undeletions, planned.
+
+pub mod export;
+pub mod plan;
