@@ -60,6 +60,35 @@ pub enum Command {
     /// Work with the wikis of the config
     #[command(subcommand)]
     Wiki(WikiCommand),
+    /// Pull a wiki's changes into the store: pages by id, moves, deletions
+    Mirror {
+        /// A [wiki.NAME] of the config
+        name: String,
+        /// The change feed [default: oai if the wiki has an `oai` URL, else api]
+        #[arg(long, value_enum)]
+        feed: Option<crate::mirror::pull::Feed>,
+        /// Print the summary as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a mirrored wiki's pages
+    Pages {
+        name: String,
+        /// One JSON object per page
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a mirrored page's text
+    Show {
+        name: String,
+        /// The full title, namespace prefix included
+        title: String,
+        /// A revision id instead of the current one
+        #[arg(long)]
+        rev: Option<u64>,
+    },
+    /// List a mirrored page's revisions and the titles it had
+    History { name: String, title: String },
     /// Print one record's raw metadata
     Record {
         identifier: String,
@@ -128,6 +157,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Status { json } => status(&open(&settings.db_path(cli.db.as_deref())?)?, json),
         Command::Records { source, json } => records(&open(&settings.db_path(cli.db.as_deref())?)?, source.as_deref(), json),
+        Command::Mirror { name, feed, json } => mirror_cmd(&settings, &settings.db_path(cli.db.as_deref())?, &name, feed, json).await,
+        Command::Pages { name, json } => pages_cmd(&open(&settings.db_path(cli.db.as_deref())?)?, &name, json),
+        Command::Show { name, title, rev } => show_cmd(&open(&settings.db_path(cli.db.as_deref())?)?, &name, &title, rev),
+        Command::History { name, title } => history_cmd(&open(&settings.db_path(cli.db.as_deref())?)?, &name, &title),
         Command::Wiki(WikiCommand::Check { name, api, user, password_file }) => wiki_check(&settings, name, api, user, password_file).await,
         Command::Record { identifier, source } => record(&open(&settings.db_path(cli.db.as_deref())?)?, &identifier, source.as_deref()),
     }
@@ -353,6 +386,99 @@ fn status(store: &Store, json: bool) -> anyhow::Result<()> {
                 writeln!(out, "  error     {e}")?;
             }
         }
+    }
+    Ok(())
+}
+
+async fn mirror_cmd(settings: &Settings, db: &Path, name: &str, feed: Option<crate::mirror::pull::Feed>, json: bool) -> anyhow::Result<()> {
+    use crate::mirror::pull::{self, Feed, PullOptions};
+    let w = settings.wiki.get(name).with_context(|| format!("no [wiki.{name}] in the config"))?;
+    let feed = feed.or(w.feed).unwrap_or(if w.oai.is_some() { Feed::Oai } else { Feed::Api });
+    let opts = PullOptions { wiki: name.to_string(), selection: w.selection(), history: w.history };
+    let store = Arc::new(Mutex::new(open(db)?));
+    let wiki = crate::mediawiki::Wiki::new(settings.wiki_options(name)?)?;
+    let summary = match feed {
+        Feed::Api => pull::pull_api(store, &wiki, &opts).await?,
+        Feed::Oai => {
+            let client = settings.wiki_oai_client(name)?.with_context(|| format!("[wiki.{name}] has no `oai` URL; use --feed api"))?;
+            pull::pull_oai(store, &client, w.history.then_some(&wiki), &opts).await?
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!(
+            "{name}: {} pages seen through {}: {} created, {} updated, {} moved, {} deleted, {} undeleted, {} moved aside; {} requests{}",
+            summary.pages_seen,
+            summary.feed,
+            summary.created,
+            summary.updated,
+            summary.moved,
+            summary.deleted,
+            summary.undeleted,
+            summary.displaced,
+            summary.requests,
+            if summary.wrote { "" } else { ", nothing written" },
+        );
+    }
+    Ok(())
+}
+
+fn pages_cmd(store: &Store, name: &str, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for p in store.wiki_pages(name)? {
+        if json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"id": p.pageid, "title": p.title, "ns": p.ns, "rev": p.rev_id, "sha1": p.sha1, "redirect": p.redirect, "deleted": p.deleted, "displaced": p.displaced})
+            )?;
+        } else {
+            let flags = [(p.deleted, "deleted"), (p.displaced, "moved aside"), (p.redirect.is_some(), "redirect")]
+                .iter()
+                .filter(|f| f.0)
+                .map(|f| f.1)
+                .collect::<Vec<_>>()
+                .join(", ");
+            writeln!(out, "{}\t{}\trev {}\t{}", p.pageid, p.title, p.rev_id.unwrap_or(0), flags)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A stored page by its full title (the namespace is read from the stored rows).
+fn find_page(store: &Store, name: &str, title: &str) -> anyhow::Result<checkpoints::StoredPage> {
+    let pages = store.wiki_pages(name)?;
+    let mut matching: Vec<_> = pages.into_iter().filter(|p| p.title == title).collect();
+    matching.sort_by_key(|p| p.deleted);
+    matching.into_iter().next().with_context(|| format!("no page [[{title}]] in the mirror of {name}"))
+}
+
+fn show_cmd(store: &Store, name: &str, title: &str, rev: Option<u64>) -> anyhow::Result<()> {
+    let page = find_page(store, name, title)?;
+    let revid = rev.or(page.rev_id).with_context(|| format!("[[{title}]] has no revision in the mirror"))?;
+    let r = store.wiki_revision(name, revid)?.with_context(|| format!("revision {revid} is not in the mirror of {name}"))?;
+    if store.wiki_revisions(name, page.pageid)?.iter().all(|x| x.revid != revid) {
+        bail!("revision {revid} belongs to another page than [[{title}]]");
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(r.text.as_bytes())?;
+    if !r.text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn history_cmd(store: &Store, name: &str, title: &str) -> anyhow::Result<()> {
+    let page = find_page(store, name, title)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "page {}{}", page.pageid, if page.deleted { " (deleted)" } else { "" })?;
+    for t in store.wiki_titles(name, page.pageid)? {
+        writeln!(out, "title  {}  since {}", t.title, t.since)?;
+    }
+    for r in store.wiki_revisions(name, page.pageid)? {
+        writeln!(out, "rev {}  parent {}  {}  {}  {}", r.revid, r.parentid, r.timestamp, r.user, r.comment)?;
     }
     Ok(())
 }

@@ -54,6 +54,37 @@ pub struct WikiSettings {
     password: Option<serde::de::IgnoredAny>,
     /// Accepted for the daemon (a later release).
     pub schedule: Option<String>,
+    /// Which change feed `mirror` reads: `oai` (default when `oai` is set) or `api`.
+    pub feed: Option<crate::mirror::pull::Feed>,
+    /// Fetch every revision between pulls through the API (OAI sends only the current one).
+    #[serde(default)]
+    pub history: bool,
+    /// Only these namespaces (ids); empty: all.
+    #[serde(default)]
+    pub namespaces: Vec<i64>,
+    #[serde(default)]
+    pub exclude_namespaces: Vec<i64>,
+    /// Only titles starting with one of these (namespace prefix included).
+    #[serde(default)]
+    pub prefixes: Vec<String>,
+    /// Only titles matching one of these (`*`, `?`).
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    /// HTTP Basic credentials for Special:OAIRepository, if it asks for them.
+    pub oai_user: Option<String>,
+    pub oai_password_file: Option<PathBuf>,
+    pub oai_password_env: Option<String>,
+}
+
+impl WikiSettings {
+    pub fn selection(&self) -> crate::mirror::pull::Selection {
+        crate::mirror::pull::Selection {
+            namespaces: self.namespaces.clone(),
+            exclude_namespaces: self.exclude_namespaces.clone(),
+            prefixes: self.prefixes.clone(),
+            patterns: self.patterns.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -170,6 +201,22 @@ impl Settings {
             (None, Some(_)) => bail!("[wiki.{name}] has a password but no user"),
         };
         Ok(o)
+    }
+
+    /// The OAI client of `[wiki.NAME]`, if it has an `oai` URL.
+    pub fn wiki_oai_client(&self, name: &str) -> anyhow::Result<Option<oai::Client>> {
+        let w = self.wiki.get(name).with_context(|| format!("no [wiki.{name}] in the config"))?;
+        let Some(url) = &w.oai else { return Ok(None) };
+        let mut options = self.client_options(false);
+        if let Some(user) = &w.oai_user {
+            let password = match (&w.oai_password_file, &w.oai_password_env) {
+                (Some(f), _) => read_password_file(f).with_context(|| format!("[wiki.{name}] oai_password_file"))?,
+                (None, Some(v)) => std::env::var(v).with_context(|| format!("[wiki.{name}] oai_password_env: ${v} is not set"))?,
+                (None, None) => bail!("[wiki.{name}] has oai_user but no oai_password_file or oai_password_env"),
+            };
+            options.basic_auth = Some((user.clone(), password));
+        }
+        Ok(Some(oai::Client::new(url, options).with_context(|| format!("[wiki.{name}] oai"))?))
     }
 
     pub fn retry_policy(&self) -> oai::RetryPolicy {

@@ -19,4 +19,4 @@ pub use error::{Error, Result};
 pub use store::{
     PageCommit, Position, RecordIn, Run, RunPlan, RunState, Source, SourceKey, SourceStatus, Store, StoredRecord, Tally,
 };
-pub use wiki::{PageOp, PageRow, RevisionRow, StoredPage, TitleSpan};
+pub use wiki::{FeedState, PageOp, PageRow, RevisionRow, StoredPage, TitleSpan};

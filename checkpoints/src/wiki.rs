@@ -44,6 +44,17 @@ pub enum PageOp {
     Upsert { page: PageRow, revisions: Vec<RevisionRow> },
 }
 
+/// Where a wiki's feed stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FeedState {
+    /// Where the next pull starts (the server's clock at the start of the last completed one).
+    pub next_from: Option<String>,
+    /// The next page of an interrupted pull.
+    pub token: Option<String>,
+    /// The server's clock at the start of that pull.
+    pub run_start: Option<String>,
+}
+
 /// A stored page.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredPage {
@@ -116,7 +127,7 @@ impl Store {
 
     /// Applies a planned batch and, in the same transaction, the feed's new
     /// checkpoint: after a crash either all of it is there or none.
-    pub fn apply_wiki_batch(&mut self, wiki: &str, ops: &[PageOp], feed: Option<(&str, &str)>, now: i64) -> Result<()> {
+    pub fn apply_wiki_batch(&mut self, wiki: &str, ops: &[PageOp], feed: Option<(&str, &FeedState)>, now: i64) -> Result<()> {
         let tx = self.conn_mut().transaction().doing("applying a batch")?;
         for op in ops {
             match op {
@@ -173,23 +184,26 @@ impl Store {
                 }
             }
         }
-        if let Some((feed, next_from)) = feed {
+        if let Some((feed, state)) = feed {
             tx.execute(
-                "INSERT INTO wiki_feed (wiki, feed, next_from, updated_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (wiki, feed) DO UPDATE SET next_from = excluded.next_from, updated_at = excluded.updated_at",
-                params![wiki, feed, next_from, now],
+                "INSERT INTO wiki_feed (wiki, feed, next_from, token, run_start, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (wiki, feed) DO UPDATE SET next_from = excluded.next_from, token = excluded.token,
+                     run_start = excluded.run_start, updated_at = excluded.updated_at",
+                params![wiki, feed, state.next_from, state.token, state.run_start, now],
             )
             .doing("saving the feed checkpoint")?;
         }
         tx.commit().doing("applying a batch")
     }
 
-    pub fn wiki_feed(&self, wiki: &str, feed: &str) -> Result<Option<String>> {
+    pub fn wiki_feed(&self, wiki: &str, feed: &str) -> Result<FeedState> {
         self.conn()
-            .query_row("SELECT next_from FROM wiki_feed WHERE wiki = ?1 AND feed = ?2", params![wiki, feed], |r| r.get(0))
+            .query_row("SELECT next_from, token, run_start FROM wiki_feed WHERE wiki = ?1 AND feed = ?2", params![wiki, feed], |r| {
+                Ok(FeedState { next_from: r.get(0)?, token: r.get(1)?, run_start: r.get(2)? })
+            })
             .optional()
             .doing("reading a feed checkpoint")
-            .map(Option::flatten)
+            .map(Option::unwrap_or_default)
     }
 
     /// Every page of a wiki, deleted ones included, by namespace and title.

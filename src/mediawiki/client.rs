@@ -335,6 +335,25 @@ impl Wiki {
         Ok(out)
     }
 
+    /// The ids of every page in a namespace (redirects included).
+    pub async fn all_page_ids(&self, ns: i64) -> MwResult<Vec<u64>> {
+        let mut out = Vec::new();
+        let mut cont: Option<String> = None;
+        loop {
+            let mut params = vec![("list", "allpages".to_string()), ("apnamespace", ns.to_string()), ("aplimit", "500".into())];
+            if let Some(c) = &cont {
+                params.push(("apcontinue", c.clone()));
+            }
+            let v = self.query(&params, None).await?;
+            let pages = v.pointer("/query/allpages").and_then(Value::as_array).cloned().unwrap_or_default();
+            out.extend(pages.iter().filter_map(|p| p.get("pageid").and_then(Value::as_u64)));
+            cont = v.pointer("/continue/apcontinue").and_then(Value::as_str).map(str::to_string);
+            if cont.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
     /// The revisions of a page after `after_revid`, oldest first, with text.
     pub async fn revisions_after(&self, pageid: u64, after_revid: u64) -> MwResult<Vec<Revision>> {
         let mut out = Vec::new();

@@ -5,6 +5,8 @@
 //!
 //! * `export`: MediaWiki's XML export format, as the OAI extension sends it.
 //! * `plan`: moves, displacements, deletions and undeletions, planned.
+//! * `pull`: one pull through either feed, with selections and history.
 
 pub mod export;
 pub mod plan;
+pub mod pull;

@@ -44,11 +44,14 @@ CREATE TABLE wiki_title (
     PRIMARY KEY (wiki, page_id, seq)
 );
 
--- Where each feed of a wiki goes on from.
+-- Where each feed of a wiki goes on from. Written in the same transaction
+-- as the pages of the batch it follows.
 CREATE TABLE wiki_feed (
     wiki       TEXT NOT NULL,
     feed       TEXT NOT NULL,     -- 'oai' or 'api'
     next_from  TEXT,              -- the server's clock at the start of the last completed pull
+    token      TEXT,              -- an interrupted pull's next resumptionToken
+    run_start  TEXT,              -- that pull's server clock at its start
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (wiki, feed)
 );

@@ -1,0 +1,426 @@
+//! One pull of a wiki: read its feed from the checkpoint on, turn what
+//! changed into `Incoming` pages, plan each batch and apply it with the
+//! feed's position in one transaction.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use checkpoints::{FeedState, PageRow, RevisionRow, Store};
+use sha1::{Digest, Sha1};
+
+use super::export::{self, ExportPage};
+use super::plan::{self, Incoming, Known};
+use crate::mediawiki::{Change, PageRef, PageState, Revision, Wiki};
+
+/// Which change feed a pull reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Feed {
+    /// Special:OAIRepository, metadataPrefix `mediawiki`.
+    Oai,
+    /// The action API: recentchanges (log entries included).
+    Api,
+}
+
+impl Feed {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feed::Oai => "oai",
+            Feed::Api => "api",
+        }
+    }
+}
+
+/// Which pages are mirrored. Empty lists select everything.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Selection {
+    /// Only these namespaces.
+    pub namespaces: Vec<i64>,
+    pub exclude_namespaces: Vec<i64>,
+    /// Titles (with their namespace prefix) starting with one of these.
+    pub prefixes: Vec<String>,
+    /// Titles matching one of these patterns (`*` any run, `?` one character).
+    pub patterns: Vec<String>,
+}
+
+impl Selection {
+    pub fn includes(&self, ns: i64, title: &str) -> bool {
+        if !self.namespaces.is_empty() && !self.namespaces.contains(&ns) {
+            return false;
+        }
+        if self.exclude_namespaces.contains(&ns) {
+            return false;
+        }
+        if self.prefixes.is_empty() && self.patterns.is_empty() {
+            return true;
+        }
+        self.prefixes.iter().any(|p| title.starts_with(p.as_str())) || self.patterns.iter().any(|p| glob(p, title))
+    }
+}
+
+/// `*` matches any run of characters, `?` one character.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// How to pull one wiki.
+#[derive(Clone, Debug)]
+pub struct PullOptions {
+    /// The `[wiki.NAME]` the pages are stored under.
+    pub wiki: String,
+    pub selection: Selection,
+    /// Fetch the revisions between the mirror's and the current one through
+    /// the API (OAI offers only the current one), so the history is complete.
+    pub history: bool,
+}
+
+/// What a pull did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct PullSummary {
+    pub feed: &'static str,
+    /// Requests to the feed (OAI) or the API.
+    pub requests: u64,
+    pub pages_seen: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub moved: u64,
+    pub deleted: u64,
+    pub undeleted: u64,
+    pub displaced: u64,
+    pub batches: u64,
+    /// Whether anything was written to the store.
+    pub wrote: bool,
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub fn sha1_hex(text: &str) -> String {
+    Sha1::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Plans a batch against the store and applies it with `feed`'s new state.
+fn apply(store: &Mutex<Store>, wiki: &str, incoming: Vec<Incoming>, feed: Option<(&str, &FeedState)>, summary: &mut PullSummary) -> anyhow::Result<()> {
+    let ids: Vec<u64> = incoming
+        .iter()
+        .map(|i| match i {
+            Incoming::Present { page, .. } => page.pageid,
+            Incoming::Deleted { pageid } => *pageid,
+        })
+        .collect();
+    let titles: Vec<(i64, String)> =
+        incoming.iter().filter_map(|i| if let Incoming::Present { page, .. } = i { Some((page.ns, page.title.clone())) } else { None }).collect();
+    let mut s = lock(store);
+    let (rows, occupants) = s.wiki_lookup(wiki, &ids, &titles)?;
+    let known: HashMap<u64, Known> = rows.into_values().map(|p| (p.pageid, Known { pageid: p.pageid, ns: p.ns, title: p.title, deleted: p.deleted })).collect();
+    let plan = plan::plan(&known, &occupants, incoming);
+    for m in &plan.moves {
+        tracing::info!(wiki, page = m.pageid, from = %m.from.1, to = %m.to.1, "move");
+    }
+    if plan.is_empty() && feed.is_none() {
+        return Ok(());
+    }
+    s.apply_wiki_batch(wiki, &plan.ops, feed, chrono::Utc::now().timestamp()).with_context(|| format!("applying a batch of {} pages", ids.len()))?;
+    summary.wrote = true;
+    summary.batches += 1;
+    summary.created += plan.created.len() as u64;
+    summary.updated += plan.updated.len() as u64;
+    summary.moved += plan.moves.len() as u64;
+    summary.deleted += plan.deleted.len() as u64;
+    summary.undeleted += plan.undeleted.len() as u64;
+    summary.displaced += plan.displaced.len() as u64;
+    Ok(())
+}
+
+fn revision_row(r: &Revision) -> Option<RevisionRow> {
+    let text = r.text.clone()?;
+    Some(RevisionRow { revid: r.revid, parentid: r.parentid, timestamp: r.timestamp.clone(), user: r.user.clone(), comment: r.comment.clone(), sha1: sha1_hex(&text), text })
+}
+
+/// The revisions to store for a page whose current revision is `current`:
+/// with `history`, every one after what the mirror has.
+async fn revisions_for(
+    store: &Mutex<Store>,
+    wiki: &Wiki,
+    opts: &PullOptions,
+    pageid: u64,
+    current: Vec<RevisionRow>,
+) -> anyhow::Result<Vec<RevisionRow>> {
+    if !opts.history {
+        return Ok(current);
+    }
+    let have = lock(store).wiki_lookup(&opts.wiki, &[pageid], &[])?.0.get(&pageid).and_then(|p| p.rev_id).unwrap_or(0);
+    let newest = current.last().map_or(0, |r| r.revid);
+    if newest <= have {
+        return Ok(current);
+    }
+    let mut all: Vec<RevisionRow> = wiki.revisions_after(pageid, have).await?.iter().filter_map(revision_row).collect();
+    if all.last().map(|r| r.revid) != Some(newest) {
+        all.extend(current);
+    }
+    Ok(all)
+}
+
+/// Turns the API's view of pages into incoming states (pages out of the
+/// selection leave the mirror as if deleted).
+fn incoming_from_states(states: Vec<PageState>, opts: &PullOptions, requested: &[u64]) -> Vec<(Incoming, Option<RevisionRow>)> {
+    let mut out = Vec::new();
+    let mut answered = BTreeSet::new();
+    for st in states {
+        let Some(id) = st.pageid else { continue };
+        answered.insert(id);
+        let row = st.revision.as_ref().and_then(revision_row);
+        if st.missing || st.invalid || !opts.selection.includes(st.ns, &st.title) || row.is_none() {
+            out.push((Incoming::Deleted { pageid: id }, None));
+            continue;
+        }
+        let rev = row.clone().expect("checked above");
+        let redirect = st.redirect.then(|| redirect_target(&rev.text)).flatten();
+        let page = PageRow { pageid: id, ns: st.ns, title: st.title, redirect, displaced: false, rev_id: rev.revid };
+        out.push((Incoming::Present { page, revisions: vec![] }, row));
+    }
+    // Ids the API did not mention at all are gone.
+    out.extend(requested.iter().filter(|id| !answered.contains(id)).map(|id| (Incoming::Deleted { pageid: *id }, None)));
+    out
+}
+
+/// `#REDIRECT [[Target]]` → `Target`.
+fn redirect_target(text: &str) -> Option<String> {
+    let start = text.find("[[")? + 2;
+    let end = start + text[start..].find("]]")?;
+    let target = text[start..end].split('|').next()?.split('#').next()?.trim();
+    (!target.is_empty()).then(|| target.to_string())
+}
+
+/// Pages of at most this many ids are planned and applied together.
+const BATCH: usize = 50;
+
+/// Pulls a wiki through its action API.
+pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions) -> anyhow::Result<PullSummary> {
+    let mut summary = PullSummary { feed: "api", ..Default::default() };
+    let before = wiki.requests();
+    let state = lock(&store).wiki_feed(&opts.wiki, "api")?;
+    let (ids, start) = match &state.next_from {
+        None => {
+            // First pull: every page of the selected namespaces.
+            let site = wiki.siteinfo().await?;
+            let start = site.server_time.clone().context("the wiki did not say its time")?;
+            let mut ids = Vec::new();
+            for ns in site.namespaces.iter().filter(|n| n.id >= 0) {
+                if !opts.selection.namespaces.is_empty() && !opts.selection.namespaces.contains(&ns.id) || opts.selection.exclude_namespaces.contains(&ns.id) {
+                    continue;
+                }
+                ids.extend(wiki.all_page_ids(ns.id).await?);
+            }
+            (ids, start)
+        }
+        Some(since) => {
+            let mut ids = BTreeSet::new();
+            // Titles whose page may have no entry of its own: the redirect a
+            // move leaves behind, a restored page.
+            let mut titles = BTreeSet::new();
+            let mut cont = None;
+            let mut start = None;
+            loop {
+                let batch = wiki.changes(Some(since), cont.as_deref(), 500).await?;
+                start = start.or(batch.server_time.clone());
+                for c in batch.changes {
+                    match c {
+                        Change::Edit { pageid, .. } | Change::Delete { pageid, .. } => {
+                            ids.insert(pageid);
+                        }
+                        Change::Move { pageid, from, redirect, .. } => {
+                            ids.insert(pageid);
+                            if redirect {
+                                titles.insert(from);
+                            }
+                        }
+                        Change::Restore { pageid, title, .. } => {
+                            ids.insert(pageid);
+                            titles.insert(title);
+                        }
+                        Change::OtherLog { .. } => {}
+                    }
+                }
+                match batch.next {
+                    Some(n) => cont = Some(n),
+                    None => break,
+                }
+            }
+            let titles: Vec<String> = titles.into_iter().collect();
+            for chunk in titles.chunks(BATCH) {
+                let refs: Vec<PageRef<'_>> = chunk.iter().map(|t| PageRef::Title(t)).collect();
+                ids.extend(wiki.pages(&refs).await?.into_iter().filter(|p| !p.missing).filter_map(|p| p.pageid));
+            }
+            ids.remove(&0);
+            (ids.into_iter().collect(), start.context("the wiki did not say its time")?)
+        }
+    };
+    summary.pages_seen = ids.len() as u64;
+    if ids.is_empty() {
+        // Nothing changed: nothing is written, the checkpoint included.
+        summary.requests = wiki.requests() - before;
+        return Ok(summary);
+    }
+    let chunks: Vec<&[u64]> = ids.chunks(BATCH).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let refs: Vec<PageRef<'_>> = chunk.iter().map(|id| PageRef::Id(*id)).collect();
+        let states = wiki.pages(&refs).await?;
+        let mut incoming = Vec::new();
+        for (inc, current) in incoming_from_states(states, opts, chunk) {
+            match inc {
+                Incoming::Present { page, .. } => {
+                    let revisions = revisions_for(&store, wiki, opts, page.pageid, current.into_iter().collect()).await?;
+                    incoming.push(Incoming::Present { page, revisions });
+                }
+                deleted => incoming.push(deleted),
+            }
+        }
+        // The checkpoint moves with the last batch only: a pull cut short
+        // starts again from the old one, and upserts absorb the repeat.
+        let last = i + 1 == chunks.len();
+        let done = FeedState { next_from: Some(start.clone()), token: None, run_start: None };
+        apply(&store, &opts.wiki, incoming, last.then_some(("api", &done)), &mut summary)?;
+    }
+    summary.requests = wiki.requests() - before;
+    Ok(summary)
+}
+
+/// The page id at the end of an OAI identifier `oai:HOST:DB:ID`.
+pub fn page_id_of(identifier: &str) -> Option<u64> {
+    identifier.rsplit(':').next()?.parse().ok()
+}
+
+/// Pulls a wiki through Special:OAIRepository (metadataPrefix `mediawiki`).
+/// `wiki` (the API) is needed only with `history`.
+pub async fn pull_oai(store: Arc<Mutex<Store>>, client: &oai::Client, wiki: Option<&Wiki>, opts: &PullOptions) -> anyhow::Result<PullSummary> {
+    let mut summary = PullSummary { feed: "oai", ..Default::default() };
+    let before = client.requests();
+    let state = lock(&store).wiki_feed(&opts.wiki, "oai")?;
+    let resuming = state.token.is_some();
+    let mut args = match &state.token {
+        Some(token) => oai::ListArgs::Resume { token: token.clone() },
+        None => oai::ListArgs::Initial { metadata_prefix: "mediawiki".into(), set: None, from: state.next_from.clone(), until: None },
+    };
+    let mut guard = state.token.as_deref().map(oai::TokenGuard::resuming).unwrap_or_default();
+    let mut run_start = state.run_start.clone();
+    loop {
+        let fetched = client.list_records(&args).await.context("reading the wiki's OAI-PMH feed")?;
+        let page = fetched.value;
+        let run_start = run_start.get_or_insert_with(|| page.response_date.clone()).clone();
+        let origin = oai::Origin { url: client.base_url().to_string(), verb: oai::Verb::ListRecords, token: None };
+        let next = guard.next(&page, &origin)?.map(str::to_string);
+        summary.pages_seen += page.items.len() as u64;
+        let mut incoming = Vec::new();
+        for record in &page.items {
+            let Some(id) = page_id_of(&record.header.identifier) else {
+                tracing::warn!(identifier = %record.header.identifier, "not a wiki page identifier; skipped");
+                continue;
+            };
+            if record.header.deleted {
+                incoming.push(Incoming::Deleted { pageid: id });
+                continue;
+            }
+            let xml = String::from_utf8_lossy(record.metadata.as_deref().unwrap_or_default()).into_owned();
+            let pages = export::parse(&xml).map_err(|e| anyhow::anyhow!("record {}: {e}", record.header.identifier))?;
+            for p in pages {
+                incoming.push(match present_from_export(&store, wiki, opts, p).await? {
+                    Some(inc) => inc,
+                    None => Incoming::Deleted { pageid: id },
+                });
+            }
+        }
+        let state = match &next {
+            Some(token) => FeedState { next_from: state.next_from.clone(), token: Some(token.clone()), run_start: Some(run_start.clone()) },
+            None => FeedState { next_from: Some(run_start.clone()), token: None, run_start: None },
+        };
+        // Nothing new (noRecordsMatch on the first request) writes nothing,
+        // not even the checkpoint.
+        let nothing_new = page.items.is_empty() && next.is_none() && !resuming && summary.batches == 0;
+        if !nothing_new {
+            apply(&store, &opts.wiki, incoming, Some(("oai", &state)), &mut summary)?;
+        }
+        match next {
+            Some(token) => args = oai::ListArgs::Resume { token },
+            None => break,
+        }
+    }
+    summary.requests = client.requests() - before + wiki.map_or(0, |w| w.requests());
+    Ok(summary)
+}
+
+/// An exported page as an incoming state; `None` if it is outside the selection.
+async fn present_from_export(store: &Mutex<Store>, wiki: Option<&Wiki>, opts: &PullOptions, p: ExportPage) -> anyhow::Result<Option<Incoming>> {
+    if !opts.selection.includes(p.ns, &p.title) {
+        return Ok(None);
+    }
+    let current: Vec<RevisionRow> = p
+        .revisions
+        .iter()
+        .map(|r| RevisionRow {
+            revid: r.revid,
+            parentid: r.parentid,
+            timestamp: r.timestamp.clone(),
+            user: r.user.clone(),
+            comment: r.comment.clone(),
+            sha1: sha1_hex(&r.text),
+            text: r.text.clone(),
+        })
+        .collect();
+    let rev_id = current.last().map_or(0, |r| r.revid);
+    let revisions = match wiki {
+        Some(w) if opts.history => revisions_for(store, w, opts, p.pageid, current).await?,
+        _ => current,
+    };
+    let redirect = p.redirect.filter(|t| !t.is_empty());
+    Ok(Some(Incoming::Present { page: PageRow { pageid: p.pageid, ns: p.ns, title: p.title, redirect, displaced: false, rev_id }, revisions }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_and_selections() {
+        assert!(glob("Rnd *", "Rnd 12 x"));
+        assert!(glob("a?c*", "abcdef"));
+        assert!(!glob("a?c", "abcd"));
+        let s = Selection { namespaces: vec![0, 1], exclude_namespaces: vec![1], prefixes: vec!["Keep ".into()], patterns: vec!["*draft*".into()] };
+        assert!(s.includes(0, "Keep me"));
+        assert!(s.includes(0, "A draft page"));
+        assert!(!s.includes(0, "Other"));
+        assert!(!s.includes(1, "Keep talk"));
+        assert!(!s.includes(2, "Keep user"));
+        assert!(Selection::default().includes(14, "Category:Anything"));
+    }
+
+    #[test]
+    fn redirect_targets_and_identifiers() {
+        assert_eq!(redirect_target("#REDIRECT [[Delta moved]]").as_deref(), Some("Delta moved"));
+        assert_eq!(redirect_target("#redirect [[A#Section|label]]\n").as_deref(), Some("A"));
+        assert_eq!(redirect_target("no link"), None);
+        assert_eq!(page_id_of("oai:127.0.0.1:wiki:42"), Some(42));
+        assert_eq!(page_id_of("oai:127.0.0.1:wiki:x"), None);
+    }
+}
