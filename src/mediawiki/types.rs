@@ -148,6 +148,9 @@ pub enum Change {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChangeBatch {
     pub changes: Vec<Change>,
+    /// The `rcid` of each change, in the same order: they only grow, so a
+    /// reader can skip what it has handled.
+    pub rcids: Vec<u64>,
     /// `rccontinue` for the next batch, if there is one.
     pub next: Option<String>,
     /// The server's clock when it answered.
@@ -300,8 +303,9 @@ pub fn read_changes(v: &Value) -> ChangeBatch {
             }
         })
         .collect();
+    let rcids = rows.iter().map(|rc| n(rc, "rcid")).collect();
     let next = v.get("continue").and_then(|c| c.get("rccontinue")).and_then(Value::as_str).map(str::to_string);
-    ChangeBatch { changes, next, server_time: v.get("curtimestamp").and_then(Value::as_str).map(str::to_string) }
+    ChangeBatch { changes, rcids, next, server_time: v.get("curtimestamp").and_then(Value::as_str).map(str::to_string) }
 }
 
 fn log_change(logtype: &str, action: &str, pageid: u64, title: String, timestamp: String, user: String, params: &Value) -> Change {

@@ -21,6 +21,9 @@ pub struct Known {
     pub ns: i64,
     pub title: String,
     pub deleted: bool,
+    pub displaced: bool,
+    pub rev_id: Option<u64>,
+    pub redirect: Option<String>,
 }
 
 /// A page's current state, as a feed reports it.
@@ -124,6 +127,15 @@ pub fn plan(known: &HashMap<u64, Known>, occupants: &HashMap<(i64, String), u64>
         let mut row = page.clone();
         let before = known.get(id);
         let displaced = displaced_in_batch.contains(id);
+        // Seen again, unchanged (feeds overlap at their boundaries): nothing to do.
+        if !displaced
+            && before.is_some_and(|k| {
+                !k.deleted && !k.displaced && (k.ns, &k.title, k.rev_id, &k.redirect) == (row.ns, &row.title, Some(row.rev_id), &row.redirect)
+            })
+            && !occupants.get(&(row.ns, row.title.clone())).is_some_and(|o| *o != row.pageid)
+        {
+            continue;
+        }
         if displaced {
             row.title = placeholder(row.pageid);
             row.displaced = true;

@@ -133,7 +133,10 @@ fn apply(store: &Mutex<Store>, wiki: &str, incoming: Vec<Incoming>, feed: Option
         incoming.iter().filter_map(|i| if let Incoming::Present { page, .. } = i { Some((page.ns, page.title.clone())) } else { None }).collect();
     let mut s = lock(store);
     let (rows, occupants) = s.wiki_lookup(wiki, &ids, &titles)?;
-    let known: HashMap<u64, Known> = rows.into_values().map(|p| (p.pageid, Known { pageid: p.pageid, ns: p.ns, title: p.title, deleted: p.deleted })).collect();
+    let known: HashMap<u64, Known> = rows
+        .into_values()
+        .map(|p| (p.pageid, Known { pageid: p.pageid, ns: p.ns, title: p.title, deleted: p.deleted, displaced: p.displaced, rev_id: p.rev_id, redirect: p.redirect }))
+        .collect();
     let plan = plan::plan(&known, &occupants, incoming);
     for m in &plan.moves {
         tracing::info!(wiki, page = m.pageid, from = %m.from.1, to = %m.to.1, "move");
@@ -221,7 +224,14 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
     let mut summary = PullSummary { feed: "api", ..Default::default() };
     let before = wiki.requests();
     let state = lock(&store).wiki_feed(&opts.wiki, "api")?;
-    let (ids, start) = match &state.next_from {
+    // The API feed's checkpoint: the server's clock at the start of the last
+    // pull and the highest rcid it handled, as "TIMESTAMP|RCID".
+    let (since, handled_rcid) = match state.next_from.as_deref().map(|s| s.split_once('|').unwrap_or((s, "0"))) {
+        Some((t, rcid)) => (Some(t.to_string()), rcid.parse::<u64>().unwrap_or(0)),
+        None => (None, 0),
+    };
+    let mut max_rcid = handled_rcid;
+    let (ids, start) = match &since {
         None => {
             // First pull: every page of the selected namespaces.
             let site = wiki.siteinfo().await?;
@@ -245,7 +255,12 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
             loop {
                 let batch = wiki.changes(Some(since), cont.as_deref(), 500).await?;
                 start = start.or(batch.server_time.clone());
-                for c in batch.changes {
+                for (c, rcid) in batch.changes.into_iter().zip(batch.rcids) {
+                    // `rcstart` is inclusive: the last pull's final second comes again.
+                    if rcid <= handled_rcid {
+                        continue;
+                    }
+                    max_rcid = max_rcid.max(rcid);
                     match c {
                         Change::Edit { pageid, .. } | Change::Delete { pageid, .. } => {
                             ids.insert(pageid);
@@ -300,7 +315,7 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
         // The checkpoint moves with the last batch only: a pull cut short
         // starts again from the old one, and upserts absorb the repeat.
         let last = i + 1 == chunks.len();
-        let done = FeedState { next_from: Some(start.clone()), token: None, run_start: None };
+        let done = FeedState { next_from: Some(format!("{start}|{max_rcid}")), token: None, run_start: None };
         apply(&store, &opts.wiki, incoming, last.then_some(("api", &done)), &mut summary)?;
     }
     summary.requests = wiki.requests() - before;

@@ -8,7 +8,10 @@ fn present(id: u64, title: &str) -> Incoming {
 
 /// The mirror before the batch: (id, title, deleted).
 fn mirror(pages: &[(u64, &str, bool)]) -> (HashMap<u64, Known>, HashMap<(i64, String), u64>) {
-    let known: HashMap<u64, Known> = pages.iter().map(|&(id, t, d)| (id, Known { pageid: id, ns: 0, title: t.into(), deleted: d })).collect();
+    let known: HashMap<u64, Known> = pages
+        .iter()
+        .map(|&(id, t, d)| (id, Known { pageid: id, ns: 0, title: t.into(), deleted: d, displaced: t.starts_with('<'), rev_id: Some(id), redirect: None }))
+        .collect();
     let occupants = pages.iter().filter(|p| !p.2).map(|&(id, t, _)| ((0, t.to_string()), id)).collect();
     (known, occupants)
 }
@@ -48,6 +51,14 @@ fn run(before: &[(u64, &str, bool)], incoming: Vec<Incoming>) -> (Plan, BTreeMap
 
 fn titles(after: &BTreeMap<u64, (String, bool, bool)>) -> Vec<(u64, &str)> {
     after.iter().filter(|(_, p)| !p.1).map(|(id, p)| (*id, p.0.as_str())).collect()
+}
+
+#[test]
+fn a_page_seen_again_unchanged_plans_nothing() {
+    // present() gives revision id * 10; the mirror holds revision id.
+    let (known, occupants) = mirror(&[(1, "A", false)]);
+    let same = Incoming::Present { page: PageRow { pageid: 1, ns: 0, title: "A".into(), rev_id: 1, ..Default::default() }, revisions: vec![] };
+    assert!(plan(&known, &occupants, vec![same]).is_empty());
 }
 
 #[test]
