@@ -5,11 +5,13 @@
 //!   fetching overlapped with committing.
 //! * [`mediawiki`]: the MediaWiki action API client.
 //! * [`settings`]: the config file and environment, read with `config`.
+//! * [`fake_oai_wiki`]: a fake wiki with MediaWiki's OAI extension, for tests and the benchmark.
 //! * [`testbed`]: a generated OAI-PMH repository served over HTTP with
 //!   injectable faults, for the demo, the benchmark and the tests.
 //! * [`cli`]: the command line; only it and `main.rs` print.
 
 pub mod cli;
+pub mod fake_oai_wiki;
 pub mod harvest;
 pub mod mediawiki;
 pub mod mirror;

@@ -121,6 +121,10 @@ pub fn sha1_hex(text: &str) -> String {
 }
 
 /// Plans a batch against the store and applies it with `feed`'s new state.
+/// When the pull has written nothing so far and this batch changes nothing
+/// either (pages seen again at a feed's inclusive boundary), the feed state
+/// is not written: an idle pull writes nothing, and the next one starts
+/// from the same place.
 fn apply(store: &Mutex<Store>, wiki: &str, incoming: Vec<Incoming>, feed: Option<(&str, &FeedState)>, summary: &mut PullSummary) -> anyhow::Result<()> {
     let ids: Vec<u64> = incoming
         .iter()
@@ -141,7 +145,7 @@ fn apply(store: &Mutex<Store>, wiki: &str, incoming: Vec<Incoming>, feed: Option
     for m in &plan.moves {
         tracing::info!(wiki, page = m.pageid, from = %m.from.1, to = %m.to.1, "move");
     }
-    if plan.is_empty() && feed.is_none() {
+    if plan.is_empty() && (feed.is_none() || !summary.wrote) {
         return Ok(());
     }
     s.apply_wiki_batch(wiki, &plan.ops, feed, chrono::Utc::now().timestamp()).with_context(|| format!("applying a batch of {} pages", ids.len()))?;

@@ -6,6 +6,7 @@ mod crash;
 mod fake_wiki;
 mod faults;
 mod interop;
+mod mirror_oai;
 mod mirror_random;
 mod support;
 mod wiki;
