@@ -192,8 +192,13 @@ impl FakeOaiWiki {
             .collect()
     }
 
+    /// Serves on 127.0.0.1 on a free port in a background task; returns the URL.
     pub async fn spawn(&self) -> std::io::Result<String> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        self.serve_on(0).await
+    }
+
+    pub async fn serve_on(&self, port: u16) -> std::io::Result<String> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let url = format!("http://{}/wiki/Special:OAIRepository", listener.local_addr()?);
         let app = axum::Router::new().route("/wiki/Special:OAIRepository", axum::routing::any(handle)).with_state(self.clone());
         tokio::spawn(async move {
