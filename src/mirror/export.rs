@@ -181,6 +181,17 @@ second line &quot;q&quot;</text></revision></page></mediawiki>"#;
     }
 
     #[test]
+    fn schema_0_3_with_an_empty_redirect_element() {
+        let xml = r#"<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.3/" version="0.3" xml:lang="en">
+  <page><title>Old</title><id>7</id><redirect />
+    <revision><id>9</id><timestamp>2011-01-01T00:00:00Z</timestamp><contributor><username>U</username><id>1</id></contributor>
+      <text xml:space="preserve">#REDIRECT [[New]]</text></revision></page></mediawiki>"#;
+        let p = &parse(xml).unwrap()[0];
+        assert_eq!((p.pageid, p.ns, p.redirect.as_deref()), (7, 0, Some("")));
+        assert_eq!(p.revisions[0].text, "#REDIRECT [[New]]");
+    }
+
+    #[test]
     fn anonymous_editors_and_empty_text() {
         let xml = "<mediawiki><page><title>T</title><ns>0</ns><id>1</id><revision><id>2</id><timestamp>t</timestamp>\
                    <contributor><ip>192.0.2.1</ip></contributor><text bytes=\"0\" /></revision></page></mediawiki>";

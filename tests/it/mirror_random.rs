@@ -171,3 +171,44 @@ async fn a_random_sequence_of_operations_is_mirrored_exactly() {
     let summary: serde_json::Value = serde_json::from_str(stdout(&again).trim()).unwrap();
     assert_eq!((summary["requests"].as_u64(), summary["wrote"].as_bool()), (Some(3), Some(false)), "{summary}");
 }
+
+/// With `history`, every revision between two pulls is stored, not only the current one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_fetches_the_revisions_in_between() {
+    let tw = test_wiki();
+    let w = tw.bot();
+    let prefix = format!("{} ", unique_title("Hist").replace(' ', ""));
+    let title = format!("{prefix}Page");
+    save(&w, &title, "one").await;
+    let home = tempdir();
+    let secret = home.path().join("secret");
+    std::fs::write(&secret, &tw.bot_password).unwrap();
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "db = \"{}\"\n[wiki.h]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nhistory = true\nprefixes = [\"{prefix}\"]\n",
+            home.path().join("h.sqlite").display(),
+            tw.api,
+            tw.bot_user,
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let cli = |args: &[&str]| {
+        let mut c = bin(home.path());
+        c.arg("--config").arg(&config).args(args);
+        c
+    };
+    assert!(run(cli(&["mirror", "h"])).await.status.success());
+    for text in ["two", "three & <four>", "five"] {
+        save(&w, &title, text).await;
+    }
+    let out = run(cli(&["mirror", "h"])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hist = stdout(&run(cli(&["history", "h", &title])).await);
+    assert_eq!(hist.lines().filter(|l| l.starts_with("rev ")).count(), 4, "{hist}");
+    let revs: Vec<u64> = hist.lines().filter_map(|l| l.strip_prefix("rev ")).map(|l| l.split_whitespace().next().unwrap().parse().unwrap()).collect();
+    let third = stdout(&run(cli(&["show", "h", &title, "--rev", &revs[2].to_string()])).await);
+    assert_eq!(third, "three & <four>\n");
+}
