@@ -4,6 +4,7 @@
 //! * [`harvest`]: one source into the store — planning, windows, resuming,
 //!   fetching overlapped with committing.
 //! * [`mediawiki`]: the MediaWiki action API client.
+//! * [`merge`]: three-way merge of page texts, checked.
 //! * [`settings`]: the config file and environment, read with `config`.
 //! * [`fake_oai_wiki`]: a fake wiki with MediaWiki's OAI extension, for tests and the benchmark.
 //! * [`testbed`]: a generated OAI-PMH repository served over HTTP with
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod fake_oai_wiki;
 pub mod harvest;
 pub mod mediawiki;
+pub mod merge;
 pub mod mirror;
 pub mod settings;
 pub mod testbed;
