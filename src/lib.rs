@@ -18,4 +18,5 @@ pub mod mediawiki;
 pub mod merge;
 pub mod mirror;
 pub mod settings;
+pub mod sync;
 pub mod testbed;
