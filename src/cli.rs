@@ -71,6 +71,26 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Sync two wikis both ways: merge, replay moves and deletions, push through the outbox
+    Sync {
+        /// A [sync.NAME] of the config
+        name: String,
+        /// Print the plan; write nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a sync's conflicts
+    Conflicts {
+        name: String,
+        /// All of them, not only open ones; as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a sync's pending pushes and why they wait
+    Queue { name: String },
     /// List a mirrored wiki's pages
     Pages {
         name: String,
@@ -158,6 +178,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { json } => status(&open(&settings.db_path(cli.db.as_deref())?)?, json),
         Command::Records { source, json } => records(&open(&settings.db_path(cli.db.as_deref())?)?, source.as_deref(), json),
         Command::Mirror { name, feed, json } => mirror_cmd(&settings, &settings.db_path(cli.db.as_deref())?, &name, feed, json).await,
+        Command::Sync { name, dry_run, json } => sync_cmd(&settings, &settings.db_path(cli.db.as_deref())?, &name, dry_run, json).await,
+        Command::Conflicts { name, json } => conflicts_cmd(&open(&settings.db_path(cli.db.as_deref())?)?, &name, json),
+        Command::Queue { name } => queue_cmd(&open(&settings.db_path(cli.db.as_deref())?)?, &name),
         Command::Pages { name, json } => pages_cmd(&open(&settings.db_path(cli.db.as_deref())?)?, &name, json),
         Command::Show { name, title, rev } => show_cmd(&open(&settings.db_path(cli.db.as_deref())?)?, &name, &title, rev),
         Command::History { name, title } => history_cmd(&open(&settings.db_path(cli.db.as_deref())?)?, &name, &title),
@@ -420,6 +443,79 @@ async fn mirror_cmd(settings: &Settings, db: &Path, name: &str, feed: Option<cra
             summary.requests,
             if summary.wrote { "" } else { ", nothing written" },
         );
+    }
+    Ok(())
+}
+
+async fn sync_cmd(settings: &Settings, db: &Path, name: &str, dry_run: bool, json: bool) -> anyhow::Result<()> {
+    use crate::mirror::pull::{Feed, PullOptions};
+    use crate::sync::run::{self, Side, SyncOptions};
+    let s = settings.sync.get(name).with_context(|| format!("no [sync.{name}] in the config"))?;
+    if s.checkout.is_some() {
+        bail!("[sync.{name}]: syncing with a checkout directory is not supported yet; use `with = \"WIKI\"`");
+    }
+    let with = s.with.as_deref().with_context(|| format!("[sync.{name}] needs `with` (another [wiki.*])"))?;
+    let names = [s.wiki.as_str(), with];
+    let mut clients = Vec::new();
+    for n in names {
+        let w = settings.wiki.get(n).with_context(|| format!("[sync.{name}] names wiki {n:?}, which has no [wiki.{n}]"))?;
+        let wiki = crate::mediawiki::Wiki::new(settings.wiki_options(n)?)?;
+        let feed = w.feed.unwrap_or(if w.oai.is_some() { Feed::Oai } else { Feed::Api });
+        clients.push((wiki, settings.wiki_oai_client(n)?, feed, PullOptions { wiki: n.to_string(), selection: w.selection(), history: w.history }));
+    }
+    let side = |i: usize| Side { wiki: &clients[i].0, oai: clients[i].1.as_ref(), feed: clients[i].2, pull: clients[i].3.clone() };
+    let store = Arc::new(Mutex::new(open(db)?));
+    let opts = SyncOptions { name: name.to_string(), policy: s.conflicts, prefer: s.prefer, dry_run };
+    let report = run::run(store, &side(0), &side(1), &opts).await?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        for line in &report.lines {
+            println!("{line}");
+        }
+        println!(
+            "{name}: {} pushes, {} merged, {} conflicts, {} moves, {} deletions, {} created, {} revived, {} failed, {} queued; {} requests{}",
+            report.pushes, report.merged, report.conflicts, report.moves, report.deletes, report.created, report.revived, report.failed, report.queued, report.requests,
+            if dry_run { " (dry run: nothing written)" } else { "" }
+        );
+    }
+    if report.failed > 0 {
+        bail!("{} write(s) did not go through; they are retried or decided again on the next run", report.failed);
+    }
+    Ok(())
+}
+
+fn conflicts_cmd(store: &Store, name: &str, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for c in store.conflicts(name, !json)? {
+        if json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"id": c.conflict_id, "title": c.title, "policy": c.policy, "wiki_rev": c.wiki_rev, "with_rev": c.with_rev,
+                    "wiki_user": c.wiki_user, "with_user": c.with_user, "wiki_text": c.wiki_text, "with_text": c.with_text,
+                    "resolved_text": c.resolved_text, "created_at": c.created_at, "resolved_at": c.resolved_at})
+            )?;
+        } else {
+            writeln!(out, "{}\t[[{}]]\t{} (rev {}) vs {} (rev {})\t{}", c.conflict_id, c.title, c.wiki_user, c.wiki_rev, c.with_user, c.with_rev, c.policy)?;
+        }
+    }
+    Ok(())
+}
+
+fn queue_cmd(store: &Store, name: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let jobs = store.jobs(name)?;
+    if jobs.is_empty() {
+        writeln!(out, "no pending pushes")?;
+    }
+    for j in jobs {
+        let why = if j.sent {
+            "sent, outcome unknown: checked on the target at the next run".to_string()
+        } else {
+            format!("waiting until {} after {} attempt(s): {}", chrono::DateTime::from_timestamp(j.next_try, 0).map(|t| t.to_rfc3339()).unwrap_or_default(), j.attempts, j.last_error.as_deref().unwrap_or("-"))
+        };
+        writeln!(out, "{}\t[[{}]] to {} (base rev {})\t{why}", j.job_id, j.title, j.target, j.base_rev)?;
     }
     Ok(())
 }

@@ -34,6 +34,35 @@ pub struct Settings {
     /// `[wiki.NAME]` tables.
     #[serde(default)]
     pub wiki: BTreeMap<String, WikiSettings>,
+    /// `[sync.NAME]` tables.
+    #[serde(default)]
+    pub sync: BTreeMap<String, SyncSettings>,
+}
+
+/// A two-way sync between two `[wiki.*]` tables.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    pub wiki: String,
+    /// The other wiki.
+    pub with: Option<String>,
+    /// A directory of page files edited offline (not supported yet).
+    pub checkout: Option<PathBuf>,
+    #[serde(default = "default_policy")]
+    pub conflicts: crate::sync::plan::ConflictPolicy,
+    /// Whose text fills a conflicting region under keep-both: `wiki` or `with`.
+    #[serde(default = "default_prefer")]
+    pub prefer: crate::sync::plan::Target,
+    /// Accepted for the daemon (a later release).
+    pub schedule: Option<String>,
+}
+
+fn default_policy() -> crate::sync::plan::ConflictPolicy {
+    crate::sync::plan::ConflictPolicy::KeepBoth
+}
+
+fn default_prefer() -> crate::sync::plan::Target {
+    crate::sync::plan::Target::Wiki
 }
 
 /// A wiki. The password comes from a file or the environment, never from

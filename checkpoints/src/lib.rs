@@ -6,6 +6,7 @@
 //! in-flight position, and harvested records. Layout:
 //!
 //! * [`store`]: the `Store` and its harvest types.
+//! * [`sync`]: two-way sync pairs, the push outbox, conflicts.
 //! * [`wiki`]: mirrored wiki pages, revisions, title history, feed checkpoints.
 //! * [`schema`]: migrations tracked with `PRAGMA user_version`.
 //! * [`error`]: the crate's one error type.
@@ -13,6 +14,7 @@
 pub mod error;
 pub mod schema;
 pub mod store;
+pub mod sync;
 pub mod wiki;
 
 pub use error::{Error, Result};
@@ -20,3 +22,4 @@ pub use store::{
     PageCommit, Position, RecordIn, Run, RunPlan, RunState, Source, SourceKey, SourceStatus, Store, StoredRecord, Tally,
 };
 pub use wiki::{FeedState, PageOp, PageRow, RevisionRow, StoredPage, TitleSpan};
+pub use sync::{ConflictRow, Job, Pair};

@@ -5,18 +5,15 @@
 //! either the old or the new schema. A database newer than this program is refused rather
 //! than guessed at.
 //!
-//! Version 1 holds harvests, version 2 mirrored wiki pages. Planned, for
-//! two-way sync (not created yet, so that their shape is settled by the
-//! code that needs them):
-//! * `sync_base` (sync pair, page, base text, rev id on each side);
-//! * `outbox` (push jobs: page, target, base rev, text, md5, attempts, next try).
+//! Version 1 holds harvests, version 2 mirrored wiki pages, version 3
+//! two-way sync (page pairs with their base, the push outbox, conflicts).
 
 use rusqlite::Connection;
 
 use crate::error::{Doing, Error, Result};
 
 /// Migration N (1-based) is `MIGRATIONS[N - 1]`.
-pub const MIGRATIONS: &[&str] = &[include_str!("schema/001_harvest.sql"), include_str!("schema/002_wiki.sql")];
+pub const MIGRATIONS: &[&str] = &[include_str!("schema/001_harvest.sql"), include_str!("schema/002_wiki.sql"), include_str!("schema/003_sync.sql")];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
     let supported = MIGRATIONS.len() as i64;

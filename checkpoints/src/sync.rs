@@ -1,0 +1,204 @@
+//! Two-way sync state: page pairs with their base, the push outbox, and
+//! conflicts with both texts kept whole.
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::error::{Doing, Result};
+use crate::store::Store;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pair {
+    pub pair_id: i64,
+    pub wiki_page: Option<u64>,
+    pub with_page: Option<u64>,
+    pub title: String,
+    pub base_text: String,
+    pub wiki_rev: u64,
+    pub with_rev: u64,
+    pub held: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    pub job_id: i64,
+    pub pair_id: i64,
+    pub target: String,
+    pub title: String,
+    pub page_id: Option<u64>,
+    pub base_rev: u64,
+    pub text: String,
+    pub md5: String,
+    pub sent: bool,
+    pub attempts: u32,
+    pub next_try: i64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConflictRow {
+    pub conflict_id: i64,
+    pub pair_id: i64,
+    pub title: String,
+    pub policy: String,
+    pub wiki_rev: u64,
+    pub with_rev: u64,
+    pub wiki_user: String,
+    pub with_user: String,
+    pub wiki_text: String,
+    pub with_text: String,
+    pub resolved_text: String,
+    pub created_at: i64,
+    pub resolved_at: Option<i64>,
+}
+
+fn u(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    r.get::<_, i64>(i).map(|v| v as u64)
+}
+
+fn ou(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<u64>> {
+    r.get::<_, Option<i64>>(i).map(|v| v.map(|x| x as u64))
+}
+
+const PAIR: &str = "SELECT pair_id, wiki_page, with_page, title, base_text, wiki_rev, with_rev, held FROM sync_pair";
+
+fn pair(r: &rusqlite::Row<'_>) -> rusqlite::Result<Pair> {
+    Ok(Pair { pair_id: r.get(0)?, wiki_page: ou(r, 1)?, with_page: ou(r, 2)?, title: r.get(3)?, base_text: r.get(4)?, wiki_rev: u(r, 5)?, with_rev: u(r, 6)?, held: r.get(7)? })
+}
+
+const JOB: &str = "SELECT job_id, pair_id, target, title, page_id, base_rev, text, md5, state, attempts, next_try, last_error FROM outbox";
+
+fn job(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
+    Ok(Job {
+        job_id: r.get(0)?,
+        pair_id: r.get(1)?,
+        target: r.get(2)?,
+        title: r.get(3)?,
+        page_id: ou(r, 4)?,
+        base_rev: u(r, 5)?,
+        text: r.get(6)?,
+        md5: r.get(7)?,
+        sent: r.get::<_, String>(8)? == "sent",
+        attempts: r.get(9)?,
+        next_try: r.get(10)?,
+        last_error: r.get(11)?,
+    })
+}
+
+impl Store {
+    pub fn sync_pairs(&self, sync: &str) -> Result<Vec<Pair>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("{PAIR} WHERE sync = ?1 ORDER BY pair_id")).doing("listing sync pairs")?;
+        let rows = stmt.query_map([sync], pair).doing("listing sync pairs")?;
+        rows.collect::<rusqlite::Result<_>>().doing("listing sync pairs")
+    }
+
+    pub fn sync_pair(&self, pair_id: i64) -> Result<Option<Pair>> {
+        self.conn().query_row(&format!("{PAIR} WHERE pair_id = ?1"), [pair_id], pair).optional().doing("reading a sync pair")
+    }
+
+    /// Creates a pair and returns its id.
+    pub fn add_sync_pair(&self, sync: &str, p: &Pair, now: i64) -> Result<i64> {
+        self.conn()
+            .execute(
+                "INSERT INTO sync_pair (sync, wiki_page, with_page, title, base_text, wiki_rev, with_rev, held, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![sync, p.wiki_page.map(|v| v as i64), p.with_page.map(|v| v as i64), p.title, p.base_text, p.wiki_rev as i64, p.with_rev as i64, p.held, now],
+            )
+            .doing("adding a sync pair")?;
+        Ok(self.conn().last_insert_rowid())
+    }
+
+    /// Saves a pair's new base (and page ids, title, hold).
+    pub fn update_sync_pair(&self, p: &Pair, now: i64) -> Result<()> {
+        self.conn()
+            .execute(
+                "UPDATE sync_pair SET wiki_page = ?2, with_page = ?3, title = ?4, base_text = ?5, wiki_rev = ?6, with_rev = ?7, held = ?8, updated_at = ?9 WHERE pair_id = ?1",
+                params![p.pair_id, p.wiki_page.map(|v| v as i64), p.with_page.map(|v| v as i64), p.title, p.base_text, p.wiki_rev as i64, p.with_rev as i64, p.held, now],
+            )
+            .doing("saving a sync base")
+            .map(drop)
+    }
+
+    pub fn forget_sync_pair(&self, pair_id: i64) -> Result<()> {
+        self.conn().execute("DELETE FROM sync_pair WHERE pair_id = ?1", [pair_id]).doing("forgetting a sync pair").map(drop)
+    }
+
+    /// Queues a push; returns the job id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn queue_push(&self, sync: &str, pair_id: i64, target: &str, title: &str, page_id: Option<u64>, base_rev: u64, text: &str, md5: &str, now: i64) -> Result<i64> {
+        self.conn()
+            .execute(
+                "INSERT INTO outbox (sync, pair_id, target, title, page_id, base_rev, text, md5, state, next_try, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?9)",
+                params![sync, pair_id, target, title, page_id.map(|v| v as i64), base_rev as i64, text, md5, now],
+            )
+            .doing("queueing a push")?;
+        Ok(self.conn().last_insert_rowid())
+    }
+
+    pub fn jobs(&self, sync: &str) -> Result<Vec<Job>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("{JOB} WHERE sync = ?1 ORDER BY job_id")).doing("listing the queue")?;
+        let rows = stmt.query_map([sync], job).doing("listing the queue")?;
+        rows.collect::<rusqlite::Result<_>>().doing("listing the queue")
+    }
+
+    /// Marks a job as sent, before the request goes out: if the process dies
+    /// now, the next run checks the target before sending again.
+    pub fn mark_sent(&self, job_id: i64) -> Result<()> {
+        self.conn().execute("UPDATE outbox SET state = 'sent', attempts = attempts + 1 WHERE job_id = ?1", [job_id]).doing("marking a push sent").map(drop)
+    }
+
+    /// Puts a job back to wait: it failed in a way worth retrying.
+    pub fn retry_later(&self, job_id: i64, next_try: i64, error: &str) -> Result<()> {
+        self.conn()
+            .execute("UPDATE outbox SET state = 'pending', next_try = ?2, last_error = ?3 WHERE job_id = ?1", params![job_id, next_try, error])
+            .doing("deferring a push")
+            .map(drop)
+    }
+
+    /// Removes a job (verified done, or superseded).
+    pub fn finish_job(&self, job_id: i64) -> Result<()> {
+        self.conn().execute("DELETE FROM outbox WHERE job_id = ?1", [job_id]).doing("removing a push").map(drop)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_conflict(&self, sync: &str, c: &ConflictRow, now: i64) -> Result<i64> {
+        self.conn()
+            .execute(
+                "INSERT INTO sync_conflict (sync, pair_id, title, policy, wiki_rev, with_rev, wiki_user, with_user, wiki_text, with_text, resolved_text, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![sync, c.pair_id, c.title, c.policy, c.wiki_rev as i64, c.with_rev as i64, c.wiki_user, c.with_user, c.wiki_text, c.with_text, c.resolved_text, now],
+            )
+            .doing("recording a conflict")?;
+        Ok(self.conn().last_insert_rowid())
+    }
+
+    pub fn conflicts(&self, sync: &str, open_only: bool) -> Result<Vec<ConflictRow>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT conflict_id, pair_id, title, policy, wiki_rev, with_rev, wiki_user, with_user, wiki_text, with_text, resolved_text, created_at, resolved_at
+                 FROM sync_conflict WHERE sync = ?1 AND (?2 = 0 OR resolved_at IS NULL) ORDER BY conflict_id",
+            )
+            .doing("listing conflicts")?;
+        let rows = stmt
+            .query_map(params![sync, open_only], |r| {
+                Ok(ConflictRow {
+                    conflict_id: r.get(0)?,
+                    pair_id: r.get(1)?,
+                    title: r.get(2)?,
+                    policy: r.get(3)?,
+                    wiki_rev: u(r, 4)?,
+                    with_rev: u(r, 5)?,
+                    wiki_user: r.get(6)?,
+                    with_user: r.get(7)?,
+                    wiki_text: r.get(8)?,
+                    with_text: r.get(9)?,
+                    resolved_text: r.get(10)?,
+                    created_at: r.get(11)?,
+                    resolved_at: r.get(12)?,
+                })
+            })
+            .doing("listing conflicts")?;
+        rows.collect::<rusqlite::Result<_>>().doing("listing conflicts")
+    }
+}
