@@ -18,7 +18,7 @@ if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
 fi
 bash tests/testbeds/mediawiki.sh install
 bash tests/testbeds/pyoai-server.sh --setup
-# The tests start a wiki under target/tmp and leave it running for the next
-# run; stop it when this script ends.
-trap 'bash tests/testbeds/mediawiki.sh stop target/tmp/wiki-a' EXIT
+# The tests start two wikis under target/tmp (ports 18681 and 18682) and
+# leave them running for the next run; stop them when this script ends.
+trap 'bash tests/testbeds/mediawiki.sh stop target/tmp/wiki-a; bash tests/testbeds/mediawiki.sh stop target/tmp/wiki-b' EXIT
 cargo test --workspace --all-targets

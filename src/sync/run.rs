@@ -208,7 +208,7 @@ async fn decide_all(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>,
             }
             if let Some((pageid, newrev, _)) = push(store, side_of(target, wiki, with), opts, &pair, target, title, None, 0, text, report).await? {
                 pair.title = title.clone();
-                pair.base_text = text.clone();
+                pair.base_text = text.trim_end().to_string();
                 match target {
                     Target::Wiki => (pair.wiki_page, pair.wiki_rev, pair.with_rev) = (Some(pageid), newrev, *rev),
                     Target::With => (pair.with_page, pair.with_rev, pair.wiki_rev) = (Some(pageid), newrev, *rev),
@@ -272,7 +272,7 @@ async fn decide_all(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>,
                 report.say(format!("{note}: recreating it on {}", side_of(target, wiki, with).pull.wiki));
                 if let Some((pageid, newrev, _)) = push(store, side_of(target, wiki, with), opts, &pair, target, title, None, 0, &text, report).await? {
                     pair.title = title.clone();
-                    pair.base_text = text;
+                    pair.base_text = text.trim_end().to_string();
                     match target {
                         Target::Wiki => (pair.wiki_page, pair.wiki_rev, pair.with_rev) = (Some(pageid), newrev, *rev),
                         Target::With => (pair.with_page, pair.with_rev, pair.wiki_rev) = (Some(pageid), newrev, *rev),
@@ -303,7 +303,7 @@ async fn decide_all(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>,
                     pair.held = note.policy == ConflictPolicy::Markers;
                 }
                 if all_landed {
-                    pair.base_text = agreed;
+                    pair.base_text = agreed.trim_end().to_string();
                     pair.wiki_rev = wrev;
                     pair.with_rev = yrev;
                 }
@@ -353,6 +353,8 @@ async fn push(
     text: &str,
     report: &mut Report,
 ) -> anyhow::Result<Option<(u64, u64, bool)>> {
+    // MediaWiki strips trailing white space from every saved text.
+    let text = text.trim_end();
     let job = lock(store).queue_push(&opts.name, pair.pair_id, target.as_str(), title, page_id, base_rev, text, &md5_hex(text), now())?;
     lock(store).mark_sent(job)?;
     let edit = Edit {

@@ -9,5 +9,6 @@ mod interop;
 mod mirror_oai;
 mod mirror_random;
 mod support;
+mod sync_wikis;
 mod wiki;
 mod wiki_cli;

@@ -112,9 +112,20 @@ pub struct TestWiki {
 
 pub fn test_wiki() -> &'static TestWiki {
     static WIKI: std::sync::OnceLock<TestWiki> = std::sync::OnceLock::new();
-    WIKI.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wiki-a");
-        let port = std::env::var("OAI_MIRROR_TEST_WIKI_PORT").unwrap_or_else(|_| "18681".into());
+    WIKI.get_or_init(|| start_wiki("wiki-a", 0))
+}
+
+/// A second, independent wiki, for two-way sync.
+pub fn test_wiki_b() -> &'static TestWiki {
+    static WIKI: std::sync::OnceLock<TestWiki> = std::sync::OnceLock::new();
+    WIKI.get_or_init(|| start_wiki("wiki-b", 1))
+}
+
+fn start_wiki(name: &str, offset: u16) -> TestWiki {
+    {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let base: u16 = std::env::var("OAI_MIRROR_TEST_WIKI_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(18681);
+        let port = (base + offset).to_string();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testbeds/mediawiki.sh");
         let out = Command::new("bash").arg(script).arg("start").arg(&dir).arg(&port).output().expect("bash runs");
         assert!(
@@ -131,7 +142,7 @@ pub fn test_wiki() -> &'static TestWiki {
             other_user: get("MW_OTHER_USER"),
             other_password: get("MW_OTHER_PASSWORD"),
         }
-    })
+    }
 }
 
 impl TestWiki {

@@ -1,0 +1,188 @@
+//! Two-way sync between two real MediaWikis.
+
+use oai_mirror::mediawiki::{CreateMode, Edit, EditOutcome, PageRef, Wiki};
+
+use crate::support::{TestWiki, bin, run, stderr, stdout, tempdir, test_wiki, test_wiki_b, unique_title};
+
+struct Pair {
+    a: Wiki,
+    b: Wiki,
+    a_other: Wiki,
+    prefix: String,
+    home: tempfile::TempDir,
+    config: std::path::PathBuf,
+}
+
+fn wiki_table(name: &str, w: &TestWiki, secret: &std::path::Path, prefix: &str) -> String {
+    format!(
+        "[wiki.{name}]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\", \"Talk:{prefix}\"]\n",
+        w.api,
+        w.bot_user,
+        secret.display()
+    )
+}
+
+fn setup(extra: &str) -> Pair {
+    let (ta, tb) = (test_wiki(), test_wiki_b());
+    let prefix = format!("{} ", unique_title("Sync").replace(' ', ""));
+    let home = tempdir();
+    let (sa, sb) = (home.path().join("a.secret"), home.path().join("b.secret"));
+    std::fs::write(&sa, &ta.bot_password).unwrap();
+    std::fs::write(&sb, &tb.bot_password).unwrap();
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "db = \"{}\"\n{}{}[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n{extra}",
+            home.path().join("s.sqlite").display(),
+            wiki_table("a", ta, &sa, &prefix),
+            wiki_table("b", tb, &sb, &prefix)
+        ),
+    )
+    .unwrap();
+    Pair { a: ta.bot(), b: tb.bot(), a_other: ta.other(), prefix, home, config }
+}
+
+impl Pair {
+    fn title(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    async fn sync(&self) -> serde_json::Value {
+        let mut c = bin(self.home.path());
+        c.arg("--config").arg(&self.config).args(["sync", "ab", "--json"]);
+        let out = run(c).await;
+        assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+        serde_json::from_str(stdout(&out).trim()).unwrap()
+    }
+
+    async fn cli(&self, args: &[&str]) -> String {
+        let mut c = bin(self.home.path());
+        c.arg("--config").arg(&self.config).args(args);
+        stdout(&run(c).await)
+    }
+}
+
+async fn save(w: &Wiki, title: &str, text: &str) -> u64 {
+    let e = Edit { page: PageRef::Title(title), text, summary: "test", base_revid: None, start_timestamp: None, mode: CreateMode::Either, minor: false, tags: &[] };
+    match w.edit(&e).await.unwrap() {
+        EditOutcome::Saved { newrevid, .. } => newrevid,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// (page id, current text) of a title, if it exists.
+async fn current(w: &Wiki, title: &str) -> Option<(u64, String)> {
+    let p = w.pages(&[PageRef::Title(title)]).await.unwrap().remove(0);
+    if p.missing {
+        return None;
+    }
+    Some((p.pageid.unwrap(), p.revision.unwrap().text.unwrap()))
+}
+
+const PAGE: &str = "= Intro =\nfirst line\n\n= Middle =\nmiddle line\n\n= End =\nlast line";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_in_different_sections_on_both_wikis_merge() {
+    let p = setup("");
+    let t = p.title("Merge");
+    save(&p.a, &t, PAGE).await;
+    let first = p.sync().await;
+    assert_eq!(first["created"], 1, "{first}");
+    assert_eq!(current(&p.b, &t).await.unwrap().1, PAGE);
+
+    save(&p.a, &t, &PAGE.replace("first line", "first line (a)")).await;
+    save(&p.b, &t, &PAGE.replace("last line", "last line (b)")).await;
+    let report = p.sync().await;
+    assert_eq!(report["merged"], 1, "{report}");
+    let merged = PAGE.replace("first line", "first line (a)").replace("last line", "last line (b)");
+    assert_eq!(current(&p.a, &t).await.unwrap().1, merged);
+    assert_eq!(current(&p.b, &t).await.unwrap().1, merged);
+
+    // The sync's own writes come back through the feeds: no ping-pong.
+    let again = p.sync().await;
+    assert_eq!((again["pushes"].as_u64(), again["merged"].as_u64()), (Some(0), Some(0)), "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_line_changed_on_both_is_a_conflict_that_keeps_both_texts() {
+    let p = setup("conflicts = \"keep-both\"\nprefer = \"wiki\"\n");
+    let t = p.title("Conflict");
+    save(&p.a, &t, PAGE).await;
+    p.sync().await;
+    let text_a = PAGE.replace("middle line", "middle line (a)");
+    let text_b = PAGE.replace("middle line", "middle line (b)");
+    let rev_a = save(&p.a_other, &t, &text_a).await;
+    let rev_b = save(&p.b, &t, &text_b).await;
+    let report = p.sync().await;
+    assert_eq!(report["conflicts"], 1, "{report}");
+    // The preferred side's text on both wikis.
+    assert_eq!(current(&p.a, &t).await.unwrap().1, text_a);
+    assert_eq!(current(&p.b, &t).await.unwrap().1, text_a);
+    // The other text is in b's history, and both are in the store.
+    assert_eq!(p.b.revision_text(rev_b, &t).await.unwrap(), text_b);
+    let conflicts: Vec<serde_json::Value> = p.cli(&["conflicts", "ab", "--json"]).await.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!((conflicts[0]["wiki_text"].as_str(), conflicts[0]["with_text"].as_str()), (Some(text_a.as_str()), Some(text_b.as_str())));
+    assert_eq!((conflicts[0]["wiki_rev"].as_u64(), conflicts[0]["with_rev"].as_u64()), (Some(rev_a), Some(rev_b)));
+    // The notice names both contributors and both revisions.
+    let (_, notice) = current(&p.a, &format!("Talk:{t}")).await.expect("a notice on the talk page");
+    assert!(notice.contains("Otheruser") && notice.contains("Harvestbot") && notice.contains(&rev_a.to_string()) && notice.contains(&rev_b.to_string()), "{notice}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_on_one_wiki_and_an_edit_on_the_other() {
+    let p = setup("");
+    let (t, moved) = (p.title("Mover"), p.title("Mover moved"));
+    save(&p.a, &t, PAGE).await;
+    p.sync().await;
+    let (b_id, _) = current(&p.b, &t).await.unwrap();
+    p.a.move_page(&t, &moved, true, "test").await.unwrap();
+    let edited = PAGE.replace("middle line", "middle line (b)");
+    save(&p.b, &t, &edited).await;
+    let report = p.sync().await;
+    assert_eq!(report["moves"], 1, "{report}");
+    // Replayed as a move on b: the same page, its edit kept, on both wikis.
+    let (b_id_after, b_text) = current(&p.b, &moved).await.expect("moved on b");
+    assert_eq!(b_id_after, b_id, "a move, not a delete and create");
+    assert_eq!(b_text, edited);
+    assert_eq!(current(&p.a, &moved).await.unwrap().1, edited);
+    assert!(current(&p.b, &t).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_on_one_wiki_and_an_edit_on_the_other_keeps_the_edit() {
+    let p = setup("");
+    let t = p.title("Deleted");
+    save(&p.a, &t, PAGE).await;
+    p.sync().await;
+    p.a.delete(&t, "test").await.unwrap();
+    let edited = PAGE.replace("first line", "first line (b)");
+    save(&p.b, &t, &edited).await;
+    let report = p.sync().await;
+    assert_eq!(report["revived"], 1, "{report}");
+    assert!(report["lines"].to_string().contains("deleted on one side and edited on the other"), "{report}");
+    assert_eq!(current(&p.a, &t).await.unwrap().1, edited);
+    assert_eq!(current(&p.b, &t).await.unwrap().1, edited);
+
+    // A deletion with no edit on the other side propagates.
+    p.b.delete(&t, "test").await.unwrap();
+    let report = p.sync().await;
+    assert_eq!(report["deletes"], 1, "{report}");
+    assert!(current(&p.a, &t).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_created_on_both_wikis_under_one_title() {
+    let p = setup("");
+    let t = p.title("Twin");
+    save(&p.a, &t, "made on a\n").await;
+    save(&p.b, &t, "made on b\n").await;
+    let report = p.sync().await;
+    assert_eq!(report["conflicts"], 1, "{report}");
+    let conflicts: Vec<serde_json::Value> = p.cli(&["conflicts", "ab", "--json"]).await.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // MediaWiki stores texts without trailing white space.
+    assert_eq!((conflicts[0]["wiki_text"].as_str(), conflicts[0]["with_text"].as_str()), (Some("made on a"), Some("made on b")));
+    let (a_text, b_text) = (current(&p.a, &t).await.unwrap().1, current(&p.b, &t).await.unwrap().1);
+    assert_eq!(a_text, b_text);
+}
