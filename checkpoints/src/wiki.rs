@@ -68,6 +68,9 @@ pub struct StoredPage {
     pub sha1: Option<String>,
 }
 
+/// The live page on each (namespace, title).
+pub type Occupants = HashMap<(i64, String), u64>;
+
 /// A title a page had, and since when.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TitleSpan {
@@ -106,7 +109,7 @@ fn revision_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RevisionRow> {
 
 impl Store {
     /// The stored rows of these page ids, and the live pages on these titles.
-    pub fn wiki_lookup(&self, wiki: &str, ids: &[u64], titles: &[(i64, String)]) -> Result<(HashMap<u64, StoredPage>, HashMap<(i64, String), u64>)> {
+    pub fn wiki_lookup(&self, wiki: &str, ids: &[u64], titles: &[(i64, String)]) -> Result<(HashMap<u64, StoredPage>, Occupants)> {
         let conn = self.conn();
         let mut by_id = HashMap::new();
         let mut stmt = conn.prepare_cached(&format!("{PAGE_COLUMNS} WHERE p.wiki = ?1 AND p.page_id = ?2")).doing("looking up pages")?;

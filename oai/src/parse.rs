@@ -477,7 +477,7 @@ fn declare(fragment: &str, bindings: &[&Binding]) -> String {
     if bindings.is_empty() {
         return fragment.to_string();
     }
-    let Some(tag_start) = fragment.find(|c| c == '<').filter(|&i| !matches!(fragment.as_bytes().get(i + 1), Some(b'!' | b'?'))) else {
+    let Some(tag_start) = fragment.find('<').filter(|&i| !matches!(fragment.as_bytes().get(i + 1), Some(b'!' | b'?'))) else {
         return fragment.to_string();
     };
     let name_end = fragment[tag_start..]

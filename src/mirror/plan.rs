@@ -132,7 +132,7 @@ pub fn plan(known: &HashMap<u64, Known>, occupants: &HashMap<(i64, String), u64>
             && before.is_some_and(|k| {
                 !k.deleted && !k.displaced && (k.ns, &k.title, k.rev_id, &k.redirect) == (row.ns, &row.title, Some(row.rev_id), &row.redirect)
             })
-            && !occupants.get(&(row.ns, row.title.clone())).is_some_and(|o| *o != row.pageid)
+            && occupants.get(&(row.ns, row.title.clone())).is_none_or(|o| *o == row.pageid)
         {
             continue;
         }

@@ -55,7 +55,7 @@ async fn api(State(fake): State<Shared>, method: Method, headers: HeaderMap, Raw
     if p.get("format").map(String::as_str) != Some("json") || p.get("formatversion").map(String::as_str) != Some("2") {
         return axum::Json(error("badformat", "formatversion=2 JSON only")).into_response();
     }
-    if p.get("maxlag").is_none() {
+    if !p.contains_key("maxlag") {
         return axum::Json(error("missingparam", "this fake insists on maxlag")).into_response();
     }
     // The session, by cookie; a new one is handed out when there is none.
@@ -129,7 +129,7 @@ async fn api(State(fake): State<Shared>, method: Method, headers: HeaderMap, Raw
             f.texts.insert(rev, p.get("text").cloned().unwrap_or_default());
             reply(json!({"edit": {"result": "Success", "pageid": 1, "title": p.get("title"), "contentmodel": "wikitext", "oldrevid": rev - 1, "newrevid": rev, "newtimestamp": "2026-11-22T12:00:00Z"}}))
         }
-        "query" if p.get("revids").is_some() => {
+        "query" if p.contains_key("revids") => {
             let rev: u64 = p["revids"].parse().unwrap_or(0);
             let text = f.texts.get(&rev).cloned().unwrap_or_default();
             reply(json!({"batchcomplete": true, "query": {"pages": [{"pageid": 1, "ns": 0, "title": "T", "revisions": [{"revid": rev, "parentid": rev - 1, "slots": {"main": {"contentmodel": "wikitext", "contentformat": "text/x-wiki", "content": text}}}]}]}}))

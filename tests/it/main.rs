@@ -9,6 +9,7 @@ mod interop;
 mod mirror_oai;
 mod mirror_random;
 mod support;
+mod sync_crash;
 mod sync_wikis;
 mod wiki;
 mod wiki_cli;
