@@ -59,7 +59,7 @@ async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
     let out = run(sync()).await;
     assert!(out.status.success(), "{}", stderr(&out));
 
-    let (mut lost, mut twice, mut diverged) = (0, 0, 0);
+    let (mut lost, mut twice, mut diverged, mut mid_run) = (0, 0, 0, 0);
     for trial in 0..trials {
         let t = &titles[rng.usize(..titles.len())];
         let (a_id, a_rev, a_text) = page(&a, t).await;
@@ -71,6 +71,9 @@ async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
 
         let mut child = sync().stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
         tokio::time::sleep(Duration::from_millis(rng.u64(0..2500))).await;
+        if child.try_wait().unwrap().is_none() {
+            mid_run += 1;
+        }
         let _ = child.kill();
         child.wait().unwrap();
         let out = run(sync()).await;
@@ -95,6 +98,7 @@ async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
             }
         }
     }
-    println!("sync crash trials: {trials}, seed {seed}: {lost} lost, {twice} duplicated, {diverged} diverged");
+    println!("sync crash trials: {trials} ({mid_run} killed mid-run), seed {seed}: {lost} lost, {twice} duplicated, {diverged} diverged");
+    assert!(mid_run > 0, "no kill landed while a sync was running");
     assert_eq!((lost, twice, diverged), (0, 0, 0), "seed {seed}");
 }

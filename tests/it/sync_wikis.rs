@@ -186,3 +186,33 @@ async fn a_page_created_on_both_wikis_under_one_title() {
     let (a_text, b_text) = (current(&p.a, &t).await.unwrap().1, current(&p.b, &t).await.unwrap().1);
     assert_eq!(a_text, b_text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_whose_outcome_was_unknown_is_checked_before_it_is_sent_again() {
+    let p = setup("");
+    let t = p.title("Unknown");
+    save(&p.a, &t, PAGE).await;
+    p.sync().await;
+    let (b_id, _) = current(&p.b, &t).await.unwrap();
+    // As if a run died right after sending: a job marked sent, whose text is on b.
+    let edited = PAGE.replace("middle line", "middle line (landed)");
+    save(&p.b, &t, &edited).await;
+    let before = p.b.revisions_after(b_id, 0).await.unwrap().len();
+    {
+        let store = checkpoints::Store::open(&p.home.path().join("s.sqlite")).unwrap();
+        let pair = store.sync_pairs("ab").unwrap().into_iter().find(|x| x.title == t).unwrap();
+        let md5: String = md5_hex(&edited);
+        let job = store.queue_push("ab", pair.pair_id, "with", &t, Some(b_id), 0, &edited, &md5, 0).unwrap();
+        store.mark_sent(job).unwrap();
+    }
+    let report = p.sync().await;
+    assert!(report["lines"].to_string().contains("had landed; not sent again"), "{report}");
+    assert_eq!(p.b.revisions_after(b_id, 0).await.unwrap().len(), before, "nothing pushed to b again");
+    assert_eq!(current(&p.a, &t).await.unwrap().1, edited, "and the edit reached a");
+    assert!(p.cli(&["queue", "ab"]).await.contains("no pending pushes"));
+}
+
+fn md5_hex(text: &str) -> String {
+    use md5::Digest;
+    md5::Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
