@@ -12,6 +12,7 @@
 //! * [`cli`]: the command line; only it and `main.rs` print.
 
 pub mod cli;
+pub mod daemon;
 pub mod fake_oai_wiki;
 pub mod harvest;
 pub mod mediawiki;
