@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+
 use anyhow::{Context, bail};
 use checkpoints::{SourceKey, Store, Tally};
 use clap::{Parser, Subcommand};
@@ -43,10 +44,19 @@ pub enum Command {
     },
     /// Harvest a repository (a URL or a [source.NAME] from the config; all of them if none) into the store
     Harvest(HarvestArgs),
-    /// Per source: records, deletions, repairs, last run, next `from`, in-flight token
+    /// A running daemon's jobs; else, per source: records, deletions, repairs, last run, next `from`, in-flight token
     Status {
         #[arg(long)]
         json: bool,
+    },
+    /// Run every job on its schedule, with a control endpoint to trigger jobs and read status and metrics
+    Run {
+        /// The control endpoint [default: [daemon] listen, or 127.0.0.1:7878]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Allow a control endpoint on an address other than loopback
+        #[arg(long)]
+        allow_remote: bool,
     },
     /// List stored records
     Records {
@@ -175,7 +185,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = settings.db_path(cli.db.as_deref())?;
             harvest_cmd(&settings, &db, args).await
         }
-        Command::Status { json } => status(&open(&settings.db_path(cli.db.as_deref())?)?, json),
+        Command::Status { json } => {
+            if daemon_status(&settings, json).await? {
+                return Ok(());
+            }
+            status(&open(&settings.db_path(cli.db.as_deref())?)?, json)
+        }
+        Command::Run { listen, allow_remote } => {
+            let addr = crate::daemon::listen_address(&settings, listen.as_deref(), allow_remote)?;
+            let store = open(&settings.db_path(cli.db.as_deref())?)?;
+            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+            tracing::info!(%addr, "control endpoint: POST /trigger/JOB, GET /status, GET /metrics");
+            crate::daemon::serve(settings, store, listener, signals()).await
+        }
         Command::Records { source, json } => records(&open(&settings.db_path(cli.db.as_deref())?)?, source.as_deref(), json),
         Command::Mirror { name, feed, json } => mirror_cmd(&settings, &settings.db_path(cli.db.as_deref())?, &name, feed, json).await,
         Command::Sync { name, dry_run, json } => sync_cmd(&settings, &settings.db_path(cli.db.as_deref())?, &name, dry_run, json).await,
@@ -187,6 +209,67 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Wiki(WikiCommand::Check { name, api, user, password_file }) => wiki_check(&settings, name, api, user, password_file).await,
         Command::Record { identifier, source } => record(&open(&settings.db_path(cli.db.as_deref())?)?, &identifier, source.as_deref()),
     }
+}
+
+/// Completes at the first SIGTERM or SIGINT; a second one exits at once
+/// (nothing is lost: every step is committed where it happens).
+async fn signals() {
+    async fn next() {
+        #[cfg(unix)]
+        {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    next().await;
+    tracing::info!("stopping (a second signal stops at once)");
+    tokio::spawn(async {
+        next().await;
+        tracing::warn!("second signal: stopping now");
+        std::process::exit(130);
+    });
+}
+
+/// Prints a running daemon's status; false if none answers.
+async fn daemon_status(settings: &Settings, json: bool) -> anyhow::Result<bool> {
+    let Ok(token) = settings.daemon_token() else { return Ok(false) };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build()?;
+    let url = format!("http://{}/status", settings.daemon.listen);
+    let Ok(resp) = client.get(&url).bearer_auth(token).send().await else { return Ok(false) };
+    if !resp.status().is_success() {
+        bail!("the daemon at {url} answered HTTP {}", resp.status());
+    }
+    let jobs: Vec<crate::daemon::core::JobStatus> = serde_json::from_slice(&resp.bytes().await?)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&jobs)?)?;
+        return Ok(true);
+    }
+    let when = |t: &Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string()).unwrap_or_else(|| "-".into());
+    for j in jobs {
+        writeln!(
+            out,
+            "{}: {}{}, last {} at {}, next {}, {} runs ({} failed), {} items{}{}",
+            j.job,
+            if j.running { "running" } else { "idle" },
+            j.schedule.as_ref().map(|s| format!(" [{s} {}]", j.timezone.clone().unwrap_or_default())).unwrap_or_else(|| " [trigger only]".into()),
+            j.last_outcome.as_deref().unwrap_or("never run"),
+            when(&j.last_finished),
+            when(&j.next_run),
+            j.runs,
+            j.failures,
+            j.items_total,
+            if j.queue > 0 { format!(", {} queued", j.queue) } else { String::new() },
+            j.last_error.as_ref().map(|e| format!("; error: {e}")).unwrap_or_default(),
+        )?;
+    }
+    Ok(true)
 }
 
 fn open(path: &Path) -> anyhow::Result<Store> {
@@ -414,19 +497,8 @@ fn status(store: &Store, json: bool) -> anyhow::Result<()> {
 }
 
 async fn mirror_cmd(settings: &Settings, db: &Path, name: &str, feed: Option<crate::mirror::pull::Feed>, json: bool) -> anyhow::Result<()> {
-    use crate::mirror::pull::{self, Feed, PullOptions};
-    let w = settings.wiki.get(name).with_context(|| format!("no [wiki.{name}] in the config"))?;
-    let feed = feed.or(w.feed).unwrap_or(if w.oai.is_some() { Feed::Oai } else { Feed::Api });
-    let opts = PullOptions { wiki: name.to_string(), selection: w.selection(), history: w.history };
     let store = Arc::new(Mutex::new(open(db)?));
-    let wiki = crate::mediawiki::Wiki::new(settings.wiki_options(name)?)?;
-    let summary = match feed {
-        Feed::Api => pull::pull_api(store, &wiki, &opts).await?,
-        Feed::Oai => {
-            let client = settings.wiki_oai_client(name)?.with_context(|| format!("[wiki.{name}] has no `oai` URL; use --feed api"))?;
-            pull::pull_oai(store, &client, w.history.then_some(&wiki), &opts).await?
-        }
-    };
+    let summary = crate::tasks::mirror_wiki(settings, store, name, feed).await?;
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -448,25 +520,8 @@ async fn mirror_cmd(settings: &Settings, db: &Path, name: &str, feed: Option<cra
 }
 
 async fn sync_cmd(settings: &Settings, db: &Path, name: &str, dry_run: bool, json: bool) -> anyhow::Result<()> {
-    use crate::mirror::pull::{Feed, PullOptions};
-    use crate::sync::run::{self, Side, SyncOptions};
-    let s = settings.sync.get(name).with_context(|| format!("no [sync.{name}] in the config"))?;
-    if s.checkout.is_some() {
-        bail!("[sync.{name}]: syncing with a checkout directory is not supported yet; use `with = \"WIKI\"`");
-    }
-    let with = s.with.as_deref().with_context(|| format!("[sync.{name}] needs `with` (another [wiki.*])"))?;
-    let names = [s.wiki.as_str(), with];
-    let mut clients = Vec::new();
-    for n in names {
-        let w = settings.wiki.get(n).with_context(|| format!("[sync.{name}] names wiki {n:?}, which has no [wiki.{n}]"))?;
-        let wiki = crate::mediawiki::Wiki::new(settings.wiki_options(n)?)?;
-        let feed = w.feed.unwrap_or(if w.oai.is_some() { Feed::Oai } else { Feed::Api });
-        clients.push((wiki, settings.wiki_oai_client(n)?, feed, PullOptions { wiki: n.to_string(), selection: w.selection(), history: w.history }));
-    }
-    let side = |i: usize| Side { wiki: &clients[i].0, oai: clients[i].1.as_ref(), feed: clients[i].2, pull: clients[i].3.clone() };
     let store = Arc::new(Mutex::new(open(db)?));
-    let opts = SyncOptions { name: name.to_string(), policy: s.conflicts, prefer: s.prefer, dry_run };
-    let report = run::run(store, &side(0), &side(1), &opts).await?;
+    let report = crate::tasks::sync_pair(settings, store, name, dry_run).await?;
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

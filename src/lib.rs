@@ -9,6 +9,7 @@
 //! * [`fake_oai_wiki`]: a fake wiki with MediaWiki's OAI extension, for tests and the benchmark.
 //! * [`testbed`]: a generated OAI-PMH repository served over HTTP with
 //!   injectable faults, for the demo, the benchmark and the tests.
+//! * [`tasks`]: one run of a harvest, a mirror or a sync, from the settings; shared by the CLI and the daemon.
 //! * [`cli`]: the command line; only it and `main.rs` print.
 
 pub mod cli;
@@ -20,4 +21,5 @@ pub mod merge;
 pub mod mirror;
 pub mod settings;
 pub mod sync;
+pub mod tasks;
 pub mod testbed;

@@ -37,6 +37,27 @@ pub struct Settings {
     /// `[sync.NAME]` tables.
     #[serde(default)]
     pub sync: BTreeMap<String, SyncSettings>,
+    #[serde(default)]
+    pub daemon: DaemonSettings,
+}
+
+/// `oai-mirror run`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonSettings {
+    /// The control endpoint; loopback unless `run --allow-remote`.
+    pub listen: String,
+    /// The control endpoint's token: a file's first line, or an environment variable.
+    pub token_file: Option<PathBuf>,
+    pub token_env: Option<String>,
+    /// How long a stop waits for runs in progress, in seconds.
+    pub grace_secs: u64,
+}
+
+impl Default for DaemonSettings {
+    fn default() -> Self {
+        DaemonSettings { listen: "127.0.0.1:7878".into(), token_file: None, token_env: None, grace_secs: 60 }
+    }
 }
 
 /// A two-way sync between two `[wiki.*]` tables.
@@ -53,8 +74,10 @@ pub struct SyncSettings {
     /// Whose text fills a conflicting region under keep-both: `wiki` or `with`.
     #[serde(default = "default_prefer")]
     pub prefer: crate::sync::plan::Target,
-    /// Accepted for the daemon (a later release).
+    /// When `oai-mirror run` runs it: cron, 5 fields (or 6 with seconds).
     pub schedule: Option<String>,
+    /// The schedule's time zone (IANA name); UTC by default.
+    pub timezone: Option<String>,
 }
 
 fn default_policy() -> crate::sync::plan::ConflictPolicy {
@@ -81,8 +104,10 @@ pub struct WikiSettings {
     pub password_env: Option<String>,
     /// Refused with a clear message: secrets do not belong in the config.
     password: Option<serde::de::IgnoredAny>,
-    /// Accepted for the daemon (a later release).
+    /// When `oai-mirror run` runs it: cron, 5 fields (or 6 with seconds).
     pub schedule: Option<String>,
+    /// The schedule's time zone (IANA name); UTC by default.
+    pub timezone: Option<String>,
     /// Which change feed `mirror` reads: `oai` (default when `oai` is set) or `api`.
     pub feed: Option<crate::mirror::pull::Feed>,
     /// Fetch every revision between pulls through the API (OAI sends only the current one).
@@ -154,8 +179,10 @@ pub struct SourceSettings {
     pub window: Option<Window>,
     #[serde(default)]
     pub strict: bool,
-    /// Accepted for the daemon (a later release); not used by `harvest`.
+    /// When `oai-mirror run` harvests it: cron, 5 fields (or 6 with seconds).
     pub schedule: Option<String>,
+    /// The schedule's time zone (IANA name); UTC by default.
+    pub timezone: Option<String>,
 }
 
 fn default_prefix() -> String {
@@ -230,6 +257,15 @@ impl Settings {
             (None, Some(_)) => bail!("[wiki.{name}] has a password but no user"),
         };
         Ok(o)
+    }
+
+    /// The control endpoint's token.
+    pub fn daemon_token(&self) -> anyhow::Result<String> {
+        match (&self.daemon.token_file, &self.daemon.token_env) {
+            (Some(f), _) => read_password_file(f).context("[daemon] token_file"),
+            (None, Some(v)) => std::env::var(v).with_context(|| format!("[daemon] token_env: ${v} is not set")),
+            (None, None) => bail!("the control endpoint needs a token: set [daemon] token_file or token_env"),
+        }
     }
 
     /// The OAI client of `[wiki.NAME]`, if it has an `oai` URL.

@@ -79,7 +79,7 @@ pub type RunFuture = Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send
 pub type Runner = Arc<dyn Fn(String) -> RunFuture + Send + Sync>;
 
 /// A job's state, for `/status` and `/metrics`.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct JobStatus {
     pub job: String,
     pub schedule: Option<String>,

@@ -2,6 +2,60 @@
 //! polling, a control endpoint, and a graceful shutdown.
 //!
 //! * `schedule`: cron expressions in a time zone; the next run. Pure.
+//! * `jobs`: jobs from the config, and the runner that runs them through `tasks`.
+//! * `serve`: the daemon itself, with its shutdown as a parameter (as mini-redis does).
+//! * `control`: the HTTP control endpoint (trigger, status, metrics), behind a token.
 //! * `core`: `Daemon`, the jobs, their schedules, triggers, locks, backoff, status and metrics.
+pub mod control;
 pub mod core;
 pub mod schedule;
+pub mod jobs;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use checkpoints::Store;
+
+use crate::settings::Settings;
+
+/// Runs the daemon until `shutdown` completes: the jobs, and the control
+/// endpoint on `listener`. `shutdown` stops new work; runs in progress get
+/// `[daemon] grace_secs` to end.
+pub async fn serve(settings: Settings, store: Store, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let token = settings.daemon_token()?;
+    let specs = jobs::specs(&settings)?;
+    let grace = Duration::from_secs(settings.daemon.grace_secs);
+    let store = Arc::new(Mutex::new(store));
+    let settings = Arc::new(settings);
+    let daemon = core::Daemon::new(specs, jobs::runner(settings, store), Arc::new(core::WallClock), core::Backoff::default());
+    for s in daemon.status() {
+        tracing::info!(job = %s.job, schedule = ?s.schedule, timezone = ?s.timezone, next = ?s.next_run, "job");
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let mut server_stop = stop_rx.clone();
+    let server = axum::serve(listener, control::router(daemon.clone(), token)).with_graceful_shutdown(async move {
+        let _ = server_stop.wait_for(|s| *s).await;
+    });
+    let server = tokio::spawn(async move { server.await });
+    daemon.run(stop_rx, grace).await;
+    server.await.context("the control endpoint panicked")?.context("the control endpoint failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The control endpoint's address; anything but loopback needs `allow_remote`.
+pub fn listen_address(settings: &Settings, flag: Option<&str>, allow_remote: bool) -> anyhow::Result<SocketAddr> {
+    let text = flag.unwrap_or(&settings.daemon.listen);
+    let addr: SocketAddr = text.parse().with_context(|| format!("{text:?} is not an address such as 127.0.0.1:7878"))?;
+    if !addr.ip().is_loopback() && !allow_remote {
+        bail!("refusing to listen on {addr}, which is not a loopback address: pass --allow-remote to expose the control endpoint");
+    }
+    Ok(addr)
+}

@@ -46,6 +46,15 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// Whether a title could be selected, whatever its namespace (change
+    /// feed entries for moves and deletions do not all carry one).
+    pub fn may_include(&self, title: &str) -> bool {
+        if self.prefixes.is_empty() && self.patterns.is_empty() {
+            return true;
+        }
+        self.prefixes.iter().any(|p| title.starts_with(p.as_str())) || self.patterns.iter().any(|p| glob(p, title))
+    }
+
     pub fn includes(&self, ns: i64, title: &str) -> bool {
         if !self.namespaces.is_empty() && !self.namespaces.contains(&ns) {
             return false;
@@ -265,21 +274,27 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
                         continue;
                     }
                     max_rcid = max_rcid.max(rcid);
+                    // Changes outside the selection cost no request. A move
+                    // counts if either title is selected (into or out of it).
+                    let sel = &opts.selection;
                     match c {
-                        Change::Edit { pageid, .. } | Change::Delete { pageid, .. } => {
+                        Change::Edit { pageid, ns, title, .. } if sel.includes(ns, &title) => {
                             ids.insert(pageid);
                         }
-                        Change::Move { pageid, from, redirect, .. } => {
+                        Change::Delete { pageid, title, .. } if sel.may_include(&title) => {
                             ids.insert(pageid);
-                            if redirect {
+                        }
+                        Change::Move { pageid, from, to, redirect, .. } if sel.may_include(&from) || sel.may_include(&to) => {
+                            ids.insert(pageid);
+                            if redirect && sel.may_include(&from) {
                                 titles.insert(from);
                             }
                         }
-                        Change::Restore { pageid, title, .. } => {
+                        Change::Restore { pageid, title, .. } if sel.may_include(&title) => {
                             ids.insert(pageid);
                             titles.insert(title);
                         }
-                        Change::OtherLog { .. } => {}
+                        _ => {}
                     }
                 }
                 match batch.next {

@@ -1,0 +1,62 @@
+//! The control endpoint: `POST /trigger/{job}`, `GET /status` (JSON),
+//! `GET /metrics` (Prometheus). Every request must carry the token
+//! (`Authorization: Bearer TOKEN`).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::core::Daemon;
+
+#[derive(Clone)]
+struct Control {
+    daemon: Arc<Daemon>,
+    token: Arc<String>,
+}
+
+pub fn router(daemon: Arc<Daemon>, token: String) -> Router {
+    Router::new()
+        .route("/trigger/{job}", axum::routing::post(trigger))
+        .route("/status", axum::routing::get(status))
+        .route("/metrics", axum::routing::get(metrics))
+        .with_state(Control { daemon, token: Arc::new(token) })
+}
+
+/// Compares in constant time, so the token cannot be guessed byte by byte.
+fn authorized(headers: &HeaderMap, token: &str) -> bool {
+    let Some(given) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) else {
+        return false;
+    };
+    given.len() == token.len() && given.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+fn refused() -> Response {
+    (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "a token is required: Authorization: Bearer TOKEN\n").into_response()
+}
+
+async fn trigger(State(c): State<Control>, headers: HeaderMap, Path(job): Path<String>) -> Response {
+    if !authorized(&headers, &c.token) {
+        return refused();
+    }
+    match c.daemon.trigger(&job) {
+        Some(()) => (StatusCode::ACCEPTED, axum::Json(serde_json::json!({"job": job, "triggered": true}))).into_response(),
+        None => (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"error": format!("no job {job:?}")}))).into_response(),
+    }
+}
+
+async fn status(State(c): State<Control>, headers: HeaderMap) -> Response {
+    if !authorized(&headers, &c.token) {
+        return refused();
+    }
+    axum::Json(c.daemon.status()).into_response()
+}
+
+async fn metrics(State(c): State<Control>, headers: HeaderMap) -> Response {
+    if !authorized(&headers, &c.token) {
+        return refused();
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], c.daemon.metrics()).into_response()
+}

@@ -1,0 +1,69 @@
+//! One run of each kind of job, from the settings: harvest a `[source.*]`,
+//! mirror a `[wiki.*]`, sync a `[sync.*]`. Shared by the command line and
+//! the daemon, so both do exactly the same.
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, bail};
+use checkpoints::{SourceKey, Store};
+
+use crate::harvest::{self, HarvestRequest, Progress, Summary};
+use crate::mediawiki::Wiki;
+use crate::mirror::pull::{self, Feed, PullOptions, PullSummary};
+use crate::settings::Settings;
+use crate::sync::run::{self, Report, Side, SyncOptions};
+
+/// Harvests `[source.NAME]` incrementally.
+pub async fn harvest_source(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, progress: Arc<dyn Progress>) -> anyhow::Result<Summary> {
+    let s = settings.source.get(name).with_context(|| format!("no [source.{name}] in the config"))?;
+    let client = oai::Client::new(&s.url, settings.client_options(s.strict))?;
+    let request = HarvestRequest {
+        source: SourceKey { base_url: s.url.clone(), metadata_prefix: s.prefix.clone(), set_spec: s.set.clone() },
+        from: None,
+        until: None,
+        full: false,
+        window: s.window,
+    };
+    harvest::harvest(store, &client, &request, progress).await.with_context(|| format!("harvesting [source.{name}]"))
+}
+
+/// The feed a wiki is pulled through: the one asked for, else its config's,
+/// else OAI when it has an `oai` URL.
+pub fn feed_of(settings: &Settings, name: &str, asked: Option<Feed>) -> anyhow::Result<Feed> {
+    let w = settings.wiki.get(name).with_context(|| format!("no [wiki.{name}] in the config"))?;
+    Ok(asked.or(w.feed).unwrap_or(if w.oai.is_some() { Feed::Oai } else { Feed::Api }))
+}
+
+/// Pulls `[wiki.NAME]` once into the mirror.
+pub async fn mirror_wiki(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, feed: Option<Feed>) -> anyhow::Result<PullSummary> {
+    let w = settings.wiki.get(name).with_context(|| format!("no [wiki.{name}] in the config"))?;
+    let feed = feed_of(settings, name, feed)?;
+    let opts = PullOptions { wiki: name.to_string(), selection: w.selection(), history: w.history };
+    let wiki = Wiki::new(settings.wiki_options(name)?)?;
+    match feed {
+        Feed::Api => pull::pull_api(store, &wiki, &opts).await,
+        Feed::Oai => {
+            let client = settings.wiki_oai_client(name)?.with_context(|| format!("[wiki.{name}] has no `oai` URL; use the api feed"))?;
+            pull::pull_oai(store, &client, w.history.then_some(&wiki), &opts).await
+        }
+    }
+    .with_context(|| format!("mirroring [wiki.{name}]"))
+}
+
+/// Runs `[sync.NAME]` once.
+pub async fn sync_pair(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, dry_run: bool) -> anyhow::Result<Report> {
+    let s = settings.sync.get(name).with_context(|| format!("no [sync.{name}] in the config"))?;
+    if s.checkout.is_some() {
+        bail!("[sync.{name}]: syncing with a checkout directory is not supported yet; use `with = \"WIKI\"`");
+    }
+    let with = s.with.as_deref().with_context(|| format!("[sync.{name}] needs `with` (another [wiki.*])"))?;
+    let mut clients = Vec::new();
+    for n in [s.wiki.as_str(), with] {
+        let w = settings.wiki.get(n).with_context(|| format!("[sync.{name}] names wiki {n:?}, which has no [wiki.{n}]"))?;
+        let wiki = Wiki::new(settings.wiki_options(n)?)?;
+        clients.push((wiki, settings.wiki_oai_client(n)?, feed_of(settings, n, None)?, PullOptions { wiki: n.to_string(), selection: w.selection(), history: w.history }));
+    }
+    let side = |i: usize| Side { wiki: &clients[i].0, oai: clients[i].1.as_ref(), feed: clients[i].2, pull: clients[i].3.clone() };
+    let opts = SyncOptions { name: name.to_string(), policy: s.conflicts, prefer: s.prefer, dry_run };
+    run::run(store, &side(0), &side(1), &opts).await.with_context(|| format!("syncing [sync.{name}]"))
+}
