@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod crash;
+mod daemon;
 mod fake_wiki;
 mod faults;
 mod interop;

@@ -1,0 +1,218 @@
+//! `oai-mirror run` as a service: the control endpoint, triggers, status,
+//! metrics, and stopping on SIGTERM without losing anything.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use oai_mirror::testbed::{Fault, RepoSpec, Testbed};
+
+use crate::support::{bin, run, stderr, stored, tempdir};
+
+const TOKEN: &str = "test-token-0123456789";
+
+struct Daemon {
+    child: Child,
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start(home: &std::path::Path, config: &std::path::Path) -> Daemon {
+    let port = free_port();
+    let child = {
+        let mut c = bin(home);
+        c.arg("--config").arg(config).env("OAI_MIRROR_TOKEN", TOKEN).args(["run", "--listen", &format!("127.0.0.1:{port}")]);
+        c.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+    };
+    let _ = oai::Client::new("http://127.0.0.1:1/", Default::default()); // installs the TLS provider
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http.get(format!("{url}/status")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the daemon did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Daemon { child, url, http }
+}
+
+impl Daemon {
+    async fn status(&self) -> serde_json::Value {
+        let bytes = self.http.get(format!("{}/status", self.url)).bearer_auth(TOKEN).send().await.unwrap().bytes().await.unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// Waits (bounded) until `job` has finished `runs` runs.
+    async fn wait_runs(&self, job: &str, runs: u64) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let all = self.status().await;
+            let j = all.as_array().unwrap().iter().find(|j| j["job"] == job).unwrap().clone();
+            if j["runs"].as_u64() >= Some(runs) {
+                return j;
+            }
+            assert!(Instant::now() < deadline, "{job} did not run: {j}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn sigterm(&self) {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+    }
+
+    fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "the daemon did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn config(home: &std::path::Path, url: &str, extra: &str) -> std::path::PathBuf {
+    let path = home.join("config.toml");
+    std::fs::write(&path, format!("db = \"{}\"\n[daemon]\ntoken_env = \"OAI_MIRROR_TOKEN\"\ngrace_secs = 3\n[source.bed]\nurl = \"{url}\"\n{extra}", home.join("d.sqlite").display())).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_endpoint_needs_the_token_and_triggers_status_and_metrics_work() {
+    let bed = Testbed::new(RepoSpec { records: 300, ..Default::default() });
+    let url = bed.spawn().await.unwrap();
+    let home = tempdir();
+    let cfg = config(home.path(), &url, "");
+    let mut d = start(home.path(), &cfg).await;
+
+    for (method, path) in [("GET", "/status"), ("GET", "/metrics"), ("POST", "/trigger/source.bed")] {
+        let req = if method == "GET" { d.http.get(format!("{}{path}", d.url)) } else { d.http.post(format!("{}{path}", d.url)) };
+        assert_eq!(req.send().await.unwrap().status(), 401, "{path} without a token");
+    }
+    let wrong = d.http.get(format!("{}/status", d.url)).bearer_auth("wrong").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(bed.requests(), 0, "nothing runs without a schedule or a trigger");
+
+    let resp = d.http.post(format!("{}/trigger/source.bed", d.url)).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(resp.status(), 202);
+    let job = d.wait_runs("source.bed", 1).await;
+    assert_eq!((job["last_outcome"].as_str(), job["items_total"].as_u64()), (Some("ok"), Some(300)), "{job}");
+    let missing = d.http.post(format!("{}/trigger/source.nope", d.url)).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+
+    let metrics = d.http.get(format!("{}/metrics", d.url)).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("oai_mirror_runs_total{job=\"source.bed\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("oai_mirror_items_total{job=\"source.bed\"} 300\n"), "{metrics}");
+    assert!(metrics.contains("# TYPE oai_mirror_last_success_timestamp_seconds gauge"), "{metrics}");
+
+    // `status` finds the running daemon.
+    let out = run({
+        let mut c = bin(home.path());
+        c.arg("--config").arg(&cfg).env("OAI_MIRROR_TOKEN", TOKEN).env("OAI_MIRROR_DAEMON__LISTEN", d.url.trim_start_matches("http://")).arg("status");
+        c
+    })
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("source.bed: idle [trigger only], last ok"), "{text}{}", stderr(&out));
+
+    d.sigterm();
+    assert!(d.wait_exit(Duration::from_secs(10)).success());
+    assert_eq!(stored(&home.path().join("d.sqlite")).len(), 300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_harvest_loses_nothing() {
+    let bed = Testbed::new(RepoSpec { records: 1000, ..Default::default() });
+    let url = bed.spawn().await.unwrap();
+    // Page 4 never answers: the run is in the middle of the harvest.
+    bed.fault(5, Fault::Hang);
+    let home = tempdir();
+    let cfg = config(home.path(), &url, "");
+    let mut d = start(home.path(), &cfg).await;
+    d.http.post(format!("{}/trigger/source.bed", d.url)).bearer_auth(TOKEN).send().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while bed.requests() < 5 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stopping = Instant::now();
+    d.sigterm();
+    let status = d.wait_exit(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+    assert!(stopping.elapsed() < Duration::from_secs(10), "stopped within the grace period");
+    let stored_before = stored(&home.path().join("d.sqlite")).len();
+    assert_eq!(stored_before, 300, "the three committed pages are kept");
+    // The next run completes the work, from where it stopped.
+    let out = run({
+        let mut c = bin(home.path());
+        c.arg("--config").arg(&cfg).args(["harvest", "bed"]);
+        c
+    })
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("700 records"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(stored(&home.path().join("d.sqlite")).len(), 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_stops_at_once_and_still_loses_nothing() {
+    let bed = Testbed::new(RepoSpec { records: 1000, ..Default::default() });
+    let url = bed.spawn().await.unwrap();
+    bed.fault(4, Fault::Hang);
+    let home = tempdir();
+    let cfg = config(home.path(), &url, "").to_path_buf();
+    std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap().replace("grace_secs = 3", "grace_secs = 600")).unwrap();
+    let mut d = start(home.path(), &cfg).await;
+    d.http.post(format!("{}/trigger/source.bed", d.url)).bearer_auth(TOKEN).send().await.unwrap();
+    while bed.requests() < 4 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    d.sigterm();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(d.child.try_wait().unwrap().is_none(), "the first signal waits for the run");
+    d.sigterm();
+    let status = d.wait_exit(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(stored(&home.path().join("d.sqlite")).len(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_loopback_address_needs_an_explicit_flag_and_bad_schedules_are_refused() {
+    let home = tempdir();
+    let cfg = config(home.path(), "http://127.0.0.1:9/oai", "");
+    let out = run({
+        let mut c = bin(home.path());
+        c.arg("--config").arg(&cfg).env("OAI_MIRROR_TOKEN", TOKEN).args(["run", "--listen", "0.0.0.0:0"]);
+        c
+    })
+    .await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--allow-remote"), "{}", stderr(&out));
+
+    let cfg = config(home.path(), "http://127.0.0.1:9/oai", "schedule = \"*/5 * *\"\n");
+    let out = run({
+        let mut c = bin(home.path());
+        c.arg("--config").arg(&cfg).env("OAI_MIRROR_TOKEN", TOKEN).args(["run", "--listen", "127.0.0.1:0"]);
+        c
+    })
+    .await;
+    assert!(stderr(&out).contains("[source.bed] schedule") && stderr(&out).contains("3 fields"), "{}", stderr(&out));
+
+    let out = run({
+        let mut c = bin(home.path());
+        c.arg("--config").arg(&cfg).args(["run", "--listen", "127.0.0.1:0"]);
+        c
+    })
+    .await;
+    assert!(stderr(&out).contains("OAI_MIRROR_TOKEN is not set"), "{}", stderr(&out));
+}
