@@ -70,6 +70,9 @@ pub enum Command {
     /// Work with the wikis of the config
     #[command(subcommand)]
     Wiki(WikiCommand),
+    /// Work with the config file
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Pull a wiki's changes into the store: pages by id, moves, deletions
     Mirror {
         /// A [wiki.NAME] of the config
@@ -129,6 +132,16 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate it: unknown keys, bad schedules, missing secrets, unreachable URLs, each with its line
+    Check {
+        /// Do not try the URLs
+        #[arg(long)]
+        offline: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum WikiCommand {
     /// Log in and show the site, its version, the account's rights that matter and the OAI endpoint
     Check {
@@ -178,6 +191,9 @@ pub struct HarvestArgs {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Config(ConfigCommand::Check { offline }) = &cli.command {
+        return config_check(cli.config.as_deref(), !offline).await;
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     match cli.command {
         Command::Identify { url } => identify(&settings, &url).await,
@@ -206,8 +222,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pages { name, json } => pages_cmd(&open(&settings.db_path(cli.db.as_deref())?)?, &name, json),
         Command::Show { name, title, rev } => show_cmd(&open(&settings.db_path(cli.db.as_deref())?)?, &name, &title, rev),
         Command::History { name, title } => history_cmd(&open(&settings.db_path(cli.db.as_deref())?)?, &name, &title),
+        Command::Config(_) => unreachable!("handled before the settings are loaded"),
         Command::Wiki(WikiCommand::Check { name, api, user, password_file }) => wiki_check(&settings, name, api, user, password_file).await,
         Command::Record { identifier, source } => record(&open(&settings.db_path(cli.db.as_deref())?)?, &identifier, source.as_deref()),
+    }
+}
+
+async fn config_check(explicit: Option<&Path>, online: bool) -> anyhow::Result<()> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => Settings::config_path(None).context("no config file: pass --config PATH or set OAI_MIRROR_CONFIG")?,
+    };
+    let problems = crate::check::check(&path, online).await?;
+    for p in &problems {
+        match p.line {
+            Some(l) => eprintln!("{}:{l}: {}", path.display(), p.message),
+            None => eprintln!("{}: {}", path.display(), p.message),
+        }
+    }
+    if problems.is_empty() {
+        println!("{}: ok", path.display());
+        Ok(())
+    } else {
+        bail!("{} problem(s) in {}", problems.len(), path.display())
     }
 }
 

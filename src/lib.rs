@@ -10,8 +10,10 @@
 //! * [`testbed`]: a generated OAI-PMH repository served over HTTP with
 //!   injectable faults, for the demo, the benchmark and the tests.
 //! * [`tasks`]: one run of a harvest, a mirror or a sync, from the settings; shared by the CLI and the daemon.
+//! * [`check`]: `config check`, every problem with its line.
 //! * [`cli`]: the command line; only it and `main.rs` print.
 
+pub mod check;
 pub mod cli;
 pub mod daemon;
 pub mod fake_oai_wiki;

@@ -190,15 +190,21 @@ fn default_prefix() -> String {
 }
 
 impl Settings {
-    /// Reads the config file (if any) and the environment.
-    pub fn load(explicit: Option<&Path>) -> anyhow::Result<Settings> {
-        let path = match explicit {
+    /// Where the config file is: the flag, else `$OAI_MIRROR_CONFIG`, else
+    /// the user's config directory if it has one.
+    pub fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
+        match explicit {
             Some(p) => Some(p.to_path_buf()),
             None => match std::env::var_os("OAI_MIRROR_CONFIG") {
                 Some(p) => Some(PathBuf::from(p)),
                 None => dirs::config_dir().map(|d| d.join("oai-mirror").join("config.toml")).filter(|p| p.exists()),
             },
-        };
+        }
+    }
+
+    /// Reads the config file (if any) and the environment.
+    pub fn load(explicit: Option<&Path>) -> anyhow::Result<Settings> {
+        let path = Settings::config_path(explicit);
         let mut builder = config::Config::builder();
         if let Some(p) = &path {
             if !p.exists() {

@@ -1,0 +1,131 @@
+//! `oai-mirror config check`: a config is read as the program would, and
+//! every problem is reported with the line it is on.
+
+use std::path::Path;
+
+use crate::settings::Settings;
+
+/// A problem found in the config.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// The line of `key` inside `[table]` (or of the table header itself).
+fn line_of(text: &str, table: &str, key: Option<&str>) -> Option<usize> {
+    let mut current = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if let Some(h) = l.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            current = h.trim().trim_matches('"').to_string();
+            if key.is_none() && current == table {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        if let Some(k) = key
+            && current == table
+            && l.split('=').next().map(str::trim) == Some(k)
+        {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// Checks the config text; with `online`, also that every URL answers.
+pub async fn check(path: &Path, online: bool) -> anyhow::Result<Vec<Problem>> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    let mut problems = Vec::new();
+    // The TOML crate's own errors carry the line and column (unknown keys too).
+    if let Err(e) = toml::from_str::<Settings>(&text) {
+        let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+        problems.push(Problem { line, message: e.message().to_string() });
+        return Ok(problems);
+    }
+    let settings = Settings::load(Some(path))?;
+    let mut schedule = |kind: &str, name: &str, expr: &Option<String>, tz: &Option<String>| {
+        if let Some(e) = expr
+            && let Err(m) = crate::daemon::schedule::Schedule::parse(e, tz.as_deref())
+        {
+            let table = format!("{kind}.{name}");
+            let key = if m.contains("time zone") { "timezone" } else { "schedule" };
+            problems.push(Problem { line: line_of(&text, &table, Some(key)), message: format!("[{table}] {key}: {m}") });
+        }
+    };
+    for (n, s) in &settings.source {
+        schedule("source", n, &s.schedule, &s.timezone);
+    }
+    for (n, w) in &settings.wiki {
+        schedule("wiki", n, &w.schedule, &w.timezone);
+    }
+    for (n, s) in &settings.sync {
+        schedule("sync", n, &s.schedule, &s.timezone);
+    }
+    for name in settings.wiki.keys() {
+        if let Err(e) = settings.wiki_options(name) {
+            problems.push(Problem { line: line_of(&text, &format!("wiki.{name}"), None), message: format!("{e:#}") });
+        }
+    }
+    for (name, s) in &settings.sync {
+        for w in std::iter::once(&s.wiki).chain(s.with.iter()) {
+            if !settings.wiki.contains_key(w) {
+                problems.push(Problem { line: line_of(&text, &format!("sync.{name}"), None), message: format!("[sync.{name}] names wiki {w:?}, which has no [wiki.{w}]") });
+            }
+        }
+    }
+    if (!settings.source.is_empty() || !settings.wiki.is_empty() || !settings.sync.is_empty())
+        && let Err(e) = settings.daemon_token()
+    {
+        problems.push(Problem { line: line_of(&text, "daemon", None), message: format!("{e:#} (needed by `oai-mirror run`)") });
+    }
+    if online {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build()?;
+        let mut urls: Vec<(String, &str, String)> = Vec::new();
+        for (n, s) in &settings.source {
+            urls.push((format!("source.{n}"), "url", s.url.clone()));
+        }
+        for (n, w) in &settings.wiki {
+            urls.push((format!("wiki.{n}"), "api", w.api.clone()));
+            if let Some(o) = &w.oai {
+                urls.push((format!("wiki.{n}"), "oai", o.clone()));
+            }
+        }
+        for (table, key, url) in urls {
+            if let Err(e) = http.get(&url).send().await {
+                problems.push(Problem { line: line_of(&text, &table, Some(key)), message: format!("[{table}] {key}: {url} does not answer: {e}") });
+            }
+        }
+    }
+    Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn problems_point_at_their_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[source.a]\nurl = \"http://127.0.0.1:9/oai\"\nprefx = \"x\"\n").unwrap();
+        let p = check(&path, false).await.unwrap();
+        assert_eq!(p[0].line, Some(3), "{p:?}");
+        assert!(p[0].message.contains("prefx"), "{p:?}");
+
+        std::fs::write(
+            &path,
+            "[daemon]\ntoken_env = \"NOPE_NOT_SET\"\n\n[source.a]\nurl = \"http://127.0.0.1:9/oai\"\nschedule = \"* * *\"\n\n[wiki.w]\napi = \"http://127.0.0.1:9/w/api.php\"\nuser = \"B@x\"\npassword_file = \"/nonexistent\"\nschedule = \"0 3 * * *\"\ntimezone = \"Mars/Base\"\n",
+        )
+        .unwrap();
+        let p = check(&path, true).await.unwrap();
+        let lines: Vec<(Option<usize>, &str)> = p.iter().map(|x| (x.line, x.message.as_str())).collect();
+        assert!(lines.iter().any(|(l, m)| *l == Some(6) && m.contains("3 fields")), "{lines:?}");
+        assert!(lines.iter().any(|(l, m)| *l == Some(13) && m.contains("unknown time zone")), "{lines:?}");
+        assert!(lines.iter().any(|(l, m)| *l == Some(8) && m.contains("password_file")), "{lines:?}");
+        assert!(lines.iter().any(|(l, m)| *l == Some(1) && m.contains("NOPE_NOT_SET")), "{lines:?}");
+        assert!(lines.iter().any(|(l, m)| *l == Some(5) && m.contains("does not answer")), "{lines:?}");
+    }
+}
