@@ -216,3 +216,63 @@ async fn a_non_loopback_address_needs_an_explicit_flag_and_bad_schedules_are_ref
     .await;
     assert!(stderr(&out).contains("OAI_MIRROR_TOKEN is not set"), "{}", stderr(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_sync_loses_nothing() {
+    use oai_mirror::mediawiki::{CreateMode, Edit, PageRef};
+    let (ta, tb) = (crate::support::test_wiki(), crate::support::test_wiki_b());
+    let (a, b) = (ta.bot(), tb.bot());
+    let prefix = format!("{} ", crate::support::unique_title("Term").replace(' ', ""));
+    let home = tempdir();
+    let secret = home.path().join("secret");
+    std::fs::write(&secret, &ta.bot_password).unwrap();
+    let table = |name: &str, api: &str| format!("[wiki.{name}]\napi = \"{api}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\"]\n", ta.bot_user, secret.display());
+    let cfg = home.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "db = \"{}\"\n[daemon]\ntoken_env = \"OAI_MIRROR_TOKEN\"\ngrace_secs = 30\n{}{}[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n",
+            home.path().join("d.sqlite").display(),
+            table("a", &ta.api),
+            table("b", &tb.api)
+        ),
+    )
+    .unwrap();
+    let save = |w: &'static str, title: String, text: String| {
+        let client = if w == "a" { ta.bot() } else { tb.bot() };
+        async move {
+            let e = Edit { page: PageRef::Title(&title), text: &text, summary: "t", base_revid: None, start_timestamp: None, mode: CreateMode::Either, minor: false, tags: &[] };
+            client.edit(&e).await.unwrap();
+        }
+    };
+    let titles: Vec<String> = (0..6).map(|i| format!("{prefix}P{i}")).collect();
+    for t in &titles {
+        save("a", t.clone(), "top\n\nmiddle\n\nbottom".into()).await;
+    }
+    let mut d = start(home.path(), &cfg).await;
+    d.http.post(format!("{}/trigger/sync.ab", d.url)).bearer_auth(TOKEN).send().await.unwrap();
+    d.wait_runs("sync.ab", 1).await;
+    // Edits on both sides of every page, then a sync stopped in its middle.
+    for t in &titles {
+        save("a", t.clone(), "top (a)\n\nmiddle\n\nbottom".into()).await;
+        save("b", t.clone(), "top\n\nmiddle\n\nbottom (b)".into()).await;
+    }
+    d.http.post(format!("{}/trigger/sync.ab", d.url)).bearer_auth(TOKEN).send().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    d.sigterm();
+    assert!(d.wait_exit(Duration::from_secs(40)).success());
+    // The next run completes the work.
+    let out = run({
+        let mut c = bin(home.path());
+        c.arg("--config").arg(&cfg).args(["sync", "ab"]);
+        c
+    })
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    for t in &titles {
+        let ta_text = a.pages(&[PageRef::Title(t)]).await.unwrap().remove(0).revision.unwrap().text.unwrap();
+        let tb_text = b.pages(&[PageRef::Title(t)]).await.unwrap().remove(0).revision.unwrap().text.unwrap();
+        assert_eq!(ta_text, "top (a)\n\nmiddle\n\nbottom (b)", "[[{t}]] on a");
+        assert_eq!(tb_text, ta_text, "[[{t}]] on b");
+    }
+}
