@@ -104,6 +104,15 @@ pub enum Command {
     },
     /// Show a sync's pending pushes and why they wait
     Queue { name: String },
+    /// Settle a conflict: take one side's text, or a file's, and queue the pushes
+    Resolve {
+        name: String,
+        /// The page's title
+        title: String,
+        /// `wiki`, `with`, or the path of a file holding the text to keep
+        #[arg(long)]
+        take: String,
+    },
     /// List a mirrored wiki's pages
     Pages {
         name: String,
@@ -218,6 +227,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mirror { name, feed, json } => mirror_cmd(&settings, &settings.db_path(cli.db.as_deref())?, &name, feed, json).await,
         Command::Sync { name, dry_run, json } => sync_cmd(&settings, &settings.db_path(cli.db.as_deref())?, &name, dry_run, json).await,
         Command::Conflicts { name, json } => conflicts_cmd(&open(&settings.db_path(cli.db.as_deref())?)?, &name, json),
+        Command::Resolve { name, title, take } => resolve_cmd(&settings, &open(&settings.db_path(cli.db.as_deref())?)?, &name, &title, &take),
         Command::Queue { name } => queue_cmd(&open(&settings.db_path(cli.db.as_deref())?)?, &name),
         Command::Pages { name, json } => pages_cmd(&open(&settings.db_path(cli.db.as_deref())?)?, &name, json),
         Command::Show { name, title, rev } => show_cmd(&open(&settings.db_path(cli.db.as_deref())?)?, &name, &title, rev),
@@ -592,6 +602,19 @@ fn conflicts_cmd(store: &Store, name: &str, json: bool) -> anyhow::Result<()> {
             writeln!(out, "{}\t[[{}]]\t{} (rev {}) vs {} (rev {})\t{}", c.conflict_id, c.title, c.wiki_user, c.wiki_rev, c.with_user, c.with_rev, c.policy)?;
         }
     }
+    Ok(())
+}
+
+fn resolve_cmd(settings: &Settings, store: &Store, name: &str, title: &str, take: &str) -> anyhow::Result<()> {
+    settings.sync.get(name).with_context(|| format!("no [sync.{name}] in the config"))?;
+    let conflict = store.conflicts(name, true)?.into_iter().rev().find(|c| c.title == title).with_context(|| format!("no open conflict on [[{title}]] in sync {name}"))?;
+    let text = match take {
+        "wiki" => conflict.wiki_text,
+        "with" => conflict.with_text,
+        path => std::fs::read_to_string(path).with_context(|| format!("--take {path}: neither wiki, with, nor a readable file"))?,
+    };
+    let queued = crate::sync::run::resolve(store, name, title, &text)?;
+    println!("[[{title}]]: conflict settled; {queued} push(es) queued for the next `oai-mirror sync {name}`");
     Ok(())
 }
 

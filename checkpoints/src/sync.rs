@@ -172,6 +172,10 @@ impl Store {
         Ok(self.conn().last_insert_rowid())
     }
 
+    pub fn resolve_conflict(&self, conflict_id: i64, now: i64) -> Result<()> {
+        self.conn().execute("UPDATE sync_conflict SET resolved_at = ?2 WHERE conflict_id = ?1", params![conflict_id, now]).doing("resolving a conflict").map(drop)
+    }
+
     pub fn conflicts(&self, sync: &str, open_only: bool) -> Result<Vec<ConflictRow>> {
         let conn = self.conn();
         let mut stmt = conn

@@ -142,8 +142,19 @@ async fn settle_outbox(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'
         } else if job.next_try > now() {
             report.say(format!("[[{}]] on {}: waiting to retry ({})", job.title, side.pull.wiki, job.last_error.as_deref().unwrap_or("")));
         } else {
-            // Due: drop it and let the pair be decided afresh from both sides' current state.
+            // Due (a resolution, or a retry): send it, against the revision it was based on.
             lock(store).finish_job(job.job_id)?;
+            let Some(mut pair) = lock(store).sync_pair(job.pair_id)? else { continue };
+            if let Some((pageid, newrev, exact)) = push(store, side, opts, &pair, target, &job.title, job.page_id, job.base_rev, &job.text, report).await? {
+                match target {
+                    Target::Wiki => (pair.wiki_page, pair.wiki_rev) = (Some(pageid), newrev),
+                    Target::With => (pair.with_page, pair.with_rev) = (Some(pageid), newrev),
+                }
+                if exact {
+                    pair.base_text = job.text.trim_end().to_string();
+                }
+                lock(store).update_sync_pair(&pair, now())?;
+            }
         }
     }
     Ok(())
@@ -452,6 +463,29 @@ async fn record_conflict(store: &Mutex<Store>, wiki: &Side<'_>, opts: &SyncOptio
         other => report.say(format!("[[{}]]: conflict {id} recorded, both texts kept; the notice on [[{talk}]] failed: {other:?}", note.title)),
     }
     Ok(())
+}
+
+/// Settles a conflict with `text`: the pair's base becomes `text` at both
+/// sides' current revisions, and a push is queued to each side that does
+/// not hold it yet; the next run sends them.
+pub fn resolve(s: &Store, sync: &str, title: &str, text: &str) -> anyhow::Result<u32> {
+    let open: Vec<ConflictRow> = s.conflicts(sync, true)?.into_iter().filter(|c| c.title == title).collect();
+    anyhow::ensure!(!open.is_empty(), "no open conflict on [[{title}]] in sync {sync}");
+    let mut pair = s.sync_pair(open[0].pair_id)?.with_context(|| format!("the pair of [[{title}]] is gone"))?;
+    let text = text.trim_end();
+    // The pair's revisions, not the mirror's: they include the sync's own
+    // last writes, which the mirror sees only at the next pull. A side that
+    // already holds the text answers "no change".
+    for (target, page, rev) in [(Target::Wiki, pair.wiki_page, pair.wiki_rev), (Target::With, pair.with_page, pair.with_rev)] {
+        s.queue_push(sync, pair.pair_id, target.as_str(), &pair.title, page, rev, text, &md5_hex(text), now())?;
+    }
+    pair.base_text = text.to_string();
+    pair.held = false;
+    s.update_sync_pair(&pair, now())?;
+    for c in open {
+        s.resolve_conflict(c.conflict_id, now())?;
+    }
+    Ok(2)
 }
 
 /// `Title` → `Talk:Title`, `Help:X` → `Help talk:X`.

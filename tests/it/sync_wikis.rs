@@ -216,3 +216,38 @@ fn md5_hex(text: &str) -> String {
     use md5::Digest;
     md5::Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_is_resolved_by_taking_a_side_or_a_file() {
+    let p = setup("");
+    let t = p.title("Resolve");
+    save(&p.a, &t, PAGE).await;
+    p.sync().await;
+    let (text_a, text_b) = (PAGE.replace("middle line", "middle (a)"), PAGE.replace("middle line", "middle (b)"));
+    save(&p.a, &t, &text_a).await;
+    save(&p.b, &t, &text_b).await;
+    assert_eq!(p.sync().await["conflicts"], 1);
+    assert_eq!(current(&p.b, &t).await.unwrap().1, text_a, "keep-both preferred wiki's text");
+
+    let out = p.cli(&["resolve", "ab", &t, "--take", "with"]).await;
+    assert!(out.contains("conflict settled; 2 push(es) queued"), "{out}");
+    assert!(p.cli(&["queue", "ab"]).await.contains(&format!("[[{t}]] to wiki")));
+    p.sync().await;
+    assert_eq!(current(&p.a, &t).await.unwrap().1, text_b);
+    assert_eq!(current(&p.b, &t).await.unwrap().1, text_b);
+    assert!(p.cli(&["conflicts", "ab"]).await.is_empty(), "no open conflict left");
+    assert!(p.cli(&["queue", "ab"]).await.contains("no pending pushes"));
+    let again = p.sync().await;
+    assert_eq!(again["pushes"], 0, "settled: {again}");
+
+    // Another conflict, settled with a file.
+    save(&p.a, &t, &text_b.replace("first line", "first (a)")).await;
+    save(&p.b, &t, &text_b.replace("first line", "first (b)")).await;
+    assert_eq!(p.sync().await["conflicts"], 1);
+    let file = p.home.path().join("merged.txt");
+    std::fs::write(&file, text_b.replace("first line", "first (a and b)")).unwrap();
+    p.cli(&["resolve", "ab", &t, "--take", file.to_str().unwrap()]).await;
+    p.sync().await;
+    assert_eq!(current(&p.a, &t).await.unwrap().1, text_b.replace("first line", "first (a and b)"));
+    assert_eq!(current(&p.b, &t).await.unwrap().1, text_b.replace("first line", "first (a and b)"));
+}
