@@ -51,6 +51,8 @@ pub struct Report {
     pub queued: u64,
     /// Requests to both wikis.
     pub requests: u64,
+    /// Pages the pulls of both wikis looked at (changed ones, named by the feeds).
+    pub pages_examined: u64,
 }
 
 impl Report {
@@ -85,8 +87,8 @@ pub async fn run(store: Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>, opt
     let mut report = Report::default();
     let requests_before = wiki.wiki.requests() + with.wiki.requests();
     for round in 0..ROUNDS {
-        pull_side(&store, wiki).await.with_context(|| format!("pulling {}", wiki.pull.wiki))?;
-        pull_side(&store, with).await.with_context(|| format!("pulling {}", with.pull.wiki))?;
+        report.pages_examined += pull_side(&store, wiki).await.with_context(|| format!("pulling {}", wiki.pull.wiki))?;
+        report.pages_examined += pull_side(&store, with).await.with_context(|| format!("pulling {}", with.pull.wiki))?;
         if !opts.dry_run {
             settle_outbox(&store, wiki, with, opts, &mut report).await?;
         }
@@ -101,14 +103,16 @@ pub async fn run(store: Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>, opt
     Ok(report)
 }
 
-async fn pull_side(store: &Arc<Mutex<Store>>, side: &Side<'_>) -> anyhow::Result<()> {
-    match side.feed {
-        Feed::Api => pull::pull_api(store.clone(), side.wiki, &side.pull).await.map(drop),
+/// Pulls one side; returns how many pages its feed named.
+async fn pull_side(store: &Arc<Mutex<Store>>, side: &Side<'_>) -> anyhow::Result<u64> {
+    let summary = match side.feed {
+        Feed::Api => pull::pull_api(store.clone(), side.wiki, &side.pull).await?,
         Feed::Oai => {
             let client = side.oai.context("an OAI feed without an `oai` URL")?;
-            pull::pull_oai(store.clone(), client, side.pull.history.then_some(side.wiki), &side.pull).await.map(drop)
+            pull::pull_oai(store.clone(), client, side.pull.history.then_some(side.wiki), &side.pull).await?
         }
-    }
+    };
+    Ok(summary.pages_seen)
 }
 
 fn side_of<'a, 'b>(target: Target, wiki: &'a Side<'b>, with: &'a Side<'b>) -> &'a Side<'b> {
@@ -217,14 +221,7 @@ async fn decide_all(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>,
             if opts.dry_run {
                 continue;
             }
-            if let Some((pageid, newrev, _)) = push(store, side_of(target, wiki, with), opts, &pair, target, title, None, 0, text, report).await? {
-                pair.title = title.clone();
-                pair.base_text = text.trim_end().to_string();
-                match target {
-                    Target::Wiki => (pair.wiki_page, pair.wiki_rev, pair.with_rev) = (Some(pageid), newrev, *rev),
-                    Target::With => (pair.with_page, pair.with_rev, pair.wiki_rev) = (Some(pageid), newrev, *rev),
-                }
-                lock(store).update_sync_pair(&pair, now())?;
+            if copy_over(store, side_of(target, wiki, with), opts, &mut pair, target, title, text, *rev, report).await? {
                 report.created += 1;
             }
             continue;
@@ -281,14 +278,7 @@ async fn decide_all(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>,
                 let source = if target == Target::Wiki { &ystate } else { &wstate };
                 let State::Present { title, rev, .. } = source else { continue };
                 report.say(format!("{note}: recreating it on {}", side_of(target, wiki, with).pull.wiki));
-                if let Some((pageid, newrev, _)) = push(store, side_of(target, wiki, with), opts, &pair, target, title, None, 0, &text, report).await? {
-                    pair.title = title.clone();
-                    pair.base_text = text.trim_end().to_string();
-                    match target {
-                        Target::Wiki => (pair.wiki_page, pair.wiki_rev, pair.with_rev) = (Some(pageid), newrev, *rev),
-                        Target::With => (pair.with_page, pair.with_rev, pair.wiki_rev) = (Some(pageid), newrev, *rev),
-                    }
-                    lock(store).update_sync_pair(&pair, now())?;
+                if copy_over(store, side_of(target, wiki, with), opts, &mut pair, target, title, &text, *rev, report).await? {
                     report.revived += 1;
                 }
             }
@@ -323,6 +313,31 @@ async fn decide_all(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>,
         }
     }
     Ok(moved)
+}
+
+/// Creates the page on `target` with the other side's `text` (at its
+/// revision `source_rev`), and makes that the pair's base. True if it landed.
+#[allow(clippy::too_many_arguments)]
+async fn copy_over(
+    store: &Mutex<Store>,
+    side: &Side<'_>,
+    opts: &SyncOptions,
+    pair: &mut Pair,
+    target: Target,
+    title: &str,
+    text: &str,
+    source_rev: u64,
+    report: &mut Report,
+) -> anyhow::Result<bool> {
+    let Some((pageid, newrev, _)) = push(store, side, opts, pair, target, title, None, 0, text, report).await? else { return Ok(false) };
+    pair.title = title.to_string();
+    pair.base_text = text.trim_end().to_string();
+    match target {
+        Target::Wiki => (pair.wiki_page, pair.wiki_rev, pair.with_rev) = (Some(pageid), newrev, source_rev),
+        Target::With => (pair.with_page, pair.with_rev, pair.wiki_rev) = (Some(pageid), newrev, source_rev),
+    }
+    lock(store).update_sync_pair(pair, now())?;
+    Ok(true)
 }
 
 fn rev_of(s: &State) -> u64 {

@@ -111,26 +111,8 @@ async fn a_random_sequence_of_operations_is_mirrored_exactly() {
     let tw = test_wiki();
     let w = tw.bot();
     let prefix = format!("{} ", unique_title("Rnd").replace(' ', ""));
-    let home = tempdir();
-    let secret = home.path().join("secret");
-    std::fs::write(&secret, &tw.bot_password).unwrap();
-    let config = home.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "db = \"{}\"\n[wiki.rnd]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nnamespaces = [0]\nprefixes = [\"{prefix}\"]\n",
-            home.path().join("m.sqlite").display(),
-            tw.api,
-            tw.bot_user,
-            secret.display()
-        ),
-    )
-    .unwrap();
-    let cli = |args: &[&str]| {
-        let mut c = bin(home.path());
-        c.arg("--config").arg(&config).args(args);
-        c
-    };
+    let (home, config) = mirror_config(tw, "rnd", &prefix, "namespaces = [0]\n");
+    let cli = |args: &[&str]| cli_in(&home, &config, args);
 
     let mut model = Model { prefix: prefix.clone(), live: Vec::new(), deleted: Vec::new(), next: 0 };
     let mut log = Vec::new();
@@ -180,26 +162,8 @@ async fn history_fetches_the_revisions_in_between() {
     let prefix = format!("{} ", unique_title("Hist").replace(' ', ""));
     let title = format!("{prefix}Page");
     save(&w, &title, "one").await;
-    let home = tempdir();
-    let secret = home.path().join("secret");
-    std::fs::write(&secret, &tw.bot_password).unwrap();
-    let config = home.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "db = \"{}\"\n[wiki.h]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nhistory = true\nprefixes = [\"{prefix}\"]\n",
-            home.path().join("h.sqlite").display(),
-            tw.api,
-            tw.bot_user,
-            secret.display()
-        ),
-    )
-    .unwrap();
-    let cli = |args: &[&str]| {
-        let mut c = bin(home.path());
-        c.arg("--config").arg(&config).args(args);
-        c
-    };
+    let (home, config) = mirror_config(tw, "h", &prefix, "history = true\n");
+    let cli = |args: &[&str]| cli_in(&home, &config, args);
     assert!(run(cli(&["mirror", "h"])).await.status.success());
     for text in ["two", "three & <four>", "five"] {
         save(&w, &title, text).await;
@@ -211,4 +175,31 @@ async fn history_fetches_the_revisions_in_between() {
     let revs: Vec<u64> = hist.lines().filter_map(|l| l.strip_prefix("rev ")).map(|l| l.split_whitespace().next().unwrap().parse().unwrap()).collect();
     let third = stdout(&run(cli(&["show", "h", &title, "--rev", &revs[2].to_string()])).await);
     assert_eq!(third, "three & <four>\n");
+}
+
+/// A home with a config mirroring `[wiki.NAME]` (the test wiki, the API
+/// feed, titles under `prefix`, plus `extra` keys) into its own database.
+fn mirror_config(tw: &crate::support::TestWiki, name: &str, prefix: &str, extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let home = tempdir();
+    let secret = home.path().join("secret");
+    std::fs::write(&secret, &tw.bot_password).unwrap();
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "db = \"{}\"\n[wiki.{name}]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\"]\n{extra}",
+            home.path().join("m.sqlite").display(),
+            tw.api,
+            tw.bot_user,
+            secret.display()
+        ),
+    )
+    .unwrap();
+    (home, config)
+}
+
+fn cli_in(home: &tempfile::TempDir, config: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut c = bin(home.path());
+    c.arg("--config").arg(config).args(args);
+    c
 }
