@@ -1,0 +1,111 @@
+use proptest::prelude::*;
+
+use super::*;
+
+fn name(title: &str) -> String {
+    file_name(title, &HashSet::new())
+}
+
+#[test]
+fn ordinary_titles_stay_readable() {
+    assert_eq!(name("Main Page"), "Main Page.wiki");
+    assert_eq!(name("Zürich café — 東京"), "Zürich café — 東京.wiki");
+    assert_eq!(name("Help:Editing/Tables"), "Help%3AEditing%2FTables.wiki");
+    assert_eq!(title_of("Help%3AEditing%2FTables.wiki").unwrap(), "Help:Editing/Tables");
+}
+
+#[test]
+fn names_never_escape_the_directory_or_hide() {
+    for title in ["../etc/passwd", "/absolute", "..", ".hidden", "a\\b", "trailing dot.", "trailing space ", "100% sure", "C:\\x"] {
+        let n = name(title);
+        assert!(!n.contains('/') && !n.contains('\\') && !n.starts_with('.') && !n.chars().any(char::is_control), "{title:?} -> {n:?}");
+        assert_eq!(title_of(&n).unwrap(), title, "{n:?}");
+    }
+    // MediaWiki titles hold no control characters: the name is safe, and reading it back refuses it.
+    let n = name("tab\there");
+    assert_eq!(n, "tab%09here.wiki");
+    assert_eq!(title_of(&n), Err(Skip::ControlCharacter));
+}
+
+#[test]
+fn hostile_file_names_are_refused_with_a_reason() {
+    assert_eq!(title_of("notes.txt"), Err(Skip::NotAWikiFile));
+    assert_eq!(title_of(".swap.wiki"), Err(Skip::Hidden));
+    assert_eq!(title_of("bad%zz.wiki"), Err(Skip::BadEscape));
+    assert_eq!(title_of("cut%4.wiki"), Err(Skip::BadEscape));
+    assert_eq!(title_of("latin%E9.wiki"), Err(Skip::NotUtf8));
+    assert_eq!(title_of("bell%07.wiki"), Err(Skip::ControlCharacter));
+    assert_eq!(title_of("%20.wiki"), Err(Skip::Empty));
+}
+
+#[test]
+fn case_twins_and_long_titles_get_a_hash() {
+    let first = name("Foo");
+    let taken: HashSet<String> = [first.to_lowercase()].into();
+    let twin = file_name("FOO", &taken);
+    assert_ne!(twin.to_lowercase(), first.to_lowercase());
+    assert!(is_hashed(&twin) && !is_hashed(&first), "{twin}");
+    let long = "Ω%".repeat(150);
+    let n = name(&long);
+    assert!(n.len() <= 240 && is_hashed(&n), "{} bytes", n.len());
+    assert_ne!(n, name(&"Ω%".repeat(151)), "different titles, different names");
+}
+
+#[test]
+fn a_scan_reads_pages_and_says_why_it_skips_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("Main Page.wiki"), "hello & <welcome>").unwrap();
+    std::fs::write(d.join("Help%3AX.wiki"), "help").unwrap();
+    std::fs::write(d.join("README.txt"), "not a page").unwrap();
+    std::fs::write(d.join(".Main Page.wiki.swp"), "editor junk").unwrap();
+    std::fs::write(d.join("binary.wiki"), [0xff, 0xfe, 0x00]).unwrap();
+    std::fs::create_dir(d.join("sub.wiki")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", d.join("passwd.wiki")).unwrap();
+    std::fs::write(d.join("Long~0123456789abcdef.wiki"), "x").unwrap();
+    let scan = scan(d, &HashMap::new()).unwrap();
+    let titles: Vec<&str> = scan.pages.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(titles, ["Help:X", "Main Page"]);
+    assert_eq!(scan.pages[1].text, "hello & <welcome>");
+    let skipped: HashMap<&str, &Skip> = scan.skipped.iter().map(|(n, s)| (n.as_str(), s)).collect();
+    assert_eq!(skipped["README.txt"], &Skip::NotAWikiFile);
+    assert_eq!(skipped[".Main Page.wiki.swp"], &Skip::Hidden);
+    assert_eq!(skipped["binary.wiki"], &Skip::UnreadableText);
+    assert_eq!(skipped["sub.wiki"], &Skip::Directory);
+    assert_eq!(skipped["passwd.wiki"], &Skip::Symlink);
+    assert_eq!(skipped["Long~0123456789abcdef.wiki"], &Skip::UnknownHashedName);
+    // A hashed name the sync wrote is known by its title.
+    let known: HashMap<String, String> = [("Long~0123456789abcdef.wiki".to_string(), "A long title".to_string())].into();
+    assert!(super::scan(d, &known).unwrap().pages.iter().any(|p| p.title == "A long title"));
+}
+
+#[test]
+fn changes_tell_new_edited_deleted_and_renamed_files_apart() {
+    let page = |file: &str, text: &str| PageFile { file: file.into(), title: file.into(), text: text.into(), fingerprint: fingerprint(text) };
+    let known: HashMap<String, u64> = [("A.wiki", "a"), ("B.wiki", "b"), ("C.wiki", "c"), ("D.wiki", "d")].iter().map(|(f, t)| (f.to_string(), fingerprint(t))).collect();
+    let now = Scan { pages: vec![page("A.wiki", "a"), page("B.wiki", "b, edited"), page("C moved.wiki", "c"), page("E.wiki", "e")], skipped: vec![] };
+    let mut got = changes(&known, &now);
+    got.sort_by_key(|c| format!("{c:?}"));
+    assert_eq!(
+        got,
+        [
+            FileChange::Deleted { file: "D.wiki".into() },
+            FileChange::Edited { file: "B.wiki".into() },
+            FileChange::New { file: "E.wiki".into() },
+            FileChange::Renamed { from: "C.wiki".into(), to: "C moved.wiki".into() },
+        ]
+    );
+    assert!(changes(&known, &Scan { pages: vec![page("A.wiki", "a"), page("B.wiki", "b"), page("C.wiki", "c"), page("D.wiki", "d")], skipped: vec![] }).is_empty());
+}
+
+proptest! {
+    #[test]
+    fn every_title_round_trips_through_a_safe_name(title in "\\\\PC{1,60}") {
+        prop_assume!(!title.trim().is_empty());
+        let n = name(&title);
+        prop_assert!(!n.contains('/') && !n.starts_with('.') && n.len() <= 240);
+        if !is_hashed(&n) {
+            prop_assert_eq!(title_of(&n).unwrap(), title);
+        }
+    }
+}
