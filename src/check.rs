@@ -81,7 +81,7 @@ pub async fn check(path: &Path, online: bool) -> anyhow::Result<Vec<Problem>> {
         problems.push(Problem { line: line_of(&text, "daemon", None), message: format!("{e:#} (needed by `oai-mirror run`)") });
     }
     if online {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::util::install_tls();
         let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build()?;
         let mut urls: Vec<(String, &str, String)> = Vec::new();
         for (n, s) in &settings.source {

@@ -285,7 +285,7 @@ async fn signals() {
 /// Prints a running daemon's status; false if none answers.
 async fn daemon_status(settings: &Settings, json: bool) -> anyhow::Result<bool> {
     let Ok(token) = settings.daemon_token() else { return Ok(false) };
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::util::install_tls();
     let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build()?;
     let url = format!("http://{}/status", settings.daemon.listen);
     let Ok(resp) = client.get(&url).bearer_auth(token).send().await else { return Ok(false) };
@@ -460,7 +460,7 @@ impl Progress for Reporter {
                 bar.set_message(format!("{} records, {} pages, {} repairs, {rate:.0} records/s", t.records, t.pages, t.repairs));
             }
             Reporter::Lines { name, started, last } => {
-                let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+                let mut last = crate::util::lock(last);
                 if last.elapsed() >= Duration::from_secs(10) {
                     *last = Instant::now();
                     let rate = t.records as f64 / started.elapsed().as_secs_f64().max(1e-9);

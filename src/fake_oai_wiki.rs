@@ -91,7 +91,7 @@ impl FakeOaiWiki {
     }
 
     fn w(&self) -> std::sync::MutexGuard<'_, Wiki> {
-        self.wiki.lock().unwrap_or_else(|p| p.into_inner())
+        crate::util::lock(&self.wiki)
     }
 
     /// Requires HTTP Basic credentials (the extension's `$oaiAuth`).
@@ -187,7 +187,7 @@ impl FakeOaiWiki {
             .filter(|(_, p)| !p.deleted)
             .map(|(id, p)| {
                 let r = p.revs.last().expect("a page has a revision");
-                (*id, (p.title.clone(), r.id, crate::mirror::pull::sha1_hex(&r.text)))
+                (*id, (p.title.clone(), r.id, crate::util::sha1_hex(&r.text)))
             })
             .collect()
     }

@@ -16,6 +16,8 @@ use chrono::{DateTime, Months, TimeDelta, Utc};
 use checkpoints::{PageCommit, Position, RecordIn, RunPlan, SourceKey, Store, Tally};
 use oai::{Client, ErrorCode, Granularity, ListArgs, Record, TokenGuard};
 
+use crate::util::lock;
+
 /// How a run's range is cut into windows, each checkpointed on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -176,12 +178,6 @@ pub async fn harvest(
         next_from: written.next_from,
         seconds: started.elapsed().as_secs_f64(),
     })
-}
-
-fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    // A panic while holding the lock leaves SQLite consistent (every write is
-    // a transaction), so a poisoned lock is still safe to use.
-    store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Rewrites a user's date at the repository's granularity.

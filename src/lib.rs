@@ -11,6 +11,7 @@
 //!   injectable faults, for the demo, the benchmark and the tests.
 //! * [`tasks`]: one run of a harvest, a mirror or a sync, from the settings; shared by the CLI and the daemon.
 //! * [`check`]: `config check`, every problem with its line.
+//! * [`util`]: small shared helpers (a poison-tolerant lock, hashes, TLS setup).
 //! * [`cli`]: the command line; only it and `main.rs` print.
 
 pub mod check;
@@ -24,4 +25,5 @@ pub mod mirror;
 pub mod settings;
 pub mod sync;
 pub mod tasks;
+pub mod util;
 pub mod testbed;

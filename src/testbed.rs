@@ -119,7 +119,7 @@ impl Testbed {
     }
 
     fn repo(&self) -> std::sync::MutexGuard<'_, Repo> {
-        self.repo.lock().unwrap_or_else(|p| p.into_inner())
+        crate::util::lock(&self.repo)
     }
 
     /// Binds 127.0.0.1 on a free port and serves in a background task.

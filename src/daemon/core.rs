@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
 
 use super::schedule::Schedule;
+use crate::util::lock;
 
 /// The time of day.
 pub trait Clock: Send + Sync + 'static {
@@ -130,10 +131,6 @@ pub struct Daemon {
     runner: Runner,
     clock: Arc<dyn Clock>,
     backoff: Backoff,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Daemon {

@@ -50,7 +50,7 @@ pub fn runner(settings: Arc<Settings>, store: Arc<Mutex<Store>>) -> Runner {
                 }
                 "sync" => {
                     let r = crate::tasks::sync_pair(&settings, store.clone(), name, false).await?;
-                    let conflicts = store.lock().unwrap_or_else(|p| p.into_inner()).conflicts(name, true)?.len() as u64;
+                    let conflicts = crate::util::lock(&store).conflicts(name, true)?.len() as u64;
                     if r.failed > 0 {
                         anyhow::bail!("{} write(s) did not go through (queued: {})", r.failed, r.queued);
                     }

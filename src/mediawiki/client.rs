@@ -5,7 +5,6 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
-use md5::{Digest, Md5};
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, RETRY_AFTER, USER_AGENT};
 use serde_json::Value;
 use tokio::sync::Mutex;
@@ -437,7 +436,7 @@ impl Wiki {
         let mut params: Vec<(&str, String)> = vec![
             ("text", edit.text.to_string()),
             ("summary", edit.summary.to_string()),
-            ("md5", hex(&Md5::digest(edit.text.as_bytes()))),
+            ("md5", crate::util::md5_hex(edit.text)),
             ("bot", "1".into()),
         ];
         match edit.page {
@@ -510,18 +509,13 @@ impl Wiki {
 }
 
 fn http_client(options: &WikiOptions) -> MwResult<reqwest::Client> {
-    // reqwest is built without a bundled crypto provider (see Cargo.toml).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::util::install_tls();
     reqwest::Client::builder()
         .cookie_store(true)
         .timeout(options.timeout)
         .connect_timeout(Duration::from_secs(20))
         .build()
         .map_err(|e| MwError::Unreachable { wiki: options.name.clone(), url: options.api.clone(), source: e })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn gunzip(bytes: &[u8]) -> Option<Vec<u8>> {

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use checkpoints::{FeedState, PageRow, RevisionRow, Store};
-use sha1::{Digest, Sha1};
 
 use super::export::{self, ExportPage};
 use super::plan::{self, Incoming, Known};
 use crate::mediawiki::{Change, PageRef, PageState, Revision, Wiki};
+use crate::util::{lock, sha1_hex};
 
 /// Which change feed a pull reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
@@ -119,14 +119,6 @@ pub struct PullSummary {
     pub batches: u64,
     /// Whether anything was written to the store.
     pub wrote: bool,
-}
-
-fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-pub fn sha1_hex(text: &str) -> String {
-    Sha1::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Plans a batch against the store and applies it with `feed`'s new state.

@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use checkpoints::{ConflictRow, Pair, Store, StoredPage};
-use md5::{Digest, Md5};
 
 use super::plan::{self, Action, Base, ConflictPolicy, State, Target};
 use crate::mediawiki::{CreateMode, Edit, EditOutcome, MwError, PageRef, Wiki};
 use crate::mirror::pull::{self, Feed, PullOptions};
+use crate::util::{lock, md5_hex};
 
 /// One side of a sync: a wiki, how to pull it, and its client.
 pub struct Side<'a> {
@@ -62,16 +62,8 @@ impl Report {
     }
 }
 
-fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-fn md5_hex(text: &str) -> String {
-    Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The outbox retries a failed push after 1, 2, 4 … minutes, up to a day.

@@ -201,7 +201,7 @@ async fn a_push_whose_outcome_was_unknown_is_checked_before_it_is_sent_again() {
     {
         let store = checkpoints::Store::open(&p.home.path().join("s.sqlite")).unwrap();
         let pair = store.sync_pairs("ab").unwrap().into_iter().find(|x| x.title == t).unwrap();
-        let md5: String = md5_hex(&edited);
+        let md5: String = oai_mirror::util::md5_hex(&edited);
         let job = store.queue_push("ab", pair.pair_id, "with", &t, Some(b_id), 0, &edited, &md5, 0).unwrap();
         store.mark_sent(job).unwrap();
     }
@@ -210,11 +210,6 @@ async fn a_push_whose_outcome_was_unknown_is_checked_before_it_is_sent_again() {
     assert_eq!(p.b.revisions_after(b_id, 0).await.unwrap().len(), before, "nothing pushed to b again");
     assert_eq!(current(&p.a, &t).await.unwrap().1, edited, "and the edit reached a");
     assert!(p.cli(&["queue", "ab"]).await.contains("no pending pushes"));
-}
-
-fn md5_hex(text: &str) -> String {
-    use md5::Digest;
-    md5::Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

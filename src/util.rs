@@ -1,0 +1,32 @@
+//! Small helpers the modules share.
+
+use std::sync::{Mutex, MutexGuard};
+
+use md5::Md5;
+use sha1::{Digest, Sha1};
+
+/// Locks a mutex even if a panic poisoned it: everything behind our
+/// mutexes (the store, job states) stays consistent, since SQLite writes
+/// are transactions and job states are plain values.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn md5_hex(text: &str) -> String {
+    hex(&Md5::digest(text.as_bytes()))
+}
+
+pub fn sha1_hex(text: &str) -> String {
+    hex(&Sha1::digest(text.as_bytes()))
+}
+
+/// reqwest is built without a bundled crypto provider (see Cargo.toml) and
+/// panics if none is installed when a client is built; a second install
+/// fails harmlessly.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
