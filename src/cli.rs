@@ -722,13 +722,17 @@ async fn wiki_check(settings: &Settings, name: Option<String>, api: Option<Strin
     writeln!(out, "Wiki:       {wiki_name} ({api_url})")?;
     writeln!(out, "Site:       {}", site.sitename)?;
     writeln!(out, "Software:   {}", site.generator)?;
-    let mut missing = Vec::new();
+    // The account's missing rights, named after the account.
+    let mut missing: Option<(String, Vec<String>)> = None;
     if has_login {
         let me = wiki.userinfo().await?;
         writeln!(out, "Account:    {} (groups: {})", me.name, me.groups.iter().filter(|g| !g.starts_with('*')).cloned().collect::<Vec<_>>().join(", "))?;
         let rights: Vec<String> = RIGHTS.iter().map(|r| format!("{r} {}", if me.has(r) { "yes" } else { "NO" })).collect();
         writeln!(out, "Rights:     {}", rights.join(", "))?;
-        missing = RIGHTS.iter().filter(|r| !me.has(r)).map(|r| r.to_string()).collect();
+        let lacking: Vec<String> = RIGHTS.iter().filter(|r| !me.has(r)).map(|r| r.to_string()).collect();
+        if !lacking.is_empty() {
+            missing = Some((me.name, lacking));
+        }
     } else {
         writeln!(out, "Account:    none configured (read-only)")?;
     }
@@ -746,8 +750,7 @@ async fn wiki_check(settings: &Settings, name: Option<String>, api: Option<Strin
         }
     }
     drop(out);
-    if !missing.is_empty() {
-        let user = wiki.userinfo().await.map(|u| u.name).unwrap_or_default();
+    if let Some((user, missing)) = missing {
         return Err(MwError::MissingRights { wiki: wiki_name, user, missing }.into());
     }
     Ok(())
