@@ -334,49 +334,49 @@ impl Wiki {
         Ok(out)
     }
 
+    /// A read followed through its `continue.KEY` values; `each` sees every answer.
+    async fn query_all<'a>(&self, params: &[(&'a str, String)], key: &'a str, mut each: impl FnMut(&Value)) -> MwResult<()> {
+        let mut cont: Option<String> = None;
+        loop {
+            let mut p = params.to_vec();
+            if let Some(c) = cont.take() {
+                p.push((key, c));
+            }
+            let v = self.query(&p, None).await?;
+            each(&v);
+            cont = v.get("continue").and_then(|c| c.get(key)).and_then(Value::as_str).map(str::to_string);
+            if cont.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
     /// The ids of every page in a namespace (redirects included).
     pub async fn all_page_ids(&self, ns: i64) -> MwResult<Vec<u64>> {
         let mut out = Vec::new();
-        let mut cont: Option<String> = None;
-        loop {
-            let mut params = vec![("list", "allpages".to_string()), ("apnamespace", ns.to_string()), ("aplimit", "500".into())];
-            if let Some(c) = &cont {
-                params.push(("apcontinue", c.clone()));
-            }
-            let v = self.query(&params, None).await?;
-            let pages = v.pointer("/query/allpages").and_then(Value::as_array).cloned().unwrap_or_default();
-            out.extend(pages.iter().filter_map(|p| p.get("pageid").and_then(Value::as_u64)));
-            cont = v.pointer("/continue/apcontinue").and_then(Value::as_str).map(str::to_string);
-            if cont.is_none() {
-                return Ok(out);
-            }
-        }
+        let params = [("list", "allpages".to_string()), ("apnamespace", ns.to_string()), ("aplimit", "500".into())];
+        self.query_all(&params, "apcontinue", |v| {
+            let pages = v.pointer("/query/allpages").and_then(Value::as_array);
+            out.extend(pages.into_iter().flatten().filter_map(|p| p.get("pageid").and_then(Value::as_u64)));
+        })
+        .await?;
+        Ok(out)
     }
 
     /// The revisions of a page after `after_revid`, oldest first, with text.
     pub async fn revisions_after(&self, pageid: u64, after_revid: u64) -> MwResult<Vec<Revision>> {
         let mut out = Vec::new();
-        let mut cont: Option<String> = None;
-        loop {
-            let mut params = vec![
-                ("prop", "revisions".to_string()),
-                ("pageids", pageid.to_string()),
-                ("rvprop", "ids|timestamp|user|comment|sha1|content".into()),
-                ("rvslots", "main".into()),
-                ("rvdir", "newer".into()),
-                ("rvstartid", (after_revid + 1).to_string()),
-                ("rvlimit", "50".into()),
-            ];
-            if let Some(c) = &cont {
-                params.push(("rvcontinue", c.clone()));
-            }
-            let v = self.query(&params, None).await?;
-            out.extend(read_revisions(&v).into_iter().filter(|r| r.revid > after_revid));
-            cont = v.pointer("/continue/rvcontinue").and_then(Value::as_str).map(str::to_string);
-            if cont.is_none() {
-                return Ok(out);
-            }
-        }
+        let params = [
+            ("prop", "revisions".to_string()),
+            ("pageids", pageid.to_string()),
+            ("rvprop", "ids|timestamp|user|comment|sha1|content".into()),
+            ("rvslots", "main".into()),
+            ("rvdir", "newer".into()),
+            ("rvstartid", (after_revid + 1).to_string()),
+            ("rvlimit", "50".into()),
+        ];
+        self.query_all(&params, "rvcontinue", |v| out.extend(read_revisions(v).into_iter().filter(|r| r.revid > after_revid))).await?;
+        Ok(out)
     }
 
     /// One batch of the change feed (recent changes, log entries included),
@@ -401,28 +401,18 @@ impl Wiki {
     /// Log entries of one type (`move`, `delete`), oldest first.
     pub async fn log_events(&self, logtype: &str, since: Option<&str>) -> MwResult<Vec<LogEvent>> {
         let mut out = Vec::new();
-        let mut cont: Option<String> = None;
-        loop {
-            let mut params = vec![
-                ("list", "logevents".to_string()),
-                ("letype", logtype.to_string()),
-                ("leprop", "ids|title|type|user|timestamp|comment|details".into()),
-                ("ledir", "newer".into()),
-                ("lelimit", "500".into()),
-            ];
-            if let Some(s) = since {
-                params.push(("lestart", s.to_string()));
-            }
-            if let Some(c) = &cont {
-                params.push(("lecontinue", c.clone()));
-            }
-            let (events, next) = read_log_events(&self.query(&params, None).await?);
-            out.extend(events);
-            match next {
-                Some(n) => cont = Some(n),
-                None => return Ok(out),
-            }
+        let mut params = vec![
+            ("list", "logevents".to_string()),
+            ("letype", logtype.to_string()),
+            ("leprop", "ids|title|type|user|timestamp|comment|details".into()),
+            ("ledir", "newer".into()),
+            ("lelimit", "500".into()),
+        ];
+        if let Some(s) = since {
+            params.push(("lestart", s.to_string()));
         }
+        self.query_all(&params, "lecontinue", |v| out.extend(read_log_events(v).0)).await?;
+        Ok(out)
     }
 
     /// Saves a text. Conflicts, deletions and the like are outcomes, not
