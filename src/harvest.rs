@@ -381,7 +381,7 @@ fn write_pages(
                 // The next run starts where this one's server clock started,
                 // or at the explicit `until` this one stopped at.
                 let next_from = range_until.or(run.server_started);
-                s.finish_run(run_id, next_from.as_deref(), 0, now)?;
+                s.finish_run(run_id, next_from.as_deref(), now)?;
                 written.next_from = next_from;
             }
             Write::Failed { error, requests } => {

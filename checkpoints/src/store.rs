@@ -354,11 +354,11 @@ impl Store {
     }
 
     /// Completes a run and sets the source's next `from`, in one transaction.
-    pub fn finish_run(&mut self, run_id: i64, next_from: Option<&str>, extra_requests: u64, now: i64) -> Result<()> {
+    pub fn finish_run(&mut self, run_id: i64, next_from: Option<&str>, now: i64) -> Result<()> {
         let tx = self.conn.transaction().doing("finishing a run")?;
         tx.execute(
-            "UPDATE run SET state = 'completed', finished_at = ?2, token = NULL, last_error = NULL, requests = requests + ?3 WHERE id = ?1",
-            params![run_id, now, extra_requests as i64],
+            "UPDATE run SET state = 'completed', finished_at = ?2, token = NULL, last_error = NULL WHERE id = ?1",
+            params![run_id, now],
         )
         .doing("finishing a run")?;
         if let Some(from) = next_from {
