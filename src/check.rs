@@ -74,6 +74,12 @@ pub async fn check(path: &Path, online: bool) -> anyhow::Result<Vec<Problem>> {
                 problems.push(Problem { line: line_of(&text, &format!("sync.{name}"), None), message: format!("[sync.{name}] names wiki {w:?}, which has no [wiki.{w}]") });
             }
         }
+        let line = || line_of(&text, &format!("sync.{name}"), None);
+        match (&s.with, &s.checkout) {
+            (Some(_), Some(_)) | (None, None) => problems.push(Problem { line: line(), message: format!("[sync.{name}] needs exactly one of `with` (another [wiki.*]) and `checkout` (a directory)") }),
+            (None, Some(dir)) if dir.exists() && !dir.is_dir() => problems.push(Problem { line: line(), message: format!("[sync.{name}]: the checkout {} is not a directory", dir.display()) }),
+            _ => {}
+        }
     }
     if (!settings.source.is_empty() || !settings.wiki.is_empty() || !settings.sync.is_empty())
         && let Err(e) = settings.daemon_token()

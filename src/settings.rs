@@ -67,7 +67,7 @@ pub struct SyncSettings {
     pub wiki: String,
     /// The other wiki.
     pub with: Option<String>,
-    /// A directory of page files edited offline (not supported yet).
+    /// Or a directory of page files edited offline, one file per page.
     pub checkout: Option<PathBuf>,
     #[serde(default = "default_policy")]
     pub conflicts: crate::sync::plan::ConflictPolicy,

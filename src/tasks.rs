@@ -11,7 +11,8 @@ use crate::harvest::{self, HarvestRequest, Progress, Summary};
 use crate::mediawiki::Wiki;
 use crate::mirror::pull::{self, Feed, PullOptions, PullSummary};
 use crate::settings::Settings;
-use crate::sync::run::{self, Report, Side, SyncOptions};
+use crate::sync::peer::{Checkout, Peer, Side};
+use crate::sync::run::{self, Report, SyncOptions};
 
 /// Harvests `[source.NAME]` incrementally.
 pub async fn harvest_source(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, progress: Arc<dyn Progress>) -> anyhow::Result<Summary> {
@@ -53,17 +54,26 @@ pub async fn mirror_wiki(settings: &Settings, store: Arc<Mutex<Store>>, name: &s
 /// Runs `[sync.NAME]` once.
 pub async fn sync_pair(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, dry_run: bool) -> anyhow::Result<Report> {
     let s = settings.sync.get(name).with_context(|| format!("no [sync.{name}] in the config"))?;
-    if s.checkout.is_some() {
-        bail!("[sync.{name}]: syncing with a checkout directory is not supported yet; use `with = \"WIKI\"`");
-    }
-    let with = s.with.as_deref().with_context(|| format!("[sync.{name}] needs `with` (another [wiki.*])"))?;
+    let opts = SyncOptions { name: name.to_string(), policy: s.conflicts, prefer: s.prefer, dry_run };
+    let names: Vec<&str> = match (&s.with, &s.checkout) {
+        (Some(with), None) => vec![s.wiki.as_str(), with.as_str()],
+        (None, Some(_)) => vec![s.wiki.as_str()],
+        _ => bail!("[sync.{name}] needs exactly one of `with` (another [wiki.*]) and `checkout` (a directory)"),
+    };
     let mut clients = Vec::new();
-    for n in [s.wiki.as_str(), with] {
+    for n in names {
         let w = settings.wiki.get(n).with_context(|| format!("[sync.{name}] names wiki {n:?}, which has no [wiki.{n}]"))?;
         let wiki = Wiki::new(settings.wiki_options(n)?)?;
         clients.push((wiki, settings.wiki_oai_client(n)?, feed_of(settings, n, None)?, PullOptions { wiki: n.to_string(), selection: w.selection(), history: w.history }));
     }
     let side = |i: usize| Side { wiki: &clients[i].0, oai: clients[i].1.as_ref(), feed: clients[i].2, pull: clients[i].3.clone() };
-    let opts = SyncOptions { name: name.to_string(), policy: s.conflicts, prefer: s.prefer, dry_run };
-    run::run(store, &side(0), &side(1), &opts).await.with_context(|| format!("syncing [sync.{name}]"))
+    let wiki = side(0);
+    let result = match &s.checkout {
+        Some(dir) => {
+            let checkout = Checkout::new(dir.clone(), name, clients[0].3.selection.clone());
+            run::run(store, &wiki, Peer::Checkout(&checkout), &opts).await
+        }
+        None => run::run(store, &wiki, Peer::Wiki(&side(1)), &opts).await,
+    };
+    result.with_context(|| format!("syncing [sync.{name}]"))
 }

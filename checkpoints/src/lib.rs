@@ -6,7 +6,7 @@
 //! in-flight position, and harvested records. Layout:
 //!
 //! * [`store`]: the `Store` and its harvest types.
-//! * [`sync`]: two-way sync pairs, the push outbox, conflicts.
+//! * [`sync`]: two-way sync pairs, the push outbox, conflicts, checkout files.
 //! * [`wiki`]: mirrored wiki pages, revisions, title history, feed checkpoints.
 //! * [`schema`]: migrations tracked with `PRAGMA user_version`.
 //! * [`error`]: the crate's one error type.
@@ -22,4 +22,4 @@ pub use store::{
     PageCommit, Position, RecordIn, Run, RunPlan, RunState, Source, SourceKey, SourceStatus, Store, StoredRecord, Tally,
 };
 pub use wiki::{FeedState, PageOp, PageRow, RevisionRow, StoredPage, TitleSpan};
-pub use sync::{ConflictRow, Job, Pair};
+pub use sync::{CheckoutFile, ConflictRow, Job, Pair};

@@ -1,5 +1,5 @@
-//! Two-way sync state: page pairs with their base, the push outbox, and
-//! conflicts with both texts kept whole.
+//! Two-way sync state: page pairs with their base, the push outbox,
+//! conflicts with both texts kept whole, and the files of checkouts.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -49,6 +49,16 @@ pub struct ConflictRow {
     pub resolved_text: String,
     pub created_at: i64,
     pub resolved_at: Option<i64>,
+}
+
+/// A file of a checkout; its id is the page id of the checkout's side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckoutFile {
+    pub file_id: u64,
+    pub name: String,
+    pub title: String,
+    pub fingerprint: u64,
+    pub present: bool,
 }
 
 fn u(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
@@ -204,5 +214,56 @@ impl Store {
             })
             .doing("listing conflicts")?;
         rows.collect::<rusqlite::Result<_>>().doing("listing conflicts")
+    }
+
+    pub fn checkout_files(&self, sync: &str) -> Result<Vec<CheckoutFile>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT file_id, name, title, fingerprint, present FROM checkout_file WHERE sync = ?1 ORDER BY file_id").doing("listing checkout files")?;
+        let rows = stmt
+            .query_map([sync], |r| Ok(CheckoutFile { file_id: u(r, 0)?, name: r.get(1)?, title: r.get(2)?, fingerprint: u(r, 3)?, present: r.get(4)? }))
+            .doing("listing checkout files")?;
+        rows.collect::<rusqlite::Result<_>>().doing("listing checkout files")
+    }
+
+    /// Records a file under its name (a row of that name is taken over: a
+    /// file that left and came back is the same file). Returns its id.
+    pub fn add_checkout_file(&self, sync: &str, name: &str, title: &str, fingerprint: u64) -> Result<u64> {
+        self.conn()
+            .query_row(
+                "INSERT INTO checkout_file (sync, name, title, fingerprint, present) VALUES (?1, ?2, ?3, ?4, 1)
+                 ON CONFLICT (sync, name) DO UPDATE SET title = excluded.title, fingerprint = excluded.fingerprint, present = 1
+                 RETURNING file_id",
+                params![sync, name, title, fingerprint as i64],
+                |r| u(r, 0),
+            )
+            .doing("recording a checkout file")
+    }
+
+    pub fn update_checkout_file(&self, f: &CheckoutFile) -> Result<()> {
+        self.conn()
+            .execute(
+                "UPDATE checkout_file SET name = ?2, title = ?3, fingerprint = ?4, present = ?5 WHERE file_id = ?1",
+                params![f.file_id as i64, f.name, f.title, f.fingerprint as i64, f.present],
+            )
+            .doing("updating a checkout file")
+            .map(drop)
+    }
+
+    pub fn forget_checkout_file(&self, file_id: u64) -> Result<()> {
+        self.conn().execute("DELETE FROM checkout_file WHERE file_id = ?1", [file_id as i64]).doing("forgetting a checkout file").map(drop)
+    }
+
+    pub fn checkout_file(&self, file_id: u64) -> Result<Option<CheckoutFile>> {
+        self.conn()
+            .query_row("SELECT file_id, name, title, fingerprint, present FROM checkout_file WHERE file_id = ?1", [file_id as i64], |r| {
+                Ok(CheckoutFile { file_id: u(r, 0)?, name: r.get(1)?, title: r.get(2)?, fingerprint: u(r, 3)?, present: r.get(4)? })
+            })
+            .optional()
+            .doing("reading a checkout file")
+    }
+
+    /// Forgets the row of a name whose file is gone, before another file takes the name.
+    pub fn forget_checkout_file_named(&self, sync: &str, name: &str) -> Result<()> {
+        self.conn().execute("DELETE FROM checkout_file WHERE sync = ?1 AND name = ?2", [sync, name]).doing("forgetting a checkout file").map(drop)
     }
 }

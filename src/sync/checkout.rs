@@ -1,7 +1,7 @@
 //! A checkout: one file per page in a directory, edited offline. This
-//! module is the pure core (the runner does not use it yet): how a title
-//! becomes a file name and back, what a directory holds, and what changed
-//! in it since the last sync.
+//! module is the pure core: how a title becomes a file name and back, what
+//! a directory holds, and which new files are old ones renamed. Reading and
+//! writing the directory during a sync is `peer`'s.
 //!
 //! File names are safe and reversible. A title's characters stay as they
 //! are, except `%`, the characters that are special in paths on some
@@ -77,10 +77,15 @@ pub enum Skip {
     Symlink,
     Directory,
     UnreadableText,
+    /// The other side's text of a conflict, written beside the page's file.
+    ConflictCopy,
 }
 
 /// The title of a plain (not hashed) file name.
 pub fn title_of(file: &str) -> Result<String, Skip> {
+    if file.contains(".wiki.conflict-") {
+        return Err(Skip::ConflictCopy);
+    }
     if file.starts_with('.') {
         return Err(Skip::Hidden);
     }
@@ -121,6 +126,31 @@ pub struct PageFile {
     pub text: String,
     /// Identifies the content: equal texts, equal fingerprints.
     pub fingerprint: u64,
+}
+
+/// A page's text as read from its file: line ends made `\n` and trailing
+/// white space dropped, as MediaWiki does on every save (so an editor's
+/// final newline is not an edit).
+pub fn normalize(raw: &str) -> String {
+    raw.replace("\r\n", "\n").trim_end().to_string()
+}
+
+/// What a page's file holds for `text`: the text and a final newline.
+pub fn file_content(text: &str) -> String {
+    let text = text.trim_end();
+    if text.is_empty() { String::new() } else { format!("{text}\n") }
+}
+
+/// The name of the file that keeps the other side's whole text of a
+/// conflict beside the page's file. It is not a page file.
+pub fn conflict_copy_name(file: &str, conflict_id: i64) -> String {
+    format!("{file}.conflict-{conflict_id}")
+}
+
+/// The temporary name a file is written under before it is renamed into
+/// place (hidden, so a scan skips it).
+pub fn temp_name(file: &str) -> String {
+    format!(".{file}.oai-mirror-tmp")
 }
 
 pub fn fingerprint(text: &str) -> u64 {
@@ -171,6 +201,7 @@ pub fn scan(dir: &Path, hashed: &HashMap<String, String>) -> std::io::Result<Sca
             out.skipped.push((name, Skip::UnreadableText));
             continue;
         };
+        let text = normalize(&text);
         out.pages.push(PageFile { fingerprint: fingerprint(&text), file: name, title, text });
     }
     out.pages.sort_by(|a, b| a.file.cmp(&b.file));
@@ -178,38 +209,51 @@ pub fn scan(dir: &Path, hashed: &HashMap<String, String>) -> std::io::Result<Sca
     Ok(out)
 }
 
-/// A change in a checkout since the last sync.
+/// A file that was there at the last scan and is gone now.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FileChange {
-    New { file: String },
-    Edited { file: String },
-    Deleted { file: String },
-    /// The same content under another name: a move, not a delete and a create.
-    Renamed { from: String, to: String },
+pub struct Gone<'a> {
+    pub file_id: u64,
+    pub fingerprint: u64,
+    /// The text it was last synced with, to recognise it edited and renamed at once.
+    pub base_text: &'a str,
 }
 
-/// Compares the files the last sync left (`known`: name → fingerprint)
-/// with what is there now.
-pub fn changes(known: &HashMap<String, u64>, now: &Scan) -> Vec<FileChange> {
-    let present: HashMap<&str, u64> = now.pages.iter().map(|p| (p.file.as_str(), p.fingerprint)).collect();
-    let mut gone: Vec<(&String, u64)> = known.iter().filter(|(f, _)| !present.contains_key(f.as_str())).map(|(f, fp)| (f, *fp)).collect();
-    gone.sort();
+/// How alike two texts must be (`similar`'s line ratio) for a gone file
+/// and a new one to count as one file renamed and edited.
+pub const RENAME_SIMILARITY: f32 = 0.6;
+
+/// Which new files are gone files under another name: a rename is a move,
+/// never a delete and a create. The same content wins first; then the most
+/// similar text, as git finds renames. Returns (file id, new name).
+pub fn renames(gone: &[Gone<'_>], new: &[&PageFile]) -> Vec<(u64, String)> {
     let mut out = Vec::new();
-    let mut renamed_from = HashSet::new();
-    for p in &now.pages {
-        match known.get(&p.file) {
-            Some(fp) if *fp == p.fingerprint => {}
-            Some(_) => out.push(FileChange::Edited { file: p.file.clone() }),
-            None => match gone.iter().find(|(f, fp)| *fp == p.fingerprint && !renamed_from.contains(*f)) {
-                Some((from, _)) => {
-                    renamed_from.insert((*from).clone());
-                    out.push(FileChange::Renamed { from: (*from).clone(), to: p.file.clone() });
-                }
-                None => out.push(FileChange::New { file: p.file.clone() }),
-            },
+    let mut taken_ids = HashSet::new();
+    let mut taken_files = HashSet::new();
+    for p in new {
+        if let Some(g) = gone.iter().find(|g| g.fingerprint == p.fingerprint && !taken_ids.contains(&g.file_id)) {
+            taken_ids.insert(g.file_id);
+            taken_files.insert(p.file.as_str());
+            out.push((g.file_id, p.file.clone()));
         }
     }
-    out.extend(gone.into_iter().filter(|(f, _)| !renamed_from.contains(*f)).map(|(f, _)| FileChange::Deleted { file: f.clone() }));
+    let mut candidates = Vec::new();
+    for p in new.iter().filter(|p| !taken_files.contains(p.file.as_str())) {
+        for g in gone.iter().filter(|g| !taken_ids.contains(&g.file_id) && !g.base_text.is_empty()) {
+            let ratio = similar::TextDiff::from_lines(g.base_text, p.text.as_str()).ratio();
+            if ratio >= RENAME_SIMILARITY {
+                candidates.push((ratio, g.file_id, p.file.as_str()));
+            }
+        }
+    }
+    // Best matches first, each file used once.
+    candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(b.2)));
+    for (_, id, file) in candidates {
+        if !taken_ids.contains(&id) && !taken_files.contains(file) {
+            taken_ids.insert(id);
+            taken_files.insert(file);
+            out.push((id, file.to_string()));
+        }
+    }
     out
 }
 

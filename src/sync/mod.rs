@@ -1,8 +1,10 @@
 //! Two-way sync of page pairs.
 //!
-//! * `checkout`: page files in a directory: safe reversible names, scans, changes (pure core; not wired into runs yet).
+//! * `checkout`: page files in a directory: safe reversible names, scans, renames. Pure.
 //! * `plan`: what to do with one pair, from its base and both sides. Pure.
-//! * `run`: a sync run between two wikis through the outbox.
+//! * `peer`: the sides as the runner sees them, a wiki or a checkout: pull or scan, read, write, move, delete.
+//! * `run`: a sync run through the outbox.
 pub mod checkout;
+pub mod peer;
 pub mod plan;
 pub mod run;

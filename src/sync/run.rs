@@ -1,5 +1,6 @@
-//! One sync run between two wikis: pull both, settle the outbox, pair new
-//! pages, decide each pair (`plan::decide`) and carry the decision out.
+//! One sync run between a wiki and another wiki or a checkout: pull both
+//! sides, settle the outbox, pair new pages, decide each pair
+//! (`plan::decide`) and carry the decision out through `peer`.
 //!
 //! Every write is a job in the store's outbox before it is sent, and leaves
 //! it only when the target's saved revision has been read back. A job whose
@@ -12,20 +13,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use checkpoints::{ConflictRow, Pair, Store, StoredPage};
+use checkpoints::{ConflictRow, Pair, Store};
 
+use super::peer::{Live, Peer, Written};
+pub use super::peer::{Checkout, Side};
 use super::plan::{self, Action, Base, ConflictPolicy, State, Target};
-use crate::mediawiki::{CreateMode, Edit, EditOutcome, MwError, PageRef, Wiki};
-use crate::mirror::pull::{self, Feed, PullOptions};
+use crate::mediawiki::{CreateMode, Edit, EditOutcome, PageRef};
 use crate::util::{lock, md5_hex};
-
-/// One side of a sync: a wiki, how to pull it, and its client.
-pub struct Side<'a> {
-    pub wiki: &'a Wiki,
-    pub pull: PullOptions,
-    pub feed: Feed,
-    pub oai: Option<&'a oai::Client>,
-}
 
 pub struct SyncOptions {
     /// The `[sync.NAME]`.
@@ -75,39 +69,34 @@ fn backoff_secs(attempts: u32) -> i64 {
 const ROUNDS: usize = 3;
 
 /// Runs a sync between `wiki` and `with`.
-pub async fn run(store: Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>, opts: &SyncOptions) -> anyhow::Result<Report> {
+pub async fn run(store: Arc<Mutex<Store>>, wiki: &Side<'_>, with: Peer<'_>, opts: &SyncOptions) -> anyhow::Result<Report> {
     let mut report = Report::default();
-    let requests_before = wiki.wiki.requests() + with.wiki.requests();
+    let wiki = Peer::Wiki(wiki);
+    let requests_before = wiki.requests() + with.requests();
     for round in 0..ROUNDS {
-        report.pages_examined += pull_side(&store, wiki).await.with_context(|| format!("pulling {}", wiki.pull.wiki))?;
-        report.pages_examined += pull_side(&store, with).await.with_context(|| format!("pulling {}", with.pull.wiki))?;
+        for side in [wiki, with] {
+            let (examined, notes) = side.pull(&store).await.with_context(|| format!("pulling {}", side.name()))?;
+            report.pages_examined += examined;
+            // Skipped files are told once, not once per round.
+            if round == 0 {
+                notes.into_iter().for_each(|n| report.say(n));
+            }
+        }
         if !opts.dry_run {
             settle_outbox(&store, wiki, with, opts, &mut report).await?;
         }
-        let moved = decide_all(&store, wiki, with, opts, &mut report).await?;
-        if !moved || opts.dry_run {
+        let again = decide_all(&store, wiki, with, opts, &mut report).await?;
+        if !again || opts.dry_run {
             break;
         }
         tracing::debug!(round, "moves replayed; deciding again");
     }
     report.queued = lock(&store).jobs(&opts.name)?.len() as u64;
-    report.requests = wiki.wiki.requests() + with.wiki.requests() - requests_before;
+    report.requests = wiki.requests() + with.requests() - requests_before;
     Ok(report)
 }
 
-/// Pulls one side; returns how many pages its feed named.
-async fn pull_side(store: &Arc<Mutex<Store>>, side: &Side<'_>) -> anyhow::Result<u64> {
-    let summary = match side.feed {
-        Feed::Api => pull::pull_api(store.clone(), side.wiki, &side.pull).await?,
-        Feed::Oai => {
-            let client = side.oai.context("an OAI feed without an `oai` URL")?;
-            pull::pull_oai(store.clone(), client, side.pull.history.then_some(side.wiki), &side.pull).await?
-        }
-    };
-    Ok(summary.pages_seen)
-}
-
-fn side_of<'a, 'b>(target: Target, wiki: &'a Side<'b>, with: &'a Side<'b>) -> &'a Side<'b> {
+fn side_of<'a>(target: Target, wiki: Peer<'a>, with: Peer<'a>) -> Peer<'a> {
     match target {
         Target::Wiki => wiki,
         Target::With => with,
@@ -115,28 +104,24 @@ fn side_of<'a, 'b>(target: Target, wiki: &'a Side<'b>, with: &'a Side<'b>) -> &'
 }
 
 /// Jobs left by an earlier run: a sent one is checked on its target first.
-async fn settle_outbox(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>, opts: &SyncOptions, report: &mut Report) -> anyhow::Result<()> {
+async fn settle_outbox(store: &Arc<Mutex<Store>>, wiki: Peer<'_>, with: Peer<'_>, opts: &SyncOptions, report: &mut Report) -> anyhow::Result<()> {
     let jobs = lock(store).jobs(&opts.name)?;
     for job in jobs {
         let target = if job.target == "wiki" { Target::Wiki } else { Target::With };
         let side = side_of(target, wiki, with);
         if job.sent {
             // Did it land? The target's current text says.
-            let r = match job.page_id {
-                Some(id) => PageRef::Id(id),
-                None => PageRef::Title(&job.title),
-            };
-            let current = side.wiki.pages(&[r]).await?;
-            let landed = current.first().and_then(|p| p.revision.as_ref()).and_then(|r| r.text.as_deref()).is_some_and(|t| md5_hex(t) == job.md5);
+            let current = side.current_text(store, job.page_id, &job.title).await?;
+            let landed = current.is_some_and(|t| md5_hex(&t) == job.md5);
             lock(store).finish_job(job.job_id)?;
             report.say(format!(
                 "[[{}]] on {}: an earlier push {}",
                 job.title,
-                side.pull.wiki,
+                side.name(),
                 if landed { "had landed; not sent again" } else { "had not landed; deciding again" }
             ));
         } else if job.next_try > now() {
-            report.say(format!("[[{}]] on {}: waiting to retry ({})", job.title, side.pull.wiki, job.last_error.as_deref().unwrap_or("")));
+            report.say(format!("[[{}]] on {}: waiting to retry ({})", job.title, side.name(), job.last_error.as_deref().unwrap_or("")));
         } else {
             // Due (a resolution, or a retry): send it, against the revision it was based on.
             lock(store).finish_job(job.job_id)?;
@@ -156,40 +141,49 @@ async fn settle_outbox(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'
     Ok(())
 }
 
-/// Current pages of a wiki by id (live, not moved aside).
-fn live_pages(store: &Mutex<Store>, wiki: &str) -> anyhow::Result<HashMap<u64, StoredPage>> {
-    Ok(lock(store).wiki_pages(wiki)?.into_iter().filter(|p| !p.deleted && !p.displaced).map(|p| (p.pageid, p)).collect())
-}
-
-fn state_of(store: &Mutex<Store>, wiki: &str, page: Option<&StoredPage>) -> anyhow::Result<State> {
-    let Some(p) = page else { return Ok(State::Deleted) };
-    let Some(rev) = p.rev_id else { return Ok(State::Deleted) };
-    let r = lock(store).wiki_revision(wiki, rev)?.with_context(|| format!("revision {rev} of [[{}]] is not in the mirror", p.title))?;
-    Ok(State::Present { title: p.title.clone(), rev, text: r.text, user: r.user })
-}
-
-/// Decides every pair; returns whether moves were replayed.
-async fn decide_all(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>, opts: &SyncOptions, report: &mut Report) -> anyhow::Result<bool> {
-    let (wname, yname) = (wiki.pull.wiki.as_str(), with.pull.wiki.as_str());
-    let wpages = live_pages(store, wname)?;
-    let ypages = live_pages(store, yname)?;
-    let mut pairs = lock(store).sync_pairs(&opts.name)?;
-    let busy: HashSet<i64> = lock(store).jobs(&opts.name)?.iter().map(|j| j.pair_id).collect();
-
-    // New pages: paired by title with an unpaired page on the other side, or
-    // created there.
+/// Pairs pages that no pair holds yet. A pair that lacks one side adopts an
+/// unpaired page of its title there (its own page, created by a run that
+/// died before it could record it); otherwise pages are paired by title,
+/// or paired alone to be created on the other side.
+fn pair_new_pages(pairs: &mut [Pair], wpages: &HashMap<u64, Live>, ypages: &HashMap<u64, Live>) -> Vec<Pair> {
     let paired_w: HashSet<u64> = pairs.iter().filter_map(|p| p.wiki_page).collect();
     let paired_y: HashSet<u64> = pairs.iter().filter_map(|p| p.with_page).collect();
-    let mut unpaired_y: HashMap<&str, &StoredPage> = ypages.values().filter(|p| !paired_y.contains(&p.pageid)).map(|p| (p.title.as_str(), p)).collect();
-    let mut new_pairs = Vec::new();
-    for p in wpages.values().filter(|p| !paired_w.contains(&p.pageid)) {
-        let other = unpaired_y.remove(p.title.as_str());
-        new_pairs.push(Pair { pair_id: 0, wiki_page: Some(p.pageid), with_page: other.map(|o| o.pageid), title: p.title.clone(), base_text: String::new(), wiki_rev: 0, with_rev: 0, held: false });
+    let mut unpaired_w: HashMap<&str, u64> = wpages.iter().filter(|(id, _)| !paired_w.contains(id)).map(|(id, p)| (p.title.as_str(), *id)).collect();
+    let mut unpaired_y: HashMap<&str, u64> = ypages.iter().filter(|(id, _)| !paired_y.contains(id)).map(|(id, p)| (p.title.as_str(), *id)).collect();
+    for pair in pairs.iter_mut() {
+        match (pair.wiki_page, pair.with_page) {
+            (None, Some(_)) => pair.wiki_page = unpaired_w.remove(pair.title.as_str()),
+            (Some(_), None) => pair.with_page = unpaired_y.remove(pair.title.as_str()),
+            _ => {}
+        }
     }
-    for p in unpaired_y.values() {
-        new_pairs.push(Pair { pair_id: 0, wiki_page: None, with_page: Some(p.pageid), title: p.title.clone(), base_text: String::new(), wiki_rev: 0, with_rev: 0, held: false });
+    let alone = |title: &str| Pair { pair_id: 0, wiki_page: None, with_page: None, title: title.to_string(), base_text: String::new(), wiki_rev: 0, with_rev: 0, held: false };
+    let mut out = Vec::new();
+    for (title, id) in unpaired_w {
+        out.push(Pair { wiki_page: Some(id), with_page: unpaired_y.remove(title), ..alone(title) });
     }
-    new_pairs.sort_by(|a, b| a.title.cmp(&b.title));
+    for (title, id) in unpaired_y {
+        out.push(Pair { with_page: Some(id), ..alone(title) });
+    }
+    out.sort_by(|a, b| a.title.cmp(&b.title));
+    out
+}
+
+/// Decides every pair; returns whether to decide again (moves were
+/// replayed, or pages created whose titles the target may have normalised).
+async fn decide_all(store: &Arc<Mutex<Store>>, wiki: Peer<'_>, with: Peer<'_>, opts: &SyncOptions, report: &mut Report) -> anyhow::Result<bool> {
+    let (wname, yname) = (wiki.name(), with.name());
+    let wpages = wiki.pages(store)?;
+    let ypages = with.pages(store)?;
+    let mut pairs = lock(store).sync_pairs(&opts.name)?;
+    let busy: HashSet<i64> = lock(store).jobs(&opts.name)?.iter().map(|j| j.pair_id).collect();
+    let before: HashMap<i64, (Option<u64>, Option<u64>)> = pairs.iter().map(|p| (p.pair_id, (p.wiki_page, p.with_page))).collect();
+    let new_pairs = pair_new_pages(&mut pairs, &wpages, &ypages);
+    if !opts.dry_run {
+        for p in pairs.iter().filter(|p| before.get(&p.pair_id) != Some(&(p.wiki_page, p.with_page))) {
+            lock(store).update_sync_pair(p, now())?;
+        }
+    }
     for mut p in new_pairs {
         if !opts.dry_run {
             p.pair_id = lock(store).add_sync_pair(&opts.name, &p, now())?;
@@ -197,24 +191,25 @@ async fn decide_all(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>,
         pairs.push(p);
     }
 
-    let mut moved = false;
+    let mut again = false;
     for mut pair in pairs {
         if busy.contains(&pair.pair_id) {
             continue;
         }
-        let wstate = state_of(store, wname, pair.wiki_page.and_then(|id| wpages.get(&id)))?;
-        let ystate = state_of(store, yname, pair.with_page.and_then(|id| ypages.get(&id)))?;
+        let wstate = wiki.state(store, &wpages, pair.wiki_page)?;
+        let ystate = with.state(store, &ypages, pair.with_page)?;
         // A page on one side only, never synced: create it on the other.
         if pair.wiki_rev == 0 && pair.with_rev == 0 && (pair.wiki_page.is_none() || pair.with_page.is_none()) {
             let (target, State::Present { title, text, rev, .. }) = (if pair.wiki_page.is_none() { (Target::Wiki, &ystate) } else { (Target::With, &wstate) }) else {
                 continue;
             };
-            report.say(format!("[[{title}]]: new on {}, creating it on {}", side_of(target.other(), wiki, with).pull.wiki, side_of(target, wiki, with).pull.wiki));
+            report.say(format!("[[{title}]]: new on {}, creating it on {}", side_of(target.other(), wiki, with).name(), side_of(target, wiki, with).name()));
             if opts.dry_run {
                 continue;
             }
             if copy_over(store, side_of(target, wiki, with), opts, &mut pair, target, title, text, *rev, report).await? {
                 report.created += 1;
+                again = true;
             }
             continue;
         }
@@ -229,47 +224,55 @@ async fn decide_all(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>,
         let base = Base { title: pair.title.clone(), text: pair.base_text.clone(), wiki_rev: pair.wiki_rev, with_rev: pair.with_rev };
         let action = plan::decide(&base, &wstate, &ystate, opts.policy, opts.prefer);
         if action != Action::Nothing {
-            report.say(format!("[[{}]]: {}", pair.title, describe(&action, wname, yname)));
+            report.say(format!("[[{}]]: {}", pair.title, describe(&action, &wname, &yname)));
         }
         if opts.dry_run {
             continue;
         }
+        let page_on = |t: Target, pair: &Pair| if t == Target::Wiki { pair.wiki_page } else { pair.with_page };
         match action {
             Action::Nothing => {}
-            Action::Forget => lock(store).forget_sync_pair(pair.pair_id)?,
+            Action::Forget => {
+                wiki.forget(store, pair.wiki_page)?;
+                with.forget(store, pair.with_page)?;
+                lock(store).forget_sync_pair(pair.pair_id)?;
+            }
             Action::Move { target, from, to } => {
                 let side = side_of(target, wiki, with);
-                match side.wiki.move_page(&from, &to, true, &format!("oai-mirror: moved on {} too", side_of(target.other(), wiki, with).pull.wiki)).await {
-                    Ok(_) => {
+                let reason = format!("oai-mirror: moved on {} too", side_of(target.other(), wiki, with).name());
+                match side.move_page(store, page_on(target, &pair), &from, &to, &reason).await? {
+                    Ok(()) => {
                         pair.title = to;
                         lock(store).update_sync_pair(&pair, now())?;
                         report.moves += 1;
-                        moved = true;
+                        again = true;
                     }
                     Err(e) => {
                         report.failed += 1;
-                        report.say(format!("[[{from}]]: moving it on {} failed: {e}", side.pull.wiki));
+                        report.say(format!("[[{from}]]: moving it on {} failed: {e}", side.name()));
                     }
                 }
             }
             Action::Delete { target, title } => {
                 let side = side_of(target, wiki, with);
-                match side.wiki.delete(&title, &format!("oai-mirror: deleted on {}", side_of(target.other(), wiki, with).pull.wiki)).await {
-                    Ok(_) => {
+                let reason = format!("oai-mirror: deleted on {}", side_of(target.other(), wiki, with).name());
+                match side.delete(store, page_on(target, &pair), &title, &reason).await? {
+                    Ok(()) => {
+                        wiki.forget(store, pair.wiki_page)?;
+                        with.forget(store, pair.with_page)?;
                         lock(store).forget_sync_pair(pair.pair_id)?;
                         report.deletes += 1;
                     }
-                    Err(e) if e.code() == Some(&crate::mediawiki::ApiCode::MissingTitle) => lock(store).forget_sync_pair(pair.pair_id)?,
                     Err(e) => {
                         report.failed += 1;
-                        report.say(format!("[[{title}]]: deleting it on {} failed: {e}", side.pull.wiki));
+                        report.say(format!("[[{title}]]: deleting it on {} failed: {e}", side.name()));
                     }
                 }
             }
             Action::Revive { target, text, note } => {
                 let source = if target == Target::Wiki { &ystate } else { &wstate };
                 let State::Present { title, rev, .. } = source else { continue };
-                report.say(format!("{note}: recreating it on {}", side_of(target, wiki, with).pull.wiki));
+                report.say(format!("{note}: recreating it on {}", side_of(target, wiki, with).name()));
                 if copy_over(store, side_of(target, wiki, with), opts, &mut pair, target, title, &text, *rev, report).await? {
                     report.revived += 1;
                 }
@@ -278,8 +281,7 @@ async fn decide_all(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>,
                 let (mut wrev, mut yrev) = (rev_of(&wstate), rev_of(&ystate));
                 let mut all_landed = true;
                 for p in &pushes {
-                    let page_id = if p.target == Target::Wiki { pair.wiki_page } else { pair.with_page };
-                    match push(store, side_of(p.target, wiki, with), opts, &pair, p.target, &pair.title, page_id, p.base_rev, &p.text, report).await? {
+                    match push(store, side_of(p.target, wiki, with), opts, &pair, p.target, &pair.title, page_on(p.target, &pair), p.base_rev, &p.text, report).await? {
                         Some((_, newrev, exact)) => {
                             if p.target == Target::Wiki { wrev = newrev } else { yrev = newrev }
                             all_landed &= exact;
@@ -292,7 +294,7 @@ async fn decide_all(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>,
                 }
                 if let Some(note) = conflict {
                     report.conflicts += 1;
-                    record_conflict(store, wiki, opts, &pair, &note, report).await?;
+                    record_conflict(store, wiki, with, opts, &pair, &note, report).await?;
                     pair.held = note.policy == ConflictPolicy::Markers;
                 }
                 if all_landed {
@@ -304,7 +306,7 @@ async fn decide_all(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>,
             }
         }
     }
-    Ok(moved)
+    Ok(again)
 }
 
 /// Creates the page on `target` with the other side's `text` (at its
@@ -312,7 +314,7 @@ async fn decide_all(store: &Arc<Mutex<Store>>, wiki: &Side<'_>, with: &Side<'_>,
 #[allow(clippy::too_many_arguments)]
 async fn copy_over(
     store: &Mutex<Store>,
-    side: &Side<'_>,
+    side: Peer<'_>,
     opts: &SyncOptions,
     pair: &mut Pair,
     target: Target,
@@ -361,7 +363,7 @@ fn describe(a: &Action, wname: &str, yname: &str) -> String {
 #[allow(clippy::too_many_arguments)]
 async fn push(
     store: &Mutex<Store>,
-    side: &Side<'_>,
+    side: Peer<'_>,
     opts: &SyncOptions,
     pair: &Pair,
     target: Target,
@@ -375,58 +377,44 @@ async fn push(
     let text = text.trim_end();
     let job = lock(store).queue_push(&opts.name, pair.pair_id, target.as_str(), title, page_id, base_rev, text, &md5_hex(text), now())?;
     lock(store).mark_sent(job)?;
-    let edit = Edit {
-        page: page_id.map_or(PageRef::Title(title), PageRef::Id),
-        text,
-        summary: &format!("oai-mirror sync ({})", opts.name),
-        base_revid: (base_rev > 0).then_some(base_rev),
-        start_timestamp: None,
-        mode: if page_id.is_some() { CreateMode::NoCreate } else { CreateMode::CreateOnly },
-        minor: false,
-        tags: &[],
-    };
-    let outcome = side.wiki.edit(&edit).await;
-    let wiki = &side.pull.wiki;
-    match outcome {
-        Ok(EditOutcome::Saved { pageid, newrevid, text: saved, .. }) => {
+    let summary = format!("oai-mirror sync ({})", opts.name);
+    let name = side.name();
+    match side.write(store, title, page_id, base_rev, text, &summary).await? {
+        Written::Saved { page_id, rev, exact } => {
             lock(store).finish_job(job)?;
             report.pushes += 1;
-            Ok(Some((pageid, newrevid, saved == text)))
+            Ok(Some((page_id, rev, exact)))
         }
-        Ok(EditOutcome::NoChange { pageid }) => {
-            lock(store).finish_job(job)?;
-            let current = side.wiki.pages(&[PageRef::Id(pageid)]).await?;
-            let rev = current.first().and_then(|p| p.revision.as_ref()).map_or(0, |r| r.revid);
-            Ok(Some((pageid, rev, true)))
-        }
-        Ok(other) => {
+        Written::Refused(why) => {
             // A conflict, a deletion meanwhile, protection: the job is
             // superseded; the next run decides again from what is there.
             lock(store).finish_job(job)?;
             report.failed += 1;
-            report.say(format!("[[{title}]] on {wiki}: not written ({other:?}); deciding again next run"));
+            report.say(format!("[[{title}]] on {name}: not written ({why}); deciding again next run"));
             Ok(None)
         }
-        Err(e @ (MwError::Unreachable { .. } | MwError::RetriesExhausted { .. })) => {
-            // The outcome is unknown: the job stays sent, and the next run
-            // looks at the target before anything is sent again.
+        Written::Unknown(why) => {
+            // The job stays sent, and the next run looks at the target
+            // before anything is sent again.
             report.failed += 1;
-            report.say(format!("[[{title}]] on {wiki}: outcome unknown ({e}); will check before retrying"));
+            report.say(format!("[[{title}]] on {name}: outcome unknown ({why}); will check before retrying"));
             Ok(None)
         }
-        Err(e) => {
+        Written::Failed(why) => {
             let attempts = lock(store).jobs(&opts.name)?.iter().find(|j| j.job_id == job).map_or(1, |j| j.attempts);
-            lock(store).retry_later(job, now() + backoff_secs(attempts), &e.to_string())?;
+            lock(store).retry_later(job, now() + backoff_secs(attempts), &why)?;
             report.failed += 1;
-            report.say(format!("[[{title}]] on {wiki}: failed ({e}); retrying later"));
+            report.say(format!("[[{title}]] on {name}: failed ({why}); retrying later"));
             Ok(None)
         }
     }
 }
 
-/// Records a conflict with both texts and announces it on the talk page
-/// (on `wiki`; the sync carries the notice to the other side).
-async fn record_conflict(store: &Mutex<Store>, wiki: &Side<'_>, opts: &SyncOptions, pair: &Pair, note: &plan::ConflictNote, report: &mut Report) -> anyhow::Result<()> {
+/// Records a conflict with both texts, keeps the other side's text beside a
+/// checkout's file, and announces it on the talk page (on `wiki`; the sync
+/// carries the notice to the other side).
+#[allow(clippy::too_many_arguments)]
+async fn record_conflict(store: &Mutex<Store>, wiki: Peer<'_>, with: Peer<'_>, opts: &SyncOptions, pair: &Pair, note: &plan::ConflictNote, report: &mut Report) -> anyhow::Result<()> {
     let row = ConflictRow {
         conflict_id: 0,
         pair_id: pair.pair_id,
@@ -446,17 +434,35 @@ async fn record_conflict(store: &Mutex<Store>, wiki: &Side<'_>, opts: &SyncOptio
         resolved_at: None,
     };
     let id = lock(store).add_conflict(&opts.name, &row, now())?;
+    let mut kept_beside = None;
+    if note.policy == ConflictPolicy::KeepBoth {
+        let other_text = if opts.prefer == Target::Wiki { &note.with_text } else { &note.wiki_text };
+        kept_beside = with.keep_beside(store, pair.with_page, id, other_text)?;
+    }
+    if let Some(file) = &kept_beside {
+        report.say(format!("[[{}]]: the {} text of conflict {id} is kept beside the file, in {file:?}", note.title, if opts.prefer == Target::Wiki { "checkout's" } else { "wiki's" }));
+    }
+    let Peer::Wiki(wiki) = wiki else { return Ok(()) };
     let talk = talk_title(&note.title);
     let kept = match note.policy {
         ConflictPolicy::KeepBoth => format!(
-            "The overlapping parts now hold the text from {}; the other version is kept whole in that wiki's history and in the mirror (conflict {id}).",
-            if opts.prefer == Target::Wiki { "this wiki" } else { "the other wiki" }
+            "The overlapping parts now hold the text from {}; the other version is kept whole {} and in the mirror (conflict {id}).",
+            if opts.prefer == Target::Wiki { "this wiki" } else { "the other side" },
+            match &kept_beside {
+                Some(file) => format!("in the file {file:?} beside the page's file"),
+                None => "in that wiki's history".into(),
+            }
         ),
         ConflictPolicy::Markers => "The page now holds both versions between conflict markers; it is not synced again until they are removed.".into(),
     };
     let notice = format!(
-        "\n\n== Edit conflict synced by oai-mirror ==\n[[{}]] was changed on both wikis of sync ''{}'' in the same place: by {} (revision {} here) and by {} (revision {} on the other wiki). {kept} ~~~~\n",
-        note.title, opts.name, note.wiki_user, note.wiki_rev, note.with_user, note.with_rev
+        "\n\n== Edit conflict synced by oai-mirror ==\n[[{}]] was changed on both sides of sync ''{}'' in the same place: by {} (revision {} here) and by {} ({}). {kept} ~~~~\n",
+        note.title,
+        opts.name,
+        note.wiki_user,
+        note.wiki_rev,
+        note.with_user,
+        with.describe_rev(store, pair.with_page, note.with_rev)
     );
     let existing = wiki.wiki.pages(&[PageRef::Title(&talk)]).await?;
     let (current, base) = match existing.first().and_then(|p| p.revision.as_ref()) {

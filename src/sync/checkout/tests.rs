@@ -79,23 +79,48 @@ fn a_scan_reads_pages_and_says_why_it_skips_the_rest() {
     assert!(super::scan(d, &known).unwrap().pages.iter().any(|p| p.title == "A long title"));
 }
 
+fn page(file: &str, text: &str) -> PageFile {
+    PageFile { file: file.into(), title: file.into(), text: text.into(), fingerprint: fingerprint(text) }
+}
+
 #[test]
-fn changes_tell_new_edited_deleted_and_renamed_files_apart() {
-    let page = |file: &str, text: &str| PageFile { file: file.into(), title: file.into(), text: text.into(), fingerprint: fingerprint(text) };
-    let known: HashMap<String, u64> = [("A.wiki", "a"), ("B.wiki", "b"), ("C.wiki", "c"), ("D.wiki", "d")].iter().map(|(f, t)| (f.to_string(), fingerprint(t))).collect();
-    let now = Scan { pages: vec![page("A.wiki", "a"), page("B.wiki", "b, edited"), page("C moved.wiki", "c"), page("E.wiki", "e")], skipped: vec![] };
-    let mut got = changes(&known, &now);
-    got.sort_by_key(|c| format!("{c:?}"));
-    assert_eq!(
-        got,
-        [
-            FileChange::Deleted { file: "D.wiki".into() },
-            FileChange::Edited { file: "B.wiki".into() },
-            FileChange::New { file: "E.wiki".into() },
-            FileChange::Renamed { from: "C.wiki".into(), to: "C moved.wiki".into() },
-        ]
-    );
-    assert!(changes(&known, &Scan { pages: vec![page("A.wiki", "a"), page("B.wiki", "b"), page("C.wiki", "c"), page("D.wiki", "d")], skipped: vec![] }).is_empty());
+fn a_renamed_file_is_found_by_its_content() {
+    let (c, d) = ("c\nline two\n", "d");
+    let gone = [Gone { file_id: 3, fingerprint: fingerprint(c), base_text: c }, Gone { file_id: 4, fingerprint: fingerprint(d), base_text: d }];
+    let (moved, fresh) = (page("C moved.wiki", c), page("E.wiki", "e"));
+    assert_eq!(renames(&gone, &[&moved, &fresh]), [(3, "C moved.wiki".to_string())]);
+    // Nothing gone, nothing renamed.
+    assert!(renames(&[], &[&moved]).is_empty());
+}
+
+#[test]
+fn a_file_renamed_and_edited_is_still_a_rename_when_most_lines_stay() {
+    let base = "== Intro ==\nOne.\nTwo.\nThree.\nFour.\n";
+    let edited = "== Intro ==\nOne.\nTwo, edited.\nThree.\nFour.\n";
+    let gone = [Gone { file_id: 7, fingerprint: fingerprint(base), base_text: base }];
+    let renamed = page("Renamed.wiki", edited);
+    assert_eq!(renames(&gone, &[&renamed]), [(7, "Renamed.wiki".to_string())]);
+    // A different text under a new name is a new page (and the old one deleted).
+    let other = page("Other.wiki", "Something else entirely.\nNothing alike.\n");
+    assert!(renames(&gone, &[&other]).is_empty());
+}
+
+#[test]
+fn each_gone_file_is_renamed_at_most_once() {
+    let t = "same text";
+    let gone = [Gone { file_id: 1, fingerprint: fingerprint(t), base_text: t }];
+    let (a, b) = (page("A.wiki", t), page("B.wiki", t));
+    assert_eq!(renames(&gone, &[&a, &b]), [(1, "A.wiki".to_string())], "the copy is a new page");
+}
+
+#[test]
+fn file_text_is_read_as_mediawiki_would_save_it() {
+    assert_eq!(normalize("line\r\nnext\r\n\n  "), "line\nnext");
+    assert_eq!(file_content("text  "), "text\n");
+    assert_eq!(normalize(&file_content("a & <b>")), "a & <b>");
+    assert_eq!(file_content(""), "");
+    assert_eq!(title_of(&conflict_copy_name("Main Page.wiki", 3)), Err(Skip::ConflictCopy));
+    assert_eq!(title_of(&temp_name("Main Page.wiki")), Err(Skip::Hidden));
 }
 
 proptest! {

@@ -1,0 +1,435 @@
+//! The sides of a sync as the runner sees them: a wiki (its mirror in the
+//! store, written through its edit API) or a checkout directory (its files,
+//! recorded in the store with stable ids). This is the I/O edge; what to do
+//! is decided in `plan`, what a directory means in `checkout`.
+//!
+//! Invariants of a checkout side:
+//! * a file id stands in for a page id: a renamed file keeps its id, so a
+//!   rename is replayed as a move;
+//! * a file is written to a hidden temporary name, synced, then renamed
+//!   into place, so a crash leaves the old or the new text, never half;
+//! * a write or delete is refused if the file changed since the scan the
+//!   decision was based on (the checkout's "edit conflict"), so an edit
+//!   made during a sync is never overwritten.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use anyhow::Context;
+use checkpoints::{CheckoutFile, Store};
+
+use super::checkout::{self, Gone, PageFile, Skip};
+use super::plan::State;
+use crate::mediawiki::{ApiCode, CreateMode, Edit, EditOutcome, MwError, PageRef, Wiki};
+use crate::mirror::pull::{self, Feed, PullOptions, Selection};
+use crate::util::lock;
+
+/// A wiki side: the wiki, how to pull it, and its clients.
+pub struct Side<'a> {
+    pub wiki: &'a Wiki,
+    pub pull: PullOptions,
+    pub feed: Feed,
+    pub oai: Option<&'a oai::Client>,
+}
+
+/// A checkout side.
+pub struct Checkout {
+    pub dir: PathBuf,
+    /// The `[sync.NAME]` it belongs to.
+    pub sync: String,
+    /// The wiki's selection: a file whose title the wiki would not mirror
+    /// is left alone (it could never be seen coming back).
+    pub selection: Selection,
+    /// The files of the last scan, by file id.
+    scanned: Mutex<HashMap<u64, PageFile>>,
+}
+
+impl Checkout {
+    pub fn new(dir: PathBuf, sync: &str, selection: Selection) -> Checkout {
+        Checkout { dir, sync: sync.to_string(), selection, scanned: Mutex::new(HashMap::new()) }
+    }
+}
+
+/// Either side of a sync.
+#[derive(Clone, Copy)]
+pub enum Peer<'a> {
+    Wiki(&'a Side<'a>),
+    Checkout(&'a Checkout),
+}
+
+/// A live page: its title and current revision (a checkout's: the
+/// fingerprint of its file's text).
+#[derive(Clone, Debug)]
+pub struct Live {
+    pub title: String,
+    pub rev: u64,
+}
+
+/// What became of a write.
+#[derive(Debug)]
+pub enum Written {
+    /// Saved and read back: the page's id and new revision on that side,
+    /// and whether it holds exactly the text sent (MediaWiki may have
+    /// merged it with an edit made meanwhile).
+    Saved { page_id: u64, rev: u64, exact: bool },
+    /// Refused for a reason the next run's decision takes care of (an edit
+    /// conflict, a page deleted or created meanwhile).
+    Refused(String),
+    /// Sent, but whether it landed is unknown: check before sending again.
+    Unknown(String),
+    /// Failed in a way worth retrying later.
+    Failed(String),
+}
+
+impl<'a> Peer<'a> {
+    /// The name people know the side by: the wiki's, or the directory.
+    pub fn name(&self) -> String {
+        match self {
+            Peer::Wiki(s) => s.pull.wiki.clone(),
+            Peer::Checkout(c) => format!("checkout {}", c.dir.display()),
+        }
+    }
+
+    pub fn requests(&self) -> u64 {
+        match self {
+            Peer::Wiki(s) => s.wiki.requests(),
+            Peer::Checkout(_) => 0,
+        }
+    }
+
+    /// How a revision of this side is named in a notice.
+    pub fn describe_rev(&self, store: &Mutex<Store>, page_id: Option<u64>, rev: u64) -> String {
+        match self {
+            Peer::Wiki(s) => format!("revision {rev} on {}", s.pull.wiki),
+            Peer::Checkout(c) => {
+                let name = page_id.and_then(|id| lock(store).checkout_file(id).ok().flatten()).map(|f| f.name).unwrap_or_default();
+                format!("file {name:?} in the checkout {}", c.dir.display())
+            }
+        }
+    }
+
+    /// Brings the store up to date with the side: pulls the wiki's feed, or
+    /// scans the directory. Returns how many pages changed, and lines to
+    /// tell people (files skipped and why).
+    pub async fn pull(&self, store: &std::sync::Arc<Mutex<Store>>) -> anyhow::Result<(u64, Vec<String>)> {
+        match self {
+            Peer::Wiki(side) => {
+                let summary = match side.feed {
+                    Feed::Api => pull::pull_api(store.clone(), side.wiki, &side.pull).await?,
+                    Feed::Oai => {
+                        let client = side.oai.context("an OAI feed without an `oai` URL")?;
+                        pull::pull_oai(store.clone(), client, side.pull.history.then_some(side.wiki), &side.pull).await?
+                    }
+                };
+                Ok((summary.pages_seen, Vec::new()))
+            }
+            Peer::Checkout(c) => c.rescan(store),
+        }
+    }
+
+    /// The live pages of the side, by id.
+    pub fn pages(&self, store: &Mutex<Store>) -> anyhow::Result<HashMap<u64, Live>> {
+        match self {
+            Peer::Wiki(s) => Ok(lock(store)
+                .wiki_pages(&s.pull.wiki)?
+                .into_iter()
+                .filter(|p| !p.deleted && !p.displaced)
+                .filter_map(|p| Some((p.pageid, Live { rev: p.rev_id?, title: p.title })))
+                .collect()),
+            Peer::Checkout(c) => Ok(lock(&c.scanned).iter().map(|(id, f)| (*id, Live { title: f.title.clone(), rev: f.fingerprint })).collect()),
+        }
+    }
+
+    /// A page's state now: `Deleted` if it is not among the `live` pages.
+    pub fn state(&self, store: &Mutex<Store>, live: &HashMap<u64, Live>, page_id: Option<u64>) -> anyhow::Result<State> {
+        let Some(page) = page_id.and_then(|id| Some((id, live.get(&id)?))) else { return Ok(State::Deleted) };
+        match self {
+            Peer::Wiki(s) => {
+                let (_, p) = page;
+                let r = lock(store).wiki_revision(&s.pull.wiki, p.rev)?.with_context(|| format!("revision {} of [[{}]] is not in the mirror", p.rev, p.title))?;
+                Ok(State::Present { title: p.title.clone(), rev: p.rev, text: r.text, user: r.user })
+            }
+            Peer::Checkout(c) => Ok(match lock(&c.scanned).get(&page.0) {
+                Some(f) => State::Present { title: f.title.clone(), rev: f.fingerprint, text: f.text.clone(), user: format!("a local edit ({})", f.file) },
+                None => State::Deleted,
+            }),
+        }
+    }
+
+    /// The text the side holds now for a page, read from the side itself
+    /// (not the store): to check whether a push of unknown outcome landed.
+    pub async fn current_text(&self, store: &Mutex<Store>, page_id: Option<u64>, title: &str) -> anyhow::Result<Option<String>> {
+        match self {
+            Peer::Wiki(s) => {
+                let r = match page_id {
+                    Some(id) => PageRef::Id(id),
+                    None => PageRef::Title(title),
+                };
+                let current = s.wiki.pages(&[r]).await?;
+                Ok(current.into_iter().next().and_then(|p| p.revision).and_then(|r| r.text))
+            }
+            Peer::Checkout(c) => {
+                let name = match page_id.map(|id| lock(store).checkout_file(id)).transpose()?.flatten() {
+                    Some(f) => f.name,
+                    None => checkout::file_name(title, &HashSet::new()),
+                };
+                Ok(c.read(&name)?)
+            }
+        }
+    }
+
+    /// Writes `text` to a page (`page_id` None: creates it), based on its
+    /// revision `base_rev`, and reads the result back.
+    pub async fn write(&self, store: &Mutex<Store>, title: &str, page_id: Option<u64>, base_rev: u64, text: &str, summary: &str) -> anyhow::Result<Written> {
+        match self {
+            Peer::Wiki(s) => Ok(write_wiki(s, title, page_id, base_rev, text, summary).await),
+            Peer::Checkout(c) => c.write(store, title, page_id, base_rev, text),
+        }
+    }
+
+    /// Moves a page; `Err` says why it did not move.
+    pub async fn move_page(&self, store: &Mutex<Store>, page_id: Option<u64>, from: &str, to: &str, reason: &str) -> anyhow::Result<Result<(), String>> {
+        match self {
+            Peer::Wiki(s) => Ok(s.wiki.move_page(from, to, true, reason).await.map(drop).map_err(|e| e.to_string())),
+            Peer::Checkout(c) => c.rename(store, page_id, to),
+        }
+    }
+
+    /// Deletes a page; a page already gone counts as deleted.
+    pub async fn delete(&self, store: &Mutex<Store>, page_id: Option<u64>, title: &str, reason: &str) -> anyhow::Result<Result<(), String>> {
+        match self {
+            Peer::Wiki(s) => match s.wiki.delete(title, reason).await {
+                Ok(_) => Ok(Ok(())),
+                Err(e) if e.code() == Some(&ApiCode::MissingTitle) => Ok(Ok(())),
+                Err(e) => Ok(Err(e.to_string())),
+            },
+            Peer::Checkout(c) => c.remove(store, page_id),
+        }
+    }
+
+    /// The pair of a page is gone: forget what the side kept about it.
+    pub fn forget(&self, store: &Mutex<Store>, page_id: Option<u64>) -> anyhow::Result<()> {
+        if let (Peer::Checkout(_), Some(id)) = (self, page_id) {
+            lock(store).forget_checkout_file(id)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps a conflict's text beside the page, where people look: a
+    /// checkout writes it next to the page's file. A wiki keeps it in its
+    /// history already. Returns where it went.
+    pub fn keep_beside(&self, store: &Mutex<Store>, page_id: Option<u64>, conflict_id: i64, text: &str) -> anyhow::Result<Option<String>> {
+        let (Peer::Checkout(c), Some(id)) = (self, page_id) else { return Ok(None) };
+        let Some(f) = lock(store).checkout_file(id)? else { return Ok(None) };
+        let name = checkout::conflict_copy_name(&f.name, conflict_id);
+        c.put(&name, &checkout::file_content(text))?;
+        Ok(Some(name))
+    }
+}
+
+async fn write_wiki(side: &Side<'_>, title: &str, page_id: Option<u64>, base_rev: u64, text: &str, summary: &str) -> Written {
+    let edit = Edit {
+        page: page_id.map_or(PageRef::Title(title), PageRef::Id),
+        text,
+        summary,
+        base_revid: (base_rev > 0).then_some(base_rev),
+        start_timestamp: None,
+        mode: if page_id.is_some() { CreateMode::NoCreate } else { CreateMode::CreateOnly },
+        minor: false,
+        tags: &[],
+    };
+    match side.wiki.edit(&edit).await {
+        Ok(EditOutcome::Saved { pageid, newrevid, text: saved, .. }) => Written::Saved { page_id: pageid, rev: newrevid, exact: saved == text },
+        Ok(EditOutcome::NoChange { pageid }) => match side.wiki.pages(&[PageRef::Id(pageid)]).await {
+            Ok(current) => Written::Saved { page_id: pageid, rev: current.first().and_then(|p| p.revision.as_ref()).map_or(0, |r| r.revid), exact: true },
+            Err(e) => Written::Unknown(e.to_string()),
+        },
+        Ok(other) => Written::Refused(format!("{other:?}")),
+        Err(e @ (MwError::Unreachable { .. } | MwError::RetriesExhausted { .. })) => Written::Unknown(e.to_string()),
+        Err(e) => Written::Failed(e.to_string()),
+    }
+}
+
+impl Checkout {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// A page file's text, normalised; `None` if it is not there.
+    fn read(&self, name: &str) -> anyhow::Result<Option<String>> {
+        match std::fs::read_to_string(self.path(name)) {
+            Ok(t) => Ok(Some(checkout::normalize(&t))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", self.path(name).display())),
+        }
+    }
+
+    /// Writes a file whole: a hidden temporary file, synced, renamed into place.
+    fn put(&self, name: &str, content: &str) -> anyhow::Result<()> {
+        let tmp = self.path(&checkout::temp_name(name));
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(content.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, self.path(name))?;
+            // The rename itself is durable once the directory is synced.
+            std::fs::File::open(&self.dir)?.sync_all()
+        };
+        write().with_context(|| format!("writing {}", self.path(name).display()))
+    }
+
+    /// Lower-cased names of the files in the directory, but `except`.
+    fn taken_names(&self, except: Option<&str>) -> anyhow::Result<HashSet<String>> {
+        let mut out = HashSet::new();
+        for e in std::fs::read_dir(&self.dir).with_context(|| format!("listing {}", self.dir.display()))? {
+            let name = e?.file_name().to_string_lossy().into_owned();
+            if Some(name.as_str()) != except {
+                out.insert(name.to_lowercase());
+            }
+        }
+        Ok(out)
+    }
+
+    fn rescan(&self, store: &Mutex<Store>) -> anyhow::Result<(u64, Vec<String>)> {
+        std::fs::create_dir_all(&self.dir).with_context(|| format!("creating the checkout {}", self.dir.display()))?;
+        let rows = lock(store).checkout_files(&self.sync)?;
+        let hashed: HashMap<String, String> = rows.iter().filter(|r| checkout::is_hashed(&r.name)).map(|r| (r.name.clone(), r.title.clone())).collect();
+        let scan = checkout::scan(&self.dir, &hashed).with_context(|| format!("reading the checkout {}", self.dir.display()))?;
+        let mut notes: Vec<String> = scan
+            .skipped
+            .iter()
+            .filter(|(name, why)| !matches!(why, Skip::ConflictCopy | Skip::NotAWikiFile) && !name.ends_with(".oai-mirror-tmp"))
+            .map(|(name, why)| format!("{name:?} in {}: skipped, {}", self.dir.display(), skip_reason(why)))
+            .collect();
+        let by_name: HashMap<&str, &CheckoutFile> = rows.iter().map(|r| (r.name.as_str(), r)).collect();
+        let mut files = HashMap::new();
+        let mut fresh = Vec::new();
+        let mut changed = 0;
+        let mut seen = HashSet::new();
+        for p in &scan.pages {
+            if let Some(row) = by_name.get(p.file.as_str()) {
+                seen.insert(row.file_id);
+                if row.fingerprint != p.fingerprint || !row.present {
+                    changed += 1;
+                    lock(store).update_checkout_file(&CheckoutFile { fingerprint: p.fingerprint, present: true, ..(*row).clone() })?;
+                }
+                files.insert(row.file_id, PageFile { title: row.title.clone(), ..p.clone() });
+            } else if self.selection.may_include(&p.title) {
+                fresh.push(p);
+            } else {
+                notes.push(format!("{:?} in {}: skipped, [[{}]] is outside the wiki's selection", p.file, self.dir.display(), p.title));
+            }
+        }
+        // Files that were here and are not: renamed, or deleted.
+        let bases: HashMap<u64, String> = lock(store).sync_pairs(&self.sync)?.into_iter().filter_map(|p| Some((p.with_page?, p.base_text))).collect();
+        let gone_rows: Vec<&CheckoutFile> = rows.iter().filter(|r| r.present && !seen.contains(&r.file_id)).collect();
+        let gone: Vec<Gone<'_>> = gone_rows.iter().map(|r| Gone { file_id: r.file_id, fingerprint: r.fingerprint, base_text: bases.get(&r.file_id).map_or("", String::as_str) }).collect();
+        let renamed = checkout::renames(&gone, &fresh);
+        let renamed_to: HashMap<&str, u64> = renamed.iter().map(|(id, name)| (name.as_str(), *id)).collect();
+        let mut renamed_ids = HashSet::new();
+        for p in fresh {
+            changed += 1;
+            let id = match renamed_to.get(p.file.as_str()) {
+                Some(id) => {
+                    renamed_ids.insert(*id);
+                    let row = CheckoutFile { file_id: *id, name: p.file.clone(), title: p.title.clone(), fingerprint: p.fingerprint, present: true };
+                    // A row may still hold the new name (a file that left earlier).
+                    let old = rows.iter().find(|r| r.name == p.file && r.file_id != *id).map(|r| r.file_id);
+                    if let Some(old) = old {
+                        lock(store).forget_checkout_file(old)?;
+                    }
+                    lock(store).update_checkout_file(&row)?;
+                    *id
+                }
+                None => lock(store).add_checkout_file(&self.sync, &p.file, &p.title, p.fingerprint)?,
+            };
+            files.insert(id, p.clone());
+        }
+        for r in gone_rows.into_iter().filter(|r| !renamed_ids.contains(&r.file_id)) {
+            changed += 1;
+            lock(store).update_checkout_file(&CheckoutFile { present: false, ..r.clone() })?;
+        }
+        *lock(&self.scanned) = files;
+        Ok((changed, notes))
+    }
+
+    fn write(&self, store: &Mutex<Store>, title: &str, page_id: Option<u64>, base_rev: u64, text: &str) -> anyhow::Result<Written> {
+        let text = checkout::normalize(text);
+        let name = match page_id.map(|id| lock(store).checkout_file(id)).transpose()?.flatten() {
+            Some(row) => {
+                match self.read(&row.name)? {
+                    Some(current) if current == text => {
+                        return Ok(Written::Saved { page_id: row.file_id, rev: checkout::fingerprint(&text), exact: true });
+                    }
+                    Some(current) if base_rev != 0 && checkout::fingerprint(&current) != base_rev => {
+                        return Ok(Written::Refused(format!("{} was edited during the sync", row.name)));
+                    }
+                    None if base_rev != 0 => return Ok(Written::Refused(format!("{} was deleted during the sync", row.name))),
+                    _ => {}
+                }
+                row.name
+            }
+            None => {
+                let name = checkout::file_name(title, &self.taken_names(None)?);
+                if self.path(&name).exists() {
+                    return Ok(Written::Refused(format!("{name} exists already")));
+                }
+                name
+            }
+        };
+        self.put(&name, &checkout::file_content(&text))?;
+        let fingerprint = checkout::fingerprint(&text);
+        let id = lock(store).add_checkout_file(&self.sync, &name, title, fingerprint)?;
+        // Read back, as a wiki's revision is.
+        let exact = self.read(&name)?.as_deref() == Some(text.as_str());
+        Ok(Written::Saved { page_id: id, rev: fingerprint, exact })
+    }
+
+    fn rename(&self, store: &Mutex<Store>, page_id: Option<u64>, to: &str) -> anyhow::Result<Result<(), String>> {
+        let Some(mut row) = page_id.map(|id| lock(store).checkout_file(id)).transpose()?.flatten() else {
+            return Ok(Err("no such file".into()));
+        };
+        let name = checkout::file_name(to, &self.taken_names(Some(&row.name))?);
+        if name != row.name {
+            if self.path(&name).exists() {
+                return Ok(Err(format!("{name} exists already")));
+            }
+            std::fs::rename(self.path(&row.name), self.path(&name)).with_context(|| format!("renaming {} to {name}", self.path(&row.name).display()))?;
+            lock(store).forget_checkout_file_named(&self.sync, &name)?;
+        }
+        row.name = name;
+        row.title = to.to_string();
+        lock(store).update_checkout_file(&row)?;
+        Ok(Ok(()))
+    }
+
+    fn remove(&self, store: &Mutex<Store>, page_id: Option<u64>) -> anyhow::Result<Result<(), String>> {
+        let Some(row) = page_id.map(|id| lock(store).checkout_file(id)).transpose()?.flatten() else { return Ok(Ok(())) };
+        match self.read(&row.name)? {
+            Some(current) if checkout::fingerprint(&current) != row.fingerprint => Ok(Err(format!("{} was edited during the sync", row.name))),
+            Some(_) => {
+                std::fs::remove_file(self.path(&row.name)).with_context(|| format!("deleting {}", self.path(&row.name).display()))?;
+                Ok(Ok(()))
+            }
+            None => Ok(Ok(())),
+        }
+    }
+}
+
+fn skip_reason(why: &Skip) -> &'static str {
+    match why {
+        Skip::NotAWikiFile => "not a .wiki file",
+        Skip::Hidden => "a hidden file",
+        Skip::BadEscape => "a broken %XX escape in its name",
+        Skip::NotUtf8 => "its name is not UTF-8",
+        Skip::ControlCharacter => "its name holds a control character",
+        Skip::Empty => "its name makes an empty title",
+        Skip::UnknownHashedName => "a hashed name this sync did not write",
+        Skip::Symlink => "a symbolic link (never followed)",
+        Skip::Directory => "a directory",
+        Skip::UnreadableText => "not UTF-8 text",
+        Skip::ConflictCopy => "a conflict copy",
+    }
+}
