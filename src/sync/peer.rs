@@ -248,6 +248,9 @@ async fn write_wiki(side: &Side<'_>, title: &str, page_id: Option<u64>, base_rev
         },
         Ok(other) => Written::Refused(format!("{other:?}")),
         Err(e @ (MwError::Unreachable { .. } | MwError::RetriesExhausted { .. })) => Written::Unknown(e.to_string()),
+        // Refusals that retrying will not change: the next run decides again
+        // (and says so again) until the page is fixed on either side.
+        Err(e) if matches!(e.code(), Some(ApiCode::InvalidTitle | ApiCode::SpamDetected | ApiCode::ContentTooBig)) => Written::Refused(e.to_string()),
         Err(e) => Written::Failed(e.to_string()),
     }
 }

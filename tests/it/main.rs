@@ -10,6 +10,7 @@ mod interop;
 mod mirror_oai;
 mod mirror_random;
 mod support;
+mod sync_checkout;
 mod sync_crash;
 mod sync_wikis;
 mod wiki;

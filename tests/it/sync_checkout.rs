@@ -1,0 +1,337 @@
+//! Two-way sync between a real MediaWiki and a checkout directory edited
+//! offline, including hostile file names created in the checkout.
+
+use std::path::{Path, PathBuf};
+
+use oai_mirror::mediawiki::{CreateMode, Edit, EditOutcome, PageRef, Wiki};
+use oai_mirror::sync::checkout::file_name;
+
+use crate::support::{bin, run, stderr, stdout, tempdir, test_wiki, unique_title};
+
+struct Co {
+    wiki: Wiki,
+    other: Wiki,
+    prefix: String,
+    home: tempfile::TempDir,
+    config: PathBuf,
+    dir: PathBuf,
+}
+
+fn setup(extra: &str) -> Co {
+    let tw = test_wiki();
+    let prefix = format!("{} ", unique_title("Co").replace(' ', ""));
+    let home = tempdir();
+    let secret = home.path().join("a.secret");
+    std::fs::write(&secret, &tw.bot_password).unwrap();
+    let dir = home.path().join("pages");
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "db = \"{}\"\n[wiki.a]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\", \"Talk:{prefix}\"]\n[sync.co]\nwiki = \"a\"\ncheckout = \"{}\"\n{extra}",
+            home.path().join("s.sqlite").display(),
+            tw.api,
+            tw.bot_user,
+            secret.display(),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    Co { wiki: tw.bot(), other: tw.other(), prefix, home, config, dir }
+}
+
+impl Co {
+    fn title(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// The path of a title's file (as the sync names it when no twin takes the name).
+    fn file(&self, title: &str) -> PathBuf {
+        self.dir.join(file_name(title, &Default::default()))
+    }
+
+    async fn sync(&self) -> serde_json::Value {
+        let (ok, report, err) = self.sync_may_fail().await;
+        assert!(ok, "{report}\n{err}");
+        report
+    }
+
+    /// A sync that may report failed writes (and then exits non-zero).
+    async fn sync_may_fail(&self) -> (bool, serde_json::Value, String) {
+        let mut c = bin(self.home.path());
+        c.arg("--config").arg(&self.config).args(["sync", "co", "--json"]);
+        let out = run(c).await;
+        let report = serde_json::from_str(stdout(&out).trim()).unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&out), stderr(&out)));
+        (out.status.success(), report, stderr(&out))
+    }
+
+    async fn cli(&self, args: &[&str]) -> String {
+        let mut c = bin(self.home.path());
+        c.arg("--config").arg(&self.config).args(args);
+        stdout(&run(c).await)
+    }
+}
+
+async fn save(w: &Wiki, title: &str, text: &str) -> u64 {
+    let e = Edit { page: PageRef::Title(title), text, summary: "test", base_revid: None, start_timestamp: None, mode: CreateMode::Either, minor: false, tags: &[] };
+    match w.edit(&e).await.unwrap() {
+        EditOutcome::Saved { newrevid, .. } => newrevid,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// (page id, current text) of a title, if it exists.
+async fn current(w: &Wiki, title: &str) -> Option<(u64, String)> {
+    let p = w.pages(&[PageRef::Title(title)]).await.unwrap().remove(0);
+    if p.missing {
+        return None;
+    }
+    Some((p.pageid.unwrap(), p.revision.unwrap().text.unwrap()))
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+const PAGE: &str = "= Intro =\nfirst line & <b>bold</b>\n\n= Middle =\nmiddle line\n\n= End =\nlast line";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_flow_both_ways_and_edits_in_different_sections_merge() {
+    let co = setup("");
+    let t = co.title("Flow");
+    save(&co.wiki, &t, PAGE).await;
+    let first = co.sync().await;
+    assert_eq!(first["created"], 1, "{first}");
+    // One file per page, its text and a final newline; `&` and `<` intact.
+    assert_eq!(read(&co.file(&t)), format!("{PAGE}\n"));
+
+    // Offline edit → wiki.
+    std::fs::write(co.file(&t), PAGE.replace("middle line", "middle line (local)")).unwrap();
+    let r = co.sync().await;
+    assert_eq!(r["pushes"], 1, "{r}");
+    assert_eq!(current(&co.wiki, &t).await.unwrap().1, PAGE.replace("middle line", "middle line (local)"));
+
+    // Both sides, different sections: merged into both.
+    let base = PAGE.replace("middle line", "middle line (local)");
+    save(&co.other, &t, &base.replace("first line", "first line (wiki)")).await;
+    std::fs::write(co.file(&t), format!("{}\r\n", base.replace("last line", "last line (local)").replace('\n', "\r\n"))).unwrap();
+    let r = co.sync().await;
+    assert_eq!(r["merged"], 1, "{r}");
+    let merged = base.replace("first line", "first line (wiki)").replace("last line", "last line (local)");
+    assert_eq!(current(&co.wiki, &t).await.unwrap().1, merged);
+    assert_eq!(read(&co.file(&t)), format!("{merged}\n"));
+
+    // The sync's own writes are not edits: nothing to do, on either side.
+    let again = co.sync().await;
+    assert_eq!((again["pushes"].as_u64(), again["merged"].as_u64(), again["created"].as_u64()), (Some(0), Some(0), Some(0)), "{again}");
+
+    // A new file becomes a new page.
+    let fresh = co.title("Written offline");
+    std::fs::write(co.file(&fresh), "made in the checkout\n").unwrap();
+    let r = co.sync().await;
+    assert_eq!(r["created"], 1, "{r}");
+    assert_eq!(current(&co.wiki, &fresh).await.unwrap().1, "made in the checkout");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_line_changed_on_both_sides_keeps_both_texts() {
+    let co = setup("conflicts = \"keep-both\"\nprefer = \"wiki\"\n");
+    let t = co.title("Conflict");
+    save(&co.wiki, &t, PAGE).await;
+    co.sync().await;
+    let (wiki_text, local_text) = (PAGE.replace("middle line", "middle line (wiki)"), PAGE.replace("middle line", "middle line (local)"));
+    let rev = save(&co.other, &t, &wiki_text).await;
+    std::fs::write(co.file(&t), &local_text).unwrap();
+    let r = co.sync().await;
+    assert_eq!(r["conflicts"], 1, "{r}");
+    // The preferred side's text in both places…
+    assert_eq!(current(&co.wiki, &t).await.unwrap().1, wiki_text);
+    assert_eq!(read(&co.file(&t)), format!("{wiki_text}\n"));
+    // …the checkout's whole text beside the file, and both in the store.
+    let conflicts: Vec<serde_json::Value> = co.cli(&["conflicts", "co", "--json"]).await.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!((conflicts[0]["wiki_text"].as_str(), conflicts[0]["with_text"].as_str()), (Some(wiki_text.as_str()), Some(local_text.as_str())));
+    let id = conflicts[0]["id"].as_i64().unwrap();
+    let beside = co.dir.join(format!("{}.conflict-{id}", file_name(&t, &Default::default())));
+    assert_eq!(read(&beside), format!("{local_text}\n"));
+    // The notice names the wiki's editor and revision, and the local file.
+    let (_, notice) = current(&co.wiki, &format!("Talk:{t}")).await.expect("a notice on the talk page");
+    assert!(notice.contains("Otheruser") && notice.contains(&rev.to_string()) && notice.contains("Conflict.wiki"), "{notice}");
+    // The next sync brings the notice into the checkout too, and leaves the
+    // conflict copy alone (it is not a page); the one after has nothing to do.
+    let again = co.sync().await;
+    assert_eq!(again["created"], 1, "{again}");
+    assert!(read(&co.file(&format!("Talk:{t}"))).contains("Edit conflict synced by oai-mirror"));
+    let quiet = co.sync().await;
+    assert_eq!((quiet["pushes"].as_u64(), quiet["created"].as_u64()), (Some(0), Some(0)), "{quiet}");
+
+    // Settled by taking the checkout's text.
+    co.cli(&["resolve", "co", &t, "--take", "with"]).await;
+    co.sync().await;
+    assert_eq!(current(&co.wiki, &t).await.unwrap().1, local_text);
+    assert_eq!(read(&co.file(&t)), format!("{local_text}\n"));
+    assert!(co.cli(&["queue", "co"]).await.contains("no pending pushes"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_file_moves_the_page_and_a_moved_page_renames_the_file() {
+    let co = setup("");
+    let (t, renamed, moved) = (co.title("Rename me"), co.title("Renamed"), co.title("Moved on the wiki"));
+    save(&co.wiki, &t, PAGE).await;
+    co.sync().await;
+    let (id, _) = current(&co.wiki, &t).await.unwrap();
+
+    // Renamed and edited in the checkout, edited on the wiki meanwhile.
+    let local = PAGE.replace("last line", "last line (local)");
+    std::fs::remove_file(co.file(&t)).unwrap();
+    std::fs::write(co.file(&renamed), &local).unwrap();
+    save(&co.other, &t, &PAGE.replace("first line", "first line (wiki)")).await;
+    let r = co.sync().await;
+    assert_eq!(r["moves"], 1, "{r}");
+    let both = PAGE.replace("first line", "first line (wiki)").replace("last line", "last line (local)");
+    let (id_after, text) = current(&co.wiki, &renamed).await.expect("moved on the wiki");
+    assert_eq!(id_after, id, "a move, not a delete and a create");
+    assert_eq!(text, both);
+    assert!(current(&co.wiki, &t).await.is_none(), "moved without a redirect");
+    assert_eq!(read(&co.file(&renamed)), format!("{both}\n"));
+
+    // Moved on the wiki, edited in the checkout.
+    co.wiki.move_page(&renamed, &moved, true, "test").await.unwrap();
+    std::fs::write(co.file(&renamed), both.replace("middle line", "middle line (local)")).unwrap();
+    let r = co.sync().await;
+    assert_eq!(r["moves"], 1, "{r}");
+    assert!(!co.file(&renamed).exists());
+    let expect = both.replace("middle line", "middle line (local)");
+    // The file was renamed, not rewritten: it holds what was written to it.
+    assert_eq!(read(&co.file(&moved)), expect);
+    assert_eq!(current(&co.wiki, &moved).await.unwrap(), (id, expect));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletions_propagate_unless_the_other_side_edited() {
+    let co = setup("");
+    let (gone, kept_local, kept_wiki) = (co.title("Gone"), co.title("Kept local"), co.title("Kept wiki"));
+    for t in [&gone, &kept_local, &kept_wiki] {
+        save(&co.wiki, t, PAGE).await;
+    }
+    co.sync().await;
+
+    // Deleted in the checkout, untouched on the wiki: deleted there.
+    std::fs::remove_file(co.file(&gone)).unwrap();
+    // Deleted on the wiki, edited in the checkout: the edit survives.
+    co.wiki.delete(&kept_local, "test").await.unwrap();
+    std::fs::write(co.file(&kept_local), PAGE.replace("first line", "first line (local)")).unwrap();
+    // Deleted in the checkout, edited on the wiki: the file comes back.
+    std::fs::remove_file(co.file(&kept_wiki)).unwrap();
+    save(&co.other, &kept_wiki, &PAGE.replace("first line", "first line (wiki)")).await;
+    let r = co.sync().await;
+    assert_eq!((r["deletes"].as_u64(), r["revived"].as_u64()), (Some(1), Some(2)), "{r}");
+    assert!(current(&co.wiki, &gone).await.is_none());
+    assert_eq!(current(&co.wiki, &kept_local).await.unwrap().1, PAGE.replace("first line", "first line (local)"));
+    assert_eq!(read(&co.file(&kept_wiki)), format!("{}\n", PAGE.replace("first line", "first line (wiki)")));
+    assert!(r["lines"].to_string().contains("deleted on one side and edited on the other"), "{r}");
+
+    // Deleted on the wiki, untouched in the checkout: the file goes.
+    co.wiki.delete(&kept_wiki, "test").await.unwrap();
+    let r = co.sync().await;
+    assert_eq!(r["deletes"], 1, "{r}");
+    assert!(!co.file(&kept_wiki).exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_created_on_both_sides_under_one_title() {
+    let co = setup("");
+    let t = co.title("Twin");
+    save(&co.wiki, &t, "made on the wiki\n").await;
+    std::fs::create_dir_all(&co.dir).unwrap();
+    std::fs::write(co.file(&t), "made offline\n").unwrap();
+    let r = co.sync().await;
+    assert_eq!(r["conflicts"], 1, "{r}");
+    let conflicts: Vec<serde_json::Value> = co.cli(&["conflicts", "co", "--json"]).await.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!((conflicts[0]["wiki_text"].as_str(), conflicts[0]["with_text"].as_str()), (Some("made on the wiki"), Some("made offline")));
+    assert_eq!(read(&co.file(&t)).trim_end(), current(&co.wiki, &t).await.unwrap().1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_file_names_are_skipped_with_a_reason_and_odd_ones_settle() {
+    let co = setup("");
+    std::fs::create_dir_all(&co.dir).unwrap();
+    let d = &co.dir;
+    let p = &co.prefix;
+    // Never followed, never pushed.
+    std::os::unix::fs::symlink("/etc/passwd", d.join(format!("{p}Passwd.wiki"))).unwrap();
+    std::os::unix::fs::symlink("..", d.join(format!("{p}Up.wiki"))).unwrap();
+    std::fs::create_dir(d.join(format!("{p}Dir.wiki"))).unwrap();
+    std::fs::write(d.join(format!("{p}Line\nbreak.wiki")), "x").unwrap();
+    std::fs::write(d.join(format!("{p}Bad%zzescape.wiki")), "x").unwrap();
+    std::fs::write(d.join(format!("{p}Binary.wiki")), [0xff, 0xfe, 0]).unwrap();
+    std::fs::write(d.join("Somewhere~0123456789abcdef.wiki"), "x").unwrap();
+    std::fs::write(d.join("Outside the selection.wiki"), "x").unwrap();
+    std::fs::write(d.join(format!(".{p}Swap.wiki")), "x").unwrap();
+    // Odd but fine: a subpage through an escaped slash, and a title the
+    // wiki normalises (underscores), whose file then takes the wiki's title.
+    std::fs::write(d.join(format!("{p}Parent%2FChild.wiki")), "a subpage").unwrap();
+    std::fs::write(d.join(format!("{p}With_underscores.wiki")), "underscores").unwrap();
+    // A title MediaWiki refuses.
+    std::fs::write(d.join(format!("{p}Square [brackets].wiki")), "refused").unwrap();
+
+    let (ok, r, err) = co.sync_may_fail().await;
+    assert!(!ok && err.contains("did not go through"), "the refused title fails the run: {err}");
+    let lines = r["lines"].to_string();
+    for (name, why) in [
+        ("Passwd.wiki", "symbolic link"),
+        ("Up.wiki", "symbolic link"),
+        ("Dir.wiki", "a directory"),
+        ("Line\\\\nbreak.wiki", "control character"),
+        ("Bad%zzescape.wiki", "escape"),
+        ("Binary.wiki", "not UTF-8 text"),
+        ("Somewhere~0123456789abcdef.wiki", "hashed name"),
+        ("Outside the selection.wiki", "outside the wiki's selection"),
+    ] {
+        assert!(lines.contains(name) && lines.contains(why), "{name}: {why}\n{lines}");
+    }
+    assert_eq!(current(&co.wiki, &co.title("Parent/Child")).await.unwrap().1, "a subpage");
+    assert_eq!(current(&co.wiki, &co.title("With underscores")).await.unwrap().1, "underscores");
+    assert!(lines.contains("Square [brackets]]] on a: not written") && lines.contains("invalidtitle"), "the refused title is reported: {lines}");
+    assert_eq!(read(Path::new("/etc/passwd")).is_empty(), false, "untouched");
+    // The file of a normalised title now has the wiki's title; the rest stays.
+    let after = names(d);
+    assert!(after.contains(&format!("{p}With underscores.wiki")) && !after.contains(&format!("{p}With_underscores.wiki")), "{after:?}");
+    for kept in [format!("{p}Line\nbreak.wiki"), format!("{p}Binary.wiki"), "Outside the selection.wiki".to_string(), format!("{p}Square [brackets].wiki")] {
+        assert!(after.contains(&kept), "{kept:?} left in place: {after:?}");
+    }
+    // Nothing else reached the wiki.
+    for title in ["Passwd", "Up", "Dir", "Binary", "Bad%zzescape", "Square [brackets]"] {
+        let p = co.wiki.pages(&[PageRef::Title(&co.title(title))]).await.unwrap().remove(0);
+        assert!(p.missing || p.invalid, "{title} must not exist");
+    }
+    // A second run writes nothing, and tells the skips and the refusal again.
+    let (_, again, _) = co.sync_may_fail().await;
+    assert_eq!((again["pushes"].as_u64(), again["created"].as_u64(), again["moves"].as_u64()), (Some(0), Some(0), Some(0)), "{again}");
+    assert!(again["lines"].to_string().contains("Passwd.wiki"), "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn titles_differing_only_in_case_get_distinct_files() {
+    let co = setup("");
+    let (lower, upper) = (co.title("case"), co.title("CASE"));
+    save(&co.wiki, &lower, "lower").await;
+    save(&co.wiki, &upper, "upper").await;
+    co.sync().await;
+    let files = names(&co.dir);
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert_ne!(files[0].to_lowercase(), files[1].to_lowercase(), "no two names a case-insensitive disk would merge");
+    // Edit the hashed one: the edit reaches its own page.
+    let hashed = files.iter().find(|f| oai_mirror::sync::checkout::is_hashed(f)).expect("one hashed name").clone();
+    let hashed_title = if read(&co.dir.join(&hashed)).starts_with("lower") { lower.clone() } else { upper.clone() };
+    std::fs::write(co.dir.join(&hashed), "edited through the hashed name").unwrap();
+    let r = co.sync().await;
+    assert_eq!(r["pushes"], 1, "{r}");
+    assert_eq!(current(&co.wiki, &hashed_title).await.unwrap().1, "edited through the hashed name");
+}
