@@ -28,6 +28,8 @@ pub fn specs(settings: &Settings) -> anyhow::Result<Vec<JobSpec>> {
         let table = format!("sync.{name}");
         let mut resources = vec![format!("wiki:{}", s.wiki)];
         resources.extend(s.with.iter().map(|w| format!("wiki:{w}")));
+        // Two syncs of one directory never run at once either.
+        resources.extend(s.checkout.iter().map(|d| format!("checkout:{}", d.display())));
         out.push(JobSpec { schedule: schedule(&table, &s.schedule, &s.timezone)?, resources, name: table });
     }
     Ok(out)

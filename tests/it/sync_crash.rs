@@ -1,9 +1,11 @@
 //! SIGKILL `sync` at random moments; after one more run no edit is lost, no
-//! revision is pushed twice, and both wikis hold the same text. The seed is
-//! printed (OAI_MIRROR_SEED replays it); OAI_MIRROR_SYNC_TRIALS sets the
-//! number of trials (50 by default).
+//! revision is pushed twice, and both sides hold the same text: two wikis,
+//! and a wiki with a checkout. The seed is printed (OAI_MIRROR_SEED replays
+//! it); OAI_MIRROR_SYNC_TRIALS sets the number of trials (50 by default).
+//! The kill lands within the time an uninterrupted sync of one edited page
+//! took, measured first, so most kills hit a running sync.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use oai_mirror::mediawiki::{CreateMode, Edit, EditOutcome, PageRef, Wiki};
 
@@ -20,10 +22,25 @@ async fn page(w: &Wiki, title: &str) -> (u64, u64, String) {
     (p.pageid.unwrap(), r.revid, r.text.unwrap())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
+fn seed_and_trials() -> (u64, usize) {
     let seed: u64 = std::env::var("OAI_MIRROR_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20_261_122);
     let trials: usize = std::env::var("OAI_MIRROR_SYNC_TRIALS").ok().and_then(|s| s.parse().ok()).unwrap_or(50);
+    (seed, trials)
+}
+
+/// Starts `cmd`, kills it after up to `window`; true if it was still running.
+fn kill_within(mut cmd: std::process::Command, rng: &mut fastrand::Rng, window: Duration) -> bool {
+    let mut child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    std::thread::sleep(Duration::from_micros(rng.u64(0..window.as_micros() as u64)));
+    let running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    child.wait().unwrap();
+    running
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
+    let (seed, trials) = seed_and_trials();
     println!("sync crash trials: {trials}, seed {seed} (replay with OAI_MIRROR_SEED={seed})");
     let mut rng = fastrand::Rng::with_seed(seed);
     let (ta, tb) = (test_wiki(), test_wiki_b());
@@ -58,6 +75,14 @@ async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
     }
     let out = run(sync()).await;
     assert!(out.status.success(), "{}", stderr(&out));
+    // How long a sync of one page edited on both sides takes.
+    let (_, _, text) = page(&a, &titles[0]).await;
+    save(&a, &titles[0], &format!("{text}\ncalibration")).await;
+    let started = Instant::now();
+    let out = run(sync()).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let window = started.elapsed();
+    println!("an uninterrupted sync took {window:?}");
 
     let (mut lost, mut twice, mut diverged, mut mid_run) = (0, 0, 0, 0);
     for trial in 0..trials {
@@ -69,13 +94,9 @@ async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
         save(&a, t, &a_text.replacen("top line", &format!("top line {mark_a}"), 1)).await;
         save(&b, t, &b_text.replacen("bottom line", &format!("bottom line {mark_b}"), 1)).await;
 
-        let mut child = sync().stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
-        tokio::time::sleep(Duration::from_millis(rng.u64(0..2500))).await;
-        if child.try_wait().unwrap().is_none() {
+        if kill_within(sync(), &mut rng, window) {
             mid_run += 1;
         }
-        let _ = child.kill();
-        child.wait().unwrap();
         let out = run(sync()).await;
         assert!(out.status.success(), "trial {trial}: {}\n{}", stdout(&out), stderr(&out));
 
@@ -99,6 +120,90 @@ async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
         }
     }
     println!("sync crash trials: {trials} ({mid_run} killed mid-run), seed {seed}: {lost} lost, {twice} duplicated, {diverged} diverged");
-    assert!(mid_run > 0, "no kill landed while a sync was running");
+    assert!(mid_run > trials / 2, "only {mid_run} of {trials} kills landed while a sync was running");
+    assert_eq!((lost, twice, diverged), (0, 0, 0), "seed {seed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_checkout_syncs_lose_nothing_and_push_nothing_twice() {
+    let (seed, trials) = seed_and_trials();
+    println!("checkout crash trials: {trials}, seed {seed} (replay with OAI_MIRROR_SEED={seed})");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let ta = test_wiki();
+    let a = ta.bot();
+    let prefix = format!("{} ", unique_title("CoCrash").replace(' ', ""));
+    let home = tempdir();
+    let secret = home.path().join("a");
+    std::fs::write(&secret, &ta.bot_password).unwrap();
+    let dir = home.path().join("pages");
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "db = \"{}\"\n[wiki.a]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\"]\n[sync.co]\nwiki = \"a\"\ncheckout = \"{}\"\n",
+            home.path().join("s.sqlite").display(),
+            ta.api,
+            ta.bot_user,
+            secret.display(),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let sync = || {
+        let mut c = bin(home.path());
+        c.arg("--config").arg(&config).args(["sync", "co"]);
+        c
+    };
+    let titles: Vec<String> = (0..4).map(|i| format!("{prefix}Page {i}")).collect();
+    let file = |t: &str| dir.join(oai_mirror::sync::checkout::file_name(t, &Default::default()));
+    let read = |t: &str| oai_mirror::sync::checkout::normalize(&std::fs::read_to_string(file(t)).unwrap_or_default());
+    for t in &titles {
+        save(&a, t, "top line\n\nmiddle\n\nbottom line").await;
+    }
+    let out = run(sync()).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(file(&titles[0]), format!("{}\ncalibration\n", read(&titles[0]))).unwrap();
+    let started = Instant::now();
+    let out = run(sync()).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let window = started.elapsed();
+    println!("an uninterrupted checkout sync took {window:?}");
+
+    let (mut lost, mut twice, mut diverged, mut mid_run) = (0, 0, 0, 0);
+    for trial in 0..trials {
+        let t = &titles[rng.usize(..titles.len())];
+        let (a_id, a_rev, a_text) = page(&a, t).await;
+        assert_eq!(a_text, read(t), "trial {trial}: the sides differ before it starts");
+        let (mark_a, mark_c) = (format!("(a{trial})"), format!("(c{trial})"));
+        save(&a, t, &a_text.replacen("top line", &format!("top line {mark_a}"), 1)).await;
+        std::fs::write(file(t), a_text.replacen("bottom line", &format!("bottom line {mark_c}"), 1)).unwrap();
+        if kill_within(sync(), &mut rng, window) {
+            mid_run += 1;
+        }
+        let out = run(sync()).await;
+        assert!(out.status.success(), "trial {trial}: {}\n{}", stdout(&out), stderr(&out));
+
+        let (_, _, a_after) = page(&a, t).await;
+        let c_after = read(t);
+        if a_after != c_after {
+            diverged += 1;
+            eprintln!("trial {trial} [[{t}]]: diverged\n wiki: {a_after:?}\n file: {c_after:?}");
+        }
+        if !a_after.contains(&mark_a) || !a_after.contains(&mark_c) {
+            lost += 1;
+            eprintln!("trial {trial} [[{t}]]: an edit was lost: {a_after:?}");
+        }
+        let by_sync = a.revisions_after(a_id, a_rev).await.unwrap().into_iter().filter(|r| r.comment.starts_with("oai-mirror sync")).count();
+        if by_sync > 1 {
+            twice += 1;
+            eprintln!("trial {trial} [[{t}]]: {by_sync} sync revisions on the wiki");
+        }
+    }
+    // No stray files: one per page, nothing half-written left visible.
+    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.')).collect();
+    names.sort();
+    assert_eq!(names.len(), titles.len(), "{names:?}");
+    println!("checkout crash trials: {trials} ({mid_run} killed mid-run), seed {seed}: {lost} lost, {twice} duplicated, {diverged} diverged");
+    assert!(mid_run > trials / 2, "only {mid_run} of {trials} kills landed while a sync was running");
     assert_eq!((lost, twice, diverged), (0, 0, 0), "seed {seed}");
 }
