@@ -508,3 +508,33 @@ pub fn talk_title(title: &str) -> String {
         _ => format!("Talk:{title}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live(pages: &[(u64, &str)]) -> HashMap<u64, Live> {
+        pages.iter().map(|(id, t)| (*id, Live { title: t.to_string(), rev: 1 })).collect()
+    }
+
+    fn pair(id: i64, wiki: Option<u64>, with: Option<u64>, title: &str) -> Pair {
+        Pair { pair_id: id, wiki_page: wiki, with_page: with, title: title.into(), base_text: String::new(), wiki_rev: 0, with_rev: 0, held: false }
+    }
+
+    #[test]
+    fn new_pages_pair_by_title_or_alone() {
+        let mut pairs = vec![pair(1, Some(1), Some(11), "Known")];
+        let new = pair_new_pages(&mut pairs, &live(&[(1, "Known"), (2, "Both"), (3, "Wiki only")]), &live(&[(11, "Known"), (12, "Both"), (13, "Other only")]));
+        let got: Vec<(Option<u64>, Option<u64>, &str)> = new.iter().map(|p| (p.wiki_page, p.with_page, p.title.as_str())).collect();
+        assert_eq!(got, [(Some(2), Some(12), "Both"), (None, Some(13), "Other only"), (Some(3), None, "Wiki only")]);
+    }
+
+    #[test]
+    fn a_pair_missing_a_side_adopts_the_page_a_killed_run_created() {
+        // The run created the page on the other side and died before recording it.
+        let mut pairs = vec![pair(1, Some(1), None, "Made"), pair(2, None, Some(12), "Made back")];
+        let new = pair_new_pages(&mut pairs, &live(&[(1, "Made"), (2, "Made back")]), &live(&[(11, "Made"), (12, "Made back")]));
+        assert!(new.is_empty(), "no second pair: {new:?}");
+        assert_eq!((pairs[0].with_page, pairs[1].wiki_page), (Some(11), Some(2)));
+    }
+}

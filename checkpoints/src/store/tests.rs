@@ -115,3 +115,24 @@ fn sets_distinguish_sources() {
     assert_eq!(s.sources().unwrap()[1].key.set_spec.as_deref(), Some("math"));
 }
 
+
+#[test]
+fn a_checkout_file_keeps_its_id_when_its_name_comes_back() {
+    let s = Store::open_in_memory().unwrap();
+    let id = s.add_checkout_file("co", "A.wiki", "A", 7).unwrap();
+    assert_ne!(s.add_checkout_file("other", "A.wiki", "A", 7).unwrap(), id, "names are per sync");
+    let mut f = s.checkout_file(id).unwrap().unwrap();
+    assert_eq!((f.name.as_str(), f.title.as_str(), f.fingerprint, f.present), ("A.wiki", "A", 7, true));
+    f.present = false;
+    s.update_checkout_file(&f).unwrap();
+    // The same name again is the same file, present once more.
+    assert_eq!(s.add_checkout_file("co", "A.wiki", "A", 9).unwrap(), id);
+    let f = s.checkout_file(id).unwrap().unwrap();
+    assert_eq!((f.fingerprint, f.present), (9, true));
+    // Fingerprints use all 64 bits.
+    let big = s.add_checkout_file("co", "B.wiki", "B", u64::MAX - 1).unwrap();
+    assert_eq!(s.checkout_file(big).unwrap().unwrap().fingerprint, u64::MAX - 1);
+    s.forget_checkout_file(id).unwrap();
+    assert!(s.checkout_file(id).unwrap().is_none());
+    assert_eq!(s.checkout_files("co").unwrap().len(), 1);
+}

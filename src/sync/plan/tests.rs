@@ -101,3 +101,30 @@ fn a_page_created_on_both_sides_merges_against_an_empty_base() {
     let differ = decide(&b, &at("New", 5, "x\n"), &at("New", 6, "y\n"), ConflictPolicy::KeepBoth, Target::Wiki);
     assert!(matches!(differ, Action::Write { conflict: Some(_), .. }));
 }
+
+/// A checkout's revisions are fingerprints of its files' texts; the
+/// planner treats them like any revision id.
+#[test]
+fn a_checkout_file_renamed_and_edited_is_moved_first_then_merged() {
+    use crate::sync::checkout::fingerprint;
+    let b = Base { title: "Page".into(), text: BASE.into(), wiki_rev: 10, with_rev: fingerprint(BASE) };
+    let local = BASE.replace("two", "TWO");
+    let wiki_edit = BASE.replace("one", "ONE");
+    let renamed = State::Present { title: "Renamed".into(), rev: fingerprint(&local), text: local.clone(), user: "a local edit".into() };
+    // The rename goes first, as a move on the wiki; the edits wait for it.
+    assert_eq!(
+        decide(&b, &at("Page", 11, &wiki_edit), &renamed, ConflictPolicy::KeepBoth, Target::Wiki),
+        Action::Move { target: Target::Wiki, from: "Page".into(), to: "Renamed".into() }
+    );
+    // Once the titles agree, both edits merge.
+    let moved = Base { title: "Renamed".into(), ..b.clone() };
+    let merged = BASE.replace("one", "ONE").replace("two", "TWO");
+    assert!(matches!(
+        decide(&moved, &at("Renamed", 12, &wiki_edit), &renamed, ConflictPolicy::KeepBoth, Target::Wiki),
+        Action::Write { agreed, conflict: None, .. } if agreed == merged
+    ));
+    // A file the sync itself wrote (its fingerprint is the base's) is no edit.
+    assert_eq!(decide(&b, &at("Page", 10, BASE), &State::Present { title: "Page".into(), rev: fingerprint(BASE), text: BASE.into(), user: String::new() }, ConflictPolicy::KeepBoth, Target::Wiki), Action::Nothing);
+    // A deleted file whose page the wiki did not change: delete it there.
+    assert_eq!(decide(&b, &at("Page", 10, BASE), &State::Deleted, ConflictPolicy::KeepBoth, Target::Wiki), Action::Delete { target: Target::Wiki, title: "Page".into() });
+}
