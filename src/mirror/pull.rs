@@ -224,6 +224,17 @@ fn redirect_target(text: &str) -> Option<String> {
 /// Pages of at most this many ids are planned and applied together.
 const BATCH: usize = 50;
 
+/// How far back each API pull reads changes again (see `pull_api`).
+const FEED_OVERLAP_SECS: i64 = 120;
+
+/// A checkpoint's timestamp moved back by the overlap (unchanged if unreadable).
+fn overlapped(timestamp: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(timestamp) {
+        Ok(t) => (t.with_timezone(&chrono::Utc) - chrono::Duration::seconds(FEED_OVERLAP_SECS)).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Err(_) => timestamp.to_string(),
+    }
+}
+
 /// Pulls a wiki through its action API.
 pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions) -> anyhow::Result<PullSummary> {
     let mut summary = PullSummary { feed: "api", ..Default::default() };
@@ -231,8 +242,12 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
     let state = lock(&store).wiki_feed(&opts.wiki, "api")?;
     // The API feed's checkpoint: the server's clock at the start of the last
     // pull and the highest rcid it handled, as "TIMESTAMP|RCID".
+    // MediaWiki writes a change's recentchanges row after it answers the
+    // edit, so a row can appear later than changes already read, with an
+    // earlier timestamp. Each pull reads the last FEED_OVERLAP_SECS again;
+    // rcids (given out as rows are written) tell the rows already handled.
     let (since, handled_rcid) = match state.next_from.as_deref().map(|s| s.split_once('|').unwrap_or((s, "0"))) {
-        Some((t, rcid)) => (Some(t.to_string()), rcid.parse::<u64>().unwrap_or(0)),
+        Some((t, rcid)) => (Some(overlapped(t)), rcid.parse::<u64>().unwrap_or(0)),
         None => (None, 0),
     };
     let mut max_rcid = handled_rcid;
@@ -448,5 +463,12 @@ mod tests {
         assert_eq!(redirect_target("no link"), None);
         assert_eq!(page_id_of("oai:127.0.0.1:wiki:42"), Some(42));
         assert_eq!(page_id_of("oai:127.0.0.1:wiki:x"), None);
+    }
+
+    #[test]
+    fn each_api_pull_reads_the_last_two_minutes_again() {
+        assert_eq!(overlapped("2026-11-22T15:03:26Z"), "2026-11-22T15:01:26Z");
+        assert_eq!(overlapped("2026-01-01T00:01:00Z"), "2025-12-31T23:59:00Z");
+        assert_eq!(overlapped("garbage"), "garbage", "left for the wiki to refuse, with its error");
     }
 }

@@ -28,9 +28,11 @@ fn seed_and_trials() -> (u64, usize) {
     (seed, trials)
 }
 
-/// Starts `cmd`, kills it after up to `window`; true if it was still running.
-fn kill_within(mut cmd: std::process::Command, rng: &mut fastrand::Rng, window: Duration) -> bool {
-    let mut child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+/// Starts `cmd`, kills it after up to `window`; true if it was still
+/// running. Its log goes to `log`, to be shown if the trial fails.
+fn kill_within(mut cmd: std::process::Command, rng: &mut fastrand::Rng, window: Duration, log: &std::path::Path) -> bool {
+    let file = std::fs::File::create(log).unwrap();
+    let mut child = cmd.stdout(file.try_clone().unwrap()).stderr(file).spawn().unwrap();
     std::thread::sleep(Duration::from_micros(rng.u64(0..window.as_micros() as u64)));
     let running = child.try_wait().unwrap().is_none();
     let _ = child.kill();
@@ -94,7 +96,8 @@ async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
         save(&a, t, &a_text.replacen("top line", &format!("top line {mark_a}"), 1)).await;
         save(&b, t, &b_text.replacen("bottom line", &format!("bottom line {mark_b}"), 1)).await;
 
-        if kill_within(sync(), &mut rng, window) {
+        let log = home.path().join("killed.log");
+        if kill_within(sync(), &mut rng, window, &log) {
             mid_run += 1;
         }
         let out = run(sync()).await;
@@ -102,6 +105,9 @@ async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
 
         let (_, _, a_after) = page(&a, t).await;
         let (_, _, b_after) = page(&b, t).await;
+        if a_after != b_after || !a_after.contains(&mark_a) || !a_after.contains(&mark_b) {
+            eprintln!("trial {trial}: the killed run:\n{}\nthe run after:\n{}\n{}", std::fs::read_to_string(&log).unwrap_or_default(), stdout(&out), stderr(&out));
+        }
         if a_after != b_after {
             diverged += 1;
             eprintln!("trial {trial} [[{t}]]: diverged\n a: {a_after:?}\n b: {b_after:?}");
@@ -177,7 +183,8 @@ async fn killed_checkout_syncs_lose_nothing_and_push_nothing_twice() {
         let (mark_a, mark_c) = (format!("(a{trial})"), format!("(c{trial})"));
         save(&a, t, &a_text.replacen("top line", &format!("top line {mark_a}"), 1)).await;
         std::fs::write(file(t), a_text.replacen("bottom line", &format!("bottom line {mark_c}"), 1)).unwrap();
-        if kill_within(sync(), &mut rng, window) {
+        let log = home.path().join("killed.log");
+        if kill_within(sync(), &mut rng, window, &log) {
             mid_run += 1;
         }
         let out = run(sync()).await;
@@ -185,6 +192,9 @@ async fn killed_checkout_syncs_lose_nothing_and_push_nothing_twice() {
 
         let (_, _, a_after) = page(&a, t).await;
         let c_after = read(t);
+        if a_after != c_after || !a_after.contains(&mark_a) || !a_after.contains(&mark_c) {
+            eprintln!("trial {trial}: the killed run:\n{}\nthe run after:\n{}\n{}", std::fs::read_to_string(&log).unwrap_or_default(), stdout(&out), stderr(&out));
+        }
         if a_after != c_after {
             diverged += 1;
             eprintln!("trial {trial} [[{t}]]: diverged\n wiki: {a_after:?}\n file: {c_after:?}");

@@ -246,3 +246,31 @@ async fn a_conflict_is_resolved_by_taking_a_side_or_a_file() {
     assert_eq!(current(&p.a, &t).await.unwrap().1, text_b.replace("first line", "first (a and b)"));
     assert_eq!(current(&p.b, &t).await.unwrap().1, text_b.replace("first line", "first (a and b)"));
 }
+
+/// The push queue relies on MediaWiki refusing an edit whose base revision
+/// is not the current one when the changes overlap, even when the edit made
+/// meanwhile is the sync's own account's (older MediaWikis let a user
+/// overwrite their own edits). 1.39 refuses it: nothing is overwritten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_based_on_an_old_revision_never_overwrites_an_edit_of_the_same_account() {
+    use oai_mirror::mirror::pull::{Feed, PullOptions};
+    use oai_mirror::sync::peer::{Peer, Side, Written};
+    let p = setup("");
+    let t = p.title("Same account");
+    let base = save(&p.a, &t, PAGE).await;
+    let meanwhile = PAGE.replace("middle line", "middle line (same account, meanwhile)");
+    save(&p.a, &t, &meanwhile).await;
+    let side = Side { wiki: &p.a, pull: PullOptions { wiki: "a".into(), selection: Default::default(), history: false }, feed: Feed::Api, oai: None };
+    let store = std::sync::Mutex::new(checkpoints::Store::open_in_memory().unwrap());
+    let (id, _) = current(&p.a, &t).await.unwrap();
+    // The same line: refused as a conflict, and the next run decides again.
+    let pushed = PAGE.replace("middle line", "middle line (pushed)");
+    let written = Peer::Wiki(&side).write(&store, &t, Some(id), base, &pushed, "oai-mirror sync (test)").await.unwrap();
+    assert!(matches!(written, Written::Refused(_)), "{written:?}");
+    assert_eq!(current(&p.a, &t).await.unwrap().1, meanwhile);
+    // Another line: MediaWiki merges, and the push says it is not exactly what was sent.
+    let pushed = PAGE.replace("last line", "last line (pushed)");
+    let written = Peer::Wiki(&side).write(&store, &t, Some(id), base, &pushed, "oai-mirror sync (test)").await.unwrap();
+    assert!(matches!(written, Written::Saved { exact: false, .. }), "{written:?}");
+    assert_eq!(current(&p.a, &t).await.unwrap().1, meanwhile.replace("last line", "last line (pushed)"));
+}
