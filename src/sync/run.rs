@@ -74,6 +74,12 @@ pub async fn run(store: Arc<Mutex<Store>>, wiki: &Side<'_>, with: Peer<'_>, opts
     let wiki = Peer::Wiki(wiki);
     let requests_before = wiki.requests() + with.requests();
     for round in 0..ROUNDS {
+        // The outbox first: its pushes move pairs' bases, so the sides are
+        // read after it, and decisions never meet a base newer than the
+        // pages they look at.
+        if !opts.dry_run {
+            settle_outbox(&store, wiki, with, opts, &mut report).await?;
+        }
         for side in [wiki, with] {
             let (examined, notes) = side.pull(&store).await.with_context(|| format!("pulling {}", side.name()))?;
             report.pages_examined += examined;
@@ -81,9 +87,6 @@ pub async fn run(store: Arc<Mutex<Store>>, wiki: &Side<'_>, with: Peer<'_>, opts
             if round == 0 {
                 notes.into_iter().for_each(|n| report.say(n));
             }
-        }
-        if !opts.dry_run {
-            settle_outbox(&store, wiki, with, opts, &mut report).await?;
         }
         let again = decide_all(&store, wiki, with, opts, &mut report).await?;
         if !again || opts.dry_run {

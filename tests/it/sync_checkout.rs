@@ -337,3 +337,31 @@ async fn titles_differing_only_in_case_get_distinct_files() {
     assert_eq!(r["pushes"], 1, "{r}");
     assert_eq!(current(&co.wiki, &hashed_title).await.unwrap().1, "edited through the hashed name");
 }
+
+/// A run that died between queueing a push and sending it leaves a pending
+/// job; the next run sends it first and reads both sides after, so the
+/// merge it finishes is not undone by a decision on stale pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_queued_by_a_killed_run_is_sent_before_the_sides_are_read() {
+    let co = setup("");
+    let t = co.title("Pending");
+    save(&co.wiki, &t, PAGE).await;
+    co.sync().await;
+    let (wiki_edit, local_edit) = (PAGE.replace("first line", "first line (wiki)"), PAGE.replace("last line", "last line (local)"));
+    let merged = PAGE.replace("first line", "first line (wiki)").replace("last line", "last line (local)");
+    // The dead run had merged, saved the merge on the wiki, and queued it for the file.
+    save(&co.other, &t, &wiki_edit).await;
+    save(&co.wiki, &t, &merged).await;
+    std::fs::write(co.file(&t), &local_edit).unwrap();
+    {
+        let store = checkpoints::Store::open(&co.home.path().join("s.sqlite")).unwrap();
+        let pair = store.sync_pairs("co").unwrap().into_iter().find(|x| x.title == t).unwrap();
+        let base = oai_mirror::sync::checkout::fingerprint(&local_edit);
+        store.queue_push("co", pair.pair_id, "with", &t, pair.with_page, base, &merged, &oai_mirror::util::md5_hex(&merged), 0).unwrap();
+    }
+    co.sync().await;
+    assert_eq!(current(&co.wiki, &t).await.unwrap().1, merged);
+    assert_eq!(read(&co.file(&t)).trim_end(), merged);
+    let again = co.sync().await;
+    assert_eq!(again["pushes"], 0, "{again}");
+}
