@@ -41,14 +41,8 @@ pub async fn mirror_wiki(settings: &Settings, store: Arc<Mutex<Store>>, name: &s
     let feed = feed_of(settings, name, feed)?;
     let opts = PullOptions { wiki: name.to_string(), selection: w.selection(), history: w.history };
     let wiki = Wiki::new(settings.wiki_options(name)?)?;
-    match feed {
-        Feed::Api => pull::pull_api(store, &wiki, &opts).await,
-        Feed::Oai => {
-            let client = settings.wiki_oai_client(name)?.with_context(|| format!("[wiki.{name}] has no `oai` URL; use the api feed"))?;
-            pull::pull_oai(store, &client, w.history.then_some(&wiki), &opts).await
-        }
-    }
-    .with_context(|| format!("mirroring [wiki.{name}]"))
+    let oai = settings.wiki_oai_client(name)?;
+    pull::pull(store, &wiki, feed, oai.as_ref(), &opts).await.with_context(|| format!("mirroring [wiki.{name}]"))
 }
 
 /// Runs `[sync.NAME]` once.

@@ -75,6 +75,12 @@ fn pair(r: &rusqlite::Row<'_>) -> rusqlite::Result<Pair> {
     Ok(Pair { pair_id: r.get(0)?, wiki_page: ou(r, 1)?, with_page: ou(r, 2)?, title: r.get(3)?, base_text: r.get(4)?, wiki_rev: u(r, 5)?, with_rev: u(r, 6)?, held: r.get(7)? })
 }
 
+const CHECKOUT_FILE: &str = "SELECT file_id, name, title, fingerprint, present FROM checkout_file";
+
+fn checkout_file(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckoutFile> {
+    Ok(CheckoutFile { file_id: u(r, 0)?, name: r.get(1)?, title: r.get(2)?, fingerprint: u(r, 3)?, present: r.get(4)? })
+}
+
 const JOB: &str = "SELECT job_id, pair_id, target, title, page_id, base_rev, text, md5, state, attempts, next_try, last_error FROM outbox";
 
 fn job(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
@@ -218,10 +224,8 @@ impl Store {
 
     pub fn checkout_files(&self, sync: &str) -> Result<Vec<CheckoutFile>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT file_id, name, title, fingerprint, present FROM checkout_file WHERE sync = ?1 ORDER BY file_id").doing("listing checkout files")?;
-        let rows = stmt
-            .query_map([sync], |r| Ok(CheckoutFile { file_id: u(r, 0)?, name: r.get(1)?, title: r.get(2)?, fingerprint: u(r, 3)?, present: r.get(4)? }))
-            .doing("listing checkout files")?;
+        let mut stmt = conn.prepare(&format!("{CHECKOUT_FILE} WHERE sync = ?1 ORDER BY file_id")).doing("listing checkout files")?;
+        let rows = stmt.query_map([sync], checkout_file).doing("listing checkout files")?;
         rows.collect::<rusqlite::Result<_>>().doing("listing checkout files")
     }
 
@@ -254,12 +258,7 @@ impl Store {
     }
 
     pub fn checkout_file(&self, file_id: u64) -> Result<Option<CheckoutFile>> {
-        self.conn()
-            .query_row("SELECT file_id, name, title, fingerprint, present FROM checkout_file WHERE file_id = ?1", [file_id as i64], |r| {
-                Ok(CheckoutFile { file_id: u(r, 0)?, name: r.get(1)?, title: r.get(2)?, fingerprint: u(r, 3)?, present: r.get(4)? })
-            })
-            .optional()
-            .doing("reading a checkout file")
+        self.conn().query_row(&format!("{CHECKOUT_FILE} WHERE file_id = ?1"), [file_id as i64], checkout_file).optional().doing("reading a checkout file")
     }
 
     /// Forgets the row of a name whose file is gone, before another file takes the name.

@@ -224,6 +224,17 @@ fn redirect_target(text: &str) -> Option<String> {
 /// Pages of at most this many ids are planned and applied together.
 const BATCH: usize = 50;
 
+/// Pulls a wiki once through `feed`: the API, or OAI through `oai`.
+pub async fn pull(store: Arc<Mutex<Store>>, wiki: &Wiki, feed: Feed, oai: Option<&oai::Client>, opts: &PullOptions) -> anyhow::Result<PullSummary> {
+    match feed {
+        Feed::Api => pull_api(store, wiki, opts).await,
+        Feed::Oai => {
+            let client = oai.with_context(|| format!("[wiki.{}] has no `oai` URL; use the api feed", opts.wiki))?;
+            pull_oai(store, client, opts.history.then_some(wiki), opts).await
+        }
+    }
+}
+
 /// How far back each API pull reads changes again (see `pull_api`).
 const FEED_OVERLAP_SECS: i64 = 120;
 

@@ -44,11 +44,15 @@ pub struct Checkout {
     pub selection: Selection,
     /// The files of the last scan, by file id.
     scanned: Mutex<HashMap<u64, PageFile>>,
+    /// Lower-cased names of every entry in the directory, from the last scan
+    /// on, kept up to date by the sync's own writes (names for new files
+    /// must not collide with any, in case only either).
+    taken: Mutex<HashSet<String>>,
 }
 
 impl Checkout {
     pub fn new(dir: PathBuf, sync: &str, selection: Selection) -> Checkout {
-        Checkout { dir, sync: sync.to_string(), selection, scanned: Mutex::new(HashMap::new()) }
+        Checkout { dir, sync: sync.to_string(), selection, scanned: Mutex::new(HashMap::new()), taken: Mutex::new(HashSet::new()) }
     }
 }
 
@@ -104,7 +108,7 @@ impl<'a> Peer<'a> {
         match self {
             Peer::Wiki(s) => format!("revision {rev} on {}", s.pull.wiki),
             Peer::Checkout(c) => {
-                let name = page_id.and_then(|id| lock(store).checkout_file(id).ok().flatten()).map(|f| f.name).unwrap_or_default();
+                let name = row(store, page_id).ok().flatten().map(|f| f.name).unwrap_or_default();
                 format!("file {name:?} in the checkout {}", c.dir.display())
             }
         }
@@ -115,16 +119,7 @@ impl<'a> Peer<'a> {
     /// tell people (files skipped and why).
     pub async fn pull(&self, store: &std::sync::Arc<Mutex<Store>>) -> anyhow::Result<(u64, Vec<String>)> {
         match self {
-            Peer::Wiki(side) => {
-                let summary = match side.feed {
-                    Feed::Api => pull::pull_api(store.clone(), side.wiki, &side.pull).await?,
-                    Feed::Oai => {
-                        let client = side.oai.context("an OAI feed without an `oai` URL")?;
-                        pull::pull_oai(store.clone(), client, side.pull.history.then_some(side.wiki), &side.pull).await?
-                    }
-                };
-                Ok((summary.pages_seen, Vec::new()))
-            }
+            Peer::Wiki(side) => Ok((pull::pull(store.clone(), side.wiki, side.feed, side.oai, &side.pull).await?.pages_seen, Vec::new())),
             Peer::Checkout(c) => c.rescan(store),
         }
     }
@@ -171,7 +166,7 @@ impl<'a> Peer<'a> {
                 Ok(current.into_iter().next().and_then(|p| p.revision).and_then(|r| r.text))
             }
             Peer::Checkout(c) => {
-                let name = match page_id.map(|id| lock(store).checkout_file(id)).transpose()?.flatten() {
+                let name = match row(store, page_id)? {
                     Some(f) => f.name,
                     None => checkout::file_name(title, &HashSet::new()),
                 };
@@ -222,11 +217,19 @@ impl<'a> Peer<'a> {
     /// history already. Returns where it went.
     pub fn keep_beside(&self, store: &Mutex<Store>, page_id: Option<u64>, conflict_id: i64, text: &str) -> anyhow::Result<Option<String>> {
         let (Peer::Checkout(c), Some(id)) = (self, page_id) else { return Ok(None) };
-        let Some(f) = lock(store).checkout_file(id)? else { return Ok(None) };
+        let Some(f) = row(store, Some(id))? else { return Ok(None) };
         let name = checkout::conflict_copy_name(&f.name, conflict_id);
         c.put(&name, &checkout::file_content(text))?;
         Ok(Some(name))
     }
+}
+
+/// The checkout file behind a page id of the checkout side.
+fn row(store: &Mutex<Store>, page_id: Option<u64>) -> anyhow::Result<Option<CheckoutFile>> {
+    Ok(match page_id {
+        Some(id) => lock(store).checkout_file(id)?,
+        None => None,
+    })
 }
 
 async fn write_wiki(side: &Side<'_>, title: &str, page_id: Option<u64>, base_rev: u64, text: &str, summary: &str) -> Written {
@@ -277,22 +280,11 @@ impl Checkout {
             f.write_all(content.as_bytes())?;
             f.sync_all()?;
             std::fs::rename(&tmp, self.path(name))?;
+            lock(&self.taken).insert(name.to_lowercase());
             // The rename itself is durable once the directory is synced.
             std::fs::File::open(&self.dir)?.sync_all()
         };
         write().with_context(|| format!("writing {}", self.path(name).display()))
-    }
-
-    /// Lower-cased names of the files in the directory, but `except`.
-    fn taken_names(&self, except: Option<&str>) -> anyhow::Result<HashSet<String>> {
-        let mut out = HashSet::new();
-        for e in std::fs::read_dir(&self.dir).with_context(|| format!("listing {}", self.dir.display()))? {
-            let name = e?.file_name().to_string_lossy().into_owned();
-            if Some(name.as_str()) != except {
-                out.insert(name.to_lowercase());
-            }
-        }
-        Ok(out)
     }
 
     fn rescan(&self, store: &Mutex<Store>) -> anyhow::Result<(u64, Vec<String>)> {
@@ -355,12 +347,13 @@ impl Checkout {
             lock(store).update_checkout_file(&CheckoutFile { present: false, ..r.clone() })?;
         }
         *lock(&self.scanned) = files;
+        *lock(&self.taken) = scan.pages.iter().map(|p| &p.file).chain(scan.skipped.iter().map(|(n, _)| n)).map(|n| n.to_lowercase()).collect();
         Ok((changed, notes))
     }
 
     fn write(&self, store: &Mutex<Store>, title: &str, page_id: Option<u64>, base_rev: u64, text: &str) -> anyhow::Result<Written> {
         let text = checkout::normalize(text);
-        let name = match page_id.map(|id| lock(store).checkout_file(id)).transpose()?.flatten() {
+        let name = match row(store, page_id)? {
             Some(row) => {
                 match self.read(&row.name)? {
                     Some(current) if current == text => {
@@ -375,7 +368,7 @@ impl Checkout {
                 row.name
             }
             None => {
-                let name = checkout::file_name(title, &self.taken_names(None)?);
+                let name = checkout::file_name(title, &lock(&self.taken));
                 if self.path(&name).exists() {
                     return Ok(Written::Refused(format!("{name} exists already")));
                 }
@@ -391,15 +384,22 @@ impl Checkout {
     }
 
     fn rename(&self, store: &Mutex<Store>, page_id: Option<u64>, to: &str) -> anyhow::Result<Result<(), String>> {
-        let Some(mut row) = page_id.map(|id| lock(store).checkout_file(id)).transpose()?.flatten() else {
+        let Some(mut row) = row(store, page_id)? else {
             return Ok(Err("no such file".into()));
         };
-        let name = checkout::file_name(to, &self.taken_names(Some(&row.name))?);
+        let name = {
+            let mut taken = lock(&self.taken).clone();
+            taken.remove(&row.name.to_lowercase());
+            checkout::file_name(to, &taken)
+        };
         if name != row.name {
             if self.path(&name).exists() {
                 return Ok(Err(format!("{name} exists already")));
             }
             std::fs::rename(self.path(&row.name), self.path(&name)).with_context(|| format!("renaming {} to {name}", self.path(&row.name).display()))?;
+            let mut taken = lock(&self.taken);
+            taken.remove(&row.name.to_lowercase());
+            taken.insert(name.to_lowercase());
             lock(store).forget_checkout_file_named(&self.sync, &name)?;
         }
         row.name = name;
@@ -409,11 +409,12 @@ impl Checkout {
     }
 
     fn remove(&self, store: &Mutex<Store>, page_id: Option<u64>) -> anyhow::Result<Result<(), String>> {
-        let Some(row) = page_id.map(|id| lock(store).checkout_file(id)).transpose()?.flatten() else { return Ok(Ok(())) };
+        let Some(row) = row(store, page_id)? else { return Ok(Ok(())) };
         match self.read(&row.name)? {
             Some(current) if checkout::fingerprint(&current) != row.fingerprint => Ok(Err(format!("{} was edited during the sync", row.name))),
             Some(_) => {
                 std::fs::remove_file(self.path(&row.name)).with_context(|| format!("deleting {}", self.path(&row.name).display()))?;
+                lock(&self.taken).remove(&row.name.to_lowercase());
                 Ok(Ok(()))
             }
             None => Ok(Ok(())),
