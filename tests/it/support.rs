@@ -166,3 +166,22 @@ pub fn unique_title(prefix: &str) -> String {
     let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix} {nanos} {}", N.fetch_add(1, Ordering::Relaxed))
 }
+
+/// Saves a page as `w`, whatever is there; its new revision.
+pub async fn save(w: &oai_mirror::mediawiki::Wiki, title: &str, text: &str) -> u64 {
+    use oai_mirror::mediawiki::{CreateMode, Edit, EditOutcome, PageRef};
+    let e = Edit { page: PageRef::Title(title), text, summary: "test", base_revid: None, start_timestamp: None, mode: CreateMode::Either, minor: false, tags: &[] };
+    match w.edit(&e).await.unwrap() {
+        EditOutcome::Saved { newrevid, .. } => newrevid,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// (page id, current text) of a title, if it exists.
+pub async fn current(w: &oai_mirror::mediawiki::Wiki, title: &str) -> Option<(u64, String)> {
+    let p = w.pages(&[oai_mirror::mediawiki::PageRef::Title(title)]).await.unwrap().remove(0);
+    if p.missing {
+        return None;
+    }
+    Some((p.pageid.unwrap(), p.revision.unwrap().text.unwrap()))
+}

@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use oai_mirror::mediawiki::{CreateMode, Edit, EditOutcome, PageRef, Wiki};
+use oai_mirror::mediawiki::{PageRef, Wiki};
 use oai_mirror::sync::checkout::file_name;
 
-use crate::support::{bin, run, stderr, stdout, tempdir, test_wiki, unique_title};
+use crate::support::{current, save, bin, run, stderr, stdout, tempdir, test_wiki, unique_title};
 
 struct Co {
     wiki: Wiki,
@@ -70,23 +70,6 @@ impl Co {
         c.arg("--config").arg(&self.config).args(args);
         stdout(&run(c).await)
     }
-}
-
-async fn save(w: &Wiki, title: &str, text: &str) -> u64 {
-    let e = Edit { page: PageRef::Title(title), text, summary: "test", base_revid: None, start_timestamp: None, mode: CreateMode::Either, minor: false, tags: &[] };
-    match w.edit(&e).await.unwrap() {
-        EditOutcome::Saved { newrevid, .. } => newrevid,
-        other => panic!("{other:?}"),
-    }
-}
-
-/// (page id, current text) of a title, if it exists.
-async fn current(w: &Wiki, title: &str) -> Option<(u64, String)> {
-    let p = w.pages(&[PageRef::Title(title)]).await.unwrap().remove(0);
-    if p.missing {
-        return None;
-    }
-    Some((p.pageid.unwrap(), p.revision.unwrap().text.unwrap()))
 }
 
 fn read(path: &Path) -> String {

@@ -7,14 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use oai_mirror::mediawiki::{CreateMode, Edit, EditOutcome, PageRef, Wiki};
+use oai_mirror::mediawiki::{PageRef, Wiki};
 
-use crate::support::{bin, run, stderr, stdout, tempdir, test_wiki, test_wiki_b, unique_title};
-
-async fn save(w: &Wiki, title: &str, text: &str) {
-    let e = Edit { page: PageRef::Title(title), text, summary: "test", base_revid: None, start_timestamp: None, mode: CreateMode::Either, minor: false, tags: &[] };
-    assert!(matches!(w.edit(&e).await.unwrap(), EditOutcome::Saved { .. }));
-}
+use crate::support::{save, bin, run, stderr, stdout, tempdir, test_wiki, test_wiki_b, unique_title};
 
 async fn page(w: &Wiki, title: &str) -> (u64, u64, String) {
     let p = w.pages(&[PageRef::Title(title)]).await.unwrap().remove(0);

@@ -1,8 +1,8 @@
 //! Two-way sync between two real MediaWikis.
 
-use oai_mirror::mediawiki::{CreateMode, Edit, EditOutcome, PageRef, Wiki};
+use oai_mirror::mediawiki::Wiki;
 
-use crate::support::{TestWiki, bin, run, stderr, stdout, tempdir, test_wiki, test_wiki_b, unique_title};
+use crate::support::{current, save, TestWiki, bin, run, stderr, stdout, tempdir, test_wiki, test_wiki_b, unique_title};
 
 struct Pair {
     a: Wiki,
@@ -61,23 +61,6 @@ impl Pair {
         c.arg("--config").arg(&self.config).args(args);
         stdout(&run(c).await)
     }
-}
-
-async fn save(w: &Wiki, title: &str, text: &str) -> u64 {
-    let e = Edit { page: PageRef::Title(title), text, summary: "test", base_revid: None, start_timestamp: None, mode: CreateMode::Either, minor: false, tags: &[] };
-    match w.edit(&e).await.unwrap() {
-        EditOutcome::Saved { newrevid, .. } => newrevid,
-        other => panic!("{other:?}"),
-    }
-}
-
-/// (page id, current text) of a title, if it exists.
-async fn current(w: &Wiki, title: &str) -> Option<(u64, String)> {
-    let p = w.pages(&[PageRef::Title(title)]).await.unwrap().remove(0);
-    if p.missing {
-        return None;
-    }
-    Some((p.pageid.unwrap(), p.revision.unwrap().text.unwrap()))
 }
 
 const PAGE: &str = "= Intro =\nfirst line\n\n= Middle =\nmiddle line\n\n= End =\nlast line";
