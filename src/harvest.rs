@@ -144,7 +144,7 @@ pub async fn harvest(
     }
 
     // The writer owns the store's side of the pipeline; the channel's bound
-    // keeps at most two pages in memory ahead of it.
+    // keeps at most one group of pages in memory ahead of it.
     let (tx, rx) = mpsc::sync_channel::<Write>(2);
     let writer = {
         let store = store.clone();
@@ -190,12 +190,21 @@ fn normalise(date: &str, granularity: Granularity) -> anyhow::Result<String> {
 
 /// What the fetcher hands the writer, in order.
 enum Write {
-    Page { records: Vec<Record>, next: Position, requests: u64, repairs: u64, response_date: String },
+    Page(PageWrite),
     RestartWindow { error: String },
     Finish { range_until: Option<String> },
     /// The fetcher stopped; `requests` is its total, for the run's count of
     /// the requests no committed page accounts for.
     Failed { error: String, requests: u64 },
+}
+
+/// A page to store, with the position after it.
+struct PageWrite {
+    records: Vec<Record>,
+    next: Position,
+    requests: u64,
+    repairs: u64,
+    response_date: String,
 }
 
 /// The window arithmetic of a run.
@@ -247,7 +256,27 @@ impl Windows {
     }
 }
 
+/// The request for a page, sent before the page that named it was parsed.
+/// Dropping it cancels the request.
+struct Prefetch {
+    args: ListArgs,
+    reply: tokio::task::JoinHandle<oai::Result<oai::Received>>,
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.reply.abort();
+    }
+}
+
 /// Follows tokens and windows, sending each page to the writer.
+///
+/// The next page is requested as soon as this one has arrived, with the
+/// token read from the end of its body ([`oai::Received::peek_token`]),
+/// so the repository prepares it while this one is parsed and stored.
+/// Still one request at a time: the next is sent only once this one has
+/// been received in full. The parsed page decides: if its token is not
+/// the one peeked, or it fails, the early request is dropped.
 async fn fetch_pages(
     client: &Client,
     request: &HarvestRequest,
@@ -259,6 +288,7 @@ async fn fetch_pages(
     let mut position = start.clone();
     let mut guard = position.token.as_deref().map(TokenGuard::resuming).unwrap_or_default();
     let mut restarts_in_a_row = 0;
+    let mut prefetch: Option<Prefetch> = None;
     let send = |w: Write| tx.send(w).map_err(|_| anyhow::anyhow!("the writer stopped"));
     loop {
         let args = match &position.token {
@@ -270,7 +300,18 @@ async fn fetch_pages(
                 until: position.window_until.clone(),
             },
         };
-        let fetched = match client.list_records(&args).await {
+        let received = match prefetch.take() {
+            Some(mut early) if early.args == args => (&mut early.reply).await.context("a request task failed")?,
+            _ => client.receive_records(&args).await,
+        };
+        if let Ok(page) = &received
+            && let Some(token) = page.peek_token()
+            && !guard.has_seen(&token)
+        {
+            let args = ListArgs::Resume { token };
+            prefetch = Some(Prefetch { reply: tokio::spawn(client.receive_records(&args)), args });
+        }
+        let fetched = match client.list_records_received(&args, received).await {
             Ok(f) => f,
             Err(e) if e.oai_code() == Some(&ErrorCode::BadResumptionToken) && position.token.is_some() => {
                 restarts_in_a_row += 1;
@@ -301,15 +342,16 @@ async fn fetch_pages(
             }
         };
         let done = next.token.is_none() && next.window_from == position.window_from;
-        let requests_now = client.requests();
+        // The early request belongs to the next page; it is counted there.
+        let requests_now = client.requests() - prefetch.is_some() as u64;
         let page = fetched.value;
-        send(Write::Page {
+        send(Write::Page(PageWrite {
             records: page.items,
             next: next.clone(),
             requests: requests_now - requests_before,
             repairs: fetched.repairs,
             response_date: page.response_date,
-        })?;
+        }))?;
         requests_before = requests_now;
         if done {
             return Ok(());
@@ -329,7 +371,15 @@ struct Written {
     next_from: Option<String>,
 }
 
+/// Pages the writer commits together at most, when that many are waiting.
+const MAX_GROUP: usize = 16;
+
 /// The writer: commits pages in order; finishes or notes the error.
+///
+/// Pages that are already waiting when the writer turns to them are
+/// committed in one transaction (group commit): when the network is faster
+/// than the disk, the cost of a commit is shared; when it is slower, each
+/// page is committed as it arrives.
 fn write_pages(
     store: &Mutex<Store>,
     run_id: i64,
@@ -338,38 +388,66 @@ fn write_pages(
     progress: &dyn Progress,
 ) -> anyhow::Result<Written> {
     let mut written = Written { records: 0, requests: 0, deleted: 0, pages: 0, repairs: 0, restarts: 0, next_from: None };
-    for op in rx {
+    let mut waiting = None;
+    while let Some(op) = waiting.take().or_else(|| rx.recv().ok()) {
         let now = Utc::now().timestamp();
         match op {
-            Write::Page { records, next, requests, repairs, response_date } => {
-                let unix: Vec<i64> =
-                    records.iter().map(|r| oai::parse_datestamp(&r.header.datestamp).map_or(0, |t| t.timestamp())).collect();
-                let ins: Vec<RecordIn<'_>> = records
+            Write::Page(first) => {
+                let mut group = vec![first];
+                while group.len() < MAX_GROUP {
+                    match rx.try_recv() {
+                        Ok(Write::Page(page)) => group.push(page),
+                        Ok(other) => {
+                            waiting = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let unix: Vec<Vec<i64>> = group
+                    .iter()
+                    .map(|p| p.records.iter().map(|r| oai::parse_datestamp(&r.header.datestamp).map_or(0, |t| t.timestamp())).collect())
+                    .collect();
+                let commits: Vec<PageCommit<'_>> = group
                     .iter()
                     .zip(&unix)
-                    .map(|(r, &datestamp_unix)| RecordIn {
-                        identifier: &r.header.identifier,
-                        datestamp: &r.header.datestamp,
-                        datestamp_unix,
-                        deleted: r.header.deleted,
-                        sets: &r.header.sets,
-                        metadata: r.metadata.as_deref(),
+                    .map(|(page, unix)| PageCommit {
+                        records: page
+                            .records
+                            .iter()
+                            .zip(unix)
+                            .map(|(r, &datestamp_unix)| RecordIn {
+                                identifier: &r.header.identifier,
+                                datestamp: &r.header.datestamp,
+                                datestamp_unix,
+                                deleted: r.header.deleted,
+                                sets: &r.header.sets,
+                                metadata: r.metadata.as_deref(),
+                            })
+                            .collect(),
+                        next: page.next.clone(),
+                        requests: page.requests,
+                        repairs: page.repairs,
+                        response_date: Some(page.response_date.clone()),
+                        now,
                     })
                     .collect();
-                let deleted = records.iter().filter(|r| r.header.deleted).count() as u64;
-                let commit = PageCommit { records: ins, next, requests, repairs, response_date: Some(response_date), now };
-                lock(store).commit_page(run_id, &commit).context("storing a page")?;
-                written.records += records.len() as u64;
-                written.deleted += deleted;
-                written.pages += 1;
-                written.repairs += repairs;
-                tally.pages += 1;
-                tally.records += records.len() as u64;
-                tally.deleted += deleted;
-                tally.repairs += repairs;
-                tally.requests += requests;
-                written.requests += requests;
-                progress.page_committed(&tally);
+                lock(store).commit_pages(run_id, &commits).context("storing a page")?;
+                for page in &group {
+                    let records = page.records.len() as u64;
+                    let deleted = page.records.iter().filter(|r| r.header.deleted).count() as u64;
+                    written.records += records;
+                    written.deleted += deleted;
+                    written.pages += 1;
+                    written.repairs += page.repairs;
+                    written.requests += page.requests;
+                    tally.pages += 1;
+                    tally.records += records;
+                    tally.deleted += deleted;
+                    tally.repairs += page.repairs;
+                    tally.requests += page.requests;
+                    progress.page_committed(&tally);
+                }
             }
             Write::RestartWindow { error } => {
                 lock(store).restart_window(run_id, &error)?;

@@ -285,51 +285,61 @@ impl Store {
     /// together; after, both are kept. So a resumed run neither skips nor
     /// repeats a page.
     pub fn commit_page(&mut self, run_id: i64, page: &PageCommit<'_>) -> Result<()> {
+        self.commit_pages(run_id, std::slice::from_ref(page))
+    }
+
+    /// Stores consecutive pages in one transaction, in order, each with
+    /// the position after it, so the run is left at the last one's. The
+    /// same guarantee as [`Store::commit_page`], for a group: a writer that
+    /// has fallen behind the network commits what is waiting at once,
+    /// paying for one commit instead of several.
+    pub fn commit_pages(&mut self, run_id: i64, pages: &[PageCommit<'_>]) -> Result<()> {
         let tx = self.conn.transaction().doing("storing a page")?;
         let source_id: i64 =
             tx.query_row("SELECT source_id FROM run WHERE id = ?1", [run_id], |r| r.get(0)).optional().doing("storing a page")?.ok_or(Error::NoSuchRun(run_id))?;
-        let mut deleted = 0u64;
         {
             let mut upsert = tx.prepare_cached(UPSERT_RECORD).doing("storing a record")?;
-            for rec in &page.records {
-                deleted += rec.deleted as u64;
-                upsert
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE run SET window_from = ?2, window_until = ?3, token = ?4,
+                        pages = pages + 1, records = records + ?5, deleted = deleted + ?6,
+                        repairs = repairs + ?7, requests = requests + ?8,
+                        server_started = COALESCE(server_started, ?9)
+                     WHERE id = ?1",
+                )
+                .doing("saving the position")?;
+            for page in pages {
+                let mut deleted = 0u64;
+                for rec in &page.records {
+                    deleted += rec.deleted as u64;
+                    upsert
+                        .execute(params![
+                            source_id,
+                            rec.identifier,
+                            rec.datestamp,
+                            rec.datestamp_unix,
+                            rec.deleted,
+                            rec.sets.join("\n"),
+                            rec.metadata,
+                            page.now
+                        ])
+                        .doing(&format!("storing record {}", rec.identifier))?;
+                }
+                update
                     .execute(params![
-                        source_id,
-                        rec.identifier,
-                        rec.datestamp,
-                        rec.datestamp_unix,
-                        rec.deleted,
-                        rec.sets.join("\n"),
-                        rec.metadata,
-                        page.now
+                        run_id,
+                        page.next.window_from,
+                        page.next.window_until,
+                        page.next.token,
+                        page.records.len() as i64,
+                        deleted as i64,
+                        page.repairs as i64,
+                        page.requests as i64,
+                        page.response_date
                     ])
-                    .doing(&format!("storing record {}", rec.identifier))?;
+                    .doing("saving the position")?;
             }
         }
-        let mut update = tx
-            .prepare_cached(
-                "UPDATE run SET window_from = ?2, window_until = ?3, token = ?4,
-                    pages = pages + 1, records = records + ?5, deleted = deleted + ?6,
-                    repairs = repairs + ?7, requests = requests + ?8,
-                    server_started = COALESCE(server_started, ?9)
-                 WHERE id = ?1",
-            )
-            .doing("saving the position")?;
-        update
-            .execute(params![
-                run_id,
-                page.next.window_from,
-                page.next.window_until,
-                page.next.token,
-                page.records.len() as i64,
-                deleted as i64,
-                page.repairs as i64,
-                page.requests as i64,
-                page.response_date
-            ])
-            .doing("saving the position")?;
-        drop(update);
         tx.commit().doing("storing a page")
     }
 

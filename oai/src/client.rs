@@ -228,6 +228,28 @@ impl Client {
         url
     }
 
+    /// Sends one `ListRecords` request and reads its body, without parsing
+    /// it and without retrying. With [`Received::peek_token`] and
+    /// [`Client::list_records_received`] a caller can ask for the next page
+    /// while it parses this one; [`Client::list_records`] does both steps.
+    ///
+    /// The request is counted in [`Client::requests`] at once, and the
+    /// future owns what it needs, so it can be spawned.
+    pub fn receive_records(&self, args: &ListArgs) -> impl Future<Output = Result<Received>> + Send + 'static {
+        let url = self.url(Verb::ListRecords, &args.params());
+        let origin = Origin { url: url.to_string(), verb: Verb::ListRecords, token: args.token() };
+        self.receive(url, origin)
+    }
+
+    /// Parses a page from [`Client::receive_records`], and if it failed in a
+    /// way that waiting may cure, asks for it again under the retry policy,
+    /// the received attempt counting as the first.
+    pub async fn list_records_received(&self, args: &ListArgs, first: Result<Received>) -> Result<Fetched<Page<Record>>> {
+        let url = self.url(Verb::ListRecords, &args.params());
+        let origin = Origin { url: url.to_string(), verb: Verb::ListRecords, token: args.token() };
+        self.retrying(url, origin, Some(first), parse::list_records).await
+    }
+
     async fn fetch<T>(
         &self,
         verb: Verb,
@@ -237,12 +259,28 @@ impl Client {
     ) -> Result<Fetched<T>> {
         let url = self.url(verb, params);
         let origin = Origin { url: url.to_string(), verb, token };
+        self.retrying(url, origin, None, parse).await
+    }
+
+    /// Attempts until one succeeds, fails for good, or the policy's bounds
+    /// are reached. `first` is an attempt already made.
+    async fn retrying<T>(
+        &self,
+        url: Url,
+        origin: Origin,
+        mut first: Option<Result<Received>>,
+        parse: fn(&str, &Origin, u16) -> Result<T>,
+    ) -> Result<Fetched<T>> {
         let policy = &self.options.retry;
         let mut waited = Duration::ZERO;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.attempt(&url, &origin, parse).await {
+            let received = match first.take() {
+                Some(received) => received,
+                None => self.receive(url.clone(), origin.clone()).await,
+            };
+            match received.and_then(|r| r.parse(&origin, parse, self.options.strict)) {
                 Ok((value, wire_bytes, repairs)) => return Ok(Fetched { value, attempts: attempt, wire_bytes, repairs }),
                 Err(e) if e.is_retryable() => {
                     let wait = match &e {
@@ -262,32 +300,67 @@ impl Client {
         }
     }
 
-    /// One HTTP request, decoded and parsed. Returns the value, the bytes on
-    /// the wire and the number of character repairs.
-    async fn attempt<T>(&self, url: &Url, origin: &Origin, parse: fn(&str, &Origin, u16) -> Result<T>) -> Result<(T, u64, u64)> {
+    /// One HTTP request: the body, decompressed, and what the response
+    /// said about waiting. The request is counted when this is called, not
+    /// when the future first runs, so that a caller that spawns it knows
+    /// the count already includes it.
+    fn receive(&self, url: Url, origin: Origin) -> impl Future<Output = Result<Received>> + Send + 'static {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let http_err = |source| Error::Http { origin: origin.clone(), source };
-        let mut request = self
-            .http
-            .get(url.clone())
-            .header(USER_AGENT, &self.options.user_agent)
-            .header(ACCEPT_ENCODING, "gzip, deflate");
-        if let Some((user, password)) = &self.options.basic_auth {
-            request = request.basic_auth(user, Some(password));
+        let this = self.clone();
+        async move {
+            let http_err = |source| Error::Http { origin: origin.clone(), source };
+            let mut request = this
+                .http
+                .get(url)
+                .header(USER_AGENT, &this.options.user_agent)
+                .header(ACCEPT_ENCODING, "gzip, deflate");
+            if let Some((user, password)) = &this.options.basic_auth {
+                request = request.basic_auth(user, Some(password));
+            }
+            let response = request.send().await.map_err(http_err)?;
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, this.options.clock.now()));
+            let encoding = response.headers().get(CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+            let wire = response.bytes().await.map_err(http_err)?;
+            let wire_bytes = wire.len() as u64;
+            let body = match decode(encoding.as_deref(), &wire) {
+                Ok(Cow::Borrowed(_)) => wire.into(),
+                Ok(Cow::Owned(decoded)) => decoded,
+                Err((encoding, source)) => return Err(Error::Decompress { origin, encoding, source }),
+            };
+            Ok(Received { status, retry_after, body, wire_bytes })
         }
-        let response = request.send().await.map_err(http_err)?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, self.options.clock.now()));
-        let encoding = response.headers().get(CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
-        let wire = response.bytes().await.map_err(http_err)?;
-        let body = decode(encoding.as_deref(), &wire)
-            .map_err(|(encoding, source)| Error::Decompress { origin: origin.clone(), encoding, source })?;
+    }
+}
+
+/// A response received and decompressed but not yet parsed.
+#[derive(Debug)]
+pub struct Received {
+    status: u16,
+    retry_after: Option<Duration>,
+    body: Vec<u8>,
+    wire_bytes: u64,
+}
+
+impl Received {
+    /// The resumptionToken the body ends with, read without parsing the
+    /// records; `None` when the body does not plainly end with one. A
+    /// guess to request the next page early, never a substitute for the
+    /// token of the parsed page (see [`parse::peek_token`]).
+    pub fn peek_token(&self) -> Option<String> {
+        parse::peek_token(&self.body)
+    }
+
+    /// Repairs and parses the body. Returns the value, the bytes on the
+    /// wire and the number of character repairs.
+    fn parse<T>(self, origin: &Origin, parse: fn(&str, &Origin, u16) -> Result<T>, strict: bool) -> Result<(T, u64, u64)> {
+        let Received { status, retry_after, body, wire_bytes } = self;
         let repaired = repair::repair(&body);
-        if self.options.strict && repaired.count > 0 {
+        if strict && repaired.count > 0 {
             return Err(Error::InvalidCharacters {
                 origin: origin.clone(),
                 count: repaired.count,
@@ -298,7 +371,7 @@ impl Client {
             tracing::info!(%origin, repairs = repaired.count, "repaired invalid characters");
         }
         match parse(&repaired.text, origin, status) {
-            Ok(value) => Ok((value, wire.len() as u64, repaired.count)),
+            Ok(value) => Ok((value, wire_bytes, repaired.count)),
             // Not OAI-PMH under an error status: report the status, which
             // says whether waiting may help (503, 429) or not (404, 413).
             Err(Error::NotOaiPmh { snippet, .. }) if !(200..300).contains(&status) => {

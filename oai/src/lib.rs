@@ -17,7 +17,7 @@ pub mod paging;
 pub mod parse;
 pub mod repair;
 
-pub use client::{Client, ClientOptions, Clock, Fetched, ListArgs, RetryPolicy, SystemClock};
+pub use client::{Client, ClientOptions, Clock, Fetched, ListArgs, Received, RetryPolicy, SystemClock};
 pub use error::{Error, ErrorCode, OaiError, Origin, Result};
 pub use model::{
     DeletedRecord, Granularity, Header, Identify, MetadataFormat, Page, Record, ResumptionToken, Set, Verb,

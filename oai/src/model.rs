@@ -185,11 +185,12 @@ impl<T> Page<T> {
 /// repositories send; every datestamp is UTC by the protocol.
 pub fn parse_datestamp(text: &str) -> Option<DateTime<Utc>> {
     let t = text.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?));
-    }
+    // The most common form first: it is read once per harvested record.
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Some(dt.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?));
     }
     let t = t.trim_end_matches('Z');
     NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")

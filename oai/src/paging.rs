@@ -31,6 +31,11 @@ impl TokenGuard {
         g
     }
 
+    /// Whether `token` was handed out before in this list.
+    pub fn has_seen(&self, token: &str) -> bool {
+        self.seen.contains(token)
+    }
+
     /// Checks a page that was fetched at `origin` and returns the token to
     /// follow, or `None` when the list is complete.
     pub fn next<'p, T>(&mut self, page: &'p Page<T>, origin: &Origin) -> Result<Option<&'p str>> {

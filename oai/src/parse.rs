@@ -3,7 +3,11 @@
 //! Each function takes a body that has already been through
 //! [`crate::repair`] (so it is valid UTF-8) and walks it with quick-xml's
 //! event reader: no DOM of the whole response is built. Record metadata is
-//! not parsed at all: its bytes are sliced out of the body as received.
+//! not parsed at all: its bytes are sliced out of the body as received,
+//! found by searching for `</metadata>` (tag by tag only when a comment,
+//! CDATA or a nested `<metadata>` could mislead the search). So a fragment
+//! that is not well-formed inside is kept as received, not refused with
+//! the good records of its page; the structure around it is checked.
 //!
 //! Tolerated, because real repositories do it: element prefixes
 //! (`<oai:OAI-PMH>`), stylesheet processing instructions, no XML
@@ -11,6 +15,8 @@
 //! garbage after the closing root tag (PHP notices), error elements under
 //! any HTTP status. Refused: a body whose root is not `OAI-PMH` (an HTML
 //! page), and a document that breaks off (reported as truncated).
+
+use std::io::BufRead as _;
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::XmlVersion;
@@ -102,6 +108,44 @@ pub fn get_record(body: &str, origin: &Origin, status: u16) -> Result<Record> {
         detail: "GetRecord response without a record".into(),
         truncated: false,
     })
+}
+
+/// The resumptionToken of a list response, read from the end of the body
+/// without parsing what comes before: the body must end with
+/// `<resumptionToken …>VALUE</resumptionToken>`, the end tag of a list
+/// verb and the root's end tag, with only white space between them.
+/// Anything else gives `None`: no token or an empty one (the last page),
+/// an error response, a body that breaks off or has something after its
+/// root. VALUE is unescaped and trimmed as the parser does it.
+///
+/// This is a guess for asking for the next page early; the token of the
+/// parsed page is the one that counts.
+pub fn peek_token(body: &[u8]) -> Option<String> {
+    let rest = end_tag(body, &["OAI-PMH"])?;
+    let rest = end_tag(rest, &["ListRecords", "ListIdentifiers", "ListSets"])?;
+    let rest = end_tag(rest, &["resumptionToken"])?;
+    // The start tag is the last `<`: a value holding markup (CDATA, a
+    // comment) leaves something else there, and is left to the parser.
+    let open = rest.iter().rposition(|&b| b == b'<')?;
+    let tag = std::str::from_utf8(&rest[open + 1..]).ok()?;
+    let (start, value) = tag.split_once('>')?;
+    let name = start.split(|c: char| c.is_ascii_whitespace()).next()?;
+    if name.rsplit_once(':').map_or(name, |(_, l)| l) != "resumptionToken" || start.ends_with('/') {
+        return None;
+    }
+    let value = quick_xml::escape::unescape(value).ok()?;
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_string())
+}
+
+/// If `body`, less trailing white space, ends with the end tag of one of
+/// `names` (any prefix), what comes before that tag.
+fn end_tag<'b>(body: &'b [u8], names: &[&str]) -> Option<&'b [u8]> {
+    let body = body.trim_ascii_end().strip_suffix(b">")?;
+    let open = body.windows(2).rposition(|w| w == b"</")?;
+    let name = std::str::from_utf8(&body[open + 2..]).ok()?.trim_end();
+    let local = name.rsplit_once(':').map_or(name, |(_, l)| l);
+    names.contains(&local).then_some(&body[..open])
 }
 
 /// The shape all list verbs share: a verb element holding items and,
@@ -390,11 +434,23 @@ impl<'a> Cursor<'a> {
     fn metadata(&mut self, start: &BytesStart<'_>) -> Result<Vec<u8>> {
         let depth = self.outer.len();
         self.note_bindings(start);
-        let span = match self.reader.read_to_end(start.name()) {
-            Ok(span) => span,
-            Err(e) => return Err(self.xml_error(e)),
+        let from = self.reader.buffer_position() as usize;
+        let span = match content_len(&self.body[from..], start.name().0) {
+            // Step over the content in one move; quick-xml then reads the
+            // end tag and checks that it closes this element.
+            Some(len) => {
+                self.reader.stream().consume(len);
+                match self.event()? {
+                    Event::End(_) => from..from + len,
+                    _ => return Err(self.malformed("the end of <metadata> was not where it was found", false)),
+                }
+            }
+            None => match self.reader.read_to_end(start.name()) {
+                Ok(span) => span.start as usize..span.end as usize,
+                Err(e) => return Err(self.xml_error(e)),
+            },
         };
-        let fragment = self.body[span.start as usize..span.end as usize].trim();
+        let fragment = self.body[span].trim();
         // Innermost declaration first: it is the one in force.
         let mut missing: Vec<&Binding> = Vec::new();
         for b in self.outer.iter().rev() {
@@ -416,6 +472,33 @@ impl<'a> Cursor<'a> {
             value: self.text()?,
         })
     }
+}
+
+/// The length of an element's content, from just after its start tag to
+/// its end tag, found by searching for the end tag instead of reading each
+/// tag inside: metadata is kept as bytes, so its tags need not be read.
+/// `None`, and the caller reads tag by tag, when the content holds
+/// anything that could hide the end tag or nest another of the same name:
+/// a comment, CDATA, a processing instruction or a start tag of that name.
+fn content_len(rest: &str, qname: &str) -> Option<usize> {
+    let bytes = rest.as_bytes();
+    let closing = format!("</{qname}");
+    let mut end = 0;
+    loop {
+        end += memchr::memmem::find(&bytes[end..], closing.as_bytes())?;
+        if matches!(bytes.get(end + closing.len()), Some(b'>' | b' ' | b'\t' | b'\n' | b'\r')) {
+            break;
+        }
+        end += closing.len();
+    }
+    let inner = &bytes[..end];
+    if memchr::memmem::find(inner, b"<!").is_some() || memchr::memmem::find(inner, b"<?").is_some() {
+        return None;
+    }
+    let opening = format!("<{qname}");
+    let nested = memchr::memmem::find_iter(inner, opening.as_bytes())
+        .any(|at| matches!(inner.get(at + opening.len()), None | Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r')));
+    (!nested).then_some(end)
 }
 
 fn local<'s>(e: &'s BytesStart<'_>) -> &'s str {

@@ -195,3 +195,43 @@ async fn bodies_that_are_not_oai_pmh_are_refused_with_url_and_body() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The token read from the end of a body, used to ask for the next page
+/// before this one is parsed, is the parsed page's token on every real
+/// list response; where it cannot tell, it says nothing.
+#[test]
+fn the_peeked_token_is_the_parsed_token_on_every_real_list() {
+    let origin = |verb| oai::Origin { url: "http://127.0.0.1/oai".into(), verb, token: None };
+    let (mut peeked, mut with_token) = (0, 0);
+    let mut names: Vec<String> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("list") && n.ends_with(".xml"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 10, "{names:?}");
+    for name in names {
+        let body = std::fs::read(fixtures().join(&name)).unwrap();
+        let text = oai::repair::repair(&body).text.into_owned();
+        let parsed = if name.contains("listrecords") {
+            oai::parse::list_records(&text, &origin(oai::Verb::ListRecords), 200).map(|p| p.next_token().map(str::to_string))
+        } else if name.contains("listidentifiers") {
+            oai::parse::list_identifiers(&text, &origin(oai::Verb::ListIdentifiers), 200).map(|p| p.next_token().map(str::to_string))
+        } else {
+            oai::parse::list_sets(&text, &origin(oai::Verb::ListSets), 200).map(|p| p.next_token().map(str::to_string))
+        };
+        let peek = oai::parse::peek_token(&body);
+        with_token += matches!(parsed, Ok(Some(_))) as usize;
+        match (&parsed, &peek) {
+            (Ok(Some(token)), Some(p)) => {
+                assert_eq!(p, token, "{name}");
+                peeked += 1;
+            }
+            (_, None) => {}
+            (_, Some(p)) => panic!("{name}: peeked {p:?}, parsed {parsed:?}"),
+        }
+    }
+    // Every real page that has a token ends plainly with it.
+    assert!(with_token >= 5, "only {with_token} pages with a token");
+    assert_eq!(peeked, with_token);
+}

@@ -136,3 +136,26 @@ fn a_checkout_file_keeps_its_id_when_its_name_comes_back() {
     assert!(s.checkout_file(id).unwrap().is_none());
     assert_eq!(s.checkout_files("co").unwrap().len(), 1);
 }
+
+#[test]
+fn a_group_of_pages_commits_whole_or_not_at_all() {
+    let mut s = Store::open_in_memory().unwrap();
+    let src = s.source(&key(), 1).unwrap();
+    let run = s.start_run(src.id, &RunPlan::default(), &Position::default(), 1).unwrap();
+    let group = [page(vec![rec("a", "2020-01-01", 1, b"1", &[])], Some("t1"), 2), page(vec![rec("b", "2020-01-01", 1, b"2", &[])], Some("t2"), 3)];
+    s.commit_pages(run.id, &group).unwrap();
+    let r = s.run(run.id).unwrap();
+    // The run stands after the last page; the first one's responseDate is the start.
+    assert_eq!(r.position.token.as_deref(), Some("t2"));
+    assert_eq!((r.tally.pages, r.tally.records, r.tally.requests), (2, 2, 2));
+    assert_eq!(r.server_started.as_deref(), Some("2026-01-01T00:00:02Z"));
+
+    // A record that fails in the second page takes the first page with it.
+    s.conn().execute_batch("CREATE TEMP TRIGGER refuse BEFORE INSERT ON record WHEN NEW.identifier = 'bad' BEGIN SELECT RAISE(ABORT, 'refused'); END").unwrap();
+    let group = [page(vec![rec("c", "2020-01-01", 1, b"3", &[])], Some("t3"), 4), page(vec![rec("bad", "2020-01-01", 1, b"4", &[])], Some("t4"), 5)];
+    let err = s.commit_pages(run.id, &group).unwrap_err();
+    assert!(err.to_string().contains("storing record bad"), "{err}");
+    assert!(s.record("c").unwrap().is_empty());
+    let r = s.run(run.id).unwrap();
+    assert_eq!((r.position.token.as_deref(), r.tally.pages), (Some("t2"), 2));
+}

@@ -185,3 +185,68 @@ fn declarations_on_the_record_or_metadata_element_are_carried_in_and_do_not_leak
     assert_eq!(m(0), r#"<x:r xmlns:x="urn:x" xmlns:dc="urn:inner"><dc:t>a</dc:t></x:r>"#);
     assert_eq!(m(1), r#"<dc:t xmlns:dc="urn:outer">b</dc:t>"#);
 }
+
+#[test]
+fn a_token_is_peeked_from_the_end_of_a_plain_body_only() {
+    assert_eq!(peek_token(LIST.as_bytes()).as_deref(), Some("tok/1+2"));
+    let page = |inner: &str, tail: &str| format!("<OAI-PMH><ListRecords><record/>{inner}</ListRecords>{tail}");
+    let peek = |inner: &str, tail: &str| peek_token(page(inner, tail).as_bytes());
+    // Prefixes, attributes, references and white space, as the parser reads them.
+    assert_eq!(peek("<oai:resumptionToken cursor=\"1\"> a&amp;b&#33; </oai:resumptionToken >", "</OAI-PMH>\n\n").as_deref(), Some("a&b!"));
+    // The last page: no token, an empty one, a self-closed one.
+    assert_eq!(peek("", "</OAI-PMH>"), None);
+    assert_eq!(peek("<resumptionToken completeListSize=\"3\"></resumptionToken>", "</OAI-PMH>"), None);
+    assert_eq!(peek("<resumptionToken completeListSize=\"3\"/>", "</OAI-PMH>"), None);
+    // Cut off, followed by a PHP notice, or a token holding markup: left to the parser.
+    assert_eq!(peek("<resumptionToken>t</resumptionToken>", "</OAI-PM"), None);
+    assert_eq!(peek("<resumptionToken>t</resumptionToken>", "</OAI-PMH><b>Notice</b>"), None);
+    assert_eq!(peek("<resumptionToken><![CDATA[t]]></resumptionToken>", "</OAI-PMH>"), None);
+    assert_eq!(peek("<resumptionToken>a&bogus;</resumptionToken>", "</OAI-PMH>"), None);
+    // Another element last, or an error response.
+    assert_eq!(peek("<resumptionToken>t</resumptionToken><record/>", "</OAI-PMH>"), None);
+    assert_eq!(peek_token(b"<OAI-PMH><error code=\"badResumptionToken\">t</error></OAI-PMH>"), None);
+}
+
+#[test]
+fn metadata_content_is_found_by_its_end_tag_unless_markup_could_hide_it() {
+    assert_eq!(content_len("<a>x</a></metadata><x/>", "metadata"), Some(8));
+    assert_eq!(content_len("<a/></metadata\n>", "metadata"), Some(4));
+    // `</metadataX>` and `<metadataX>` are other elements.
+    assert_eq!(content_len("<metadataX></metadataX></metadata>", "metadata"), Some(23));
+    assert_eq!(content_len("<o:metadata>1</o:metadata></o:metadata>", "o:metadata"), None);
+    assert_eq!(content_len("<!-- </metadata> --></metadata>", "metadata"), None);
+    assert_eq!(content_len("<a><![CDATA[x]]></a></metadata>", "metadata"), None);
+    assert_eq!(content_len("<?pi x?></metadata>", "metadata"), None);
+    assert_eq!(content_len("<a>never closed", "metadata"), None);
+}
+
+#[test]
+fn metadata_that_needs_reading_tag_by_tag_is_kept_whole() {
+    let cases = [
+        ("<m><!-- </metadata> --><t>1</t></m>", "<m><!-- </metadata> --><t>1</t></m>"),
+        ("<m><metadata>inner</metadata></m>", "<m><metadata>inner</metadata></m>"),
+        ("<m><t><![CDATA[</metadata>]]></t></m>", "<m><t><![CDATA[</metadata>]]></t></m>"),
+        ("<m><metadataFormat>x</metadataFormat></m>", "<m><metadataFormat>x</metadataFormat></m>"),
+    ];
+    for (content, expected) in cases {
+        let body = format!(
+            r#"<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>d</responseDate><ListRecords>
+            <record><header><identifier>a</identifier><datestamp>2026-01-01</datestamp></header><metadata>{content}</metadata ></record>
+            <record><header><identifier>b</identifier><datestamp>2026-01-01</datestamp></header><metadata><m/></metadata></record>
+            </ListRecords></OAI-PMH>"#
+        );
+        let page = list_records(&body, &origin(Verb::ListRecords), 200).unwrap_or_else(|e| panic!("{content}: {e}"));
+        let got: Vec<&[u8]> = page.items.iter().map(|r| r.metadata.as_deref().unwrap()).collect();
+        assert_eq!(got, [expected.as_bytes(), b"<m/>"], "{content}");
+    }
+    // What is inside is not checked: a broken fragment is kept as received
+    // rather than failing the page with every good record on it ...
+    let body = r#"<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>d</responseDate><ListRecords>
+        <record><header><identifier>a</identifier><datestamp>2026-01-01</datestamp></header><metadata><m></metadata></record>
+        </ListRecords></OAI-PMH>"#;
+    let page = list_records(body, &origin(Verb::ListRecords), 200).unwrap();
+    assert_eq!(page.items[0].metadata.as_deref(), Some(&b"<m>"[..]));
+    // ... but the structure around it is: a record left open is an error.
+    let body = body.replace("</metadata></record>", "</metadata>");
+    assert!(list_records(&body, &origin(Verb::ListRecords), 200).is_err());
+}
