@@ -130,11 +130,26 @@ async fn settle_outbox(store: &Arc<Mutex<Store>>, wiki: Peer<'_>, with: Peer<'_>
             lock(store).finish_job(job.job_id)?;
             let Some(mut pair) = lock(store).sync_pair(job.pair_id)? else { continue };
             if let Some((pageid, newrev, exact)) = push(store, side, opts, &pair, target, &job.title, job.page_id, job.base_rev, &job.text, report).await? {
+                // The pair's base moves to this text only if the other side
+                // holds it too. A job left by a killed run may be the first
+                // of a merge's two writes, the other side still holding
+                // only its own edit: taking the merge as the base would make
+                // that side's text look like the newer edit and undo the
+                // rest of the merge. Left as it was, the base makes the new
+                // revision an edit, merged with the other side's as usual.
+                let other = side_of(target.other(), wiki, with);
+                let other_page = if target == Target::Wiki { pair.with_page } else { pair.wiki_page };
+                let agreed = exact
+                    && other.current_text(store, other_page, &job.title).await?.is_some_and(|t| t.trim_end() == job.text.trim_end());
                 match target {
-                    Target::Wiki => (pair.wiki_page, pair.wiki_rev) = (Some(pageid), newrev),
-                    Target::With => (pair.with_page, pair.with_rev) = (Some(pageid), newrev),
+                    Target::Wiki => pair.wiki_page = Some(pageid),
+                    Target::With => pair.with_page = Some(pageid),
                 }
-                if exact {
+                if agreed {
+                    match target {
+                        Target::Wiki => pair.wiki_rev = newrev,
+                        Target::With => pair.with_rev = newrev,
+                    }
                     pair.base_text = job.text.trim_end().to_string();
                 }
                 lock(store).update_sync_pair(&pair, now())?;

@@ -325,6 +325,33 @@ async fn titles_differing_only_in_case_get_distinct_files() {
 /// job; the next run sends it first and reads both sides after, so the
 /// merge it finishes is not undone by a decision on stale pages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_write_of_a_merge_queued_by_a_killed_run_does_not_become_the_base() {
+    // Found by the crash trials (seed 20261122, trial 16): a run merged a
+    // wiki edit with a file edit, queued the merge for the wiki and died
+    // before sending it. The next run sent it and took the merge as the
+    // base while the file still held only its own edit; the file then
+    // looked like the newer edit and its text, pushed, undid the wiki edit.
+    let co = setup("");
+    let t = co.title("Half merged");
+    save(&co.wiki, &t, PAGE).await;
+    co.sync().await;
+    let (wiki_edit, local_edit) = (PAGE.replace("first line", "first line (wiki)"), PAGE.replace("last line", "last line (local)"));
+    let merged = PAGE.replace("first line", "first line (wiki)").replace("last line", "last line (local)");
+    let wiki_rev = save(&co.other, &t, &wiki_edit).await;
+    std::fs::write(co.file(&t), &local_edit).unwrap();
+    {
+        let store = checkpoints::Store::open(&co.home.path().join("s.sqlite")).unwrap();
+        let pair = store.sync_pairs("co").unwrap().into_iter().find(|x| x.title == t).unwrap();
+        store.queue_push("co", pair.pair_id, "wiki", &t, pair.wiki_page, wiki_rev, &merged, &oai_mirror::util::md5_hex(&merged), 0).unwrap();
+    }
+    co.sync().await;
+    assert_eq!(current(&co.wiki, &t).await.unwrap().1, merged);
+    assert_eq!(read(&co.file(&t)).trim_end(), merged);
+    let again = co.sync().await;
+    assert_eq!(again["pushes"], 0, "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_queued_by_a_killed_run_is_sent_before_the_sides_are_read() {
     let co = setup("");
     let t = co.title("Pending");
