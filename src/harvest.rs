@@ -207,6 +207,25 @@ struct PageWrite {
     response_date: String,
 }
 
+impl PageWrite {
+    /// The page as the store takes it.
+    fn commit(&self, now: i64) -> PageCommit<'_> {
+        let records = self
+            .records
+            .iter()
+            .map(|r| RecordIn {
+                identifier: &r.header.identifier,
+                datestamp: &r.header.datestamp,
+                datestamp_unix: oai::parse_datestamp(&r.header.datestamp).map_or(0, |t| t.timestamp()),
+                deleted: r.header.deleted,
+                sets: &r.header.sets,
+                metadata: r.metadata.as_deref(),
+            })
+            .collect();
+        PageCommit { records, next: self.next.clone(), requests: self.requests, repairs: self.repairs, response_date: Some(self.response_date.clone()), now }
+    }
+}
+
 /// The window arithmetic of a run.
 struct Windows {
     window: Option<Window>,
@@ -404,34 +423,7 @@ fn write_pages(
                         Err(_) => break,
                     }
                 }
-                let unix: Vec<Vec<i64>> = group
-                    .iter()
-                    .map(|p| p.records.iter().map(|r| oai::parse_datestamp(&r.header.datestamp).map_or(0, |t| t.timestamp())).collect())
-                    .collect();
-                let commits: Vec<PageCommit<'_>> = group
-                    .iter()
-                    .zip(&unix)
-                    .map(|(page, unix)| PageCommit {
-                        records: page
-                            .records
-                            .iter()
-                            .zip(unix)
-                            .map(|(r, &datestamp_unix)| RecordIn {
-                                identifier: &r.header.identifier,
-                                datestamp: &r.header.datestamp,
-                                datestamp_unix,
-                                deleted: r.header.deleted,
-                                sets: &r.header.sets,
-                                metadata: r.metadata.as_deref(),
-                            })
-                            .collect(),
-                        next: page.next.clone(),
-                        requests: page.requests,
-                        repairs: page.repairs,
-                        response_date: Some(page.response_date.clone()),
-                        now,
-                    })
-                    .collect();
+                let commits: Vec<PageCommit<'_>> = group.iter().map(|page| page.commit(now)).collect();
                 lock(store).commit_pages(run_id, &commits).context("storing a page")?;
                 for page in &group {
                     let records = page.records.len() as u64;

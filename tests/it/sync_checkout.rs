@@ -321,9 +321,51 @@ async fn titles_differing_only_in_case_get_distinct_files() {
     assert_eq!(current(&co.wiki, &hashed_title).await.unwrap().1, "edited through the hashed name");
 }
 
+/// A page synced once, then edited on both sides where a merge keeps both:
+/// its first line on the wiki (saved, at the returned revision), its last
+/// line in the file. Returns the title, that revision, the file's text and
+/// the merge of both.
+async fn edited_on_both_sides(co: &Co, name: &str) -> (String, u64, String, String) {
+    let t = co.title(name);
+    save(&co.wiki, &t, PAGE).await;
+    co.sync().await;
+    let (wiki_edit, local_edit) = (PAGE.replace("first line", "first line (wiki)"), PAGE.replace("last line", "last line (local)"));
+    let merged = PAGE.replace("first line", "first line (wiki)").replace("last line", "last line (local)");
+    let wiki_rev = save(&co.other, &t, &wiki_edit).await;
+    std::fs::write(co.file(&t), &local_edit).unwrap();
+    (t, wiki_rev, local_edit, merged)
+}
+
+/// Leaves a push in the outbox as a run killed before sending it does.
+fn queue_unsent(co: &Co, title: &str, target: &str, base_rev: u64, text: &str) {
+    let store = checkpoints::Store::open(&co.home.path().join("s.sqlite")).unwrap();
+    let pair = store.sync_pairs("co").unwrap().into_iter().find(|x| x.title == title).unwrap();
+    let page = if target == "wiki" { pair.wiki_page } else { pair.with_page };
+    store.queue_push("co", pair.pair_id, target, title, page, base_rev, text, &oai_mirror::util::md5_hex(text), 0).unwrap();
+}
+
+/// Both sides hold `text`, and a further run has nothing to push.
+async fn assert_settled_on(co: &Co, title: &str, text: &str) {
+    assert_eq!(current(&co.wiki, title).await.unwrap().1, text);
+    assert_eq!(read(&co.file(title)).trim_end(), text);
+    let again = co.sync().await;
+    assert_eq!(again["pushes"], 0, "{again}");
+}
+
 /// A run that died between queueing a push and sending it leaves a pending
 /// job; the next run sends it first and reads both sides after, so the
 /// merge it finishes is not undone by a decision on stale pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_queued_by_a_killed_run_is_sent_before_the_sides_are_read() {
+    let co = setup("");
+    let (t, _, local_edit, merged) = edited_on_both_sides(&co, "Pending").await;
+    // The dead run had merged, saved the merge on the wiki, and queued it for the file.
+    save(&co.wiki, &t, &merged).await;
+    queue_unsent(&co, &t, "with", oai_mirror::sync::checkout::fingerprint(&local_edit), &merged);
+    co.sync().await;
+    assert_settled_on(&co, &t, &merged).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_write_of_a_merge_queued_by_a_killed_run_does_not_become_the_base() {
     // Found by the crash trials (seed 20261122, trial 16): a run merged a
@@ -332,46 +374,8 @@ async fn the_first_write_of_a_merge_queued_by_a_killed_run_does_not_become_the_b
     // base while the file still held only its own edit; the file then
     // looked like the newer edit and its text, pushed, undid the wiki edit.
     let co = setup("");
-    let t = co.title("Half merged");
-    save(&co.wiki, &t, PAGE).await;
+    let (t, wiki_rev, _, merged) = edited_on_both_sides(&co, "Half merged").await;
+    queue_unsent(&co, &t, "wiki", wiki_rev, &merged);
     co.sync().await;
-    let (wiki_edit, local_edit) = (PAGE.replace("first line", "first line (wiki)"), PAGE.replace("last line", "last line (local)"));
-    let merged = PAGE.replace("first line", "first line (wiki)").replace("last line", "last line (local)");
-    let wiki_rev = save(&co.other, &t, &wiki_edit).await;
-    std::fs::write(co.file(&t), &local_edit).unwrap();
-    {
-        let store = checkpoints::Store::open(&co.home.path().join("s.sqlite")).unwrap();
-        let pair = store.sync_pairs("co").unwrap().into_iter().find(|x| x.title == t).unwrap();
-        store.queue_push("co", pair.pair_id, "wiki", &t, pair.wiki_page, wiki_rev, &merged, &oai_mirror::util::md5_hex(&merged), 0).unwrap();
-    }
-    co.sync().await;
-    assert_eq!(current(&co.wiki, &t).await.unwrap().1, merged);
-    assert_eq!(read(&co.file(&t)).trim_end(), merged);
-    let again = co.sync().await;
-    assert_eq!(again["pushes"], 0, "{again}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_push_queued_by_a_killed_run_is_sent_before_the_sides_are_read() {
-    let co = setup("");
-    let t = co.title("Pending");
-    save(&co.wiki, &t, PAGE).await;
-    co.sync().await;
-    let (wiki_edit, local_edit) = (PAGE.replace("first line", "first line (wiki)"), PAGE.replace("last line", "last line (local)"));
-    let merged = PAGE.replace("first line", "first line (wiki)").replace("last line", "last line (local)");
-    // The dead run had merged, saved the merge on the wiki, and queued it for the file.
-    save(&co.other, &t, &wiki_edit).await;
-    save(&co.wiki, &t, &merged).await;
-    std::fs::write(co.file(&t), &local_edit).unwrap();
-    {
-        let store = checkpoints::Store::open(&co.home.path().join("s.sqlite")).unwrap();
-        let pair = store.sync_pairs("co").unwrap().into_iter().find(|x| x.title == t).unwrap();
-        let base = oai_mirror::sync::checkout::fingerprint(&local_edit);
-        store.queue_push("co", pair.pair_id, "with", &t, pair.with_page, base, &merged, &oai_mirror::util::md5_hex(&merged), 0).unwrap();
-    }
-    co.sync().await;
-    assert_eq!(current(&co.wiki, &t).await.unwrap().1, merged);
-    assert_eq!(read(&co.file(&t)).trim_end(), merged);
-    let again = co.sync().await;
-    assert_eq!(again["pushes"], 0, "{again}");
+    assert_settled_on(&co, &t, &merged).await;
 }
