@@ -1,6 +1,8 @@
 //! The store: one SQLite connection, synchronous. Callers in async code run
 //! it on a blocking thread.
 
+use std::borrow::Cow;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Doing, Error, Result};
@@ -171,6 +173,12 @@ impl Store {
         conn.pragma_update(None, "page_size", 16384).doing("setting the page size")?;
         conn.pragma_update(None, "journal_mode", "WAL").doing("enabling WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL").doing("setting synchronous")?;
+        // Checkpoint every 4 MiB of log instead of SQLite's 16 MiB: each
+        // checkpoint waits for the disk (fsync of the log, then of the
+        // database), and small ones keep the log in the page cache and wait
+        // less in all. A harvest of 100k records took a fifth less time
+        // (bench/run.sh, interleaved runs of 64 to 1000 pages).
+        conn.pragma_update(None, "wal_autocheckpoint", 256).doing("setting the checkpoint interval")?;
         conn.pragma_update(None, "foreign_keys", "ON").doing("enabling foreign keys")?;
         let mut store = Store { conn };
         schema::migrate(&mut store.conn, path)?;
@@ -295,8 +303,11 @@ impl Store {
     /// paying for one commit instead of several.
     pub fn commit_pages(&mut self, run_id: i64, pages: &[PageCommit<'_>]) -> Result<()> {
         let tx = self.conn.transaction().doing("storing a page")?;
-        let source_id: i64 =
-            tx.query_row("SELECT source_id FROM run WHERE id = ?1", [run_id], |r| r.get(0)).optional().doing("storing a page")?.ok_or(Error::NoSuchRun(run_id))?;
+        let source_id: i64 = tx
+            .prepare_cached("SELECT source_id FROM run WHERE id = ?1")
+            .and_then(|mut q| q.query_row([run_id], |r| r.get(0)).optional())
+            .doing("storing a page")?
+            .ok_or(Error::NoSuchRun(run_id))?;
         {
             let mut upsert = tx.prepare_cached(UPSERT_RECORD).doing("storing a record")?;
             let mut update = tx
@@ -312,18 +323,14 @@ impl Store {
                 let mut deleted = 0u64;
                 for rec in &page.records {
                     deleted += rec.deleted as u64;
+                    // One set (the usual case) is stored without a copy.
+                    let sets = match rec.sets {
+                        [one] => Cow::Borrowed(one.as_str()),
+                        many => Cow::Owned(many.join("\n")),
+                    };
                     upsert
-                        .execute(params![
-                            source_id,
-                            rec.identifier,
-                            rec.datestamp,
-                            rec.datestamp_unix,
-                            rec.deleted,
-                            rec.sets.join("\n"),
-                            rec.metadata,
-                            page.now
-                        ])
-                        .doing(&format!("storing record {}", rec.identifier))?;
+                        .execute(params![source_id, rec.identifier, rec.datestamp, rec.datestamp_unix, rec.deleted, sets, rec.metadata, page.now])
+                        .map_err(|source| Error::Sqlite { doing: format!("storing record {}", rec.identifier), source })?;
                 }
                 update
                     .execute(params![

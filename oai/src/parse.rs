@@ -267,17 +267,33 @@ struct Cursor<'a> {
     /// being read, outermost first. A plain reader and this short list are
     /// cheaper than resolving every tag, and metadata needs nothing more.
     outer: Vec<Binding>,
+    /// The end tag searched for by [`content_len`], kept from record to
+    /// record: building a searcher costs more than most searches.
+    end_tag: Option<EndTag>,
+}
+
+/// `</qname` and a searcher for it.
+struct EndTag {
+    qname: String,
+    finder: memchr::memmem::Finder<'static>,
+}
+
+impl EndTag {
+    fn new(qname: &str) -> EndTag {
+        EndTag { qname: qname.to_string(), finder: memchr::memmem::Finder::new(&format!("</{qname}")).into_owned() }
+    }
 }
 
 /// An `xmlns:prefix="namespace"` declaration, with the patterns used to
 /// look for the prefix in a metadata fragment.
 struct Binding {
     prefix: String,
-    namespace: String,
     /// `prefix:`
     usage: String,
     /// `xmlns:prefix=`
     declaration: String,
+    /// ` xmlns:prefix="namespace"`, escaped, as [`declare`] inserts it.
+    attribute: String,
 }
 
 impl<'a> Cursor<'a> {
@@ -290,7 +306,7 @@ impl<'a> Cursor<'a> {
         config.allow_dangling_amp = true;
         // `<x/>` arrives as a start and an end, so every caller sees one shape.
         config.expand_empty_elements = true;
-        Cursor { reader, body, origin, outer: Vec::new() }
+        Cursor { reader, body, origin, outer: Vec::new(), end_tag: None }
     }
 
     /// Remembers the `xmlns:p` declarations of a start tag.
@@ -298,11 +314,12 @@ impl<'a> Cursor<'a> {
         for a in e.attributes().with_checks(false).flatten() {
             if let Some(prefix) = a.key.0.strip_prefix("xmlns:") {
                 let namespace = a.normalized_value(XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_default();
+                let escaped = namespace.replace('&', "&amp;").replace('"', "&quot;");
                 self.outer.push(Binding {
                     prefix: prefix.to_string(),
-                    namespace,
                     usage: format!("{prefix}:"),
                     declaration: format!("xmlns:{prefix}="),
+                    attribute: format!(" xmlns:{prefix}=\"{escaped}\""),
                 });
             }
         }
@@ -364,7 +381,8 @@ impl<'a> Cursor<'a> {
                 _ => {}
             }
         }
-        Ok(out.trim().to_string())
+        let trimmed = out.trim();
+        Ok(if trimmed.len() == out.len() { out } else { trimmed.to_string() })
     }
 
     /// After a start tag: skips to the matching end tag.
@@ -385,8 +403,8 @@ impl<'a> Cursor<'a> {
             deleted: attr(start, "status").is_some_and(|s| s.trim() == "deleted"),
             ..Header::default()
         };
-        while let Some(child) = self.next_child()? {
-            match child.as_str() {
+        while let Some(child) = self.next_child_start()? {
+            match local(&child) {
                 "identifier" => h.identifier = self.text()?,
                 "datestamp" => h.datestamp = self.text()?,
                 "setSpec" => h.sets.push(self.text()?),
@@ -435,7 +453,14 @@ impl<'a> Cursor<'a> {
         let depth = self.outer.len();
         self.note_bindings(start);
         let from = self.reader.buffer_position() as usize;
-        let span = match content_len(&self.body[from..], start.name().0) {
+        let qname = start.name().0;
+        let end_tag = match self.end_tag.take() {
+            Some(cached) if cached.qname == qname => cached,
+            _ => EndTag::new(qname),
+        };
+        let len = content_len(&self.body[from..], &end_tag);
+        self.end_tag = Some(end_tag);
+        let span = match len {
             // Step over the content in one move; quick-xml then reads the
             // end tag and checks that it closes this element.
             Some(len) => {
@@ -480,25 +505,27 @@ impl<'a> Cursor<'a> {
 /// `None`, and the caller reads tag by tag, when the content holds
 /// anything that could hide the end tag or nest another of the same name:
 /// a comment, CDATA, a processing instruction or a start tag of that name.
-fn content_len(rest: &str, qname: &str) -> Option<usize> {
+fn content_len(rest: &str, end_tag: &EndTag) -> Option<usize> {
     let bytes = rest.as_bytes();
-    let closing = format!("</{qname}");
+    let closing = end_tag.finder.needle().len();
     let mut end = 0;
     loop {
-        end += memchr::memmem::find(&bytes[end..], closing.as_bytes())?;
-        if matches!(bytes.get(end + closing.len()), Some(b'>' | b' ' | b'\t' | b'\n' | b'\r')) {
+        end += end_tag.finder.find(&bytes[end..])?;
+        if matches!(bytes.get(end + closing), Some(b'>' | b' ' | b'\t' | b'\n' | b'\r')) {
             break;
         }
-        end += closing.len();
+        end += closing;
     }
     let inner = &bytes[..end];
-    if memchr::memmem::find(inner, b"<!").is_some() || memchr::memmem::find(inner, b"<?").is_some() {
-        return None;
-    }
-    let opening = format!("<{qname}");
-    let nested = memchr::memmem::find_iter(inner, opening.as_bytes())
-        .any(|at| matches!(inner.get(at + opening.len()), None | Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r')));
-    (!nested).then_some(end)
+    let qname = end_tag.qname.as_bytes();
+    // One look at each `<`: `<!` and `<?` may hide the end tag, `<qname`
+    // may nest another element of the same name.
+    let misleading = memchr::memchr_iter(b'<', inner).any(|at| {
+        let after = &inner[at + 1..];
+        matches!(after.first(), Some(b'!' | b'?'))
+            || after.strip_prefix(qname).is_some_and(|tail| matches!(tail.first(), None | Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r')))
+    });
+    (!misleading).then_some(end)
 }
 
 fn local<'s>(e: &'s BytesStart<'_>) -> &'s str {
@@ -566,14 +593,11 @@ fn declare(fragment: &str, bindings: &[&Binding]) -> String {
     let name_end = fragment[tag_start..]
         .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
         .map_or(fragment.len(), |e| tag_start + e);
-    let mut out = String::with_capacity(fragment.len() + 64 * bindings.len());
+    let added: usize = bindings.iter().map(|b| b.attribute.len()).sum();
+    let mut out = String::with_capacity(fragment.len() + added);
     out.push_str(&fragment[..name_end]);
     for b in bindings {
-        out.push_str(" xmlns:");
-        out.push_str(&b.prefix);
-        out.push_str("=\"");
-        out.push_str(&b.namespace.replace('&', "&amp;").replace('"', "&quot;"));
-        out.push('"');
+        out.push_str(&b.attribute);
     }
     out.push_str(&fragment[name_end..]);
     out

@@ -209,15 +209,15 @@ fn a_token_is_peeked_from_the_end_of_a_plain_body_only() {
 
 #[test]
 fn metadata_content_is_found_by_its_end_tag_unless_markup_could_hide_it() {
-    assert_eq!(content_len("<a>x</a></metadata><x/>", "metadata"), Some(8));
-    assert_eq!(content_len("<a/></metadata\n>", "metadata"), Some(4));
+    assert_eq!(content_len("<a>x</a></metadata><x/>", &EndTag::new("metadata")), Some(8));
+    assert_eq!(content_len("<a/></metadata\n>", &EndTag::new("metadata")), Some(4));
     // `</metadataX>` and `<metadataX>` are other elements.
-    assert_eq!(content_len("<metadataX></metadataX></metadata>", "metadata"), Some(23));
-    assert_eq!(content_len("<o:metadata>1</o:metadata></o:metadata>", "o:metadata"), None);
-    assert_eq!(content_len("<!-- </metadata> --></metadata>", "metadata"), None);
-    assert_eq!(content_len("<a><![CDATA[x]]></a></metadata>", "metadata"), None);
-    assert_eq!(content_len("<?pi x?></metadata>", "metadata"), None);
-    assert_eq!(content_len("<a>never closed", "metadata"), None);
+    assert_eq!(content_len("<metadataX></metadataX></metadata>", &EndTag::new("metadata")), Some(23));
+    assert_eq!(content_len("<o:metadata>1</o:metadata></o:metadata>", &EndTag::new("o:metadata")), None);
+    assert_eq!(content_len("<!-- </metadata> --></metadata>", &EndTag::new("metadata")), None);
+    assert_eq!(content_len("<a><![CDATA[x]]></a></metadata>", &EndTag::new("metadata")), None);
+    assert_eq!(content_len("<?pi x?></metadata>", &EndTag::new("metadata")), None);
+    assert_eq!(content_len("<a>never closed", &EndTag::new("metadata")), None);
 }
 
 #[test]
