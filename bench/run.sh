@@ -45,6 +45,12 @@ for N in "${SIZES[@]}"; do
   pages=$(grep -o 'in [0-9]* pages' "$WORK/out" | grep -o '[0-9]*')
   printf '%-14s %9s %8.2f %11.0f %9.1f %7s\n' oai-mirror "$got" "$t_us" "$(echo "$got / $t_us" | bc -l)" "$(echo "$m_us / 1024" | bc -l)" "$pages"
   [ "$got" = "$N" ] || { echo "oai-mirror harvested $got of $N" >&2; exit 1; }
+  "$BIN" --db "$WORK/db.sqlite" status --json > "$WORK/status.json"
+  received=$(grep -o '"metadata_bytes_received": [0-9]*' "$WORK/status.json" | grep -o '[0-9]*$')
+  stored=$(grep -o '"metadata_bytes_stored": [0-9]*' "$WORK/status.json" | grep -o '[0-9]*$')
+  db_size=$(cat "$WORK/db.sqlite"* | wc -c)
+  printf '  database: %.1f MB on disk; metadata %.1f MB received, %.1f MB stored\n' \
+    "$(echo "$db_size / 1000000" | bc -l)" "$(echo "$received / 1000000" | bc -l)" "$(echo "$stored / 1000000" | bc -l)"
 
   ratios="oai-mirror time / curl time = $(printf '%.2f' "$(echo "$t_us / $t_curl" | bc -l)")"
   if [ "${BENCH_PYTHON:-1}" = 1 ]; then

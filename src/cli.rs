@@ -487,6 +487,8 @@ fn status(store: &Store, json: bool) -> anyhow::Result<()> {
                     "records": s.records,
                     "deleted": s.deleted,
                     "repairs": s.repairs,
+                    "metadata_bytes_received": s.metadata_received,
+                    "metadata_bytes_stored": s.metadata_stored,
                     "next_from": s.source.next_from,
                     "in_flight_token": run.filter(|r| r.state == checkpoints::RunState::Running).and_then(|r| r.position.token.clone()),
                     "last_run": run.map(|r| serde_json::json!({
@@ -513,6 +515,7 @@ fn status(store: &Store, json: bool) -> anyhow::Result<()> {
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
         return Ok(());
     }
+    let megabytes = |n: u64| format!("{:.1} MB", n as f64 / 1e6);
     if all.is_empty() {
         writeln!(out, "no sources harvested yet")?;
     }
@@ -520,6 +523,7 @@ fn status(store: &Store, json: bool) -> anyhow::Result<()> {
         let k = &s.source.key;
         writeln!(out, "{} [{}{}]", k.base_url, k.metadata_prefix, k.set_spec.as_ref().map(|s| format!(" set {s}")).unwrap_or_default())?;
         writeln!(out, "  records   {} ({} deleted), {} repairs", s.records, s.deleted, s.repairs)?;
+        writeln!(out, "  metadata  {} received, {} stored", megabytes(s.metadata_received), megabytes(s.metadata_stored))?;
         writeln!(out, "  next from {}", s.source.next_from.as_deref().unwrap_or("(none: the next harvest is full)"))?;
         if let Some(r) = &s.last_run {
             let when = chrono::DateTime::from_timestamp(r.started_at, 0).map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string()).unwrap_or_default();

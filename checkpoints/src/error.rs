@@ -18,6 +18,10 @@ pub enum Error {
     },
     #[error("no harvest run with id {0}")]
     NoSuchRun(i64),
+    #[error("the stored metadata of record {identifier} cannot be read or written: {detail}")]
+    Metadata { identifier: String, detail: String },
+    #[error("the compression dictionary {id} cannot be used: {detail}")]
+    Dictionary { id: i64, detail: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

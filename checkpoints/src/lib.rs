@@ -8,9 +8,11 @@
 //! * [`store`]: the `Store` and its harvest types.
 //! * [`sync`]: two-way sync pairs, the push outbox, conflicts, checkout files.
 //! * [`wiki`]: mirrored wiki pages, revisions, title history, feed checkpoints.
+//! * [`compress`]: record metadata at rest, zstd against a dictionary per source.
 //! * [`schema`]: migrations tracked with `PRAGMA user_version`.
 //! * [`error`]: the crate's one error type.
 
+pub mod compress;
 pub mod error;
 pub mod schema;
 pub mod store;

@@ -2,9 +2,12 @@
 //! it on a blocking thread.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::compress::{self, Codec, Packer, Unpackers};
 use crate::error::{Doing, Error, Result};
 use crate::schema;
 
@@ -140,11 +143,18 @@ pub struct SourceStatus {
     pub records: u64,
     pub deleted: u64,
     pub repairs: u64,
+    /// Metadata as received, and as stored (compressed where that is smaller).
+    pub metadata_received: u64,
+    pub metadata_stored: u64,
     pub last_run: Option<Run>,
 }
 
 pub struct Store {
     conn: Connection,
+    /// Each source's compressor, once its dictionary is known.
+    packers: HashMap<i64, Packer>,
+    /// Reading takes `&self`; decompressors are made on first use.
+    unpackers: RefCell<Unpackers>,
 }
 
 impl Store {
@@ -180,7 +190,7 @@ impl Store {
         // (bench/run.sh, interleaved runs of 64 to 1000 pages).
         conn.pragma_update(None, "wal_autocheckpoint", 256).doing("setting the checkpoint interval")?;
         conn.pragma_update(None, "foreign_keys", "ON").doing("enabling foreign keys")?;
-        let mut store = Store { conn };
+        let mut store = Store { conn, packers: HashMap::new(), unpackers: RefCell::default() };
         schema::migrate(&mut store.conn, path)?;
         Ok(store)
     }
@@ -308,6 +318,17 @@ impl Store {
             .and_then(|mut q| q.query_row([run_id], |r| r.get(0)).optional())
             .doing("storing a page")?
             .ok_or(Error::NoSuchRun(run_id))?;
+        // A dictionary made here is only kept for later groups once this
+        // transaction, which writes it, has committed.
+        let mut new_packer = None;
+        let packer = match self.packers.get_mut(&source_id) {
+            Some(packer) => Some(packer),
+            None => {
+                new_packer = packer_for(&tx, source_id, pages)?;
+                new_packer.as_mut()
+            }
+        };
+        let mut packer = packer;
         {
             let mut upsert = tx.prepare_cached(UPSERT_RECORD).doing("storing a record")?;
             let mut update = tx
@@ -328,8 +349,30 @@ impl Store {
                         [one] => Cow::Borrowed(one.as_str()),
                         many => Cow::Owned(many.join("\n")),
                     };
+                    let (codec, dictionary, metadata) = match (rec.metadata, packer.as_deref_mut()) {
+                        (Some(raw), Some(packer)) => {
+                            let dictionary = packer.dictionary_id;
+                            let (codec, stored) = packer
+                                .pack(raw)
+                                .map_err(|e| Error::Metadata { identifier: rec.identifier.to_string(), detail: format!("compressing: {e}") })?;
+                            (codec, (codec == Codec::Zstd).then_some(dictionary), Some(stored))
+                        }
+                        (raw, _) => (Codec::Raw, None, raw),
+                    };
                     upsert
-                        .execute(params![source_id, rec.identifier, rec.datestamp, rec.datestamp_unix, rec.deleted, sets, rec.metadata, page.now])
+                        .execute(params![
+                            source_id,
+                            rec.identifier,
+                            rec.datestamp,
+                            rec.datestamp_unix,
+                            rec.deleted,
+                            sets,
+                            metadata,
+                            page.now,
+                            codec.as_str(),
+                            dictionary,
+                            rec.metadata.map(|m| m.len() as i64)
+                        ])
                         .map_err(|source| Error::Sqlite { doing: format!("storing record {}", rec.identifier), source })?;
                 }
                 update
@@ -347,7 +390,11 @@ impl Store {
                     .doing("saving the position")?;
             }
         }
-        tx.commit().doing("storing a page")
+        tx.commit().doing("storing a page")?;
+        if let Some(packer) = new_packer {
+            self.packers.insert(source_id, packer);
+        }
+        Ok(())
     }
 
     /// Restarts the window in flight from its first page: its token was
@@ -391,12 +438,15 @@ impl Store {
     pub fn status(&self) -> Result<Vec<SourceStatus>> {
         let mut out = Vec::new();
         for source in self.sources()? {
-            let (records, deleted): (i64, i64) = self
+            // Rows from before version 5 have no size and are stored raw.
+            let (records, deleted, received, stored): (i64, i64, i64, i64) = self
                 .conn
                 .query_row(
-                    "SELECT COUNT(*), COALESCE(SUM(deleted), 0) FROM record WHERE source_id = ?1",
+                    "SELECT COUNT(*), COALESCE(SUM(deleted), 0), COALESCE(SUM(COALESCE(metadata_size, length(metadata))), 0),
+                        COALESCE(SUM(length(metadata)), 0)
+                     FROM record WHERE source_id = ?1",
                     [source.id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .doing("counting records")?;
             let repairs: i64 = self
@@ -404,7 +454,15 @@ impl Store {
                 .query_row("SELECT COALESCE(SUM(repairs), 0) FROM run WHERE source_id = ?1", [source.id], |r| r.get(0))
                 .doing("counting repairs")?;
             let last_run = self.last_run(source.id)?;
-            out.push(SourceStatus { source, records: records as u64, deleted: deleted as u64, repairs: repairs as u64, last_run });
+            out.push(SourceStatus {
+                source,
+                records: records as u64,
+                deleted: deleted as u64,
+                repairs: repairs as u64,
+                metadata_received: received as u64,
+                metadata_stored: stored as u64,
+                last_run,
+            });
         }
         Ok(out)
     }
@@ -418,7 +476,8 @@ impl Store {
             .doing("listing records")?;
         let mut rows = stmt.query([source_id]).doing("listing records")?;
         while let Some(row) = rows.next().doing("listing records")? {
-            if !each(record_from_row(row).doing("listing records")?) {
+            let stored = record_from_row(row).doing("listing records")?;
+            if !each(self.unpack(stored)?) {
                 break;
             }
         }
@@ -429,7 +488,24 @@ impl Store {
     pub fn record(&self, identifier: &str) -> Result<Vec<StoredRecord>> {
         let mut stmt = self.conn.prepare(&format!("{RECORD_COLUMNS} WHERE identifier = ?1 ORDER BY source_id")).doing("reading a record")?;
         let rows = stmt.query_map([identifier], record_from_row).doing("reading a record")?;
-        rows.collect::<rusqlite::Result<_>>().doing("reading a record")
+        let stored: Vec<_> = rows.collect::<rusqlite::Result<_>>().doing("reading a record")?;
+        stored.into_iter().map(|r| self.unpack(r)).collect()
+    }
+
+    /// A record as stored, its metadata turned back into the bytes received.
+    fn unpack(&self, stored: RecordRow) -> Result<StoredRecord> {
+        let RecordRow { mut record, codec, dictionary } = stored;
+        let fail = |detail: String| Error::Metadata { identifier: record.identifier.clone(), detail };
+        let codec = Codec::parse(&codec).ok_or_else(|| fail(format!("unknown codec {codec:?}")))?;
+        if let Some(bytes) = record.metadata.take() {
+            let load = |id: i64| -> std::result::Result<Vec<u8>, String> {
+                self.conn
+                    .query_row("SELECT content FROM metadata_dictionary WHERE id = ?1", [id], |r| r.get(0))
+                    .map_err(|e| format!("reading dictionary {id}: {e}"))
+            };
+            record.metadata = Some(self.unpackers.borrow_mut().unpack(bytes, codec, dictionary, load).map_err(fail)?);
+        }
+        Ok(record)
     }
 }
 
@@ -437,13 +513,16 @@ impl Store {
 // moves last_seen. Each column says so, because an upsert's WHERE would skip
 // last_seen too.
 const UPSERT_RECORD: &str = "
-INSERT INTO record (source_id, identifier, datestamp, datestamp_unix, deleted, sets, metadata, first_seen, last_seen)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+INSERT INTO record (source_id, identifier, datestamp, datestamp_unix, deleted, sets, metadata, first_seen, last_seen, metadata_codec, metadata_dictionary, metadata_size)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)
 ON CONFLICT (source_id, identifier) DO UPDATE SET
     datestamp      = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.datestamp ELSE record.datestamp END,
     deleted        = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.deleted ELSE record.deleted END,
     sets           = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.sets ELSE record.sets END,
     metadata       = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.metadata ELSE record.metadata END,
+    metadata_codec = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.metadata_codec ELSE record.metadata_codec END,
+    metadata_dictionary = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.metadata_dictionary ELSE record.metadata_dictionary END,
+    metadata_size  = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.metadata_size ELSE record.metadata_size END,
     datestamp_unix = MAX(excluded.datestamp_unix, record.datestamp_unix),
     last_seen      = excluded.last_seen";
 
@@ -466,11 +545,19 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
     })
 }
 
-const RECORD_COLUMNS: &str = "SELECT source_id, identifier, datestamp, deleted, sets, metadata, first_seen, last_seen FROM record";
+const RECORD_COLUMNS: &str =
+    "SELECT source_id, identifier, datestamp, deleted, sets, metadata, first_seen, last_seen, metadata_codec, metadata_dictionary FROM record";
 
-fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRecord> {
+/// A record row before its metadata is unpacked.
+struct RecordRow {
+    record: StoredRecord,
+    codec: String,
+    dictionary: Option<i64>,
+}
+
+fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
     let sets: String = r.get(4)?;
-    Ok(StoredRecord {
+    let record = StoredRecord {
         source_id: r.get(0)?,
         identifier: r.get(1)?,
         datestamp: r.get(2)?,
@@ -479,7 +566,34 @@ fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRecord> {
         metadata: r.get(5)?,
         first_seen: r.get(6)?,
         last_seen: r.get(7)?,
-    })
+    };
+    Ok(RecordRow { record, codec: r.get(8)?, dictionary: r.get(9)? })
+}
+
+/// The compressor for a source's records: its dictionary if it has one,
+/// else a new one made from these pages' metadata and written in `tx`.
+/// `None` while the source has too little metadata for a dictionary.
+fn packer_for(tx: &rusqlite::Transaction<'_>, source_id: i64, pages: &[PageCommit<'_>]) -> Result<Option<Packer>> {
+    let doing = "reading the source's compression dictionary";
+    let stored: Option<(i64, Vec<u8>)> = tx
+        .query_row("SELECT id, content FROM metadata_dictionary WHERE source_id = ?1 ORDER BY id DESC LIMIT 1", [source_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .doing(doing)?;
+    let (id, content) = match stored {
+        Some(found) => found,
+        None => {
+            let samples = pages.iter().flat_map(|p| &p.records).filter_map(|r| r.metadata);
+            let Some(content) = compress::dictionary_from(samples) else { return Ok(None) };
+            let now = pages.first().map_or(0, |p| p.now);
+            tx.execute("INSERT INTO metadata_dictionary (source_id, content, created_at) VALUES (?1, ?2, ?3)", params![source_id, content, now])
+                .doing("writing the source's compression dictionary")?;
+            (tx.last_insert_rowid(), content)
+        }
+    };
+    let packer = Packer::new(id, &content).map_err(|e| Error::Dictionary { id, detail: e.to_string() })?;
+    Ok(Some(packer))
 }
 
 #[cfg(test)]

@@ -159,3 +159,131 @@ fn a_group_of_pages_commits_whole_or_not_at_all() {
     let r = s.run(run.id).unwrap();
     assert_eq!((r.position.token.as_deref(), r.tally.pages), (Some("t2"), 2));
 }
+
+/// Metadata like a repository's: the same frame, different values.
+fn dc(i: usize) -> Vec<u8> {
+    format!(
+        "<oai_dc:dc xmlns:oai_dc=\"http://www.openarchives.org/OAI/2.0/oai_dc/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\
+         <dc:title>Record {i} &amp; &lt;more&gt;</dc:title><dc:creator>Author {}</dc:creator><dc:date>2001-01-{:02}</dc:date></oai_dc:dc>",
+        i * 7919 % 1013,
+        i % 28 + 1
+    )
+    .into_bytes()
+}
+
+fn stored_form(s: &Store, identifier: &str) -> (String, Option<i64>, usize) {
+    s.conn()
+        .query_row("SELECT metadata_codec, metadata_dictionary, length(metadata) FROM record WHERE identifier = ?1", [identifier], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as usize))
+        })
+        .unwrap()
+}
+
+#[test]
+fn metadata_is_compressed_against_a_dictionary_per_source_and_read_back_exactly() {
+    let mut s = Store::open_in_memory().unwrap();
+    let src = s.source(&key(), 1).unwrap();
+    let run = s.start_run(src.id, &RunPlan::default(), &Position::default(), 1).unwrap();
+    let metas: Vec<Vec<u8>> = (0..300).map(dc).collect();
+    let ids: Vec<String> = (0..300).map(|i| format!("r{i}")).collect();
+    let records = |range: std::ops::Range<usize>| range.map(|i| rec(&ids[i], "2020-01-01", 1, &metas[i], &[])).collect::<Vec<_>>();
+
+    // Too little metadata for a dictionary yet: stored as received.
+    s.commit_page(run.id, &page(records(0..3), Some("t1"), 2)).unwrap();
+    assert_eq!(stored_form(&s, "r0"), ("raw".to_string(), None, metas[0].len()));
+    // Enough: the dictionary is made once, from this page, and used from then on.
+    s.commit_page(run.id, &page(records(3..150), Some("t2"), 3)).unwrap();
+    s.commit_page(run.id, &page(records(150..300), None, 4)).unwrap();
+    let dictionaries: i64 = s.conn().query_row("SELECT count(*) FROM metadata_dictionary WHERE source_id = ?1", [src.id], |r| r.get(0)).unwrap();
+    assert_eq!(dictionaries, 1);
+    let (codec, dictionary, len) = stored_form(&s, "r299");
+    assert_eq!((codec.as_str(), dictionary.is_some()), ("zstd", true));
+    assert!(len * 3 < metas[299].len(), "{len} bytes stored for {}", metas[299].len());
+
+    // Read back byte for byte, by one and by all, also by a new connection
+    // that has to load the dictionary.
+    for i in [0, 3, 150, 299] {
+        assert_eq!(s.record(&ids[i]).unwrap()[0].metadata.as_deref(), Some(metas[i].as_slice()));
+    }
+    let mut seen = 0;
+    s.for_each_record(Some(src.id), |r| {
+        let i: usize = r.identifier[1..].parse().unwrap();
+        assert_eq!(r.metadata.as_deref(), Some(metas[i].as_slice()), "{}", r.identifier);
+        seen += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(seen, 300);
+
+    // Another source gets a dictionary of its own.
+    let other = s.source(&SourceKey { set_spec: Some("s".into()), ..key() }, 1).unwrap();
+    let run2 = s.start_run(other.id, &RunPlan::default(), &Position::default(), 1).unwrap();
+    let other_ids: Vec<String> = (0..150).map(|i| format!("o{i}")).collect();
+    s.commit_page(run2.id, &page((0..150).map(|i| rec(&other_ids[i], "2020-01-01", 1, &metas[i], &[])).collect(), None, 5)).unwrap();
+    let (_, other_dictionary, _) = stored_form(&s, "o149");
+    assert!(other_dictionary.is_some() && other_dictionary != dictionary);
+}
+
+#[test]
+fn a_dictionary_rolled_back_with_its_group_is_not_used_afterwards() {
+    let mut s = Store::open_in_memory().unwrap();
+    let src = s.source(&key(), 1).unwrap();
+    let run = s.start_run(src.id, &RunPlan::default(), &Position::default(), 1).unwrap();
+    let metas: Vec<Vec<u8>> = (0..200).map(dc).collect();
+    let ids: Vec<String> = (0..200).map(|i| format!("r{i}")).collect();
+    s.conn().execute_batch("CREATE TEMP TRIGGER refuse BEFORE INSERT ON record WHEN NEW.identifier = 'r99' BEGIN SELECT RAISE(ABORT, 'refused'); END").unwrap();
+    s.commit_page(run.id, &page((0..100).map(|i| rec(&ids[i], "2020-01-01", 1, &metas[i], &[])).collect(), Some("t1"), 2)).unwrap_err();
+    s.conn().execute_batch("DROP TRIGGER refuse").unwrap();
+    // Another source takes the rolled-back dictionary's id if it was kept.
+    let other = s.source(&SourceKey { set_spec: Some("s".into()), ..key() }, 1).unwrap();
+    let run2 = s.start_run(other.id, &RunPlan::default(), &Position::default(), 1).unwrap();
+    s.commit_page(run2.id, &page((100..200).map(|i| rec(&ids[i], "2020-01-01", 1, &metas[i], &[])).collect(), None, 3)).unwrap();
+    s.commit_page(run.id, &page((0..100).map(|i| rec(&ids[i], "2020-01-01", 1, &metas[i], &[])).collect(), Some("t1"), 4)).unwrap();
+    let owner: i64 = s
+        .conn()
+        .query_row("SELECT d.source_id FROM record r JOIN metadata_dictionary d ON d.id = r.metadata_dictionary WHERE r.identifier = 'r0'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(owner, src.id);
+    assert_eq!(s.record("r0").unwrap()[0].metadata.as_deref(), Some(metas[0].as_slice()));
+}
+
+#[test]
+fn records_stored_before_compression_are_read_as_they_were() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.sqlite");
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &schema::MIGRATIONS[..4] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 4).unwrap();
+        tx.execute("INSERT INTO source (id, base_url, metadata_prefix, created_at) VALUES (1, 'http://x/oai', 'oai_dc', 0)", []).unwrap();
+        tx.execute(
+            "INSERT INTO record (source_id, identifier, datestamp, datestamp_unix, deleted, sets, metadata, first_seen, last_seen)
+             VALUES (1, 'old', '2020-01-01', 1, 0, '', ?1, 0, 0)",
+            [dc(1)],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    assert_eq!(stored_form(&s, "old").0, "raw");
+    assert_eq!(s.record("old").unwrap()[0].metadata, Some(dc(1)));
+}
+
+#[test]
+fn damaged_stored_metadata_is_an_error_that_names_the_record() {
+    let mut s = Store::open_in_memory().unwrap();
+    let src = s.source(&key(), 1).unwrap();
+    let run = s.start_run(src.id, &RunPlan::default(), &Position::default(), 1).unwrap();
+    let metas: Vec<Vec<u8>> = (0..100).map(dc).collect();
+    let ids: Vec<String> = (0..100).map(|i| format!("r{i}")).collect();
+    s.commit_page(run.id, &page((0..100).map(|i| rec(&ids[i], "2020-01-01", 1, &metas[i], &[])).collect(), None, 2)).unwrap();
+    assert_eq!(stored_form(&s, "r50").0, "zstd");
+    s.conn().execute("UPDATE record SET metadata = substr(metadata, 1, length(metadata) - 3) WHERE identifier = 'r50'", []).unwrap();
+    let err = s.record("r50").unwrap_err().to_string();
+    assert!(err.contains("record r50"), "{err}");
+    // The others are unharmed.
+    assert_eq!(s.record("r51").unwrap()[0].metadata.as_deref(), Some(metas[51].as_slice()));
+}
