@@ -45,6 +45,9 @@ async fn a_second_harvest_fetches_only_the_changes() {
     assert_eq!(s["last_run"]["from"], first_response_date);
     assert_eq!(s["next_from"], bed.now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
     assert_eq!(s["in_flight_token"], serde_json::Value::Null);
+    // Metadata is stored compressed, and says so.
+    let (received, stored) = (s["metadata_bytes_received"].as_u64().unwrap(), s["metadata_bytes_stored"].as_u64().unwrap());
+    assert!(received > 900_000 && stored * 3 < received, "{received} received, {stored} stored");
 
     // A record, as stored.
     let rec = run(cmd(&["record", "oai:testbed.example:00000010"])).await;
