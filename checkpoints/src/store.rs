@@ -321,14 +321,13 @@ impl Store {
         // A dictionary made here is only kept for later groups once this
         // transaction, which writes it, has committed.
         let mut new_packer = None;
-        let packer = match self.packers.get_mut(&source_id) {
+        let mut packer = match self.packers.get_mut(&source_id) {
             Some(packer) => Some(packer),
             None => {
                 new_packer = packer_for(&tx, source_id, pages)?;
                 new_packer.as_mut()
             }
         };
-        let mut packer = packer;
         {
             let mut upsert = tx.prepare_cached(UPSERT_RECORD).doing("storing a record")?;
             let mut update = tx
