@@ -774,7 +774,7 @@ fn records(store: &Store, source: Option<&str>, json: bool) -> anyhow::Result<()
     let id = source_id(store, source)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut err = None;
-    store.for_each_record(id, |r| {
+    store.for_each_record_header(id, |r| {
         let line = if json {
             serde_json::json!({
                 "identifier": r.identifier,

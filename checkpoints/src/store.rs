@@ -468,10 +468,20 @@ impl Store {
 
     /// Calls `each` for every record of a source (or of all sources), in
     /// identifier order, without loading them all.
-    pub fn for_each_record(&self, source_id: Option<i64>, mut each: impl FnMut(StoredRecord) -> bool) -> Result<()> {
+    pub fn for_each_record(&self, source_id: Option<i64>, each: impl FnMut(StoredRecord) -> bool) -> Result<()> {
+        self.each_record(RECORD_COLUMNS, source_id, each)
+    }
+
+    /// Like [`Store::for_each_record`], without the metadata (`None`):
+    /// for listings, which need not read and decompress it.
+    pub fn for_each_record_header(&self, source_id: Option<i64>, each: impl FnMut(StoredRecord) -> bool) -> Result<()> {
+        self.each_record(RECORD_HEADER_COLUMNS, source_id, each)
+    }
+
+    fn each_record(&self, columns: &str, source_id: Option<i64>, mut each: impl FnMut(StoredRecord) -> bool) -> Result<()> {
         let mut stmt = self
             .conn
-            .prepare(&format!("{RECORD_COLUMNS} WHERE ?1 IS NULL OR source_id = ?1 ORDER BY source_id, identifier"))
+            .prepare(&format!("{columns} WHERE ?1 IS NULL OR source_id = ?1 ORDER BY source_id, identifier"))
             .doing("listing records")?;
         let mut rows = stmt.query([source_id]).doing("listing records")?;
         while let Some(row) = rows.next().doing("listing records")? {
@@ -546,6 +556,10 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
 
 const RECORD_COLUMNS: &str =
     "SELECT source_id, identifier, datestamp, deleted, sets, metadata, first_seen, last_seen, metadata_codec, metadata_dictionary FROM record";
+
+/// [`RECORD_COLUMNS`] with no metadata.
+const RECORD_HEADER_COLUMNS: &str =
+    "SELECT source_id, identifier, datestamp, deleted, sets, NULL, first_seen, last_seen, metadata_codec, metadata_dictionary FROM record";
 
 /// A record row before its metadata is unpacked.
 struct RecordRow {

@@ -284,6 +284,17 @@ fn damaged_stored_metadata_is_an_error_that_names_the_record() {
     s.conn().execute("UPDATE record SET metadata = substr(metadata, 1, length(metadata) - 3) WHERE identifier = 'r50'", []).unwrap();
     let err = s.record("r50").unwrap_err().to_string();
     assert!(err.contains("record r50"), "{err}");
-    // The others are unharmed.
+    // The others are unharmed, and a listing that needs no metadata
+    // neither reads it nor fails on it.
     assert_eq!(s.record("r51").unwrap()[0].metadata.as_deref(), Some(metas[51].as_slice()));
+    assert!(s.for_each_record(None, |_| true).is_err());
+    let mut listed = Vec::new();
+    s.for_each_record_header(None, |r| {
+        assert_eq!(r.metadata, None);
+        listed.push(r.identifier);
+        true
+    })
+    .unwrap();
+    assert_eq!(listed.len(), 100);
+    assert!(listed.contains(&"r50".to_string()));
 }
