@@ -196,6 +196,17 @@ async fn bodies_that_are_not_oai_pmh_are_refused_with_url_and_body() {
     }
 }
 
+/// The corpus's XML responses whose file names contain `kind`, in order.
+fn xml_fixtures(kind: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains(kind) && n.ends_with(".xml"))
+        .collect();
+    names.sort();
+    names
+}
+
 /// The token read from the end of a body, used to ask for the next page
 /// before this one is parsed, is the parsed page's token on every real
 /// list response; where it cannot tell, it says nothing.
@@ -203,12 +214,7 @@ async fn bodies_that_are_not_oai_pmh_are_refused_with_url_and_body() {
 fn the_peeked_token_is_the_parsed_token_on_every_real_list() {
     let origin = |verb| oai::Origin { url: "http://127.0.0.1/oai".into(), verb, token: None };
     let (mut peeked, mut with_token) = (0, 0);
-    let mut names: Vec<String> = std::fs::read_dir(fixtures())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.contains("list") && n.ends_with(".xml"))
-        .collect();
-    names.sort();
+    let names = xml_fixtures("list");
     assert!(names.len() >= 10, "{names:?}");
     for name in names {
         let body = std::fs::read(fixtures().join(&name)).unwrap();
@@ -245,12 +251,7 @@ fn real_metadata_is_stored_compressed_and_read_back_exactly() {
     let origin = oai::Origin { url: "http://127.0.0.1/oai".into(), verb: oai::Verb::ListRecords, token: None };
     let dir = tempfile::tempdir().unwrap();
     let mut store = checkpoints::Store::open(&dir.path().join("db.sqlite")).unwrap();
-    let mut names: Vec<String> = std::fs::read_dir(fixtures())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.contains("listrecords") && n.ends_with(".xml"))
-        .collect();
-    names.sort();
+    let names = xml_fixtures("listrecords");
     let mut erasmus = None;
     for name in &names {
         let body = std::fs::read(fixtures().join(name)).unwrap();

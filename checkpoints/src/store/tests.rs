@@ -171,6 +171,33 @@ fn dc(i: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+/// `n` records like a repository's: identifiers `{prefix}{i}`, metadata [`dc`]`(i)`.
+struct Batch {
+    ids: Vec<String>,
+    metas: Vec<Vec<u8>>,
+}
+
+impl Batch {
+    fn new(prefix: &str, n: usize) -> Batch {
+        Batch { ids: (0..n).map(|i| format!("{prefix}{i}")).collect(), metas: (0..n).map(dc).collect() }
+    }
+
+    fn records(&self, range: std::ops::Range<usize>) -> Vec<RecordIn<'_>> {
+        range.map(|i| rec(&self.ids[i], "2020-01-01", 1, &self.metas[i], &[])).collect()
+    }
+}
+
+/// A source of `key` and a run of it.
+fn start(s: &mut Store, key: &SourceKey) -> (Source, Run) {
+    let src = s.source(key, 1).unwrap();
+    let run = s.start_run(src.id, &RunPlan::default(), &Position::default(), 1).unwrap();
+    (src, run)
+}
+
+fn other_key() -> SourceKey {
+    SourceKey { set_spec: Some("s".into()), ..key() }
+}
+
 fn stored_form(s: &Store, identifier: &str) -> (String, Option<i64>, usize) {
     s.conn()
         .query_row("SELECT metadata_codec, metadata_dictionary, length(metadata) FROM record WHERE identifier = ?1", [identifier], |r| {
@@ -182,11 +209,10 @@ fn stored_form(s: &Store, identifier: &str) -> (String, Option<i64>, usize) {
 #[test]
 fn metadata_is_compressed_against_a_dictionary_per_source_and_read_back_exactly() {
     let mut s = Store::open_in_memory().unwrap();
-    let src = s.source(&key(), 1).unwrap();
-    let run = s.start_run(src.id, &RunPlan::default(), &Position::default(), 1).unwrap();
-    let metas: Vec<Vec<u8>> = (0..300).map(dc).collect();
-    let ids: Vec<String> = (0..300).map(|i| format!("r{i}")).collect();
-    let records = |range: std::ops::Range<usize>| range.map(|i| rec(&ids[i], "2020-01-01", 1, &metas[i], &[])).collect::<Vec<_>>();
+    let (src, run) = start(&mut s, &key());
+    let batch = Batch::new("r", 300);
+    let (ids, metas) = (&batch.ids, &batch.metas);
+    let records = |range| batch.records(range);
 
     // Too little metadata for a dictionary yet: stored as received.
     s.commit_page(run.id, &page(records(0..3), Some("t1"), 2)).unwrap();
@@ -200,8 +226,8 @@ fn metadata_is_compressed_against_a_dictionary_per_source_and_read_back_exactly(
     assert_eq!((codec.as_str(), dictionary.is_some()), ("zstd", true));
     assert!(len * 3 < metas[299].len(), "{len} bytes stored for {}", metas[299].len());
 
-    // Read back byte for byte, by one and by all, also by a new connection
-    // that has to load the dictionary.
+    // Read back byte for byte, by one and by all; the reader loads the
+    // dictionary from its table, not from the writer's compressor.
     for i in [0, 3, 150, 299] {
         assert_eq!(s.record(&ids[i]).unwrap()[0].metadata.as_deref(), Some(metas[i].as_slice()));
     }
@@ -216,10 +242,9 @@ fn metadata_is_compressed_against_a_dictionary_per_source_and_read_back_exactly(
     assert_eq!(seen, 300);
 
     // Another source gets a dictionary of its own.
-    let other = s.source(&SourceKey { set_spec: Some("s".into()), ..key() }, 1).unwrap();
-    let run2 = s.start_run(other.id, &RunPlan::default(), &Position::default(), 1).unwrap();
-    let other_ids: Vec<String> = (0..150).map(|i| format!("o{i}")).collect();
-    s.commit_page(run2.id, &page((0..150).map(|i| rec(&other_ids[i], "2020-01-01", 1, &metas[i], &[])).collect(), None, 5)).unwrap();
+    let (_, run2) = start(&mut s, &other_key());
+    let others = Batch::new("o", 150);
+    s.commit_page(run2.id, &page(others.records(0..150), None, 5)).unwrap();
     let (_, other_dictionary, _) = stored_form(&s, "o149");
     assert!(other_dictionary.is_some() && other_dictionary != dictionary);
 }
@@ -227,24 +252,21 @@ fn metadata_is_compressed_against_a_dictionary_per_source_and_read_back_exactly(
 #[test]
 fn a_dictionary_rolled_back_with_its_group_is_not_used_afterwards() {
     let mut s = Store::open_in_memory().unwrap();
-    let src = s.source(&key(), 1).unwrap();
-    let run = s.start_run(src.id, &RunPlan::default(), &Position::default(), 1).unwrap();
-    let metas: Vec<Vec<u8>> = (0..200).map(dc).collect();
-    let ids: Vec<String> = (0..200).map(|i| format!("r{i}")).collect();
+    let (src, run) = start(&mut s, &key());
+    let batch = Batch::new("r", 200);
     s.conn().execute_batch("CREATE TEMP TRIGGER refuse BEFORE INSERT ON record WHEN NEW.identifier = 'r99' BEGIN SELECT RAISE(ABORT, 'refused'); END").unwrap();
-    s.commit_page(run.id, &page((0..100).map(|i| rec(&ids[i], "2020-01-01", 1, &metas[i], &[])).collect(), Some("t1"), 2)).unwrap_err();
+    s.commit_page(run.id, &page(batch.records(0..100), Some("t1"), 2)).unwrap_err();
     s.conn().execute_batch("DROP TRIGGER refuse").unwrap();
     // Another source takes the rolled-back dictionary's id if it was kept.
-    let other = s.source(&SourceKey { set_spec: Some("s".into()), ..key() }, 1).unwrap();
-    let run2 = s.start_run(other.id, &RunPlan::default(), &Position::default(), 1).unwrap();
-    s.commit_page(run2.id, &page((100..200).map(|i| rec(&ids[i], "2020-01-01", 1, &metas[i], &[])).collect(), None, 3)).unwrap();
-    s.commit_page(run.id, &page((0..100).map(|i| rec(&ids[i], "2020-01-01", 1, &metas[i], &[])).collect(), Some("t1"), 4)).unwrap();
+    let (_, run2) = start(&mut s, &other_key());
+    s.commit_page(run2.id, &page(batch.records(100..200), None, 3)).unwrap();
+    s.commit_page(run.id, &page(batch.records(0..100), Some("t1"), 4)).unwrap();
     let owner: i64 = s
         .conn()
         .query_row("SELECT d.source_id FROM record r JOIN metadata_dictionary d ON d.id = r.metadata_dictionary WHERE r.identifier = 'r0'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(owner, src.id);
-    assert_eq!(s.record("r0").unwrap()[0].metadata.as_deref(), Some(metas[0].as_slice()));
+    assert_eq!(s.record("r0").unwrap()[0].metadata.as_deref(), Some(batch.metas[0].as_slice()));
 }
 
 #[test]
@@ -275,18 +297,16 @@ fn records_stored_before_compression_are_read_as_they_were() {
 #[test]
 fn damaged_stored_metadata_is_an_error_that_names_the_record() {
     let mut s = Store::open_in_memory().unwrap();
-    let src = s.source(&key(), 1).unwrap();
-    let run = s.start_run(src.id, &RunPlan::default(), &Position::default(), 1).unwrap();
-    let metas: Vec<Vec<u8>> = (0..100).map(dc).collect();
-    let ids: Vec<String> = (0..100).map(|i| format!("r{i}")).collect();
-    s.commit_page(run.id, &page((0..100).map(|i| rec(&ids[i], "2020-01-01", 1, &metas[i], &[])).collect(), None, 2)).unwrap();
+    let (_, run) = start(&mut s, &key());
+    let batch = Batch::new("r", 100);
+    s.commit_page(run.id, &page(batch.records(0..100), None, 2)).unwrap();
     assert_eq!(stored_form(&s, "r50").0, "zstd");
     s.conn().execute("UPDATE record SET metadata = substr(metadata, 1, length(metadata) - 3) WHERE identifier = 'r50'", []).unwrap();
     let err = s.record("r50").unwrap_err().to_string();
     assert!(err.contains("record r50"), "{err}");
     // The others are unharmed, and a listing that needs no metadata
     // neither reads it nor fails on it.
-    assert_eq!(s.record("r51").unwrap()[0].metadata.as_deref(), Some(metas[51].as_slice()));
+    assert_eq!(s.record("r51").unwrap()[0].metadata.as_deref(), Some(batch.metas[51].as_slice()));
     assert!(s.for_each_record(None, |_| true).is_err());
     let mut listed = Vec::new();
     s.for_each_record_header(None, |r| {
