@@ -144,8 +144,8 @@ pub async fn harvest(
     }
 
     // The writer owns the store's side of the pipeline; the channel's bound
-    // keeps at most one group of pages in memory ahead of it.
-    let (tx, rx) = mpsc::sync_channel::<Write>(2);
+    // keeps at most PAGES_AHEAD parsed pages in memory ahead of it.
+    let (tx, rx) = mpsc::sync_channel::<Write>(PAGES_AHEAD);
     let writer = {
         let store = store.clone();
         let progress = progress.clone();
@@ -392,6 +392,14 @@ struct Written {
 
 /// Pages the writer commits together at most, when that many are waiting.
 const MAX_GROUP: usize = 16;
+
+/// Parsed pages that may wait for the writer. When the writer is the
+/// slower side, they let it commit several at once: every commit rewrites
+/// the last, partly filled pages of the tables and indexes in the log, so
+/// fewer commits write less. With room for 8 instead of 2, a harvest of
+/// 100k records took 0.47 s instead of 0.53 s (interleaved runs, medians),
+/// for about a megabyte more memory.
+const PAGES_AHEAD: usize = 8;
 
 /// The writer: commits pages in order; finishes or notes the error.
 ///
