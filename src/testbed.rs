@@ -467,20 +467,25 @@ impl Repo {
         };
         let lo = from.map_or(0, |f| self.items.partition_point(|i| i.datestamp < f));
         let hi = until.map_or(self.items.len(), |u| self.items.partition_point(|i| i.datestamp <= u));
-        let selected: Vec<&Item> = match &token.set {
-            None => self.items[lo..hi.max(lo)].iter().collect(),
-            Some(s) => self.items[lo..hi.max(lo)].iter().filter(|i| i.set.as_deref() == Some(s)).collect(),
+        // Without a set, a page is a slice of the items: serving it costs
+        // nothing in proportion to the size of the repository (the
+        // benchmark serves up to 1M records).
+        let in_range = &self.items[lo..hi.max(lo)];
+        let in_set = |i: &&Item| token.set.as_deref().is_none_or(|s| i.set.as_deref() == Some(s));
+        let selected = match &token.set {
+            None => in_range.len(),
+            Some(_) => in_range.iter().filter(in_set).count(),
         };
-        if selected.is_empty() {
+        if selected == 0 {
             return self.error(verb, "noRecordsMatch", "");
         }
-        let end = (token.offset + self.spec.page_size).min(selected.len());
+        let end = (token.offset + self.spec.page_size).min(selected);
         let mut inner = String::with_capacity(1200 * self.spec.page_size);
         inner.push_str(&format!("<{verb}>\n"));
-        for item in &selected[token.offset.min(end)..end] {
+        for item in in_range.iter().filter(in_set).skip(token.offset).take(end.saturating_sub(token.offset)) {
             self.render(&mut inner, item, verb == "ListRecords");
         }
-        let next = if end < selected.len() {
+        let next = if end < selected {
             if fault == Some(&Fault::RepeatToken) && token.offset > 0 {
                 token.encode()
             } else {
@@ -491,7 +496,7 @@ impl Repo {
         };
         inner.push_str(&format!(
             "<resumptionToken completeListSize=\"{}\" cursor=\"{}\">{}</resumptionToken>\n</{verb}>",
-            selected.len(),
+            selected,
             token.offset,
             esc(&next)
         ));
