@@ -5,9 +5,12 @@
 #
 #   bash bench/run.sh [N ...]        default: 10000 100000
 #   BENCH_PYTHON=0 bash bench/run.sh 1000000   (skip the Python clients)
+#   BENCH_REPEAT=5 bash bench/run.sh            (curl and oai-mirror runs per size; default 3)
 #
 # Prints one line per client: seconds, records/s, peak RSS, pages, and the
-# ratios the targets are about.
+# ratios the targets are about. curl and oai-mirror run BENCH_REPEAT times,
+# one after the other, and the median time is shown (the peak RSS is the
+# largest seen): on a shared machine single runs vary by a fifth.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=("$@"); [ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 100000)
@@ -23,9 +26,13 @@ fi
 cargo build -q --release --bin oai-mirror --example serve
 BIN=target/release/oai-mirror
 
-measure() { # label command... -> "seconds peak_kb" (stdout of the command in $WORK/out)
+REPEAT=${BENCH_REPEAT:-3}
+measure() { # command... -> "seconds peak_kb" (stdout of the command in $WORK/out)
   /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/err" >&2; return 1; }
   cat "$WORK/time"
+}
+median() { # lines of "seconds peak_kb" on stdin -> "median_seconds largest_peak_kb"
+  sort -n | awk '{ s[NR] = $1; if ($2 > m) m = $2 } END { print s[int((NR + 1) / 2)], m }'
 }
 
 printf '%-14s %9s %8s %11s %9s %7s\n' client records seconds records/s peak_MB pages
@@ -36,15 +43,20 @@ for N in "${SIZES[@]}"; do
   PAGES=$(wc -l < "$WORK/urls")
   sed 's/.*/url = "&"\noutput = "\/dev\/null"/' "$WORK/urls" > "$WORK/curl.cfg"
 
-  read -r t_curl m_curl < <(measure curl -s --config "$WORK/curl.cfg")
+  : > "$WORK/curl.runs"; : > "$WORK/us.runs"
+  for _ in $(seq "$REPEAT"); do
+    measure curl -s --config "$WORK/curl.cfg" >> "$WORK/curl.runs"
+    rm -f "$WORK/db.sqlite"*
+    measure "$BIN" --db "$WORK/db.sqlite" harvest "$URL" >> "$WORK/us.runs"
+  done
+  read -r t_curl m_curl < <(median < "$WORK/curl.runs")
+  read -r t_us m_us < <(median < "$WORK/us.runs")
   printf '%-14s %9s %8.2f %11.0f %9.1f %7s\n' curl "$N" "$t_curl" "$(echo "$N / $t_curl" | bc -l)" "$(echo "$m_curl / 1024" | bc -l)" "$PAGES"
-
-  rm -f "$WORK/db.sqlite"*
-  read -r t_us m_us < <(measure "$BIN" --db "$WORK/db.sqlite" harvest "$URL")
   got=$(grep -o ': [0-9]* records' "$WORK/out" | grep -o '[0-9]*')
   pages=$(grep -o 'in [0-9]* pages' "$WORK/out" | grep -o '[0-9]*')
   printf '%-14s %9s %8.2f %11.0f %9.1f %7s\n' oai-mirror "$got" "$t_us" "$(echo "$got / $t_us" | bc -l)" "$(echo "$m_us / 1024" | bc -l)" "$pages"
   [ "$got" = "$N" ] || { echo "oai-mirror harvested $got of $N" >&2; exit 1; }
+  echo "  seconds per run: curl $(cut -d' ' -f1 "$WORK/curl.runs" | paste -sd' '); oai-mirror $(cut -d' ' -f1 "$WORK/us.runs" | paste -sd' ')"
   "$BIN" --db "$WORK/db.sqlite" status --json > "$WORK/status.json"
   received=$(grep -o '"metadata_bytes_received": [0-9]*' "$WORK/status.json" | grep -o '[0-9]*$')
   stored=$(grep -o '"metadata_bytes_stored": [0-9]*' "$WORK/status.json" | grep -o '[0-9]*$')
