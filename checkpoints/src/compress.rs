@@ -51,8 +51,9 @@ impl Codec {
 pub(crate) const DICTIONARY_MIN: usize = 8 * 1024;
 /// The dictionary's content, at most: the first records, whole.
 pub(crate) const CONTENT_MAX: usize = 32 * 1024;
-/// The records after the content that its entropy tables are computed from.
-const STATISTICS_MAX: usize = 64 * 1024;
+/// Metadata read for a dictionary, at most: its content, then the records
+/// its entropy tables are computed from.
+const SAMPLES_MAX: usize = 96 * 1024;
 
 /// zstd's level 1: against a dictionary it compresses harvested XML
 /// about as well as the default level 3, for less time (measured with
@@ -63,33 +64,33 @@ const LEVEL: i32 = 1;
 /// header claiming more is damage, and is not allocated.
 const MAX_UNPACKED: u64 = 1 << 30;
 
-/// The dictionary made from a source's first metadata, in order: whole
-/// fragments up to [`CONTENT_MAX`] bytes (the first one at least, and
-/// otherwise at most half of what there is, so that some are left for the
-/// statistics), with entropy tables from
-/// the fragments after them. `None` while there is less than
-/// [`DICTIONARY_MIN`].
+/// The dictionary made from a source's first metadata (whole fragments, in
+/// order, up to [`SAMPLES_MAX`] bytes): the first fragments as content, up
+/// to [`CONTENT_MAX`] bytes but no more than half of what there is (the
+/// first fragment at least), so that some are left for the entropy tables
+/// made from the fragments after them. `None` while the content would be
+/// less than [`DICTIONARY_MIN`].
 pub(crate) fn dictionary_from<'a>(samples: impl IntoIterator<Item = &'a [u8]>) -> Option<Vec<u8>> {
-    let mut taken = Vec::new();
-    let mut size = 0;
-    for sample in samples {
-        if size + sample.len() > CONTENT_MAX + STATISTICS_MAX {
-            break;
-        }
-        size += sample.len();
-        taken.push(sample);
-    }
-    let content_max = CONTENT_MAX.min(size / 2);
-    let mut content = Vec::new();
-    let mut in_content = 0;
-    for sample in &taken {
-        let limit = if content.is_empty() { CONTENT_MAX } else { content_max };
-        if content.len() + sample.len() > limit {
-            break;
-        }
-        content.extend_from_slice(sample);
-        in_content += 1;
-    }
+    let mut read = 0;
+    let taken: Vec<&[u8]> = samples
+        .into_iter()
+        .take_while(|sample| {
+            read += sample.len();
+            read <= SAMPLES_MAX
+        })
+        .collect();
+    let size: usize = taken.iter().map(|sample| sample.len()).sum();
+    let half = CONTENT_MAX.min(size / 2);
+    let mut content_size = 0;
+    let in_content = taken
+        .iter()
+        .take_while(|sample| {
+            let limit = if content_size == 0 { CONTENT_MAX } else { half };
+            content_size += sample.len();
+            content_size <= limit
+        })
+        .count();
+    let content = taken[..in_content].concat();
     if content.len() < DICTIONARY_MIN {
         return None;
     }
@@ -212,9 +213,18 @@ mod tests {
         .into_bytes()
     }
 
+    /// zstd's magic number, which starts a dictionary with entropy tables.
+    const DICTIONARY_MAGIC: [u8; 4] = 0xEC30A437u32.to_le_bytes();
+
+    /// The first `n` fragments, and the dictionary made from them.
+    fn fragments_and_dictionary(n: usize) -> (Vec<Vec<u8>>, Vec<u8>) {
+        let samples: Vec<Vec<u8>> = (0..n).map(fragment).collect();
+        let dictionary = dictionary_from(samples.iter().map(Vec::as_slice)).expect("enough samples");
+        (samples, dictionary)
+    }
+
     fn dictionary() -> Vec<u8> {
-        let samples: Vec<Vec<u8>> = (0..200).map(fragment).collect();
-        dictionary_from(samples.iter().map(Vec::as_slice)).expect("enough samples")
+        fragments_and_dictionary(200).1
     }
 
     /// The whole of a compressed set of records, against `dictionary`.
@@ -232,9 +242,8 @@ mod tests {
 
     #[test]
     fn the_first_records_are_the_content_and_the_next_ones_give_entropy_tables_that_pay() {
-        let samples: Vec<Vec<u8>> = (0..400).map(fragment).collect();
-        let dictionary = dictionary_from(samples.iter().map(Vec::as_slice)).unwrap();
-        assert_eq!(dictionary[..4], 0xEC30A437u32.to_le_bytes(), "zstd's dictionary magic");
+        let (samples, dictionary) = fragments_and_dictionary(400);
+        assert_eq!(dictionary[..4], DICTIONARY_MAGIC);
         let content: Vec<u8> = samples.iter().take_while({
             let mut size = 0;
             move |s| { size += s.len(); size <= CONTENT_MAX }
@@ -249,11 +258,10 @@ mod tests {
 
     #[test]
     fn content_takes_at_most_half_so_that_statistics_have_records() {
-        let samples: Vec<Vec<u8>> = (0..100).map(fragment).collect();
+        let (samples, dictionary) = fragments_and_dictionary(100);
         let size: usize = samples.iter().map(Vec::len).sum();
         assert!(size < 2 * CONTENT_MAX);
-        let dictionary = dictionary_from(samples.iter().map(Vec::as_slice)).unwrap();
-        assert_eq!(dictionary[..4], 0xEC30A437u32.to_le_bytes());
+        assert_eq!(dictionary[..4], DICTIONARY_MAGIC);
         assert!(dictionary.len() <= size / 2 + 256, "{} of {size} bytes", dictionary.len());
     }
 
