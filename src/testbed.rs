@@ -471,8 +471,8 @@ impl Repo {
         // nothing in proportion to the size of the repository (the
         // benchmark serves up to 1M records).
         let in_range = &self.items[lo..hi.max(lo)];
-        let in_set = |i: &&Item| token.set.as_deref().is_none_or(|s| i.set.as_deref() == Some(s));
-        let selected = match &token.set {
+        let in_set = |i: &&Item| i.set == token.set;
+        let selected = match token.set {
             None => in_range.len(),
             Some(_) => in_range.iter().filter(in_set).count(),
         };
@@ -480,9 +480,14 @@ impl Repo {
             return self.error(verb, "noRecordsMatch", "");
         }
         let end = (token.offset + self.spec.page_size).min(selected);
+        let start = token.offset.min(end);
+        let page: Vec<&Item> = match token.set {
+            None => in_range[start..end].iter().collect(),
+            Some(_) => in_range.iter().filter(in_set).skip(start).take(end - start).collect(),
+        };
         let mut inner = String::with_capacity(1200 * self.spec.page_size);
         inner.push_str(&format!("<{verb}>\n"));
-        for item in in_range.iter().filter(in_set).skip(token.offset).take(end.saturating_sub(token.offset)) {
+        for item in page {
             self.render(&mut inner, item, verb == "ListRecords");
         }
         let next = if end < selected {
