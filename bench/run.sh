@@ -71,7 +71,12 @@ for N in "${SIZES[@]}"; do
       n=$(grep -o 'records=[0-9]*' "$WORK/out" | cut -d= -f2)
       printf '%-14s %9s %8.2f %11.0f %9.1f %7s\n' "$client" "$n" "$t" "$(echo "$n / $t" | bc -l)" "$(echo "$m / 1024" | bc -l)" "$PAGES"
       ratios="$ratios; oai-mirror records/s / $client = $(printf '%.1f' "$(echo "$t / $t_us" | bc -l)")x"
+      if [ "$client" = scythe ]; then t_scythe=$t; fi
     done
+    # The two speed targets as times, next to curl's own: 15x scythe asks
+    # for a harvest about as fast as curl merely fetching the pages.
+    printf '  targets: 15x scythe = %.2f s, 1.3x curl = %.2f s; curl alone %.2f s (scythe / curl = %.1fx)\n' \
+      "$(echo "$t_scythe / 15" | bc -l)" "$(echo "$t_curl * 1.3" | bc -l)" "$t_curl" "$(echo "$t_scythe / $t_curl" | bc -l)"
   fi
   echo "  N=$N: $ratios"
   kill $SERVER; wait $SERVER 2>/dev/null || true

@@ -219,7 +219,38 @@ impl Settings {
         );
         let shown = path.as_ref().map_or("the environment".to_string(), |p| p.display().to_string());
         let built = builder.build().with_context(|| format!("reading {shown}"))?;
-        built.try_deserialize().with_context(|| format!("in {shown}"))
+        let mut settings: Settings = built.try_deserialize().with_context(|| format!("in {shown}"))?;
+        if let Some(dir) = path.as_deref().and_then(Path::parent) {
+            let names: Vec<String> = std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()).collect();
+            settings.anchor_paths(dir, |key| names.iter().any(|n| n.eq_ignore_ascii_case(&format!("OAI_MIRROR_{key}"))));
+        }
+        Ok(settings)
+    }
+
+    /// Relative paths written in the config file are taken from the file's
+    /// directory, as whoever keeps files beside it expects, whatever
+    /// directory the program starts in (a service starts in `/`). A path
+    /// given in the environment (`from_env` says which keys, in their
+    /// variable form: `SYNC__NAME__CHECKOUT`) is relative to the working
+    /// directory, like one given on the command line.
+    fn anchor_paths(&mut self, dir: &Path, from_env: impl Fn(&str) -> bool) {
+        let anchor = |path: &mut Option<PathBuf>, key: String| {
+            if let Some(p) = path.as_mut()
+                && p.is_relative()
+                && !from_env(&key)
+            {
+                *p = dir.join(&*p);
+            }
+        };
+        anchor(&mut self.db, "DB".into());
+        anchor(&mut self.daemon.token_file, "DAEMON__TOKEN_FILE".into());
+        for (name, wiki) in &mut self.wiki {
+            anchor(&mut wiki.password_file, format!("WIKI__{name}__PASSWORD_FILE"));
+            anchor(&mut wiki.oai_password_file, format!("WIKI__{name}__OAI_PASSWORD_FILE"));
+        }
+        for (name, sync) in &mut self.sync {
+            anchor(&mut sync.checkout, format!("SYNC__{name}__CHECKOUT"));
+        }
     }
 
     /// The database path: the flag, else the environment or config file,
@@ -335,7 +366,7 @@ mod tests {
         assert_eq!((z.url.as_str(), z.prefix.as_str(), z.set.as_deref(), z.window), ("https://zenodo.org/oai2d", "oai_dc", Some("user-x"), Some(Window::Month)));
         assert_eq!(s.http.max_attempts, 3);
         assert_eq!(s.http.timeout_secs, 180);
-        assert_eq!(s.db_path(None).unwrap(), PathBuf::from("x.sqlite"));
+        assert_eq!(s.db_path(None).unwrap(), dir.path().join("x.sqlite"), "relative to the config file");
         assert_eq!(s.db_path(Some(Path::new("y"))).unwrap(), PathBuf::from("y"));
     }
 
@@ -365,6 +396,34 @@ mod tests {
         assert!(!format!("{:?}", s.wiki_options("a").unwrap()).contains("s3cret"), "the secret never shows in Debug");
         let e = format!("{:#}", s.wiki_options("b").unwrap_err());
         assert!(e.contains("password_file") && e.contains("[wiki.b]"), "{e}");
+    }
+
+    #[test]
+    fn relative_paths_in_the_file_are_taken_from_its_directory_and_those_from_the_environment_from_the_working_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "db = \"state/x.sqlite\"\n[daemon]\ntoken_file = \"token\"\n\
+             [wiki.Main]\napi = \"http://x\"\npassword_file = \"secret\"\noai_password_file = \"/etc/oai\"\n\
+             [sync.Pages]\nwiki = \"Main\"\ncheckout = \"pages\"\n\
+             [sync.other]\nwiki = \"Main\"\ncheckout = \"elsewhere\"\n",
+        )
+        .unwrap();
+        let mut s: Settings = config::Config::builder()
+            .add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml))
+            .build()
+            .unwrap()
+            .try_deserialize()
+            .unwrap();
+        // As if OAI_MIRROR_SYNC__OTHER__CHECKOUT=elsewhere were set.
+        s.anchor_paths(dir.path(), |key| key.eq_ignore_ascii_case("SYNC__other__CHECKOUT"));
+        assert_eq!(s.db.unwrap(), dir.path().join("state/x.sqlite"));
+        assert_eq!(s.daemon.token_file.unwrap(), dir.path().join("token"));
+        assert_eq!(s.wiki["Main"].password_file.as_deref().unwrap(), dir.path().join("secret"));
+        assert_eq!(s.wiki["Main"].oai_password_file.as_deref().unwrap(), Path::new("/etc/oai"), "absolute paths stay");
+        assert_eq!(s.sync["Pages"].checkout.as_deref().unwrap(), dir.path().join("pages"));
+        assert_eq!(s.sync["other"].checkout.as_deref().unwrap(), Path::new("elsewhere"), "from the environment: the working directory's");
     }
 
     #[test]
