@@ -291,7 +291,7 @@ impl Wiki {
     }
 
     pub async fn siteinfo(&self) -> MwResult<SiteInfo> {
-        let v = self.query(&[("meta", "siteinfo".into()), ("siprop", "general|namespaces".into()), ("curtimestamp", "1".into())], None).await?;
+        let v = self.query(&[("meta", "siteinfo".into()), ("siprop", "general|namespaces|namespacealiases".into()), ("curtimestamp", "1".into())], None).await?;
         read_siteinfo(&v).ok_or_else(|| self.not_api_json(&v))
     }
 

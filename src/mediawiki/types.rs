@@ -13,14 +13,41 @@ pub struct SiteInfo {
     /// "first-letter" or "case-sensitive"
     pub case: String,
     pub namespaces: Vec<Namespace>,
+    /// Other names of namespaces (`namespacealiases`), as (id, alias).
+    pub aliases: Vec<(i64, String)>,
     pub server_time: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Namespace {
     pub id: i64,
+    /// The wiki's own name for it ("" for the main namespace).
     pub name: String,
+    /// Its English name, which every wiki also accepts ("Project" for 4).
+    pub canonical: Option<String>,
     pub case: String,
+}
+
+impl SiteInfo {
+    /// The namespace of a full title, read as MediaWiki reads its prefix:
+    /// the wiki's name for a namespace, its canonical name or an alias, in
+    /// any case, with spaces or underscores. A title with no such prefix
+    /// ("Foo: a study") is in the main namespace.
+    pub fn namespace_of(&self, title: &str) -> i64 {
+        let Some((prefix, _)) = title.split_once(':') else { return 0 };
+        let wanted = namespace_key(prefix);
+        if wanted.is_empty() {
+            return 0;
+        }
+        let names = self.namespaces.iter().flat_map(|ns| std::iter::once(ns.name.as_str()).chain(ns.canonical.as_deref()).map(move |name| (ns.id, name)));
+        let aliases = self.aliases.iter().map(|(id, name)| (*id, name.as_str()));
+        names.chain(aliases).find(|(_, name)| namespace_key(name) == wanted).map_or(0, |(id, _)| id)
+    }
+}
+
+/// A namespace name as compared: trimmed, spaces for underscores, lower case.
+fn namespace_key(name: &str) -> String {
+    name.trim().replace('_', " ").to_lowercase()
 }
 
 /// `meta=userinfo`.
@@ -206,10 +233,31 @@ pub fn read_siteinfo(v: &Value) -> Option<SiteInfo> {
     let mut namespaces: Vec<Namespace> = q
         .get("namespaces")
         .and_then(Value::as_object)
-        .map(|m| m.values().map(|ns| Namespace { id: ns.get("id").and_then(Value::as_i64).unwrap_or(0), name: s(ns, "name"), case: s(ns, "case") }).collect())
+        .map(|m| {
+            m.values()
+                .map(|ns| Namespace {
+                    id: ns.get("id").and_then(Value::as_i64).unwrap_or(0),
+                    name: s(ns, "name"),
+                    canonical: ns.get("canonical").and_then(Value::as_str).map(str::to_string),
+                    case: s(ns, "case"),
+                })
+                .collect()
+        })
         .unwrap_or_default();
     namespaces.sort_by_key(|ns| ns.id);
-    Some(SiteInfo { sitename: s(g, "sitename"), generator: s(g, "generator"), case: s(g, "case"), namespaces, server_time: v.get("curtimestamp").and_then(Value::as_str).map(str::to_string) })
+    let aliases = q
+        .get("namespacealiases")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(|a| Some((a.get("id")?.as_i64()?, a.get("alias")?.as_str()?.to_string()))).collect())
+        .unwrap_or_default();
+    Some(SiteInfo {
+        sitename: s(g, "sitename"),
+        generator: s(g, "generator"),
+        case: s(g, "case"),
+        namespaces,
+        aliases,
+        server_time: v.get("curtimestamp").and_then(Value::as_str).map(str::to_string),
+    })
 }
 
 pub fn read_userinfo(v: &Value) -> Option<UserInfo> {
@@ -352,10 +400,38 @@ mod tests {
     }
 
     #[test]
+    fn a_titles_namespace_is_read_from_its_prefix_as_mediawiki_reads_it() {
+        let mut si = read_siteinfo(&sample("01-siteinfo")).unwrap();
+        si.aliases.push((4, "TW".into()));
+        for (title, ns) in [
+            ("Main Page", 0),
+            ("Talk:Main Page", 1),
+            ("talk:lower case", 1),
+            ("User_talk:Someone", 3),
+            (" User talk :Spaced", 3),
+            ("Testwiki:About", 4),
+            ("Project:About", 4),
+            ("TW:About", 4),
+            ("Foo: a study", 0),
+            (":Leading colon", 0),
+            ("Talk:Has:two colons", 1),
+        ] {
+            assert_eq!(si.namespace_of(title), ns, "{title:?}");
+        }
+    }
+
+    #[test]
+    fn namespace_aliases_are_read() {
+        let v: Value = serde_json::json!({"query": {"general": {"sitename": "W"}, "namespaces": {}, "namespacealiases": [{"id": 4, "alias": "WP"}, {"id": 6, "alias": "Image"}]}});
+        assert_eq!(read_siteinfo(&v).unwrap().aliases, vec![(4, "WP".to_string()), (6, "Image".to_string())]);
+    }
+
+    #[test]
     fn siteinfo_and_userinfo() {
         let si = read_siteinfo(&sample("01-siteinfo")).unwrap();
         assert_eq!((si.sitename.as_str(), si.generator.as_str(), si.case.as_str()), ("Testwiki", "MediaWiki 1.39.17", "first-letter"));
         assert!(si.namespaces.iter().any(|ns| ns.id == 1 && ns.name == "Talk"));
+        assert!(si.namespaces.iter().any(|ns| ns.id == 4 && ns.name == "Testwiki" && ns.canonical.as_deref() == Some("Project")));
         let ui = read_userinfo(&sample("06-userinfo")).unwrap();
         assert_eq!(ui.name, "Harvestbot");
         for right in ["edit", "move", "delete", "suppressredirect", "bot"] {

@@ -46,6 +46,11 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// Whether some namespaces are chosen or left out.
+    pub fn names_namespaces(&self) -> bool {
+        !self.namespaces.is_empty() || !self.exclude_namespaces.is_empty()
+    }
+
     /// Whether a title could be selected, whatever its namespace (change
     /// feed entries for moves and deletions do not all carry one).
     pub fn may_include(&self, title: &str) -> bool {

@@ -22,7 +22,7 @@ use checkpoints::{CheckoutFile, Store};
 
 use super::checkout::{self, Gone, PageFile, Skip};
 use super::plan::State;
-use crate::mediawiki::{ApiCode, CreateMode, Edit, EditOutcome, MwError, PageRef, Wiki};
+use crate::mediawiki::{ApiCode, CreateMode, Edit, EditOutcome, MwError, PageRef, SiteInfo, Wiki};
 use crate::mirror::pull::{self, Feed, PullOptions, Selection};
 use crate::util::lock;
 
@@ -42,6 +42,9 @@ pub struct Checkout {
     /// The wiki's selection: a file whose title the wiki would not mirror
     /// is left alone (it could never be seen coming back).
     pub selection: Selection,
+    /// The wiki's namespaces, to read a title's namespace from its prefix;
+    /// needed only when the selection names namespaces.
+    pub site: Option<SiteInfo>,
     /// The files of the last scan, by file id.
     scanned: Mutex<HashMap<u64, PageFile>>,
     /// Lower-cased names of every entry in the directory, from the last scan
@@ -51,8 +54,17 @@ pub struct Checkout {
 }
 
 impl Checkout {
-    pub fn new(dir: PathBuf, sync: &str, selection: Selection) -> Checkout {
-        Checkout { dir, sync: sync.to_string(), selection, scanned: Mutex::new(HashMap::new()), taken: Mutex::new(HashSet::new()) }
+    pub fn new(dir: PathBuf, sync: &str, selection: Selection, site: Option<SiteInfo>) -> Checkout {
+        Checkout { dir, sync: sync.to_string(), selection, site, scanned: Mutex::new(HashMap::new()), taken: Mutex::new(HashSet::new()) }
+    }
+
+    /// Whether the wiki would mirror a page of this title: by its namespace
+    /// too when the wiki's namespaces are known, else by the title alone.
+    fn selects(&self, title: &str) -> bool {
+        match &self.site {
+            Some(site) => self.selection.includes(site.namespace_of(title), title),
+            None => self.selection.may_include(title),
+        }
     }
 }
 
@@ -311,7 +323,7 @@ impl Checkout {
                     lock(store).update_checkout_file(&CheckoutFile { fingerprint: p.fingerprint, present: true, ..(*row).clone() })?;
                 }
                 files.insert(row.file_id, PageFile { title: row.title.clone(), ..p.clone() });
-            } else if self.selection.may_include(&p.title) {
+            } else if self.selects(&p.title) {
                 fresh.push(p);
             } else {
                 notes.push(format!("{:?} in {}: skipped, [[{}]] is outside the wiki's selection", p.file, self.dir.display(), p.title));

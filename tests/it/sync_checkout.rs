@@ -18,6 +18,11 @@ struct Co {
 }
 
 fn setup(extra: &str) -> Co {
+    setup_with("", extra)
+}
+
+/// `wiki_extra` goes into `[wiki.a]`, `extra` into `[sync.co]`.
+fn setup_with(wiki_extra: &str, extra: &str) -> Co {
     let tw = test_wiki();
     let prefix = format!("{} ", unique_title("Co").replace(' ', ""));
     let home = tempdir();
@@ -28,7 +33,7 @@ fn setup(extra: &str) -> Co {
     std::fs::write(
         &config,
         format!(
-            "db = \"{}\"\n[wiki.a]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\", \"Talk:{prefix}\"]\n[sync.co]\nwiki = \"a\"\ncheckout = \"{}\"\n{extra}",
+            "db = \"{}\"\n[wiki.a]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\", \"Talk:{prefix}\"]\n{wiki_extra}[sync.co]\nwiki = \"a\"\ncheckout = \"{}\"\n{extra}",
             home.path().join("s.sqlite").display(),
             tw.api,
             tw.bot_user,
@@ -300,6 +305,26 @@ async fn hostile_file_names_are_skipped_with_a_reason_and_odd_ones_settle() {
     let (_, again, _) = co.sync_may_fail().await;
     assert_eq!((again["pushes"].as_u64(), again["created"].as_u64(), again["moves"].as_u64()), (Some(0), Some(0), Some(0)), "{again}");
     assert!(again["lines"].to_string().contains("Passwd.wiki"), "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_file_in_a_namespace_the_wiki_leaves_out_is_not_pushed() {
+    // The prefixes allow the talk page, the namespaces do not: the mirror
+    // would never see it come back, so the file must stay local.
+    let co = setup_with("namespaces = [0]\n", "");
+    co.sync().await;
+    let (main, talk) = (co.title("Notes"), format!("Talk:{}", co.title("Notes")));
+    let talk_file = co.file(&talk);
+    std::fs::write(&talk_file, "talk text").unwrap();
+    std::fs::write(co.file(&main), "main text").unwrap();
+    let r = co.sync().await;
+    let lines = r["lines"].to_string();
+    assert!(lines.contains("outside the wiki's selection") && lines.contains(&format!("[[{talk}]]")), "{lines}");
+    assert_eq!(r["created"], 1, "{r}");
+    assert_eq!(current(&co.wiki, &main).await.unwrap().1, "main text");
+    let p = co.wiki.pages(&[PageRef::Title(&talk)]).await.unwrap().remove(0);
+    assert!(p.missing, "the talk page must not be created: {p:?}");
+    assert_eq!(read(&talk_file), "talk text", "the file is left as it is");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
