@@ -171,12 +171,26 @@ pub enum Change {
     OtherLog { logtype: String, logaction: String, title: String, timestamp: String },
 }
 
+impl Change {
+    /// When it happened, as the wiki wrote it.
+    pub fn timestamp(&self) -> &str {
+        match self {
+            Change::Edit { timestamp, .. }
+            | Change::Move { timestamp, .. }
+            | Change::Delete { timestamp, .. }
+            | Change::Restore { timestamp, .. }
+            | Change::OtherLog { timestamp, .. } => timestamp,
+        }
+    }
+}
+
 /// A page of the change feed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChangeBatch {
     pub changes: Vec<Change>,
-    /// The `rcid` of each change, in the same order: they only grow, so a
-    /// reader can skip what it has handled.
+    /// The `rcid` of each change, in the same order. They are given out as
+    /// rows are written, but concurrent edits may become visible out of
+    /// that order: a larger rcid does not mean the smaller ones were seen.
     pub rcids: Vec<u64>,
     /// `rccontinue` for the next batch, if there is one.
     pub next: Option<String>,

@@ -251,22 +251,79 @@ fn overlapped(timestamp: &str) -> String {
     }
 }
 
+/// Where an API pull goes on from (`wiki_feed.next_from` of the `api`
+/// feed): the server's clock at the start of the last pull, and which of
+/// the changes the next pull reads again (its overlap) were handled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ApiCheckpoint {
+    start: String,
+    handled: Handled,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Handled {
+    /// The rcids seen in the overlap: "START|seen:R1,R2".
+    Seen(BTreeSet<u64>),
+    /// Written before: "START|RCID", every rcid up to RCID taken as
+    /// handled. Wrong where a slow edit's row, with a smaller rcid, became
+    /// visible after a larger one (MySQL hands out ids at insert, rows show
+    /// at commit); read once, then replaced.
+    UpTo(u64),
+}
+
+impl ApiCheckpoint {
+    fn parse(text: &str) -> ApiCheckpoint {
+        let (start, handled) = text.split_once('|').unwrap_or((text, ""));
+        let handled = match handled.strip_prefix("seen:") {
+            Some(list) => Handled::Seen(list.split(',').filter_map(|r| r.parse().ok()).collect()),
+            None => Handled::UpTo(handled.parse().unwrap_or(0)),
+        };
+        ApiCheckpoint { start: start.to_string(), handled }
+    }
+
+    /// The checkpoint after a pull that started at `start` and read these
+    /// changes (rcid, timestamp): it keeps those the next pull reads again.
+    fn after<'a>(start: &str, read: impl IntoIterator<Item = (u64, &'a str)>) -> ApiCheckpoint {
+        let next_window = overlapped(start);
+        let seen = read.into_iter().filter(|(_, at)| *at >= next_window.as_str()).map(|(rcid, _)| rcid).collect();
+        ApiCheckpoint { start: start.to_string(), handled: Handled::Seen(seen) }
+    }
+
+    fn was_handled(&self, rcid: u64) -> bool {
+        match &self.handled {
+            Handled::Seen(seen) => seen.contains(&rcid),
+            Handled::UpTo(max) => rcid <= *max,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiCheckpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.handled {
+            Handled::Seen(seen) => {
+                write!(f, "{}|seen:", self.start)?;
+                for (i, rcid) in seen.iter().enumerate() {
+                    write!(f, "{}{rcid}", if i == 0 { "" } else { "," })?;
+                }
+                Ok(())
+            }
+            Handled::UpTo(max) => write!(f, "{}|{max}", self.start),
+        }
+    }
+}
+
 /// Pulls a wiki through its action API.
 pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions) -> anyhow::Result<PullSummary> {
     let mut summary = PullSummary { feed: "api", ..Default::default() };
     let before = wiki.requests();
     let state = lock(&store).wiki_feed(&opts.wiki, "api")?;
-    // The API feed's checkpoint: the server's clock at the start of the last
-    // pull and the highest rcid it handled, as "TIMESTAMP|RCID".
     // MediaWiki writes a change's recentchanges row after it answers the
     // edit, so a row can appear later than changes already read, with an
-    // earlier timestamp. Each pull reads the last FEED_OVERLAP_SECS again;
-    // rcids (given out as rows are written) tell the rows already handled.
-    let (since, handled_rcid) = match state.next_from.as_deref().map(|s| s.split_once('|').unwrap_or((s, "0"))) {
-        Some((t, rcid)) => (Some(overlapped(t)), rcid.parse::<u64>().unwrap_or(0)),
-        None => (None, 0),
-    };
-    let mut max_rcid = handled_rcid;
+    // earlier timestamp. Each pull reads the last FEED_OVERLAP_SECS again,
+    // and the checkpoint tells which of those rows were handled.
+    let last = state.next_from.as_deref().map(ApiCheckpoint::parse);
+    let since = last.as_ref().map(|c| overlapped(&c.start));
+    let mut read: Vec<(u64, String)> = Vec::new();
     let (ids, start) = match &since {
         None => {
             // First pull: every page of the selected namespaces.
@@ -292,11 +349,10 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
                 let batch = wiki.changes(Some(since), cont.as_deref(), 500).await?;
                 start = start.or(batch.server_time.clone());
                 for (c, rcid) in batch.changes.into_iter().zip(batch.rcids) {
-                    // `rcstart` is inclusive: the last pull's final second comes again.
-                    if rcid <= handled_rcid {
+                    read.push((rcid, c.timestamp().to_string()));
+                    if last.as_ref().is_some_and(|l| l.was_handled(rcid)) {
                         continue;
                     }
-                    max_rcid = max_rcid.max(rcid);
                     // Changes outside the selection cost no request. A move
                     // counts if either title is selected (into or out of it).
                     let sel = &opts.selection;
@@ -340,6 +396,7 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
         summary.requests = wiki.requests() - before;
         return Ok(summary);
     }
+    let checkpoint = ApiCheckpoint::after(&start, read.iter().map(|(rcid, at)| (*rcid, at.as_str())));
     let chunks: Vec<&[u64]> = ids.chunks(BATCH).collect();
     for (i, chunk) in chunks.iter().enumerate() {
         let refs: Vec<PageRef<'_>> = chunk.iter().map(|id| PageRef::Id(*id)).collect();
@@ -357,7 +414,7 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
         // The checkpoint moves with the last batch only: a pull cut short
         // starts again from the old one, and upserts absorb the repeat.
         let last = i + 1 == chunks.len();
-        let done = FeedState { next_from: Some(format!("{start}|{max_rcid}")), token: None, run_start: None };
+        let done = FeedState { next_from: Some(checkpoint.to_string()), token: None, run_start: None };
         apply(&store, &opts.wiki, incoming, last.then_some(("api", &done)), &mut summary)?;
     }
     summary.requests = wiki.requests() - before;
@@ -479,6 +536,33 @@ mod tests {
         assert_eq!(redirect_target("no link"), None);
         assert_eq!(page_id_of("oai:127.0.0.1:wiki:42"), Some(42));
         assert_eq!(page_id_of("oai:127.0.0.1:wiki:x"), None);
+    }
+
+    #[test]
+    fn a_row_that_shows_up_late_with_a_smaller_rcid_is_not_taken_as_handled() {
+        // The last pull started at 12:00:00 and read rcids 7 (11:57:30,
+        // before the next window), 10 and 12. Rcid 11, a slower edit, was
+        // not visible then.
+        let read = [(7, "2026-11-22T11:57:30Z"), (10, "2026-11-22T11:59:00Z"), (12, "2026-11-22T11:59:50Z")];
+        let checkpoint = ApiCheckpoint::after("2026-11-22T12:00:00Z", read);
+        assert_eq!(checkpoint.to_string(), "2026-11-22T12:00:00Z|seen:10,12", "only what the next pull reads again");
+        let back = ApiCheckpoint::parse(&checkpoint.to_string());
+        assert_eq!(back, checkpoint);
+        assert!(back.was_handled(10) && back.was_handled(12));
+        assert!(!back.was_handled(11), "the late row is handled when it shows up");
+        assert!(!back.was_handled(13));
+        let empty = ApiCheckpoint::after("2026-11-22T12:00:00Z", []);
+        assert_eq!(ApiCheckpoint::parse(&empty.to_string()), empty);
+    }
+
+    #[test]
+    fn checkpoints_written_before_are_read_as_they_were_meant() {
+        let old = ApiCheckpoint::parse("2026-11-22T12:00:00Z|12");
+        assert_eq!(old.start, "2026-11-22T12:00:00Z");
+        // As the old format meant it, wrong as it was: rcid 11, shown late,
+        // counts as handled. The next pull writes the new form.
+        assert!(old.was_handled(11) && old.was_handled(12) && !old.was_handled(13));
+        assert!(!ApiCheckpoint::parse("2026-11-22T12:00:00Z").was_handled(1), "no rcid: nothing handled");
     }
 
     #[test]
