@@ -66,9 +66,10 @@ pub async fn sync_pair(settings: &Settings, store: Arc<Mutex<Store>>, name: &str
         Some(dir) => {
             let selection = clients[0].3.selection.clone();
             // A new file's namespace is read from its title's prefix, in the wiki's own names.
-            let site = match selection.names_namespaces() {
-                true => Some(clients[0].0.siteinfo().await.with_context(|| format!("reading the namespaces of [wiki.{}]", s.wiki))?),
-                false => None,
+            let site = if selection.names_namespaces() {
+                Some(clients[0].0.siteinfo().await.with_context(|| format!("reading the namespaces of [wiki.{}]", s.wiki))?)
+            } else {
+                None
             };
             let checkout = Checkout::new(dir.clone(), name, selection, site);
             run::run(store, &wiki, Peer::Checkout(&checkout), &opts).await

@@ -60,17 +60,13 @@ impl Selection {
         self.prefixes.iter().any(|p| title.starts_with(p.as_str())) || self.patterns.iter().any(|p| glob(p, title))
     }
 
+    /// Whether pages of namespace `ns` may be selected.
+    pub fn includes_namespace(&self, ns: i64) -> bool {
+        (self.namespaces.is_empty() || self.namespaces.contains(&ns)) && !self.exclude_namespaces.contains(&ns)
+    }
+
     pub fn includes(&self, ns: i64, title: &str) -> bool {
-        if !self.namespaces.is_empty() && !self.namespaces.contains(&ns) {
-            return false;
-        }
-        if self.exclude_namespaces.contains(&ns) {
-            return false;
-        }
-        if self.prefixes.is_empty() && self.patterns.is_empty() {
-            return true;
-        }
-        self.prefixes.iter().any(|p| title.starts_with(p.as_str())) || self.patterns.iter().any(|p| glob(p, title))
+        self.includes_namespace(ns) && self.may_include(title)
     }
 }
 
@@ -301,11 +297,8 @@ impl std::fmt::Display for ApiCheckpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.handled {
             Handled::Seen(seen) => {
-                write!(f, "{}|seen:", self.start)?;
-                for (i, rcid) in seen.iter().enumerate() {
-                    write!(f, "{}{rcid}", if i == 0 { "" } else { "," })?;
-                }
-                Ok(())
+                let list: Vec<String> = seen.iter().map(u64::to_string).collect();
+                write!(f, "{}|seen:{}", self.start, list.join(","))
             }
             Handled::UpTo(max) => write!(f, "{}|{max}", self.start),
         }
@@ -330,10 +323,7 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
             let site = wiki.siteinfo().await?;
             let start = site.server_time.clone().context("the wiki did not say its time")?;
             let mut ids = Vec::new();
-            for ns in site.namespaces.iter().filter(|n| n.id >= 0) {
-                if !opts.selection.namespaces.is_empty() && !opts.selection.namespaces.contains(&ns.id) || opts.selection.exclude_namespaces.contains(&ns.id) {
-                    continue;
-                }
+            for ns in site.namespaces.iter().filter(|n| n.id >= 0 && opts.selection.includes_namespace(n.id)) {
                 ids.extend(wiki.all_page_ids(ns.id).await?);
             }
             (ids, start)
