@@ -4,11 +4,13 @@
 //!
 //!     cargo run --release --example demo [-- RECORDS [DB_PATH]]
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // an example reports to its user
+
 use std::sync::{Arc, Mutex};
 
 use checkpoints::{SourceKey, Store};
 use oai_mirror::harvest::{self, HarvestRequest, Quiet};
-use oai_mirror::testbed::{RepoSpec, Testbed};
+use testbeds::repository::{RepoSpec, Testbed};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -4,6 +4,8 @@
 //!
 //! appends a line to pages `TITLE_PREFIX{FIRST}` … `TITLE_PREFIX{FIRST+COUNT-1}`.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // an example reports to its user
+
 use oai_mirror::mediawiki::{CreateMode, Edit, PageRef, Secret, Wiki, WikiOptions};
 
 #[tokio::main]
@@ -21,7 +23,16 @@ async fn main() -> anyhow::Result<()> {
         let current = w.pages(&[PageRef::Title(&title)]).await?.remove(0);
         let rev = current.revision.as_ref().map(|r| r.revid);
         let text = format!("{}\n\nEdited for the benchmark.", current.revision.and_then(|r| r.text).unwrap_or_default());
-        let e = Edit { page: PageRef::Title(&title), text: &text, summary: "benchmark edit", base_revid: rev, start_timestamp: None, mode: CreateMode::NoCreate, minor: false, tags: &[] };
+        let e = Edit {
+            page: PageRef::Title(&title),
+            text: &text,
+            summary: "benchmark edit",
+            base_revid: rev,
+            start_timestamp: None,
+            mode: CreateMode::NoCreate,
+            minor: false,
+            tags: &[],
+        };
         w.edit(&e).await?;
     }
     Ok(())

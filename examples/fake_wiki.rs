@@ -3,7 +3,9 @@
 //!
 //!     cargo run --release --example fake_wiki -- PAGES PORT [CHUNK]
 
-use oai_mirror::fake_oai_wiki::FakeOaiWiki;
+#![allow(clippy::print_stdout, clippy::print_stderr)] // an example reports to its user
+
+use testbeds::oai_wiki::FakeOaiWiki;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

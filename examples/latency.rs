@@ -4,6 +4,8 @@
 //!
 //!     latency A_API B_API USER PASSWORD_FILE DAEMON_URL TOKEN TITLE
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // an example reports to its user
+
 use std::time::{Duration, Instant};
 
 use oai_mirror::mediawiki::{CreateMode, Edit, PageRef, Secret, Wiki, WikiOptions};
@@ -20,7 +22,16 @@ async fn text_on(w: &Wiki, title: &str) -> Option<String> {
 }
 
 async fn edit(w: &Wiki, title: &str, text: &str) -> anyhow::Result<()> {
-    let e = Edit { page: PageRef::Title(title), text, summary: "latency probe", base_revid: None, start_timestamp: None, mode: CreateMode::Either, minor: false, tags: &[] };
+    let e = Edit {
+        page: PageRef::Title(title),
+        text,
+        summary: "latency probe",
+        base_revid: None,
+        start_timestamp: None,
+        mode: CreateMode::Either,
+        minor: false,
+        tags: &[],
+    };
     w.edit(&e).await?;
     Ok(())
 }

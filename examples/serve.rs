@@ -6,7 +6,9 @@
 //! With URLS_FILE, writes the URL of every page of a full ListRecords
 //! there, one per line, so another client can fetch the very same pages.
 
-use oai_mirror::testbed::{RepoSpec, Testbed};
+#![allow(clippy::print_stdout, clippy::print_stderr)] // an example reports to its user
+
+use testbeds::repository::{RepoSpec, Testbed};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

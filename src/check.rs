@@ -45,40 +45,15 @@ pub async fn check(path: &Path, online: bool) -> anyhow::Result<Vec<Problem>> {
         return Ok(problems);
     }
     let settings = Settings::load(Some(path))?;
-    let mut schedule = |kind: &str, name: &str, expr: &Option<String>, tz: &Option<String>| {
-        if let Some(e) = expr
-            && let Err(m) = crate::daemon::schedule::Schedule::parse(e, tz.as_deref())
-        {
-            let table = format!("{kind}.{name}");
-            let key = if m.contains("time zone") { "timezone" } else { "schedule" };
-            problems.push(Problem { line: line_of(&text, &table, Some(key)), message: format!("[{table}] {key}: {m}") });
-        }
-    };
-    for (n, s) in &settings.source {
-        schedule("source", n, &s.schedule, &s.timezone);
+    // The tables as every run resolves them: sync shapes, wiki names, schedules.
+    for p in crate::jobs::resolve(&settings).1 {
+        let line = line_of(&text, &p.table, p.key).or_else(|| line_of(&text, &p.table, None));
+        problems.push(Problem { line, message: p.to_string() });
     }
-    for (n, w) in &settings.wiki {
-        schedule("wiki", n, &w.schedule, &w.timezone);
-    }
-    for (n, s) in &settings.sync {
-        schedule("sync", n, &s.schedule, &s.timezone);
-    }
+    // Secrets are read at run time, not when resolving; checked here.
     for name in settings.wiki.keys() {
         if let Err(e) = settings.wiki_options(name) {
             problems.push(Problem { line: line_of(&text, &format!("wiki.{name}"), None), message: format!("{e:#}") });
-        }
-    }
-    for (name, s) in &settings.sync {
-        for w in std::iter::once(&s.wiki).chain(s.with.iter()) {
-            if !settings.wiki.contains_key(w) {
-                problems.push(Problem { line: line_of(&text, &format!("sync.{name}"), None), message: format!("[sync.{name}] names wiki {w:?}, which has no [wiki.{w}]") });
-            }
-        }
-        let line = || line_of(&text, &format!("sync.{name}"), None);
-        match (&s.with, &s.checkout) {
-            (Some(_), Some(_)) | (None, None) => problems.push(Problem { line: line(), message: format!("[sync.{name}] needs exactly one of `with` (another [wiki.*]) and `checkout` (a directory)") }),
-            (None, Some(dir)) if dir.exists() && !dir.is_dir() => problems.push(Problem { line: line(), message: format!("[sync.{name}]: the checkout {} is not a directory", dir.display()) }),
-            _ => {}
         }
     }
     if (!settings.source.is_empty() || !settings.wiki.is_empty() || !settings.sync.is_empty())

@@ -12,11 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, Months, TimeDelta, Utc};
 use checkpoints::{PageCommit, Position, RecordIn, RunPlan, SourceKey, Store, Tally};
+use chrono::{DateTime, Months, TimeDelta, Utc};
 use oai::{Client, ErrorCode, Granularity, ListArgs, Record, TokenGuard};
 
-use crate::util::lock;
+use crate::util::{blocking, lock};
 
 /// How a run's range is cut into windows, each checkpointed on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
@@ -92,16 +92,13 @@ const MAX_WINDOW_RESTARTS: u32 = 3;
 
 /// Harvests one source. Resumes the source's interrupted run if it has the
 /// same plan; otherwise starts a new one.
-pub async fn harvest(
-    store: Arc<Mutex<Store>>,
-    client: &Client,
-    request: &HarvestRequest,
-    progress: Arc<dyn Progress>,
-) -> anyhow::Result<Summary> {
+#[tracing::instrument(name = "harvest", skip_all, fields(source = %request.source.base_url, prefix = %request.source.metadata_prefix))]
+pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &HarvestRequest, progress: Arc<dyn Progress>) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let requests_at_start = client.requests();
     let now = Utc::now().timestamp();
-    let source = lock(&store).source(&request.source, now)?;
+    // Writes to the store wait for other connections and the disk: off the worker.
+    let source = blocking(|| lock(&store).source(&request.source, now))?;
 
     // The granularity decides how `from` and `until` are written. Ask
     // Identify once per source; the store remembers it.
@@ -110,7 +107,7 @@ pub async fn harvest(
         (Some(g), None) => Granularity::from_identify(g),
         _ => {
             let id = client.identify().await.context("asking the repository to Identify itself")?.value;
-            lock(&store).set_granularity(source.id, &id.granularity_text)?;
+            blocking(|| lock(&store).set_granularity(source.id, &id.granularity_text))?;
             earliest = oai::parse_datestamp(&id.earliest_datestamp);
             id.granularity()
         }
@@ -128,17 +125,17 @@ pub async fn harvest(
     let plan = RunPlan { range_from: range_from.clone(), range_until: range_until.clone(), window: request.window.map(|w| w.as_str().to_string()) };
     let windows = Windows { window: request.window, granularity, range_until: range_until.as_deref().and_then(oai::parse_datestamp) };
 
-    let (run, resumed) = {
+    let (run, resumed) = blocking(|| -> anyhow::Result<_> {
         let mut s = lock(&store);
         match s.open_run(source.id)? {
-            Some(run) if run.plan == plan => (run, true),
+            Some(run) if run.plan == plan => Ok((run, true)),
             _ => {
                 let first_start = range_from.as_deref().and_then(oai::parse_datestamp).or(earliest);
                 let first = windows.first(first_start, range_from.clone());
-                (s.start_run(source.id, &plan, &first, now)?, false)
+                Ok((s.start_run(source.id, &plan, &first, now)?, false))
             }
         }
-    };
+    })?;
     if resumed {
         tracing::info!(run = run.id, window_from = ?run.position.window_from, token = ?run.position.token, "resuming an interrupted run");
     }
@@ -151,7 +148,9 @@ pub async fn harvest(
         let progress = progress.clone();
         let run_id = run.id;
         let tally = run.tally;
-        tokio::task::spawn_blocking(move || write_pages(&store, run_id, tally, rx, progress.as_ref()))
+        // The writer's lines belong to this harvest's span too.
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| write_pages(&store, run_id, tally, rx, progress.as_ref())))
     };
 
     // Identify's request, if any, is counted with the first page.
@@ -182,20 +181,25 @@ pub async fn harvest(
 
 /// Rewrites a user's date at the repository's granularity.
 fn normalise(date: &str, granularity: Granularity) -> anyhow::Result<String> {
-    let Some(t) = oai::parse_datestamp(date) else {
-        bail!("not a date: use YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ")
-    };
+    let Some(t) = oai::parse_datestamp(date) else { bail!("not a date: use YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ") };
     Ok(granularity.format(t))
 }
 
 /// What the fetcher hands the writer, in order.
 enum Write {
     Page(PageWrite),
-    RestartWindow { error: String },
-    Finish { range_until: Option<String> },
+    RestartWindow {
+        error: String,
+    },
+    Finish {
+        range_until: Option<String>,
+    },
     /// The fetcher stopped; `requests` is its total, for the run's count of
     /// the requests no committed page accounts for.
-    Failed { error: String, requests: u64 },
+    Failed {
+        error: String,
+        requests: u64,
+    },
 }
 
 /// A page to store, with the position after it.
@@ -407,13 +411,7 @@ const PAGES_AHEAD: usize = 8;
 /// committed in one transaction (group commit): when the network is faster
 /// than the disk, the cost of a commit is shared; when it is slower, each
 /// page is committed as it arrives.
-fn write_pages(
-    store: &Mutex<Store>,
-    run_id: i64,
-    mut tally: Tally,
-    rx: mpsc::Receiver<Write>,
-    progress: &dyn Progress,
-) -> anyhow::Result<Written> {
+fn write_pages(store: &Mutex<Store>, run_id: i64, mut tally: Tally, rx: mpsc::Receiver<Write>, progress: &dyn Progress) -> anyhow::Result<Written> {
     let mut written = Written { records: 0, requests: 0, deleted: 0, pages: 0, repairs: 0, restarts: 0, next_from: None };
     let mut waiting = None;
     while let Some(op) = waiting.take().or_else(|| rx.recv().ok()) {

@@ -1,24 +1,27 @@
-//! oai-mirror: keeps copies of OAI-PMH repositories in step.
+//! oai-mirror: keeps copies of OAI-PMH repositories and MediaWiki wikis in
+//! step, and keeps wikis (or a wiki and a directory of files) in step with
+//! each other. ARCHITECTURE.md is the map; in short:
 //!
-//! Layout:
-//! * [`harvest`]: one source into the store — planning, windows, resuming,
-//!   fetching overlapped with committing.
-//! * [`mediawiki`]: the MediaWiki action API client.
-//! * [`merge`]: three-way merge of page texts, checked.
+//! * [`cli`]: the command line, one file per group of commands; only it and `main.rs` print.
 //! * [`settings`]: the config file and environment, read with `config`.
-//! * [`fake_oai_wiki`]: a fake wiki with MediaWiki's OAI extension, for tests and the benchmark.
-//! * [`testbed`]: a generated OAI-PMH repository served over HTTP with
-//!   injectable faults, for the demo, the benchmark and the tests.
-//! * [`tasks`]: one run of a harvest, a mirror or a sync, from the settings; shared by the CLI and the daemon.
+//! * [`jobs`]: the config's tables resolved into typed jobs, once.
+//! * [`tasks`]: one run of a job; shared by the CLI and the daemon.
+//! * [`harvest`]: one OAI-PMH source into the store: planning, windows,
+//!   resuming, fetching overlapped with committing.
+//! * [`mediawiki`]: the MediaWiki action API client.
+//! * [`mirror`]: a wiki into the store by page id, moves planned before they are applied.
+//! * [`merge`]: three-way merge of page texts, checked.
+//! * [`sync`]: two-way sync of page pairs through an outbox; decisions are pure.
+//! * [`daemon`]: every job on its schedule, triggers, the control endpoint.
 //! * [`check`]: `config check`, every problem with its line.
-//! * [`util`]: small shared helpers (a poison-tolerant lock, hashes, TLS setup).
-//! * [`cli`]: the command line; only it and `main.rs` print.
+//! * [`util`]: small shared helpers (a poison-tolerant lock, hashes, TLS
+//!   setup, blocking work off the async workers).
 
 pub mod check;
 pub mod cli;
 pub mod daemon;
-pub mod fake_oai_wiki;
 pub mod harvest;
+pub mod jobs;
 pub mod mediawiki;
 pub mod merge;
 pub mod mirror;
@@ -26,4 +29,3 @@ pub mod settings;
 pub mod sync;
 pub mod tasks;
 pub mod util;
-pub mod testbed;

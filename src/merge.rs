@@ -12,8 +12,7 @@
 use similar::{ChangeTag, MergeResolution, TextDiff, TextMerge};
 
 /// Which side of a merge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
     Ours,
     Theirs,
@@ -88,11 +87,15 @@ pub fn three_way(base: &str, ours: &str, theirs: &str, labels: (&str, &str)) -> 
         return conflict(merge.conflict_count());
     }
     let result = merge.to_string();
-    if keeps_all_changes(base, ours, theirs, &result) {
-        Merged::Clean(result)
-    } else {
-        conflict(0)
-    }
+    if keeps_all_changes(base, ours, theirs, &result) { Merged::Clean(result) } else { conflict(0) }
+}
+
+/// Whether `text` still holds a conflict's markers as [`three_way`] writes
+/// them: a line that opens (`<<<<<<< `) or closes (`>>>>>>> `) a
+/// conflicting region. A page saved with markers is held back until a
+/// person has removed them.
+pub fn has_markers(text: &str) -> bool {
+    text.lines().any(|l| l.starts_with("<<<<<<<") || l.starts_with(">>>>>>>"))
 }
 
 /// Whether `result` holds every hunk that `ours` and `theirs` made to `base`,

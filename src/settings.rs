@@ -18,6 +18,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use crate::harvest::Window;
+use crate::sync::plan::{ConflictPolicy, Target};
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Settings {
@@ -69,23 +70,40 @@ pub struct SyncSettings {
     pub with: Option<String>,
     /// Or a directory of page files edited offline, one file per page.
     pub checkout: Option<PathBuf>,
-    #[serde(default = "default_policy")]
-    pub conflicts: crate::sync::plan::ConflictPolicy,
+    /// `keep-both` or `markers`.
+    #[serde(default = "default_policy", with = "PolicyName")]
+    pub conflicts: ConflictPolicy,
     /// Whose text fills a conflicting region under keep-both: `wiki` or `with`.
-    #[serde(default = "default_prefer")]
-    pub prefer: crate::sync::plan::Target,
+    #[serde(default = "default_prefer", with = "SideName")]
+    pub prefer: Target,
     /// When `oai-mirror run` runs it: cron, 5 fields (or 6 with seconds).
     pub schedule: Option<String>,
     /// The schedule's time zone (IANA name); UTC by default.
     pub timezone: Option<String>,
 }
 
-fn default_policy() -> crate::sync::plan::ConflictPolicy {
-    crate::sync::plan::ConflictPolicy::KeepBoth
+fn default_policy() -> ConflictPolicy {
+    ConflictPolicy::KeepBoth
 }
 
-fn default_prefer() -> crate::sync::plan::Target {
-    crate::sync::plan::Target::Wiki
+fn default_prefer() -> Target {
+    Target::Wiki
+}
+
+/// How the config names a conflict policy.
+#[derive(Deserialize)]
+#[serde(remote = "ConflictPolicy", rename_all = "kebab-case")]
+enum PolicyName {
+    KeepBoth,
+    Markers,
+}
+
+/// How the config names a side of a sync.
+#[derive(Deserialize)]
+#[serde(remote = "Target", rename_all = "lowercase")]
+enum SideName {
+    Wiki,
+    With,
 }
 
 /// A wiki. The password comes from a file or the environment, never from
@@ -214,9 +232,7 @@ impl Settings {
         }
         // After the file, so that the environment overrides it. The prefix
         // separator stays "_" (OAI_MIRROR_DB), nesting uses "__".
-        builder = builder.add_source(
-            config::Environment::with_prefix("OAI_MIRROR").prefix_separator("_").separator("__").try_parsing(true),
-        );
+        builder = builder.add_source(config::Environment::with_prefix("OAI_MIRROR").prefix_separator("_").separator("__").try_parsing(true));
         let shown = path.as_ref().map_or("the environment".to_string(), |p| p.display().to_string());
         let built = builder.build().with_context(|| format!("reading {shown}"))?;
         let mut settings: Settings = built.try_deserialize().with_context(|| format!("in {shown}"))?;
@@ -360,10 +376,17 @@ mod tests {
     fn sources_come_from_the_file_with_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "db = \"x.sqlite\"\n[source.zenodo]\nurl = \"https://zenodo.org/oai2d\"\nset = \"user-x\"\nwindow = \"month\"\n[http]\nmax_attempts = 3\n").unwrap();
+        std::fs::write(
+            &path,
+            "db = \"x.sqlite\"\n[source.zenodo]\nurl = \"https://zenodo.org/oai2d\"\nset = \"user-x\"\nwindow = \"month\"\n[http]\nmax_attempts = 3\n",
+        )
+        .unwrap();
         let s = Settings::load(Some(&path)).unwrap();
         let z = &s.source["zenodo"];
-        assert_eq!((z.url.as_str(), z.prefix.as_str(), z.set.as_deref(), z.window), ("https://zenodo.org/oai2d", "oai_dc", Some("user-x"), Some(Window::Month)));
+        assert_eq!(
+            (z.url.as_str(), z.prefix.as_str(), z.set.as_deref(), z.window),
+            ("https://zenodo.org/oai2d", "oai_dc", Some("user-x"), Some(Window::Month))
+        );
         assert_eq!(s.http.max_attempts, 3);
         assert_eq!(s.http.timeout_secs, 180);
         assert_eq!(s.db_path(None).unwrap(), dir.path().join("x.sqlite"), "relative to the config file");

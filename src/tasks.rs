@@ -1,80 +1,121 @@
-//! One run of each kind of job, from the settings: harvest a `[source.*]`,
-//! mirror a `[wiki.*]`, sync a `[sync.*]`. Shared by the command line and
-//! the daemon, so both do exactly the same.
+//! One run of a job: a harvest, a mirror or a sync, from its resolved
+//! [`Job`]. The command line and the daemon both run jobs through here, so
+//! both do exactly the same.
+//!
+//! Each run is in a span named after its job (`job = "sync.NAME"`), so every
+//! line logged under it, the clients' retries included, says whose it is.
 
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, bail};
-use checkpoints::{SourceKey, Store};
+use anyhow::Context;
+use checkpoints::Store;
+use tracing::Instrument;
 
 use crate::harvest::{self, HarvestRequest, Progress, Summary};
+use crate::jobs::{HarvestJob, Job, MirrorJob, SyncJob, SyncPeer, Work};
 use crate::mediawiki::Wiki;
-use crate::mirror::pull::{self, Feed, PullOptions, PullSummary};
+use crate::mirror::pull::{self, PullSummary};
 use crate::settings::Settings;
 use crate::sync::peer::{Checkout, Peer, Side};
 use crate::sync::run::{self, Report, SyncOptions};
 
-/// Harvests `[source.NAME]` incrementally.
-pub async fn harvest_source(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, progress: Arc<dyn Progress>) -> anyhow::Result<Summary> {
-    let s = settings.source.get(name).with_context(|| format!("no [source.{name}] in the config"))?;
-    let client = oai::Client::new(&s.url, settings.client_options(s.strict))?;
-    let request = HarvestRequest {
-        source: SourceKey { base_url: s.url.clone(), metadata_prefix: s.prefix.clone(), set_spec: s.set.clone() },
-        from: None,
-        until: None,
-        full: false,
-        window: s.window,
-    };
-    harvest::harvest(store, &client, &request, progress).await.with_context(|| format!("harvesting [source.{name}]"))
+/// What a run did, in the numbers the daemon keeps per job.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    /// Records harvested, pages mirrored, pages synced.
+    pub items: u64,
+    pub pushes: u64,
+    pub queue: u64,
+    pub conflicts: u64,
 }
 
-/// The feed a wiki is pulled through: the one asked for, else its config's,
-/// else OAI when it has an `oai` URL.
-pub fn feed_of(settings: &Settings, name: &str, asked: Option<Feed>) -> anyhow::Result<Feed> {
-    let w = settings.wiki.get(name).with_context(|| format!("no [wiki.{name}] in the config"))?;
-    Ok(asked.or(w.feed).unwrap_or(if w.oai.is_some() { Feed::Oai } else { Feed::Api }))
+/// The part of a harvest the command line may choose; a scheduled run
+/// takes the default, the checkpoint.
+#[derive(Clone, Debug, Default)]
+pub struct Range {
+    pub from: Option<String>,
+    pub until: Option<String>,
+    pub full: bool,
 }
 
-/// Pulls `[wiki.NAME]` once into the mirror.
-pub async fn mirror_wiki(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, feed: Option<Feed>) -> anyhow::Result<PullSummary> {
-    let w = settings.wiki.get(name).with_context(|| format!("no [wiki.{name}] in the config"))?;
-    let feed = feed_of(settings, name, feed)?;
-    let opts = PullOptions { wiki: name.to_string(), selection: w.selection(), history: w.history };
+/// The span a job's run logs in.
+pub fn span(job: &Job) -> tracing::Span {
+    tracing::info_span!("job", job = %job.id(), kind = job.kind().table())
+}
+
+/// Runs a job as the daemon does: a harvest from its checkpoint, a mirror
+/// on its configured feed, a sync that writes.
+pub async fn run(settings: &Settings, store: Arc<Mutex<Store>>, job: &Job) -> anyhow::Result<Outcome> {
+    async {
+        match &job.work {
+            Work::Harvest(h) => {
+                let s = harvest(settings, store, &job.name, h, &Range::default(), Arc::new(harvest::Quiet)).await?;
+                Ok(Outcome { items: s.records, ..Outcome::default() })
+            }
+            Work::Mirror(m) => {
+                let s = mirror(settings, store, m).await?;
+                Ok(Outcome { items: s.pages_seen, ..Outcome::default() })
+            }
+            Work::Sync(s) => {
+                let r = sync(settings, store.clone(), &job.name, s, false).await?;
+                if r.failed > 0 {
+                    anyhow::bail!("{} write(s) did not go through (queued: {})", r.failed, r.queued);
+                }
+                Ok(Outcome { items: r.pushes + r.moves + r.deletes + r.created + r.revived, pushes: r.pushes, queue: r.queued, conflicts: r.open_conflicts })
+            }
+        }
+    }
+    .instrument(span(job))
+    .await
+}
+
+/// Harvests one source, incrementally unless `range` says otherwise.
+pub async fn harvest(
+    settings: &Settings,
+    store: Arc<Mutex<Store>>,
+    name: &str,
+    job: &HarvestJob,
+    range: &Range,
+    progress: Arc<dyn Progress>,
+) -> anyhow::Result<Summary> {
+    let client = oai::Client::new(&job.source.base_url, settings.client_options(job.strict))?;
+    let request = HarvestRequest { source: job.source.clone(), from: range.from.clone(), until: range.until.clone(), full: range.full, window: job.window };
+    harvest::harvest(store, &client, &request, progress).await.with_context(|| format!("harvesting {name}"))
+}
+
+/// Pulls a wiki once into the mirror.
+pub async fn mirror(settings: &Settings, store: Arc<Mutex<Store>>, job: &MirrorJob) -> anyhow::Result<PullSummary> {
+    let name = &job.pull.wiki;
     let wiki = Wiki::new(settings.wiki_options(name)?)?;
     let oai = settings.wiki_oai_client(name)?;
-    pull::pull(store, &wiki, feed, oai.as_ref(), &opts).await.with_context(|| format!("mirroring [wiki.{name}]"))
+    pull::pull(store, &wiki, job.feed, oai.as_ref(), &job.pull).await.with_context(|| format!("mirroring [wiki.{name}]"))
 }
 
-/// Runs `[sync.NAME]` once.
-pub async fn sync_pair(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, dry_run: bool) -> anyhow::Result<Report> {
-    let s = settings.sync.get(name).with_context(|| format!("no [sync.{name}] in the config"))?;
-    let opts = SyncOptions { name: name.to_string(), policy: s.conflicts, prefer: s.prefer, dry_run };
-    let names: Vec<&str> = match (&s.with, &s.checkout) {
-        (Some(with), None) => vec![s.wiki.as_str(), with.as_str()],
-        (None, Some(_)) => vec![s.wiki.as_str()],
-        _ => bail!("[sync.{name}] needs exactly one of `with` (another [wiki.*]) and `checkout` (a directory)"),
+/// Runs a sync once.
+pub async fn sync(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, job: &SyncJob, dry_run: bool) -> anyhow::Result<Report> {
+    let opts = SyncOptions { name: name.to_string(), policy: job.policy, prefer: job.prefer, dry_run };
+    let client = |m: &MirrorJob| -> anyhow::Result<(Wiki, Option<oai::Client>)> {
+        Ok((Wiki::new(settings.wiki_options(&m.pull.wiki)?)?, settings.wiki_oai_client(&m.pull.wiki)?))
     };
-    let mut clients = Vec::new();
-    for n in names {
-        let w = settings.wiki.get(n).with_context(|| format!("[sync.{name}] names wiki {n:?}, which has no [wiki.{n}]"))?;
-        let wiki = Wiki::new(settings.wiki_options(n)?)?;
-        clients.push((wiki, settings.wiki_oai_client(n)?, feed_of(settings, n, None)?, PullOptions { wiki: n.to_string(), selection: w.selection(), history: w.history }));
-    }
-    let side = |i: usize| Side { wiki: &clients[i].0, oai: clients[i].1.as_ref(), feed: clients[i].2, pull: clients[i].3.clone() };
-    let wiki = side(0);
-    let result = match &s.checkout {
-        Some(dir) => {
-            let selection = clients[0].3.selection.clone();
+    let (wiki_client, wiki_oai) = client(&job.wiki)?;
+    let wiki = Side { wiki: &wiki_client, oai: wiki_oai.as_ref(), feed: job.wiki.feed, pull: job.wiki.pull.clone() };
+    let result = match &job.peer {
+        SyncPeer::Checkout(dir) => {
+            let selection = job.wiki.pull.selection.clone();
             // A new file's namespace is read from its title's prefix, in the wiki's own names.
             let site = if selection.names_namespaces() {
-                Some(clients[0].0.siteinfo().await.with_context(|| format!("reading the namespaces of [wiki.{}]", s.wiki))?)
+                Some(wiki_client.siteinfo().await.with_context(|| format!("reading the namespaces of [wiki.{}]", job.wiki.pull.wiki))?)
             } else {
                 None
             };
             let checkout = Checkout::new(dir.clone(), name, selection, site);
             run::run(store, &wiki, Peer::Checkout(&checkout), &opts).await
         }
-        None => run::run(store, &wiki, Peer::Wiki(&side(1)), &opts).await,
+        SyncPeer::Wiki(other) => {
+            let (with_client, with_oai) = client(other)?;
+            let with = Side { wiki: &with_client, oai: with_oai.as_ref(), feed: other.feed, pull: other.pull.clone() };
+            run::run(store, &wiki, Peer::Wiki(&with), &opts).await
+        }
     };
     result.with_context(|| format!("syncing [sync.{name}]"))
 }

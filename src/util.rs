@@ -30,3 +30,14 @@ pub fn sha1_hex(text: &str) -> String {
 pub fn install_tls() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
+
+/// Runs blocking work (SQLite, fsync) from async code without holding up
+/// the other tasks of the worker it runs on: on a multi-threaded runtime the
+/// worker hands its tasks to another first (`block_in_place`). Elsewhere
+/// (a current-thread runtime in a test, or no runtime) it simply runs.
+pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: sets up what the tests need, then runs every test of
-# the workspace. CI runs exactly this (.ci/run).
+# the workspace, after the formatting and lint gate. CI runs exactly this
+# (.ci/run).
 #
 # Needs: a Rust toolchain; python3 with venv (the interop server, the PyPI
 # `oaipmh` package, goes into a private virtualenv); and MediaWiki 1.39 with
@@ -8,6 +9,12 @@
 # Without root, install them once with `sudo bash tests/testbeds/mediawiki.sh install`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The gate first: formatting and lints, cheap and before anything slow.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  rustup component add rustfmt clippy
+fi
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && apt-get install -y -qq python3-venv

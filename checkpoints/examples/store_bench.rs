@@ -5,6 +5,8 @@
 //!     cargo run --release -p checkpoints --example store_bench -- [N] [SIZE] [GROUP]
 //!
 //! Defaults: 100000 records of 1000 bytes, one page per transaction.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // an example reports to its user
+
 use std::time::Instant;
 
 use checkpoints::{PageCommit, Position, RecordIn, RunPlan, SourceKey, Store};
@@ -56,6 +58,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let committed = started.elapsed().as_secs_f64();
     drop(store);
     let closed = started.elapsed().as_secs_f64();
-    println!("{n} records of {size} bytes, {group} pages per commit: committed in {committed:.3} s, closed at {closed:.3} s ({:.0} records/s)", n as f64 / closed);
+    println!(
+        "{n} records of {size} bytes, {group} pages per commit: committed in {committed:.3} s, closed at {closed:.3} s ({:.0} records/s)",
+        n as f64 / closed
+    );
     Ok(())
 }

@@ -100,6 +100,8 @@ pub(crate) fn dictionary_from<'a>(samples: impl IntoIterator<Item = &'a [u8]>) -
 /// `content` with a dictionary header and entropy tables computed from
 /// `samples`, compressed against it at [`LEVEL`]; `None` if zstd cannot
 /// make them (too few samples, or ones that do not compress).
+// zstd's ZDICT_finalizeDictionary, the crate's one unsafe call; see the SAFETY comments.
+#[allow(unsafe_code)]
 fn with_entropy_tables(content: &[u8], samples: &[&[u8]]) -> Option<Vec<u8>> {
     use zstd::zstd_safe::zstd_sys::{ZDICT_finalizeDictionary, ZDICT_isError, ZDICT_params_t};
     if samples.is_empty() {
@@ -189,11 +191,8 @@ impl Unpackers {
                         e.insert(zstd::bulk::Decompressor::with_dictionary(&dictionary).map_err(|e| format!("dictionary {id}: {e}"))?)
                     }
                 };
-                let size = zstd::zstd_safe::get_frame_content_size(&stored)
-                    .ok()
-                    .flatten()
-                    .filter(|&n| n <= MAX_UNPACKED)
-                    .ok_or("the zstd frame header is damaged")?;
+                let size =
+                    zstd::zstd_safe::get_frame_content_size(&stored).ok().flatten().filter(|&n| n <= MAX_UNPACKED).ok_or("the zstd frame header is damaged")?;
                 unpacker.decompress(&stored, size as usize).map_err(|e| format!("zstd with dictionary {id}: {e}"))
             }
         }
@@ -244,10 +243,18 @@ mod tests {
     fn the_first_records_are_the_content_and_the_next_ones_give_entropy_tables_that_pay() {
         let (samples, dictionary) = fragments_and_dictionary(400);
         assert_eq!(dictionary[..4], DICTIONARY_MAGIC);
-        let content: Vec<u8> = samples.iter().take_while({
-            let mut size = 0;
-            move |s| { size += s.len(); size <= CONTENT_MAX }
-        }).flatten().copied().collect();
+        let content: Vec<u8> = samples
+            .iter()
+            .take_while({
+                let mut size = 0;
+                move |s| {
+                    size += s.len();
+                    size <= CONTENT_MAX
+                }
+            })
+            .flatten()
+            .copied()
+            .collect();
         assert!(dictionary.ends_with(&content), "the content, whole, after the header");
         assert!(dictionary.len() - content.len() <= 256, "header and tables: {} bytes", dictionary.len() - content.len());
 

@@ -3,7 +3,9 @@
 //! This crate never touches the network and never uses an async runtime: a
 //! [`Store`] owns one `rusqlite::Connection` and every method is a short,
 //! synchronous transaction. It holds harvest sources, runs with their
-//! in-flight position, and harvested records. Layout:
+//! in-flight position and harvested records; mirrored wiki pages with their
+//! revisions and titles; and two-way sync state (pairs, the outbox,
+//! conflicts, checkout files). Layout:
 //!
 //! * [`store`]: the `Store` and its harvest types.
 //! * [`sync`]: two-way sync pairs, the push outbox, conflicts, checkout files.
@@ -20,8 +22,6 @@ pub mod sync;
 pub mod wiki;
 
 pub use error::{Error, Result};
-pub use store::{
-    PageCommit, Position, RecordIn, Run, RunPlan, RunState, Source, SourceKey, SourceStatus, Store, StoredRecord, Tally,
-};
+pub use store::{PageCommit, Position, RecordIn, Run, RunPlan, RunState, Source, SourceKey, SourceStatus, Store, StoredRecord, Tally};
+pub use sync::{CheckoutFile, ConflictPolicy, ConflictRow, Job, Pair, SyncSide};
 pub use wiki::{FeedState, PageOp, PageRow, RevisionRow, StoredPage, TitleSpan};
-pub use sync::{CheckoutFile, ConflictRow, Job, Pair};

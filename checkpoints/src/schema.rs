@@ -14,7 +14,13 @@ use rusqlite::Connection;
 use crate::error::{Doing, Error, Result};
 
 /// Migration N (1-based) is `MIGRATIONS[N - 1]`.
-pub const MIGRATIONS: &[&str] = &[include_str!("schema/001_harvest.sql"), include_str!("schema/002_wiki.sql"), include_str!("schema/003_sync.sql"), include_str!("schema/004_checkout.sql"), include_str!("schema/005_compression.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("schema/001_harvest.sql"),
+    include_str!("schema/002_wiki.sql"),
+    include_str!("schema/003_sync.sql"),
+    include_str!("schema/004_checkout.sql"),
+    include_str!("schema/005_compression.sql"),
+];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
     let supported = MIGRATIONS.len() as i64;

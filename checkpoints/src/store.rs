@@ -227,19 +227,25 @@ impl Store {
     }
 
     pub fn set_granularity(&self, source_id: i64, granularity: &str) -> Result<()> {
-        self.conn
-            .execute("UPDATE source SET granularity = ?2 WHERE id = ?1", params![source_id, granularity])
-            .doing("saving the granularity")
-            .map(drop)
+        self.conn.execute("UPDATE source SET granularity = ?2 WHERE id = ?1", params![source_id, granularity]).doing("saving the granularity").map(drop)
     }
 
     pub fn sources(&self) -> Result<Vec<Source>> {
+        self.sources_where("1", rusqlite::params![])
+    }
+
+    /// The sources harvested from `base_url` (one per prefix and set).
+    pub fn sources_at(&self, base_url: &str) -> Result<Vec<Source>> {
+        self.sources_where("base_url = ?1", rusqlite::params![base_url])
+    }
+
+    fn sources_where(&self, condition: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Source>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, base_url, metadata_prefix, set_spec, granularity, next_from FROM source ORDER BY id")
+            .prepare(&format!("SELECT id, base_url, metadata_prefix, set_spec, granularity, next_from FROM source WHERE {condition} ORDER BY id"))
             .doing("listing sources")?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map(params, |r| {
                 let set: String = r.get(3)?;
                 Ok(Source {
                     id: r.get(0)?,
@@ -255,11 +261,7 @@ impl Store {
     /// The source's interrupted run, if it has one.
     pub fn open_run(&self, source_id: i64) -> Result<Option<Run>> {
         self.conn
-            .query_row(
-                &format!("{RUN_COLUMNS} WHERE source_id = ?1 AND state = 'running' ORDER BY id DESC LIMIT 1"),
-                [source_id],
-                run_from_row,
-            )
+            .query_row(&format!("{RUN_COLUMNS} WHERE source_id = ?1 AND state = 'running' ORDER BY id DESC LIMIT 1"), [source_id], run_from_row)
             .optional()
             .doing("looking for an interrupted run")
     }
@@ -272,21 +274,14 @@ impl Store {
     }
 
     pub fn run(&self, run_id: i64) -> Result<Run> {
-        self.conn
-            .query_row(&format!("{RUN_COLUMNS} WHERE id = ?1"), [run_id], run_from_row)
-            .optional()
-            .doing("reading a run")?
-            .ok_or(Error::NoSuchRun(run_id))
+        self.conn.query_row(&format!("{RUN_COLUMNS} WHERE id = ?1"), [run_id], run_from_row).optional().doing("reading a run")?.ok_or(Error::NoSuchRun(run_id))
     }
 
     /// Starts a run; any interrupted run of the source is abandoned.
     pub fn start_run(&mut self, source_id: i64, plan: &RunPlan, start: &Position, now: i64) -> Result<Run> {
         let tx = self.conn.transaction().doing("starting a run")?;
-        tx.execute(
-            "UPDATE run SET state = 'abandoned', finished_at = ?2 WHERE source_id = ?1 AND state = 'running'",
-            params![source_id, now],
-        )
-        .doing("abandoning an interrupted run")?;
+        tx.execute("UPDATE run SET state = 'abandoned', finished_at = ?2 WHERE source_id = ?1 AND state = 'running'", params![source_id, now])
+            .doing("abandoning an interrupted run")?;
         tx.execute(
             "INSERT INTO run (source_id, state, started_at, range_from, range_until, window, window_from, window_until, token)
              VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -408,10 +403,7 @@ impl Store {
     /// Notes why a run stopped; it stays resumable.
     pub fn note_error(&self, run_id: i64, error: &str, extra_requests: u64) -> Result<()> {
         self.conn
-            .execute(
-                "UPDATE run SET last_error = ?2, requests = requests + ?3 WHERE id = ?1",
-                params![run_id, error, extra_requests as i64],
-            )
+            .execute("UPDATE run SET last_error = ?2, requests = requests + ?3 WHERE id = ?1", params![run_id, error, extra_requests as i64])
             .doing("noting an error")
             .map(drop)
     }
@@ -419,17 +411,11 @@ impl Store {
     /// Completes a run and sets the source's next `from`, in one transaction.
     pub fn finish_run(&mut self, run_id: i64, next_from: Option<&str>, now: i64) -> Result<()> {
         let tx = self.conn.transaction().doing("finishing a run")?;
-        tx.execute(
-            "UPDATE run SET state = 'completed', finished_at = ?2, token = NULL, last_error = NULL WHERE id = ?1",
-            params![run_id, now],
-        )
-        .doing("finishing a run")?;
+        tx.execute("UPDATE run SET state = 'completed', finished_at = ?2, token = NULL, last_error = NULL WHERE id = ?1", params![run_id, now])
+            .doing("finishing a run")?;
         if let Some(from) = next_from {
-            tx.execute(
-                "UPDATE source SET next_from = ?2 WHERE id = (SELECT source_id FROM run WHERE id = ?1)",
-                params![run_id, from],
-            )
-            .doing("saving the next from")?;
+            tx.execute("UPDATE source SET next_from = ?2 WHERE id = (SELECT source_id FROM run WHERE id = ?1)", params![run_id, from])
+                .doing("saving the next from")?;
         }
         tx.commit().doing("finishing a run")
     }
@@ -448,10 +434,8 @@ impl Store {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .doing("counting records")?;
-            let repairs: i64 = self
-                .conn
-                .query_row("SELECT COALESCE(SUM(repairs), 0) FROM run WHERE source_id = ?1", [source.id], |r| r.get(0))
-                .doing("counting repairs")?;
+            let repairs: i64 =
+                self.conn.query_row("SELECT COALESCE(SUM(repairs), 0) FROM run WHERE source_id = ?1", [source.id], |r| r.get(0)).doing("counting repairs")?;
             let last_run = self.last_run(source.id)?;
             out.push(SourceStatus {
                 source,
@@ -479,10 +463,7 @@ impl Store {
     }
 
     fn each_record(&self, columns: &str, source_id: Option<i64>, mut each: impl FnMut(StoredRecord) -> bool) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("{columns} WHERE ?1 IS NULL OR source_id = ?1 ORDER BY source_id, identifier"))
-            .doing("listing records")?;
+        let mut stmt = self.conn.prepare(&format!("{columns} WHERE ?1 IS NULL OR source_id = ?1 ORDER BY source_id, identifier")).doing("listing records")?;
         let mut rows = stmt.query([source_id]).doing("listing records")?;
         while let Some(row) = rows.next().doing("listing records")? {
             let stored = record_from_row(row).doing("listing records")?;
@@ -589,9 +570,7 @@ fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
 fn packer_for(tx: &rusqlite::Transaction<'_>, source_id: i64, pages: &[PageCommit<'_>]) -> Result<Option<Packer>> {
     let doing = "reading the source's compression dictionary";
     let stored: Option<(i64, Vec<u8>)> = tx
-        .query_row("SELECT id, content FROM metadata_dictionary WHERE source_id = ?1 ORDER BY id DESC LIMIT 1", [source_id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row("SELECT id, content FROM metadata_dictionary WHERE source_id = ?1 ORDER BY id DESC LIMIT 1", [source_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .doing(doing)?;
     let (id, content) = match stored {

@@ -1,6 +1,7 @@
 //! Two-way sync state: page pairs with their base, the push outbox,
 //! conflicts with both texts kept whole, and the files of checkouts.
 
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, params};
 
 use crate::error::{Doing, Result};
@@ -18,11 +19,73 @@ pub struct Pair {
     pub held: bool,
 }
 
+/// The side of a sync a push goes to: the sync's `wiki`, or the one it
+/// syncs `with` (another wiki or a checkout).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SyncSide {
+    Wiki,
+    With,
+}
+
+/// How a conflict is settled without a person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConflictPolicy {
+    /// Conflicting regions take the preferred side's text; the other side's
+    /// whole text is kept (in its wiki's history, and in the store) and
+    /// announced on the talk page.
+    KeepBoth,
+    /// The text is saved with conflict markers and the page is held back
+    /// until the markers are gone.
+    Markers,
+}
+
+/// A text column that holds one of a few names; anything else is a
+/// damaged row, refused by name rather than read as some other value.
+macro_rules! named_column {
+    ($type:ty, $($variant:path => $name:literal),+) => {
+        impl $type {
+            pub fn as_str(self) -> &'static str {
+                match self { $($variant => $name),+ }
+            }
+        }
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ToSql for $type {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+        impl FromSql for $type {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                match value.as_str()? {
+                    $($name => Ok($variant),)+
+                    other => Err(FromSqlError::Other(format!("{other:?} is not one of {}", [$($name),+].join(", ")).into())),
+                }
+            }
+        }
+    };
+}
+
+named_column!(SyncSide, SyncSide::Wiki => "wiki", SyncSide::With => "with");
+
+impl SyncSide {
+    pub fn other(self) -> SyncSide {
+        match self {
+            SyncSide::Wiki => SyncSide::With,
+            SyncSide::With => SyncSide::Wiki,
+        }
+    }
+}
+named_column!(ConflictPolicy, ConflictPolicy::KeepBoth => "keep-both", ConflictPolicy::Markers => "markers");
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
     pub job_id: i64,
     pub pair_id: i64,
-    pub target: String,
+    pub target: SyncSide,
     pub title: String,
     pub page_id: Option<u64>,
     pub base_rev: u64,
@@ -39,7 +102,7 @@ pub struct ConflictRow {
     pub conflict_id: i64,
     pub pair_id: i64,
     pub title: String,
-    pub policy: String,
+    pub policy: ConflictPolicy,
     pub wiki_rev: u64,
     pub with_rev: u64,
     pub wiki_user: String,
@@ -72,7 +135,16 @@ fn ou(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<u64>> {
 const PAIR: &str = "SELECT pair_id, wiki_page, with_page, title, base_text, wiki_rev, with_rev, held FROM sync_pair";
 
 fn pair(r: &rusqlite::Row<'_>) -> rusqlite::Result<Pair> {
-    Ok(Pair { pair_id: r.get(0)?, wiki_page: ou(r, 1)?, with_page: ou(r, 2)?, title: r.get(3)?, base_text: r.get(4)?, wiki_rev: u(r, 5)?, with_rev: u(r, 6)?, held: r.get(7)? })
+    Ok(Pair {
+        pair_id: r.get(0)?,
+        wiki_page: ou(r, 1)?,
+        with_page: ou(r, 2)?,
+        title: r.get(3)?,
+        base_text: r.get(4)?,
+        wiki_rev: u(r, 5)?,
+        with_rev: u(r, 6)?,
+        held: r.get(7)?,
+    })
 }
 
 const CHECKOUT_FILE: &str = "SELECT file_id, name, title, fingerprint, present FROM checkout_file";
@@ -140,7 +212,18 @@ impl Store {
 
     /// Queues a push; returns the job id.
     #[allow(clippy::too_many_arguments)]
-    pub fn queue_push(&self, sync: &str, pair_id: i64, target: &str, title: &str, page_id: Option<u64>, base_rev: u64, text: &str, md5: &str, now: i64) -> Result<i64> {
+    pub fn queue_push(
+        &self,
+        sync: &str,
+        pair_id: i64,
+        target: SyncSide,
+        title: &str,
+        page_id: Option<u64>,
+        base_rev: u64,
+        text: &str,
+        md5: &str,
+        now: i64,
+    ) -> Result<i64> {
         self.conn()
             .execute(
                 "INSERT INTO outbox (sync, pair_id, target, title, page_id, base_rev, text, md5, state, next_try, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?9)",
@@ -189,7 +272,10 @@ impl Store {
     }
 
     pub fn resolve_conflict(&self, conflict_id: i64, now: i64) -> Result<()> {
-        self.conn().execute("UPDATE sync_conflict SET resolved_at = ?2 WHERE conflict_id = ?1", params![conflict_id, now]).doing("resolving a conflict").map(drop)
+        self.conn()
+            .execute("UPDATE sync_conflict SET resolved_at = ?2 WHERE conflict_id = ?1", params![conflict_id, now])
+            .doing("resolving a conflict")
+            .map(drop)
     }
 
     pub fn conflicts(&self, sync: &str, open_only: bool) -> Result<Vec<ConflictRow>> {

@@ -36,12 +36,23 @@ pub struct RevisionRow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PageOp {
     /// A page leaves its title for a placeholder (the first half of a move).
-    Rename { pageid: u64, title: String },
+    Rename {
+        pageid: u64,
+        title: String,
+    },
     /// A page outside the batch moves aside: placeholder title, displaced flag.
-    Displace { pageid: u64, title: String },
-    Delete { pageid: u64 },
+    Displace {
+        pageid: u64,
+        title: String,
+    },
+    Delete {
+        pageid: u64,
+    },
     /// A page's current state and any revisions to add.
-    Upsert { page: PageRow, revisions: Vec<RevisionRow> },
+    Upsert {
+        page: PageRow,
+        revisions: Vec<RevisionRow>,
+    },
 }
 
 /// Where a wiki's feed stands.
@@ -119,7 +130,8 @@ impl Store {
             }
         }
         let mut on_title = HashMap::new();
-        let mut stmt = conn.prepare_cached("SELECT page_id FROM wiki_page WHERE wiki = ?1 AND ns = ?2 AND title = ?3 AND deleted = 0").doing("looking up titles")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT page_id FROM wiki_page WHERE wiki = ?1 AND ns = ?2 AND title = ?3 AND deleted = 0").doing("looking up titles")?;
         for (ns, title) in titles {
             if let Some(id) = stmt.query_row(params![wiki, ns, title], |r| r.get::<_, i64>(0)).optional().doing("looking up titles")? {
                 on_title.insert((*ns, title.clone()), id as u64);
@@ -217,12 +229,13 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().doing("listing pages")
     }
 
-    /// The live page with this title, else the most recent deleted one.
-    pub fn wiki_page_by_title(&self, wiki: &str, ns: i64, title: &str) -> Result<Option<StoredPage>> {
+    /// The live page with this title (namespace prefix included, as stored),
+    /// else the most recently updated deleted one.
+    pub fn wiki_page_by_title(&self, wiki: &str, title: &str) -> Result<Option<StoredPage>> {
         self.conn()
             .query_row(
-                &format!("{PAGE_COLUMNS} WHERE p.wiki = ?1 AND p.ns = ?2 AND p.title = ?3 ORDER BY p.deleted, p.updated_at DESC LIMIT 1"),
-                params![wiki, ns, title],
+                &format!("{PAGE_COLUMNS} WHERE p.wiki = ?1 AND p.title = ?2 ORDER BY p.deleted, p.updated_at DESC LIMIT 1"),
+                params![wiki, title],
                 page_from_row,
             )
             .optional()
@@ -254,7 +267,8 @@ impl Store {
     pub fn wiki_titles(&self, wiki: &str, pageid: u64) -> Result<Vec<TitleSpan>> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT ns, title, since FROM wiki_title WHERE wiki = ?1 AND page_id = ?2 ORDER BY seq").doing("listing titles")?;
-        let rows = stmt.query_map(params![wiki, pageid as i64], |r| Ok(TitleSpan { ns: r.get(0)?, title: r.get(1)?, since: r.get(2)? })).doing("listing titles")?;
+        let rows =
+            stmt.query_map(params![wiki, pageid as i64], |r| Ok(TitleSpan { ns: r.get(0)?, title: r.get(1)?, since: r.get(2)? })).doing("listing titles")?;
         rows.collect::<rusqlite::Result<_>>().doing("listing titles")
     }
 }

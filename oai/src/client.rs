@@ -19,7 +19,7 @@ use crate::{parse, repair};
 
 /// A decompressed body larger than this is refused: no OAI-PMH page is
 /// that big, and a gzip bomb should not take the machine with it.
-const MAX_BODY: u64 = 1 << 30;
+pub const MAX_BODY: u64 = 1 << 30;
 
 /// Time, injectable so that tests of flow control do not wait.
 pub trait Clock: Send + Sync + 'static {
@@ -250,13 +250,7 @@ impl Client {
         self.retrying(url, origin, Some(first), parse::list_records).await
     }
 
-    async fn fetch<T>(
-        &self,
-        verb: Verb,
-        params: &[(&str, &str)],
-        token: Option<String>,
-        parse: fn(&str, &Origin, u16) -> Result<T>,
-    ) -> Result<Fetched<T>> {
+    async fn fetch<T>(&self, verb: Verb, params: &[(&str, &str)], token: Option<String>, parse: fn(&str, &Origin, u16) -> Result<T>) -> Result<Fetched<T>> {
         let url = self.url(verb, params);
         let origin = Origin { url: url.to_string(), verb, token };
         self.retrying(url, origin, None, parse).await
@@ -309,21 +303,13 @@ impl Client {
         let this = self.clone();
         async move {
             let http_err = |source| Error::Http { origin: origin.clone(), source };
-            let mut request = this
-                .http
-                .get(url)
-                .header(USER_AGENT, &this.options.user_agent)
-                .header(ACCEPT_ENCODING, "gzip, deflate");
+            let mut request = this.http.get(url).header(USER_AGENT, &this.options.user_agent).header(ACCEPT_ENCODING, "gzip, deflate");
             if let Some((user, password)) = &this.options.basic_auth {
                 request = request.basic_auth(user, Some(password));
             }
             let response = request.send().await.map_err(http_err)?;
             let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| parse_retry_after(v, this.options.clock.now()));
+            let retry_after = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| parse_retry_after(v, this.options.clock.now()));
             let encoding = response.headers().get(CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
             let wire = response.bytes().await.map_err(http_err)?;
             let wire_bytes = wire.len() as u64;
@@ -361,11 +347,7 @@ impl Received {
         let Received { status, retry_after, body, wire_bytes } = self;
         let repaired = repair::repair(&body);
         if strict && repaired.count > 0 {
-            return Err(Error::InvalidCharacters {
-                origin: origin.clone(),
-                count: repaired.count,
-                first_offset: repaired.first_offset.unwrap_or(0),
-            });
+            return Err(Error::InvalidCharacters { origin: origin.clone(), count: repaired.count, first_offset: repaired.first_offset.unwrap_or(0) });
         }
         if repaired.count > 0 {
             tracing::info!(%origin, repairs = repaired.count, "repaired invalid characters");

@@ -84,11 +84,7 @@ pub struct OaiError {
 }
 
 fn join_errors(errors: &[OaiError]) -> String {
-    errors
-        .iter()
-        .map(|e| if e.message.is_empty() { e.code.to_string() } else { format!("{}: {}", e.code, e.message) })
-        .collect::<Vec<_>>()
-        .join("; ")
+    errors.iter().map(|e| if e.message.is_empty() { e.code.to_string() } else { format!("{}: {}", e.code, e.message) }).collect::<Vec<_>>().join("; ")
 }
 
 #[derive(Debug, thiserror::Error)]

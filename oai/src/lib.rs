@@ -19,8 +19,5 @@ pub mod repair;
 
 pub use client::{Client, ClientOptions, Clock, Fetched, ListArgs, Received, RetryPolicy, SystemClock};
 pub use error::{Error, ErrorCode, OaiError, Origin, Result};
-pub use model::{
-    DeletedRecord, Granularity, Header, Identify, MetadataFormat, Page, Record, ResumptionToken, Set, Verb,
-    parse_datestamp,
-};
+pub use model::{DeletedRecord, Granularity, Header, Identify, MetadataFormat, Page, Record, ResumptionToken, Set, Verb, parse_datestamp};
 pub use paging::TokenGuard;

@@ -193,9 +193,7 @@ pub fn parse_datestamp(text: &str) -> Option<DateTime<Utc>> {
         return Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?));
     }
     let t = t.trim_end_matches('Z');
-    NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .map(|n| Utc.from_utc_datetime(&n))
+    NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|n| Utc.from_utc_datetime(&n))
 }
 
 #[cfg(test)]
@@ -224,10 +222,7 @@ mod tests {
 
     #[test]
     fn an_empty_token_with_attributes_ends_the_list() {
-        let page: Page<Header> = Page {
-            token: Some(ResumptionToken { value: "  ".into(), cursor: Some(600), ..Default::default() }),
-            ..Default::default()
-        };
+        let page: Page<Header> = Page { token: Some(ResumptionToken { value: "  ".into(), cursor: Some(600), ..Default::default() }), ..Default::default() };
         assert_eq!(page.next_token(), None);
     }
 }

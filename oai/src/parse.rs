@@ -18,8 +18,8 @@
 
 use std::io::BufRead as _;
 
-use quick_xml::events::{BytesStart, Event};
 use quick_xml::XmlVersion;
+use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
 use crate::error::{Error, ErrorCode, OaiError, Origin, Result};
@@ -202,13 +202,7 @@ impl Envelope {
 
 /// Walks the envelope: checks the root, reads `responseDate` and `error`
 /// elements, and hands the verb element's content to `on_verb`.
-fn walk(
-    body: &str,
-    origin: &Origin,
-    status: u16,
-    verb: Verb,
-    mut on_verb: impl FnMut(&mut Cursor<'_>) -> Result<()>,
-) -> Result<Envelope> {
+fn walk(body: &str, origin: &Origin, status: u16, verb: Verb, mut on_verb: impl FnMut(&mut Cursor<'_>) -> Result<()>) -> Result<Envelope> {
     let body = body.strip_prefix('\u{FEFF}').unwrap_or(body);
     let mut cur = Cursor::new(body, origin);
     let not_oai = || Error::NotOaiPmh { origin: origin.clone(), status, snippet: snippet(body) };
@@ -326,12 +320,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn malformed(&self, detail: impl Into<String>, truncated: bool) -> Error {
-        Error::Malformed {
-            origin: self.origin.clone(),
-            offset: self.reader.buffer_position(),
-            detail: detail.into(),
-            truncated,
-        }
+        Error::Malformed { origin: self.origin.clone(), offset: self.reader.buffer_position(), detail: detail.into(), truncated }
     }
 
     fn xml_error(&self, e: quick_xml::Error) -> Error {
@@ -399,10 +388,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn header(&mut self, start: &BytesStart<'_>) -> Result<Header> {
-        let mut h = Header {
-            deleted: attr(start, "status").is_some_and(|s| s.trim() == "deleted"),
-            ..Header::default()
-        };
+        let mut h = Header { deleted: attr(start, "status").is_some_and(|s| s.trim() == "deleted"), ..Header::default() };
         while let Some(child) = self.next_child_start()? {
             match local(&child) {
                 "identifier" => h.identifier = self.text()?,
@@ -577,9 +563,7 @@ fn push_reference(out: &mut String, r: &str) {
 /// name: the pattern must follow `<`, `</` or white space. A false positive
 /// (the pattern in text after a space) only adds an unused declaration.
 fn uses_prefix(fragment: &str, usage: &str) -> bool {
-    fragment.match_indices(usage).any(|(at, _)| {
-        at > 0 && matches!(fragment.as_bytes()[at - 1], b'<' | b'/' | b' ' | b'\t' | b'\n' | b'\r')
-    })
+    fragment.match_indices(usage).any(|(at, _)| at > 0 && matches!(fragment.as_bytes()[at - 1], b'<' | b'/' | b' ' | b'\t' | b'\n' | b'\r'))
 }
 
 /// Inserts namespace declarations into the first start tag of `fragment`.
@@ -590,9 +574,7 @@ fn declare(fragment: &str, bindings: &[&Binding]) -> String {
     let Some(tag_start) = fragment.find('<').filter(|&i| !matches!(fragment.as_bytes().get(i + 1), Some(b'!' | b'?'))) else {
         return fragment.to_string();
     };
-    let name_end = fragment[tag_start..]
-        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-        .map_or(fragment.len(), |e| tag_start + e);
+    let name_end = fragment[tag_start..].find(|c: char| c.is_whitespace() || c == '>' || c == '/').map_or(fragment.len(), |e| tag_start + e);
     let added: usize = bindings.iter().map(|b| b.attribute.len()).sum();
     let mut out = String::with_capacity(fragment.len() + added);
     out.push_str(&fragment[..name_end]);

@@ -82,7 +82,8 @@ fn first_forbidden(text: &str) -> Option<(usize, usize, &'static str)> {
         if b == 0xEF && bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) {
             return Some((i, 3, "\u{FFFD}"));
         }
-        if b == b'&' && bytes.get(i + 1) == Some(&b'#')
+        if b == b'&'
+            && bytes.get(i + 1) == Some(&b'#')
             && let Some(len) = forbidden_char_ref(&bytes[i..])
         {
             return Some((i, len, "&#xFFFD;"));

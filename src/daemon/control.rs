@@ -1,6 +1,7 @@
 //! The control endpoint: `POST /trigger/{job}`, `GET /status` (JSON),
 //! `GET /metrics` (Prometheus). Every request must carry the token
-//! (`Authorization: Bearer TOKEN`).
+//! (`Authorization: Bearer TOKEN`). Its client, `fetch_status`, sits here
+//! too, so both ends of `/status` change together.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::core::Daemon;
+use super::core::{Daemon, JobStatus};
 
 #[derive(Clone)]
 struct Control {
@@ -59,4 +60,17 @@ async fn metrics(State(c): State<Control>, headers: HeaderMap) -> Response {
         return refused();
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], c.daemon.metrics()).into_response()
+}
+
+/// A running daemon's job states, from its `/status`; `None` if no daemon
+/// answers at `listen` (a person is waiting: three seconds at most).
+pub async fn fetch_status(listen: &str, token: &str) -> anyhow::Result<Option<Vec<JobStatus>>> {
+    crate::util::install_tls();
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build()?;
+    let url = format!("http://{listen}/status");
+    let Ok(resp) = client.get(&url).bearer_auth(token).send().await else { return Ok(None) };
+    if !resp.status().is_success() {
+        anyhow::bail!("the daemon at {url} answered HTTP {}", resp.status());
+    }
+    Ok(Some(serde_json::from_slice(&resp.bytes().await?)?))
 }

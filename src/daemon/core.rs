@@ -65,14 +65,7 @@ pub struct JobSpec {
 }
 
 /// What a run reports.
-#[derive(Clone, Debug, Default)]
-pub struct Outcome {
-    /// Records harvested, pages mirrored, pages synced.
-    pub items: u64,
-    pub pushes: u64,
-    pub queue: u64,
-    pub conflicts: u64,
-}
+pub use crate::tasks::Outcome;
 
 pub type RunFuture = Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send>>;
 

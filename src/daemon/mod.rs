@@ -2,18 +2,21 @@
 //! polling, a control endpoint, and a graceful shutdown.
 //!
 //! * `schedule`: cron expressions in a time zone; the next run. Pure.
-//! * `jobs`: jobs from the config, and the runner that runs them through `tasks`.
-//! * `serve`: the daemon itself, with its shutdown as a parameter (as mini-redis does).
-//! * `control`: the HTTP control endpoint (trigger, status, metrics), behind a token.
+//! * `jobs`: the resolved jobs as the core sees them, and the runner that runs them through `tasks`.
+//! * `serve` (here): the daemon itself, with its shutdown as a parameter (as mini-redis does);
+//!   `shutdown_signals`, the shutdown `oai-mirror run` passes.
+//! * `control`: the HTTP control endpoint (trigger, status, metrics), behind a token, and
+//!   `control::fetch_status`, its client for `oai-mirror status`.
 //! * `core`: `Daemon`, the jobs, their schedules, triggers, locks, backoff, status and metrics.
 pub mod control;
 pub mod core;
-pub mod schedule;
 pub mod jobs;
+pub mod schedule;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -21,16 +24,25 @@ use checkpoints::Store;
 
 use crate::settings::Settings;
 
-/// Runs the daemon until `shutdown` completes: the jobs, and the control
-/// endpoint on `listener`. `shutdown` stops new work; runs in progress get
-/// `[daemon] grace_secs` to end.
-pub async fn serve(settings: Settings, store: Store, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+/// Runs the daemon until `shutdown` completes: the jobs of the config,
+/// each run with its own connection to the database at `db`, and the
+/// control endpoint on `listener`. `shutdown` stops new work; runs in
+/// progress get `[daemon] grace_secs` to end.
+pub async fn serve(
+    settings: Settings,
+    db: PathBuf,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let token = settings.daemon_token()?;
-    let specs = jobs::specs(&settings)?;
+    let jobs = crate::jobs::resolve_all(&settings)?;
+    // Opened once here so that a database that cannot be opened or migrated
+    // stops the start, not every run.
+    let opened = db.clone();
+    tokio::task::spawn_blocking(move || Store::open(&opened)).await.context("opening the database panicked")??;
     let grace = Duration::from_secs(settings.daemon.grace_secs);
-    let store = Arc::new(Mutex::new(store));
-    let settings = Arc::new(settings);
-    let daemon = core::Daemon::new(specs, jobs::runner(settings, store), Arc::new(core::WallClock), core::Backoff::default());
+    let specs = jobs::specs(&jobs);
+    let daemon = core::Daemon::new(specs, jobs::runner(Arc::new(settings), db, jobs), Arc::new(core::WallClock), core::Backoff::default());
     for s in daemon.status() {
         tracing::info!(job = %s.job, schedule = ?s.schedule, timezone = ?s.timezone, next = ?s.next_run, "job");
     }
@@ -58,4 +70,35 @@ pub fn listen_address(settings: &Settings, flag: Option<&str>, allow_remote: boo
         bail!("refusing to listen on {addr}, which is not a loopback address: pass --allow-remote to expose the control endpoint");
     }
     Ok(addr)
+}
+
+/// Completes at the first SIGTERM or SIGINT; a second one exits at once
+/// (nothing is lost: every step is committed where it happens).
+pub async fn shutdown_signals() {
+    async fn next() {
+        #[cfg(unix)]
+        {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = tokio::signal::ctrl_c() => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "no SIGTERM handler; stopping on SIGINT only");
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    next().await;
+    tracing::info!("stopping (a second signal stops at once)");
+    tokio::spawn(async {
+        next().await;
+        tracing::warn!("second signal: stopping now");
+        std::process::exit(130);
+    });
 }

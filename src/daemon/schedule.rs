@@ -12,6 +12,27 @@ use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
 
+/// Why a schedule was refused; each names the config key at fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("unknown time zone {0:?} (use an IANA name such as \"Europe/Berlin\")")]
+    UnknownTimeZone(String),
+    #[error("{expr:?} has {fields} fields; a schedule has 5 (minute hour day month weekday), or 6 with seconds first")]
+    FieldCount { expr: String, fields: usize },
+    #[error("{expr:?} is not a cron expression: {reason}")]
+    NotCron { expr: String, reason: String },
+}
+
+impl ScheduleError {
+    /// The config key the error is about: `timezone` or `schedule`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            ScheduleError::UnknownTimeZone(_) => "timezone",
+            ScheduleError::FieldCount { .. } | ScheduleError::NotCron { .. } => "schedule",
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Schedule {
     cron: Cron,
@@ -21,16 +42,20 @@ pub struct Schedule {
 
 impl Schedule {
     /// Parses `expr` in zone `tz` (an IANA name such as "Europe/Berlin").
-    pub fn parse(expr: &str, tz: Option<&str>) -> Result<Schedule, String> {
+    pub fn parse(expr: &str, tz: Option<&str>) -> Result<Schedule, ScheduleError> {
         let tz = match tz {
             None => Tz::UTC,
-            Some(name) => Tz::from_str(name).map_err(|_| format!("unknown time zone {name:?} (use an IANA name such as \"Europe/Berlin\")"))?,
+            Some(name) => Tz::from_str(name).map_err(|_| ScheduleError::UnknownTimeZone(name.to_string()))?,
         };
         let fields = expr.split_whitespace().count();
         if !(fields == 5 || fields == 6) {
-            return Err(format!("{expr:?} has {fields} fields; a schedule has 5 (minute hour day month weekday), or 6 with seconds first"));
+            return Err(ScheduleError::FieldCount { expr: expr.to_string(), fields });
         }
-        let cron = CronParser::builder().seconds(Seconds::Optional).build().parse(expr).map_err(|e| format!("{expr:?} is not a cron expression: {e}"))?;
+        let cron = CronParser::builder()
+            .seconds(Seconds::Optional)
+            .build()
+            .parse(expr)
+            .map_err(|e| ScheduleError::NotCron { expr: expr.to_string(), reason: e.to_string() })?;
         Ok(Schedule { cron, tz, text: expr.to_string() })
     }
 
@@ -68,9 +93,12 @@ mod tests {
 
     #[test]
     fn bad_expressions_and_zones_say_what_is_wrong() {
-        assert!(Schedule::parse("* * *", None).unwrap_err().contains("3 fields"));
-        assert!(Schedule::parse("61 * * * *", None).unwrap_err().contains("not a cron expression"));
-        assert!(Schedule::parse("0 3 * * *", Some("Mars/Olympus")).unwrap_err().contains("unknown time zone"));
+        let fields = Schedule::parse("* * *", None).unwrap_err();
+        assert!(fields.to_string().contains("3 fields") && fields.key() == "schedule", "{fields}");
+        let cron = Schedule::parse("61 * * * *", None).unwrap_err();
+        assert!(matches!(cron, ScheduleError::NotCron { .. }) && cron.to_string().contains("not a cron expression"), "{cron}");
+        let zone = Schedule::parse("0 3 * * *", Some("Mars/Olympus")).unwrap_err();
+        assert_eq!((zone.key(), zone), ("timezone", ScheduleError::UnknownTimeZone("Mars/Olympus".into())));
     }
 
     #[test]

@@ -27,11 +27,7 @@ fn weekly_windows_at_day_granularity_meet_without_overlap_and_end_at_until() {
     let w = windows(Window::Week, Granularity::Day, Some("2026-01-20"));
     assert_eq!(
         all(&w, "2026-01-01"),
-        [
-            ("2026-01-01".into(), Some("2026-01-07".into())),
-            ("2026-01-08".into(), Some("2026-01-14".into())),
-            ("2026-01-15".into(), Some("2026-01-20".into())),
-        ]
+        [("2026-01-01".into(), Some("2026-01-07".into())), ("2026-01-08".into(), Some("2026-01-14".into())), ("2026-01-15".into(), Some("2026-01-20".into())),]
     );
 }
 
@@ -40,10 +36,7 @@ fn monthly_windows_at_seconds_granularity_stop_one_second_short() {
     let w = windows(Window::Month, Granularity::Seconds, Some("2026-03-15T00:00:00Z"));
     assert_eq!(
         all(&w, "2026-01-31T12:00:00Z"),
-        [
-            ("2026-01-31T12:00:00Z".into(), Some("2026-02-28T11:59:59Z".into())),
-            ("2026-02-28T12:00:00Z".into(), Some("2026-03-15T00:00:00Z".into())),
-        ]
+        [("2026-01-31T12:00:00Z".into(), Some("2026-02-28T11:59:59Z".into())), ("2026-02-28T12:00:00Z".into(), Some("2026-03-15T00:00:00Z".into())),]
     );
 }
 

@@ -46,6 +46,9 @@ pub struct WikiOptions {
     /// Retry-After (and lag) values above this are cut down to it.
     pub max_wait: Duration,
     pub timeout: Duration,
+    /// A gzip body that decompresses to more than this is refused (a
+    /// decompression bomb must not take the machine with it).
+    pub max_body: u64,
 }
 
 impl WikiOptions {
@@ -59,6 +62,7 @@ impl WikiOptions {
             initial_backoff: Duration::from_secs(1),
             max_wait: Duration::from_secs(120),
             timeout: Duration::from_secs(120),
+            max_body: oai::client::MAX_BODY,
         }
     }
 }
@@ -126,7 +130,14 @@ impl Wiki {
         let v = self.send(&session.http, Method::Get, "query", &[("meta", "tokens".into()), ("type", "login".into())], None, false).await?;
         let token = v.pointer("/query/tokens/logintoken").and_then(Value::as_str).ok_or_else(|| self.not_api_json(&v))?.to_string();
         let v = self
-            .send(&session.http, Method::Post, "login", &[("lgname", user.clone()), ("lgpassword", password.expose().to_string()), ("lgtoken", token)], None, false)
+            .send(
+                &session.http,
+                Method::Post,
+                "login",
+                &[("lgname", user.clone()), ("lgpassword", password.expose().to_string()), ("lgtoken", token)],
+                None,
+                false,
+            )
             .await?;
         let login = v.get("login").ok_or_else(|| self.not_api_json(&v))?;
         let result = login.get("result").and_then(Value::as_str).unwrap_or_default();
@@ -181,7 +192,15 @@ impl Wiki {
     }
 
     /// One request and its bounded retries (no session logic).
-    async fn send(&self, http: &reqwest::Client, method: Method, action: &str, params: &[(&str, String)], title: Option<&str>, assert_user: bool) -> MwResult<Value> {
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        method: Method,
+        action: &str,
+        params: &[(&str, String)],
+        title: Option<&str>,
+        assert_user: bool,
+    ) -> MwResult<Value> {
         let wiki = &self.options.name;
         let mut form: Vec<(&str, String)> =
             vec![("action", action.to_string()), ("format", "json".into()), ("formatversion", "2".into()), ("maxlag", MAXLAG.into())];
@@ -195,10 +214,7 @@ impl Wiki {
             attempt += 1;
             let request = match method {
                 Method::Get => http.get(format!("{}?{encoded}", self.options.api)),
-                Method::Post => http
-                    .post(&self.options.api)
-                    .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(encoded.clone()),
+                Method::Post => http.post(&self.options.api).header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(encoded.clone()),
             };
             let request = request.header(USER_AGENT, &self.options.user_agent).header(ACCEPT_ENCODING, "gzip");
             self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -212,7 +228,8 @@ impl Wiki {
                 }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    let retry_after = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| oai::client::parse_retry_after(v, self.clock.now()));
+                    let retry_after =
+                        resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| oai::client::parse_retry_after(v, self.clock.now()));
                     let gzip = resp.headers().get(CONTENT_ENCODING).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
                     let bytes = match resp.bytes().await {
                         Ok(b) => b,
@@ -222,7 +239,16 @@ impl Wiki {
                         }
                         Err(e) => return Err(MwError::Unreachable { wiki: wiki.clone(), url: self.options.api.clone(), source: e }),
                     };
-                    let body = if gzip { gunzip(&bytes).unwrap_or_else(|| bytes.to_vec()) } else { bytes.to_vec() };
+                    let body = if gzip {
+                        match gunzip(&bytes, self.options.max_body) {
+                            Ok(Some(b)) => b,
+                            // Not gzip after all: read as sent.
+                            Ok(None) => bytes.to_vec(),
+                            Err(limit) => return Err(MwError::TooLarge { wiki: wiki.clone(), url: self.options.api.clone(), limit }),
+                        }
+                    } else {
+                        bytes.to_vec()
+                    };
                     if status == 429 || status == 503 || status >= 500 {
                         (format!("HTTP {status}"), retry_after)
                     } else {
@@ -271,7 +297,9 @@ impl Wiki {
 
     fn api_err(&self, action: &str, title: Option<&str>, v: &Value) -> MwError {
         match api_error(v) {
-            Some((code, info)) => MwError::Api { wiki: self.options.name.clone(), action: action.into(), title: title.map(str::to_string), code: ApiCode::parse(&code), info },
+            Some((code, info)) => {
+                MwError::Api { wiki: self.options.name.clone(), action: action.into(), title: title.map(str::to_string), code: ApiCode::parse(&code), info }
+            }
             None => MwError::Protocol {
                 wiki: self.options.name.clone(),
                 action: action.into(),
@@ -291,7 +319,8 @@ impl Wiki {
     }
 
     pub async fn siteinfo(&self) -> MwResult<SiteInfo> {
-        let v = self.query(&[("meta", "siteinfo".into()), ("siprop", "general|namespaces|namespacealiases".into()), ("curtimestamp", "1".into())], None).await?;
+        let v =
+            self.query(&[("meta", "siteinfo".into()), ("siprop", "general|namespaces|namespacealiases".into()), ("curtimestamp", "1".into())], None).await?;
         read_siteinfo(&v).ok_or_else(|| self.not_api_json(&v))
     }
 
@@ -423,12 +452,8 @@ impl Wiki {
             PageRef::Title(t) => t.to_string(),
             PageRef::Id(id) => format!("#{id}"),
         };
-        let mut params: Vec<(&str, String)> = vec![
-            ("text", edit.text.to_string()),
-            ("summary", edit.summary.to_string()),
-            ("md5", crate::util::md5_hex(edit.text)),
-            ("bot", "1".into()),
-        ];
+        let mut params: Vec<(&str, String)> =
+            vec![("text", edit.text.to_string()), ("summary", edit.summary.to_string()), ("md5", crate::util::md5_hex(edit.text)), ("bot", "1".into())];
         match edit.page {
             PageRef::Title(t) => params.push(("title", t.to_string())),
             PageRef::Id(id) => params.push(("pageid", id.to_string())),
@@ -500,16 +525,45 @@ impl Wiki {
 
 fn http_client(options: &WikiOptions) -> MwResult<reqwest::Client> {
     crate::util::install_tls();
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .timeout(options.timeout)
-        .connect_timeout(Duration::from_secs(20))
-        .build()
-        .map_err(|e| MwError::Unreachable { wiki: options.name.clone(), url: options.api.clone(), source: e })
+    reqwest::Client::builder().cookie_store(true).timeout(options.timeout).connect_timeout(Duration::from_secs(20)).build().map_err(|e| MwError::Unreachable {
+        wiki: options.name.clone(),
+        url: options.api.clone(),
+        source: e,
+    })
 }
 
-fn gunzip(bytes: &[u8]) -> Option<Vec<u8>> {
+/// Decompresses a gzip body, reading at most `limit` bytes out of it:
+/// `Ok(None)` if it is not gzip, `Err(limit)` if it holds more than that.
+fn gunzip(bytes: &[u8], limit: u64) -> Result<Option<Vec<u8>>, u64> {
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).ok()?;
-    Some(out)
+    let read = flate2::read::GzDecoder::new(bytes).take(limit.saturating_add(1)).read_to_end(&mut out);
+    match read {
+        Err(_) => Ok(None),
+        Ok(n) if n as u64 > limit => Err(limit),
+        Ok(_) => Ok(Some(out)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn gunzip_stops_at_its_limit_instead_of_inflating_a_bomb() {
+        // 8 MiB of zeros is a few kilobytes of gzip.
+        let bomb = gzip(&vec![0u8; 8 << 20]);
+        assert!(bomb.len() < 64 << 10, "{}", bomb.len());
+        assert_eq!(gunzip(&bomb, 1 << 20), Err(1 << 20));
+        assert_eq!(gunzip(&gzip(b"{\"batchcomplete\":true}"), 1 << 20), Ok(Some(b"{\"batchcomplete\":true}".to_vec())));
+        assert_eq!(gunzip(&gzip(&[7u8; 100]), 100).map(|b| b.map(|b| b.len())), Ok(Some(100)), "exactly the limit is allowed");
+        assert_eq!(gunzip(b"{\"not\": \"gzip\"}", 1 << 20), Ok(None));
+    }
 }

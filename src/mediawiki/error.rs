@@ -40,9 +40,7 @@ impl ApiCode {
             "protectedpage" => ApiCode::ProtectedPage,
             "cascadeprotected" => ApiCode::CascadeProtected,
             "protectedtitle" => ApiCode::ProtectedTitle,
-            "permissiondenied" | "cantcreate" | "noedit" | "cantmove" | "cantdelete" | "cantundelete" | "permissions" => {
-                ApiCode::PermissionDenied
-            }
+            "permissiondenied" | "cantcreate" | "noedit" | "cantmove" | "cantdelete" | "cantundelete" | "permissions" => ApiCode::PermissionDenied,
             "blocked" | "autoblocked" => ApiCode::Blocked,
             "readonly" => ApiCode::ReadOnly,
             "maxlag" => ApiCode::Maxlag,
@@ -117,6 +115,10 @@ pub enum MwError {
     /// An API error that is not an expected outcome of the action.
     #[error("wiki {wiki}: {action}{} failed: {code}: {info}", on(title))]
     Api { wiki: String, action: String, title: Option<String>, code: ApiCode, info: String },
+
+    /// A compressed answer that grows past the body limit.
+    #[error("wiki {wiki}: the answer from {url} decompresses to more than {limit} bytes; refused (WikiOptions::max_body)")]
+    TooLarge { wiki: String, url: String, limit: u64 },
 
     /// The response had an unexpected shape.
     #[error("wiki {wiki}: unexpected answer to {action}{}: {detail}", on(title))]

@@ -161,14 +161,46 @@ pub struct MoveOutcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     /// A new revision (`created` for a page's first).
-    Edit { pageid: u64, revid: u64, old_revid: u64, ns: i64, title: String, timestamp: String, user: String, bot: bool, created: bool },
+    Edit {
+        pageid: u64,
+        revid: u64,
+        old_revid: u64,
+        ns: i64,
+        title: String,
+        timestamp: String,
+        user: String,
+        bot: bool,
+        created: bool,
+    },
     /// Page `pageid` moved from `from` to `to`; with a redirect left behind
     /// at `from` unless `suppressredirect`.
-    Move { pageid: u64, from: String, to: String, redirect: bool, timestamp: String, user: String },
-    Delete { pageid: u64, title: String, timestamp: String, user: String },
-    Restore { pageid: u64, title: String, timestamp: String, user: String },
+    Move {
+        pageid: u64,
+        from: String,
+        to: String,
+        redirect: bool,
+        timestamp: String,
+        user: String,
+    },
+    Delete {
+        pageid: u64,
+        title: String,
+        timestamp: String,
+        user: String,
+    },
+    Restore {
+        pageid: u64,
+        title: String,
+        timestamp: String,
+        user: String,
+    },
     /// Any other log entry (protection, user rights, …).
-    OtherLog { logtype: String, logaction: String, title: String, timestamp: String },
+    OtherLog {
+        logtype: String,
+        logaction: String,
+        title: String,
+        timestamp: String,
+    },
 }
 
 impl Change {
@@ -281,7 +313,15 @@ pub fn read_userinfo(v: &Value) -> Option<UserInfo> {
 
 fn read_revision(r: &Value) -> Revision {
     let text = r.get("slots").and_then(|s| s.get("main")).and_then(|m| m.get("content")).and_then(Value::as_str).map(str::to_string);
-    Revision { revid: n(r, "revid"), parentid: n(r, "parentid"), timestamp: s(r, "timestamp"), user: s(r, "user"), comment: s(r, "comment"), sha1: s(r, "sha1"), text }
+    Revision {
+        revid: n(r, "revid"),
+        parentid: n(r, "parentid"),
+        timestamp: s(r, "timestamp"),
+        user: s(r, "user"),
+        comment: s(r, "comment"),
+        sha1: s(r, "sha1"),
+        text,
+    }
 }
 
 /// The pages of a `prop=info|revisions` query, in the order given.
@@ -372,14 +412,9 @@ pub fn read_changes(v: &Value) -> ChangeBatch {
 
 fn log_change(logtype: &str, action: &str, pageid: u64, title: String, timestamp: String, user: String, params: &Value) -> Change {
     match (logtype, action) {
-        ("move", "move" | "move_redir") => Change::Move {
-            pageid,
-            from: title,
-            to: s(params, "target_title"),
-            redirect: !b(params, "suppressredirect"),
-            timestamp,
-            user,
-        },
+        ("move", "move" | "move_redir") => {
+            Change::Move { pageid, from: title, to: s(params, "target_title"), redirect: !b(params, "suppressredirect"), timestamp, user }
+        }
         ("delete", "delete") => Change::Delete { pageid, title, timestamp, user },
         ("delete", "restore") => Change::Restore { pageid, title, timestamp, user },
         _ => Change::OtherLog { logtype: logtype.to_string(), logaction: action.to_string(), title, timestamp },

@@ -129,9 +129,8 @@ pub fn plan(known: &HashMap<u64, Known>, occupants: &HashMap<(i64, String), u64>
         let displaced = displaced_in_batch.contains(id);
         // Seen again, unchanged (feeds overlap at their boundaries): nothing to do.
         if !displaced
-            && before.is_some_and(|k| {
-                !k.deleted && !k.displaced && (k.ns, &k.title, k.rev_id, &k.redirect) == (row.ns, &row.title, Some(row.rev_id), &row.redirect)
-            })
+            && before
+                .is_some_and(|k| !k.deleted && !k.displaced && (k.ns, &k.title, k.rev_id, &k.redirect) == (row.ns, &row.title, Some(row.rev_id), &row.redirect))
             && occupants.get(&(row.ns, row.title.clone())).is_none_or(|o| *o == row.pageid)
         {
             continue;

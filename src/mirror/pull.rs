@@ -127,7 +127,30 @@ pub struct PullSummary {
 /// either (pages seen again at a feed's inclusive boundary), the feed state
 /// is not written: an idle pull writes nothing, and the next one starts
 /// from the same place.
-fn apply(store: &Mutex<Store>, wiki: &str, incoming: Vec<Incoming>, feed: Option<(&str, &FeedState)>, summary: &mut PullSummary) -> anyhow::Result<()> {
+///
+/// Planning and the transaction run on a blocking thread: a batch is
+/// hundreds of pages and a commit waits for the disk, which must not hold
+/// up the async workers (the daemon's control endpoint among them).
+async fn apply(
+    store: &Arc<Mutex<Store>>,
+    wiki: &str,
+    incoming: Vec<Incoming>,
+    feed: Option<(&'static str, FeedState)>,
+    summary: &mut PullSummary,
+) -> anyhow::Result<()> {
+    let (store, wiki, mut tally) = (store.clone(), wiki.to_string(), summary.clone());
+    let span = tracing::Span::current();
+    let tally = tokio::task::spawn_blocking(move || {
+        span.in_scope(|| apply_batch(&store, &wiki, incoming, feed.as_ref().map(|(name, state)| (*name, state)), &mut tally))?;
+        anyhow::Ok(tally)
+    })
+    .await
+    .context("applying a batch panicked")??;
+    *summary = tally;
+    Ok(())
+}
+
+fn apply_batch(store: &Mutex<Store>, wiki: &str, incoming: Vec<Incoming>, feed: Option<(&str, &FeedState)>, summary: &mut PullSummary) -> anyhow::Result<()> {
     let ids: Vec<u64> = incoming
         .iter()
         .map(|i| match i {
@@ -141,7 +164,9 @@ fn apply(store: &Mutex<Store>, wiki: &str, incoming: Vec<Incoming>, feed: Option
     let (rows, occupants) = s.wiki_lookup(wiki, &ids, &titles)?;
     let known: HashMap<u64, Known> = rows
         .into_values()
-        .map(|p| (p.pageid, Known { pageid: p.pageid, ns: p.ns, title: p.title, deleted: p.deleted, displaced: p.displaced, rev_id: p.rev_id, redirect: p.redirect }))
+        .map(|p| {
+            (p.pageid, Known { pageid: p.pageid, ns: p.ns, title: p.title, deleted: p.deleted, displaced: p.displaced, rev_id: p.rev_id, redirect: p.redirect })
+        })
         .collect();
     let plan = plan::plan(&known, &occupants, incoming);
     for m in &plan.moves {
@@ -164,18 +189,20 @@ fn apply(store: &Mutex<Store>, wiki: &str, incoming: Vec<Incoming>, feed: Option
 
 fn revision_row(r: &Revision) -> Option<RevisionRow> {
     let text = r.text.clone()?;
-    Some(RevisionRow { revid: r.revid, parentid: r.parentid, timestamp: r.timestamp.clone(), user: r.user.clone(), comment: r.comment.clone(), sha1: sha1_hex(&text), text })
+    Some(RevisionRow {
+        revid: r.revid,
+        parentid: r.parentid,
+        timestamp: r.timestamp.clone(),
+        user: r.user.clone(),
+        comment: r.comment.clone(),
+        sha1: sha1_hex(&text),
+        text,
+    })
 }
 
 /// The revisions to store for a page whose current revision is `current`:
 /// with `history`, every one after what the mirror has.
-async fn revisions_for(
-    store: &Mutex<Store>,
-    wiki: &Wiki,
-    opts: &PullOptions,
-    pageid: u64,
-    current: Vec<RevisionRow>,
-) -> anyhow::Result<Vec<RevisionRow>> {
+async fn revisions_for(store: &Mutex<Store>, wiki: &Wiki, opts: &PullOptions, pageid: u64, current: Vec<RevisionRow>) -> anyhow::Result<Vec<RevisionRow>> {
     if !opts.history {
         return Ok(current);
     }
@@ -226,6 +253,7 @@ fn redirect_target(text: &str) -> Option<String> {
 const BATCH: usize = 50;
 
 /// Pulls a wiki once through `feed`: the API, or OAI through `oai`.
+#[tracing::instrument(name = "pull", skip_all, fields(wiki = %opts.wiki, feed = feed.as_str()))]
 pub async fn pull(store: Arc<Mutex<Store>>, wiki: &Wiki, feed: Feed, oai: Option<&oai::Client>, opts: &PullOptions) -> anyhow::Result<PullSummary> {
     match feed {
         Feed::Api => pull_api(store, wiki, opts).await,
@@ -405,7 +433,7 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
         // starts again from the old one, and upserts absorb the repeat.
         let last = i + 1 == chunks.len();
         let done = FeedState { next_from: Some(checkpoint.to_string()), token: None, run_start: None };
-        apply(&store, &opts.wiki, incoming, last.then_some(("api", &done)), &mut summary)?;
+        apply(&store, &opts.wiki, incoming, last.then_some(("api", done)), &mut summary).await?;
     }
     summary.requests = wiki.requests() - before;
     Ok(summary)
@@ -463,7 +491,7 @@ pub async fn pull_oai(store: Arc<Mutex<Store>>, client: &oai::Client, wiki: Opti
         // not even the checkpoint.
         let nothing_new = page.items.is_empty() && next.is_none() && !resuming && summary.batches == 0;
         if !nothing_new {
-            apply(&store, &opts.wiki, incoming, Some(("oai", &state)), &mut summary)?;
+            apply(&store, &opts.wiki, incoming, Some(("oai", state.clone())), &mut summary).await?;
         }
         match next {
             Some(token) => args = oai::ListArgs::Resume { token },

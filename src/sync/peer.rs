@@ -132,7 +132,8 @@ impl<'a> Peer<'a> {
     pub async fn pull(&self, store: &std::sync::Arc<Mutex<Store>>) -> anyhow::Result<(u64, Vec<String>)> {
         match self {
             Peer::Wiki(side) => Ok((pull::pull(store.clone(), side.wiki, side.feed, side.oai, &side.pull).await?.pages_seen, Vec::new())),
-            Peer::Checkout(c) => c.rescan(store),
+            // A scan reads every file, and records what changed: off the worker.
+            Peer::Checkout(c) => crate::util::blocking(|| c.rescan(store)),
         }
     }
 
@@ -149,13 +150,16 @@ impl<'a> Peer<'a> {
         }
     }
 
-    /// A page's state now: `Deleted` if it is not among the `live` pages.
+    /// A page's state now: `Absent` if the pair has no page here, `Deleted`
+    /// if its page is not among the `live` pages.
     pub fn state(&self, store: &Mutex<Store>, live: &HashMap<u64, Live>, page_id: Option<u64>) -> anyhow::Result<State> {
-        let Some(page) = page_id.and_then(|id| Some((id, live.get(&id)?))) else { return Ok(State::Deleted) };
+        let Some(id) = page_id else { return Ok(State::Absent) };
+        let Some(page) = live.get(&id).map(|p| (id, p)) else { return Ok(State::Deleted) };
         match self {
             Peer::Wiki(s) => {
                 let (_, p) = page;
-                let r = lock(store).wiki_revision(&s.pull.wiki, p.rev)?.with_context(|| format!("revision {} of [[{}]] is not in the mirror", p.rev, p.title))?;
+                let r =
+                    lock(store).wiki_revision(&s.pull.wiki, p.rev)?.with_context(|| format!("revision {} of [[{}]] is not in the mirror", p.rev, p.title))?;
                 Ok(State::Present { title: p.title.clone(), rev: p.rev, text: r.text, user: r.user })
             }
             Peer::Checkout(c) => Ok(match lock(&c.scanned).get(&page.0) {
@@ -192,7 +196,8 @@ impl<'a> Peer<'a> {
     pub async fn write(&self, store: &Mutex<Store>, title: &str, page_id: Option<u64>, base_rev: u64, text: &str, summary: &str) -> anyhow::Result<Written> {
         match self {
             Peer::Wiki(s) => Ok(write_wiki(s, title, page_id, base_rev, text, summary).await),
-            Peer::Checkout(c) => c.write(store, title, page_id, base_rev, text),
+            // Writes are synced to disk: off the worker.
+            Peer::Checkout(c) => crate::util::blocking(|| c.write(store, title, page_id, base_rev, text)),
         }
     }
 
@@ -200,7 +205,7 @@ impl<'a> Peer<'a> {
     pub async fn move_page(&self, store: &Mutex<Store>, page_id: Option<u64>, from: &str, to: &str, reason: &str) -> anyhow::Result<Result<(), String>> {
         match self {
             Peer::Wiki(s) => Ok(s.wiki.move_page(from, to, true, reason).await.map(drop).map_err(|e| e.to_string())),
-            Peer::Checkout(c) => c.rename(store, page_id, to),
+            Peer::Checkout(c) => crate::util::blocking(|| c.rename(store, page_id, to)),
         }
     }
 
@@ -212,7 +217,7 @@ impl<'a> Peer<'a> {
                 Err(e) if e.code() == Some(&ApiCode::MissingTitle) => Ok(Ok(())),
                 Err(e) => Ok(Err(e.to_string())),
             },
-            Peer::Checkout(c) => c.remove(store, page_id),
+            Peer::Checkout(c) => crate::util::blocking(|| c.remove(store, page_id)),
         }
     }
 
@@ -231,7 +236,7 @@ impl<'a> Peer<'a> {
         let (Peer::Checkout(c), Some(id)) = (self, page_id) else { return Ok(None) };
         let Some(f) = row(store, Some(id))? else { return Ok(None) };
         let name = checkout::conflict_copy_name(&f.name, conflict_id);
-        c.put(&name, &checkout::file_content(text))?;
+        crate::util::blocking(|| c.put(&name, &checkout::file_content(text)))?;
         Ok(Some(name))
     }
 }
@@ -332,7 +337,10 @@ impl Checkout {
         // Files that were here and are not: renamed, or deleted.
         let bases: HashMap<u64, String> = lock(store).sync_pairs(&self.sync)?.into_iter().filter_map(|p| Some((p.with_page?, p.base_text))).collect();
         let gone_rows: Vec<&CheckoutFile> = rows.iter().filter(|r| r.present && !seen.contains(&r.file_id)).collect();
-        let gone: Vec<Gone<'_>> = gone_rows.iter().map(|r| Gone { file_id: r.file_id, fingerprint: r.fingerprint, base_text: bases.get(&r.file_id).map_or("", String::as_str) }).collect();
+        let gone: Vec<Gone<'_>> = gone_rows
+            .iter()
+            .map(|r| Gone { file_id: r.file_id, fingerprint: r.fingerprint, base_text: bases.get(&r.file_id).map_or("", String::as_str) })
+            .collect();
         let renamed = checkout::renames(&gone, &fresh);
         let renamed_to: HashMap<&str, u64> = renamed.iter().map(|(id, name)| (name.as_str(), *id)).collect();
         let mut renamed_ids = HashSet::new();

@@ -7,57 +7,42 @@
 
 use crate::merge::{self, Merged, Side};
 
-/// A side of a sync: the `wiki` or the one it syncs `with`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Target {
-    Wiki,
-    With,
-}
+/// A side of a sync (`Target::Wiki`, `Target::With`) and how a conflict is
+/// settled: the store's types, so the outbox and the conflict log hold them
+/// as they are.
+pub use checkpoints::{ConflictPolicy, SyncSide as Target};
 
-impl Target {
-    pub fn other(self) -> Target {
-        match self {
-            Target::Wiki => Target::With,
-            Target::With => Target::Wiki,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Target::Wiki => "wiki",
-            Target::With => "with",
-        }
-    }
-}
-
-/// What was agreed last time.
+/// What was agreed last time. Both revisions 0: nothing was agreed yet
+/// (a page found on one side, or on both under one title).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Base {
     pub title: String,
     pub text: String,
     pub wiki_rev: u64,
     pub with_rev: u64,
+    /// The last write held conflict markers: nothing is synced until they are gone.
+    pub held: bool,
+}
+
+impl Base {
+    fn never_agreed(&self) -> bool {
+        self.wiki_rev == 0 && self.with_rev == 0
+    }
 }
 
 /// One side's page now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum State {
-    Present { title: String, rev: u64, text: String, user: String },
+    Present {
+        title: String,
+        rev: u64,
+        text: String,
+        user: String,
+    },
+    /// The pair's page on this side is gone.
     Deleted,
-}
-
-/// How a conflict is settled without a person.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ConflictPolicy {
-    /// Conflicting regions take the preferred side's text; the other side's
-    /// whole text is kept (in its wiki's history, and in the store) and
-    /// announced on the talk page.
-    KeepBoth,
-    /// The text is saved with conflict markers and the page is held back
-    /// until the markers are gone.
-    Markers,
+    /// The pair has no page on this side (yet).
+    Absent,
 }
 
 /// A write to one side.
@@ -87,40 +72,89 @@ pub struct ConflictNote {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     Nothing,
-    /// Write these; then both sides hold `agreed`.
-    Write { pushes: Vec<Push>, agreed: String, conflict: Option<ConflictNote> },
+    /// The page exists on one side only and was never synced: create it on
+    /// `target` with the other side's text (at its revision `source_rev`).
+    Create {
+        target: Target,
+        title: String,
+        text: String,
+        source_rev: u64,
+    },
+    /// The pair is held for its conflict markers, still on a side.
+    Hold,
+    /// Write these; then both sides hold `agreed`. With a conflict under
+    /// `Markers`, the pair is held afterwards.
+    Write {
+        pushes: Vec<Push>,
+        agreed: String,
+        conflict: Option<ConflictNote>,
+    },
     /// Move the page on `target` to `to` (a move is replayed as a move),
     /// then decide again.
-    Move { target: Target, from: String, to: String },
+    Move {
+        target: Target,
+        from: String,
+        to: String,
+    },
     /// Delete the page on `target`: the other side deleted it and this one did not change.
-    Delete { target: Target, title: String },
+    Delete {
+        target: Target,
+        title: String,
+    },
     /// Both sides deleted it: forget the pair.
     Forget,
     /// A side deleted the page while the other edited it: the edited text
     /// survives and is written back to the deleting side.
-    Revive { target: Target, text: String, note: String },
+    Revive {
+        target: Target,
+        text: String,
+        note: String,
+    },
 }
 
 /// Decides for one pair. `prefer` is the side whose text fills conflicting
 /// regions under `KeepBoth`.
 pub fn decide(base: &Base, wiki: &State, with: &State, policy: ConflictPolicy, prefer: Target) -> Action {
+    if base.never_agreed() {
+        let create = |target: Target, state: &State| match state {
+            State::Present { title, rev, text, .. } => Action::Create { target, title: title.clone(), text: text.clone(), source_rev: *rev },
+            State::Deleted | State::Absent => Action::Nothing,
+        };
+        match (wiki, with) {
+            (State::Absent, other) => return create(Target::Wiki, other),
+            (other, State::Absent) => return create(Target::With, other),
+            _ => {}
+        }
+    }
+    let markers = |s: &State| matches!(s, State::Present { text, .. } if merge::has_markers(text));
+    if base.held && (markers(wiki) || markers(with)) {
+        return Action::Hold;
+    }
     let changed = |state: &State, base_rev: u64| match state {
         State::Present { rev, .. } => *rev != base_rev,
-        State::Deleted => true,
+        State::Deleted | State::Absent => true,
     };
     let (wiki_changed, with_changed) = (changed(wiki, base.wiki_rev), changed(with, base.with_rev));
     match (wiki, with) {
-        (State::Deleted, State::Deleted) => Action::Forget,
-        (State::Deleted, State::Present { text, .. }) => {
+        (State::Deleted | State::Absent, State::Deleted | State::Absent) => Action::Forget,
+        (State::Deleted | State::Absent, State::Present { text, .. }) => {
             if with_changed && *text != base.text {
-                Action::Revive { target: Target::Wiki, text: text.clone(), note: format!("[[{}]] was deleted on one side and edited on the other; the edit was kept", base.title) }
+                Action::Revive {
+                    target: Target::Wiki,
+                    text: text.clone(),
+                    note: format!("[[{}]] was deleted on one side and edited on the other; the edit was kept", base.title),
+                }
             } else {
                 Action::Delete { target: Target::With, title: title_of(with).to_string() }
             }
         }
-        (State::Present { text, .. }, State::Deleted) => {
+        (State::Present { text, .. }, State::Deleted | State::Absent) => {
             if wiki_changed && *text != base.text {
-                Action::Revive { target: Target::With, text: text.clone(), note: format!("[[{}]] was deleted on one side and edited on the other; the edit was kept", base.title) }
+                Action::Revive {
+                    target: Target::With,
+                    text: text.clone(),
+                    note: format!("[[{}]] was deleted on one side and edited on the other; the edit was kept", base.title),
+                }
             } else {
                 Action::Delete { target: Target::Wiki, title: title_of(wiki).to_string() }
             }
@@ -151,8 +185,12 @@ pub fn decide(base: &Base, wiki: &State, with: &State, policy: ConflictPolicy, p
             }
             match (wiki_changed && *wx != base.text, with_changed && *yx != base.text) {
                 (false, false) => Action::Nothing,
-                (true, false) => Action::Write { pushes: vec![Push { target: Target::With, text: wx.clone(), base_rev: *yr }], agreed: wx.clone(), conflict: None },
-                (false, true) => Action::Write { pushes: vec![Push { target: Target::Wiki, text: yx.clone(), base_rev: *wr }], agreed: yx.clone(), conflict: None },
+                (true, false) => {
+                    Action::Write { pushes: vec![Push { target: Target::With, text: wx.clone(), base_rev: *yr }], agreed: wx.clone(), conflict: None }
+                }
+                (false, true) => {
+                    Action::Write { pushes: vec![Push { target: Target::Wiki, text: yx.clone(), base_rev: *wr }], agreed: yx.clone(), conflict: None }
+                }
                 (true, true) => match merge::three_way(&base.text, wx, yx, ("wiki", "with")) {
                     Merged::Clean(text) => Action::Write { pushes: pushes_for(&text, wx, *wr, yx, *yr), agreed: text, conflict: None },
                     Merged::Conflict(c) => {
@@ -182,7 +220,7 @@ pub fn decide(base: &Base, wiki: &State, with: &State, policy: ConflictPolicy, p
 fn title_of(s: &State) -> &str {
     match s {
         State::Present { title, .. } => title,
-        State::Deleted => "",
+        State::Deleted | State::Absent => "",
     }
 }
 

@@ -14,9 +14,10 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use checkpoints::{ConflictRow, Pair, Store};
+use tracing::Instrument;
 
-use super::peer::{Live, Peer, Written};
 pub use super::peer::{Checkout, Side};
+use super::peer::{Live, Peer, Written};
 use super::plan::{self, Action, Base, ConflictPolicy, State, Target};
 use crate::mediawiki::{CreateMode, Edit, EditOutcome, PageRef};
 use crate::util::{lock, md5_hex};
@@ -47,6 +48,8 @@ pub struct Report {
     pub requests: u64,
     /// Pages the pulls of both wikis looked at (changed ones, named by the feeds).
     pub pages_examined: u64,
+    /// Conflicts of this sync still waiting for a person, after the run.
+    pub open_conflicts: u64,
 }
 
 impl Report {
@@ -70,66 +73,110 @@ const ROUNDS: usize = 3;
 
 /// Runs a sync between `wiki` and `with`.
 pub async fn run(store: Arc<Mutex<Store>>, wiki: &Side<'_>, with: Peer<'_>, opts: &SyncOptions) -> anyhow::Result<Report> {
-    let mut report = Report::default();
-    let wiki = Peer::Wiki(wiki);
-    let requests_before = wiki.requests() + with.requests();
-    for round in 0..ROUNDS {
-        // The outbox first: its pushes move pairs' bases, so the sides are
-        // read after it, and decisions never meet a base newer than the
-        // pages they look at.
-        if !opts.dry_run {
-            settle_outbox(&store, wiki, with, opts, &mut report).await?;
-        }
-        for side in [wiki, with] {
-            let (examined, notes) = side.pull(&store).await.with_context(|| format!("pulling {}", side.name()))?;
-            report.pages_examined += examined;
-            // Skipped files are told once, not once per round.
-            if round == 0 {
-                notes.into_iter().for_each(|n| report.say(n));
+    let span = tracing::info_span!("sync", sync = %opts.name, wiki = %wiki.pull.wiki, with = %with.name());
+    let mut run = Run { store: &store, wiki: Peer::Wiki(wiki), with, opts, report: Report::default() };
+    run.rounds().instrument(span).await?;
+    Ok(run.report)
+}
+
+/// One run: the store, both sides, the options, and what was done so far.
+struct Run<'a> {
+    store: &'a Arc<Mutex<Store>>,
+    wiki: Peer<'a>,
+    with: Peer<'a>,
+    opts: &'a SyncOptions,
+    report: Report,
+}
+
+/// A write that landed, read back from its target.
+#[derive(Clone, Copy, Debug)]
+struct Landed {
+    page_id: u64,
+    rev: u64,
+    /// The target holds exactly the text sent (MediaWiki may have merged it
+    /// with an edit made meanwhile, which the next run then sees).
+    exact: bool,
+}
+
+impl<'a> Run<'a> {
+    async fn rounds(&mut self) -> anyhow::Result<()> {
+        let requests_before = self.wiki.requests() + self.with.requests();
+        for round in 0..ROUNDS {
+            // The outbox first: its pushes move pairs' bases, so the sides are
+            // read after it, and decisions never meet a base newer than the
+            // pages they look at.
+            if !self.opts.dry_run {
+                self.settle_outbox().await?;
             }
+            for side in [self.wiki, self.with] {
+                let (examined, notes) = side.pull(self.store).await.with_context(|| format!("pulling {}", side.name()))?;
+                self.report.pages_examined += examined;
+                // Skipped files are told once, not once per round.
+                if round == 0 {
+                    notes.into_iter().for_each(|n| self.report.say(n));
+                }
+            }
+            let again = self.decide_all().await?;
+            if !again || self.opts.dry_run {
+                break;
+            }
+            tracing::debug!(round, "moves replayed; deciding again");
         }
-        let again = decide_all(&store, wiki, with, opts, &mut report).await?;
-        if !again || opts.dry_run {
-            break;
+        let s = lock(self.store);
+        self.report.queued = s.jobs(&self.opts.name)?.len() as u64;
+        self.report.open_conflicts = s.conflicts(&self.opts.name, true)?.len() as u64;
+        drop(s);
+        self.report.requests = self.wiki.requests() + self.with.requests() - requests_before;
+        Ok(())
+    }
+
+    fn side(&self, target: Target) -> Peer<'a> {
+        match target {
+            Target::Wiki => self.wiki,
+            Target::With => self.with,
         }
-        tracing::debug!(round, "moves replayed; deciding again");
     }
-    report.queued = lock(&store).jobs(&opts.name)?.len() as u64;
-    report.requests = wiki.requests() + with.requests() - requests_before;
-    Ok(report)
-}
 
-fn side_of<'a>(target: Target, wiki: Peer<'a>, with: Peer<'a>) -> Peer<'a> {
-    match target {
-        Target::Wiki => wiki,
-        Target::With => with,
+    /// Moves a pair's base to `text`, agreed at these revisions, and stores
+    /// the pair. The one place a base moves: callers pass only revisions
+    /// read back from their targets (or, for a side not written, the one
+    /// the decision saw), so a base never gets ahead of what the sides hold.
+    fn agree(&self, pair: &mut Pair, text: &str, wiki_rev: u64, with_rev: u64) -> anyhow::Result<()> {
+        pair.base_text = text.trim_end().to_string();
+        pair.wiki_rev = wiki_rev;
+        pair.with_rev = with_rev;
+        write(self.store, |s| s.update_sync_pair(pair, now()))?;
+        Ok(())
     }
-}
 
-/// Jobs left by an earlier run: a sent one is checked on its target first.
-async fn settle_outbox(store: &Arc<Mutex<Store>>, wiki: Peer<'_>, with: Peer<'_>, opts: &SyncOptions, report: &mut Report) -> anyhow::Result<()> {
-    let jobs = lock(store).jobs(&opts.name)?;
-    for job in jobs {
-        let target = if job.target == "wiki" { Target::Wiki } else { Target::With };
-        let side = side_of(target, wiki, with);
-        if job.sent {
-            // Did it land? The target's current text says.
-            let current = side.current_text(store, job.page_id, &job.title).await?;
-            let landed = current.is_some_and(|t| md5_hex(&t) == job.md5);
-            lock(store).finish_job(job.job_id)?;
-            report.say(format!(
-                "[[{}]] on {}: an earlier push {}",
-                job.title,
-                side.name(),
-                if landed { "had landed; not sent again" } else { "had not landed; deciding again" }
-            ));
-        } else if job.next_try > now() {
-            report.say(format!("[[{}]] on {}: waiting to retry ({})", job.title, side.name(), job.last_error.as_deref().unwrap_or("")));
-        } else {
-            // Due (a resolution, or a retry): send it, against the revision it was based on.
-            lock(store).finish_job(job.job_id)?;
-            let Some(mut pair) = lock(store).sync_pair(job.pair_id)? else { continue };
-            if let Some((pageid, newrev, exact)) = push(store, side, opts, &pair, target, &job.title, job.page_id, job.base_rev, &job.text, report).await? {
+    /// Jobs left by an earlier run: a sent one is checked on its target first.
+    async fn settle_outbox(&mut self) -> anyhow::Result<()> {
+        let jobs = lock(self.store).jobs(&self.opts.name)?;
+        for job in jobs {
+            let target = job.target;
+            let side = self.side(target);
+            if job.sent {
+                // Did it land? The target's current text says.
+                let current = side.current_text(self.store, job.page_id, &job.title).await?;
+                let landed = current.is_some_and(|t| md5_hex(&t) == job.md5);
+                write(self.store, |s| s.finish_job(job.job_id))?;
+                self.report.say(format!(
+                    "[[{}]] on {}: an earlier push {}",
+                    job.title,
+                    side.name(),
+                    if landed { "had landed; not sent again" } else { "had not landed; deciding again" }
+                ));
+            } else if job.next_try > now() {
+                self.report.say(format!("[[{}]] on {}: waiting to retry ({})", job.title, side.name(), job.last_error.as_deref().unwrap_or("")));
+            } else {
+                // Due (a resolution, or a retry): send it, against the revision it was based on.
+                write(self.store, |s| s.finish_job(job.job_id))?;
+                let Some(mut pair) = lock(self.store).sync_pair(job.pair_id)? else { continue };
+                let Some(landed) = self.push(&pair, target, &job.title, job.page_id, job.base_rev, &job.text).await? else { continue };
+                match target {
+                    Target::Wiki => pair.wiki_page = Some(landed.page_id),
+                    Target::With => pair.with_page = Some(landed.page_id),
+                }
                 // The pair's base moves to this text only if the other side
                 // holds it too. A job left by a killed run may be the first
                 // of a merge's two writes, the other side still holding
@@ -137,26 +184,293 @@ async fn settle_outbox(store: &Arc<Mutex<Store>>, wiki: Peer<'_>, with: Peer<'_>
                 // that side's text look like the newer edit and undo the
                 // rest of the merge. Left as it was, the base makes the new
                 // revision an edit, merged with the other side's as usual.
-                let other = side_of(target.other(), wiki, with);
                 let other_page = if target == Target::Wiki { pair.with_page } else { pair.wiki_page };
-                let agreed = exact
-                    && other.current_text(store, other_page, &job.title).await?.is_some_and(|t| t.trim_end() == job.text.trim_end());
-                match target {
-                    Target::Wiki => pair.wiki_page = Some(pageid),
-                    Target::With => pair.with_page = Some(pageid),
-                }
+                let agreed = landed.exact
+                    && self.side(target.other()).current_text(self.store, other_page, &job.title).await?.is_some_and(|t| t.trim_end() == job.text.trim_end());
                 if agreed {
-                    match target {
-                        Target::Wiki => pair.wiki_rev = newrev,
-                        Target::With => pair.with_rev = newrev,
-                    }
-                    pair.base_text = job.text.trim_end().to_string();
+                    let (wiki_rev, with_rev) = if target == Target::Wiki { (landed.rev, pair.with_rev) } else { (pair.wiki_rev, landed.rev) };
+                    self.agree(&mut pair, &job.text, wiki_rev, with_rev)?;
+                } else {
+                    write(self.store, |s| s.update_sync_pair(&pair, now()))?;
                 }
-                lock(store).update_sync_pair(&pair, now())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides every pair; returns whether to decide again (moves were
+    /// replayed, or pages created whose titles the target may have normalised).
+    async fn decide_all(&mut self) -> anyhow::Result<bool> {
+        let (store, opts) = (self.store, self.opts);
+        let wpages = self.wiki.pages(store)?;
+        let ypages = self.with.pages(store)?;
+        let mut pairs = lock(store).sync_pairs(&opts.name)?;
+        let busy: HashSet<i64> = lock(store).jobs(&opts.name)?.iter().map(|j| j.pair_id).collect();
+        let before: HashMap<i64, (Option<u64>, Option<u64>)> = pairs.iter().map(|p| (p.pair_id, (p.wiki_page, p.with_page))).collect();
+        let new_pairs = pair_new_pages(&mut pairs, &wpages, &ypages);
+        if !opts.dry_run {
+            for p in pairs.iter().filter(|p| before.get(&p.pair_id) != Some(&(p.wiki_page, p.with_page))) {
+                write(store, |s| s.update_sync_pair(p, now()))?;
+            }
+        }
+        for mut p in new_pairs {
+            if !opts.dry_run {
+                p.pair_id = write(store, |s| s.add_sync_pair(&opts.name, &p, now()))?;
+            }
+            pairs.push(p);
+        }
+
+        let mut again = false;
+        for pair in pairs {
+            if busy.contains(&pair.pair_id) {
+                continue;
+            }
+            let wstate = self.wiki.state(store, &wpages, pair.wiki_page)?;
+            let ystate = self.with.state(store, &ypages, pair.with_page)?;
+            let base = Base { title: pair.title.clone(), text: pair.base_text.clone(), wiki_rev: pair.wiki_rev, with_rev: pair.with_rev, held: pair.held };
+            let action = plan::decide(&base, &wstate, &ystate, opts.policy, opts.prefer);
+            if action != Action::Nothing {
+                let line = format!("[[{}]]: {}", pair.title, describe(&action, &self.wiki.name(), &self.with.name()));
+                self.report.say(line);
+            }
+            if opts.dry_run {
+                continue;
+            }
+            again |= self.execute(pair, action, &wstate, &ystate).await?;
+        }
+        Ok(again)
+    }
+
+    /// Carries out one pair's decision; returns whether to decide again.
+    async fn execute(&mut self, mut pair: Pair, action: Action, wstate: &State, ystate: &State) -> anyhow::Result<bool> {
+        let store = self.store;
+        let page_on = |t: Target, pair: &Pair| if t == Target::Wiki { pair.wiki_page } else { pair.with_page };
+        match action {
+            Action::Nothing | Action::Hold => {}
+            Action::Create { target, title, text, source_rev } => {
+                if self.copy_over(&mut pair, target, &title, &text, source_rev).await? {
+                    self.report.created += 1;
+                    return Ok(true);
+                }
+            }
+            Action::Forget => {
+                self.wiki.forget(store, pair.wiki_page)?;
+                self.with.forget(store, pair.with_page)?;
+                write(store, |s| s.forget_sync_pair(pair.pair_id))?;
+            }
+            Action::Move { target, from, to } => {
+                let side = self.side(target);
+                let reason = format!("oai-mirror: moved on {} too", self.side(target.other()).name());
+                match side.move_page(store, page_on(target, &pair), &from, &to, &reason).await? {
+                    Ok(()) => {
+                        pair.title = to;
+                        write(store, |s| s.update_sync_pair(&pair, now()))?;
+                        self.report.moves += 1;
+                        return Ok(true);
+                    }
+                    Err(e) => {
+                        self.report.failed += 1;
+                        self.report.say(format!("[[{from}]]: moving it on {} failed: {e}", side.name()));
+                    }
+                }
+            }
+            Action::Delete { target, title } => {
+                let side = self.side(target);
+                let reason = format!("oai-mirror: deleted on {}", self.side(target.other()).name());
+                match side.delete(store, page_on(target, &pair), &title, &reason).await? {
+                    Ok(()) => {
+                        self.wiki.forget(store, pair.wiki_page)?;
+                        self.with.forget(store, pair.with_page)?;
+                        write(store, |s| s.forget_sync_pair(pair.pair_id))?;
+                        self.report.deletes += 1;
+                    }
+                    Err(e) => {
+                        self.report.failed += 1;
+                        self.report.say(format!("[[{title}]]: deleting it on {} failed: {e}", side.name()));
+                    }
+                }
+            }
+            Action::Revive { target, text, note } => {
+                let source = if target == Target::Wiki { ystate } else { wstate };
+                let State::Present { title, rev, .. } = source else { return Ok(false) };
+                self.report.say(format!("{note}: recreating it on {}", self.side(target).name()));
+                if self.copy_over(&mut pair, target, title, &text, *rev).await? {
+                    self.report.revived += 1;
+                }
+            }
+            Action::Write { pushes, agreed, conflict } => {
+                let (mut wrev, mut yrev) = (rev_of(wstate), rev_of(ystate));
+                let mut all_landed = true;
+                for p in &pushes {
+                    match self.push(&pair, p.target, &pair.title, page_on(p.target, &pair), p.base_rev, &p.text).await? {
+                        Some(landed) => {
+                            if p.target == Target::Wiki {
+                                wrev = landed.rev;
+                            } else {
+                                yrev = landed.rev;
+                            }
+                            all_landed &= landed.exact;
+                        }
+                        None => all_landed = false,
+                    }
+                }
+                if pushes.len() == 2 {
+                    self.report.merged += 1;
+                }
+                if let Some(note) = conflict {
+                    self.report.conflicts += 1;
+                    self.record_conflict(&pair, &note).await?;
+                    pair.held = note.policy == ConflictPolicy::Markers;
+                } else {
+                    pair.held = false;
+                }
+                if all_landed {
+                    self.agree(&mut pair, &agreed, wrev, yrev)?;
+                } else {
+                    write(store, |s| s.update_sync_pair(&pair, now()))?;
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Creates the page on `target` with the other side's `text` (at its
+    /// revision `source_rev`), and makes that the pair's base. True if it landed.
+    async fn copy_over(&mut self, pair: &mut Pair, target: Target, title: &str, text: &str, source_rev: u64) -> anyhow::Result<bool> {
+        let Some(landed) = self.push(pair, target, title, None, 0, text).await? else { return Ok(false) };
+        pair.title = title.to_string();
+        let (wiki_rev, with_rev) = match target {
+            Target::Wiki => {
+                pair.wiki_page = Some(landed.page_id);
+                (landed.rev, source_rev)
+            }
+            Target::With => {
+                pair.with_page = Some(landed.page_id);
+                (source_rev, landed.rev)
+            }
+        };
+        self.agree(pair, text, wiki_rev, with_rev)?;
+        Ok(true)
+    }
+
+    /// Sends one write through the outbox. `Some` once the target's saved
+    /// revision has been read back; `None` if it did not save.
+    async fn push(&mut self, pair: &Pair, target: Target, title: &str, page_id: Option<u64>, base_rev: u64, text: &str) -> anyhow::Result<Option<Landed>> {
+        let (store, opts) = (self.store, self.opts);
+        // MediaWiki strips trailing white space from every saved text.
+        let text = text.trim_end();
+        let job = write(store, |s| s.queue_push(&opts.name, pair.pair_id, target, title, page_id, base_rev, text, &md5_hex(text), now()))?;
+        write(store, |s| s.mark_sent(job))?;
+        let summary = format!("oai-mirror sync ({})", opts.name);
+        let side = self.side(target);
+        let name = side.name();
+        match side.write(store, title, page_id, base_rev, text, &summary).await? {
+            Written::Saved { page_id, rev, exact } => {
+                write(store, |s| s.finish_job(job))?;
+                self.report.pushes += 1;
+                Ok(Some(Landed { page_id, rev, exact }))
+            }
+            Written::Refused(why) => {
+                // A conflict, a deletion meanwhile, protection: the job is
+                // superseded; the next run decides again from what is there.
+                write(store, |s| s.finish_job(job))?;
+                self.report.failed += 1;
+                self.report.say(format!("[[{title}]] on {name}: not written ({why}); deciding again next run"));
+                Ok(None)
+            }
+            Written::Unknown(why) => {
+                // The job stays sent, and the next run looks at the target
+                // before anything is sent again.
+                self.report.failed += 1;
+                self.report.say(format!("[[{title}]] on {name}: outcome unknown ({why}); will check before retrying"));
+                Ok(None)
+            }
+            Written::Failed(why) => {
+                let attempts = lock(store).jobs(&opts.name)?.iter().find(|j| j.job_id == job).map_or(1, |j| j.attempts);
+                write(store, |s| s.retry_later(job, now() + backoff_secs(attempts), &why))?;
+                self.report.failed += 1;
+                self.report.say(format!("[[{title}]] on {name}: failed ({why}); retrying later"));
+                Ok(None)
             }
         }
     }
-    Ok(())
+
+    /// Records a conflict with both texts, keeps the other side's text beside a
+    /// checkout's file, and announces it on the talk page (on `wiki`; the sync
+    /// carries the notice to the other side).
+    async fn record_conflict(&mut self, pair: &Pair, note: &plan::ConflictNote) -> anyhow::Result<()> {
+        let (store, opts, with) = (self.store, self.opts, self.with);
+        let row = ConflictRow {
+            conflict_id: 0,
+            pair_id: pair.pair_id,
+            title: note.title.clone(),
+            policy: note.policy,
+            wiki_rev: note.wiki_rev,
+            with_rev: note.with_rev,
+            wiki_user: note.wiki_user.clone(),
+            with_user: note.with_user.clone(),
+            wiki_text: note.wiki_text.clone(),
+            with_text: note.with_text.clone(),
+            resolved_text: note.resolved_text.clone(),
+            created_at: 0,
+            resolved_at: None,
+        };
+        let id = write(store, |s| s.add_conflict(&opts.name, &row, now()))?;
+        let mut kept_beside = None;
+        if note.policy == ConflictPolicy::KeepBoth {
+            let other_text = if opts.prefer == Target::Wiki { &note.with_text } else { &note.wiki_text };
+            kept_beside = with.keep_beside(store, pair.with_page, id, other_text)?;
+        }
+        if let Some(file) = &kept_beside {
+            let whose = if opts.prefer == Target::Wiki { "checkout's" } else { "wiki's" };
+            self.report.say(format!("[[{}]]: the {whose} text of conflict {id} is kept beside the file, in {file:?}", note.title));
+        }
+        let Peer::Wiki(wiki) = self.wiki else { return Ok(()) };
+        let talk = talk_title(&note.title);
+        let kept = match note.policy {
+            ConflictPolicy::KeepBoth => format!(
+                "The overlapping parts now hold the text from {}; the other version is kept whole {} and in the mirror (conflict {id}).",
+                if opts.prefer == Target::Wiki { "this wiki" } else { "the other side" },
+                match &kept_beside {
+                    Some(file) => format!("in the file {file:?} beside the page's file"),
+                    None => "in that wiki's history".into(),
+                }
+            ),
+            ConflictPolicy::Markers => "The page now holds both versions between conflict markers; it is not synced again until they are removed.".into(),
+        };
+        let notice = format!(
+            "\n\n== Edit conflict synced by oai-mirror ==\n[[{}]] was changed on both sides of sync ''{}'' in the same place: by {} (revision {} here) and by {} ({}). {kept} ~~~~\n",
+            note.title,
+            opts.name,
+            note.wiki_user,
+            note.wiki_rev,
+            note.with_user,
+            with.describe_rev(store, pair.with_page, note.with_rev)
+        );
+        let existing = wiki.wiki.pages(&[PageRef::Title(&talk)]).await?;
+        let (current, base) = match existing.first().and_then(|p| p.revision.as_ref()) {
+            Some(r) => (r.text.clone().unwrap_or_default(), Some(r.revid)),
+            None => (String::new(), None),
+        };
+        let text = format!("{}{notice}", current.trim_end());
+        let edit = Edit {
+            page: PageRef::Title(&talk),
+            text: text.trim_start(),
+            summary: "oai-mirror: edit conflict",
+            base_revid: base,
+            start_timestamp: None,
+            mode: CreateMode::Either,
+            minor: false,
+            tags: &[],
+        };
+        match wiki.wiki.edit(&edit).await {
+            Ok(EditOutcome::Saved { .. }) => {
+                self.report.say(format!("[[{}]]: conflict {id} recorded, both texts kept; notice posted on [[{talk}]]", note.title))
+            }
+            other => self.report.say(format!("[[{}]]: conflict {id} recorded, both texts kept; the notice on [[{talk}]] failed: {other:?}", note.title)),
+        }
+        Ok(())
+    }
 }
 
 /// Pairs pages that no pair holds yet. A pair that lacks one side adopts an
@@ -175,7 +489,16 @@ fn pair_new_pages(pairs: &mut [Pair], wpages: &HashMap<u64, Live>, ypages: &Hash
             _ => {}
         }
     }
-    let alone = |title: &str| Pair { pair_id: 0, wiki_page: None, with_page: None, title: title.to_string(), base_text: String::new(), wiki_rev: 0, with_rev: 0, held: false };
+    let alone = |title: &str| Pair {
+        pair_id: 0,
+        wiki_page: None,
+        with_page: None,
+        title: title.to_string(),
+        base_text: String::new(),
+        wiki_rev: 0,
+        with_rev: 0,
+        held: false,
+    };
     let mut out = Vec::new();
     for (title, id) in unpaired_w {
         out.push(Pair { wiki_page: Some(id), with_page: unpaired_y.remove(title), ..alone(title) });
@@ -187,175 +510,10 @@ fn pair_new_pages(pairs: &mut [Pair], wpages: &HashMap<u64, Live>, ypages: &Hash
     out
 }
 
-/// Decides every pair; returns whether to decide again (moves were
-/// replayed, or pages created whose titles the target may have normalised).
-async fn decide_all(store: &Arc<Mutex<Store>>, wiki: Peer<'_>, with: Peer<'_>, opts: &SyncOptions, report: &mut Report) -> anyhow::Result<bool> {
-    let (wname, yname) = (wiki.name(), with.name());
-    let wpages = wiki.pages(store)?;
-    let ypages = with.pages(store)?;
-    let mut pairs = lock(store).sync_pairs(&opts.name)?;
-    let busy: HashSet<i64> = lock(store).jobs(&opts.name)?.iter().map(|j| j.pair_id).collect();
-    let before: HashMap<i64, (Option<u64>, Option<u64>)> = pairs.iter().map(|p| (p.pair_id, (p.wiki_page, p.with_page))).collect();
-    let new_pairs = pair_new_pages(&mut pairs, &wpages, &ypages);
-    if !opts.dry_run {
-        for p in pairs.iter().filter(|p| before.get(&p.pair_id) != Some(&(p.wiki_page, p.with_page))) {
-            lock(store).update_sync_pair(p, now())?;
-        }
-    }
-    for mut p in new_pairs {
-        if !opts.dry_run {
-            p.pair_id = lock(store).add_sync_pair(&opts.name, &p, now())?;
-        }
-        pairs.push(p);
-    }
-
-    let mut again = false;
-    for mut pair in pairs {
-        if busy.contains(&pair.pair_id) {
-            continue;
-        }
-        let wstate = wiki.state(store, &wpages, pair.wiki_page)?;
-        let ystate = with.state(store, &ypages, pair.with_page)?;
-        // A page on one side only, never synced: create it on the other.
-        if pair.wiki_rev == 0 && pair.with_rev == 0 && (pair.wiki_page.is_none() || pair.with_page.is_none()) {
-            let (target, State::Present { title, text, rev, .. }) = (if pair.wiki_page.is_none() { (Target::Wiki, &ystate) } else { (Target::With, &wstate) }) else {
-                continue;
-            };
-            report.say(format!("[[{title}]]: new on {}, creating it on {}", side_of(target.other(), wiki, with).name(), side_of(target, wiki, with).name()));
-            if opts.dry_run {
-                continue;
-            }
-            if copy_over(store, side_of(target, wiki, with), opts, &mut pair, target, title, text, *rev, report).await? {
-                report.created += 1;
-                again = true;
-            }
-            continue;
-        }
-        if pair.held {
-            let has_markers = |s: &State| matches!(s, State::Present { text, .. } if text.contains("<<<<<<<") || text.contains(">>>>>>>"));
-            if has_markers(&wstate) || has_markers(&ystate) {
-                report.say(format!("[[{}]]: held back until its conflict markers are removed", pair.title));
-                continue;
-            }
-            pair.held = false;
-        }
-        let base = Base { title: pair.title.clone(), text: pair.base_text.clone(), wiki_rev: pair.wiki_rev, with_rev: pair.with_rev };
-        let action = plan::decide(&base, &wstate, &ystate, opts.policy, opts.prefer);
-        if action != Action::Nothing {
-            report.say(format!("[[{}]]: {}", pair.title, describe(&action, &wname, &yname)));
-        }
-        if opts.dry_run {
-            continue;
-        }
-        let page_on = |t: Target, pair: &Pair| if t == Target::Wiki { pair.wiki_page } else { pair.with_page };
-        match action {
-            Action::Nothing => {}
-            Action::Forget => {
-                wiki.forget(store, pair.wiki_page)?;
-                with.forget(store, pair.with_page)?;
-                lock(store).forget_sync_pair(pair.pair_id)?;
-            }
-            Action::Move { target, from, to } => {
-                let side = side_of(target, wiki, with);
-                let reason = format!("oai-mirror: moved on {} too", side_of(target.other(), wiki, with).name());
-                match side.move_page(store, page_on(target, &pair), &from, &to, &reason).await? {
-                    Ok(()) => {
-                        pair.title = to;
-                        lock(store).update_sync_pair(&pair, now())?;
-                        report.moves += 1;
-                        again = true;
-                    }
-                    Err(e) => {
-                        report.failed += 1;
-                        report.say(format!("[[{from}]]: moving it on {} failed: {e}", side.name()));
-                    }
-                }
-            }
-            Action::Delete { target, title } => {
-                let side = side_of(target, wiki, with);
-                let reason = format!("oai-mirror: deleted on {}", side_of(target.other(), wiki, with).name());
-                match side.delete(store, page_on(target, &pair), &title, &reason).await? {
-                    Ok(()) => {
-                        wiki.forget(store, pair.wiki_page)?;
-                        with.forget(store, pair.with_page)?;
-                        lock(store).forget_sync_pair(pair.pair_id)?;
-                        report.deletes += 1;
-                    }
-                    Err(e) => {
-                        report.failed += 1;
-                        report.say(format!("[[{title}]]: deleting it on {} failed: {e}", side.name()));
-                    }
-                }
-            }
-            Action::Revive { target, text, note } => {
-                let source = if target == Target::Wiki { &ystate } else { &wstate };
-                let State::Present { title, rev, .. } = source else { continue };
-                report.say(format!("{note}: recreating it on {}", side_of(target, wiki, with).name()));
-                if copy_over(store, side_of(target, wiki, with), opts, &mut pair, target, title, &text, *rev, report).await? {
-                    report.revived += 1;
-                }
-            }
-            Action::Write { pushes, agreed, conflict } => {
-                let (mut wrev, mut yrev) = (rev_of(&wstate), rev_of(&ystate));
-                let mut all_landed = true;
-                for p in &pushes {
-                    match push(store, side_of(p.target, wiki, with), opts, &pair, p.target, &pair.title, page_on(p.target, &pair), p.base_rev, &p.text, report).await? {
-                        Some((_, newrev, exact)) => {
-                            if p.target == Target::Wiki { wrev = newrev } else { yrev = newrev }
-                            all_landed &= exact;
-                        }
-                        None => all_landed = false,
-                    }
-                }
-                if pushes.len() == 2 {
-                    report.merged += 1;
-                }
-                if let Some(note) = conflict {
-                    report.conflicts += 1;
-                    record_conflict(store, wiki, with, opts, &pair, &note, report).await?;
-                    pair.held = note.policy == ConflictPolicy::Markers;
-                }
-                if all_landed {
-                    pair.base_text = agreed.trim_end().to_string();
-                    pair.wiki_rev = wrev;
-                    pair.with_rev = yrev;
-                }
-                lock(store).update_sync_pair(&pair, now())?;
-            }
-        }
-    }
-    Ok(again)
-}
-
-/// Creates the page on `target` with the other side's `text` (at its
-/// revision `source_rev`), and makes that the pair's base. True if it landed.
-#[allow(clippy::too_many_arguments)]
-async fn copy_over(
-    store: &Mutex<Store>,
-    side: Peer<'_>,
-    opts: &SyncOptions,
-    pair: &mut Pair,
-    target: Target,
-    title: &str,
-    text: &str,
-    source_rev: u64,
-    report: &mut Report,
-) -> anyhow::Result<bool> {
-    let Some((pageid, newrev, _)) = push(store, side, opts, pair, target, title, None, 0, text, report).await? else { return Ok(false) };
-    pair.title = title.to_string();
-    pair.base_text = text.trim_end().to_string();
-    match target {
-        Target::Wiki => (pair.wiki_page, pair.wiki_rev, pair.with_rev) = (Some(pageid), newrev, source_rev),
-        Target::With => (pair.with_page, pair.with_rev, pair.wiki_rev) = (Some(pageid), newrev, source_rev),
-    }
-    lock(store).update_sync_pair(pair, now())?;
-    Ok(true)
-}
-
 fn rev_of(s: &State) -> u64 {
     match s {
         State::Present { rev, .. } => *rev,
-        State::Deleted => 0,
+        State::Deleted | State::Absent => 0,
     }
 }
 
@@ -363,6 +521,8 @@ fn describe(a: &Action, wname: &str, yname: &str) -> String {
     let name = |t: Target| if t == Target::Wiki { wname } else { yname };
     match a {
         Action::Nothing => "nothing".into(),
+        Action::Hold => "held back until its conflict markers are removed".into(),
+        Action::Create { target, .. } => format!("new on {}, creating it on {}", name(target.other()), name(*target)),
         Action::Forget => "deleted on both sides".into(),
         Action::Move { target, to, .. } => format!("moved on {}, moving it on {} to [[{to}]]", name(target.other()), name(*target)),
         Action::Delete { target, .. } => format!("deleted on {}, deleting it on {}", name(target.other()), name(*target)),
@@ -374,149 +534,48 @@ fn describe(a: &Action, wname: &str, yname: &str) -> String {
     }
 }
 
-/// Sends one write through the outbox. `Some((page id, new revision,
-/// exact))` once the target's saved revision has been read back (`exact`:
-/// it holds exactly `text`; MediaWiki may have merged it with an edit made
-/// meanwhile, which the next run then sees); `None` if it did not save.
-#[allow(clippy::too_many_arguments)]
-async fn push(
-    store: &Mutex<Store>,
-    side: Peer<'_>,
-    opts: &SyncOptions,
-    pair: &Pair,
-    target: Target,
-    title: &str,
-    page_id: Option<u64>,
-    base_rev: u64,
-    text: &str,
-    report: &mut Report,
-) -> anyhow::Result<Option<(u64, u64, bool)>> {
-    // MediaWiki strips trailing white space from every saved text.
-    let text = text.trim_end();
-    let job = lock(store).queue_push(&opts.name, pair.pair_id, target.as_str(), title, page_id, base_rev, text, &md5_hex(text), now())?;
-    lock(store).mark_sent(job)?;
-    let summary = format!("oai-mirror sync ({})", opts.name);
-    let name = side.name();
-    match side.write(store, title, page_id, base_rev, text, &summary).await? {
-        Written::Saved { page_id, rev, exact } => {
-            lock(store).finish_job(job)?;
-            report.pushes += 1;
-            Ok(Some((page_id, rev, exact)))
-        }
-        Written::Refused(why) => {
-            // A conflict, a deletion meanwhile, protection: the job is
-            // superseded; the next run decides again from what is there.
-            lock(store).finish_job(job)?;
-            report.failed += 1;
-            report.say(format!("[[{title}]] on {name}: not written ({why}); deciding again next run"));
-            Ok(None)
-        }
-        Written::Unknown(why) => {
-            // The job stays sent, and the next run looks at the target
-            // before anything is sent again.
-            report.failed += 1;
-            report.say(format!("[[{title}]] on {name}: outcome unknown ({why}); will check before retrying"));
-            Ok(None)
-        }
-        Written::Failed(why) => {
-            let attempts = lock(store).jobs(&opts.name)?.iter().find(|j| j.job_id == job).map_or(1, |j| j.attempts);
-            lock(store).retry_later(job, now() + backoff_secs(attempts), &why)?;
-            report.failed += 1;
-            report.say(format!("[[{title}]] on {name}: failed ({why}); retrying later"));
-            Ok(None)
-        }
-    }
+/// The text that settles a conflict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Take {
+    /// What that side had when the conflict was recorded.
+    Side(Target),
+    /// A text of one's own.
+    Text(String),
 }
 
-/// Records a conflict with both texts, keeps the other side's text beside a
-/// checkout's file, and announces it on the talk page (on `wiki`; the sync
-/// carries the notice to the other side).
-#[allow(clippy::too_many_arguments)]
-async fn record_conflict(store: &Mutex<Store>, wiki: Peer<'_>, with: Peer<'_>, opts: &SyncOptions, pair: &Pair, note: &plan::ConflictNote, report: &mut Report) -> anyhow::Result<()> {
-    let row = ConflictRow {
-        conflict_id: 0,
-        pair_id: pair.pair_id,
-        title: note.title.clone(),
-        policy: match note.policy {
-            ConflictPolicy::KeepBoth => "keep-both".into(),
-            ConflictPolicy::Markers => "markers".into(),
-        },
-        wiki_rev: note.wiki_rev,
-        with_rev: note.with_rev,
-        wiki_user: note.wiki_user.clone(),
-        with_user: note.with_user.clone(),
-        wiki_text: note.wiki_text.clone(),
-        with_text: note.with_text.clone(),
-        resolved_text: note.resolved_text.clone(),
-        created_at: 0,
-        resolved_at: None,
-    };
-    let id = lock(store).add_conflict(&opts.name, &row, now())?;
-    let mut kept_beside = None;
-    if note.policy == ConflictPolicy::KeepBoth {
-        let other_text = if opts.prefer == Target::Wiki { &note.with_text } else { &note.wiki_text };
-        kept_beside = with.keep_beside(store, pair.with_page, id, other_text)?;
-    }
-    if let Some(file) = &kept_beside {
-        report.say(format!("[[{}]]: the {} text of conflict {id} is kept beside the file, in {file:?}", note.title, if opts.prefer == Target::Wiki { "checkout's" } else { "wiki's" }));
-    }
-    let Peer::Wiki(wiki) = wiki else { return Ok(()) };
-    let talk = talk_title(&note.title);
-    let kept = match note.policy {
-        ConflictPolicy::KeepBoth => format!(
-            "The overlapping parts now hold the text from {}; the other version is kept whole {} and in the mirror (conflict {id}).",
-            if opts.prefer == Target::Wiki { "this wiki" } else { "the other side" },
-            match &kept_beside {
-                Some(file) => format!("in the file {file:?} beside the page's file"),
-                None => "in that wiki's history".into(),
-            }
-        ),
-        ConflictPolicy::Markers => "The page now holds both versions between conflict markers; it is not synced again until they are removed.".into(),
-    };
-    let notice = format!(
-        "\n\n== Edit conflict synced by oai-mirror ==\n[[{}]] was changed on both sides of sync ''{}'' in the same place: by {} (revision {} here) and by {} ({}). {kept} ~~~~\n",
-        note.title,
-        opts.name,
-        note.wiki_user,
-        note.wiki_rev,
-        note.with_user,
-        with.describe_rev(store, pair.with_page, note.with_rev)
-    );
-    let existing = wiki.wiki.pages(&[PageRef::Title(&talk)]).await?;
-    let (current, base) = match existing.first().and_then(|p| p.revision.as_ref()) {
-        Some(r) => (r.text.clone().unwrap_or_default(), Some(r.revid)),
-        None => (String::new(), None),
-    };
-    let text = format!("{}{notice}", current.trim_end());
-    let edit = Edit { page: PageRef::Title(&talk), text: text.trim_start(), summary: "oai-mirror: edit conflict", base_revid: base, start_timestamp: None, mode: CreateMode::Either, minor: false, tags: &[] };
-    match wiki.wiki.edit(&edit).await {
-        Ok(EditOutcome::Saved { .. }) => report.say(format!("[[{}]]: conflict {id} recorded, both texts kept; notice posted on [[{talk}]]", note.title)),
-        other => report.say(format!("[[{}]]: conflict {id} recorded, both texts kept; the notice on [[{talk}]] failed: {other:?}", note.title)),
-    }
-    Ok(())
-}
-
-/// Settles a conflict with `text`: the pair's base becomes `text` at both
-/// sides' current revisions, and a push is queued to each side that does
-/// not hold it yet; the next run sends them.
-pub fn resolve(s: &Store, sync: &str, title: &str, text: &str) -> anyhow::Result<u32> {
+/// Settles the open conflict on `title` with the text `take` names: the
+/// pair's base becomes it at both sides' current revisions, and a push is
+/// queued to each side that does not hold it yet; the next run sends them.
+pub fn resolve(s: &Store, sync: &str, title: &str, take: Take) -> anyhow::Result<u32> {
     let open: Vec<ConflictRow> = s.conflicts(sync, true)?.into_iter().filter(|c| c.title == title).collect();
-    anyhow::ensure!(!open.is_empty(), "no open conflict on [[{title}]] in sync {sync}");
-    let mut pair = s.sync_pair(open[0].pair_id)?.with_context(|| format!("the pair of [[{title}]] is gone"))?;
+    let latest = open.last().with_context(|| format!("no open conflict on [[{title}]] in sync {sync}"))?;
+    let text = match take {
+        Take::Side(Target::Wiki) => latest.wiki_text.clone(),
+        Take::Side(Target::With) => latest.with_text.clone(),
+        Take::Text(text) => text,
+    };
     let text = text.trim_end();
+    let mut pair = s.sync_pair(latest.pair_id)?.with_context(|| format!("the pair of [[{title}]] is gone"))?;
     // The pair's revisions, not the mirror's: they include the sync's own
     // last writes, which the mirror sees only at the next pull. A side that
     // already holds the text answers "no change".
     for (target, page, rev) in [(Target::Wiki, pair.wiki_page, pair.wiki_rev), (Target::With, pair.with_page, pair.with_rev)] {
-        s.queue_push(sync, pair.pair_id, target.as_str(), &pair.title, page, rev, text, &md5_hex(text), now())?;
+        s.queue_push(sync, pair.pair_id, target, &pair.title, page, rev, text, &md5_hex(text), now())?;
     }
     pair.base_text = text.to_string();
     pair.held = false;
     s.update_sync_pair(&pair, now())?;
-    for c in open {
+    for c in &open {
         s.resolve_conflict(c.conflict_id, now())?;
     }
     Ok(2)
+}
+
+/// Runs a write to the store off the async worker it is called on: a
+/// commit may wait for another connection's transaction (the daemon's
+/// harvests write at the same time) or for a checkpoint's fsync.
+fn write<T>(store: &Mutex<Store>, f: impl FnOnce(&Store) -> checkpoints::Result<T>) -> anyhow::Result<T> {
+    Ok(crate::util::blocking(|| f(&lock(store)))?)
 }
 
 /// `Title` → `Talk:Title`, `Help:X` → `Help talk:X`.

@@ -1,6 +1,6 @@
 //! The command line as a user meets it.
 
-use oai_mirror::testbed::{RepoSpec, Testbed};
+use testbeds::repository::{RepoSpec, Testbed};
 
 use crate::support::{bin, run, stderr, stdout, tempdir};
 

@@ -144,7 +144,9 @@ async fn identify_and_sets_parse() {
     let (c, _) = client(&base, "31-arxiv-identify.xml");
     assert_eq!(c.identify().await.unwrap().value.deleted_record, Some(oai::DeletedRecord::Persistent));
 
-    for (name, sets, token) in [("11-erasmus-oaicat-listsets.xml", 10, false), ("20-zenodo-listsets-page2-jwt-token.xml", 5, false), ("32-arxiv-listsets.xml", 21, false)] {
+    for (name, sets, token) in
+        [("11-erasmus-oaicat-listsets.xml", 10, false), ("20-zenodo-listsets-page2-jwt-token.xml", 5, false), ("32-arxiv-listsets.xml", 21, false)]
+    {
         let (c, _) = client(&base, name);
         let page = c.list_sets(None).await.unwrap_or_else(|e| panic!("{name}: {e:#}")).value;
         assert_eq!(page.items.len(), sets, "{name}");

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use oai_mirror::testbed::{Fault, RepoSpec, Testbed};
+use testbeds::repository::{Fault, RepoSpec, Testbed};
 
-use crate::support::{bin, run, stderr, stored, stdout, tempdir};
+use crate::support::{bin, run, stderr, stdout, stored, tempdir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_harvest_resumes_at_the_first_uncommitted_page() {
@@ -25,10 +25,7 @@ async fn a_killed_harvest_resumes_at_the_first_uncommitted_page() {
     // Wait (bounded) until page K is committed, then kill -9.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let committed = checkpoints::Store::open(&db)
-            .ok()
-            .and_then(|s| s.open_run(1).ok().flatten())
-            .map_or(0, |r| r.tally.pages);
+        let committed = checkpoints::Store::open(&db).ok().and_then(|s| s.open_run(1).ok().flatten()).map_or(0, |r| r.tally.pages);
         if let Some(status) = child.try_wait().unwrap() {
             panic!("the harvest exited early ({status}) with {committed} pages committed");
         }

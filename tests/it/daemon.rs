@@ -4,7 +4,7 @@
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use oai_mirror::testbed::{Fault, RepoSpec, Testbed};
+use testbeds::repository::{Fault, RepoSpec, Testbed};
 
 use crate::support::{bin, run, stderr, stored, tempdir};
 
@@ -83,7 +83,14 @@ impl Daemon {
 
 fn config(home: &std::path::Path, url: &str, extra: &str) -> std::path::PathBuf {
     let path = home.join("config.toml");
-    std::fs::write(&path, format!("db = \"{}\"\n[daemon]\ntoken_env = \"OAI_MIRROR_TOKEN\"\ngrace_secs = 3\n[source.bed]\nurl = \"{url}\"\n{extra}", home.join("d.sqlite").display())).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "db = \"{}\"\n[daemon]\ntoken_env = \"OAI_MIRROR_TOKEN\"\ngrace_secs = 3\n[source.bed]\nurl = \"{url}\"\n{extra}",
+            home.join("d.sqlite").display()
+        ),
+    )
+    .unwrap();
     path
 }
 
@@ -226,7 +233,13 @@ async fn sigterm_during_a_sync_loses_nothing() {
     let home = tempdir();
     let secret = home.path().join("secret");
     std::fs::write(&secret, &ta.bot_password).unwrap();
-    let table = |name: &str, api: &str| format!("[wiki.{name}]\napi = \"{api}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\"]\n", ta.bot_user, secret.display());
+    let table = |name: &str, api: &str| {
+        format!(
+            "[wiki.{name}]\napi = \"{api}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\"]\n",
+            ta.bot_user,
+            secret.display()
+        )
+    };
     let cfg = home.path().join("config.toml");
     std::fs::write(
         &cfg,
@@ -241,7 +254,16 @@ async fn sigterm_during_a_sync_loses_nothing() {
     let save = |w: &'static str, title: String, text: String| {
         let client = if w == "a" { ta.bot() } else { tb.bot() };
         async move {
-            let e = Edit { page: PageRef::Title(&title), text: &text, summary: "t", base_revid: None, start_timestamp: None, mode: CreateMode::Either, minor: false, tags: &[] };
+            let e = Edit {
+                page: PageRef::Title(&title),
+                text: &text,
+                summary: "t",
+                base_revid: None,
+                start_timestamp: None,
+                mode: CreateMode::Either,
+                minor: false,
+                tags: &[],
+            };
             client.edit(&e).await.unwrap();
         }
     };

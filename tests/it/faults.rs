@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use checkpoints::{SourceKey, Store};
 use oai_mirror::harvest::{self, HarvestRequest, Quiet, Summary};
-use oai_mirror::testbed::{Fault, RepoSpec, RetryAfter, Testbed};
+use testbeds::repository::{Fault, RepoSpec, RetryAfter, Testbed};
 
 use crate::support::{RecordingClock, options};
 

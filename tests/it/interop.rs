@@ -5,7 +5,7 @@
 
 use std::process::{Child, Command};
 
-use crate::support::{bin, run, stderr, stored, stdout, tempdir};
+use crate::support::{bin, run, stderr, stdout, stored, tempdir};
 
 struct Server {
     child: Child,
@@ -25,14 +25,8 @@ fn start(records: usize, extra: &[&str], changes: &std::path::Path) -> Server {
         l.local_addr().unwrap().port()
     };
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testbeds/pyoai-server.sh");
-    let mut child = Command::new("bash")
-        .arg(script)
-        .args([port.to_string(), records.to_string()])
-        .arg("--changes")
-        .arg(changes)
-        .args(extra)
-        .spawn()
-        .expect("bash runs");
+    let mut child =
+        Command::new("bash").arg(script).args([port.to_string(), records.to_string()]).arg("--changes").arg(changes).args(extra).spawn().expect("bash runs");
     let url = format!("http://127.0.0.1:{port}/oai");
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use oai_mirror::fake_oai_wiki::{FakeOaiWiki, View};
 use oai_mirror::mirror::{export, pull};
+use testbeds::oai_wiki::{FakeOaiWiki, View};
 
 use crate::support::{bin, fixtures, run, stderr, stdout, tempdir};
 

@@ -33,7 +33,16 @@ fn text(rng: &mut fastrand::Rng) -> String {
 }
 
 async fn save(w: &Wiki, title: &str, body: &str) {
-    let e = Edit { page: PageRef::Title(title), text: body, summary: "random", base_revid: None, start_timestamp: None, mode: CreateMode::Either, minor: false, tags: &[] };
+    let e = Edit {
+        page: PageRef::Title(title),
+        text: body,
+        summary: "random",
+        base_revid: None,
+        start_timestamp: None,
+        mode: CreateMode::Either,
+        minor: false,
+        tags: &[],
+    };
     match w.edit(&e).await.unwrap() {
         EditOutcome::Saved { .. } | EditOutcome::NoChange { .. } => {}
         other => panic!("edit of [[{title}]]: {other:?}"),

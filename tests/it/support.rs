@@ -170,7 +170,8 @@ pub fn unique_title(prefix: &str) -> String {
 /// Saves a page as `w`, whatever is there; its new revision.
 pub async fn save(w: &oai_mirror::mediawiki::Wiki, title: &str, text: &str) -> u64 {
     use oai_mirror::mediawiki::{CreateMode, Edit, EditOutcome, PageRef};
-    let e = Edit { page: PageRef::Title(title), text, summary: "test", base_revid: None, start_timestamp: None, mode: CreateMode::Either, minor: false, tags: &[] };
+    let e =
+        Edit { page: PageRef::Title(title), text, summary: "test", base_revid: None, start_timestamp: None, mode: CreateMode::Either, minor: false, tags: &[] };
     match w.edit(&e).await.unwrap() {
         EditOutcome::Saved { newrevid, .. } => newrevid,
         other => panic!("{other:?}"),

@@ -3,10 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use checkpoints::SyncSide;
 use oai_mirror::mediawiki::{PageRef, Wiki};
 use oai_mirror::sync::checkout::file_name;
 
-use crate::support::{current, save, bin, run, stderr, stdout, tempdir, test_wiki, unique_title};
+use crate::support::{bin, current, run, save, stderr, stdout, tempdir, test_wiki, unique_title};
 
 struct Co {
     wiki: Wiki,
@@ -362,10 +363,10 @@ async fn edited_on_both_sides(co: &Co, name: &str) -> (String, u64, String, Stri
 }
 
 /// Leaves a push in the outbox as a run killed before sending it does.
-fn queue_unsent(co: &Co, title: &str, target: &str, base_rev: u64, text: &str) {
+fn queue_unsent(co: &Co, title: &str, target: SyncSide, base_rev: u64, text: &str) {
     let store = checkpoints::Store::open(&co.home.path().join("s.sqlite")).unwrap();
     let pair = store.sync_pairs("co").unwrap().into_iter().find(|x| x.title == title).unwrap();
-    let page = if target == "wiki" { pair.wiki_page } else { pair.with_page };
+    let page = if target == SyncSide::Wiki { pair.wiki_page } else { pair.with_page };
     store.queue_push("co", pair.pair_id, target, title, page, base_rev, text, &oai_mirror::util::md5_hex(text), 0).unwrap();
 }
 
@@ -386,7 +387,7 @@ async fn a_push_queued_by_a_killed_run_is_sent_before_the_sides_are_read() {
     let (t, _, local_edit, merged) = edited_on_both_sides(&co, "Pending").await;
     // The dead run had merged, saved the merge on the wiki, and queued it for the file.
     save(&co.wiki, &t, &merged).await;
-    queue_unsent(&co, &t, "with", oai_mirror::sync::checkout::fingerprint(&local_edit), &merged);
+    queue_unsent(&co, &t, SyncSide::With, oai_mirror::sync::checkout::fingerprint(&local_edit), &merged);
     co.sync().await;
     assert_settled_on(&co, &t, &merged).await;
 }
@@ -400,7 +401,7 @@ async fn the_first_write_of_a_merge_queued_by_a_killed_run_does_not_become_the_b
     // looked like the newer edit and its text, pushed, undid the wiki edit.
     let co = setup("");
     let (t, wiki_rev, _, merged) = edited_on_both_sides(&co, "Half merged").await;
-    queue_unsent(&co, &t, "wiki", wiki_rev, &merged);
+    queue_unsent(&co, &t, SyncSide::Wiki, wiki_rev, &merged);
     co.sync().await;
     assert_settled_on(&co, &t, &merged).await;
 }

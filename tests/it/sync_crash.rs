@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use oai_mirror::mediawiki::{PageRef, Wiki};
 
-use crate::support::{save, bin, run, stderr, stdout, tempdir, test_wiki, test_wiki_b, unique_title};
+use crate::support::{bin, run, save, stderr, stdout, tempdir, test_wiki, test_wiki_b, unique_title};
 
 async fn page(w: &Wiki, title: &str) -> (u64, u64, String) {
     let p = w.pages(&[PageRef::Title(title)]).await.unwrap().remove(0);
@@ -101,7 +101,12 @@ async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
         let (_, _, a_after) = page(&a, t).await;
         let (_, _, b_after) = page(&b, t).await;
         if a_after != b_after || !a_after.contains(&mark_a) || !a_after.contains(&mark_b) {
-            eprintln!("trial {trial}: the killed run:\n{}\nthe run after:\n{}\n{}", std::fs::read_to_string(&log).unwrap_or_default(), stdout(&out), stderr(&out));
+            eprintln!(
+                "trial {trial}: the killed run:\n{}\nthe run after:\n{}\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default(),
+                stdout(&out),
+                stderr(&out)
+            );
         }
         if a_after != b_after {
             diverged += 1;
@@ -188,7 +193,12 @@ async fn killed_checkout_syncs_lose_nothing_and_push_nothing_twice() {
         let (_, _, a_after) = page(&a, t).await;
         let c_after = read(t);
         if a_after != c_after || !a_after.contains(&mark_a) || !a_after.contains(&mark_c) {
-            eprintln!("trial {trial}: the killed run:\n{}\nthe run after:\n{}\n{}", std::fs::read_to_string(&log).unwrap_or_default(), stdout(&out), stderr(&out));
+            eprintln!(
+                "trial {trial}: the killed run:\n{}\nthe run after:\n{}\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default(),
+                stdout(&out),
+                stderr(&out)
+            );
         }
         if a_after != c_after {
             diverged += 1;
@@ -205,7 +215,8 @@ async fn killed_checkout_syncs_lose_nothing_and_push_nothing_twice() {
         }
     }
     // No stray files: one per page, nothing half-written left visible.
-    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.')).collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.')).collect();
     names.sort();
     assert_eq!(names.len(), titles.len(), "{names:?}");
     println!("checkout crash trials: {trials} ({mid_run} killed mid-run), seed {seed}: {lost} lost, {twice} duplicated, {diverged} diverged");

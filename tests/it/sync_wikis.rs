@@ -2,7 +2,7 @@
 
 use oai_mirror::mediawiki::Wiki;
 
-use crate::support::{current, save, TestWiki, bin, run, stderr, stdout, tempdir, test_wiki, test_wiki_b, unique_title};
+use crate::support::{TestWiki, bin, current, run, save, stderr, stdout, tempdir, test_wiki, test_wiki_b, unique_title};
 
 struct Pair {
     a: Wiki,
@@ -110,7 +110,10 @@ async fn the_same_line_changed_on_both_is_a_conflict_that_keeps_both_texts() {
     assert_eq!((conflicts[0]["wiki_rev"].as_u64(), conflicts[0]["with_rev"].as_u64()), (Some(rev_a), Some(rev_b)));
     // The notice names both contributors and both revisions.
     let (_, notice) = current(&p.a, &format!("Talk:{t}")).await.expect("a notice on the talk page");
-    assert!(notice.contains("Otheruser") && notice.contains("Harvestbot") && notice.contains(&rev_a.to_string()) && notice.contains(&rev_b.to_string()), "{notice}");
+    assert!(
+        notice.contains("Otheruser") && notice.contains("Harvestbot") && notice.contains(&rev_a.to_string()) && notice.contains(&rev_b.to_string()),
+        "{notice}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,7 +188,7 @@ async fn a_push_whose_outcome_was_unknown_is_checked_before_it_is_sent_again() {
         let store = checkpoints::Store::open(&p.home.path().join("s.sqlite")).unwrap();
         let pair = store.sync_pairs("ab").unwrap().into_iter().find(|x| x.title == t).unwrap();
         let md5: String = oai_mirror::util::md5_hex(&edited);
-        let job = store.queue_push("ab", pair.pair_id, "with", &t, Some(b_id), 0, &edited, &md5, 0).unwrap();
+        let job = store.queue_push("ab", pair.pair_id, checkpoints::SyncSide::With, &t, Some(b_id), 0, &edited, &md5, 0).unwrap();
         store.mark_sent(job).unwrap();
     }
     let report = p.sync().await;
@@ -214,6 +217,10 @@ async fn a_conflict_is_resolved_by_taking_a_side_or_a_file() {
     assert_eq!(current(&p.a, &t).await.unwrap().1, text_b);
     assert_eq!(current(&p.b, &t).await.unwrap().1, text_b);
     assert!(p.cli(&["conflicts", "ab"]).await.is_empty(), "no open conflict left");
+    assert!(p.cli(&["conflicts", "ab", "--json"]).await.is_empty(), "--json is a format: still only the open ones");
+    let all: Vec<serde_json::Value> = p.cli(&["conflicts", "ab", "--all", "--json"]).await.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert!(all[0]["resolved_at"].is_i64() && all[0]["title"] == t.as_str(), "{all:?}");
     assert!(p.cli(&["queue", "ab"]).await.contains("no pending pushes"));
     let again = p.sync().await;
     assert_eq!(again["pushes"], 0, "settled: {again}");

@@ -5,7 +5,16 @@ use oai_mirror::mediawiki::{ApiCode, Change, CreateMode, Edit, EditOutcome, MwEr
 use crate::support::{test_wiki, unique_title};
 
 fn edit<'a>(title: &'a str, text: &'a str, base: Option<u64>) -> Edit<'a> {
-    Edit { page: PageRef::Title(title), text, summary: "oai-mirror test", base_revid: base, start_timestamp: None, mode: CreateMode::Either, minor: false, tags: &[] }
+    Edit {
+        page: PageRef::Title(title),
+        text,
+        summary: "oai-mirror test",
+        base_revid: base,
+        start_timestamp: None,
+        mode: CreateMode::Either,
+        minor: false,
+        tags: &[],
+    }
 }
 
 async fn saved(wiki: &Wiki, e: &Edit<'_>) -> (u64, u64, String) {

@@ -13,7 +13,7 @@ async fn wiki_check_reports_rights_and_four_distinct_errors() {
     };
     let (good, bad) = (secret("good", &w.bot_password), secret("bad", "wrong-password-0000000000000000000"));
     // A repository stands in for Special:OAIRepository (this wiki has no OAI extension).
-    let bed = oai_mirror::testbed::Testbed::new(oai_mirror::testbed::RepoSpec { records: 10, ..Default::default() });
+    let bed = testbeds::repository::Testbed::new(testbeds::repository::RepoSpec { records: 10, ..Default::default() });
     let oai_url = bed.spawn().await.unwrap();
     let config = home.path().join("config.toml");
     std::fs::write(

@@ -115,7 +115,6 @@ fn sets_distinguish_sources() {
     assert_eq!(s.sources().unwrap()[1].key.set_spec.as_deref(), Some("math"));
 }
 
-
 #[test]
 fn a_checkout_file_keeps_its_id_when_its_name_comes_back() {
     let s = Store::open_in_memory().unwrap();

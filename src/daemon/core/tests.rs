@@ -38,7 +38,12 @@ fn job(name: &str, cron: Option<&str>, resources: &[&str]) -> JobSpec {
 }
 
 fn start(jobs: Vec<JobSpec>, run: Runner) -> (Arc<Daemon>, watch::Sender<bool>, tokio::task::JoinHandle<()>) {
-    let d = Daemon::new(jobs, run, Arc::new(TokioClock::starting_at(at("2026-11-22T10:00:00Z"))), Backoff { first: Duration::from_secs(60), max: Duration::from_secs(3600) });
+    let d = Daemon::new(
+        jobs,
+        run,
+        Arc::new(TokioClock::starting_at(at("2026-11-22T10:00:00Z"))),
+        Backoff { first: Duration::from_secs(60), max: Duration::from_secs(3600) },
+    );
     let (tx, rx) = watch::channel(false);
     let handle = tokio::spawn(d.clone().run(rx, Duration::from_secs(600)));
     (d, tx, handle)

@@ -3,7 +3,7 @@ use super::*;
 const BASE: &str = "= A =\none\n\n= B =\ntwo\n";
 
 fn base() -> Base {
-    Base { title: "Page".into(), text: BASE.into(), wiki_rev: 10, with_rev: 20 }
+    Base { title: "Page".into(), text: BASE.into(), wiki_rev: 10, with_rev: 20, held: false }
 }
 
 fn at(title: &str, rev: u64, text: &str) -> State {
@@ -62,7 +62,10 @@ fn a_conflict_under_keep_both_takes_the_preferred_side_and_keeps_the_other() {
 #[test]
 fn a_conflict_under_markers_writes_markers_to_both() {
     let (w, y) = (BASE.replace("two", "two (wiki)"), BASE.replace("two", "two (with)"));
-    let Action::Write { pushes, agreed, conflict: Some(_) } = decide(&base(), &at("Page", 11, &w), &at("Page", 21, &y), ConflictPolicy::Markers, Target::Wiki) else { panic!() };
+    let Action::Write { pushes, agreed, conflict: Some(_) } = decide(&base(), &at("Page", 11, &w), &at("Page", 21, &y), ConflictPolicy::Markers, Target::Wiki)
+    else {
+        panic!()
+    };
     assert!(agreed.contains("<<<<<<< wiki\ntwo (wiki)\n=======\ntwo (with)\n>>>>>>> with\n"), "{agreed}");
     assert_eq!(pushes.len(), 2);
 }
@@ -95,7 +98,7 @@ fn deletions_propagate_unless_the_other_side_edited() {
 
 #[test]
 fn a_page_created_on_both_sides_merges_against_an_empty_base() {
-    let b = Base { title: "New".into(), text: String::new(), wiki_rev: 0, with_rev: 0 };
+    let b = Base { title: "New".into(), text: String::new(), wiki_rev: 0, with_rev: 0, held: false };
     let same = decide(&b, &at("New", 5, "x\n"), &at("New", 6, "x\n"), ConflictPolicy::KeepBoth, Target::Wiki);
     assert_eq!(same, Action::Write { pushes: vec![], agreed: "x\n".into(), conflict: None });
     let differ = decide(&b, &at("New", 5, "x\n"), &at("New", 6, "y\n"), ConflictPolicy::KeepBoth, Target::Wiki);
@@ -107,7 +110,7 @@ fn a_page_created_on_both_sides_merges_against_an_empty_base() {
 #[test]
 fn a_checkout_file_renamed_and_edited_is_moved_first_then_merged() {
     use crate::sync::checkout::fingerprint;
-    let b = Base { title: "Page".into(), text: BASE.into(), wiki_rev: 10, with_rev: fingerprint(BASE) };
+    let b = Base { title: "Page".into(), text: BASE.into(), wiki_rev: 10, with_rev: fingerprint(BASE), held: false };
     let local = BASE.replace("two", "TWO");
     let wiki_edit = BASE.replace("one", "ONE");
     let renamed = State::Present { title: "Renamed".into(), rev: fingerprint(&local), text: local.clone(), user: "a local edit".into() };
@@ -124,7 +127,61 @@ fn a_checkout_file_renamed_and_edited_is_moved_first_then_merged() {
         Action::Write { agreed, conflict: None, .. } if agreed == merged
     ));
     // A file the sync itself wrote (its fingerprint is the base's) is no edit.
-    assert_eq!(decide(&b, &at("Page", 10, BASE), &State::Present { title: "Page".into(), rev: fingerprint(BASE), text: BASE.into(), user: String::new() }, ConflictPolicy::KeepBoth, Target::Wiki), Action::Nothing);
+    assert_eq!(
+        decide(
+            &b,
+            &at("Page", 10, BASE),
+            &State::Present { title: "Page".into(), rev: fingerprint(BASE), text: BASE.into(), user: String::new() },
+            ConflictPolicy::KeepBoth,
+            Target::Wiki
+        ),
+        Action::Nothing
+    );
     // A deleted file whose page the wiki did not change: delete it there.
-    assert_eq!(decide(&b, &at("Page", 10, BASE), &State::Deleted, ConflictPolicy::KeepBoth, Target::Wiki), Action::Delete { target: Target::Wiki, title: "Page".into() });
+    assert_eq!(
+        decide(&b, &at("Page", 10, BASE), &State::Deleted, ConflictPolicy::KeepBoth, Target::Wiki),
+        Action::Delete { target: Target::Wiki, title: "Page".into() }
+    );
+}
+
+#[test]
+fn a_page_on_one_side_only_never_synced_is_created_on_the_other() {
+    let new = Base { title: "New".into(), text: String::new(), wiki_rev: 0, with_rev: 0, held: false };
+    let kb = |wiki: &State, with: &State| decide(&new, wiki, with, ConflictPolicy::KeepBoth, Target::Wiki);
+    let create = |target: Target, rev: u64| Action::Create { target, title: "New".into(), text: "x\n".into(), source_rev: rev };
+    let table = [
+        (State::Absent, at("New", 6, "x\n"), create(Target::Wiki, 6)),
+        (at("New", 5, "x\n"), State::Absent, create(Target::With, 5)),
+        // Gone before it could be copied: nothing to create, nothing to delete.
+        (State::Absent, State::Deleted, Action::Nothing),
+        (State::Deleted, State::Absent, Action::Nothing),
+        (State::Absent, State::Absent, Action::Nothing),
+    ];
+    for (wiki, with, expected) in table {
+        assert_eq!(kb(&wiki, &with), expected, "{wiki:?} / {with:?}");
+    }
+    // Once synced, a side without a page is a deletion there, as usual.
+    assert_eq!(decide_kb(&State::Absent, &at("Page", 20, BASE)), Action::Delete { target: Target::With, title: "Page".into() });
+}
+
+#[test]
+fn a_held_pair_waits_until_its_markers_are_gone_from_both_sides() {
+    let held = Base { held: true, ..base() };
+    let marked = "<<<<<<< wiki\none\n=======\nuno\n>>>>>>> with\n";
+    let mk = |wiki: &State, with: &State| decide(&held, wiki, with, ConflictPolicy::Markers, Target::Wiki);
+    let table = [
+        (at("Page", 11, marked), at("Page", 20, BASE), Action::Hold),
+        (at("Page", 10, BASE), at("Page", 21, marked), Action::Hold),
+        // A marker-like text inside a line is no marker.
+        (at("Page", 10, BASE), at("Page", 20, BASE), Action::Nothing),
+    ];
+    for (wiki, with, expected) in table {
+        assert_eq!(mk(&wiki, &with), expected, "{wiki:?} / {with:?}");
+    }
+    let cleaned = BASE.replace("one", "one, cleaned");
+    assert!(matches!(mk(&at("Page", 12, &cleaned), &at("Page", 20, BASE)), Action::Write { agreed, .. } if agreed == cleaned), "markers gone: synced again");
+    let inline = BASE.replace("one", "one <<<<<<< not a marker");
+    assert!(matches!(mk(&at("Page", 12, &inline), &at("Page", 20, BASE)), Action::Write { .. }));
+    // A pair that is not held syncs a text with markers like any other.
+    assert!(matches!(decide_kb(&at("Page", 11, marked), &at("Page", 20, BASE)), Action::Write { .. }));
 }

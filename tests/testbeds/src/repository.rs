@@ -19,6 +19,8 @@ use axum::response::Response;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use oai::Granularity;
 
+use crate::http::{RequestLog, lock, serve, xml_escape};
+
 /// How the generated repository looks.
 #[derive(Clone, Debug)]
 pub struct RepoSpec {
@@ -88,8 +90,7 @@ struct Repo {
     /// Sorted by datestamp, then identifier.
     items: Vec<Item>,
     now: DateTime<Utc>,
-    requests: u64,
-    log: Vec<String>,
+    requests: RequestLog,
     faults: HashMap<u64, Fault>,
 }
 
@@ -114,24 +115,18 @@ impl Testbed {
             })
             .collect();
         let now = epoch + TimeDelta::seconds(spec.records as i64 * spec.step_secs + 3600);
-        let repo = Repo { spec, items, now, requests: 0, log: Vec::new(), faults: HashMap::new() };
+        let repo = Repo { spec, items, now, requests: RequestLog::default(), faults: HashMap::new() };
         Testbed { repo: Arc::new(Mutex::new(repo)) }
     }
 
     fn repo(&self) -> std::sync::MutexGuard<'_, Repo> {
-        crate::util::lock(&self.repo)
+        lock(&self.repo)
     }
 
     /// Binds 127.0.0.1 on a free port and serves in a background task.
     /// Returns the base URL.
     pub async fn spawn(&self) -> std::io::Result<String> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}/oai", listener.local_addr()?);
-        let app = self.router();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(url)
+        Ok(format!("http://{}/oai", serve(self.router(), 0).await?))
     }
 
     pub fn router(&self) -> axum::Router {
@@ -145,12 +140,12 @@ impl Testbed {
 
     /// Requests answered so far.
     pub fn requests(&self) -> u64 {
-        self.repo().requests
+        self.repo().requests.count()
     }
 
     /// The query strings of all requests, in order.
     pub fn log(&self) -> Vec<String> {
-        self.repo().log.clone()
+        self.repo().requests.entries().to_vec()
     }
 
     /// The server's clock (responseDate), moved forward.
@@ -181,11 +176,6 @@ impl Testbed {
         if let Some(item) = self.repo().items.iter_mut().find(|it| it.identifier == id) {
             item.deleted = true;
         }
-    }
-
-    /// The identifiers and versions the repository holds, deleted ones marked.
-    pub fn snapshot(&self) -> BTreeMap<String, (u32, bool)> {
-        self.repo().items.iter().map(|it| (it.identifier.clone(), (it.version, it.deleted))).collect()
     }
 
     /// The tokens of every page of a full ListRecords, in order, for
@@ -281,9 +271,7 @@ async fn handle(State(bed): State<Testbed>, RawQuery(query): RawQuery, headers: 
     let query = query.unwrap_or_default();
     let (n, fault, spec_gzip, response) = {
         let mut r = bed.repo();
-        r.requests += 1;
-        let n = r.requests;
-        r.log.push(query.clone());
+        let n = r.requests.record(query.clone());
         let fault = r.faults.remove(&n);
         let response = r.answer(&query, fault.as_ref());
         (n, fault, r.spec.gzip, response)
@@ -354,11 +342,6 @@ fn httpdate_fmt(t: SystemTime) -> String {
     dt.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
-/// XML text escaping.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 impl Repo {
     fn fmt(&self, t: DateTime<Utc>) -> String {
         self.spec.granularity.format(t)
@@ -393,13 +376,13 @@ impl Repo {
         format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<OAI-PMH xmlns=\"http://www.openarchives.org/OAI/2.0/\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n<responseDate>{}</responseDate>\n<request verb=\"{}\">http://testbed.example/oai</request>\n{inner}\n</OAI-PMH>\n",
             self.now.format("%Y-%m-%dT%H:%M:%SZ"),
-            esc(verb)
+            xml_escape(verb)
         )
         .into_bytes()
     }
 
     fn error(&self, verb: &str, code: &str, message: &str) -> Vec<u8> {
-        self.envelope(verb, &format!("<error code=\"{code}\">{}</error>", esc(message)))
+        self.envelope(verb, &format!("<error code=\"{code}\">{}</error>", xml_escape(message)))
     }
 
     fn identify(&self) -> Vec<u8> {
@@ -491,11 +474,7 @@ impl Repo {
             self.render(&mut inner, item, verb == "ListRecords");
         }
         let next = if end < selected {
-            if fault == Some(&Fault::RepeatToken) && token.offset > 0 {
-                token.encode()
-            } else {
-                Token { offset: end, ..token_clone(&token) }.encode()
-            }
+            if fault == Some(&Fault::RepeatToken) && token.offset > 0 { token.encode() } else { Token { offset: end, ..token_clone(&token) }.encode() }
         } else {
             String::new()
         };
@@ -503,7 +482,7 @@ impl Repo {
             "<resumptionToken completeListSize=\"{}\" cursor=\"{}\">{}</resumptionToken>\n</{verb}>",
             selected,
             token.offset,
-            esc(&next)
+            xml_escape(&next)
         ));
         let mut body = self.envelope(verb, &inner);
         if fault == Some(&Fault::InvalidCharacters) {
@@ -518,11 +497,7 @@ impl Repo {
     fn render(&self, out: &mut String, item: &Item, with_metadata: bool) {
         let sets = item.set.as_ref().map(|s| format!("<setSpec>{s}</setSpec>")).unwrap_or_default();
         let status = if item.deleted { " status=\"deleted\"" } else { "" };
-        let header = format!(
-            "<header{status}><identifier>{}</identifier><datestamp>{}</datestamp>{sets}</header>",
-            item.identifier,
-            self.fmt(item.datestamp)
-        );
+        let header = format!("<header{status}><identifier>{}</identifier><datestamp>{}</datestamp>{sets}</header>", item.identifier, self.fmt(item.datestamp));
         if !with_metadata {
             out.push_str(&header);
             out.push('\n');
@@ -554,13 +529,84 @@ impl Repo {
 
 /// Words for the generated abstracts.
 const WORDS: &[&str] = &[
-    "harvest", "record", "metadata", "archive", "repository", "protocol", "token", "resumption", "datestamp", "granularity",
-    "deleted", "set", "identifier", "schema", "namespace", "library", "catalogue", "journal", "article", "thesis",
-    "dataset", "software", "survey", "method", "result", "analysis", "model", "theory", "evidence", "sample",
-    "measurement", "observation", "experiment", "review", "history", "language", "network", "system", "structure", "function",
-    "energy", "climate", "ocean", "river", "forest", "city", "school", "health", "economy", "policy",
-    "quantum", "protein", "galaxy", "particle", "algorithm", "graph", "matrix", "sequence", "signal", "image",
-    "we", "show", "that", "the", "a", "of", "in", "on", "with", "for", "and", "is", "are", "by", "from", "new", "large", "small",
+    "harvest",
+    "record",
+    "metadata",
+    "archive",
+    "repository",
+    "protocol",
+    "token",
+    "resumption",
+    "datestamp",
+    "granularity",
+    "deleted",
+    "set",
+    "identifier",
+    "schema",
+    "namespace",
+    "library",
+    "catalogue",
+    "journal",
+    "article",
+    "thesis",
+    "dataset",
+    "software",
+    "survey",
+    "method",
+    "result",
+    "analysis",
+    "model",
+    "theory",
+    "evidence",
+    "sample",
+    "measurement",
+    "observation",
+    "experiment",
+    "review",
+    "history",
+    "language",
+    "network",
+    "system",
+    "structure",
+    "function",
+    "energy",
+    "climate",
+    "ocean",
+    "river",
+    "forest",
+    "city",
+    "school",
+    "health",
+    "economy",
+    "policy",
+    "quantum",
+    "protein",
+    "galaxy",
+    "particle",
+    "algorithm",
+    "graph",
+    "matrix",
+    "sequence",
+    "signal",
+    "image",
+    "we",
+    "show",
+    "that",
+    "the",
+    "a",
+    "of",
+    "in",
+    "on",
+    "with",
+    "for",
+    "and",
+    "is",
+    "are",
+    "by",
+    "from",
+    "new",
+    "large",
+    "small",
 ];
 
 /// An abstract of some 60 words chosen from `seed`: text that varies

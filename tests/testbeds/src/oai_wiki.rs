@@ -17,6 +17,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use sha1::Digest;
+
+use crate::http::{RequestLog, lock, serve, xml_escape};
 
 #[derive(Clone, Debug)]
 struct Rev {
@@ -53,8 +56,7 @@ struct Wiki {
     now: DateTime<Utc>,
     chunk: usize,
     auth: Option<(String, String)>,
-    requests: u64,
-    log: Vec<String>,
+    requests: RequestLog,
     /// Requests numbered here are never answered.
     hang: Vec<u64>,
 }
@@ -81,8 +83,7 @@ impl FakeOaiWiki {
             now,
             chunk,
             auth: None,
-            requests: 0,
-            log: Vec::new(),
+            requests: RequestLog::default(),
             hang: Vec::new(),
         };
         let fake = FakeOaiWiki { wiki: Arc::new(Mutex::new(w)) };
@@ -91,7 +92,7 @@ impl FakeOaiWiki {
     }
 
     fn w(&self) -> std::sync::MutexGuard<'_, Wiki> {
-        crate::util::lock(&self.wiki)
+        lock(&self.wiki)
     }
 
     /// Requires HTTP Basic credentials (the extension's `$oaiAuth`).
@@ -110,11 +111,11 @@ impl FakeOaiWiki {
     }
 
     pub fn requests(&self) -> u64 {
-        self.w().requests
+        self.w().requests.count()
     }
 
     pub fn log(&self) -> Vec<String> {
-        self.w().log.clone()
+        self.w().requests.entries().to_vec()
     }
 
     /// Moves the clock on (each change also takes a second or two).
@@ -174,11 +175,6 @@ impl FakeOaiWiki {
         w.touch(id);
     }
 
-    /// The id of the live page with this title.
-    pub fn id_of(&self, title: &str) -> Option<u64> {
-        self.w().pages.iter().find(|(_, p)| !p.deleted && p.title == title).map(|(id, _)| *id)
-    }
-
     /// The live pages as the wiki sees them.
     pub fn view(&self) -> View {
         self.w()
@@ -187,7 +183,7 @@ impl FakeOaiWiki {
             .filter(|(_, p)| !p.deleted)
             .map(|(id, p)| {
                 let r = p.revs.last().expect("a page has a revision");
-                (*id, (p.title.clone(), r.id, crate::util::sha1_hex(&r.text)))
+                (*id, (p.title.clone(), r.id, sha1_hex(&r.text)))
             })
             .collect()
     }
@@ -198,13 +194,8 @@ impl FakeOaiWiki {
     }
 
     pub async fn serve_on(&self, port: u16) -> std::io::Result<String> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-        let url = format!("http://{}/wiki/Special:OAIRepository", listener.local_addr()?);
         let app = axum::Router::new().route("/wiki/Special:OAIRepository", axum::routing::any(handle)).with_state(self.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(url)
+        Ok(format!("http://{}/wiki/Special:OAIRepository", serve(app, port).await?))
     }
 }
 
@@ -259,7 +250,7 @@ impl Wiki {
 
     fn answer(&self, args: &BTreeMap<String, String>) -> String {
         // The extension echoes every argument as an attribute of <request/>.
-        let request = format!("<request{}/>", args.iter().map(|(k, v)| format!(" {}=\"{}\"", esc(k), esc(v))).collect::<String>());
+        let request = format!("<request{}/>", args.iter().map(|(k, v)| format!(" {}=\"{}\"", xml_escape(k), xml_escape(v))).collect::<String>());
         let verb = args.get("verb").map(String::as_str).unwrap_or("");
         match verb {
             "Identify" => self.envelope(
@@ -366,7 +357,11 @@ impl Wiki {
 
     fn header(&self, id: u64) -> String {
         let status = if self.live(id).is_none() { " status=\"deleted\"" } else { "" };
-        format!("<header{status}>\n  <identifier>{}</identifier>\n  <datestamp>{}</datestamp>\n</header>\n", self.identifier(id), fmt(self.updates[&id].timestamp))
+        format!(
+            "<header{status}>\n  <identifier>{}</identifier>\n  <datestamp>{}</datestamp>\n</header>\n",
+            self.identifier(id),
+            fmt(self.updates[&id].timestamp)
+        )
     }
 
     fn record(&self, id: u64, prefix: &str, first: bool) -> String {
@@ -378,8 +373,8 @@ impl Wiki {
         let metadata = if prefix == "oai_dc" {
             format!(
                 "<oai_dc:dc xmlns:oai_dc=\"http://www.openarchives.org/OAI/2.0/oai_dc/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:title>{}</dc:title><dc:contributor>{}</dc:contributor><dc:date>{}</dc:date></oai_dc:dc>",
-                esc(&p.title),
-                esc(&r.user),
+                xml_escape(&p.title),
+                xml_escape(&r.user),
                 fmt(self.updates[&id].timestamp)
             )
         } else {
@@ -388,20 +383,20 @@ impl Wiki {
             } else {
                 ""
             };
-            let redirect = p.redirect.as_ref().map(|t| format!("\n    <redirect title=\"{}\" />", esc(t))).unwrap_or_default();
+            let redirect = p.redirect.as_ref().map(|t| format!("\n    <redirect title=\"{}\" />", xml_escape(t))).unwrap_or_default();
             format!(
                 "<mediawiki xmlns=\"http://www.mediawiki.org/xml/export-0.11/\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://www.mediawiki.org/xml/export-0.11/ http://www.mediawiki.org/xml/export-0.11.xsd\" version=\"0.11\" xml:lang=\"en\">{siteinfo}\n  <page>\n    <title>{}</title>\n    <ns>{}</ns>\n    <id>{id}</id>{redirect}\n    <revision>\n      <id>{}</id>\n{}      <timestamp>{}</timestamp>\n      <contributor>\n        <username>{}</username>\n        <id>3</id>\n      </contributor>\n      <comment>{}</comment>\n      <origin>{}</origin>\n      <model>wikitext</model>\n      <format>text/x-wiki</format>\n      <text bytes=\"{}\" sha1=\"{}\" xml:space=\"preserve\">{}</text>\n      <sha1>{}</sha1>\n    </revision>\n  </page>\n</mediawiki>",
-                esc(&p.title),
+                xml_escape(&p.title),
                 p.ns,
                 r.id,
                 if r.parent > 0 { format!("      <parentid>{}</parentid>\n", r.parent) } else { String::new() },
                 fmt(r.timestamp),
-                esc(&r.user),
-                esc(&r.comment),
+                xml_escape(&r.user),
+                xml_escape(&r.comment),
                 r.id,
                 r.text.len(),
                 base36_sha1(&r.text),
-                esc(&r.text),
+                xml_escape(&r.text),
                 base36_sha1(&r.text),
             )
         };
@@ -421,13 +416,13 @@ fn parse_bound(s: &str) -> Option<DateTime<Utc>> {
     chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%SZ").ok().map(|n| Utc.from_utc_datetime(&n))
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+/// SHA-1 in hex, as the action API writes it.
+fn sha1_hex(text: &str) -> String {
+    sha1::Sha1::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// SHA-1 in base 36, as MediaWiki writes it in exports.
 fn base36_sha1(text: &str) -> String {
-    use sha1::Digest;
     let mut n: Vec<u8> = sha1::Sha1::digest(text.as_bytes()).to_vec();
     let mut digits = Vec::new();
     while n.iter().any(|b| *b != 0) {
@@ -447,9 +442,7 @@ async fn handle(State(fake): State<FakeOaiWiki>, method: Method, headers: Header
     let args: BTreeMap<String, String> = url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
     let (n, hang, answer) = {
         let mut w = fake.w();
-        w.requests += 1;
-        let n = w.requests;
-        w.log.push(raw.clone());
+        let n = w.requests.record(raw.clone());
         if let Some((user, password)) = &w.auth {
             let expected = format!("Basic {}", base64(&format!("{user}:{password}")));
             if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {

@@ -1,0 +1,163 @@
+//! `wiki check`, `mirror`, `pages`, `show` and `history`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, bail};
+use checkpoints::Store;
+
+use super::open;
+use crate::jobs::{self, Kind, Work};
+use crate::mediawiki::{MwError, Secret, Wiki, WikiOptions};
+use crate::mirror::pull::Feed;
+use crate::settings::Settings;
+use crate::tasks;
+
+pub(super) async fn mirror(settings: &Settings, db: &Path, name: &str, feed: Option<Feed>, json: bool) -> anyhow::Result<()> {
+    let Work::Mirror(mut job) = jobs::one(settings, Kind::Mirror, name)?.work else { unreachable!("a [wiki.*] resolves to a mirror") };
+    job.feed = feed.unwrap_or(job.feed);
+    let store = Arc::new(Mutex::new(open(db)?));
+    let summary = tasks::mirror(settings, store, &job).await?;
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!(
+            "{name}: {} pages seen through {}: {} created, {} updated, {} moved, {} deleted, {} undeleted, {} moved aside; {} requests{}",
+            summary.pages_seen,
+            summary.feed,
+            summary.created,
+            summary.updated,
+            summary.moved,
+            summary.deleted,
+            summary.undeleted,
+            summary.displaced,
+            summary.requests,
+            if summary.wrote { "" } else { ", nothing written" },
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn pages(store: &Store, name: &str, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for p in store.wiki_pages(name)? {
+        if json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"id": p.pageid, "title": p.title, "ns": p.ns, "rev": p.rev_id, "sha1": p.sha1, "redirect": p.redirect, "deleted": p.deleted, "displaced": p.displaced})
+            )?;
+        } else {
+            let flags = [(p.deleted, "deleted"), (p.displaced, "moved aside"), (p.redirect.is_some(), "redirect")]
+                .iter()
+                .filter(|f| f.0)
+                .map(|f| f.1)
+                .collect::<Vec<_>>()
+                .join(", ");
+            writeln!(out, "{}\t{}\trev {}\t{}", p.pageid, p.title, p.rev_id.unwrap_or(0), flags)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A stored page by its full title: the live one, else a deleted one.
+fn find_page(store: &Store, name: &str, title: &str) -> anyhow::Result<checkpoints::StoredPage> {
+    store.wiki_page_by_title(name, title)?.with_context(|| format!("no page [[{title}]] in the mirror of {name}"))
+}
+
+pub(super) fn show(store: &Store, name: &str, title: &str, rev: Option<u64>) -> anyhow::Result<()> {
+    let page = find_page(store, name, title)?;
+    let revid = rev.or(page.rev_id).with_context(|| format!("[[{title}]] has no revision in the mirror"))?;
+    let r = store.wiki_revision(name, revid)?.with_context(|| format!("revision {revid} is not in the mirror of {name}"))?;
+    if store.wiki_revisions(name, page.pageid)?.iter().all(|x| x.revid != revid) {
+        bail!("revision {revid} belongs to another page than [[{title}]]");
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(r.text.as_bytes())?;
+    if !r.text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+pub(super) fn history(store: &Store, name: &str, title: &str) -> anyhow::Result<()> {
+    let page = find_page(store, name, title)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "page {}{}", page.pageid, if page.deleted { " (deleted)" } else { "" })?;
+    for t in store.wiki_titles(name, page.pageid)? {
+        writeln!(out, "title  {}  since {}", t.title, t.since)?;
+    }
+    for r in store.wiki_revisions(name, page.pageid)? {
+        writeln!(out, "rev {}  parent {}  {}  {}  {}", r.revid, r.parentid, r.timestamp, r.user, r.comment)?;
+    }
+    Ok(())
+}
+
+/// The rights two-way sync needs; a one-way mirror needs none of them.
+const RIGHTS: [&str; 5] = ["edit", "move", "delete", "suppressredirect", "bot"];
+
+pub(super) async fn check(
+    settings: &Settings,
+    name: Option<String>,
+    api: Option<String>,
+    user: Option<String>,
+    password_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let (mut options, oai_url) = match (&name, api) {
+        (Some(n), _) => (settings.wiki_options(n)?, settings.wiki[n].oai.clone()),
+        (None, Some(api)) => {
+            let mut o = WikiOptions::new("(command line)", &api);
+            o.user_agent = settings.user_agent();
+            if let (Some(u), Some(f)) = (user, password_file) {
+                o.login = Some((u, Secret::new(crate::settings::read_password_file(&f)?)));
+            }
+            (o, None)
+        }
+        (None, None) => bail!("give a wiki NAME or --api URL"),
+    };
+    // A person is waiting: fail fast on an unreachable host.
+    options.max_attempts = 2;
+    let wiki_name = options.name.clone();
+    let api_url = options.api.clone();
+    let has_login = options.login.is_some();
+    let wiki = Wiki::new(options)?;
+    let site = wiki.siteinfo().await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "Wiki:       {wiki_name} ({api_url})")?;
+    writeln!(out, "Site:       {}", site.sitename)?;
+    writeln!(out, "Software:   {}", site.generator)?;
+    // The account's missing rights, named after the account.
+    let mut missing: Option<(String, Vec<String>)> = None;
+    if has_login {
+        let me = wiki.userinfo().await?;
+        writeln!(out, "Account:    {} (groups: {})", me.name, me.groups.iter().filter(|g| !g.starts_with('*')).cloned().collect::<Vec<_>>().join(", "))?;
+        let rights: Vec<String> = RIGHTS.iter().map(|r| format!("{r} {}", if me.has(r) { "yes" } else { "NO" })).collect();
+        writeln!(out, "Rights:     {}", rights.join(", "))?;
+        let lacking: Vec<String> = RIGHTS.iter().filter(|r| !me.has(r)).map(|r| r.to_string()).collect();
+        if !lacking.is_empty() {
+            missing = Some((me.name, lacking));
+        }
+    } else {
+        writeln!(out, "Account:    none configured (read-only)")?;
+    }
+    match oai_url {
+        None => writeln!(out, "OAI:        not configured (changes come from the action API)")?,
+        Some(url) => {
+            let answer = match oai::Client::new(&url, settings.client_options(false)) {
+                Ok(c) => c.identify().await.map(|i| i.value.repository_name).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match answer {
+                Ok(name) => writeln!(out, "OAI:        {url} answers Identify ({name})")?,
+                Err(e) => writeln!(out, "OAI:        {url} does not answer Identify: {e}")?,
+            }
+        }
+    }
+    drop(out);
+    if let Some((user, missing)) = missing {
+        return Err(MwError::MissingRights { wiki: wiki_name, user, missing }.into());
+    }
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! The config resolved into jobs, once, in one place.
+//!
+//! Every `[source.NAME]` is a harvest, every `[wiki.NAME]` a mirror and
+//! every `[sync.NAME]` a sync. Resolving a table checks it (exactly one of
+//! `with` and `checkout`, a sync naming a wiki that exists, a schedule that
+//! parses) and fills in its defaults; what comes out is a [`Job`] that
+//! [`crate::tasks`] can run without looking at the settings for its shape
+//! again. The CLI, the daemon and `config check` all resolve through here,
+//! so each check exists once.
+//!
+//! Secrets are not read here: a password file is read when a run logs in,
+//! so that a wiki whose secret is missing fails its own runs, not every job.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use checkpoints::SourceKey;
+
+use crate::daemon::schedule::Schedule;
+use crate::harvest::Window;
+use crate::mirror::pull::{Feed, PullOptions};
+use crate::settings::{Settings, WikiSettings};
+use crate::sync::plan::{ConflictPolicy, Target};
+
+/// Which table a job comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// `[source.NAME]`: a harvest.
+    Harvest,
+    /// `[wiki.NAME]`: a mirror.
+    Mirror,
+    /// `[sync.NAME]`: a two-way sync.
+    Sync,
+}
+
+impl Kind {
+    /// The config table's name, which is also the first half of a job's id.
+    pub fn table(self) -> &'static str {
+        match self {
+            Kind::Harvest => "source",
+            Kind::Mirror => "wiki",
+            Kind::Sync => "sync",
+        }
+    }
+}
+
+/// A configured job, resolved.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// The NAME of its table.
+    pub name: String,
+    /// `None`: it runs only when triggered (or from the command line).
+    pub schedule: Option<Schedule>,
+    pub work: Work,
+}
+
+/// What a job does, with everything it needs from the config.
+#[derive(Clone, Debug)]
+pub enum Work {
+    Harvest(HarvestJob),
+    Mirror(MirrorJob),
+    Sync(SyncJob),
+}
+
+#[derive(Clone, Debug)]
+pub struct HarvestJob {
+    pub source: SourceKey,
+    pub window: Option<Window>,
+    pub strict: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct MirrorJob {
+    pub feed: Feed,
+    /// `pull.wiki` is the `[wiki.NAME]`.
+    pub pull: PullOptions,
+}
+
+#[derive(Clone, Debug)]
+pub struct SyncJob {
+    /// The `wiki` side.
+    pub wiki: MirrorJob,
+    /// The other side.
+    pub peer: SyncPeer,
+    pub policy: ConflictPolicy,
+    pub prefer: Target,
+}
+
+/// The other side of a sync.
+#[derive(Clone, Debug)]
+pub enum SyncPeer {
+    /// Another `[wiki.*]`.
+    Wiki(MirrorJob),
+    /// A directory of page files.
+    Checkout(PathBuf),
+}
+
+impl Job {
+    pub fn kind(&self) -> Kind {
+        match self.work {
+            Work::Harvest(_) => Kind::Harvest,
+            Work::Mirror(_) => Kind::Mirror,
+            Work::Sync(_) => Kind::Sync,
+        }
+    }
+
+    /// `source.NAME`, `wiki.NAME` or `sync.NAME`: how the daemon, its
+    /// control endpoint and the logs name the job.
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.kind().table(), self.name)
+    }
+
+    /// What the job touches: jobs sharing one never run at once.
+    pub fn resources(&self) -> Vec<String> {
+        match &self.work {
+            Work::Harvest(h) => vec![format!("source:{}", h.source.base_url)],
+            Work::Mirror(m) => vec![format!("wiki:{}", m.pull.wiki)],
+            Work::Sync(s) => {
+                let mut out = vec![format!("wiki:{}", s.wiki.pull.wiki)];
+                match &s.peer {
+                    SyncPeer::Wiki(w) => out.push(format!("wiki:{}", w.pull.wiki)),
+                    // Two syncs of one directory never run at once either.
+                    SyncPeer::Checkout(dir) => out.push(format!("checkout:{}", dir.display())),
+                }
+                out
+            }
+        }
+    }
+}
+
+/// A table that does not resolve: where, and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// `source.NAME`, `wiki.NAME` or `sync.NAME`.
+    pub table: String,
+    /// The key at fault, if one is.
+    pub key: Option<&'static str>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}", self.table, self.message)
+    }
+}
+
+impl std::error::Error for Problem {}
+
+/// Every job of the config, and every table that does not resolve.
+pub fn resolve(settings: &Settings) -> (Vec<Job>, Vec<Problem>) {
+    let mut jobs = Vec::new();
+    let mut problems = Vec::new();
+    let names = settings
+        .source
+        .keys()
+        .map(|n| (Kind::Harvest, n))
+        .chain(settings.wiki.keys().map(|n| (Kind::Mirror, n)))
+        .chain(settings.sync.keys().map(|n| (Kind::Sync, n)));
+    for (kind, name) in names {
+        match one(settings, kind, name) {
+            Ok(job) => jobs.push(job),
+            Err(p) => problems.push(p),
+        }
+    }
+    (jobs, problems)
+}
+
+/// Every job, or an error listing every table that does not resolve.
+pub fn resolve_all(settings: &Settings) -> anyhow::Result<Vec<Job>> {
+    let (jobs, problems) = resolve(settings);
+    if problems.is_empty() {
+        return Ok(jobs);
+    }
+    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    anyhow::bail!("{} problem(s) in the config (`oai-mirror config check` shows their lines):\n  {}", problems.len(), list.join("\n  "))
+}
+
+/// One table's job.
+pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> {
+    let table = format!("{}.{name}", kind.table());
+    let problem = |key: Option<&'static str>, message: String| Problem { table: table.clone(), key, message };
+    let missing = || problem(None, format!("no [{table}] in the config"));
+    let (schedule, timezone, work) = match kind {
+        Kind::Harvest => {
+            let s = settings.source.get(name).ok_or_else(missing)?;
+            let source = SourceKey { base_url: s.url.clone(), metadata_prefix: s.prefix.clone(), set_spec: s.set.clone() };
+            (&s.schedule, &s.timezone, Work::Harvest(HarvestJob { source, window: s.window, strict: s.strict }))
+        }
+        Kind::Mirror => {
+            let w = settings.wiki.get(name).ok_or_else(missing)?;
+            (&w.schedule, &w.timezone, Work::Mirror(mirror_job(name, w)))
+        }
+        Kind::Sync => {
+            let s = settings.sync.get(name).ok_or_else(missing)?;
+            let wiki_named = |w: &str| match settings.wiki.get(w) {
+                Some(settings) => Ok(mirror_job(w, settings)),
+                None => Err(problem(None, format!("names wiki {w:?}, which has no [wiki.{w}]"))),
+            };
+            let wiki = wiki_named(&s.wiki)?;
+            let peer = match (&s.with, &s.checkout) {
+                (Some(with), None) => SyncPeer::Wiki(wiki_named(with)?),
+                (None, Some(dir)) if dir.exists() && !dir.is_dir() => {
+                    return Err(problem(Some("checkout"), format!("the checkout {} is not a directory", dir.display())));
+                }
+                (None, Some(dir)) => SyncPeer::Checkout(dir.clone()),
+                _ => return Err(problem(None, "needs exactly one of `with` (another [wiki.*]) and `checkout` (a directory)".into())),
+            };
+            (&s.schedule, &s.timezone, Work::Sync(SyncJob { wiki, peer, policy: s.conflicts, prefer: s.prefer }))
+        }
+    };
+    let schedule = match schedule {
+        Some(expr) => Some(Schedule::parse(expr, timezone.as_deref()).map_err(|e| problem(Some(e.key()), format!("{}: {e}", e.key())))?),
+        None => None,
+    };
+    Ok(Job { name: name.to_string(), schedule, work })
+}
+
+/// A `[wiki.*]` as a mirror: its feed is `feed`, else OAI when it has an
+/// `oai` URL, else the action API.
+fn mirror_job(name: &str, w: &WikiSettings) -> MirrorJob {
+    let feed = w.feed.unwrap_or(if w.oai.is_some() { Feed::Oai } else { Feed::Api });
+    MirrorJob { feed, pull: PullOptions { wiki: name.to_string(), selection: w.selection(), history: w.history } }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,67 @@
+use super::*;
+
+fn settings(toml_text: &str) -> Settings {
+    toml::from_str(toml_text).unwrap()
+}
+
+const WIKIS: &str = "[wiki.a]\napi = \"http://a/api.php\"\noai = \"http://a/oai\"\n[wiki.b]\napi = \"http://b/api.php\"\n";
+
+#[test]
+fn each_table_is_one_job_with_its_id_and_resources() {
+    let s = settings(&format!(
+        "[source.z]\nurl = \"http://z/oai\"\nschedule = \"0 3 * * *\"\ntimezone = \"Europe/Berlin\"\n{WIKIS}[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n[sync.files]\nwiki = \"b\"\ncheckout = \"/srv/pages\"\n"
+    ));
+    let (jobs, problems) = resolve(&s);
+    assert_eq!(problems, []);
+    let ids: Vec<(String, Vec<String>)> = jobs.iter().map(|j| (j.id(), j.resources())).collect();
+    assert_eq!(
+        ids,
+        [
+            ("source.z".to_string(), vec!["source:http://z/oai".to_string()]),
+            ("wiki.a".into(), vec!["wiki:a".into()]),
+            ("wiki.b".into(), vec!["wiki:b".into()]),
+            ("sync.ab".into(), vec!["wiki:a".into(), "wiki:b".into()]),
+            ("sync.files".into(), vec!["wiki:b".into(), "checkout:/srv/pages".into()]),
+        ]
+    );
+    assert_eq!(jobs[0].schedule.as_ref().map(|s| s.timezone()), Some("Europe/Berlin"));
+    let Work::Harvest(h) = &jobs[0].work else { panic!("{:?}", jobs[0]) };
+    assert_eq!((h.source.metadata_prefix.as_str(), h.window, h.strict), ("oai_dc", None, false), "the defaults");
+}
+
+#[test]
+fn a_wiki_reads_oai_when_it_has_an_oai_url_unless_told_otherwise() {
+    let s = settings(&format!("{WIKIS}[wiki.c]\napi = \"http://c/api.php\"\noai = \"http://c/oai\"\nfeed = \"api\"\n"));
+    let feeds: Vec<(String, Feed)> = resolve(&s)
+        .0
+        .into_iter()
+        .map(|j| match j.work {
+            Work::Mirror(m) => (j.name, m.feed),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(feeds, [("a".to_string(), Feed::Oai), ("b".into(), Feed::Api), ("c".into(), Feed::Api)]);
+}
+
+#[test]
+fn tables_that_do_not_resolve_are_problems_naming_table_and_key() {
+    let s = settings(&format!(
+        "{WIKIS}[sync.both]\nwiki = \"a\"\nwith = \"b\"\ncheckout = \"/x\"\n[sync.neither]\nwiki = \"a\"\n[sync.ghost]\nwiki = \"a\"\nwith = \"nope\"\n\
+         [source.tz]\nurl = \"http://z\"\nschedule = \"0 3 * * *\"\ntimezone = \"Mars/Olympus\"\n[source.cron]\nurl = \"http://z\"\nschedule = \"* * *\"\n"
+    ));
+    let (jobs, problems) = resolve(&s);
+    assert_eq!(jobs.len(), 2, "the two wikis still resolve");
+    let got: Vec<(&str, Option<&str>)> = problems.iter().map(|p| (p.table.as_str(), p.key)).collect();
+    assert_eq!(got, [("source.cron", Some("schedule")), ("source.tz", Some("timezone")), ("sync.both", None), ("sync.ghost", None), ("sync.neither", None)]);
+    assert!(problems[3].message.contains("\"nope\", which has no [wiki.nope]"), "{}", problems[3]);
+    assert!(problems[2].message.contains("exactly one of `with`"), "{}", problems[2]);
+    let all = format!("{:#}", resolve_all(&s).unwrap_err());
+    assert!(all.contains("5 problem(s)") && all.contains("[sync.ghost]"), "{all}");
+}
+
+#[test]
+fn one_table_resolves_alone_and_a_missing_one_is_named() {
+    let s = settings(&format!("{WIKIS}[sync.broken]\nwiki = \"a\"\n"));
+    assert_eq!(one(&s, Kind::Mirror, "a").unwrap().id(), "wiki.a", "a broken sync does not stop a wiki's job");
+    assert_eq!(one(&s, Kind::Harvest, "x").unwrap_err().to_string(), "[source.x] no [source.x] in the config");
+}
