@@ -23,5 +23,5 @@ pub mod wiki;
 
 pub use error::{Error, Result};
 pub use store::{PageCommit, Position, RecordIn, Run, RunPlan, RunState, Source, SourceKey, SourceStatus, Store, StoredRecord, Tally};
-pub use sync::{CheckoutFile, ConflictPolicy, ConflictRow, Job, Pair, SyncSide};
+pub use sync::{CheckoutFile, ConflictPolicy, ConflictRow, Job, NewPush, Pair, SyncSide};
 pub use wiki::{FeedState, PageOp, PageRow, RevisionRow, StoredPage, TitleSpan};

@@ -81,6 +81,20 @@ impl SyncSide {
 }
 named_column!(ConflictPolicy, ConflictPolicy::KeepBoth => "keep-both", ConflictPolicy::Markers => "markers");
 
+/// A push to queue: to which side of which pair, what text against which
+/// of the target's revisions (0: a page to create).
+#[derive(Clone, Copy, Debug)]
+pub struct NewPush<'a> {
+    pub pair_id: i64,
+    pub target: SyncSide,
+    pub title: &'a str,
+    pub page_id: Option<u64>,
+    pub base_rev: u64,
+    pub text: &'a str,
+    /// The text's MD5, to tell after a crash whether the push landed.
+    pub md5: &'a str,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
     pub job_id: i64,
@@ -211,19 +225,8 @@ impl Store {
     }
 
     /// Queues a push; returns the job id.
-    #[allow(clippy::too_many_arguments)]
-    pub fn queue_push(
-        &self,
-        sync: &str,
-        pair_id: i64,
-        target: SyncSide,
-        title: &str,
-        page_id: Option<u64>,
-        base_rev: u64,
-        text: &str,
-        md5: &str,
-        now: i64,
-    ) -> Result<i64> {
+    pub fn queue_push(&self, sync: &str, push: &NewPush<'_>, now: i64) -> Result<i64> {
+        let NewPush { pair_id, target, title, page_id, base_rev, text, md5 } = *push;
         self.conn()
             .execute(
                 "INSERT INTO outbox (sync, pair_id, target, title, page_id, base_rev, text, md5, state, next_try, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?9)",
@@ -259,7 +262,6 @@ impl Store {
         self.conn().execute("DELETE FROM outbox WHERE job_id = ?1", [job_id]).doing("removing a push").map(drop)
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub fn add_conflict(&self, sync: &str, c: &ConflictRow, now: i64) -> Result<i64> {
         self.conn()
             .execute(

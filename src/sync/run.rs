@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use checkpoints::{ConflictRow, Pair, Store};
+use checkpoints::{ConflictRow, NewPush, Pair, Store};
 use tracing::Instrument;
 
 pub use super::peer::{Checkout, Side};
@@ -359,7 +359,9 @@ impl<'a> Run<'a> {
         let (store, opts) = (self.store, self.opts);
         // MediaWiki strips trailing white space from every saved text.
         let text = text.trim_end();
-        let job = write(store, |s| s.queue_push(&opts.name, pair.pair_id, target, title, page_id, base_rev, text, &md5_hex(text), now()))?;
+        let md5 = md5_hex(text);
+        let queued = NewPush { pair_id: pair.pair_id, target, title, page_id, base_rev, text, md5: &md5 };
+        let job = write(store, |s| s.queue_push(&opts.name, &queued, now()))?;
         write(store, |s| s.mark_sent(job))?;
         let summary = format!("oai-mirror sync ({})", opts.name);
         let side = self.side(target);
@@ -560,7 +562,8 @@ pub fn resolve(s: &Store, sync: &str, title: &str, take: Take) -> anyhow::Result
     // last writes, which the mirror sees only at the next pull. A side that
     // already holds the text answers "no change".
     for (target, page, rev) in [(Target::Wiki, pair.wiki_page, pair.wiki_rev), (Target::With, pair.with_page, pair.with_rev)] {
-        s.queue_push(sync, pair.pair_id, target, &pair.title, page, rev, text, &md5_hex(text), now())?;
+        let md5 = md5_hex(text);
+        s.queue_push(sync, &NewPush { pair_id: pair.pair_id, target, title: &pair.title, page_id: page, base_rev: rev, text, md5: &md5 }, now())?;
     }
     pair.base_text = text.to_string();
     pair.held = false;

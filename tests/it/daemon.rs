@@ -4,7 +4,7 @@
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use testbeds::repository::{Fault, RepoSpec, Testbed};
+use testbeds::repository::{Fault, RepoSpec, RetryAfter, Testbed};
 
 use crate::support::{bin, run, stderr, stored, tempdir};
 
@@ -31,8 +31,10 @@ async fn start(home: &std::path::Path, config: &std::path::Path) -> Daemon {
     let port = free_port();
     let child = {
         let mut c = bin(home);
-        c.arg("--config").arg(config).env("OAI_MIRROR_TOKEN", TOKEN).args(["run", "--listen", &format!("127.0.0.1:{port}")]);
-        c.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+        c.arg("--config").arg(config).env("OAI_MIRROR_TOKEN", TOKEN).args(["--log-format", "json", "run", "--listen", &format!("127.0.0.1:{port}")]);
+        // Its log, one JSON object a line, for the tests that read it.
+        let log = std::fs::File::create(home.join("daemon.log")).unwrap();
+        c.stdout(Stdio::null()).stderr(log).spawn().unwrap()
     };
     let _ = oai::Client::new("http://127.0.0.1:1/", Default::default()); // installs the TLS provider
     let http = reqwest::Client::new();
@@ -135,6 +137,30 @@ async fn the_control_endpoint_needs_the_token_and_triggers_status_and_metrics_wo
     d.sigterm();
     assert!(d.wait_exit(Duration::from_secs(10)).success());
     assert_eq!(stored(&home.path().join("d.sqlite")).len(), 300);
+}
+
+/// The daemon runs jobs side by side: each line a run logs, the client's
+/// retries included, carries the spans of its job and its harvest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_line_says_which_job_and_which_harvest_it_belongs_to() {
+    let bed = Testbed::new(RepoSpec { records: 300, ..Default::default() });
+    let url = bed.spawn().await.unwrap();
+    bed.fault(3, Fault::Unavailable(RetryAfter::Seconds(0)));
+    let home = tempdir();
+    let cfg = config(home.path(), &url, "[http]\ninitial_backoff_secs = 0.0\n");
+    let mut d = start(home.path(), &cfg).await;
+    d.http.post(format!("{}/trigger/source.bed", d.url)).bearer_auth(TOKEN).send().await.unwrap();
+    let job = d.wait_runs("source.bed", 1).await;
+    assert_eq!(job["last_outcome"], "ok", "{job}");
+    d.sigterm();
+    assert!(d.wait_exit(Duration::from_secs(10)).success());
+    let log = std::fs::read_to_string(home.path().join("daemon.log")).unwrap();
+    let lines: Vec<serde_json::Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let retry = lines.iter().find(|l| l["fields"]["message"] == "retrying").unwrap_or_else(|| panic!("no retry line in\n{log}"));
+    let spans = retry["spans"].as_array().unwrap_or_else(|| panic!("no spans: {retry}"));
+    let span = |name: &str| spans.iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("no {name} span: {retry}"));
+    assert_eq!((span("job")["job"].as_str(), span("job")["kind"].as_str()), (Some("source.bed"), Some("source")), "{retry}");
+    assert_eq!(span("harvest")["source"].as_str(), Some(url.as_str()), "{retry}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

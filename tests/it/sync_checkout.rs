@@ -367,7 +367,8 @@ fn queue_unsent(co: &Co, title: &str, target: SyncSide, base_rev: u64, text: &st
     let store = checkpoints::Store::open(&co.home.path().join("s.sqlite")).unwrap();
     let pair = store.sync_pairs("co").unwrap().into_iter().find(|x| x.title == title).unwrap();
     let page = if target == SyncSide::Wiki { pair.wiki_page } else { pair.with_page };
-    store.queue_push("co", pair.pair_id, target, title, page, base_rev, text, &oai_mirror::util::md5_hex(text), 0).unwrap();
+    let md5 = oai_mirror::util::md5_hex(text);
+    store.queue_push("co", &checkpoints::NewPush { pair_id: pair.pair_id, target, title, page_id: page, base_rev, text, md5: &md5 }, 0).unwrap();
 }
 
 /// Both sides hold `text`, and a further run has nothing to push.

@@ -35,6 +35,57 @@ fn kill_within(mut cmd: std::process::Command, rng: &mut fastrand::Rng, window: 
     running
 }
 
+/// What the trials of one kind found.
+#[derive(Default)]
+struct Verdict {
+    lost: usize,
+    twice: usize,
+    diverged: usize,
+    mid_run: usize,
+}
+
+impl Verdict {
+    /// Judges one trial: after the run that followed the kill, both sides
+    /// (`sides`, named) hold the same text, with both edits (`marks`) in
+    /// it; if not, the killed run's log and the next run's output are shown.
+    fn judge(&mut self, trial: usize, title: &str, sides: [(&str, &str); 2], marks: [&str; 2], log: &std::path::Path, next: &std::process::Output) {
+        let [(left_name, left), (right_name, right)] = sides;
+        let kept = |text: &str| marks.iter().all(|m| text.contains(m));
+        if left != right || !kept(left) {
+            eprintln!(
+                "trial {trial}: the killed run:\n{}\nthe run after:\n{}\n{}",
+                std::fs::read_to_string(log).unwrap_or_default(),
+                stdout(next),
+                stderr(next)
+            );
+        }
+        if left != right {
+            self.diverged += 1;
+            eprintln!("trial {trial} [[{title}]]: diverged\n {left_name}: {left:?}\n {right_name}: {right:?}");
+        }
+        if !kept(left) {
+            self.lost += 1;
+            eprintln!("trial {trial} [[{title}]]: an edit was lost: {left:?}");
+        }
+    }
+
+    /// Counts the sync's revisions of a page on one wiki since `rev`: at most one per trial.
+    async fn count_pushes(&mut self, trial: usize, title: &str, wiki: &Wiki, (id, rev): (u64, u64), side: &str) {
+        let by_sync = wiki.revisions_after(id, rev).await.unwrap().into_iter().filter(|r| r.comment.starts_with("oai-mirror sync")).count();
+        if by_sync > 1 {
+            self.twice += 1;
+            eprintln!("trial {trial} [[{title}]]: {by_sync} sync revisions on {side}");
+        }
+    }
+
+    fn assert_clean(&self, what: &str, trials: usize, seed: u64) {
+        let Verdict { lost, twice, diverged, mid_run } = *self;
+        println!("{what} crash trials: {trials} ({mid_run} killed mid-run), seed {seed}: {lost} lost, {twice} duplicated, {diverged} diverged");
+        assert!(mid_run >= trials / 4, "only {mid_run} of {trials} kills landed while a sync was running");
+        assert_eq!((lost, twice, diverged), (0, 0, 0), "seed {seed}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
     let (seed, trials) = seed_and_trials();
@@ -81,7 +132,7 @@ async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
     let window = started.elapsed();
     println!("an uninterrupted sync took {window:?}");
 
-    let (mut lost, mut twice, mut diverged, mut mid_run) = (0, 0, 0, 0);
+    let mut verdict = Verdict::default();
     for trial in 0..trials {
         let t = &titles[rng.usize(..titles.len())];
         let (a_id, a_rev, a_text) = page(&a, t).await;
@@ -93,41 +144,18 @@ async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
 
         let log = home.path().join("killed.log");
         if kill_within(sync(), &mut rng, window, &log) {
-            mid_run += 1;
+            verdict.mid_run += 1;
         }
         let out = run(sync()).await;
         assert!(out.status.success(), "trial {trial}: {}\n{}", stdout(&out), stderr(&out));
 
         let (_, _, a_after) = page(&a, t).await;
         let (_, _, b_after) = page(&b, t).await;
-        if a_after != b_after || !a_after.contains(&mark_a) || !a_after.contains(&mark_b) {
-            eprintln!(
-                "trial {trial}: the killed run:\n{}\nthe run after:\n{}\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default(),
-                stdout(&out),
-                stderr(&out)
-            );
-        }
-        if a_after != b_after {
-            diverged += 1;
-            eprintln!("trial {trial} [[{t}]]: diverged\n a: {a_after:?}\n b: {b_after:?}");
-        }
-        if !a_after.contains(&mark_a) || !a_after.contains(&mark_b) {
-            lost += 1;
-            eprintln!("trial {trial} [[{t}]]: an edit was lost: {a_after:?}");
-        }
-        // At most one sync revision per side per trial.
-        for (w, id, rev, side) in [(&a, a_id, a_rev, "a"), (&b, b_id, b_rev, "b")] {
-            let by_sync = w.revisions_after(id, rev).await.unwrap().into_iter().filter(|r| r.comment.starts_with("oai-mirror sync")).count();
-            if by_sync > 1 {
-                twice += 1;
-                eprintln!("trial {trial} [[{t}]]: {by_sync} sync revisions on {side}");
-            }
-        }
+        verdict.judge(trial, t, [("a", &a_after), ("b", &b_after)], [&mark_a, &mark_b], &log, &out);
+        verdict.count_pushes(trial, t, &a, (a_id, a_rev), "a").await;
+        verdict.count_pushes(trial, t, &b, (b_id, b_rev), "b").await;
     }
-    println!("sync crash trials: {trials} ({mid_run} killed mid-run), seed {seed}: {lost} lost, {twice} duplicated, {diverged} diverged");
-    assert!(mid_run >= trials / 4, "only {mid_run} of {trials} kills landed while a sync was running");
-    assert_eq!((lost, twice, diverged), (0, 0, 0), "seed {seed}");
+    verdict.assert_clean("sync", trials, seed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,7 +203,7 @@ async fn killed_checkout_syncs_lose_nothing_and_push_nothing_twice() {
     let window = started.elapsed();
     println!("an uninterrupted checkout sync took {window:?}");
 
-    let (mut lost, mut twice, mut diverged, mut mid_run) = (0, 0, 0, 0);
+    let mut verdict = Verdict::default();
     for trial in 0..trials {
         let t = &titles[rng.usize(..titles.len())];
         let (a_id, a_rev, a_text) = page(&a, t).await;
@@ -185,41 +213,19 @@ async fn killed_checkout_syncs_lose_nothing_and_push_nothing_twice() {
         std::fs::write(file(t), a_text.replacen("bottom line", &format!("bottom line {mark_c}"), 1)).unwrap();
         let log = home.path().join("killed.log");
         if kill_within(sync(), &mut rng, window, &log) {
-            mid_run += 1;
+            verdict.mid_run += 1;
         }
         let out = run(sync()).await;
         assert!(out.status.success(), "trial {trial}: {}\n{}", stdout(&out), stderr(&out));
 
         let (_, _, a_after) = page(&a, t).await;
-        let c_after = read(t);
-        if a_after != c_after || !a_after.contains(&mark_a) || !a_after.contains(&mark_c) {
-            eprintln!(
-                "trial {trial}: the killed run:\n{}\nthe run after:\n{}\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default(),
-                stdout(&out),
-                stderr(&out)
-            );
-        }
-        if a_after != c_after {
-            diverged += 1;
-            eprintln!("trial {trial} [[{t}]]: diverged\n wiki: {a_after:?}\n file: {c_after:?}");
-        }
-        if !a_after.contains(&mark_a) || !a_after.contains(&mark_c) {
-            lost += 1;
-            eprintln!("trial {trial} [[{t}]]: an edit was lost: {a_after:?}");
-        }
-        let by_sync = a.revisions_after(a_id, a_rev).await.unwrap().into_iter().filter(|r| r.comment.starts_with("oai-mirror sync")).count();
-        if by_sync > 1 {
-            twice += 1;
-            eprintln!("trial {trial} [[{t}]]: {by_sync} sync revisions on the wiki");
-        }
+        verdict.judge(trial, t, [("wiki", &a_after), ("file", &read(t))], [&mark_a, &mark_c], &log, &out);
+        verdict.count_pushes(trial, t, &a, (a_id, a_rev), "the wiki").await;
     }
     // No stray files: one per page, nothing half-written left visible.
     let mut names: Vec<String> =
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.')).collect();
     names.sort();
     assert_eq!(names.len(), titles.len(), "{names:?}");
-    println!("checkout crash trials: {trials} ({mid_run} killed mid-run), seed {seed}: {lost} lost, {twice} duplicated, {diverged} diverged");
-    assert!(mid_run >= trials / 4, "only {mid_run} of {trials} kills landed while a sync was running");
-    assert_eq!((lost, twice, diverged), (0, 0, 0), "seed {seed}");
+    verdict.assert_clean("checkout", trials, seed);
 }

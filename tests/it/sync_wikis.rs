@@ -188,7 +188,21 @@ async fn a_push_whose_outcome_was_unknown_is_checked_before_it_is_sent_again() {
         let store = checkpoints::Store::open(&p.home.path().join("s.sqlite")).unwrap();
         let pair = store.sync_pairs("ab").unwrap().into_iter().find(|x| x.title == t).unwrap();
         let md5: String = oai_mirror::util::md5_hex(&edited);
-        let job = store.queue_push("ab", pair.pair_id, checkpoints::SyncSide::With, &t, Some(b_id), 0, &edited, &md5, 0).unwrap();
+        let job = store
+            .queue_push(
+                "ab",
+                &checkpoints::NewPush {
+                    pair_id: pair.pair_id,
+                    target: checkpoints::SyncSide::With,
+                    title: &t,
+                    page_id: Some(b_id),
+                    base_rev: 0,
+                    text: &edited,
+                    md5: &md5,
+                },
+                0,
+            )
+            .unwrap();
         store.mark_sent(job).unwrap();
     }
     let report = p.sync().await;
