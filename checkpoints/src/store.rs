@@ -203,7 +203,8 @@ impl Store {
         &mut self.conn
     }
 
-    pub fn schema_version(&self) -> Result<i64> {
+    #[cfg(test)]
+    pub(crate) fn schema_version(&self) -> Result<i64> {
         self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).doing("reading the schema version")
     }
 

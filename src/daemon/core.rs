@@ -35,24 +35,6 @@ impl Clock for WallClock {
     }
 }
 
-/// A clock that follows tokio's (paused and advanced in tests) from a fixed start.
-pub struct TokioClock {
-    base: DateTime<Utc>,
-    start: tokio::time::Instant,
-}
-
-impl TokioClock {
-    pub fn starting_at(base: DateTime<Utc>) -> TokioClock {
-        TokioClock { base, start: tokio::time::Instant::now() }
-    }
-}
-
-impl Clock for TokioClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.base + chrono::TimeDelta::from_std(self.start.elapsed()).unwrap_or_default()
-    }
-}
-
 /// A job as configured.
 #[derive(Clone, Debug)]
 pub struct JobSpec {

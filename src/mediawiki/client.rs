@@ -427,23 +427,6 @@ impl Wiki {
         Ok(read_changes(&self.query(&params, None).await?))
     }
 
-    /// Log entries of one type (`move`, `delete`), oldest first.
-    pub async fn log_events(&self, logtype: &str, since: Option<&str>) -> MwResult<Vec<LogEvent>> {
-        let mut out = Vec::new();
-        let mut params = vec![
-            ("list", "logevents".to_string()),
-            ("letype", logtype.to_string()),
-            ("leprop", "ids|title|type|user|timestamp|comment|details".into()),
-            ("ledir", "newer".into()),
-            ("lelimit", "500".into()),
-        ];
-        if let Some(s) = since {
-            params.push(("lestart", s.to_string()));
-        }
-        self.query_all(&params, "lecontinue", |v| out.extend(read_log_events(v).0)).await?;
-        Ok(out)
-    }
-
     /// Saves a text. Conflicts, deletions and the like are outcomes, not
     /// errors. A saved text is read back, because MediaWiki may have merged
     /// it with an intervening edit.

@@ -230,22 +230,6 @@ pub struct ChangeBatch {
     pub server_time: Option<String>,
 }
 
-/// A `list=logevents` entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogEvent {
-    pub logid: u64,
-    pub logtype: String,
-    pub action: String,
-    /// For a move, the old title.
-    pub title: String,
-    /// The page now at `title` (a move's redirect, or 0).
-    pub pageid: u64,
-    /// The page the entry is about (the moved or deleted page).
-    pub logpage: u64,
-    pub params: Value,
-    pub timestamp: String,
-}
-
 fn s(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
@@ -421,24 +405,6 @@ fn log_change(logtype: &str, action: &str, pageid: u64, title: String, timestamp
     }
 }
 
-pub fn read_log_events(v: &Value) -> (Vec<LogEvent>, Option<String>) {
-    let rows = v.get("query").and_then(|q| q.get("logevents")).and_then(Value::as_array).cloned().unwrap_or_default();
-    let events = rows
-        .iter()
-        .map(|e| LogEvent {
-            logid: n(e, "logid"),
-            logtype: s(e, "type"),
-            action: s(e, "action"),
-            title: s(e, "title"),
-            pageid: n(e, "pageid"),
-            logpage: n(e, "logpage"),
-            params: e.get("params").cloned().unwrap_or(Value::Null),
-            timestamp: s(e, "timestamp"),
-        })
-        .collect();
-    (events, v.get("continue").and_then(|c| c.get("lecontinue")).and_then(Value::as_str).map(str::to_string))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,13 +484,6 @@ mod tests {
         assert!(matches!(moves[1], Change::Move { pageid: 9, redirect: false, .. }));
         assert!(batch.changes.iter().any(|c| matches!(c, Change::Delete { pageid: 5, .. })));
         assert_eq!(read_changes(&sample("63-recentchanges-paged")).next.as_deref(), Some("20261122122638|4"));
-    }
-
-    #[test]
-    fn log_events_keep_the_moved_page_id() {
-        let (events, _) = read_log_events(&sample("57-logevents-move"));
-        assert_eq!((events[1].logpage, events[1].pageid, events[1].title.as_str()), (8, 10, "Smoke demo Move source redirect"));
-        assert_eq!(events[0].pageid, 0, "no redirect: nothing at the old title");
     }
 
     #[test]

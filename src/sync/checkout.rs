@@ -5,11 +5,18 @@
 //!
 //! File names are safe and reversible. A title's characters stay as they
 //! are, except `%`, the characters that are special in paths on some
-//! system (`/ \ : * ? " < > |`), control characters, a leading `.` and a
-//! trailing space or `.`, which become `%XX` (UTF-8 bytes). The extension
-//! is `.wiki`. A name that would be longer than a file system allows ends
-//! in `~` and a hash of the title instead; so does the second of two titles
-//! that differ only in case (they would be one file on macOS and Windows).
+//! system (`/ \ : * ? " < > |`), control characters (C0 and C1), the
+//! characters that reorder text on screen (bidi controls), a leading `.`
+//! and a trailing space or `.`, which become `%XX` (UTF-8 bytes). The
+//! extension is `.wiki`. A name that would be longer than a file system
+//! allows ends in `~` and a hash of the title instead; so does the second
+//! of two titles that differ only in case (they would be one file on macOS
+//! and Windows).
+//!
+//! The same rule reads names back: a character that is escaped when
+//! written is refused when it stands raw in a name, and every escaped one
+//! decodes. So every title a wiki has round-trips through its file, and a
+//! name no title could have produced is skipped with its reason.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -18,11 +25,21 @@ use sha1::{Digest, Sha1};
 
 pub const EXTENSION: &str = ".wiki";
 
-/// The most bytes a file name may have (most file systems allow 255).
-const MAX_NAME: usize = 240;
+/// The most bytes a page's file name may have: file systems allow 255, and
+/// a conflict copy (`NAME.conflict-ID`) needs 29 more at the most. (Names
+/// written by older versions may be up to 240 bytes; they are read as
+/// before, only new names keep to this.)
+pub const MAX_NAME: usize = 224;
+
+/// Characters that never stand raw in a name: they would hide or disguise
+/// it on a terminal (control characters, C1 included, and the bidi
+/// controls that reorder what is shown).
+fn unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
 
 fn escaped(c: char, first: bool, last: bool) -> bool {
-    matches!(c, '%' | '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') || c.is_control() || (first && c == '.') || (last && (c == ' ' || c == '.'))
+    matches!(c, '%' | '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') || unsafe_char(c) || (first && c == '.') || (last && (c == ' ' || c == '.'))
 }
 
 fn hash_tag(title: &str) -> String {
@@ -70,8 +87,11 @@ pub enum Skip {
     Hidden,
     BadEscape,
     NotUtf8,
+    /// A control or bidi character standing raw in the name.
     ControlCharacter,
     Empty,
+    /// A temporary name of a write that did not finish (or one planted).
+    Temporary,
     /// A hashed name that no known page has.
     UnknownHashedName,
     Symlink,
@@ -86,10 +106,16 @@ pub fn title_of(file: &str) -> Result<String, Skip> {
     if file.contains(".wiki.conflict-") {
         return Err(Skip::ConflictCopy);
     }
+    if is_temp_name(file) {
+        return Err(Skip::Temporary);
+    }
     if file.starts_with('.') {
         return Err(Skip::Hidden);
     }
     let Some(stem) = file.strip_suffix(EXTENSION) else { return Err(Skip::NotAWikiFile) };
+    if stem.chars().any(unsafe_char) {
+        return Err(Skip::ControlCharacter);
+    }
     let mut bytes = Vec::with_capacity(stem.len());
     let raw = stem.as_bytes();
     let mut i = 0;
@@ -106,9 +132,6 @@ pub fn title_of(file: &str) -> Result<String, Skip> {
     let title = String::from_utf8(bytes).map_err(|_| Skip::NotUtf8)?;
     if title.trim().is_empty() {
         return Err(Skip::Empty);
-    }
-    if title.chars().any(char::is_control) {
-        return Err(Skip::ControlCharacter);
     }
     Ok(title)
 }
@@ -147,10 +170,20 @@ pub fn conflict_copy_name(file: &str, conflict_id: i64) -> String {
     format!("{file}.conflict-{conflict_id}")
 }
 
-/// The temporary name a file is written under before it is renamed into
-/// place (hidden, so a scan skips it).
-pub fn temp_name(file: &str) -> String {
-    format!(".{file}.oai-mirror-tmp")
+const TEMP_PREFIX: &str = ".oai-mirror-tmp.";
+
+/// A temporary name to write a file under before it is renamed into place:
+/// hidden, short whatever the page's name (so it is always within a file
+/// system's limit), and new each time (`random`), so that it is created
+/// afresh and never an entry someone left or planted there.
+pub fn temp_name(random: u64) -> String {
+    format!("{TEMP_PREFIX}{random:016x}")
+}
+
+/// Whether a name is a temporary one, of this version or of the older form
+/// (`.NAME.oai-mirror-tmp`).
+pub fn is_temp_name(file: &str) -> bool {
+    file.starts_with(TEMP_PREFIX) || (file.starts_with('.') && file.ends_with(".oai-mirror-tmp"))
 }
 
 pub fn fingerprint(text: &str) -> u64 {
@@ -176,6 +209,10 @@ pub fn scan(dir: &Path, hashed: &HashMap<String, String>) -> std::io::Result<Sca
             out.skipped.push((entry.file_name().to_string_lossy().into_owned(), Skip::NotUtf8));
             continue;
         };
+        if is_temp_name(&name) {
+            out.skipped.push((name, Skip::Temporary));
+            continue;
+        }
         let kind = entry.file_type()?;
         if kind.is_symlink() {
             out.skipped.push((name, Skip::Symlink));

@@ -51,11 +51,23 @@ pub struct Checkout {
     /// on, kept up to date by the sync's own writes (names for new files
     /// must not collide with any, in case only either).
     taken: Mutex<HashSet<String>>,
+    /// Files the checkout had that are still there but could not be read as
+    /// pages at the last scan (now a symlink, a directory, unreadable text):
+    /// unknown, never taken for deleted.
+    unknown: Mutex<HashSet<u64>>,
 }
 
 impl Checkout {
     pub fn new(dir: PathBuf, sync: &str, selection: Selection, site: Option<SiteInfo>) -> Checkout {
-        Checkout { dir, sync: sync.to_string(), selection, site, scanned: Mutex::new(HashMap::new()), taken: Mutex::new(HashSet::new()) }
+        Checkout {
+            dir,
+            sync: sync.to_string(),
+            selection,
+            site,
+            scanned: Mutex::new(HashMap::new()),
+            taken: Mutex::new(HashSet::new()),
+            unknown: Mutex::new(HashSet::new()),
+        }
     }
 
     /// Whether the wiki would mirror a page of this title: by its namespace
@@ -150,10 +162,16 @@ impl<'a> Peer<'a> {
         }
     }
 
-    /// A page's state now: `Absent` if the pair has no page here, `Deleted`
-    /// if its page is not among the `live` pages.
+    /// A page's state now: `Absent` if the pair has no page here, `Unknown`
+    /// if its file is there but could not be read, `Deleted` if its page is
+    /// not among the `live` pages.
     pub fn state(&self, store: &Mutex<Store>, live: &HashMap<u64, Live>, page_id: Option<u64>) -> anyhow::Result<State> {
         let Some(id) = page_id else { return Ok(State::Absent) };
+        if let Peer::Checkout(c) = self
+            && lock(&c.unknown).contains(&id)
+        {
+            return Ok(State::Unknown);
+        }
         let Some(page) = live.get(&id).map(|p| (id, p)) else { return Ok(State::Deleted) };
         match self {
             Peer::Wiki(s) => {
@@ -289,11 +307,16 @@ impl Checkout {
         }
     }
 
-    /// Writes a file whole: a hidden temporary file, synced, renamed into place.
+    /// Writes a file whole: a new hidden temporary file, synced, renamed
+    /// into place.
     fn put(&self, name: &str, content: &str) -> anyhow::Result<()> {
-        let tmp = self.path(&checkout::temp_name(name));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
+        let tmp = self.path(&checkout::temp_name(fastrand::u64(..)));
+        let mut created = false;
+        let mut write = || -> std::io::Result<()> {
+            // create_new is O_CREAT|O_EXCL: it fails on any entry already
+            // there, a symlink included, instead of following or reusing it.
+            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+            created = true;
             f.write_all(content.as_bytes())?;
             f.sync_all()?;
             std::fs::rename(&tmp, self.path(name))?;
@@ -301,7 +324,11 @@ impl Checkout {
             // The rename itself is durable once the directory is synced.
             std::fs::File::open(&self.dir)?.sync_all()
         };
-        write().with_context(|| format!("writing {}", self.path(name).display()))
+        let result = write();
+        if result.is_err() && created {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.with_context(|| format!("writing {}", self.path(name).display()))
     }
 
     fn rescan(&self, store: &Mutex<Store>) -> anyhow::Result<(u64, Vec<String>)> {
@@ -312,7 +339,7 @@ impl Checkout {
         let mut notes: Vec<String> = scan
             .skipped
             .iter()
-            .filter(|(name, why)| !matches!(why, Skip::ConflictCopy | Skip::NotAWikiFile) && !name.ends_with(".oai-mirror-tmp"))
+            .filter(|(_, why)| !matches!(why, Skip::ConflictCopy | Skip::NotAWikiFile))
             .map(|(name, why)| format!("{name:?} in {}: skipped, {}", self.dir.display(), skip_reason(why)))
             .collect();
         let by_name: HashMap<&str, &CheckoutFile> = rows.iter().map(|r| (r.name.as_str(), r)).collect();
@@ -336,7 +363,12 @@ impl Checkout {
         }
         // Files that were here and are not: renamed, or deleted.
         let bases: HashMap<u64, String> = lock(store).sync_pairs(&self.sync)?.into_iter().filter_map(|p| Some((p.with_page?, p.base_text))).collect();
-        let gone_rows: Vec<&CheckoutFile> = rows.iter().filter(|r| r.present && !seen.contains(&r.file_id)).collect();
+        // A file that is still there but was skipped is unknown, not gone:
+        // only a file that is really missing is a deletion.
+        let skipped: HashSet<&str> = scan.skipped.iter().map(|(name, _)| name.as_str()).collect();
+        let unknown: HashSet<u64> =
+            rows.iter().filter(|r| r.present && !seen.contains(&r.file_id) && skipped.contains(r.name.as_str())).map(|r| r.file_id).collect();
+        let gone_rows: Vec<&CheckoutFile> = rows.iter().filter(|r| r.present && !seen.contains(&r.file_id) && !unknown.contains(&r.file_id)).collect();
         let gone: Vec<Gone<'_>> = gone_rows
             .iter()
             .map(|r| Gone { file_id: r.file_id, fingerprint: r.fingerprint, base_text: bases.get(&r.file_id).map_or("", String::as_str) })
@@ -366,7 +398,11 @@ impl Checkout {
             changed += 1;
             lock(store).update_checkout_file(&CheckoutFile { present: false, ..r.clone() })?;
         }
+        for r in rows.iter().filter(|r| unknown.contains(&r.file_id)) {
+            notes.push(format!("{:?} in {}: [[{}]] is left alone until its file can be read again", r.name, self.dir.display(), r.title));
+        }
         *lock(&self.scanned) = files;
+        *lock(&self.unknown) = unknown;
         *lock(&self.taken) = scan.pages.iter().map(|p| &p.file).chain(scan.skipped.iter().map(|(n, _)| n)).map(|n| n.to_lowercase()).collect();
         Ok((changed, notes))
     }
@@ -375,7 +411,11 @@ impl Checkout {
         let text = checkout::normalize(text);
         let name = match row(store, page_id)? {
             Some(row) => {
-                match self.read(&row.name)? {
+                let current = match self.read(&row.name) {
+                    Ok(current) => current,
+                    Err(e) => return Ok(Written::Failed(format!("{e:#}"))),
+                };
+                match current {
                     Some(current) if current == text => {
                         return Ok(Written::Saved { page_id: row.file_id, rev: checkout::fingerprint(&text), exact: true });
                     }
@@ -395,7 +435,10 @@ impl Checkout {
                 name
             }
         };
-        self.put(&name, &checkout::file_content(&text))?;
+        // A file that cannot be written fails this page, not the run.
+        if let Err(e) = self.put(&name, &checkout::file_content(&text)) {
+            return Ok(Written::Failed(format!("{e:#}")));
+        }
         let fingerprint = checkout::fingerprint(&text);
         let id = lock(store).add_checkout_file(&self.sync, &name, title, fingerprint)?;
         // Read back, as a wiki's revision is.
@@ -416,7 +459,9 @@ impl Checkout {
             if self.path(&name).exists() {
                 return Ok(Err(format!("{name} exists already")));
             }
-            std::fs::rename(self.path(&row.name), self.path(&name)).with_context(|| format!("renaming {} to {name}", self.path(&row.name).display()))?;
+            if let Err(e) = std::fs::rename(self.path(&row.name), self.path(&name)) {
+                return Ok(Err(format!("renaming {} to {name}: {e}", self.path(&row.name).display())));
+            }
             let mut taken = lock(&self.taken);
             taken.remove(&row.name.to_lowercase());
             taken.insert(name.to_lowercase());
@@ -430,14 +475,17 @@ impl Checkout {
 
     fn remove(&self, store: &Mutex<Store>, page_id: Option<u64>) -> anyhow::Result<Result<(), String>> {
         let Some(row) = row(store, page_id)? else { return Ok(Ok(())) };
-        match self.read(&row.name)? {
-            Some(current) if checkout::fingerprint(&current) != row.fingerprint => Ok(Err(format!("{} was edited during the sync", row.name))),
-            Some(_) => {
-                std::fs::remove_file(self.path(&row.name)).with_context(|| format!("deleting {}", self.path(&row.name).display()))?;
+        match self.read(&row.name) {
+            Err(e) => Ok(Err(format!("{e:#}"))),
+            Ok(Some(current)) if checkout::fingerprint(&current) != row.fingerprint => Ok(Err(format!("{} was edited during the sync", row.name))),
+            Ok(Some(_)) => {
+                if let Err(e) = std::fs::remove_file(self.path(&row.name)) {
+                    return Ok(Err(format!("deleting {}: {e}", self.path(&row.name).display())));
+                }
                 lock(&self.taken).remove(&row.name.to_lowercase());
                 Ok(Ok(()))
             }
-            None => Ok(Ok(())),
+            Ok(None) => Ok(Ok(())),
         }
     }
 }
@@ -455,5 +503,6 @@ fn skip_reason(why: &Skip) -> &'static str {
         Skip::Directory => "a directory",
         Skip::UnreadableText => "not UTF-8 text",
         Skip::ConflictCopy => "a conflict copy",
+        Skip::Temporary => "a temporary file of a write that did not finish, or one put there by someone else: never read or reused; remove it",
     }
 }

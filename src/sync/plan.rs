@@ -43,6 +43,9 @@ pub enum State {
     Deleted,
     /// The pair has no page on this side (yet).
     Absent,
+    /// The side has the page but cannot say what it holds now (a checkout
+    /// file that is there but cannot be read): nothing is decided.
+    Unknown,
 }
 
 /// A write to one side.
@@ -118,7 +121,7 @@ pub fn decide(base: &Base, wiki: &State, with: &State, policy: ConflictPolicy, p
     if base.never_agreed() {
         let create = |target: Target, state: &State| match state {
             State::Present { title, rev, text, .. } => Action::Create { target, title: title.clone(), text: text.clone(), source_rev: *rev },
-            State::Deleted | State::Absent => Action::Nothing,
+            State::Deleted | State::Absent | State::Unknown => Action::Nothing,
         };
         match (wiki, with) {
             (State::Absent, other) => return create(Target::Wiki, other),
@@ -132,10 +135,11 @@ pub fn decide(base: &Base, wiki: &State, with: &State, policy: ConflictPolicy, p
     }
     let changed = |state: &State, base_rev: u64| match state {
         State::Present { rev, .. } => *rev != base_rev,
-        State::Deleted | State::Absent => true,
+        State::Deleted | State::Absent | State::Unknown => true,
     };
     let (wiki_changed, with_changed) = (changed(wiki, base.wiki_rev), changed(with, base.with_rev));
     match (wiki, with) {
+        (State::Unknown, _) | (_, State::Unknown) => Action::Nothing,
         (State::Deleted | State::Absent, State::Deleted | State::Absent) => Action::Forget,
         (State::Deleted | State::Absent, State::Present { text, .. }) => {
             if with_changed && *text != base.text {
@@ -220,7 +224,7 @@ pub fn decide(base: &Base, wiki: &State, with: &State, policy: ConflictPolicy, p
 fn title_of(s: &State) -> &str {
     match s {
         State::Present { title, .. } => title,
-        State::Deleted | State::Absent => "",
+        State::Deleted | State::Absent | State::Unknown => "",
     }
 }
 

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use checkpoints::{ConflictRow, NewPush, Pair, Store};
+use checkpoints::{ConflictRow, Job, NewPush, Pair, Store};
 use tracing::Instrument;
 
 pub use super::peer::{Checkout, Side};
@@ -63,9 +63,10 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// The outbox retries a failed push after 1, 2, 4 … minutes, up to a day.
-fn backoff_secs(attempts: u32) -> i64 {
-    (60i64 << attempts.min(10)).min(86_400)
+/// Seconds before a push that failed `attempts` times is sent again: 1, 2,
+/// 4 … minutes after the first, second, third failure, at most a day.
+fn retry_delay(attempts: u32) -> i64 {
+    (60i64 << attempts.saturating_sub(1).min(11)).min(86_400)
 }
 
 /// How many times a run decides again after it replayed moves.
@@ -86,6 +87,16 @@ struct Run<'a> {
     with: Peer<'a>,
     opts: &'a SyncOptions,
     report: Report,
+}
+
+/// One write to one side: the text, and the target's revision it is based
+/// on (0: a page to create).
+struct Outgoing<'t> {
+    target: Target,
+    title: &'t str,
+    page_id: Option<u64>,
+    base_rev: u64,
+    text: &'t str,
 }
 
 /// A write that landed, read back from its target.
@@ -157,7 +168,19 @@ impl<'a> Run<'a> {
             let side = self.side(target);
             if job.sent {
                 // Did it land? The target's current text says.
-                let current = side.current_text(self.store, job.page_id, &job.title).await?;
+                let current = match side.current_text(self.store, job.page_id, &job.title).await {
+                    Ok(current) => current,
+                    Err(e) => {
+                        // The job stays as it is: the next run asks again.
+                        self.report.failed += 1;
+                        self.report.say(format!(
+                            "[[{}]] on {}: cannot tell whether an earlier push landed ({e:#}); asking again next run",
+                            job.title,
+                            side.name()
+                        ));
+                        continue;
+                    }
+                };
                 let landed = current.is_some_and(|t| md5_hex(&t) == job.md5);
                 write(self.store, |s| s.finish_job(job.job_id))?;
                 self.report.say(format!(
@@ -169,10 +192,15 @@ impl<'a> Run<'a> {
             } else if job.next_try > now() {
                 self.report.say(format!("[[{}]] on {}: waiting to retry ({})", job.title, side.name(), job.last_error.as_deref().unwrap_or("")));
             } else {
-                // Due (a resolution, or a retry): send it, against the revision it was based on.
-                write(self.store, |s| s.finish_job(job.job_id))?;
-                let Some(mut pair) = lock(self.store).sync_pair(job.pair_id)? else { continue };
-                let Some(landed) = self.push(&pair, target, &job.title, job.page_id, job.base_rev, &job.text).await? else { continue };
+                // Due (a resolution, or a retry): send it, against the
+                // revision it was based on, as the same job: it keeps its
+                // count of attempts, and stays queued until its outcome is known.
+                let Some(mut pair) = lock(self.store).sync_pair(job.pair_id)? else {
+                    write(self.store, |s| s.finish_job(job.job_id))?;
+                    continue;
+                };
+                let outgoing = Outgoing { target, title: &job.title, page_id: job.page_id, base_rev: job.base_rev, text: &job.text };
+                let Some(landed) = self.push(&pair, outgoing, Some(&job)).await? else { continue };
                 match target {
                     Target::Wiki => pair.wiki_page = Some(landed.page_id),
                     Target::With => pair.with_page = Some(landed.page_id),
@@ -185,8 +213,8 @@ impl<'a> Run<'a> {
                 // rest of the merge. Left as it was, the base makes the new
                 // revision an edit, merged with the other side's as usual.
                 let other_page = if target == Target::Wiki { pair.with_page } else { pair.wiki_page };
-                let agreed = landed.exact
-                    && self.side(target.other()).current_text(self.store, other_page, &job.title).await?.is_some_and(|t| t.trim_end() == job.text.trim_end());
+                let other_text = self.side(target.other()).current_text(self.store, other_page, &job.title).await;
+                let agreed = landed.exact && other_text.is_ok_and(|t| t.is_some_and(|t| t.trim_end() == job.text.trim_end()));
                 if agreed {
                     let (wiki_rev, with_rev) = if target == Target::Wiki { (landed.rev, pair.with_rev) } else { (pair.wiki_rev, landed.rev) };
                     self.agree(&mut pair, &job.text, wiki_rev, with_rev)?;
@@ -225,8 +253,17 @@ impl<'a> Run<'a> {
             if busy.contains(&pair.pair_id) {
                 continue;
             }
-            let wstate = self.wiki.state(store, &wpages, pair.wiki_page)?;
-            let ystate = self.with.state(store, &ypages, pair.with_page)?;
+            // A page whose state cannot be read is left for the next run;
+            // the others go on.
+            let states = self.wiki.state(store, &wpages, pair.wiki_page).and_then(|w| Ok((w, self.with.state(store, &ypages, pair.with_page)?)));
+            let (wstate, ystate) = match states {
+                Ok(states) => states,
+                Err(e) => {
+                    self.report.failed += 1;
+                    self.report.say(format!("[[{}]]: skipped, its state cannot be read: {e:#}", pair.title));
+                    continue;
+                }
+            };
             let base = Base { title: pair.title.clone(), text: pair.base_text.clone(), wiki_rev: pair.wiki_rev, with_rev: pair.with_rev, held: pair.held };
             let action = plan::decide(&base, &wstate, &ystate, opts.policy, opts.prefer);
             if action != Action::Nothing {
@@ -302,7 +339,8 @@ impl<'a> Run<'a> {
                 let (mut wrev, mut yrev) = (rev_of(wstate), rev_of(ystate));
                 let mut all_landed = true;
                 for p in &pushes {
-                    match self.push(&pair, p.target, &pair.title, page_on(p.target, &pair), p.base_rev, &p.text).await? {
+                    let outgoing = Outgoing { target: p.target, title: &pair.title, page_id: page_on(p.target, &pair), base_rev: p.base_rev, text: &p.text };
+                    match self.push(&pair, outgoing, None).await? {
                         Some(landed) => {
                             if p.target == Target::Wiki {
                                 wrev = landed.rev;
@@ -337,7 +375,8 @@ impl<'a> Run<'a> {
     /// Creates the page on `target` with the other side's `text` (at its
     /// revision `source_rev`), and makes that the pair's base. True if it landed.
     async fn copy_over(&mut self, pair: &mut Pair, target: Target, title: &str, text: &str, source_rev: u64) -> anyhow::Result<bool> {
-        let Some(landed) = self.push(pair, target, title, None, 0, text).await? else { return Ok(false) };
+        let outgoing = Outgoing { target, title, page_id: None, base_rev: 0, text };
+        let Some(landed) = self.push(pair, outgoing, None).await? else { return Ok(false) };
         pair.title = title.to_string();
         let (wiki_rev, with_rev) = match target {
             Target::Wiki => {
@@ -353,15 +392,24 @@ impl<'a> Run<'a> {
         Ok(true)
     }
 
-    /// Sends one write through the outbox. `Some` once the target's saved
-    /// revision has been read back; `None` if it did not save.
-    async fn push(&mut self, pair: &Pair, target: Target, title: &str, page_id: Option<u64>, base_rev: u64, text: &str) -> anyhow::Result<Option<Landed>> {
+    /// Sends one write through the outbox: a new job, or `queued`, a job
+    /// already there (a resolution, or a retry), which keeps its identity
+    /// and its count of attempts. `Some` once the target's saved revision
+    /// has been read back; `None` if it did not save. The job leaves the
+    /// outbox only when its outcome is known.
+    async fn push(&mut self, pair: &Pair, out: Outgoing<'_>, queued: Option<&Job>) -> anyhow::Result<Option<Landed>> {
         let (store, opts) = (self.store, self.opts);
+        let Outgoing { target, title, page_id, base_rev, text } = out;
         // MediaWiki strips trailing white space from every saved text.
         let text = text.trim_end();
-        let md5 = md5_hex(text);
-        let queued = NewPush { pair_id: pair.pair_id, target, title, page_id, base_rev, text, md5: &md5 };
-        let job = write(store, |s| s.queue_push(&opts.name, &queued, now()))?;
+        let (job, attempts) = match queued {
+            Some(job) => (job.job_id, job.attempts + 1),
+            None => {
+                let md5 = md5_hex(text);
+                let new = NewPush { pair_id: pair.pair_id, target, title, page_id, base_rev, text, md5: &md5 };
+                (write(store, |s| s.queue_push(&opts.name, &new, now()))?, 1)
+            }
+        };
         write(store, |s| s.mark_sent(job))?;
         let summary = format!("oai-mirror sync ({})", opts.name);
         let side = self.side(target);
@@ -388,10 +436,10 @@ impl<'a> Run<'a> {
                 Ok(None)
             }
             Written::Failed(why) => {
-                let attempts = lock(store).jobs(&opts.name)?.iter().find(|j| j.job_id == job).map_or(1, |j| j.attempts);
-                write(store, |s| s.retry_later(job, now() + backoff_secs(attempts), &why))?;
+                let delay = retry_delay(attempts);
+                write(store, |s| s.retry_later(job, now() + delay, &why))?;
                 self.report.failed += 1;
-                self.report.say(format!("[[{title}]] on {name}: failed ({why}); retrying later"));
+                self.report.say(format!("[[{title}]] on {name}: failed ({why}); retrying in {} min (attempt {attempts})", delay / 60));
                 Ok(None)
             }
         }
@@ -421,7 +469,15 @@ impl<'a> Run<'a> {
         let mut kept_beside = None;
         if note.policy == ConflictPolicy::KeepBoth {
             let other_text = if opts.prefer == Target::Wiki { &note.with_text } else { &note.wiki_text };
-            kept_beside = with.keep_beside(store, pair.with_page, id, other_text)?;
+            kept_beside = match with.keep_beside(store, pair.with_page, id, other_text) {
+                Ok(kept) => kept,
+                Err(e) => {
+                    // The text is in the store either way; the run goes on.
+                    self.report
+                        .say(format!("[[{}]]: the other text of conflict {id} could not be kept beside the file ({e:#}); it is in the store", note.title));
+                    None
+                }
+            };
         }
         if let Some(file) = &kept_beside {
             let whose = if opts.prefer == Target::Wiki { "checkout's" } else { "wiki's" };
@@ -515,7 +571,7 @@ fn pair_new_pages(pairs: &mut [Pair], wpages: &HashMap<u64, Live>, ypages: &Hash
 fn rev_of(s: &State) -> u64 {
     match s {
         State::Present { rev, .. } => *rev,
-        State::Deleted | State::Absent => 0,
+        State::Deleted | State::Absent | State::Unknown => 0,
     }
 }
 
@@ -599,6 +655,13 @@ mod tests {
 
     fn pair(id: i64, wiki: Option<u64>, with: Option<u64>, title: &str) -> Pair {
         Pair { pair_id: id, wiki_page: wiki, with_page: with, title: title.into(), base_text: String::new(), wiki_rev: 0, with_rev: 0, held: false }
+    }
+
+    #[test]
+    fn a_failed_push_waits_one_minute_then_twice_as_long_each_time_up_to_a_day() {
+        let minutes: Vec<i64> = (1..=13).map(|n| retry_delay(n) / 60).collect();
+        assert_eq!(minutes, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 1440, 1440]);
+        assert_eq!(retry_delay(u32::MAX), 86_400);
     }
 
     #[test]

@@ -406,3 +406,122 @@ async fn the_first_write_of_a_merge_queued_by_a_killed_run_does_not_become_the_b
     co.sync().await;
     assert_settled_on(&co, &t, &merged).await;
 }
+
+/// A symlink planted where a temporary file could be (the older fixed name,
+/// and the newer prefix) is never written through, never renamed into
+/// place, and is reported; the page is neither lost nor deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_temporary_symlink_is_never_written_through() {
+    let co = setup("");
+    let t = co.title("Planted");
+    save(&co.wiki, &t, "first").await;
+    co.sync().await;
+    let file = file_name(&t, &Default::default());
+    let outside = co.home.path().join("outside.txt");
+    for planted in [format!(".{file}.oai-mirror-tmp"), ".oai-mirror-tmp.0000000000000001".to_string()] {
+        std::os::unix::fs::symlink(&outside, co.dir.join(planted)).unwrap();
+    }
+    save(&co.other, &t, "second, from the wiki").await;
+    let r = co.sync().await;
+    assert_eq!(r["pushes"], 1, "{r}");
+    assert!(!outside.exists(), "written through a planted link: {:?}", std::fs::read_to_string(&outside));
+    assert!(!co.file(&t).symlink_metadata().unwrap().file_type().is_symlink(), "the page's file is a file");
+    assert_eq!(read(&co.file(&t)), "second, from the wiki\n");
+    let lines = r["lines"].to_string();
+    assert!(lines.matches("a temporary file").count() >= 2, "stray temporary entries are reported: {lines}");
+    let again = co.sync().await;
+    assert_eq!((again["deletes"].as_u64(), again["pushes"].as_u64()), (Some(0), Some(0)), "{again}");
+    assert_eq!(current(&co.wiki, &t).await.unwrap().1, "second, from the wiki", "the page is still on the wiki");
+}
+
+/// A file the checkout had that cannot be read as a page any more (a
+/// symlink or a directory in its place, or text that is not UTF-8) is
+/// unknown, not deleted: the wiki keeps the page, and once the file can be
+/// read again the sync goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_cannot_be_read_is_unknown_not_deleted() {
+    let co = setup("");
+    let titles: Vec<String> = ["Linked", "Dir", "Binary"].iter().map(|n| co.title(n)).collect();
+    for t in &titles {
+        save(&co.wiki, t, "kept").await;
+    }
+    co.sync().await;
+    std::fs::remove_file(co.file(&titles[0])).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", co.file(&titles[0])).unwrap();
+    std::fs::remove_file(co.file(&titles[1])).unwrap();
+    std::fs::create_dir(co.file(&titles[1])).unwrap();
+    std::fs::write(co.file(&titles[2]), [0xff, 0xfe, 0]).unwrap();
+    let r = co.sync().await;
+    assert_eq!(r["deletes"], 0, "{r}");
+    for t in &titles {
+        assert_eq!(current(&co.wiki, t).await.map(|c| c.1).as_deref(), Some("kept"), "[[{t}]] must stay on the wiki");
+        assert!(r["lines"].to_string().contains("is left alone until its file can be read again"), "{r}");
+    }
+    // Readable again: an edit there goes through as usual.
+    std::fs::remove_file(co.file(&titles[0])).unwrap();
+    std::fs::write(co.file(&titles[0]), "kept, and edited").unwrap();
+    let r = co.sync().await;
+    assert_eq!(r["pushes"], 1, "{r}");
+    assert_eq!(current(&co.wiki, &titles[0]).await.unwrap().1, "kept, and edited");
+}
+
+/// Every title MediaWiki allows gets a file: a 250-byte title (its
+/// temporary name used to be too long, and aborted every run), and titles
+/// with a C1 control character (U+0085), which used to be written, skipped
+/// on the next scan and deleted on the wiki. A page that cannot be written
+/// never stops the run for the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_titles_and_control_characters_round_trip_through_their_files() {
+    let co = setup("");
+    let long = format!("{}{}", co.prefix, "L".repeat(250 - co.prefix.len()));
+    assert_eq!(long.len(), 250);
+    let nel = co.title("Next\u{85}line");
+    let plain = co.title("Plain");
+    for t in [&long, &nel, &plain] {
+        save(&co.wiki, t, "text").await;
+    }
+    let r = co.sync().await;
+    assert_eq!(r["created"], 3, "{r}");
+    let again = co.sync().await;
+    assert_eq!((again["deletes"].as_u64(), again["created"].as_u64(), again["pushes"].as_u64()), (Some(0), Some(0), Some(0)), "{again}");
+    for t in [&long, &nel, &plain] {
+        assert_eq!(current(&co.wiki, t).await.map(|c| c.1).as_deref(), Some("text"), "[[{t:?}]] stays");
+    }
+    let nel_file = co.dir.join(file_name(&nel, &Default::default()));
+    assert!(nel_file.to_string_lossy().contains("%C2%85"), "{nel_file:?}");
+    std::fs::write(&nel_file, "text, edited offline").unwrap();
+    assert_eq!(co.sync().await["pushes"], 1);
+    assert_eq!(current(&co.wiki, &nel).await.unwrap().1, "text, edited offline");
+}
+
+/// A push that fails is retried as the same job: its attempts count up and
+/// its wait doubles (1, then 2 minutes), and it never leaves the outbox
+/// before its outcome is known.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_push_keeps_its_job_and_backs_off() {
+    let co = setup("");
+    let t = co.title("Retried");
+    save(&co.wiki, &t, "first").await;
+    co.sync().await;
+    queue_unsent(&co, &t, SyncSide::With, 0, "queued text");
+    // The file cannot be written: a directory stands in its place.
+    std::fs::remove_file(co.file(&t)).unwrap();
+    std::fs::create_dir(co.file(&t)).unwrap();
+    let store = || checkpoints::Store::open(&co.home.path().join("s.sqlite")).unwrap();
+    let job_id = store().jobs("co").unwrap()[0].job_id;
+    for attempt in 1..=2u32 {
+        let started = chrono::Utc::now().timestamp();
+        let (ok, r, _) = co.sync_may_fail().await;
+        assert!(!ok && r["failed"].as_u64() >= Some(1), "{r}");
+        let jobs = store().jobs("co").unwrap();
+        assert_eq!(jobs.len(), 1, "{jobs:?}");
+        let job = &jobs[0];
+        assert_eq!((job.job_id, job.attempts, job.sent), (job_id, attempt, false), "the same job, counted: {job:?}");
+        let wait = job.next_try - started;
+        let expected = 60 << (attempt - 1);
+        assert!((expected - 5..=expected + 30).contains(&wait), "attempt {attempt}: waits {wait} s, not about {expected} s");
+        // Due again at once, for the next attempt.
+        store().retry_later(job_id, 0, "made due by the test").unwrap();
+    }
+    assert_eq!(current(&co.wiki, &t).await.unwrap().1, "first", "nothing was lost or pushed meanwhile");
+}

@@ -3,6 +3,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
 
+/// A clock that follows tokio's (paused and advanced in tests) from a fixed start.
+struct TokioClock {
+    base: DateTime<Utc>,
+    start: tokio::time::Instant,
+}
+
+impl TokioClock {
+    fn starting_at(base: DateTime<Utc>) -> TokioClock {
+        TokioClock { base, start: tokio::time::Instant::now() }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.base + chrono::TimeDelta::from_std(self.start.elapsed()).unwrap_or_default()
+    }
+}
+
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
