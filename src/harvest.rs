@@ -108,18 +108,24 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
         _ => {
             let id = client.identify().await.context("asking the repository to Identify itself")?.value;
             blocking(|| lock(&store).set_granularity(source.id, &id.granularity_text))?;
-            earliest = oai::parse_datestamp(&id.earliest_datestamp);
+            earliest = oai::parse_datestamp(&id.earliest_datestamp).filter(|at| {
+                let trusted = believable(*at);
+                if !trusted {
+                    tracing::warn!(earliest = %id.earliest_datestamp, "the repository's earliestDatestamp is in the future; not used to place windows (the first window starts at the beginning)");
+                }
+                trusted
+            });
             id.granularity()
         }
     };
 
     let range_from = match (&request.from, request.full) {
-        (Some(f), _) => Some(normalise(f, granularity).with_context(|| format!("--from {f:?}"))?),
+        (Some(f), _) => Some(normalise(f, granularity, Bound::From).with_context(|| format!("--from {f:?}"))?),
         (None, true) => None,
         (None, false) => source.next_from.as_deref().and_then(oai::parse_datestamp).map(|t| granularity.format(t)),
     };
     let range_until = match &request.until {
-        Some(u) => Some(normalise(u, granularity).with_context(|| format!("--until {u:?}"))?),
+        Some(u) => Some(normalise(u, granularity, Bound::Until).with_context(|| format!("--until {u:?}"))?),
         None => None,
     };
     let plan = RunPlan { range_from: range_from.clone(), range_until: range_until.clone(), window: request.window.map(|w| w.as_str().to_string()) };
@@ -156,7 +162,7 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
     // Identify's request, if any, is counted with the first page.
     let fetched = fetch_pages(client, request, &run.position, &windows, requests_at_start, &tx).await;
     let last = match &fetched {
-        Ok(()) => Write::Finish { range_until: range_until.clone() },
+        Ok(()) => Write::Finish { range_until: range_until.clone(), range_from: range_from.clone() },
         Err(e) => Write::Failed { error: format!("{e:#}"), requests: client.requests() - requests_at_start },
     };
     // If the writer has already stopped, its own error is the one to report.
@@ -179,10 +185,54 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
     })
 }
 
-/// Rewrites a user's date at the repository's granularity.
-fn normalise(date: &str, granularity: Granularity) -> anyhow::Result<String> {
+/// Which end of a range a user's date is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bound {
+    From,
+    Until,
+}
+
+/// Rewrites a user's date at the repository's granularity. A day given as
+/// `until` means the whole day (the protocol's `until` is inclusive): at
+/// seconds granularity it is sent as the day's last second.
+fn normalise(date: &str, granularity: Granularity, bound: Bound) -> anyhow::Result<String> {
     let Some(t) = oai::parse_datestamp(date) else { bail!("not a date: use YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ") };
-    Ok(granularity.format(t))
+    let whole_day = bound == Bound::Until && date.trim().len() == "YYYY-MM-DD".len();
+    Ok(granularity.format(if whole_day { t + TimeDelta::days(1) - TimeDelta::seconds(1) } else { t }))
+}
+
+/// How far ahead of the local clock a date from the server may be and
+/// still be believed. A repository whose clock runs ahead, or that writes
+/// local time as UTC, would otherwise make the next run ask only for what
+/// changes after a moment that has not come yet, and miss everything
+/// changed before it.
+const CLOCK_TOLERANCE: TimeDelta = TimeDelta::minutes(15);
+
+/// Whether a date from the server is not beyond the tolerance of the local clock.
+fn believable(at: DateTime<Utc>) -> bool {
+    at <= Utc::now() + CLOCK_TOLERANCE
+}
+
+/// The next run's `from`: the explicit `until` this run stopped at; else
+/// the server's clock when this run started, if it is believable; else the
+/// largest datestamp this run stored, if it is; else the checkpoint this
+/// run started from (the next run then repeats this one, and the upserts
+/// absorb the overlap).
+fn next_from(range_until: Option<String>, server_started: Option<String>, newest_seen: Option<DateTime<Utc>>, range_from: Option<String>) -> Option<String> {
+    if range_until.is_some() {
+        return range_until;
+    }
+    match server_started.as_deref().and_then(oai::parse_datestamp) {
+        Some(at) if believable(at) => return server_started,
+        Some(_) => {
+            tracing::warn!(response_date = ?server_started, "the repository's responseDate is in the future; the next harvest starts from the newest datestamp stored instead")
+        }
+        None => {}
+    }
+    match newest_seen.filter(|at| believable(*at)) {
+        Some(at) => Some(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        None => range_from,
+    }
 }
 
 /// What the fetcher hands the writer, in order.
@@ -193,6 +243,7 @@ enum Write {
     },
     Finish {
         range_until: Option<String>,
+        range_from: Option<String>,
     },
     /// The fetcher stopped; `requests` is its total, for the run's count of
     /// the requests no committed page accounts for.
@@ -413,6 +464,8 @@ const PAGES_AHEAD: usize = 8;
 /// page is committed as it arrives.
 fn write_pages(store: &Mutex<Store>, run_id: i64, mut tally: Tally, rx: mpsc::Receiver<Write>, progress: &dyn Progress) -> anyhow::Result<Written> {
     let mut written = Written { records: 0, requests: 0, deleted: 0, pages: 0, repairs: 0, restarts: 0, next_from: None };
+    // The newest datestamp stored, for when the server's clock cannot be believed.
+    let mut newest_seen: Option<DateTime<Utc>> = None;
     let mut waiting = None;
     while let Some(op) = waiting.take().or_else(|| rx.recv().ok()) {
         let now = Utc::now().timestamp();
@@ -432,6 +485,8 @@ fn write_pages(store: &Mutex<Store>, run_id: i64, mut tally: Tally, rx: mpsc::Re
                 let commits: Vec<PageCommit<'_>> = group.iter().map(|page| page.commit(now)).collect();
                 lock(store).commit_pages(run_id, &commits).context("storing a page")?;
                 for page in &group {
+                    let newest = page.records.iter().filter_map(|r| oai::parse_datestamp(&r.header.datestamp)).max();
+                    newest_seen = newest_seen.max(newest);
                     let records = page.records.len() as u64;
                     let deleted = page.records.iter().filter(|r| r.header.deleted).count() as u64;
                     written.records += records;
@@ -451,12 +506,10 @@ fn write_pages(store: &Mutex<Store>, run_id: i64, mut tally: Tally, rx: mpsc::Re
                 lock(store).restart_window(run_id, &error)?;
                 written.restarts += 1;
             }
-            Write::Finish { range_until } => {
+            Write::Finish { range_until, range_from } => {
                 let mut s = lock(store);
                 let run = s.run(run_id)?;
-                // The next run starts where this one's server clock started,
-                // or at the explicit `until` this one stopped at.
-                let next_from = range_until.or(run.server_started);
+                let next_from = next_from(range_until, run.server_started, newest_seen, range_from);
                 s.finish_run(run_id, next_from.as_deref(), now)?;
                 written.next_from = next_from;
             }

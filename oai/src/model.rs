@@ -50,8 +50,11 @@ pub enum Granularity {
 impl Granularity {
     /// Reads Identify's granularity text. Anything that is not the day form
     /// is taken as seconds, the only other value the protocol allows.
+    /// The granularity an Identify states. Seconds only when it says so:
+    /// anything else (no element, an empty or misspelt one) gets the
+    /// protocol's floor, `YYYY-MM-DD`, which every repository must accept.
     pub fn from_identify(text: &str) -> Granularity {
-        if text.trim() == "YYYY-MM-DD" { Granularity::Day } else { Granularity::Seconds }
+        if text.trim() == "YYYY-MM-DDThh:mm:ssZ" { Granularity::Seconds } else { Granularity::Day }
     }
 
     /// Formats a UTC instant for a `from` or `until` argument. At day
@@ -218,6 +221,9 @@ mod tests {
         assert_eq!(Granularity::Seconds.format(at), "2026-04-02T23:59:59Z");
         assert_eq!(Granularity::from_identify(" YYYY-MM-DD "), Granularity::Day);
         assert_eq!(Granularity::from_identify("YYYY-MM-DDThh:mm:ssZ"), Granularity::Seconds);
+        for missing_or_wrong in ["", "  ", "YYYY-MM-DDThh:mm:ss", "seconds"] {
+            assert_eq!(Granularity::from_identify(missing_or_wrong), Granularity::Day, "{missing_or_wrong:?}: the protocol's floor");
+        }
     }
 
     #[test]

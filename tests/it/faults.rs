@@ -44,6 +44,19 @@ impl Setup {
         self.harvest_with(options(self.clock.clone())).await
     }
 
+    /// A harvest with a range and windows of the caller's choosing.
+    async fn harvest_range(&self, from: Option<&str>, until: Option<&str>, window: Option<harvest::Window>) -> anyhow::Result<Summary> {
+        let client = oai::Client::new(&self.url, options(self.clock.clone())).unwrap();
+        let request = HarvestRequest {
+            source: SourceKey { base_url: self.url.clone(), metadata_prefix: "oai_dc".into(), set_spec: None },
+            from: from.map(str::to_string),
+            until: until.map(str::to_string),
+            full: false,
+            window,
+        };
+        harvest::harvest(self.store.clone(), &client, &request, Arc::new(Quiet)).await
+    }
+
     /// (records, deleted) in the store; the unique key makes duplicates impossible,
     /// so the count equal to the repository's proves nothing is missing.
     fn counts(&self) -> (u64, u64) {
@@ -190,4 +203,57 @@ async fn windows_and_sets_select_what_the_repository_selects() {
     let windows: Vec<String> = s.bed.log().into_iter().filter(|q| q.contains("from=")).collect();
     assert_eq!(windows.len(), 2, "{windows:?}");
     assert!(windows[0].contains("from=2001-01-02T00%3A00%3A00Z&until=2001-01-08T23%3A59%3A59Z"), "{windows:?}");
+}
+
+/// A repository whose responseDate runs a century ahead (its datestamps do
+/// not): the next run must not start from that date, or every change
+/// until then is silently skipped.
+#[tokio::test]
+async fn a_response_date_in_the_future_does_not_become_the_next_from() {
+    let s = setup(spec()).await;
+    s.bed.misreport_response_date(chrono::TimeDelta::days(36_500));
+    s.harvest().await.unwrap();
+    let next = s.store.lock().unwrap().sources().unwrap()[0].next_from.clone().unwrap();
+    assert!(oai::parse_datestamp(&next).unwrap() < chrono::Utc::now(), "next from {next}");
+    s.bed.advance(chrono::TimeDelta::hours(1));
+    s.bed.touch(&[5]);
+    let again = s.harvest().await.unwrap();
+    assert!(again.records >= 1, "the change is harvested: {again:?}");
+    let stored = s.store.lock().unwrap().record("oai:testbed.example:00000005").unwrap().remove(0);
+    assert_eq!(stored.datestamp, s.bed.now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+}
+
+/// An earliestDatestamp in the future is not a place to start windows:
+/// the run would ask only for that future and store nothing.
+#[tokio::test]
+async fn an_earliest_datestamp_in_the_future_does_not_empty_a_windowed_harvest() {
+    let s = setup(spec()).await;
+    s.bed.misreport_earliest(chrono::DateTime::parse_from_rfc3339("2099-01-01T00:00:00Z").unwrap().into());
+    let sum = s.harvest_range(None, None, Some(harvest::Window::Month)).await.unwrap();
+    assert_eq!(s.counts(), (N as u64, 9), "{sum:?}");
+    assert!(!s.bed.log().iter().any(|q| q.contains("from=2099")), "{:?}", s.bed.log());
+}
+
+/// Identify without a granularity: the protocol's floor is days, which a
+/// day-granularity repository accepts (seconds it refuses as badArgument).
+#[tokio::test]
+async fn without_a_stated_granularity_dates_are_sent_as_days() {
+    let s = setup(RepoSpec { granularity: oai::Granularity::Day, ..spec() }).await;
+    s.bed.omit_granularity();
+    s.harvest().await.unwrap();
+    s.bed.advance(chrono::TimeDelta::days(2));
+    s.bed.touch(&[7]);
+    let again = s.harvest().await.unwrap();
+    assert!(again.records >= 1, "{again:?}");
+    assert!(s.bed.log().iter().any(|q| q.contains("from=") && !q.contains("T00")), "{:?}", s.bed.log());
+}
+
+/// `--until 2001-01-02` is the whole of that day, at seconds granularity too.
+#[tokio::test]
+async fn a_day_as_until_takes_the_whole_day() {
+    let s = setup(spec()).await;
+    // One record an hour from 2001-01-01T00:00:00Z: 48 on the first two days.
+    let sum = s.harvest_range(None, Some("2001-01-02"), None).await.unwrap();
+    assert_eq!(sum.records, 48, "{:?}", s.bed.log());
+    assert!(s.bed.log().iter().any(|q| q.contains("until=2001-01-02T23%3A59%3A59Z")), "{:?}", s.bed.log());
 }

@@ -92,6 +92,18 @@ struct Repo {
     now: DateTime<Utc>,
     requests: RequestLog,
     faults: HashMap<u64, Fault>,
+    /// What the repository says about its own clock and itself, wrongly
+    /// if a test asks it to.
+    misreports: Misreports,
+}
+
+/// A repository that misreports: a `responseDate` off by `response_date`,
+/// an `earliestDatestamp` of its own, no `granularity` element.
+#[derive(Clone, Debug, Default)]
+struct Misreports {
+    response_date: TimeDelta,
+    earliest: Option<DateTime<Utc>>,
+    no_granularity: bool,
 }
 
 /// A handle on a running (or runnable) test repository.
@@ -115,7 +127,7 @@ impl Testbed {
             })
             .collect();
         let now = epoch + TimeDelta::seconds(spec.records as i64 * spec.step_secs + 3600);
-        let repo = Repo { spec, items, now, requests: RequestLog::default(), faults: HashMap::new() };
+        let repo = Repo { spec, items, now, requests: RequestLog::default(), faults: HashMap::new(), misreports: Misreports::default() };
         Testbed { repo: Arc::new(Mutex::new(repo)) }
     }
 
@@ -131,6 +143,22 @@ impl Testbed {
 
     pub fn router(&self) -> axum::Router {
         axum::Router::new().route("/oai", axum::routing::get(handle)).with_state(self.clone())
+    }
+
+    /// Every `responseDate` is off by `by` from the repository's clock (the
+    /// records' datestamps are not): a server whose clock is wrong.
+    pub fn misreport_response_date(&self, by: TimeDelta) {
+        self.repo().misreports.response_date = by;
+    }
+
+    /// Identify states this `earliestDatestamp` instead of the true one.
+    pub fn misreport_earliest(&self, at: DateTime<Utc>) {
+        self.repo().misreports.earliest = Some(at);
+    }
+
+    /// Identify leaves out its `granularity` element.
+    pub fn omit_granularity(&self) {
+        self.repo().misreports.no_granularity = true;
     }
 
     /// Injects a fault into request number `n` (1-based, over all requests).
@@ -375,7 +403,7 @@ impl Repo {
     fn envelope(&self, verb: &str, inner: &str) -> Vec<u8> {
         format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<OAI-PMH xmlns=\"http://www.openarchives.org/OAI/2.0/\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n<responseDate>{}</responseDate>\n<request verb=\"{}\">http://testbed.example/oai</request>\n{inner}\n</OAI-PMH>\n",
-            self.now.format("%Y-%m-%dT%H:%M:%SZ"),
+            (self.now + self.misreports.response_date).format("%Y-%m-%dT%H:%M:%SZ"),
             xml_escape(verb)
         )
         .into_bytes()
@@ -386,14 +414,14 @@ impl Repo {
     }
 
     fn identify(&self) -> Vec<u8> {
-        let earliest = self.items.iter().map(|i| i.datestamp).min().unwrap_or(self.now);
+        let earliest = self.misreports.earliest.unwrap_or_else(|| self.items.iter().map(|i| i.datestamp).min().unwrap_or(self.now));
+        let granularity = if self.misreports.no_granularity { String::new() } else { format!("<granularity>{}</granularity>", self.spec.granularity.as_str()) };
         self.envelope(
             "Identify",
             &format!(
-                "<Identify><repositoryName>oai-mirror testbed ({} records)</repositoryName><baseURL>http://testbed.example/oai</baseURL><protocolVersion>2.0</protocolVersion><adminEmail>admin@testbed.example</adminEmail><earliestDatestamp>{}</earliestDatestamp><deletedRecord>persistent</deletedRecord><granularity>{}</granularity>{}</Identify>",
+                "<Identify><repositoryName>oai-mirror testbed ({} records)</repositoryName><baseURL>http://testbed.example/oai</baseURL><protocolVersion>2.0</protocolVersion><adminEmail>admin@testbed.example</adminEmail><earliestDatestamp>{}</earliestDatestamp><deletedRecord>persistent</deletedRecord>{granularity}{}</Identify>",
                 self.items.len(),
                 self.fmt(earliest),
-                self.spec.granularity.as_str(),
                 if self.spec.gzip { "<compression>gzip</compression>" } else { "" }
             ),
         )
