@@ -64,6 +64,8 @@ pub struct Summary {
     pub deleted: u64,
     pub pages: u64,
     pub repairs: u64,
+    /// Records left out for a header without identifier or datestamp.
+    pub skipped: u64,
     /// HTTP requests made by this invocation, retries included.
     pub requests: u64,
     pub restarts: u64,
@@ -175,6 +177,7 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
         deleted: written.deleted,
         pages: written.pages,
         repairs: written.repairs,
+        skipped: written.skipped,
         requests: client.requests() - requests_at_start,
         restarts: written.restarts,
         resumed,
@@ -259,6 +262,8 @@ struct PageWrite {
     next: Position,
     requests: u64,
     repairs: u64,
+    skipped: u64,
+    transcoded: bool,
     response_date: String,
 }
 
@@ -277,7 +282,16 @@ impl PageWrite {
                 metadata: r.metadata.as_deref(),
             })
             .collect();
-        PageCommit { records, next: self.next.clone(), requests: self.requests, repairs: self.repairs, response_date: Some(self.response_date.clone()), now }
+        PageCommit {
+            records,
+            next: self.next.clone(),
+            requests: self.requests,
+            repairs: self.repairs,
+            skipped: self.skipped,
+            transcoded: self.transcoded,
+            response_date: Some(self.response_date.clone()),
+            now,
+        }
     }
 }
 
@@ -419,11 +433,16 @@ async fn fetch_pages(
         // The early request belongs to the next page; it is counted there.
         let requests_now = client.requests() - prefetch.is_some() as u64;
         let page = fetched.value;
+        for why in &page.skipped {
+            tracing::warn!(%origin, skipped = %why, "a record left out; the rest of the page is stored");
+        }
         send(Write::Page(PageWrite {
             records: page.items,
             next: next.clone(),
             requests: requests_now - requests_before,
             repairs: fetched.repairs,
+            skipped: page.skipped.len() as u64,
+            transcoded: fetched.transcoded.is_some(),
             response_date: page.response_date,
         }))?;
         requests_before = requests_now;
@@ -441,6 +460,7 @@ struct Written {
     deleted: u64,
     pages: u64,
     repairs: u64,
+    skipped: u64,
     restarts: u64,
     next_from: Option<String>,
 }
@@ -463,7 +483,7 @@ const PAGES_AHEAD: usize = 8;
 /// than the disk, the cost of a commit is shared; when it is slower, each
 /// page is committed as it arrives.
 fn write_pages(store: &Mutex<Store>, run_id: i64, mut tally: Tally, rx: mpsc::Receiver<Write>, progress: &dyn Progress) -> anyhow::Result<Written> {
-    let mut written = Written { records: 0, requests: 0, deleted: 0, pages: 0, repairs: 0, restarts: 0, next_from: None };
+    let mut written = Written { records: 0, requests: 0, deleted: 0, pages: 0, repairs: 0, skipped: 0, restarts: 0, next_from: None };
     // The newest datestamp stored, for when the server's clock cannot be believed.
     let mut newest_seen: Option<DateTime<Utc>> = None;
     let mut waiting = None;
@@ -493,11 +513,14 @@ fn write_pages(store: &Mutex<Store>, run_id: i64, mut tally: Tally, rx: mpsc::Re
                     written.deleted += deleted;
                     written.pages += 1;
                     written.repairs += page.repairs;
+                    written.skipped += page.skipped;
                     written.requests += page.requests;
                     tally.pages += 1;
                     tally.records += records;
                     tally.deleted += deleted;
                     tally.repairs += page.repairs;
+                    tally.skipped += page.skipped;
+                    tally.transcoded += page.transcoded as u64;
                     tally.requests += page.requests;
                     progress.page_committed(&tally);
                 }

@@ -49,6 +49,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 next: Position { token: Some(format!("t{g}.{p}")), ..Position::default() },
                 requests: 1,
                 repairs: 0,
+                skipped: 0,
+                transcoded: false,
                 response_date: None,
                 now: 0,
             })

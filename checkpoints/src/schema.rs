@@ -7,7 +7,8 @@
 //!
 //! Version 1 holds harvests, version 2 mirrored wiki pages, version 3
 //! two-way sync (page pairs with their base, the push outbox, conflicts),
-//! version 4 the files of checkouts, version 5 compressed record metadata.
+//! version 4 the files of checkouts, version 5 compressed record metadata,
+//! version 6 the records a run skipped and the pages it transcoded.
 
 use rusqlite::Connection;
 
@@ -20,6 +21,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema/003_sync.sql"),
     include_str!("schema/004_checkout.sql"),
     include_str!("schema/005_compression.sql"),
+    include_str!("schema/006_skipped.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {

@@ -81,6 +81,10 @@ pub struct Tally {
     pub repairs: u64,
     pub requests: u64,
     pub restarts: u64,
+    /// Records left out for a header without identifier or datestamp.
+    pub skipped: u64,
+    /// Pages decoded from an encoding other than UTF-8.
+    pub transcoded: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,6 +135,10 @@ pub struct PageCommit<'a> {
     /// HTTP requests made for this page, retries included.
     pub requests: u64,
     pub repairs: u64,
+    /// Records of the page left out (see [`Tally::skipped`]).
+    pub skipped: u64,
+    /// Whether the page came in another encoding than UTF-8.
+    pub transcoded: bool,
     /// The responseDate of this page; kept as the run's start if it is the first.
     pub response_date: Option<String>,
     pub now: i64,
@@ -143,6 +151,8 @@ pub struct SourceStatus {
     pub records: u64,
     pub deleted: u64,
     pub repairs: u64,
+    pub skipped: u64,
+    pub transcoded: u64,
     /// Metadata as received, and as stored (compressed where that is smaller).
     pub metadata_received: u64,
     pub metadata_stored: u64,
@@ -331,7 +341,8 @@ impl Store {
                     "UPDATE run SET window_from = ?2, window_until = ?3, token = ?4,
                         pages = pages + 1, records = records + ?5, deleted = deleted + ?6,
                         repairs = repairs + ?7, requests = requests + ?8,
-                        server_started = COALESCE(server_started, ?9)
+                        server_started = COALESCE(server_started, ?9),
+                        skipped = skipped + ?10, transcoded = transcoded + ?11
                      WHERE id = ?1",
                 )
                 .doing("saving the position")?;
@@ -380,7 +391,9 @@ impl Store {
                         deleted as i64,
                         page.repairs as i64,
                         page.requests as i64,
-                        page.response_date
+                        page.response_date,
+                        page.skipped as i64,
+                        page.transcoded as i64
                     ])
                     .doing("saving the position")?;
             }
@@ -435,14 +448,22 @@ impl Store {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .doing("counting records")?;
-            let repairs: i64 =
-                self.conn.query_row("SELECT COALESCE(SUM(repairs), 0) FROM run WHERE source_id = ?1", [source.id], |r| r.get(0)).doing("counting repairs")?;
+            let (repairs, skipped, transcoded): (i64, i64, i64) = self
+                .conn
+                .query_row(
+                    "SELECT COALESCE(SUM(repairs), 0), COALESCE(SUM(skipped), 0), COALESCE(SUM(transcoded), 0) FROM run WHERE source_id = ?1",
+                    [source.id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .doing("counting repairs")?;
             let last_run = self.last_run(source.id)?;
             out.push(SourceStatus {
                 source,
                 records: records as u64,
                 deleted: deleted as u64,
                 repairs: repairs as u64,
+                skipped: skipped as u64,
+                transcoded: transcoded as u64,
                 metadata_received: received as u64,
                 metadata_stored: stored as u64,
                 last_run,
@@ -518,7 +539,7 @@ ON CONFLICT (source_id, identifier) DO UPDATE SET
     last_seen      = excluded.last_seen";
 
 const RUN_COLUMNS: &str = "SELECT id, source_id, state, range_from, range_until, window, window_from, window_until, token,
-    server_started, pages, records, deleted, repairs, requests, restarts, started_at, finished_at, last_error FROM run";
+    server_started, pages, records, deleted, repairs, requests, restarts, started_at, finished_at, last_error, skipped, transcoded FROM run";
 
 fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
     let n = |i| r.get::<_, i64>(i).map(|v| v as u64);
@@ -529,7 +550,16 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
         plan: RunPlan { range_from: r.get(3)?, range_until: r.get(4)?, window: r.get(5)? },
         position: Position { window_from: r.get(6)?, window_until: r.get(7)?, token: r.get(8)? },
         server_started: r.get(9)?,
-        tally: Tally { pages: n(10)?, records: n(11)?, deleted: n(12)?, repairs: n(13)?, requests: n(14)?, restarts: n(15)? },
+        tally: Tally {
+            pages: n(10)?,
+            records: n(11)?,
+            deleted: n(12)?,
+            repairs: n(13)?,
+            requests: n(14)?,
+            restarts: n(15)?,
+            skipped: n(19)?,
+            transcoded: n(20)?,
+        },
         started_at: r.get(16)?,
         finished_at: r.get(17)?,
         last_error: r.get(18)?,

@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use reqwest::Url;
-use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 
 use crate::error::{Error, Origin, Result};
 use crate::model::{Header, Identify, MetadataFormat, Page, Record, Set, Verb};
-use crate::{parse, repair};
+use crate::{charset, parse, repair};
 
 /// A decompressed body larger than this is refused: no OAI-PMH page is
 /// that big, and a gzip bomb should not take the machine with it.
@@ -150,6 +150,8 @@ pub struct Fetched<T> {
     pub wire_bytes: u64,
     /// Character repairs applied to the body (see [`crate::repair`]).
     pub repairs: u64,
+    /// The encoding the body was decoded from, when it was not UTF-8 (see [`crate::charset`]).
+    pub transcoded: Option<&'static str>,
 }
 
 /// An OAI-PMH client for one repository.
@@ -275,7 +277,7 @@ impl Client {
                 None => self.receive(url.clone(), origin.clone()).await,
             };
             match received.and_then(|r| r.parse(&origin, parse, self.options.strict)) {
-                Ok((value, wire_bytes, repairs)) => return Ok(Fetched { value, attempts: attempt, wire_bytes, repairs }),
+                Ok(Parsed { value, wire_bytes, repairs, transcoded }) => return Ok(Fetched { value, attempts: attempt, wire_bytes, repairs, transcoded }),
                 Err(e) if e.is_retryable() => {
                     let wait = match &e {
                         Error::Status { retry_after: Some(d), .. } => (*d).min(policy.max_retry_after),
@@ -311,6 +313,7 @@ impl Client {
             let status = response.status().as_u16();
             let retry_after = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| parse_retry_after(v, this.options.clock.now()));
             let encoding = response.headers().get(CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+            let charset = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(charset::charset_of);
             let wire = response.bytes().await.map_err(http_err)?;
             let wire_bytes = wire.len() as u64;
             let body = match decode(encoding.as_deref(), &wire) {
@@ -318,7 +321,7 @@ impl Client {
                 Ok(Cow::Owned(decoded)) => decoded,
                 Err((encoding, source)) => return Err(Error::Decompress { origin, encoding, source }),
             };
-            Ok(Received { status, retry_after, body, wire_bytes })
+            Ok(Received { status, retry_after, body, wire_bytes, charset })
         }
     }
 }
@@ -330,6 +333,16 @@ pub struct Received {
     retry_after: Option<Duration>,
     body: Vec<u8>,
     wire_bytes: u64,
+    /// The `charset` of the `Content-Type` header, if it had one.
+    charset: Option<String>,
+}
+
+/// A parsed body, and what reading it took.
+struct Parsed<T> {
+    value: T,
+    wire_bytes: u64,
+    repairs: u64,
+    transcoded: Option<&'static str>,
 }
 
 impl Received {
@@ -341,11 +354,14 @@ impl Received {
         parse::peek_token(&self.body)
     }
 
-    /// Repairs and parses the body. Returns the value, the bytes on the
-    /// wire and the number of character repairs.
-    fn parse<T>(self, origin: &Origin, parse: fn(&str, &Origin, u16) -> Result<T>, strict: bool) -> Result<(T, u64, u64)> {
-        let Received { status, retry_after, body, wire_bytes } = self;
-        let repaired = repair::repair(&body);
+    /// Decodes a declared encoding, repairs and parses the body.
+    fn parse<T>(self, origin: &Origin, parse: fn(&str, &Origin, u16) -> Result<T>, strict: bool) -> Result<Parsed<T>> {
+        let Received { status, retry_after, body, wire_bytes, charset } = self;
+        let decoded = charset::decode(&body, charset.as_deref());
+        if let Some(from) = decoded.from {
+            tracing::info!(%origin, encoding = from, "decoded a body sent in another encoding than UTF-8");
+        }
+        let repaired = repair::repair(&decoded.bytes);
         if strict && repaired.count > 0 {
             return Err(Error::InvalidCharacters { origin: origin.clone(), count: repaired.count, first_offset: repaired.first_offset.unwrap_or(0) });
         }
@@ -353,7 +369,7 @@ impl Received {
             tracing::info!(%origin, repairs = repaired.count, "repaired invalid characters");
         }
         match parse(&repaired.text, origin, status) {
-            Ok(value) => Ok((value, wire_bytes, repaired.count)),
+            Ok(value) => Ok(Parsed { value, wire_bytes, repairs: repaired.count, transcoded: decoded.from }),
             // Not OAI-PMH under an error status: report the status, which
             // says whether waiting may help (503, 429) or not (404, 413).
             Err(Error::NotOaiPmh { snippet, .. }) if !(200..300).contains(&status) => {

@@ -5,11 +5,13 @@
 //!
 //! * [`model`]: verbs, headers, records, tokens, what `Identify` says.
 //! * [`parse`]: pure functions from a response body to those types.
+//! * [`charset`]: bodies in a declared encoding other than UTF-8, decoded as declared.
 //! * [`repair`]: the one rule for invalid UTF-8 and characters XML forbids.
 //! * [`client`]: HTTP with flow control, bounded retries and decompression.
 //! * [`paging`]: following resumption tokens without looping.
 //! * [`error`]: the crate's one error type.
 
+pub mod charset;
 pub mod client;
 pub mod error;
 pub mod model;

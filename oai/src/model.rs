@@ -165,6 +165,30 @@ pub struct ResumptionToken {
     pub expiration_date: Option<String>,
 }
 
+impl Header {
+    /// What makes the header unusable, if anything: a record needs an
+    /// identifier to be stored under, and a datestamp to be compared with.
+    pub fn problem(&self) -> Option<String> {
+        if self.identifier.trim().is_empty() {
+            return Some("a header without an identifier".into());
+        }
+        if self.datestamp.trim().is_empty() {
+            return Some(format!("the header of {} has no datestamp", self.identifier));
+        }
+        None
+    }
+}
+
+impl Record {
+    /// The record, or why it cannot be stored (see [`Header::problem`]).
+    pub fn checked(self) -> std::result::Result<Record, String> {
+        match self.header.problem() {
+            Some(why) => Err(why),
+            None => Ok(self),
+        }
+    }
+}
+
 /// One page of a list response.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Page<T> {
@@ -173,6 +197,9 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// The token element, if the page had one.
     pub token: Option<ResumptionToken>,
+    /// Items left out of `items`, each with why: a record whose header has
+    /// no identifier or no datestamp costs itself, not its page.
+    pub skipped: Vec<String>,
 }
 
 impl<T> Page<T> {

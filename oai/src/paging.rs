@@ -61,7 +61,12 @@ mod tests {
     use crate::model::{ResumptionToken, Verb};
 
     fn page(items: usize, token: Option<&str>) -> Page<u32> {
-        Page { response_date: String::new(), items: vec![0; items], token: token.map(|t| ResumptionToken { value: t.into(), ..Default::default() }) }
+        Page {
+            response_date: String::new(),
+            items: vec![0; items],
+            token: token.map(|t| ResumptionToken { value: t.into(), ..Default::default() }),
+            skipped: Vec::new(),
+        }
     }
 
     fn origin() -> Origin {

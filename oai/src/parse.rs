@@ -59,12 +59,15 @@ pub fn identify(body: &str, origin: &Origin, status: u16) -> Result<Identify> {
 
 /// Parses a `ListRecords` page.
 pub fn list_records(body: &str, origin: &Origin, status: u16) -> Result<Page<Record>> {
-    list(body, origin, status, Verb::ListRecords, "record", |cur, start| cur.record(start))
+    list(body, origin, status, Verb::ListRecords, "record", |cur, start| Ok(cur.record(start)?.checked()))
 }
 
 /// Parses a `ListIdentifiers` page.
 pub fn list_identifiers(body: &str, origin: &Origin, status: u16) -> Result<Page<Header>> {
-    list(body, origin, status, Verb::ListIdentifiers, "header", |cur, start| cur.header(start))
+    list(body, origin, status, Verb::ListIdentifiers, "header", |cur, start| {
+        let header = cur.header(start)?;
+        Ok(header.problem().map_or(Ok(header), Err))
+    })
 }
 
 /// Parses a `ListSets` page.
@@ -78,7 +81,7 @@ pub fn list_sets(body: &str, origin: &Origin, status: u16) -> Result<Page<Set>> 
                 _ => cur.skip()?,
             }
         }
-        Ok(set)
+        Ok(Ok(set))
     })
 }
 
@@ -94,20 +97,16 @@ pub fn list_metadata_formats(body: &str, origin: &Origin, status: u16) -> Result
                 _ => cur.skip()?,
             }
         }
-        Ok(f)
+        Ok(Ok(f))
     })
     .map(|page| page.items)
 }
 
 /// Parses a `GetRecord` response.
 pub fn get_record(body: &str, origin: &Origin, status: u16) -> Result<Record> {
-    let page = list(body, origin, status, Verb::GetRecord, "record", |cur, start| cur.record(start))?;
-    page.items.into_iter().next().ok_or_else(|| Error::Malformed {
-        origin: origin.clone(),
-        offset: 0,
-        detail: "GetRecord response without a record".into(),
-        truncated: false,
-    })
+    let page = list(body, origin, status, Verb::GetRecord, "record", |cur, start| Ok(cur.record(start)?.checked()))?;
+    let why = page.skipped.first().cloned().unwrap_or_else(|| "GetRecord response without a record".into());
+    page.items.into_iter().next().ok_or_else(|| Error::Malformed { origin: origin.clone(), offset: 0, detail: why, truncated: false })
 }
 
 /// The resumptionToken of a list response, read from the end of the body
@@ -149,22 +148,26 @@ fn end_tag<'b>(body: &'b [u8], names: &[&str]) -> Option<&'b [u8]> {
 }
 
 /// The shape all list verbs share: a verb element holding items and,
-/// perhaps, a resumptionToken.
+/// perhaps, a resumptionToken. `parse_item` reads one item whole; an
+/// item it gives back as `Err(why)` is well-formed but unusable, and is
+/// left out with its reason instead of failing the page.
 fn list<T>(
     body: &str,
     origin: &Origin,
     status: u16,
     verb: Verb,
     item: &str,
-    mut parse_item: impl FnMut(&mut Cursor<'_>, &BytesStart<'_>) -> Result<T>,
+    mut parse_item: impl FnMut(&mut Cursor<'_>, &BytesStart<'_>) -> Result<std::result::Result<T, String>>,
 ) -> Result<Page<T>> {
-    let mut page = Page { response_date: String::new(), items: Vec::new(), token: None };
+    let mut page = Page { response_date: String::new(), items: Vec::new(), token: None, skipped: Vec::new() };
     let env = walk(body, origin, status, verb, |cur| {
         while let Some(start) = cur.next_child_start()? {
             let name = local(&start);
             if name == item {
-                let parsed = parse_item(cur, &start)?;
-                page.items.push(parsed);
+                match parse_item(cur, &start)? {
+                    Ok(parsed) => page.items.push(parsed),
+                    Err(why) => page.skipped.push(format!("{item} {} of the page: {why}", page.items.len() + page.skipped.len() + 1)),
+                }
             } else if name == "resumptionToken" {
                 page.token = Some(cur.token(&start)?);
             } else {
@@ -396,9 +399,6 @@ impl<'a> Cursor<'a> {
                 "setSpec" => h.sets.push(self.text()?),
                 _ => self.skip()?,
             }
-        }
-        if h.identifier.is_empty() {
-            return Err(self.malformed("a record header without an identifier", false));
         }
         Ok(h)
     }

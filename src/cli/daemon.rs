@@ -70,6 +70,8 @@ fn sources_status(store: &Store, json: bool) -> anyhow::Result<()> {
                     "records": s.records,
                     "deleted": s.deleted,
                     "repairs": s.repairs,
+                    "skipped": s.skipped,
+                    "transcoded_pages": s.transcoded,
                     "metadata_bytes_received": s.metadata_received,
                     "metadata_bytes_stored": s.metadata_stored,
                     "next_from": s.source.next_from,
@@ -88,6 +90,7 @@ fn sources_status(store: &Store, json: bool) -> anyhow::Result<()> {
                         "records": r.tally.records,
                         "deleted": r.tally.deleted,
                         "repairs": r.tally.repairs,
+                        "skipped": r.tally.skipped,
                         "requests": r.tally.requests,
                         "restarts": r.tally.restarts,
                         "last_error": r.last_error,
@@ -105,7 +108,7 @@ fn sources_status(store: &Store, json: bool) -> anyhow::Result<()> {
     for s in &all {
         let k = &s.source.key;
         writeln!(out, "{} [{}{}]", k.base_url, k.metadata_prefix, k.set_spec.as_ref().map(|s| format!(" set {s}")).unwrap_or_default())?;
-        writeln!(out, "  records   {} ({} deleted), {} repairs", s.records, s.deleted, s.repairs)?;
+        writeln!(out, "  records   {} ({} deleted), {} repairs, {} skipped, {} pages transcoded", s.records, s.deleted, s.repairs, s.skipped, s.transcoded)?;
         writeln!(out, "  metadata  {} received, {} stored", megabytes(s.metadata_received), megabytes(s.metadata_stored))?;
         writeln!(out, "  next from {}", s.source.next_from.as_deref().unwrap_or("(none: the next harvest is full)"))?;
         if let Some(r) = &s.last_run {

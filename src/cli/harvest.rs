@@ -109,7 +109,7 @@ pub(super) async fn harvest(settings: &Settings, db: &Path, args: HarvestArgs) -
                 } else {
                     let rate = summary.records as f64 / summary.seconds.max(1e-9);
                     println!(
-                        "{name}: {} records ({} deleted) in {} pages, {} requests, {} repairs, {} window restarts, {:.1}s ({rate:.0} records/s){}; next from {}",
+                        "{name}: {} records ({} deleted) in {} pages, {} requests, {} repairs, {} window restarts, {:.1}s ({rate:.0} records/s){}{}; next from {}",
                         summary.records,
                         summary.deleted,
                         summary.pages,
@@ -118,6 +118,11 @@ pub(super) async fn harvest(settings: &Settings, db: &Path, args: HarvestArgs) -
                         summary.restarts,
                         summary.seconds,
                         if summary.resumed { ", resumed" } else { "" },
+                        if summary.skipped > 0 {
+                            format!(", {} records skipped (a header without identifier or datestamp; see the log)", summary.skipped)
+                        } else {
+                            String::new()
+                        },
                         summary.next_from.as_deref().unwrap_or("-"),
                     );
                 }

@@ -257,3 +257,30 @@ async fn a_day_as_until_takes_the_whole_day() {
     assert_eq!(sum.records, 48, "{:?}", s.bed.log());
     assert!(s.bed.log().iter().any(|q| q.contains("until=2001-01-02T23%3A59%3A59Z")), "{:?}", s.bed.log());
 }
+
+/// One record whose header lacks its identifier, another without a
+/// datestamp: both are skipped and counted, the rest of the page is stored,
+/// and a rerun does not fail the same way.
+#[tokio::test]
+async fn a_bad_header_costs_its_record_not_its_page() {
+    let s = setup(spec()).await;
+    s.bed.fault(3, Fault::BadHeaders);
+    let sum = s.harvest().await.unwrap();
+    assert_eq!((sum.records, sum.skipped), (N as u64 - 2, 2), "{sum:?}");
+    let status = s.store.lock().unwrap().status().unwrap().remove(0);
+    assert_eq!((status.records, status.skipped), (N as u64 - 2, 2));
+}
+
+/// A page in ISO-8859-1 (as its XML declaration says, while the HTTP header
+/// says UTF-8) is decoded as such: its accented letters arrive, not U+FFFD.
+#[tokio::test]
+async fn a_page_in_a_declared_encoding_is_decoded_as_declared_and_counted() {
+    let s = setup(spec()).await;
+    s.bed.fault(2, Fault::Latin1);
+    let sum = s.harvest().await.unwrap();
+    assert_eq!((sum.records, sum.repairs), (N as u64, 0), "{sum:?}");
+    let first = s.store.lock().unwrap().record("oai:testbed.example:00000000").unwrap().remove(0);
+    let metadata = String::from_utf8(first.metadata.unwrap()).unwrap();
+    assert!(metadata.contains("<dc:title>Café "), "{metadata}");
+    assert_eq!(s.store.lock().unwrap().status().unwrap()[0].transcoded, 1);
+}

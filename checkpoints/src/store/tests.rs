@@ -14,6 +14,8 @@ fn page<'a>(records: Vec<RecordIn<'a>>, token: Option<&str>, now: i64) -> PageCo
         next: Position { token: token.map(str::to_string), ..Default::default() },
         requests: 1,
         repairs: 0,
+        skipped: 0,
+        transcoded: false,
         response_date: Some(format!("2026-01-01T00:00:{now:02}Z")),
         now,
     }

@@ -250,3 +250,20 @@ fn metadata_that_needs_reading_tag_by_tag_is_kept_whole() {
     let body = body.replace("</metadata></record>", "</metadata>");
     assert!(list_records(&body, &origin(Verb::ListRecords), 200).is_err());
 }
+
+#[test]
+fn a_record_whose_header_lacks_identifier_or_datestamp_is_skipped_and_the_rest_kept() {
+    let body = LIST
+        .replace("<identifier>oai:x:1</identifier>", "<identifier>  </identifier>")
+        .replace("<datestamp>2026-01-03</datestamp>", "")
+        .replace("</ListRecords>", "<record><header><identifier>oai:x:3</identifier><datestamp>2026-01-04</datestamp></header></record></ListRecords>");
+    let page = list_records(&body, &origin(Verb::ListRecords), 200).unwrap();
+    let ids: Vec<&str> = page.items.iter().map(|r| r.header.identifier.as_str()).collect();
+    assert_eq!(ids, ["oai:x:3"]);
+    assert_eq!(page.skipped.len(), 2, "{:?}", page.skipped);
+    assert!(page.skipped[0].contains("record 1") && page.skipped[0].contains("without an identifier"), "{:?}", page.skipped);
+    assert!(page.skipped[1].contains("oai:x:2") && page.skipped[1].contains("no datestamp"), "{:?}", page.skipped);
+    assert_eq!(page.next_token(), Some("tok/1+2"), "the page goes on");
+    let headers = list_identifiers(&body.replace("ListRecords", "ListIdentifiers"), &origin(Verb::ListIdentifiers), 200);
+    assert!(headers.is_ok(), "{headers:?}");
+}

@@ -66,6 +66,11 @@ pub enum Fault {
     InvalidCharacters,
     /// An HTML page with HTTP 200.
     HtmlPage,
+    /// The page's first record has an empty identifier, its second no datestamp.
+    BadHeaders,
+    /// The page in ISO-8859-1, as its XML declaration says, with an accented
+    /// letter in the first record's title.
+    Latin1,
     /// Never answer.
     Hang,
 }
@@ -321,7 +326,9 @@ async fn handle(State(bed): State<Testbed>, RawQuery(query): RawQuery, headers: 
         RetryAfter::Date(t) => HeaderValue::from_str(&httpdate_fmt(*t)).expect("an HTTP date"),
     };
     match fault {
-        None | Some(Fault::ExpiredToken) | Some(Fault::RepeatToken) | Some(Fault::InvalidCharacters) => xml(StatusCode::OK, response),
+        None | Some(Fault::ExpiredToken) | Some(Fault::RepeatToken) | Some(Fault::InvalidCharacters) | Some(Fault::BadHeaders) | Some(Fault::Latin1) => {
+            xml(StatusCode::OK, response)
+        }
         Some(Fault::Unavailable(ra)) => Response::builder()
             .status(StatusCode::SERVICE_UNAVAILABLE)
             .header(header::RETRY_AFTER, retry_after(&ra))
@@ -513,6 +520,27 @@ impl Repo {
             xml_escape(&next)
         ));
         let mut body = self.envelope(verb, &inner);
+        if fault == Some(&Fault::BadHeaders) {
+            let text = String::from_utf8(body).expect("the envelope is UTF-8");
+            let first = text.find("<identifier>").map(|at| at + "<identifier>".len());
+            let mut text = match first.zip(text.find("</identifier>")) {
+                Some((from, to)) => format!("{}{}", &text[..from], &text[to..]),
+                None => text,
+            };
+            let datestamps: Vec<usize> = text.match_indices("<datestamp>").map(|(at, _)| at).collect();
+            if let Some(&at) = datestamps.get(1)
+                && let Some(len) = text[at..].find("</datestamp>")
+            {
+                text.replace_range(at..at + len + "</datestamp>".len(), "");
+            }
+            body = text.into_bytes();
+        }
+        if fault == Some(&Fault::Latin1) {
+            let text = String::from_utf8(body).expect("the envelope is UTF-8");
+            let text = text.replacen("encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"", 1).replacen("<dc:title>", "<dc:title>Caf\u{e9} ", 1);
+            // Every character here is in Latin-1: one byte each.
+            body = text.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect();
+        }
         if fault == Some(&Fault::InvalidCharacters) {
             // A vertical tab and a lone Latin-1 byte, as broken providers send.
             if let Some(at) = body.windows(9).position(|w| w == b"<dc:title") {
