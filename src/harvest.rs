@@ -88,9 +88,26 @@ impl Progress for Quiet {
     fn page_committed(&self, _: &Tally) {}
 }
 
-/// Windows restarted in a row after `badResumptionToken` before giving up:
-/// a window that cannot finish before its token expires needs a smaller one.
+/// Windows restarted in a row after a token could not be followed before
+/// giving up: a window that cannot finish before its token expires needs
+/// a smaller one.
 const MAX_WINDOW_RESTARTS: u32 = 3;
+
+/// Whether a failed request for a token's page means the token is lost,
+/// so the window must start again from its first page: the repository
+/// refused it (`badResumptionToken`), it is too long to send, or the
+/// repository kept failing on it (a restarted server that forgot its
+/// tokens answers 5xx rather than `badResumptionToken`). Left in flight, such
+/// a token would fail every later run the same way.
+fn token_is_lost(e: &oai::Error) -> bool {
+    // An error status, other than those that say "later" (a server that is
+    // busy or down is not one that lost the token).
+    let refused = |e: &oai::Error| matches!(e, oai::Error::Status { status, .. } if *status >= 400 && !matches!(status, 408 | 425 | 429 | 503));
+    e.oai_code() == Some(&ErrorCode::BadResumptionToken)
+        || matches!(e, oai::Error::TokenTooLong { .. })
+        || refused(e)
+        || matches!(e, oai::Error::RetriesExhausted { last, .. } if refused(last))
+}
 
 /// Harvests one source. Resumes the source's interrupted run if it has the
 /// same plan; otherwise starts a new one.
@@ -162,7 +179,8 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
     };
 
     // Identify's request, if any, is counted with the first page.
-    let fetched = fetch_pages(client, request, &run.position, &windows, requests_at_start, &tx).await;
+    let budget = Arc::new(tokio::sync::Semaphore::new(BYTES_AHEAD_KIB));
+    let fetched = fetch_pages(client, request, &run.position, &windows, requests_at_start, &tx, &budget).await;
     let last = match &fetched {
         Ok(()) => Write::Finish { range_until: range_until.clone(), range_from: range_from.clone() },
         Err(e) => Write::Failed { error: format!("{e:#}"), requests: client.requests() - requests_at_start },
@@ -258,6 +276,8 @@ enum Write {
 
 /// A page to store, with the position after it.
 struct PageWrite {
+    /// Its share of [`BYTES_AHEAD_KIB`], given back when it is stored.
+    _room: tokio::sync::OwnedSemaphorePermit,
     records: Vec<Record>,
     next: Position,
     requests: u64,
@@ -372,6 +392,7 @@ async fn fetch_pages(
     windows: &Windows,
     mut requests_before: u64,
     tx: &mpsc::SyncSender<Write>,
+    budget: &Arc<tokio::sync::Semaphore>,
 ) -> anyhow::Result<()> {
     let mut position = start.clone();
     let mut guard = position.token.as_deref().map(TokenGuard::resuming).unwrap_or_default();
@@ -401,13 +422,15 @@ async fn fetch_pages(
         }
         let fetched = match client.list_records_received(&args, received).await {
             Ok(f) => f,
-            Err(e) if e.oai_code() == Some(&ErrorCode::BadResumptionToken) && position.token.is_some() => {
+            Err(e) if position.token.is_some() && token_is_lost(&e) => {
+                // The window starts again from its first page, now or at
+                // the next run: a lost token never stays in flight.
+                send(Write::RestartWindow { error: e.to_string() })?;
                 restarts_in_a_row += 1;
                 if restarts_in_a_row > MAX_WINDOW_RESTARTS {
-                    return Err(e).context("the repository keeps refusing its own resumptionTokens; try a smaller --window");
+                    return Err(e).context("the repository keeps failing on its own resumptionTokens; try a smaller --window");
                 }
-                tracing::warn!(error = %e, window_from = ?position.window_from, "token refused; restarting the window");
-                send(Write::RestartWindow { error: e.to_string() })?;
+                tracing::warn!(error = %e, window_from = ?position.window_from, "the resumptionToken cannot be followed; restarting the window from its first page (what was stored stays, and is stored again)");
                 position.token = None;
                 guard = TokenGuard::new();
                 continue;
@@ -436,7 +459,14 @@ async fn fetch_pages(
         for why in &page.skipped {
             tracing::warn!(%origin, skipped = %why, "a record left out; the rest of the page is stored");
         }
+        // Pages waiting for the writer are bounded in bytes as well as in
+        // number: a page of a million tiny records is as big as many pages.
+        let kib = page.items.iter().map(|r| r.header.identifier.len() + r.header.datestamp.len() + r.metadata.as_ref().map_or(0, Vec::len) + 64).sum::<usize>()
+            / 1024
+            + 1;
+        let room = budget.clone().acquire_many_owned(kib.min(BYTES_AHEAD_KIB) as u32).await.context("the writer stopped")?;
         send(Write::Page(PageWrite {
+            _room: room,
             records: page.items,
             next: next.clone(),
             requests: requests_now - requests_before,
@@ -475,6 +505,10 @@ const MAX_GROUP: usize = 16;
 /// 100k records took 0.47 s instead of 0.53 s (interleaved runs, medians),
 /// for about a megabyte more memory.
 const PAGES_AHEAD: usize = 8;
+
+/// The most kibibytes of parsed pages waiting for the writer (a page larger
+/// than this still goes, alone).
+const BYTES_AHEAD_KIB: usize = 64 << 10;
 
 /// The writer: commits pages in order; finishes or notes the error.
 ///

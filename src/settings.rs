@@ -170,8 +170,13 @@ pub struct HttpSettings {
     pub initial_backoff_secs: f64,
     /// Retry-After values above this many seconds are cut down to it.
     pub max_retry_after_secs: u64,
-    /// Per request, body included.
+    /// Per attempt, body included.
     pub timeout_secs: u64,
+    /// The most time one request may take in all, every attempt and wait included.
+    pub deadline_secs: u64,
+    /// The largest answer accepted, in MiB, as sent or decompressed (OAI-PMH
+    /// and the MediaWiki API alike); a larger one is refused, not retried.
+    pub max_body_mb: u64,
 }
 
 impl Default for HttpSettings {
@@ -183,6 +188,8 @@ impl Default for HttpSettings {
             initial_backoff_secs: d.initial_backoff.as_secs_f64(),
             max_retry_after_secs: d.max_retry_after.as_secs(),
             timeout_secs: 180,
+            deadline_secs: d.deadline.as_secs(),
+            max_body_mb: oai::client::MAX_BODY >> 20,
         }
     }
 }
@@ -303,6 +310,7 @@ impl Settings {
         };
         let mut o = crate::mediawiki::WikiOptions::new(name, &w.api);
         o.user_agent = self.user_agent();
+        o.max_body = self.max_body();
         o.login = match (&w.user, password) {
             (Some(u), Some(p)) => Some((u.clone(), crate::mediawiki::Secret::new(p))),
             (None, None) => None,
@@ -337,6 +345,11 @@ impl Settings {
         Ok(Some(oai::Client::new(url, options).with_context(|| format!("[wiki.{name}] oai"))?))
     }
 
+    /// The body limit in bytes, for both clients.
+    pub fn max_body(&self) -> u64 {
+        self.http.max_body_mb.max(1).saturating_mul(1 << 20)
+    }
+
     pub fn retry_policy(&self) -> oai::RetryPolicy {
         oai::RetryPolicy {
             max_attempts: self.http.max_attempts.max(1),
@@ -344,6 +357,7 @@ impl Settings {
             initial_backoff: Duration::from_secs_f64(self.http.initial_backoff_secs.max(0.0)),
             max_backoff: Duration::from_secs(300),
             max_retry_after: Duration::from_secs(self.http.max_retry_after_secs),
+            deadline: Duration::from_secs(self.http.deadline_secs.max(1)),
         }
     }
 
@@ -352,6 +366,7 @@ impl Settings {
             user_agent: self.user_agent(),
             timeout: Duration::from_secs(self.http.timeout_secs),
             retry: self.retry_policy(),
+            max_body: self.max_body(),
             strict,
             ..oai::ClientOptions::default()
         }

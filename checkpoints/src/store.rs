@@ -159,6 +159,22 @@ pub struct SourceStatus {
     pub last_run: Option<Run>,
 }
 
+/// Write transactions take the write lock when they begin (`BEGIN
+/// IMMEDIATE`). A deferred one that reads first and then writes fails at
+/// once with SQLITE_BUSY if another connection wrote in between (its
+/// snapshot is stale, and waiting cannot help), instead of waiting for the
+/// lock under the busy timeout; with several connections at work (the
+/// daemon gives each run its own) that would fail harvests at random.
+pub(crate) trait WriteTransaction {
+    fn write_transaction(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>>;
+}
+
+impl WriteTransaction for Connection {
+    fn write_transaction(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+    }
+}
+
 pub struct Store {
     conn: Connection,
     /// Each source's compressor, once its dictionary is known.
@@ -290,7 +306,7 @@ impl Store {
 
     /// Starts a run; any interrupted run of the source is abandoned.
     pub fn start_run(&mut self, source_id: i64, plan: &RunPlan, start: &Position, now: i64) -> Result<Run> {
-        let tx = self.conn.transaction().doing("starting a run")?;
+        let tx = self.conn.write_transaction().doing("starting a run")?;
         tx.execute("UPDATE run SET state = 'abandoned', finished_at = ?2 WHERE source_id = ?1 AND state = 'running'", params![source_id, now])
             .doing("abandoning an interrupted run")?;
         tx.execute(
@@ -318,7 +334,7 @@ impl Store {
     /// has fallen behind the network commits what is waiting at once,
     /// paying for one commit instead of several.
     pub fn commit_pages(&mut self, run_id: i64, pages: &[PageCommit<'_>]) -> Result<()> {
-        let tx = self.conn.transaction().doing("storing a page")?;
+        let tx = self.conn.write_transaction().doing("storing a page")?;
         let source_id: i64 = tx
             .prepare_cached("SELECT source_id FROM run WHERE id = ?1")
             .and_then(|mut q| q.query_row([run_id], |r| r.get(0)).optional())
@@ -424,7 +440,7 @@ impl Store {
 
     /// Completes a run and sets the source's next `from`, in one transaction.
     pub fn finish_run(&mut self, run_id: i64, next_from: Option<&str>, now: i64) -> Result<()> {
-        let tx = self.conn.transaction().doing("finishing a run")?;
+        let tx = self.conn.write_transaction().doing("finishing a run")?;
         tx.execute("UPDATE run SET state = 'completed', finished_at = ?2, token = NULL, last_error = NULL WHERE id = ?1", params![run_id, now])
             .doing("finishing a run")?;
         if let Some(from) = next_from {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, params};
 
 use crate::error::{Doing, Result};
-use crate::store::Store;
+use crate::store::{Store, WriteTransaction};
 
 /// A page's row, as written.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -143,7 +143,7 @@ impl Store {
     /// Applies a planned batch and, in the same transaction, the feed's new
     /// checkpoint: after a crash either all of it is there or none.
     pub fn apply_wiki_batch(&mut self, wiki: &str, ops: &[PageOp], feed: Option<(&str, &FeedState)>, now: i64) -> Result<()> {
-        let tx = self.conn_mut().transaction().doing("applying a batch")?;
+        let tx = self.conn_mut().write_transaction().doing("applying a batch")?;
         for op in ops {
             match op {
                 PageOp::Rename { pageid, title } => {

@@ -17,9 +17,15 @@ use crate::error::{Error, Origin, Result};
 use crate::model::{Header, Identify, MetadataFormat, Page, Record, Set, Verb};
 use crate::{charset, parse, repair};
 
-/// A decompressed body larger than this is refused: no OAI-PMH page is
-/// that big, and a gzip bomb should not take the machine with it.
-pub const MAX_BODY: u64 = 1 << 30;
+/// The default body limit: an answer larger than this, as sent or once
+/// decompressed, decoded or repaired, is refused. Real OAI-PMH pages are
+/// a few megabytes; a 2 GiB body or a gzip bomb must not take the machine
+/// with it. (`ClientOptions::max_body` sets another.)
+pub const MAX_BODY: u64 = 32 << 20;
+
+/// The longest resumptionToken sent: a URL cannot carry much more (the
+/// `http` crate refuses URIs of 64 KiB), and no repository needs it.
+pub const MAX_TOKEN: usize = 16 << 10;
 
 /// Time, injectable so that tests of flow control do not wait.
 pub trait Clock: Send + Sync + 'static {
@@ -53,6 +59,9 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
     /// `Retry-After` values above this are cut down to it.
     pub max_retry_after: Duration,
+    /// The most time one request may take in all: every attempt and every
+    /// wait between them. A body that trickles in is cut off by it.
+    pub deadline: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -63,6 +72,7 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_secs(2),
             max_backoff: Duration::from_secs(5 * 60),
             max_retry_after: Duration::from_secs(10 * 60),
+            deadline: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -85,8 +95,12 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// Refuse bodies that need character repair instead of repairing them.
     pub strict: bool,
-    /// HTTP Basic credentials (user, password).
+    /// HTTP Basic credentials (user, password). They are never sent on to
+    /// another scheme, host or port: such a redirect is not followed.
     pub basic_auth: Option<(String, String)>,
+    /// The largest body accepted, as sent or once decompressed, decoded or
+    /// repaired (see [`MAX_BODY`]).
+    pub max_body: u64,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -99,6 +113,7 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             strict: false,
             basic_auth: None,
+            max_body: MAX_BODY,
             clock: Arc::new(SystemClock),
         }
     }
@@ -173,9 +188,11 @@ impl Client {
         // it panics if none is installed when a client is built. A second
         // install fails harmlessly.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let redirects = if options.basic_auth.is_some() { same_origin_redirects() } else { reqwest::redirect::Policy::limited(10) };
         let http = reqwest::Client::builder()
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
+            .redirect(redirects)
             .build()
             .map_err(|e| Error::BadUrl { url: base_url.to_string(), detail: e.to_string() })?;
         Ok(Client { http, base, options: Arc::new(options), requests: Arc::new(AtomicU64::new(0)) })
@@ -240,7 +257,7 @@ impl Client {
     pub fn receive_records(&self, args: &ListArgs) -> impl Future<Output = Result<Received>> + Send + 'static {
         let url = self.url(Verb::ListRecords, &args.params());
         let origin = Origin { url: url.to_string(), verb: Verb::ListRecords, token: args.token() };
-        self.receive(url, origin)
+        self.receive(url, origin, self.options.timeout)
     }
 
     /// Parses a page from [`Client::receive_records`], and if it failed in a
@@ -269,23 +286,30 @@ impl Client {
     ) -> Result<Fetched<T>> {
         let policy = &self.options.retry;
         let mut waited = Duration::ZERO;
+        // Time in attempts is real time; time in waits is the clock's (a
+        // test's clock records waits without taking them).
+        let started = std::time::Instant::now();
+        let spent = |waited: Duration| started.elapsed() + waited;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let received = match first.take() {
                 Some(received) => received,
-                None => self.receive(url.clone(), origin.clone()).await,
+                None => {
+                    let left = policy.deadline.saturating_sub(spent(waited));
+                    self.receive(url.clone(), origin.clone(), self.options.timeout.min(left).max(Duration::from_millis(1))).await
+                }
             };
-            match received.and_then(|r| r.parse(&origin, parse, self.options.strict)) {
+            match received.and_then(|r| r.parse(&origin, parse, self.options.strict, self.options.max_body)) {
                 Ok(Parsed { value, wire_bytes, repairs, transcoded }) => return Ok(Fetched { value, attempts: attempt, wire_bytes, repairs, transcoded }),
                 Err(e) if e.is_retryable() => {
                     let wait = match &e {
                         Error::Status { retry_after: Some(d), .. } => (*d).min(policy.max_retry_after),
                         _ => jitter(policy.backoff(attempt)),
                     };
-                    if attempt >= policy.max_attempts || waited + wait > policy.max_total_wait {
-                        tracing::warn!(%origin, attempt, error = %e, "giving up");
-                        return Err(Error::RetriesExhausted { attempts: attempt, elapsed: waited, last: Box::new(e) });
+                    if attempt >= policy.max_attempts || waited + wait > policy.max_total_wait || spent(waited) + wait >= policy.deadline {
+                        tracing::warn!(%origin, attempt, seconds = spent(waited).as_secs(), error = %e, "giving up");
+                        return Err(Error::RetriesExhausted { attempts: attempt, elapsed: spent(waited), last: Box::new(e) });
                     }
                     tracing::warn!(%origin, attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying");
                     self.options.clock.sleep(wait).await;
@@ -300,26 +324,47 @@ impl Client {
     /// said about waiting. The request is counted when this is called, not
     /// when the future first runs, so that a caller that spawns it knows
     /// the count already includes it.
-    fn receive(&self, url: Url, origin: Origin) -> impl Future<Output = Result<Received>> + Send + 'static {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+    fn receive(&self, url: Url, origin: Origin, timeout: Duration) -> impl Future<Output = Result<Received>> + Send + 'static {
+        // A token too long to send is refused before anything is sent (or counted).
+        let too_long = origin.token.as_ref().filter(|t| t.len() > MAX_TOKEN).map(|t| t.len());
+        if too_long.is_none() {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+        }
         let this = self.clone();
         async move {
+            if let Some(len) = too_long {
+                return Err(Error::TokenTooLong { len, max: MAX_TOKEN, origin });
+            }
             let http_err = |source| Error::Http { origin: origin.clone(), source };
-            let mut request = this.http.get(url).header(USER_AGENT, &this.options.user_agent).header(ACCEPT_ENCODING, "gzip, deflate");
+            let limit = this.options.max_body;
+            let too_large = |stage| Error::TooLarge { origin: origin.clone(), limit, stage };
+            let mut request = this.http.get(url).timeout(timeout).header(USER_AGENT, &this.options.user_agent).header(ACCEPT_ENCODING, "gzip, deflate");
             if let Some((user, password)) = &this.options.basic_auth {
                 request = request.basic_auth(user, Some(password));
             }
-            let response = request.send().await.map_err(http_err)?;
+            let mut response = request.send().await.map_err(http_err)?;
+            if response.content_length().is_some_and(|n| n > limit) {
+                return Err(too_large("as announced by Content-Length"));
+            }
             let status = response.status().as_u16();
             let retry_after = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| parse_retry_after(v, this.options.clock.now()));
             let encoding = response.headers().get(CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
             let charset = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(charset::charset_of);
-            let wire = response.bytes().await.map_err(http_err)?;
+            // Read in chunks, so that a body over the limit is dropped at
+            // the limit, not after it has filled the memory.
+            let mut wire: Vec<u8> = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(http_err)? {
+                if (wire.len() + chunk.len()) as u64 > limit {
+                    return Err(too_large("as sent"));
+                }
+                wire.extend_from_slice(&chunk);
+            }
             let wire_bytes = wire.len() as u64;
-            let body = match decode(encoding.as_deref(), &wire) {
-                Ok(Cow::Borrowed(_)) => wire.into(),
+            let body = match decode(encoding.as_deref(), &wire, limit) {
+                Ok(Cow::Borrowed(_)) => wire,
                 Ok(Cow::Owned(decoded)) => decoded,
-                Err((encoding, source)) => return Err(Error::Decompress { origin, encoding, source }),
+                Err(Undecodable::TooLarge) => return Err(too_large("decompressed")),
+                Err(Undecodable::Io(encoding, source)) => return Err(Error::Decompress { origin, encoding, source }),
             };
             Ok(Received { status, retry_after, body, wire_bytes, charset })
         }
@@ -354,14 +399,19 @@ impl Received {
         parse::peek_token(&self.body)
     }
 
-    /// Decodes a declared encoding, repairs and parses the body.
-    fn parse<T>(self, origin: &Origin, parse: fn(&str, &Origin, u16) -> Result<T>, strict: bool) -> Result<Parsed<T>> {
+    /// Decodes a declared encoding, repairs and parses the body; neither
+    /// step may grow it past `limit`.
+    fn parse<T>(self, origin: &Origin, parse: fn(&str, &Origin, u16) -> Result<T>, strict: bool, limit: u64) -> Result<Parsed<T>> {
         let Received { status, retry_after, body, wire_bytes, charset } = self;
+        let too_large = |stage| Error::TooLarge { origin: origin.clone(), limit, stage };
         let decoded = charset::decode(&body, charset.as_deref());
         if let Some(from) = decoded.from {
             tracing::info!(%origin, encoding = from, "decoded a body sent in another encoding than UTF-8");
         }
-        let repaired = repair::repair(&decoded.bytes);
+        if decoded.bytes.len() as u64 > limit {
+            return Err(too_large("decoded to UTF-8"));
+        }
+        let repaired = repair::repair_within(&decoded.bytes, usize::try_from(limit).unwrap_or(usize::MAX)).map_err(|_| too_large("after character repair"))?;
         if strict && repaired.count > 0 {
             return Err(Error::InvalidCharacters { origin: origin.clone(), count: repaired.count, first_offset: repaired.first_offset.unwrap_or(0) });
         }
@@ -391,18 +441,46 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// Follows redirects within the origin the request went to (scheme, host
+/// and port), at most ten; a redirect elsewhere is not followed, so that
+/// credentials never go where they were not meant for.
+pub fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt.previous().last().is_some_and(|from| from.origin() == attempt.url().origin());
+        if attempt.previous().len() > 10 {
+            attempt.error("too many redirects")
+        } else if same {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
 /// ±25%, so that many harvesters that failed together do not return together.
 fn jitter(d: Duration) -> Duration {
     d.mul_f64(0.75 + fastrand::f64() * 0.5)
 }
 
+/// Why a body could not be decompressed.
+#[derive(Debug)]
+enum Undecodable {
+    Io(&'static str, std::io::Error),
+    /// It decompresses to more than the limit.
+    TooLarge,
+}
+
 /// Decompresses by Content-Encoding, and by the gzip magic number when the
-/// header is missing (some servers gzip without saying so).
-fn decode<'b>(encoding: Option<&str>, body: &'b [u8]) -> std::result::Result<Cow<'b, [u8]>, (&'static str, std::io::Error)> {
+/// header is missing (some servers gzip without saying so), reading at
+/// most `limit` bytes out.
+fn decode<'b>(encoding: Option<&str>, body: &'b [u8], limit: u64) -> std::result::Result<Cow<'b, [u8]>, Undecodable> {
     let gzip_magic = body.starts_with(&[0x1f, 0x8b]);
     let read_all = |mut r: Box<dyn Read + '_>, name: &'static str| {
-        let mut out = Vec::with_capacity(body.len() * 4);
-        r.by_ref().take(MAX_BODY).read_to_end(&mut out).map_err(|e| (name, e))?;
+        let mut out = Vec::with_capacity((body.len() * 4).min(usize::try_from(limit).unwrap_or(usize::MAX)));
+        r.by_ref().take(limit.saturating_add(1)).read_to_end(&mut out).map_err(|e| Undecodable::Io(name, e))?;
+        if out.len() as u64 > limit {
+            return Err(Undecodable::TooLarge);
+        }
         Ok(Cow::Owned(out))
     };
     match encoding {
@@ -442,18 +520,24 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&text).unwrap();
         let gz = gz.finish().unwrap();
-        assert_eq!(decode(None, &gz).unwrap().as_ref(), &text[..]);
-        assert_eq!(decode(Some("gzip"), &gz).unwrap().as_ref(), &text[..]);
+        assert_eq!(decode(None, &gz, MAX_BODY).unwrap().as_ref(), &text[..]);
+        assert_eq!(decode(Some("gzip"), &gz, MAX_BODY).unwrap().as_ref(), &text[..]);
 
         let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
         raw.write_all(&text).unwrap();
-        assert_eq!(decode(Some("deflate"), &raw.finish().unwrap()).unwrap().as_ref(), &text[..]);
+        assert_eq!(decode(Some("deflate"), &raw.finish().unwrap(), MAX_BODY).unwrap().as_ref(), &text[..]);
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
         z.write_all(&text).unwrap();
-        assert_eq!(decode(Some("deflate"), &z.finish().unwrap()).unwrap().as_ref(), &text[..]);
+        assert_eq!(decode(Some("deflate"), &z.finish().unwrap(), MAX_BODY).unwrap().as_ref(), &text[..]);
 
-        assert!(decode(Some("gzip"), b"not gzip").is_err());
-        assert_eq!(decode(None, b"plain").unwrap().as_ref(), b"plain");
+        assert!(decode(Some("gzip"), b"not gzip", MAX_BODY).is_err());
+        assert_eq!(decode(None, b"plain", MAX_BODY).unwrap().as_ref(), b"plain");
+        // A bomb stops at the limit.
+        let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        bomb.write_all(&vec![0u8; 1 << 20]).unwrap();
+        let bomb = bomb.finish().unwrap();
+        assert!(matches!(decode(Some("gzip"), &bomb, 1 << 19), Err(Undecodable::TooLarge)));
+        assert_eq!(decode(Some("gzip"), &bomb, 1 << 20).unwrap().len(), 1 << 20);
     }
 
     #[test]

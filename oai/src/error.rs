@@ -17,13 +17,27 @@ pub struct Origin {
 }
 
 impl fmt::Display for Origin {
+    /// The URL and the token, each cut to a readable length: a log line
+    /// never carries a megabyte of token.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.verb, self.url)?;
+        write!(f, "{} {}", self.verb, shorten(&self.url, 300))?;
         if let Some(t) = &self.token {
-            write!(f, " (resumptionToken {t:?})")?;
+            write!(f, " (resumptionToken {:?})", shorten(t, 120))?;
         }
         Ok(())
     }
+}
+
+/// `text` if it is at most `max` bytes, else its start and how long it was.
+pub fn shorten(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..cut], text.len()).into()
 }
 
 /// The error codes of OAI-PMH 2.0 §3.6, plus whatever else a server invents.
@@ -140,7 +154,19 @@ pub enum Error {
     #[error("{origin}: {pages} pages in a row held no record; stopping instead of looping")]
     EmptyPages { origin: Origin, pages: u32 },
 
-    /// Retries were bounded and have run out.
+    /// A body larger than the limit (as sent, decompressed, decoded or
+    /// repaired): refused for good, since asking again brings the same.
+    #[error(
+        "{origin}: the answer is larger than the body limit of {limit} bytes ({stage}); raise [http] max_body_mb if the repository really sends pages this big"
+    )]
+    TooLarge { origin: Origin, limit: u64, stage: &'static str },
+
+    /// A resumptionToken too long to be sent in a URL.
+    #[error("{origin}: the resumptionToken is {len} bytes long, more than a URL can carry ({max} at most)")]
+    TokenTooLong { origin: Origin, len: usize, max: usize },
+
+    /// Retries were bounded and have run out. `elapsed` is the whole time
+    /// spent on the request, attempts and waits.
     #[error("gave up after {attempts} attempt(s) over {}s", elapsed.as_secs())]
     RetriesExhausted {
         attempts: u32,
@@ -155,7 +181,8 @@ impl Error {
     /// 5xx, a body that stops in the middle.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Http { .. } => true,
+            // A redirect loop or a request that cannot be built is the same next time.
+            Error::Http { source, .. } => !(source.is_redirect() || source.is_builder()),
             Error::Status { status, .. } => matches!(status, 408 | 425 | 429 | 500..=599),
             Error::Malformed { truncated, .. } => *truncated,
             Error::Decompress { .. } => true,
@@ -183,6 +210,8 @@ impl Error {
             | Error::InvalidCharacters { origin, .. }
             | Error::Oai { origin, .. }
             | Error::TokenLoop { origin }
+            | Error::TooLarge { origin, .. }
+            | Error::TokenTooLong { origin, .. }
             | Error::EmptyPages { origin, .. } => Some(origin),
             Error::RetriesExhausted { last, .. } => last.origin(),
             Error::BadUrl { .. } => None,

@@ -587,7 +587,12 @@ fn declare(fragment: &str, bindings: &[&Binding]) -> String {
 
 /// The start of a body, white space folded, for error messages.
 pub fn snippet(body: &str) -> String {
-    let folded: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Only the start is looked at: the body may be huge.
+    let mut end = body.len().min(4096);
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    let folded: String = body[..end].split_whitespace().collect::<Vec<_>>().join(" ");
     match folded.char_indices().nth(160) {
         Some((i, _)) => format!("{}…", &folded[..i]),
         None => folded,

@@ -30,14 +30,28 @@ pub struct Repaired<'a> {
 /// Applies the module's rule. Borrows the input when nothing needs repair,
 /// which is the common case, so a clean body costs one scan.
 pub fn repair(input: &[u8]) -> Repaired<'_> {
+    match repair_within(input, usize::MAX) {
+        Ok(repaired) => repaired,
+        Err(TooLarge(_)) => unreachable!("no output is larger than usize::MAX"),
+    }
+}
+
+/// The repaired text would be larger than the limit it was given: a
+/// replacement can be longer than what it replaces (U+FFFD is three bytes,
+/// a NUL one), so a body of NULs would triple.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooLarge(pub usize);
+
+/// [`repair`], allocating at most `limit` bytes for the repaired text.
+pub fn repair_within(input: &[u8], limit: usize) -> Result<Repaired<'_>, TooLarge> {
     // simdutf8 checks clean input several times faster than std, and only
     // says yes or no; the repair below finds where, at std's pace.
     if let Ok(text) = simdutf8::basic::from_utf8(input)
         && first_forbidden(text).is_none()
     {
-        return Repaired { text: Cow::Borrowed(text), count: 0, first_offset: None };
+        return Ok(Repaired { text: Cow::Borrowed(text), count: 0, first_offset: None });
     }
-    let mut out = String::with_capacity(input.len() + 16);
+    let mut out = String::with_capacity(input.len().min(limit));
     let mut count = 0;
     let mut first_offset = None;
     let mut offset = 0usize;
@@ -55,6 +69,9 @@ pub fn repair(input: &[u8]) -> Repaired<'_> {
             note(base + at, &mut count);
             rest = &rest[at + len..];
             base += at + len;
+            if out.len() > limit {
+                return Err(TooLarge(limit));
+            }
         }
         out.push_str(rest);
         offset += valid.len();
@@ -63,8 +80,11 @@ pub fn repair(input: &[u8]) -> Repaired<'_> {
             note(offset, &mut count);
             offset += chunk.invalid().len();
         }
+        if out.len() > limit {
+            return Err(TooLarge(limit));
+        }
     }
-    Repaired { text: Cow::Owned(out), count, first_offset }
+    Ok(Repaired { text: Cow::Owned(out), count, first_offset })
 }
 
 /// Finds the first forbidden character or character reference in valid
@@ -194,6 +214,15 @@ mod tests {
         // `&` in text that is not a forbidden reference is left alone.
         let clean = "x &amp; &#233; &#x20AC; &".repeat(20);
         assert!(matches!(repair(clean.as_bytes()).text, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_repair_that_would_grow_past_its_limit_stops() {
+        // Each NUL becomes three bytes.
+        let nuls = vec![0u8; 1000];
+        assert_eq!(repair_within(&nuls, 2000).unwrap_err(), TooLarge(2000));
+        assert_eq!(repair_within(&nuls, 3000).unwrap().text.len(), 3000);
+        assert!(matches!(repair_within(b"clean", 1).unwrap().text, Cow::Borrowed(_)), "clean text is borrowed, whatever the limit");
     }
 
     #[test]

@@ -226,13 +226,22 @@ impl Wiki {
                     }
                     (format!("request failed: {e}"), None)
                 }
-                Ok(resp) => {
+                Ok(mut resp) => {
                     let status = resp.status().as_u16();
+                    if resp.status().is_redirection() {
+                        // Not followed (see `http_client`): say where it went.
+                        let to = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("(no Location)").to_string();
+                        return Err(MwError::Redirected { wiki: wiki.clone(), url: self.options.api.clone(), status, to });
+                    }
+                    if resp.content_length().is_some_and(|n| n > self.options.max_body) {
+                        return Err(MwError::TooLarge { wiki: wiki.clone(), url: self.options.api.clone(), limit: self.options.max_body });
+                    }
                     let retry_after =
                         resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| oai::client::parse_retry_after(v, self.clock.now()));
                     let gzip = resp.headers().get(CONTENT_ENCODING).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-                    let bytes = match resp.bytes().await {
-                        Ok(b) => b,
+                    let bytes = match read_body(&mut resp, self.options.max_body).await {
+                        Ok(Some(b)) => b,
+                        Ok(None) => return Err(MwError::TooLarge { wiki: wiki.clone(), url: self.options.api.clone(), limit: self.options.max_body }),
                         Err(e) if attempt < self.options.max_attempts => {
                             self.wait(attempt, action, &format!("body cut off: {e}"), None).await;
                             continue;
@@ -243,11 +252,11 @@ impl Wiki {
                         match gunzip(&bytes, self.options.max_body) {
                             Ok(Some(b)) => b,
                             // Not gzip after all: read as sent.
-                            Ok(None) => bytes.to_vec(),
+                            Ok(None) => bytes,
                             Err(limit) => return Err(MwError::TooLarge { wiki: wiki.clone(), url: self.options.api.clone(), limit }),
                         }
                     } else {
-                        bytes.to_vec()
+                        bytes
                     };
                     if status == 429 || status == 503 || status >= 500 {
                         (format!("HTTP {status}"), retry_after)
@@ -365,6 +374,7 @@ impl Wiki {
 
     /// A read followed through its `continue.KEY` values; `each` sees every answer.
     async fn query_all<'a>(&self, params: &[(&'a str, String)], key: &'a str, mut each: impl FnMut(&Value)) -> MwResult<()> {
+        let mut guard = Continuation::new(&self.options.name, key);
         let mut cont: Option<String> = None;
         loop {
             let mut p = params.to_vec();
@@ -373,7 +383,7 @@ impl Wiki {
             }
             let v = self.query(&p, None).await?;
             each(&v);
-            cont = v.get("continue").and_then(|c| c.get(key)).and_then(Value::as_str).map(str::to_string);
+            cont = guard.next(v.get("continue").and_then(|c| c.get(key)).and_then(Value::as_str))?;
             if cont.is_none() {
                 return Ok(());
             }
@@ -508,11 +518,55 @@ impl Wiki {
 
 fn http_client(options: &WikiOptions) -> MwResult<reqwest::Client> {
     crate::util::install_tls();
-    reqwest::Client::builder().cookie_store(true).timeout(options.timeout).connect_timeout(Duration::from_secs(20)).build().map_err(|e| MwError::Unreachable {
-        wiki: options.name.clone(),
-        url: options.api.clone(),
-        source: e,
-    })
+    reqwest::Client::builder()
+        .cookie_store(true)
+        // A login form carries the password in its body, which a 307 would
+        // carry on: no redirect to another scheme, host or port is followed.
+        .redirect(oai::client::same_origin_redirects())
+        .timeout(options.timeout)
+        .connect_timeout(Duration::from_secs(20))
+        .build()
+        .map_err(|e| MwError::Unreachable { wiki: options.name.clone(), url: options.api.clone(), source: e })
+}
+
+/// A body read in chunks, at most `limit` bytes: `None` if it is longer.
+async fn read_body(resp: &mut reqwest::Response, limit: u64) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if (out.len() + chunk.len()) as u64 > limit {
+            return Ok(None);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Some(out))
+}
+
+/// Follows a list's continuation values, refusing one seen before: a wiki
+/// that hands back the same value would be asked again for ever.
+pub struct Continuation {
+    wiki: String,
+    key: String,
+    seen: std::collections::HashSet<String>,
+}
+
+impl Continuation {
+    pub fn new(wiki: &str, key: &str) -> Continuation {
+        Continuation { wiki: wiki.to_string(), key: key.to_string(), seen: Default::default() }
+    }
+
+    /// The value to continue with, `None` at the end, or an error if it repeats.
+    pub fn next(&mut self, value: Option<&str>) -> MwResult<Option<String>> {
+        let Some(value) = value else { return Ok(None) };
+        if !self.seen.insert(value.to_string()) {
+            return Err(MwError::Protocol {
+                wiki: self.wiki.clone(),
+                action: "query".into(),
+                title: None,
+                detail: format!("the wiki handed back {}={:?} a second time; stopping instead of asking for ever", self.key, oai::error::shorten(value, 120)),
+            });
+        }
+        Ok(Some(value.to_string()))
+    }
 }
 
 /// Decompresses a gzip body, reading at most `limit` bytes out of it:

@@ -116,9 +116,18 @@ pub enum MwError {
     #[error("wiki {wiki}: {action}{} failed: {code}: {info}", on(title))]
     Api { wiki: String, action: String, title: Option<String>, code: ApiCode, info: String },
 
-    /// A compressed answer that grows past the body limit.
-    #[error("wiki {wiki}: the answer from {url} decompresses to more than {limit} bytes; refused (WikiOptions::max_body)")]
+    /// An answer larger than the body limit, as sent or decompressed.
+    #[error(
+        "wiki {wiki}: the answer from {url} is larger than the body limit of {limit} bytes; refused (raise [http] max_body_mb if the wiki really sends answers this big)"
+    )]
     TooLarge { wiki: String, url: String, limit: u64 },
+
+    /// The API answered with a redirect, which is not followed: a login
+    /// would carry the password along.
+    #[error(
+        "wiki {wiki}: {url} answered HTTP {status}, a redirect to {to}; not followed (credentials stay with the configured origin): put the API's final URL in the config"
+    )]
+    Redirected { wiki: String, url: String, status: u16, to: String },
 
     /// The response had an unexpected shape.
     #[error("wiki {wiki}: unexpected answer to {action}{}: {detail}", on(title))]

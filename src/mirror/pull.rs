@@ -362,6 +362,7 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
             // move leaves behind, a restored page.
             let mut titles = BTreeSet::new();
             let mut cont = None;
+            let mut guard = crate::mediawiki::client::Continuation::new(&opts.wiki, "rccontinue");
             let mut start = None;
             loop {
                 let batch = wiki.changes(Some(since), cont.as_deref(), 500).await?;
@@ -394,7 +395,7 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
                         _ => {}
                     }
                 }
-                match batch.next {
+                match guard.next(batch.next.as_deref())? {
                     Some(n) => cont = Some(n),
                     None => break,
                 }

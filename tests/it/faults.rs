@@ -284,3 +284,38 @@ async fn a_page_in_a_declared_encoding_is_decoded_as_declared_and_counted() {
     assert!(metadata.contains("<dc:title>Café "), "{metadata}");
     assert_eq!(s.store.lock().unwrap().status().unwrap()[0].transcoded, 1);
 }
+
+/// A token too long to send is not retried, and does not stay in flight:
+/// the window starts again (bounded), and the run then fails with a clear
+/// error; the next run starts from the window's first page, not the token.
+#[tokio::test]
+async fn a_token_too_long_to_send_restarts_the_window_instead_of_sticking() {
+    let s = setup(spec()).await;
+    // Page one, and each time the window starts again, hands out a megabyte of token.
+    for n in 2..=5 {
+        s.bed.fault(n, Fault::HugeToken);
+    }
+    let e = format!("{:#}", s.harvest().await.unwrap_err());
+    assert!(e.contains("keeps failing on its own resumptionTokens") && e.contains("more than a URL can carry"), "{e}");
+    assert!(e.len() < 2000, "the message does not carry the token: {} bytes", e.len());
+    assert!(s.clock.sleeps().is_empty(), "not retried: {:?}", s.clock.sleeps());
+    let run = s.store.lock().unwrap().status().unwrap().remove(0).last_run.unwrap();
+    assert_eq!(run.position.token, None, "no token left in flight");
+    assert_eq!(s.bed.requests(), 5, "Identify and page one four times: the token itself was never sent");
+    let sum = s.harvest().await.unwrap();
+    assert_eq!((sum.resumed, s.counts()), (true, (N as u64, 9)));
+}
+
+/// A repository that forgot its tokens (restarted) answers a resumed token
+/// with HTTP 500 until the retries run out: the window starts again from
+/// its first page, and the harvest completes.
+#[tokio::test]
+async fn a_token_the_server_keeps_failing_on_restarts_the_window() {
+    let s = setup(spec()).await;
+    // Request 1 is Identify, 2 page one; 3 to 6 are the four attempts at page two.
+    for n in 3..=6 {
+        s.bed.fault(n, Fault::ServerError);
+    }
+    let sum = s.harvest().await.unwrap();
+    assert_eq!((sum.restarts, s.counts()), (1, (N as u64, 9)), "{sum:?}");
+}

@@ -43,6 +43,7 @@ pub fn options(clock: Arc<RecordingClock>) -> oai::ClientOptions {
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),
             max_retry_after: Duration::from_secs(600),
+            deadline: Duration::from_secs(3600),
         },
         timeout: Duration::from_secs(20),
         clock,

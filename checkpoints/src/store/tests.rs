@@ -319,3 +319,37 @@ fn damaged_stored_metadata_is_an_error_that_names_the_record() {
     assert_eq!(listed.len(), 100);
     assert!(listed.contains(&"r50".to_string()));
 }
+
+/// Two connections to one database (the daemon gives each run its own):
+/// while one holds the write lock, the other's commit waits for it under
+/// the busy timeout and then succeeds. A deferred transaction, which reads
+/// first, would instead fail at once with SQLITE_BUSY once the other one
+/// has committed: its snapshot would be stale.
+#[test]
+fn a_commit_waits_for_another_connections_write_instead_of_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let mut harvest = Store::open(&path).unwrap();
+    let src = harvest.source(&key(), 1).unwrap();
+    let run = harvest.start_run(src.id, &RunPlan::default(), &Position::default(), 1).unwrap();
+    let (holding_tx, holding) = std::sync::mpsc::channel();
+    let other = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+            tx.execute("INSERT INTO source (base_url, metadata_prefix, set_spec, created_at) VALUES ('http://other', 'oai_dc', '', 1)", []).unwrap();
+            holding_tx.send(()).unwrap();
+            // Long enough for the other commit to be waiting; far below the busy timeout.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            tx.commit().unwrap();
+        })
+    };
+    holding.recv().unwrap();
+    let sets = vec![];
+    let committed = harvest.commit_page(run.id, &page(vec![rec("x", "2020-01-01", 10, b"<m/>", &sets)], None, 2));
+    other.join().unwrap();
+    committed.unwrap();
+    assert_eq!(harvest.run(run.id).unwrap().tally.records, 1);
+    assert_eq!(harvest.sources().unwrap().len(), 2);
+}

@@ -26,6 +26,12 @@ pub enum ApiFault {
     BadToken,
     /// The server forgets every session (as when it expires).
     ForgetSessions,
+    /// Every `list=allpages` answer asks to continue from the same place.
+    RepeatContinue,
+    /// The next answer is a gzip body that inflates to this many zero bytes.
+    GzipBomb(usize),
+    /// The next login POST is answered 307 to this URL (another origin).
+    RedirectLogin(String),
 }
 
 /// The fake's state.
@@ -116,8 +122,22 @@ async fn api(State(fake): State<FakeApi>, method: Method, headers: HeaderMap, Ra
                     s.1 = false;
                 }
             }
-            ApiFault::BadToken => {}
+            ApiFault::GzipBomb(size) => {
+                f.faults.pop_front();
+                let body = crate::hostile::gzip_of(0, size);
+                return ([(header::CONTENT_ENCODING, "gzip"), (header::CONTENT_TYPE, "application/json")], body).into_response();
+            }
+            ApiFault::RedirectLogin(to) if action == "login" => {
+                f.faults.pop_front();
+                return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, to)], "").into_response();
+            }
+            ApiFault::BadToken | ApiFault::RepeatContinue | ApiFault::RedirectLogin(_) => {}
         }
+    }
+    if p.get("list").map(String::as_str) == Some("allpages") && f.faults.iter().any(|f| matches!(f, ApiFault::RepeatContinue)) {
+        return reply(
+            json!({"continue": {"apcontinue": "Same_page", "continue": "-||"}, "query": {"allpages": [{"pageid": 1, "ns": 0, "title": "Same page"}]}}),
+        );
     }
     let (login_token, logged_in, csrf) = f.sessions[&sid].clone();
     if p.contains_key("assert") && !logged_in {

@@ -9,6 +9,8 @@
 //!   true to the captured samples.
 //! * `api_wiki`: `FakeApi`, a strict api.php for what a real wiki will not
 //!   do on demand (maxlag, 429, refused tokens, lost sessions).
+//! * `hostile`: `Hostile`, a server that misbehaves on purpose (huge bodies,
+//!   decompression bombs, redirect loops, redirects elsewhere, trickling bodies).
 //! * `http`: what the servers share: serving on loopback, the request log,
 //!   XML escaping.
 //!
@@ -20,10 +22,12 @@
 //! `oaipmh` data provider).
 
 pub mod api_wiki;
+pub mod hostile;
 pub mod http;
 pub mod oai_wiki;
 pub mod repository;
 
 pub use api_wiki::{ApiFault, FakeApi};
+pub use hostile::Hostile;
 pub use oai_wiki::{FakeOaiWiki, View};
 pub use repository::{Fault, RepoSpec, RetryAfter, Testbed};

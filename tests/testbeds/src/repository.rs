@@ -68,6 +68,8 @@ pub enum Fault {
     HtmlPage,
     /// The page's first record has an empty identifier, its second no datestamp.
     BadHeaders,
+    /// The page's resumptionToken is a megabyte long.
+    HugeToken,
     /// The page in ISO-8859-1, as its XML declaration says, with an accented
     /// letter in the first record's title.
     Latin1,
@@ -326,9 +328,13 @@ async fn handle(State(bed): State<Testbed>, RawQuery(query): RawQuery, headers: 
         RetryAfter::Date(t) => HeaderValue::from_str(&httpdate_fmt(*t)).expect("an HTTP date"),
     };
     match fault {
-        None | Some(Fault::ExpiredToken) | Some(Fault::RepeatToken) | Some(Fault::InvalidCharacters) | Some(Fault::BadHeaders) | Some(Fault::Latin1) => {
-            xml(StatusCode::OK, response)
-        }
+        None
+        | Some(Fault::ExpiredToken)
+        | Some(Fault::RepeatToken)
+        | Some(Fault::InvalidCharacters)
+        | Some(Fault::BadHeaders)
+        | Some(Fault::Latin1)
+        | Some(Fault::HugeToken) => xml(StatusCode::OK, response),
         Some(Fault::Unavailable(ra)) => Response::builder()
             .status(StatusCode::SERVICE_UNAVAILABLE)
             .header(header::RETRY_AFTER, retry_after(&ra))
@@ -517,7 +523,7 @@ impl Repo {
             "<resumptionToken completeListSize=\"{}\" cursor=\"{}\">{}</resumptionToken>\n</{verb}>",
             selected,
             token.offset,
-            xml_escape(&next)
+            if fault == Some(&Fault::HugeToken) { "t".repeat(1 << 20) } else { xml_escape(&next) }
         ));
         let mut body = self.envelope(verb, &inner);
         if fault == Some(&Fault::BadHeaders) {
