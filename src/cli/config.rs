@@ -1,5 +1,6 @@
 //! `config check`.
 
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -14,12 +15,12 @@ pub(super) async fn check(explicit: Option<&Path>, online: bool) -> anyhow::Resu
     let problems = crate::check::check(&path, online).await?;
     for p in &problems {
         match p.line {
-            Some(l) => eprintln!("{}:{l}: {}", path.display(), p.message),
-            None => eprintln!("{}: {}", path.display(), p.message),
+            Some(l) => super::terminal::eprint_line(&format!("{}:{l}: {}", path.display(), p.message)),
+            None => super::terminal::eprint_line(&format!("{}: {}", path.display(), p.message)),
         }
     }
     if problems.is_empty() {
-        println!("{}: ok", path.display());
+        writeln!(super::terminal::stdout(), "{}: ok", path.display())?;
         Ok(())
     } else {
         bail!("{} problem(s) in {}", problems.len(), path.display())

@@ -28,7 +28,7 @@ pub(super) async fn status(settings: &Settings, db: &Path, json: bool) -> anyhow
 async fn daemon_status(settings: &Settings, json: bool) -> anyhow::Result<bool> {
     let Ok(token) = settings.daemon_token() else { return Ok(false) };
     let Some(jobs) = crate::daemon::control::fetch_status(&settings.daemon.listen, &token).await? else { return Ok(false) };
-    let mut out = std::io::stdout().lock();
+    let mut out = super::terminal::stdout();
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&jobs)?)?;
         return Ok(true);
@@ -56,7 +56,7 @@ async fn daemon_status(settings: &Settings, json: bool) -> anyhow::Result<bool> 
 
 fn sources_status(store: &Store, json: bool) -> anyhow::Result<()> {
     let all = store.status()?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::terminal::stdout();
     if json {
         let rows: Vec<_> = all
             .iter()

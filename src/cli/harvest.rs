@@ -22,7 +22,7 @@ pub(super) async fn identify(settings: &Settings, url: &str) -> anyhow::Result<(
     let client = oai::Client::new(url, options)?;
     let id = client.identify().await?.value;
     let formats = client.list_metadata_formats(None).await.map(|f| f.value);
-    let mut out = std::io::stdout().lock();
+    let mut out = super::terminal::stdout();
     writeln!(out, "Repository:     {}", id.repository_name)?;
     writeln!(out, "Base URL:       {}", id.base_url)?;
     writeln!(out, "Protocol:       {}", id.protocol_version)?;
@@ -105,10 +105,11 @@ pub(super) async fn harvest(settings: &Settings, db: &Path, args: HarvestArgs) -
         match result {
             Ok(summary) => {
                 if args.json {
-                    println!("{}", serde_json::to_string(&serde_json::json!({"source": name, "summary": summary}))?);
+                    writeln!(super::terminal::stdout(), "{}", serde_json::to_string(&serde_json::json!({"source": name, "summary": summary}))?)?;
                 } else {
                     let rate = summary.records as f64 / summary.seconds.max(1e-9);
-                    println!(
+                    writeln!(
+                        super::terminal::stdout(),
                         "{name}: {} records ({} deleted) in {} pages, {} requests, {} repairs, {} window restarts, {:.1}s ({rate:.0} records/s){}{}; next from {}",
                         summary.records,
                         summary.deleted,
@@ -124,12 +125,12 @@ pub(super) async fn harvest(settings: &Settings, db: &Path, args: HarvestArgs) -
                             String::new()
                         },
                         summary.next_from.as_deref().unwrap_or("-"),
-                    );
+                    )?;
                 }
             }
             Err(e) => {
                 failed += 1;
-                eprintln!("{name}: harvest failed: {e:#}");
+                super::terminal::eprint_line(&format!("{name}: harvest failed: {e:#}"));
             }
         }
     }
@@ -197,7 +198,7 @@ fn source_id(store: &Store, url: Option<&str>) -> anyhow::Result<Option<i64>> {
 
 pub(super) fn records(store: &Store, source: Option<&str>, json: bool) -> anyhow::Result<()> {
     let id = source_id(store, source)?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::new(super::terminal::stdout());
     let mut err = None;
     store.for_each_record_header(id, |r| {
         let line = if json {
@@ -240,7 +241,7 @@ pub(super) fn record(store: &Store, identifier: &str, source: Option<&str>) -> a
     }
     match &r.metadata {
         Some(m) => {
-            let mut out = std::io::stdout().lock();
+            let mut out = super::terminal::stdout();
             out.write_all(m)?;
             out.write_all(b"\n")?;
             Ok(())

@@ -7,6 +7,7 @@
 //! * `sync`: `sync`, `conflicts`, `queue`, `resolve`.
 //! * `daemon`: `run` and `status`.
 //! * `config`: `config check`.
+//! * `terminal`: what reaches a terminal: control characters from servers escaped.
 
 // The one module that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -15,6 +16,7 @@ mod config;
 mod daemon;
 mod harvest;
 mod sync;
+pub mod terminal;
 mod wiki;
 
 use std::path::{Path, PathBuf};

@@ -18,13 +18,15 @@ pub(super) async fn sync(settings: &Settings, db: &Path, name: &str, dry_run: bo
     let Work::Sync(job) = jobs::one(settings, Kind::Sync, name)?.work else { unreachable!("a [sync.*] resolves to a sync") };
     let store = Arc::new(Mutex::new(open(db)?));
     let report = tasks::sync(settings, store, name, &job, dry_run).await?;
+    let mut out = super::terminal::stdout();
     if json {
-        println!("{}", serde_json::to_string(&report)?);
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
     } else {
         for line in &report.lines {
-            println!("{line}");
+            writeln!(out, "{line}")?;
         }
-        println!(
+        writeln!(
+            out,
             "{name}: {} pushes, {} merged, {} conflicts, {} moves, {} deletions, {} created, {} revived, {} failed, {} queued; {} requests{}",
             report.pushes,
             report.merged,
@@ -37,7 +39,7 @@ pub(super) async fn sync(settings: &Settings, db: &Path, name: &str, dry_run: bo
             report.queued,
             report.requests,
             if dry_run { " (dry run: nothing written)" } else { "" }
-        );
+        )?;
     }
     if report.failed > 0 {
         bail!("{} write(s) did not go through; they are retried or decided again on the next run", report.failed);
@@ -46,7 +48,7 @@ pub(super) async fn sync(settings: &Settings, db: &Path, name: &str, dry_run: bo
 }
 
 pub(super) fn conflicts(store: &Store, name: &str, all: bool, json: bool) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = super::terminal::stdout();
     for c in store.conflicts(name, !all)? {
         if json {
             writeln!(
@@ -71,12 +73,12 @@ pub(super) fn resolve(settings: &Settings, store: &Store, name: &str, title: &st
         path => Take::Text(std::fs::read_to_string(path).with_context(|| format!("--take {path}: neither wiki, with, nor a readable file"))?),
     };
     let queued = crate::sync::run::resolve(store, name, title, take)?;
-    println!("[[{title}]]: conflict settled; {queued} push(es) queued for the next `oai-mirror sync {name}`");
+    writeln!(super::terminal::stdout(), "[[{title}]]: conflict settled; {queued} push(es) queued for the next `oai-mirror sync {name}`")?;
     Ok(())
 }
 
 pub(super) fn queue(store: &Store, name: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = super::terminal::stdout();
     let jobs = store.jobs(name)?;
     if jobs.is_empty() {
         writeln!(out, "no pending pushes")?;

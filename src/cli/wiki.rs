@@ -20,9 +20,10 @@ pub(super) async fn mirror(settings: &Settings, db: &Path, name: &str, feed: Opt
     let store = Arc::new(Mutex::new(open(db)?));
     let summary = tasks::mirror(settings, store, &job).await?;
     if json {
-        println!("{}", serde_json::to_string(&summary)?);
+        writeln!(super::terminal::stdout(), "{}", serde_json::to_string(&summary)?)?;
     } else {
-        println!(
+        writeln!(
+            super::terminal::stdout(),
             "{name}: {} pages seen through {}: {} created, {} updated, {} moved, {} deleted, {} undeleted, {} moved aside; {} requests{}",
             summary.pages_seen,
             summary.feed,
@@ -34,13 +35,13 @@ pub(super) async fn mirror(settings: &Settings, db: &Path, name: &str, feed: Opt
             summary.displaced,
             summary.requests,
             if summary.wrote { "" } else { ", nothing written" },
-        );
+        )?;
     }
     Ok(())
 }
 
 pub(super) fn pages(store: &Store, name: &str, json: bool) -> anyhow::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::new(super::terminal::stdout());
     for p in store.wiki_pages(name)? {
         if json {
             writeln!(
@@ -74,7 +75,7 @@ pub(super) fn show(store: &Store, name: &str, title: &str, rev: Option<u64>) -> 
     if store.wiki_revisions(name, page.pageid)?.iter().all(|x| x.revid != revid) {
         bail!("revision {revid} belongs to another page than [[{title}]]");
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::terminal::stdout();
     out.write_all(r.text.as_bytes())?;
     if !r.text.ends_with('\n') {
         out.write_all(b"\n")?;
@@ -84,7 +85,7 @@ pub(super) fn show(store: &Store, name: &str, title: &str, rev: Option<u64>) -> 
 
 pub(super) fn history(store: &Store, name: &str, title: &str) -> anyhow::Result<()> {
     let page = find_page(store, name, title)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::terminal::stdout();
     writeln!(out, "page {}{}", page.pageid, if page.deleted { " (deleted)" } else { "" })?;
     for t in store.wiki_titles(name, page.pageid)? {
         writeln!(out, "title  {}  since {}", t.title, t.since)?;
@@ -124,7 +125,7 @@ pub(super) async fn check(
     let has_login = options.login.is_some();
     let wiki = Wiki::new(options)?;
     let site = wiki.siteinfo().await?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::terminal::stdout();
     writeln!(out, "Wiki:       {wiki_name} ({api_url})")?;
     writeln!(out, "Site:       {}", site.sitename)?;
     writeln!(out, "Software:   {}", site.generator)?;

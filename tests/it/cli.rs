@@ -99,3 +99,50 @@ async fn named_sources_come_from_the_config_and_errors_are_one_line() {
     .await;
     assert!(stderr(&out).contains("no [source.nosuchsource] in the config"), "{}", stderr(&out));
 }
+
+/// What a server sent may hold control characters; on a terminal they are
+/// shown escaped, never acted on, while a pipe gets the exact bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_from_a_server_are_escaped_on_a_terminal_only() {
+    let home = tempdir();
+    let db = home.path().join("t.sqlite");
+    let hostile = "oai:x:\u{1b}]0;pwned\u{7}\u{202e}gpj.exe";
+    {
+        let mut store = checkpoints::Store::open(&db).unwrap();
+        let key = checkpoints::SourceKey { base_url: "http://127.0.0.1:9/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None };
+        let source = store.source(&key, 1).unwrap();
+        let run = store.start_run(source.id, &Default::default(), &Default::default(), 1).unwrap();
+        let record =
+            checkpoints::RecordIn { identifier: hostile, datestamp: "2026-01-01", datestamp_unix: 0, deleted: false, sets: &[], metadata: Some(b"<m/>") };
+        let page = checkpoints::PageCommit {
+            records: vec![record],
+            next: Default::default(),
+            requests: 1,
+            repairs: 0,
+            skipped: 0,
+            transcoded: false,
+            response_date: None,
+            now: 1,
+        };
+        store.commit_page(run.id, &page).unwrap();
+    }
+    // Piped: exact.
+    let piped = run({
+        let mut c = bin(home.path());
+        c.arg("--db").arg(&db).arg("records");
+        c
+    })
+    .await;
+    assert!(stdout(&piped).contains(hostile), "{:?}", stdout(&piped));
+    // On a terminal (`script` gives the command a pseudo-terminal): escaped.
+    let command = format!("{} --db {} records", env!("CARGO_BIN_EXE_oai-mirror"), db.display());
+    let on_terminal = run({
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &command, "/dev/null"]).env("HOME", home.path());
+        c
+    })
+    .await;
+    let shown = stdout(&on_terminal);
+    assert!(shown.contains("oai:x:\\u{1b}]0;pwned\\u{7}\\u{202e}gpj.exe"), "{shown:?}");
+    assert!(!shown.contains('\u{1b}') && !shown.contains('\u{202e}'), "{shown:?}");
+}
