@@ -9,6 +9,7 @@ mod crash;
 mod daemon;
 mod fake_wiki;
 mod faults;
+mod fuzz_corpus;
 mod hostile;
 mod interop;
 mod mirror_oai;
