@@ -120,8 +120,10 @@ async fn a_repeated_continuation_from_the_api_is_refused_not_followed() {
 }
 
 #[tokio::test]
-async fn a_decompression_bomb_from_the_api_is_refused() {
-    let (_api, url) = FakeApi::spawn(vec![ApiFault::GzipBomb(testbeds::hostile::BOMB)]).await.unwrap();
-    let e = Wiki::new(WikiOptions::new("fake", &url)).unwrap().siteinfo().await.unwrap_err();
-    assert!(matches!(e, MwError::TooLarge { .. }), "{e}");
+async fn a_decompression_bomb_or_a_huge_answer_from_the_api_is_refused() {
+    for fault in [ApiFault::GzipBomb(testbeds::hostile::BOMB), ApiFault::HugeBody(testbeds::hostile::BOMB)] {
+        let (_api, url) = FakeApi::spawn(vec![fault.clone()]).await.unwrap();
+        let e = Wiki::new(WikiOptions::new("fake", &url)).unwrap().siteinfo().await.unwrap_err();
+        assert!(matches!(e, MwError::TooLarge { .. }) && e.to_string().contains("max_body_mb"), "{fault:?}: {e}");
+    }
 }

@@ -30,6 +30,8 @@ pub enum ApiFault {
     RepeatContinue,
     /// The next answer is a gzip body that inflates to this many zero bytes.
     GzipBomb(usize),
+    /// The next answer is this many bytes of JSON, uncompressed, without a Content-Length.
+    HugeBody(usize),
     /// The next login POST is answered 307 to this URL (another origin).
     RedirectLogin(String),
 }
@@ -126,6 +128,15 @@ async fn api(State(fake): State<FakeApi>, method: Method, headers: HeaderMap, Ra
                 f.faults.pop_front();
                 let body = crate::hostile::gzip_of(0, size);
                 return ([(header::CONTENT_ENCODING, "gzip"), (header::CONTENT_TYPE, "application/json")], body).into_response();
+            }
+            ApiFault::HugeBody(size) => {
+                f.faults.pop_front();
+                let chunk = axum::body::Bytes::from(vec![b' '; 1 << 16]);
+                let chunks = std::iter::once(axum::body::Bytes::from_static(b"{\"x\": 1"))
+                    .chain(std::iter::repeat_n(chunk, size >> 16))
+                    .chain(std::iter::once(axum::body::Bytes::from_static(b"}")));
+                let body = axum::body::Body::from_stream(futures_util::stream::iter(chunks.map(Ok::<_, std::io::Error>)));
+                return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
             }
             ApiFault::RedirectLogin(to) if action == "login" => {
                 f.faults.pop_front();
