@@ -62,7 +62,9 @@ pub fn file_name(title: &str, taken: &HashSet<String>) -> String {
         }
     }
     let plain = format!("{name}{EXTENSION}");
-    if plain.len() <= MAX_NAME && !taken.contains(&plain.to_lowercase()) {
+    // A title that ends like a hash (`~` and 16 hex digits) would be read
+    // back as a hashed name: it gets a real hash instead.
+    if plain.len() <= MAX_NAME && !taken.contains(&plain.to_lowercase()) && !is_hashed(&plain) {
         return plain;
     }
     // Too long, or a case twin: keep a readable start and make it unique.
@@ -103,16 +105,17 @@ pub enum Skip {
 
 /// The title of a plain (not hashed) file name.
 pub fn title_of(file: &str) -> Result<String, Skip> {
-    if file.contains(".wiki.conflict-") {
-        return Err(Skip::ConflictCopy);
-    }
     if is_temp_name(file) {
         return Err(Skip::Temporary);
     }
     if file.starts_with('.') {
         return Err(Skip::Hidden);
     }
-    let Some(stem) = file.strip_suffix(EXTENSION) else { return Err(Skip::NotAWikiFile) };
+    // A conflict copy ends in its conflict's number, never in `.wiki`: a
+    // title that holds ".wiki.conflict-" is still a page.
+    let Some(stem) = file.strip_suffix(EXTENSION) else {
+        return Err(if is_conflict_copy(file) { Skip::ConflictCopy } else { Skip::NotAWikiFile });
+    };
     if stem.chars().any(unsafe_char) {
         return Err(Skip::ControlCharacter);
     }
@@ -134,6 +137,11 @@ pub fn title_of(file: &str) -> Result<String, Skip> {
         return Err(Skip::Empty);
     }
     Ok(title)
+}
+
+/// Whether a name is a conflict copy, as [`conflict_copy_name`] makes them.
+pub fn is_conflict_copy(file: &str) -> bool {
+    file.rsplit_once(".wiki.conflict-").is_some_and(|(_, id)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Whether a name is the hashed form (it cannot be decoded on its own).

@@ -2,6 +2,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
+// Each target uses one of the checks.
+#[allow(dead_code)]
 #[path = "../checks.rs"]
 mod checks;
 

@@ -28,6 +28,23 @@ fn names_never_escape_the_directory_or_hide() {
     }
 }
 
+/// Found by the `names` fuzz target: titles that look like what a name
+/// is read as when it is not a page (a conflict copy, a hashed name).
+#[test]
+fn titles_that_look_like_conflict_copies_or_hashes_still_round_trip() {
+    for title in ["Notes.wiki.conflict-", "Notes.wiki.conflict-12", "Notes.wiki.conflict-12.wiki", "Report~0123456789abcdef"] {
+        let n = name(title);
+        if is_hashed(&n) {
+            assert_ne!(n, format!("{title}.wiki"), "{title:?} gets a real hash, not its own lookalike");
+        } else {
+            assert_eq!(title_of(&n).as_deref(), Ok(title), "{n:?}");
+        }
+    }
+    assert!(is_hashed(&name("Report~0123456789abcdef")));
+    assert_eq!(title_of("Notes.wiki.conflict-3"), Err(Skip::ConflictCopy));
+    assert_eq!(title_of("Notes.wiki.conflict-x"), Err(Skip::NotAWikiFile));
+}
+
 #[test]
 fn hostile_file_names_are_refused_with_a_reason() {
     assert_eq!(title_of("notes.txt"), Err(Skip::NotAWikiFile));
