@@ -56,9 +56,11 @@ pub fn merge(data: &[u8]) {
     // every change of both. (When they made the same change, the laws
     // above say what the result is; the line count of `keeps_all_changes`
     // would count that change twice.)
-    if ours != theirs && ours != base && theirs != base {
-        if let Merged::Clean(result) = merge::three_way(base, ours, theirs, labels) {
-            assert!(merge::keeps_all_changes(base, ours, theirs, &result), "a clean merge lost a change");
-        }
+    if ours != theirs
+        && ours != base
+        && theirs != base
+        && let Merged::Clean(result) = merge::three_way(base, ours, theirs, labels)
+    {
+        assert!(merge::keeps_all_changes(base, ours, theirs, &result), "a clean merge lost a change");
     }
 }
