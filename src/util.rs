@@ -41,3 +41,10 @@ pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
         _ => f(),
     }
 }
+
+/// Control characters (C0, DEL, C1) and the bidi controls that reorder
+/// text on screen: what must never stand raw where a person reads a name
+/// (checkout file names, a terminal).
+pub fn is_control_or_bidi(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}

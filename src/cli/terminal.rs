@@ -10,7 +10,7 @@ use std::io::{self, IsTerminal, Write};
 /// Characters shown escaped: control characters (C0 but tab and line feed,
 /// DEL, C1) and the bidi controls that reorder text on screen.
 fn unsafe_on_screen(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    c != '\n' && c != '\t' && crate::util::is_control_or_bidi(c)
 }
 
 /// `text` with every character a terminal would act on escaped. With

@@ -35,7 +35,7 @@ pub const MAX_NAME: usize = 224;
 /// it on a terminal (control characters, C1 included, and the bidi
 /// controls that reorder what is shown).
 fn unsafe_char(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    crate::util::is_control_or_bidi(c)
 }
 
 fn escaped(c: char, first: bool, last: bool) -> bool {
