@@ -3,14 +3,8 @@
 
 use std::path::Path;
 
+pub use crate::settings::FileProblem as Problem;
 use crate::settings::Settings;
-
-/// A problem found in the config.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Problem {
-    pub line: Option<usize>,
-    pub message: String,
-}
 
 /// The line of `key` inside `[table]` (or of the table header itself).
 fn line_of(text: &str, table: &str, key: Option<&str>) -> Option<usize> {
@@ -37,16 +31,21 @@ fn line_of(text: &str, table: &str, key: Option<&str>) -> Option<usize> {
 /// Checks the config text; with `online`, also that every URL answers.
 pub async fn check(path: &Path, online: bool) -> anyhow::Result<Vec<Problem>> {
     let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-    let mut problems = Vec::new();
-    // The TOML crate's own errors carry the line and column (unknown keys too).
-    if let Err(e) = toml::from_str::<Settings>(&text) {
-        let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
-        problems.push(Problem { line, message: e.message().to_string() });
+    // Unknown keys, wrong types, missing keys: all of them, with lines.
+    let mut problems = crate::settings::problems_in(&text);
+    if !problems.is_empty() {
         return Ok(problems);
     }
     let settings = Settings::load(Some(path))?;
+    if let Some(db) = &settings.db
+        && let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+    {
+        problems
+            .push(Problem { line: line_of(&text, "", Some("db")), message: format!("db: the directory {} does not exist; create it first", dir.display()) });
+    }
     // The tables as every run resolves them: sync shapes, wiki names, schedules.
-    for p in crate::jobs::resolve(&settings).1 {
+    let (jobs, unresolved) = crate::jobs::resolve(&settings);
+    for p in unresolved {
         let line = line_of(&text, &p.table, p.key).or_else(|| line_of(&text, &p.table, None));
         problems.push(Problem { line, message: p.to_string() });
     }
@@ -56,9 +55,10 @@ pub async fn check(path: &Path, online: bool) -> anyhow::Result<Vec<Problem>> {
             problems.push(Problem { line: line_of(&text, &format!("wiki.{name}"), None), message: format!("{e:#}") });
         }
     }
-    if (!settings.source.is_empty() || !settings.wiki.is_empty() || !settings.sync.is_empty())
-        && let Err(e) = settings.daemon_token()
-    {
+    // The daemon's token only matters to a config that runs the daemon:
+    // one with a [daemon] table or a job on a schedule.
+    let runs_daemon = text.lines().any(|l| l.trim() == "[daemon]") || jobs.iter().any(|j| j.schedule.is_some());
+    if runs_daemon && let Err(e) = settings.daemon_token() {
         problems.push(Problem { line: line_of(&text, "daemon", None), message: format!("{e:#} (needed by `oai-mirror run`)") });
     }
     if online {
@@ -108,5 +108,21 @@ mod tests {
         assert!(lines.iter().any(|(l, m)| *l == Some(8) && m.contains("password_file")), "{lines:?}");
         assert!(lines.iter().any(|(l, m)| *l == Some(1) && m.contains("NOPE_NOT_SET")), "{lines:?}");
         assert!(lines.iter().any(|(l, m)| *l == Some(5) && m.contains("does not answer")), "{lines:?}");
+    }
+
+    #[tokio::test]
+    async fn a_config_without_a_daemon_needs_no_token_and_a_db_needs_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "db = \"state/m.sqlite\"\n[source.a]\nurl = \"http://127.0.0.1:9/oai\"\n").unwrap();
+        let p = check(&path, false).await.unwrap();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].line, Some(1));
+        assert!(p[0].message.contains("state") && p[0].message.contains("does not exist"), "{p:?}");
+        std::fs::create_dir(dir.path().join("state")).unwrap();
+        assert_eq!(check(&path, false).await.unwrap(), [], "no [daemon], no schedule: no token needed");
+        std::fs::write(&path, "[source.a]\nurl = \"http://127.0.0.1:9/oai\"\nschedule = \"0 3 * * *\"\n").unwrap();
+        let p = check(&path, false).await.unwrap();
+        assert!(p.iter().any(|x| x.message.contains("needs a token")), "a schedule runs in the daemon: {p:?}");
     }
 }

@@ -79,13 +79,25 @@ pub struct Summary {
 
 /// Reports progress; called on the writer thread after each commit.
 pub trait Progress: Send + Sync {
-    fn page_committed(&self, tally: &Tally);
+    fn page_committed(&self, tally: &Tally, list: &ListProgress);
+}
+
+/// Where the list in flight stands after a page, as far as the repository
+/// says: the window it belongs to and the list's `completeListSize`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListProgress {
+    /// `FROM..UNTIL` of the window, when the run is cut into windows.
+    pub window: Option<String>,
+    /// The page's resumptionToken's `completeListSize`, if it had one.
+    pub complete_list_size: Option<u64>,
+    /// Records in this page.
+    pub page_records: u64,
 }
 
 /// Reports nothing.
 pub struct Quiet;
 impl Progress for Quiet {
-    fn page_committed(&self, _: &Tally) {}
+    fn page_committed(&self, _: &Tally, _: &ListProgress) {}
 }
 
 /// Windows restarted in a row after a token could not be followed before
@@ -285,6 +297,7 @@ struct PageWrite {
     skipped: u64,
     transcoded: bool,
     response_date: String,
+    list: ListProgress,
 }
 
 impl PageWrite {
@@ -456,6 +469,11 @@ async fn fetch_pages(
         // The early request belongs to the next page; it is counted there.
         let requests_now = client.requests() - prefetch.is_some() as u64;
         let page = fetched.value;
+        let list = ListProgress {
+            window: position.window_from.as_ref().map(|from| format!("{from}..{}", position.window_until.as_deref().unwrap_or(""))),
+            complete_list_size: page.token.as_ref().and_then(|t| t.complete_list_size),
+            page_records: page.items.len() as u64,
+        };
         for why in &page.skipped {
             tracing::warn!(%origin, skipped = %why, "a record left out; the rest of the page is stored");
         }
@@ -474,6 +492,7 @@ async fn fetch_pages(
             skipped: page.skipped.len() as u64,
             transcoded: fetched.transcoded.is_some(),
             response_date: page.response_date,
+            list,
         }))?;
         requests_before = requests_now;
         if done {
@@ -556,7 +575,7 @@ fn write_pages(store: &Mutex<Store>, run_id: i64, mut tally: Tally, rx: mpsc::Re
                     tally.skipped += page.skipped;
                     tally.transcoded += page.transcoded as u64;
                     tally.requests += page.requests;
-                    progress.page_committed(&tally);
+                    progress.page_committed(&tally, &page.list);
                 }
             }
             Write::RestartWindow { error } => {

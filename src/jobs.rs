@@ -179,7 +179,7 @@ pub fn resolve_all(settings: &Settings) -> anyhow::Result<Vec<Job>> {
 pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> {
     let table = format!("{}.{name}", kind.table());
     let problem = |key: Option<&'static str>, message: String| Problem { table: table.clone(), key, message };
-    let missing = || problem(None, format!("no [{table}] in the config"));
+    let missing = || problem(None, not_configured(settings, kind, name));
     let (schedule, timezone, work) = match kind {
         Kind::Harvest => {
             let s = settings.source.get(name).ok_or_else(missing)?;
@@ -213,6 +213,42 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
         None => None,
     };
     Ok(Job { name: name.to_string(), schedule, work })
+}
+
+/// Why `name` is not a job of `kind`: which config file was read, the
+/// names it has, and the nearest one if one is close.
+pub fn not_configured(settings: &Settings, kind: Kind, name: &str) -> String {
+    let names: Vec<&str> = match kind {
+        Kind::Harvest => settings.source.keys().map(String::as_str).collect(),
+        Kind::Mirror => settings.wiki.keys().map(String::as_str).collect(),
+        Kind::Sync => settings.sync.keys().map(String::as_str).collect(),
+    };
+    let table = kind.table();
+    let file = match &settings.path {
+        Some(path) => format!("is not in {}", path.display()),
+        None => "is not configured: no config file was read (pass --config PATH, or set OAI_MIRROR_CONFIG)".to_string(),
+    };
+    let known = match names.as_slice() {
+        [] if settings.path.is_some() => format!(", which has no [{table}.*] tables"),
+        [] => String::new(),
+        some => format!(" (its [{table}.*] tables: {})", some.join(", ")),
+    };
+    let nearest = match nearest(name, &names) {
+        Some(n) => format!("; did you mean `{n}`?"),
+        None => String::new(),
+    };
+    format!("{file}{known}{nearest}")
+}
+
+/// The candidate closest to `name`, if it is close enough to be a slip.
+pub fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_lowercase()), *c))
+        .filter(|(distance, c)| *distance <= (c.chars().count() / 3).max(1) || c.to_lowercase().replace('-', "_") == lower.replace('-', "_"))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| c)
 }
 
 /// A `[wiki.*]` as a mirror: its feed is `feed`, else OAI when it has an

@@ -10,6 +10,7 @@
 //!   resuming, fetching overlapped with committing.
 //! * [`mediawiki`]: the MediaWiki action API client.
 //! * [`mirror`]: a wiki into the store by page id, moves planned before they are applied.
+//! * [`records`]: harvested records rendered for `cat`: XML, JSON lines, payload.
 //! * [`merge`]: three-way merge of page texts, checked.
 //! * [`sync`]: two-way sync of page pairs through an outbox; decisions are pure.
 //! * [`daemon`]: every job on its schedule, triggers, the control endpoint.
@@ -25,6 +26,7 @@ pub mod jobs;
 pub mod mediawiki;
 pub mod merge;
 pub mod mirror;
+pub mod records;
 pub mod settings;
 pub mod sync;
 pub mod tasks;

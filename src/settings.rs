@@ -21,7 +21,11 @@ use crate::harvest::Window;
 use crate::sync::plan::{ConflictPolicy, Target};
 
 #[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// The config file these settings were read from, if any.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
     /// The database file.
     pub db: Option<PathBuf>,
     /// Who runs this harvester; sent in the User-Agent so repository
@@ -160,7 +164,7 @@ impl WikiSettings {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields, default)]
 pub struct HttpSettings {
     /// Attempts per request, the first included.
     pub max_attempts: u32,
@@ -227,25 +231,45 @@ impl Settings {
         }
     }
 
-    /// Reads the config file (if any) and the environment.
+    /// Reads the config file (if any) and the environment. Every problem
+    /// of the file is reported at once, each with its line.
     pub fn load(explicit: Option<&Path>) -> anyhow::Result<Settings> {
+        Settings::load_with(explicit, std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))))
+    }
+
+    /// [`Settings::load`] with the environment given.
+    pub fn load_with(explicit: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Settings> {
         let path = Settings::config_path(explicit);
         let mut builder = config::Config::builder();
+        let mut text = String::new();
         if let Some(p) = &path {
-            if !p.exists() {
-                bail!("the config file {} does not exist", p.display());
+            text = match std::fs::read_to_string(p) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("the config file {} does not exist", p.display()),
+                Err(e) => return Err(e).with_context(|| format!("reading the config file {}", p.display())),
+            };
+            let problems = problems_in(&text);
+            if !problems.is_empty() {
+                let list: Vec<String> = problems.iter().map(|x| x.located(p)).collect();
+                bail!("{} problem(s) in the config file:\n  {}", problems.len(), list.join("\n  "));
             }
-            builder = builder.add_source(config::File::from(p.as_path()).format(config::FileFormat::Toml));
+            builder = builder.add_source(config::File::from_str(&text, config::FileFormat::Toml));
         }
-        // After the file, so that the environment overrides it. The prefix
-        // separator stays "_" (OAI_MIRROR_DB), nesting uses "__".
-        builder = builder.add_source(config::Environment::with_prefix("OAI_MIRROR").prefix_separator("_").separator("__").try_parsing(true));
-        let shown = path.as_ref().map_or("the environment".to_string(), |p| p.display().to_string());
+        // After the file, so that the environment overrides it.
+        let overrides = env_overrides(&text, env)?;
+        for (key, _, value) in &overrides {
+            builder = builder.set_override(key.as_str(), value.as_str()).with_context(|| format!("the environment's {key}"))?;
+        }
+        let shown = match (&path, overrides.is_empty()) {
+            (Some(p), true) => p.display().to_string(),
+            (Some(p), false) => format!("{} with the environment's {}", p.display(), overrides.iter().map(|o| o.1.as_str()).collect::<Vec<_>>().join(", ")),
+            (None, _) => format!("the environment's {}", overrides.iter().map(|o| o.1.as_str()).collect::<Vec<_>>().join(", ")),
+        };
         let built = builder.build().with_context(|| format!("reading {shown}"))?;
         let mut settings: Settings = built.try_deserialize().with_context(|| format!("in {shown}"))?;
+        settings.path = path.clone();
         if let Some(dir) = path.as_deref().and_then(Path::parent) {
-            let names: Vec<String> = std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()).collect();
-            settings.anchor_paths(dir, |key| names.iter().any(|n| n.eq_ignore_ascii_case(&format!("OAI_MIRROR_{key}"))));
+            settings.anchor_paths(dir, |key| overrides.iter().any(|o| o.0 == key));
         }
         Ok(settings)
     }
@@ -253,9 +277,9 @@ impl Settings {
     /// Relative paths written in the config file are taken from the file's
     /// directory, as whoever keeps files beside it expects, whatever
     /// directory the program starts in (a service starts in `/`). A path
-    /// given in the environment (`from_env` says which keys, in their
-    /// variable form: `SYNC__NAME__CHECKOUT`) is relative to the working
-    /// directory, like one given on the command line.
+    /// given in the environment (`from_env` says which keys, as paths:
+    /// `sync.NAME.checkout`) is relative to the working directory, like one
+    /// given on the command line.
     fn anchor_paths(&mut self, dir: &Path, from_env: impl Fn(&str) -> bool) {
         let anchor = |path: &mut Option<PathBuf>, key: String| {
             if let Some(p) = path.as_mut()
@@ -265,14 +289,14 @@ impl Settings {
                 *p = dir.join(&*p);
             }
         };
-        anchor(&mut self.db, "DB".into());
-        anchor(&mut self.daemon.token_file, "DAEMON__TOKEN_FILE".into());
+        anchor(&mut self.db, "db".into());
+        anchor(&mut self.daemon.token_file, "daemon.token_file".into());
         for (name, wiki) in &mut self.wiki {
-            anchor(&mut wiki.password_file, format!("WIKI__{name}__PASSWORD_FILE"));
-            anchor(&mut wiki.oai_password_file, format!("WIKI__{name}__OAI_PASSWORD_FILE"));
+            anchor(&mut wiki.password_file, format!("wiki.{name}.password_file"));
+            anchor(&mut wiki.oai_password_file, format!("wiki.{name}.oai_password_file"));
         }
         for (name, sync) in &mut self.sync {
-            anchor(&mut sync.checkout, format!("SYNC__{name}__CHECKOUT"));
+            anchor(&mut sync.checkout, format!("sync.{name}.checkout"));
         }
     }
 
@@ -373,6 +397,109 @@ impl Settings {
     }
 }
 
+/// The top-level keys: an environment variable names one of these first.
+const TOP_LEVEL: &[&str] = &["db", "contact", "http", "source", "wiki", "sync", "daemon"];
+/// The tables whose second level is a NAME the user chose.
+const NAMED_TABLES: &[&str] = &["source", "wiki", "sync"];
+
+/// The config keys the environment sets: `OAI_MIRROR_DB` is `db`,
+/// `OAI_MIRROR_HTTP__MAX_ATTEMPTS` is `http.max_attempts`,
+/// `OAI_MIRROR_SOURCE__ARXIV_CS__SET` is `source.arxiv-cs.set` when the file
+/// has a `[source.arxiv-cs]` (an environment name cannot hold a `-`, so a
+/// NAME matches whatever its case and with `_` for `-`). Variables of the
+/// prefix that are no key (`OAI_MIRROR_CONFIG`, a token named in
+/// `token_env`) are not config; one with `__` that names no table is an
+/// error, not silently ignored. Returns (key, variable, value).
+fn env_overrides(file_text: &str, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Vec<(String, String, String)>> {
+    let file: toml::Table = file_text.parse().unwrap_or_default();
+    let mut out = Vec::new();
+    for (variable, value) in env {
+        let Some(rest) = variable.strip_prefix("OAI_MIRROR_") else { continue };
+        let parts: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
+        if !TOP_LEVEL.contains(&parts[0].as_str()) {
+            if parts.len() > 1 {
+                bail!("the environment variable {variable} names `{}`, which is no part of the config (its tables: {})", parts[0], TOP_LEVEL.join(", "));
+            }
+            continue;
+        }
+        let mut key = parts.clone();
+        if NAMED_TABLES.contains(&parts[0].as_str())
+            && let Some(given) = parts.get(1)
+            && let Some(toml::Value::Table(names)) = file.get(&parts[0])
+            && let Some(name) = names.keys().find(|n| n.to_lowercase().replace('-', "_") == given.replace('-', "_"))
+        {
+            key[1] = name.clone();
+        }
+        out.push((key.join("."), variable, value));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// A problem of the config file, at its line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileProblem {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl FileProblem {
+    /// `PATH:LINE: message`, as compilers write it.
+    pub fn located(&self, path: &Path) -> String {
+        match self.line {
+            Some(l) => format!("{}:{l}: {}", path.display(), self.message),
+            None => format!("{}: {}", path.display(), self.message),
+        }
+    }
+}
+
+/// Every problem of a config file's text, each with its line: TOML that
+/// does not parse (one error: what follows it cannot be trusted), unknown
+/// keys and tables at every level, values of the wrong type, missing keys.
+/// The TOML deserializer stops at the first; each problem's lines are
+/// blanked (its whole table, for a table header) and the text read again,
+/// so one run reports them all.
+pub fn problems_in(text: &str) -> Vec<FileProblem> {
+    let line_at = |text: &str, offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    if let Err(e) = text.parse::<toml::Table>() {
+        return vec![FileProblem { line: e.span().map(|s| line_at(text, s.start)), message: e.message().trim().to_string() }];
+    }
+    let mut text = text.to_string();
+    let mut out = Vec::new();
+    // Each round blanks at least one line, so this ends; the bound is a guard.
+    for _ in 0..=text.lines().count() {
+        let Err(e) = toml::from_str::<Settings>(&text) else { break };
+        let Some(span) = e.span() else {
+            out.push(FileProblem { line: None, message: e.message().trim().to_string() });
+            break;
+        };
+        let (first, last) = (line_at(&text, span.start), line_at(&text, span.end.saturating_sub(1).max(span.start)));
+        let lines: Vec<&str> = text.lines().collect();
+        let header_line = |n: usize| lines.get(n - 1).is_some_and(|l| l.trim_start().starts_with('['));
+        let table = (1..=first).rev().find(|&n| header_line(n)).map(|n| lines[n - 1].trim().trim_start_matches('[').trim_end_matches(']').to_string());
+        let message = e.message().trim().to_string();
+        let message = match table.filter(|_| !header_line(first)) {
+            Some(t) => format!("[{t}] {message}"),
+            None => message,
+        };
+        out.push(FileProblem { line: Some(first), message });
+        // A table header's problem takes the table's lines with it, so
+        // its keys are not read as the previous table's.
+        let last = if header_line(first) { (first + 1..=lines.len()).find(|&n| header_line(n)).map_or(lines.len(), |n| n - 1) } else { last.max(first) };
+        let blanked: String = text
+            .split_inclusive('\n')
+            .enumerate()
+            .map(|(i, l)| if (first..=last).contains(&(i + 1)) { if l.ends_with('\n') { "\n".to_string() } else { String::new() } } else { l.to_string() })
+            .collect();
+        if blanked == text {
+            break;
+        }
+        text = blanked;
+    }
+    out.sort_by_key(|p| p.line);
+    out
+}
+
 /// A password file's first line, without its line ending.
 pub fn read_password_file(path: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -455,13 +582,62 @@ mod tests {
             .try_deserialize()
             .unwrap();
         // As if OAI_MIRROR_SYNC__OTHER__CHECKOUT=elsewhere were set.
-        s.anchor_paths(dir.path(), |key| key.eq_ignore_ascii_case("SYNC__other__CHECKOUT"));
+        s.anchor_paths(dir.path(), |key| key == "sync.other.checkout");
         assert_eq!(s.db.unwrap(), dir.path().join("state/x.sqlite"));
         assert_eq!(s.daemon.token_file.unwrap(), dir.path().join("token"));
         assert_eq!(s.wiki["Main"].password_file.as_deref().unwrap(), dir.path().join("secret"));
         assert_eq!(s.wiki["Main"].oai_password_file.as_deref().unwrap(), Path::new("/etc/oai"), "absolute paths stay");
         assert_eq!(s.sync["Pages"].checkout.as_deref().unwrap(), dir.path().join("pages"));
         assert_eq!(s.sync["other"].checkout.as_deref().unwrap(), Path::new("elsewhere"), "from the environment: the working directory's");
+    }
+
+    #[test]
+    fn every_problem_of_a_file_is_reported_with_its_line_at_every_level() {
+        let text = "dbb = \"x\"\n\n[htpp]\nmax_attempts = 3\n\n[http]\nmax_atempts = 3\ntimeout_secs = \"soon\"\n\n[source.a]\nurl = \"http://a\"\nprefx = \"m\"\n\n[daemon]\ngrace = 3\n";
+        let found: Vec<(Option<usize>, String)> = problems_in(text).into_iter().map(|p| (p.line, p.message)).collect();
+        let lines: Vec<Option<usize>> = found.iter().map(|f| f.0).collect();
+        assert_eq!(lines, [Some(1), Some(3), Some(7), Some(8), Some(12), Some(15)], "{found:#?}");
+        assert!(found[0].1.contains("unknown field `dbb`"), "{found:#?}");
+        assert!(found[1].1.contains("unknown field `htpp`"), "a misspelled table: {found:#?}");
+        assert!(found[2].1.starts_with("[http] unknown field `max_atempts`"), "{found:#?}");
+        assert!(found[3].1.starts_with("[http] invalid type"), "{found:#?}");
+        assert!(found[4].1.starts_with("[source.a] unknown field `prefx`"), "{found:#?}");
+        assert!(found[5].1.starts_with("[daemon] unknown field `grace`"), "{found:#?}");
+        assert_eq!(problems_in("[source.a]\nurl = \"x\"\n"), []);
+        let broken = problems_in("[source.a]\nurl = \"x\n");
+        assert_eq!(broken.len(), 1, "TOML that does not parse: one error, {broken:?}");
+        assert_eq!(broken[0].line, Some(2));
+    }
+
+    #[test]
+    fn the_environment_sets_keys_of_named_tables_whose_names_hold_a_hyphen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[source.arxiv-cs]\nurl = \"http://a\"\nset = \"cs\"\n[sync.Pages]\nwiki = \"w\"\ncheckout = \"p\"\n[wiki.w]\napi = \"http://w\"\n",
+        )
+        .unwrap();
+        let env = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let s = Settings::load_with(
+            Some(&path),
+            env(&[
+                ("OAI_MIRROR_SOURCE__ARXIV_CS__SET", "math"),
+                ("OAI_MIRROR_HTTP__MAX_ATTEMPTS", "2"),
+                ("OAI_MIRROR_SYNC__PAGES__CHECKOUT", "here"),
+                ("OAI_MIRROR_CONFIG", "ignored"),
+                ("OAI_MIRROR_TOKEN", "not config"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.source.keys().collect::<Vec<_>>(), ["arxiv-cs"], "no second source `arxiv_cs`");
+        assert_eq!(s.source["arxiv-cs"].set.as_deref(), Some("math"));
+        assert_eq!(s.http.max_attempts, 2);
+        assert_eq!(s.sync["Pages"].checkout.as_deref(), Some(Path::new("here")), "from the environment: the working directory's");
+        let e = format!("{:#}", Settings::load_with(Some(&path), env(&[("OAI_MIRROR_HTPP__MAX_ATTEMPTS", "2")])).unwrap_err());
+        assert!(e.contains("OAI_MIRROR_HTPP__MAX_ATTEMPTS") && e.contains("htpp"), "{e}");
+        let e = format!("{:#}", Settings::load_with(Some(&path), env(&[("OAI_MIRROR_HTTP__MAX_ATEMPTS", "2")])).unwrap_err());
+        assert!(e.contains("max_atempts") && e.contains("OAI_MIRROR_HTTP__MAX_ATEMPTS"), "{e}");
     }
 
     #[test]

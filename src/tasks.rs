@@ -58,6 +58,10 @@ pub async fn run(settings: &Settings, store: Arc<Mutex<Store>>, job: &Job) -> an
             }
             Work::Sync(s) => {
                 let r = sync(settings, store.clone(), &job.name, s, false).await?;
+                // No one reads the report: its lines go to the log.
+                for line in &r.lines {
+                    tracing::info!("{line}");
+                }
                 if r.failed > 0 {
                     anyhow::bail!("{} write(s) did not go through (queued: {})", r.failed, r.queued);
                 }
@@ -79,8 +83,57 @@ pub async fn harvest(
     progress: Arc<dyn Progress>,
 ) -> anyhow::Result<Summary> {
     let client = oai::Client::new(&job.source.base_url, settings.client_options(job.strict))?;
+    let _held = {
+        let store = crate::util::lock(&store);
+        let source = store.source(&job.source, chrono::Utc::now().timestamp())?;
+        match store.path() {
+            Some(db) => Some(HarvestLock::take(db, source.id, name)?),
+            None => None,
+        }
+    };
     let request = HarvestRequest { source: job.source.clone(), from: range.from.clone(), until: range.until.clone(), full: range.full, window: job.window };
     harvest::harvest(store, &client, &request, progress).await.with_context(|| format!("harvesting {name}"))
+}
+
+/// Held while a source is harvested, so that a second harvest of it (in
+/// another process, or the daemon beside the command line) is refused
+/// instead of taking over the first one's position. An OS file lock
+/// beside the database (`DB.locks/source-ID`): it goes when the process
+/// does, however it ends, so no stale lock ever needs clearing.
+struct HarvestLock {
+    _file: std::fs::File,
+}
+
+impl HarvestLock {
+    fn take(db: &std::path::Path, source_id: i64, name: &str) -> anyhow::Result<HarvestLock> {
+        use std::io::{Read, Seek, Write};
+        let dir = std::path::PathBuf::from(format!("{}.locks", db.display()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(format!("source-{source_id}"));
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("opening the lock {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {
+                // Who holds it, for the message a second harvest prints.
+                file.set_len(0)?;
+                file.rewind()?;
+                write!(file, "{}", std::process::id())?;
+                Ok(HarvestLock { _file: file })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut pid = String::new();
+                let _ = file.read_to_string(&mut pid);
+                let pid = if pid.trim().is_empty() { "unknown".to_string() } else { pid.trim().to_string() };
+                anyhow::bail!("a harvest of {name} is already running (pid {pid}); let it finish, or stop it, before starting another")
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+        }
+    }
 }
 
 /// Pulls a wiki once into the mirror.

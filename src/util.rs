@@ -48,3 +48,36 @@ pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
 pub fn is_control_or_bidi(c: char) -> bool {
     c.is_control() || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
+
+pub const TEMP_PREFIX: &str = ".oai-mirror-tmp.";
+
+/// A temporary name to write a file under before it is renamed into place:
+/// hidden, short whatever the final name (so it is always within a file
+/// system's limit), and new each time (`random`), so that it is created
+/// afresh and never an entry someone left or planted there.
+pub fn temp_name(random: u64) -> String {
+    format!("{TEMP_PREFIX}{random:016x}")
+}
+
+/// Writes `dir/name` whole: a new hidden temporary file beside it, synced,
+/// renamed into place, the directory synced. The temporary file is created
+/// with `O_EXCL`, so no entry already there (a symlink someone planted) is
+/// ever followed or reused; if anything fails it is removed.
+pub fn replace_file(dir: &std::path::Path, name: &str, content: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = dir.join(temp_name(fastrand::u64(..)));
+    let mut created = false;
+    let mut write = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        created = true;
+        f.write_all(content)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, dir.join(name))?;
+        std::fs::File::open(dir)?.sync_all()
+    };
+    let result = write();
+    if result.is_err() && created {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

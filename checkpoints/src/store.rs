@@ -12,7 +12,7 @@ use crate::error::{Doing, Error, Result};
 use crate::schema;
 
 /// What is harvested: a repository, a metadata format and perhaps a set.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SourceKey {
     pub base_url: String,
     pub metadata_prefix: String,
@@ -187,8 +187,37 @@ impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &std::path::Path) -> Result<Store> {
         let shown = path.display().to_string();
-        let conn = Connection::open(path).map_err(|source| Error::Open { path: shown.clone(), source })?;
-        Store::setup(conn, &shown)
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            return Err(Error::NoDirectory { path: shown, dir: dir.display().to_string() });
+        }
+        let conn = Connection::open(path).map_err(|source| Error::Open { path: shown.clone(), source }.on_open(path))?;
+        Store::setup(conn, &shown).map_err(|e| e.on_open(path))
+    }
+
+    /// Opens the database at `path` for reading only: it is never created,
+    /// migrated or written, so commands that only read work on a file this
+    /// process may not write, and on a fresh machine say that there is
+    /// nothing yet instead of leaving an empty database behind.
+    pub fn open_read_only(path: &std::path::Path) -> Result<Store> {
+        use rusqlite::OpenFlags;
+        let shown = path.display().to_string();
+        if !path.exists() {
+            return Err(Error::Missing { path: shown });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|source| Error::Open { path: shown.clone(), source }.on_open(path))?;
+        let checked = (|| {
+            conn.busy_timeout(std::time::Duration::from_secs(10)).doing("setting the busy timeout")?;
+            let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).doing("reading the schema version")?;
+            let supported = schema::MIGRATIONS.len() as i64;
+            match found {
+                f if f > supported => Err(Error::NewerSchema { path: shown.clone(), found, supported }),
+                f if f < supported => Err(Error::OlderSchema { path: shown.clone(), found, supported }),
+                _ => Ok(()),
+            }
+        })();
+        checked.map_err(|e| e.on_open(path))?;
+        Ok(Store { conn, packers: HashMap::new(), unpackers: RefCell::default() })
     }
 
     pub fn open_in_memory() -> Result<Store> {
@@ -219,6 +248,11 @@ impl Store {
         let mut store = Store { conn, packers: HashMap::new(), unpackers: RefCell::default() };
         schema::migrate(&mut store.conn, path)?;
         Ok(store)
+    }
+
+    /// The database file, unless the store is in memory.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.conn.path().filter(|p| !p.is_empty()).map(std::path::Path::new)
     }
 
     pub(crate) fn conn(&self) -> &Connection {
@@ -494,12 +528,6 @@ impl Store {
         self.each_record(RECORD_COLUMNS, source_id, each)
     }
 
-    /// Like [`Store::for_each_record`], without the metadata (`None`):
-    /// for listings, which need not read and decompress it.
-    pub fn for_each_record_header(&self, source_id: Option<i64>, each: impl FnMut(StoredRecord) -> bool) -> Result<()> {
-        self.each_record(RECORD_HEADER_COLUMNS, source_id, each)
-    }
-
     fn each_record(&self, columns: &str, source_id: Option<i64>, mut each: impl FnMut(StoredRecord) -> bool) -> Result<()> {
         let mut stmt = self.conn.prepare(&format!("{columns} WHERE ?1 IS NULL OR source_id = ?1 ORDER BY source_id, identifier")).doing("listing records")?;
         let mut rows = stmt.query([source_id]).doing("listing records")?;
@@ -521,7 +549,7 @@ impl Store {
     }
 
     /// A record as stored, its metadata turned back into the bytes received.
-    fn unpack(&self, stored: RecordRow) -> Result<StoredRecord> {
+    pub(crate) fn unpack(&self, stored: RecordRow) -> Result<StoredRecord> {
         let RecordRow { mut record, codec, dictionary } = stored;
         let fail = |detail: String| Error::Metadata { identifier: record.identifier.clone(), detail };
         let codec = Codec::parse(&codec).ok_or_else(|| fail(format!("unknown codec {codec:?}")))?;
@@ -582,21 +610,21 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
     })
 }
 
-const RECORD_COLUMNS: &str =
+pub(crate) const RECORD_COLUMNS: &str =
     "SELECT source_id, identifier, datestamp, deleted, sets, metadata, first_seen, last_seen, metadata_codec, metadata_dictionary FROM record";
 
 /// [`RECORD_COLUMNS`] with no metadata.
-const RECORD_HEADER_COLUMNS: &str =
+pub(crate) const RECORD_HEADER_COLUMNS: &str =
     "SELECT source_id, identifier, datestamp, deleted, sets, NULL, first_seen, last_seen, metadata_codec, metadata_dictionary FROM record";
 
 /// A record row before its metadata is unpacked.
-struct RecordRow {
-    record: StoredRecord,
+pub(crate) struct RecordRow {
+    pub(crate) record: StoredRecord,
     codec: String,
     dictionary: Option<i64>,
 }
 
-fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
+pub(crate) fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
     let sets: String = r.get(4)?;
     let record = StoredRecord {
         source_id: r.get(0)?,

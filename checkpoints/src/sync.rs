@@ -280,6 +280,14 @@ impl Store {
             .map(drop)
     }
 
+    /// The syncs that have state in the store.
+    pub fn sync_names(&self) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT DISTINCT sync FROM sync_pair UNION SELECT DISTINCT sync FROM outbox ORDER BY 1").doing("listing syncs")?;
+        let rows = stmt.query_map([], |r| r.get(0)).doing("listing syncs")?;
+        rows.collect::<rusqlite::Result<_>>().doing("listing syncs")
+    }
+
     pub fn conflicts(&self, sync: &str, open_only: bool) -> Result<Vec<ConflictRow>> {
         let conn = self.conn();
         let mut stmt = conn

@@ -221,6 +221,14 @@ impl Store {
             .map(Option::unwrap_or_default)
     }
 
+    /// The wikis that have pages in the store.
+    pub fn wiki_names(&self) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT DISTINCT wiki FROM wiki_page ORDER BY wiki").doing("listing wikis")?;
+        let rows = stmt.query_map([], |r| r.get(0)).doing("listing wikis")?;
+        rows.collect::<rusqlite::Result<_>>().doing("listing wikis")
+    }
+
     /// Every page of a wiki, deleted ones included, by namespace and title.
     pub fn wiki_pages(&self, wiki: &str) -> Result<Vec<StoredPage>> {
         let conn = self.conn();

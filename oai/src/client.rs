@@ -335,7 +335,7 @@ impl Client {
             if let Some(len) = too_long {
                 return Err(Error::TokenTooLong { len, max: MAX_TOKEN, origin });
             }
-            let http_err = |source| Error::Http { origin: origin.clone(), source };
+            let http_err = |cause| Error::Http { origin: origin.clone(), cause };
             let limit = this.options.max_body;
             let too_large = |stage| Error::TooLarge { origin: origin.clone(), limit, stage };
             let mut request = this.http.get(url).timeout(timeout).header(USER_AGENT, &this.options.user_agent).header(ACCEPT_ENCODING, "gzip, deflate");

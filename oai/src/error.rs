@@ -107,13 +107,12 @@ pub enum Error {
     #[error("invalid base URL {url:?}: {detail}")]
     BadUrl { url: String, detail: String },
 
-    /// Connecting, sending or reading the body failed (timeouts, resets).
-    #[error("{origin}: request failed")]
-    Http {
-        origin: Origin,
-        #[source]
-        source: reqwest::Error,
-    },
+    /// Connecting, sending or reading the body failed (timeouts, resets,
+    /// a host name that does not resolve). The message says why, down to
+    /// the innermost cause, so that a retry warning is worth reading.
+    /// (`cause` is not a `#[source]`: the message holds its chain already.)
+    #[error("{origin}: request failed: {}", http_cause(cause))]
+    Http { origin: Origin, cause: reqwest::Error },
 
     /// An HTTP status that carried no OAI-PMH answer (a 503 page, a 404).
     #[error("{origin}: HTTP {status}{}: {snippet:?}", retry_after.map(|d| format!(" (Retry-After {}s)", d.as_secs())).unwrap_or_default())]
@@ -176,17 +175,84 @@ pub enum Error {
     },
 }
 
+/// A reqwest error and its causes, most specific last, without repeats:
+/// "error sending request …: client error (Connect): dns error: failed to
+/// lookup address information: Name or service not known". reqwest's own
+/// message names the URL; the origin already does, so it is left out.
+fn http_cause(e: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let top = e.without_url_string();
+    parts.push(top);
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = cause.source();
+    }
+    parts.join(": ")
+}
+
+trait WithoutUrl {
+    fn without_url_string(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_string(&self) -> String {
+        let kind = if self.is_timeout() {
+            "timed out"
+        } else if self.is_connect() {
+            "could not connect"
+        } else if self.is_redirect() {
+            "redirect refused"
+        } else if self.is_body() || self.is_decode() {
+            "reading the body failed"
+        } else {
+            "error sending the request"
+        };
+        kind.to_string()
+    }
+}
+
+/// Whether a request failed because its host name does not exist (not a
+/// resolver that is down for a moment): asking again cannot help.
+fn is_unknown_host(e: &reqwest::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        // glibc's EAI_NONAME and EAI_NODATA, and macOS's wording of them.
+        if ["Name or service not known", "No address associated with hostname", "nodename nor servname provided"].iter().any(|m| text.contains(m)) {
+            return true;
+        }
+        next = cause.source();
+    }
+    false
+}
+
 impl Error {
     /// True when the same request may succeed later: timeouts, resets, 429,
     /// 5xx, a body that stops in the middle.
     pub fn is_retryable(&self) -> bool {
         match self {
-            // A redirect loop or a request that cannot be built is the same next time.
-            Error::Http { source, .. } => !(source.is_redirect() || source.is_builder()),
+            // A redirect loop, a request that cannot be built or a host
+            // that does not exist is the same next time.
+            Error::Http { cause, .. } => !(cause.is_redirect() || cause.is_builder() || is_unknown_host(cause)),
             Error::Status { status, .. } => matches!(status, 408 | 425 | 429 | 500..=599),
             Error::Malformed { truncated, .. } => *truncated,
             Error::Decompress { .. } => true,
             _ => false,
+        }
+    }
+
+    /// Whether running the harvest again later may get further: the
+    /// failure was one a retry can mend (retries ran out), not an answer
+    /// that will be the same next time (an OAI-PMH error, HTTP 404 or 413,
+    /// a page that is not OAI-PMH, a host that does not exist).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::RetriesExhausted { last, .. } => last.is_retryable(),
+            other => other.is_retryable(),
         }
     }
 

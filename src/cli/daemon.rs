@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use checkpoints::Store;
 
-use super::open;
 use crate::settings::Settings;
 
 pub(super) async fn run(settings: Settings, db: PathBuf, listen: Option<&str>, allow_remote: bool) -> anyhow::Result<()> {
@@ -17,22 +16,44 @@ pub(super) async fn run(settings: Settings, db: PathBuf, listen: Option<&str>, a
     crate::daemon::serve(settings, db, listener, crate::daemon::shutdown_signals()).await
 }
 
+/// A running daemon's jobs, if one answers; then the database's sources
+/// either way. Each part says what it shows.
 pub(super) async fn status(settings: &Settings, db: &Path, json: bool) -> anyhow::Result<()> {
-    if daemon_status(settings, json).await? {
+    let jobs = match settings.daemon_token() {
+        Ok(token) => crate::daemon::control::fetch_status(&settings.daemon.listen, &token).await?,
+        Err(_) => None,
+    };
+    // Only read: `status` on a fresh machine creates nothing.
+    let store = match Store::open_read_only(db) {
+        Ok(store) => Some(store),
+        Err(checkpoints::Error::Missing { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    if json {
+        let value = serde_json::json!({
+            "daemon": jobs.as_ref().map(|j| serde_json::json!({"listen": settings.daemon.listen, "jobs": j})),
+            "database": db.display().to_string(),
+            "sources": match &store { Some(s) => sources_json(settings, s)?, None => Vec::new() },
+        });
+        writeln!(super::terminal::stdout(), "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(());
     }
-    sources_status(&open(db)?, json)
+    if let Some(jobs) = &jobs {
+        daemon_status(settings, jobs)?;
+    }
+    match &store {
+        Some(store) => sources_status(settings, store, db),
+        None => {
+            writeln!(super::terminal::stdout(), "database {}: none yet (nothing harvested or mirrored)", db.display())?;
+            Ok(())
+        }
+    }
 }
 
-/// Prints a running daemon's status; false if none answers.
-async fn daemon_status(settings: &Settings, json: bool) -> anyhow::Result<bool> {
-    let Ok(token) = settings.daemon_token() else { return Ok(false) };
-    let Some(jobs) = crate::daemon::control::fetch_status(&settings.daemon.listen, &token).await? else { return Ok(false) };
+/// Prints a running daemon's jobs.
+fn daemon_status(settings: &Settings, jobs: &[crate::daemon::core::JobStatus]) -> anyhow::Result<()> {
     let mut out = super::terminal::stdout();
-    if json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&jobs)?)?;
-        return Ok(true);
-    }
+    writeln!(out, "daemon at {}: {} job(s)", settings.daemon.listen, jobs.len())?;
     let when = |t: &Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string()).unwrap_or_else(|| "-".into());
     for j in jobs {
         writeln!(
@@ -51,63 +72,73 @@ async fn daemon_status(settings: &Settings, json: bool) -> anyhow::Result<bool> 
             j.last_error.as_ref().map(|e| format!("; error: {e}")).unwrap_or_default(),
         )?;
     }
-    Ok(true)
+    Ok(())
 }
 
-fn sources_status(store: &Store, json: bool) -> anyhow::Result<()> {
+fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default()
+}
+
+fn sources_json(settings: &Settings, store: &Store) -> anyhow::Result<Vec<serde_json::Value>> {
     let all = store.status()?;
-    let mut out = super::terminal::stdout();
-    if json {
-        let rows: Vec<_> = all
-            .iter()
-            .map(|s| {
-                let run = s.last_run.as_ref();
-                serde_json::json!({
-                    "url": s.source.key.base_url,
-                    "prefix": s.source.key.metadata_prefix,
-                    "set": s.source.key.set_spec,
-                    "granularity": s.source.granularity,
-                    "records": s.records,
-                    "deleted": s.deleted,
-                    "repairs": s.repairs,
-                    "skipped": s.skipped,
-                    "transcoded_pages": s.transcoded,
-                    "metadata_bytes_received": s.metadata_received,
-                    "metadata_bytes_stored": s.metadata_stored,
-                    "next_from": s.source.next_from,
-                    "in_flight_token": run.filter(|r| r.state == checkpoints::RunState::Running).and_then(|r| r.position.token.clone()),
-                    "last_run": run.map(|r| serde_json::json!({
-                        "id": r.id,
-                        "state": r.state.as_str(),
-                        "started_at": r.started_at,
-                        "finished_at": r.finished_at,
-                        "from": r.plan.range_from,
-                        "until": r.plan.range_until,
-                        "window": r.plan.window,
-                        "window_from": r.position.window_from,
-                        "server_started": r.server_started,
-                        "pages": r.tally.pages,
-                        "records": r.tally.records,
-                        "deleted": r.tally.deleted,
-                        "repairs": r.tally.repairs,
-                        "skipped": r.tally.skipped,
-                        "requests": r.tally.requests,
-                        "restarts": r.tally.restarts,
-                        "last_error": r.last_error,
-                    })),
-                })
+    let labels = super::records::labels(settings, &all.iter().map(|s| s.source.clone()).collect::<Vec<_>>());
+    let rows: Vec<_> = all
+        .iter()
+        .map(|s| {
+            let run = s.last_run.as_ref();
+            serde_json::json!({
+                "name": labels.get(&s.source.id),
+                "url": s.source.key.base_url,
+                "prefix": s.source.key.metadata_prefix,
+                "set": s.source.key.set_spec,
+                "granularity": s.source.granularity,
+                "records": s.records,
+                "deleted": s.deleted,
+                "repairs": s.repairs,
+                "skipped": s.skipped,
+                "transcoded_pages": s.transcoded,
+                "metadata_bytes_received": s.metadata_received,
+                "metadata_bytes_stored": s.metadata_stored,
+                "next_from": s.source.next_from,
+                "in_flight_token": run.filter(|r| r.state == checkpoints::RunState::Running).and_then(|r| r.position.token.clone()),
+                "last_run": run.map(|r| serde_json::json!({
+                    "id": r.id,
+                    "state": r.state.as_str(),
+                    "started_at": rfc3339(r.started_at),
+                    "finished_at": r.finished_at.map(rfc3339),
+                    "from": r.plan.range_from,
+                    "until": r.plan.range_until,
+                    "window": r.plan.window,
+                    "window_from": r.position.window_from,
+                    "server_started": r.server_started,
+                    "pages": r.tally.pages,
+                    "records": r.tally.records,
+                    "deleted": r.tally.deleted,
+                    "repairs": r.tally.repairs,
+                    "skipped": r.tally.skipped,
+                    "requests": r.tally.requests,
+                    "restarts": r.tally.restarts,
+                    "last_error": r.last_error,
+                })),
             })
-            .collect();
-        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
-        return Ok(());
-    }
+        })
+        .collect();
+    Ok(rows)
+}
+
+fn sources_status(settings: &Settings, store: &Store, db: &Path) -> anyhow::Result<()> {
+    let all = store.status()?;
+    let labels = super::records::labels(settings, &all.iter().map(|s| s.source.clone()).collect::<Vec<_>>());
+    let mut out = super::terminal::stdout();
+    writeln!(out, "database {}: {} source(s)", db.display(), all.len())?;
     let megabytes = |n: u64| format!("{:.1} MB", n as f64 / 1e6);
     if all.is_empty() {
         writeln!(out, "no sources harvested yet")?;
     }
     for s in &all {
         let k = &s.source.key;
-        writeln!(out, "{} [{}{}]", k.base_url, k.metadata_prefix, k.set_spec.as_ref().map(|s| format!(" set {s}")).unwrap_or_default())?;
+        let name = labels.get(&s.source.id).filter(|l| **l != k.base_url && !l.starts_with(&k.base_url)).map(|l| format!("{l}: ")).unwrap_or_default();
+        writeln!(out, "{name}{} [{}{}]", k.base_url, k.metadata_prefix, k.set_spec.as_ref().map(|s| format!(" set {s}")).unwrap_or_default())?;
         writeln!(out, "  records   {} ({} deleted), {} repairs, {} skipped, {} pages transcoded", s.records, s.deleted, s.repairs, s.skipped, s.transcoded)?;
         writeln!(out, "  metadata  {} received, {} stored", megabytes(s.metadata_received), megabytes(s.metadata_stored))?;
         writeln!(out, "  next from {}", s.source.next_from.as_deref().unwrap_or("(none: the next harvest is full)"))?;

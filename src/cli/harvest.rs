@@ -6,23 +6,50 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use checkpoints::{SourceKey, Store, Tally};
+use checkpoints::{SourceKey, Tally};
 
-use super::{HarvestArgs, open};
-use crate::harvest::Progress;
+use super::{HarvestArgs, looks_like_a_host, open};
+use crate::harvest::{ListProgress, Progress};
 use crate::jobs::{self, HarvestJob, Kind, Work};
 use crate::settings::Settings;
 use crate::tasks::{self, Range};
 
-pub(super) async fn identify(settings: &Settings, url: &str) -> anyhow::Result<()> {
+pub(super) async fn identify(settings: &Settings, url: &str, json: bool) -> anyhow::Result<()> {
+    let url = super::base_url(url)?;
     // A person is waiting: a few quick retries, not a harvest's patience.
     let mut options = settings.client_options(false);
     options.retry.max_attempts = options.retry.max_attempts.min(3);
     options.retry.initial_backoff = options.retry.initial_backoff.min(Duration::from_secs(1));
-    let client = oai::Client::new(url, options)?;
+    let client = oai::Client::new(&url, options)?;
     let id = client.identify().await?.value;
     let formats = client.list_metadata_formats(None).await.map(|f| f.value);
+    let sets = list_sets(&client).await;
+    let g = id.granularity();
+    let deletions = match id.deleted_record {
+        Some(oai::DeletedRecord::Persistent) => "seen by every incremental harvest",
+        Some(oai::DeletedRecord::Transient) => "seen only if harvested in time; run `harvest --full` now and then",
+        _ => "not reported by this repository; only `harvest --full` finds them",
+    };
+    let gzip = id.compression.iter().any(|c| c == "gzip" || c == "deflate");
     let mut out = super::terminal::stdout();
+    if json {
+        let value = serde_json::json!({
+            "repository_name": id.repository_name,
+            "base_url": id.base_url,
+            "protocol_version": id.protocol_version,
+            "admin_emails": id.admin_emails,
+            "earliest_datestamp": id.earliest_datestamp,
+            "granularity": id.granularity_text,
+            "deleted_record": id.deleted_record.map(|d| d.as_str()),
+            "compression": id.compression,
+            "formats": formats.as_ref().map(|f| f.iter().map(|f| serde_json::json!({"prefix": f.prefix, "schema": f.schema, "namespace": f.namespace})).collect::<Vec<_>>()).ok(),
+            "formats_error": formats.as_ref().err().map(ToString::to_string),
+            "sets": sets.as_ref().map(|s| s.iter().map(|s| serde_json::json!({"spec": s.spec, "name": s.name})).collect::<Vec<_>>()).ok(),
+            "sets_error": sets.as_ref().err().map(ToString::to_string),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        return Ok(());
+    }
     writeln!(out, "Repository:     {}", id.repository_name)?;
     writeln!(out, "Base URL:       {}", id.base_url)?;
     writeln!(out, "Protocol:       {}", id.protocol_version)?;
@@ -31,22 +58,54 @@ pub(super) async fn identify(settings: &Settings, url: &str) -> anyhow::Result<(
     writeln!(out, "Granularity:    {}", id.granularity_text)?;
     writeln!(out, "Deleted records: {}", id.deleted_record.map_or("(not stated)", |d| d.as_str()))?;
     writeln!(out, "Compression:    {}", if id.compression.is_empty() { "(none stated)".to_string() } else { id.compression.join(", ") })?;
-    match formats {
+    match &formats {
         Ok(f) => writeln!(out, "Formats:        {}", f.iter().map(|f| f.prefix.as_str()).collect::<Vec<_>>().join(", "))?,
         Err(e) => writeln!(out, "Formats:        (ListMetadataFormats failed: {e})")?,
     }
+    match &sets {
+        Ok(s) if s.is_empty() => writeln!(out, "Sets:           (none)")?,
+        Ok(s) => {
+            writeln!(out, "Sets:           {}", s.len())?;
+            for set in s.iter().take(SETS_SHOWN) {
+                writeln!(out, "  {:<24} {}", set.spec, set.name)?;
+            }
+            if s.len() > SETS_SHOWN {
+                writeln!(out, "  … and {} more (`identify --json` lists them all)", s.len() - SETS_SHOWN)?;
+            }
+        }
+        Err(e) => writeln!(out, "Sets:           (ListSets failed: {e})")?,
+    }
     writeln!(out, "\nThis tool will use:")?;
-    let g = id.granularity();
     writeln!(out, "  from/until as  {} (e.g. {})", g.as_str(), g.format(chrono::Utc::now()))?;
-    let deletions = match id.deleted_record {
-        Some(oai::DeletedRecord::Persistent) => "seen by every incremental harvest",
-        Some(oai::DeletedRecord::Transient) => "seen only if harvested in time; run `harvest --full` now and then",
-        _ => "not reported by this repository; only `harvest --full` finds them",
-    };
     writeln!(out, "  deletions      {deletions}")?;
-    let gzip = id.compression.iter().any(|c| c == "gzip" || c == "deflate");
     writeln!(out, "  compression    asks for gzip, deflate{}", if gzip { "" } else { " (not offered; identity it is)" })?;
     Ok(())
+}
+
+/// How many sets `identify` shows on a terminal.
+const SETS_SHOWN: usize = 20;
+/// The most ListSets pages `identify` follows (a repository may have
+/// tens of thousands of sets).
+const SET_PAGES: usize = 50;
+
+/// Every set, following resumption tokens (a repository without sets
+/// answers noSetHierarchy: no sets, not a failure).
+async fn list_sets(client: &oai::Client) -> Result<Vec<oai::Set>, oai::Error> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..SET_PAGES {
+        let page = match client.list_sets(token.as_deref()).await {
+            Ok(p) => p.value,
+            Err(e) if e.oai_code() == Some(&oai::ErrorCode::NoSetHierarchy) => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        out.extend(page.items.iter().cloned());
+        match page.next_token() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    Ok(out)
 }
 
 /// The sources a `harvest` command names, resolved: one URL, one
@@ -62,7 +121,12 @@ fn harvest_jobs(settings: &Settings, args: &HarvestArgs) -> anyhow::Result<Vec<(
         Some(name) => match jobs::one(settings, Kind::Harvest, name) {
             Ok(jobs::Job { work: Work::Harvest(job), .. }) => out.push((name.clone(), job)),
             Ok(other) => unreachable!("a [source.*] resolves to a harvest, not {other:?}"),
-            Err(_) if !settings.source.contains_key(name) => bail!("no [source.{name}] in the config, and not a URL"),
+            Err(problem) if !settings.source.contains_key(name) => {
+                if looks_like_a_host(name) {
+                    bail!("{name:?} is not a URL: a base URL starts with http:// or https:// (did you mean https://{name}?)");
+                }
+                bail!("{problem}, and not a URL")
+            }
             Err(problem) => return Err(problem.into()),
         },
         None => {
@@ -93,13 +157,13 @@ fn apply_flags(job: &mut HarvestJob, args: &HarvestArgs) {
     job.strict |= args.strict;
 }
 
-pub(super) async fn harvest(settings: &Settings, db: &Path, args: HarvestArgs) -> anyhow::Result<()> {
+pub(super) async fn harvest(settings: &Settings, db: &Path, args: HarvestArgs, quiet: bool) -> anyhow::Result<()> {
     let jobs = harvest_jobs(settings, &args)?;
     let range = Range { from: args.from.clone(), until: args.until.clone(), full: args.full };
     let store = Arc::new(Mutex::new(open(db)?));
-    let mut failed = 0;
+    let (mut failed, mut resumable) = (0, false);
     for (name, job) in jobs {
-        let progress = progress_for(&name);
+        let progress = progress_for(&name, quiet);
         let result = tasks::harvest(settings, store.clone(), &name, &job, &range, progress.clone()).await;
         progress.finish();
         match result {
@@ -107,148 +171,181 @@ pub(super) async fn harvest(settings: &Settings, db: &Path, args: HarvestArgs) -
                 if args.json {
                     writeln!(super::terminal::stdout(), "{}", serde_json::to_string(&serde_json::json!({"source": name, "summary": summary}))?)?;
                 } else {
-                    let rate = summary.records as f64 / summary.seconds.max(1e-9);
-                    writeln!(
-                        super::terminal::stdout(),
-                        "{name}: {} records ({} deleted) in {} pages, {} requests, {} repairs, {} window restarts, {:.1}s ({rate:.0} records/s){}{}; next from {}",
-                        summary.records,
-                        summary.deleted,
-                        summary.pages,
-                        summary.requests,
-                        summary.repairs,
-                        summary.restarts,
-                        summary.seconds,
-                        if summary.resumed { ", resumed" } else { "" },
-                        if summary.skipped > 0 {
-                            format!(", {} records skipped (a header without identifier or datestamp; see the log)", summary.skipped)
-                        } else {
-                            String::new()
-                        },
-                        summary.next_from.as_deref().unwrap_or("-"),
-                    )?;
+                    writeln!(super::terminal::stdout(), "{}", summary_line(&name, &summary))?;
                 }
             }
             Err(e) => {
                 failed += 1;
-                super::terminal::eprint_line(&format!("{name}: harvest failed: {e:#}"));
+                resumable |= worth_resuming(&e);
+                super::terminal::eprint_line(&format!("{name}: harvest failed: {e:#}{}", advice(&e).map(|a| format!(" ({a})")).unwrap_or_default()));
             }
         }
     }
-    if failed > 0 {
+    if failed > 0 && resumable {
         bail!("{failed} harvest(s) failed; run again to resume where they stopped");
+    }
+    if failed > 0 {
+        bail!("{failed} harvest(s) failed");
     }
     Ok(())
 }
 
+/// The OAI-PMH error behind a failed harvest, if that is what failed.
+fn oai_error(e: &anyhow::Error) -> Option<&oai::Error> {
+    e.chain().find_map(|c| c.downcast_ref::<oai::Error>())
+}
+
+/// Whether running again may get further: retries ran out on a failure
+/// that may pass. An answer that will be the same next time (an OAI-PMH
+/// error, HTTP 404 or 413, a page that is not OAI-PMH, a host that does
+/// not exist) is not worth resuming.
+fn worth_resuming(e: &anyhow::Error) -> bool {
+    oai_error(e).is_some_and(oai::Error::is_transient)
+}
+
+/// What to do about a failure that running again will not mend.
+fn advice(e: &anyhow::Error) -> Option<&'static str> {
+    let error = oai_error(e)?;
+    if let Some(code) = error.oai_code() {
+        return match code {
+            oai::ErrorCode::CannotDisseminateFormat => {
+                Some("the repository does not offer this metadataPrefix: `oai-mirror identify URL` lists the ones it has")
+            }
+            oai::ErrorCode::BadArgument => Some("the repository refused an argument: check --set, --from and --until against `oai-mirror identify URL`"),
+            _ => None,
+        };
+    }
+    let last = match error {
+        oai::Error::RetriesExhausted { last, .. } => last.as_ref(),
+        other => other,
+    };
+    match last {
+        oai::Error::Http { .. } if !last.is_retryable() => Some("check the host name in the base URL"),
+        oai::Error::NotOaiPmh { .. } | oai::Error::Status { status: 404, .. } => Some("check the base URL: `oai-mirror identify URL` tries it"),
+        _ => None,
+    }
+}
+
 /// A progress bar on a terminal, a log line every ten seconds otherwise.
-enum Reporter {
-    Bar(indicatif::ProgressBar, Instant),
-    Lines { name: String, started: Instant, last: Mutex<Instant> },
+struct Reporter {
+    name: String,
+    started: Instant,
+    list: Mutex<ListState>,
+    out: Output,
+}
+
+enum Output {
+    Bar(indicatif::ProgressBar),
+    Lines {
+        last: Mutex<Instant>,
+    },
+    /// `--quiet`.
+    Nothing,
+}
+
+/// Records seen in the list in flight (the window's, or the run's).
+#[derive(Default)]
+struct ListState {
+    window: Option<String>,
+    done: u64,
 }
 
 impl Reporter {
     fn finish(&self) {
-        if let Reporter::Bar(bar, _) = self {
+        if let Output::Bar(bar) = &self.out {
             bar.finish_and_clear();
         }
     }
 }
 
-fn progress_for(name: &str) -> Arc<Reporter> {
+fn progress_for(name: &str, quiet: bool) -> Arc<Reporter> {
     let now = Instant::now();
-    if std::io::stderr().is_terminal() {
+    let out = if quiet {
+        Output::Nothing
+    } else if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_prefix(name.to_string());
         bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {prefix}: {msg}").expect("a valid template"));
         bar.enable_steady_tick(Duration::from_millis(200));
-        Arc::new(Reporter::Bar(bar, now))
+        Output::Bar(bar)
     } else {
-        Arc::new(Reporter::Lines { name: name.to_string(), started: now, last: Mutex::new(now) })
+        Output::Lines { last: Mutex::new(now) }
+    };
+    Arc::new(Reporter { name: name.to_string(), started: now, list: Mutex::new(ListState::default()), out })
+}
+
+/// `1h02m`, `3m10s`, `12s`.
+fn duration_text(secs: u64) -> String {
+    match secs {
+        s if s >= 3600 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        s if s >= 60 => format!("{}m{:02}s", s / 60, s % 60),
+        s => format!("{s}s"),
     }
 }
 
+/// The progress line: what the run has done, and where the list in flight
+/// stands when the repository says how long it is (`x of
+/// completeListSize`, with an estimate of the time left at the run's rate).
+fn progress_text(t: &Tally, window: Option<&str>, done_in_list: u64, list_size: Option<u64>, elapsed: Duration) -> String {
+    let rate = t.records as f64 / elapsed.as_secs_f64().max(1e-3);
+    let mut text = format!("{} records, {} pages, {rate:.0} records/s", t.records, t.pages);
+    if t.repairs > 0 {
+        text.push_str(&format!(", {} repairs", t.repairs));
+    }
+    if let Some(w) = window {
+        text.push_str(&format!("; window {w}"));
+    }
+    if let Some(size) = list_size.filter(|s| *s > 0) {
+        let done = done_in_list.min(size);
+        text.push_str(&format!("{} {done} of {size} ({}%)", if window.is_some() { ":" } else { ";" }, done * 100 / size));
+        if rate >= 1.0 && done < size {
+            text.push_str(&format!(", about {} left", duration_text(((size - done) as f64 / rate) as u64)));
+        }
+    }
+    text
+}
+
 impl Progress for Reporter {
-    fn page_committed(&self, t: &Tally) {
-        match self {
-            Reporter::Bar(bar, started) => {
-                let rate = t.records as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                bar.set_message(format!("{} records, {} pages, {} repairs, {rate:.0} records/s", t.records, t.pages, t.repairs));
+    fn page_committed(&self, t: &Tally, list: &ListProgress) {
+        let done = {
+            let mut state = crate::util::lock(&self.list);
+            if state.window != list.window {
+                *state = ListState { window: list.window.clone(), done: 0 };
             }
-            Reporter::Lines { name, started, last } => {
+            state.done += list.page_records;
+            state.done
+        };
+        match &self.out {
+            Output::Bar(bar) => bar.set_message(progress_text(t, list.window.as_deref(), done, list.complete_list_size, self.started.elapsed())),
+            Output::Nothing => {}
+            Output::Lines { last } => {
                 let mut last = crate::util::lock(last);
                 if last.elapsed() >= Duration::from_secs(10) {
                     *last = Instant::now();
-                    let rate = t.records as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                    tracing::info!(source = %name, records = t.records, pages = t.pages, repairs = t.repairs, rate = rate as u64, "progress");
+                    let text = progress_text(t, list.window.as_deref(), done, list.complete_list_size, self.started.elapsed());
+                    tracing::info!(source = %self.name, records = t.records, pages = t.pages, "progress: {text}");
                 }
             }
         }
     }
 }
 
-fn source_id(store: &Store, url: Option<&str>) -> anyhow::Result<Option<i64>> {
-    let Some(url) = url else { return Ok(None) };
-    let ids: Vec<i64> = store.sources_at(url)?.into_iter().map(|s| s.id).collect();
-    match ids.as_slice() {
-        [] => bail!("no source with base URL {url} in the store"),
-        [id] => Ok(Some(*id)),
-        _ => bail!("several sources have base URL {url} (different prefixes or sets); this filter takes one"),
-    }
-}
-
-pub(super) fn records(store: &Store, source: Option<&str>, json: bool) -> anyhow::Result<()> {
-    let id = source_id(store, source)?;
-    let mut out = std::io::BufWriter::new(super::terminal::stdout());
-    let mut err = None;
-    store.for_each_record_header(id, |r| {
-        let line = if json {
-            serde_json::json!({
-                "identifier": r.identifier,
-                "datestamp": r.datestamp,
-                "deleted": r.deleted,
-                "sets": r.sets,
-                "first_seen": r.first_seen,
-                "last_seen": r.last_seen,
-            })
-            .to_string()
-        } else {
-            format!("{}\t{}\t{}\t{}", r.identifier, r.datestamp, if r.deleted { "deleted" } else { "-" }, r.sets.join(" "))
-        };
-        // A closed pipe (`| head`) ends the listing quietly.
-        match writeln!(out, "{line}") {
-            Ok(()) => true,
-            Err(e) => {
-                err = Some(e);
-                false
-            }
-        }
-    })?;
-    match err {
-        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => {
-            let _ = out.flush();
-            Ok(())
+/// The one line a finished harvest prints: what matters first, the rest
+/// only when there is some, so that it fits 100 columns.
+fn summary_line(name: &str, s: &crate::harvest::Summary) -> String {
+    let rate = s.records as f64 / s.seconds.max(1e-9);
+    let mut line =
+        format!("{name}: {} records ({} deleted) in {} pages, {} requests, {:.1}s ({rate:.0}/s)", s.records, s.deleted, s.pages, s.requests, s.seconds);
+    for (n, what) in [(s.repairs, "repairs"), (s.restarts, "window restarts"), (s.skipped, "skipped (see the log)")] {
+        if n > 0 {
+            line.push_str(&format!(", {n} {what}"));
         }
     }
-}
-
-pub(super) fn record(store: &Store, identifier: &str, source: Option<&str>) -> anyhow::Result<()> {
-    let id = source_id(store, source)?;
-    let found: Vec<_> = store.record(identifier)?.into_iter().filter(|r| id.is_none_or(|i| r.source_id == i)).collect();
-    let Some(r) = found.first() else { bail!("no record {identifier} in the store") };
-    if found.len() > 1 {
-        tracing::warn!(copies = found.len(), "several sources hold this record; showing the first (use --source)");
+    if s.resumed {
+        line.push_str(", resumed");
     }
-    match &r.metadata {
-        Some(m) => {
-            let mut out = super::terminal::stdout();
-            out.write_all(m)?;
-            out.write_all(b"\n")?;
-            Ok(())
-        }
-        None if r.deleted => bail!("record {identifier} is deleted (datestamp {})", r.datestamp),
-        None => bail!("record {identifier} has no metadata"),
-    }
+    line.push_str(&format!("; next from {}", s.next_from.as_deref().unwrap_or("-")));
+    line
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! Only this module and `main.rs` print; what a command does beyond
 //! formatting goes through `tasks`, `jobs` and the store's own lookups.
 //!
-//! * `harvest`: `identify`, `harvest`, `records`, `record`.
+//! * `harvest`: `identify`, `harvest`.
+//! * `records`: `records`, `record`, `cat`, `forget`; sources by config name.
 //! * `wiki`: `wiki check`, `mirror`, `pages`, `show`, `history`.
 //! * `sync`: `sync`, `conflicts`, `queue`, `resolve`.
 //! * `daemon`: `run` and `status`.
@@ -15,6 +16,7 @@
 mod config;
 mod daemon;
 mod harvest;
+mod records;
 mod sync;
 pub mod terminal;
 mod wiki;
@@ -28,7 +30,12 @@ use crate::harvest::Window;
 use crate::settings::Settings;
 
 #[derive(Debug, Parser)]
-#[command(name = "oai-mirror", version, about = "Keeps copies of OAI-PMH repositories in step, in an embedded SQLite store")]
+#[command(
+    name = "oai-mirror",
+    version,
+    about = "Keeps copies of OAI-PMH repositories and MediaWiki wikis in step, in an embedded SQLite store",
+    after_help = "Examples:\n  oai-mirror harvest https://export.arxiv.org/oai2 --set cs --window month\n  oai-mirror cat --format jsonl > records.jsonl\n  oai-mirror sync NAME --dry-run"
+)]
 pub struct Cli {
     /// The database file [default: the user's data directory; env: OAI_MIRROR_DB]
     #[arg(long, global = true, value_name = "PATH")]
@@ -39,6 +46,12 @@ pub struct Cli {
     /// Log lines as text or JSON (filter with RUST_LOG)
     #[arg(long, global = true, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Log more: -v debug, -vv trace (RUST_LOG, if set, wins)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Log only warnings and errors, and show no progress
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -51,19 +64,30 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// What a repository says about itself, and what this tool will use
+    /// What a repository says about itself (formats and sets too), and what this tool will use
+    #[command(after_help = "Examples:\n  oai-mirror identify https://export.arxiv.org/oai2\n  oai-mirror identify https://zenodo.org/oai2d --json")]
     Identify {
         /// The repository's base URL
         url: String,
+        /// Print it as JSON, every set included
+        #[arg(long)]
+        json: bool,
     },
     /// Harvest a repository (a URL or a [source.NAME] from the config; all of them if none) into the store
+    #[command(
+        after_help = "Examples:\n  oai-mirror harvest https://export.arxiv.org/oai2 --set cs --window month\n  oai-mirror harvest arxiv-cs --full\n  oai-mirror harvest"
+    )]
     Harvest(HarvestArgs),
     /// A running daemon's jobs; else, per source: records, deletions, repairs, last run, next `from`, in-flight token
+    #[command(after_help = "Examples:\n  oai-mirror status\n  oai-mirror status --json")]
     Status {
         #[arg(long)]
         json: bool,
     },
     /// Run every job on its schedule, with a control endpoint to trigger jobs and read status and metrics
+    #[command(
+        after_help = "Examples:\n  oai-mirror --config /etc/oai-mirror.toml run\n  curl -X POST -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:7878/trigger/source.NAME"
+    )]
     Run {
         /// The control endpoint [default: [daemon] listen, or 127.0.0.1:7878]
         #[arg(long, value_name = "ADDR")]
@@ -72,9 +96,10 @@ pub enum Command {
         #[arg(long)]
         allow_remote: bool,
     },
-    /// List stored records
+    /// List stored records: source, identifier, datestamp, deleted, sets
+    #[command(after_help = "Examples:\n  oai-mirror records --source arxiv-cs | head\n  oai-mirror records --json")]
     Records {
-        /// Only this source's records (its base URL)
+        /// Only this source's records: a [source.NAME] of the config, or a base URL
         #[arg(long)]
         source: Option<String>,
         /// One JSON object per line
@@ -82,12 +107,15 @@ pub enum Command {
         json: bool,
     },
     /// Work with the wikis of the config
+    #[command(after_help = "Examples:\n  oai-mirror wiki check NAME")]
     #[command(subcommand)]
     Wiki(WikiCommand),
     /// Work with the config file
+    #[command(after_help = "Examples:\n  oai-mirror config check\n  oai-mirror --config ./mirror.toml config check --offline")]
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Pull a wiki's changes into the store: pages by id, moves, deletions
+    #[command(after_help = "Examples:\n  oai-mirror mirror NAME\n  oai-mirror mirror NAME --feed api --json")]
     Mirror {
         /// A [wiki.NAME] of the config
         name: String,
@@ -99,6 +127,7 @@ pub enum Command {
         json: bool,
     },
     /// Sync two wikis both ways: merge, replay moves and deletions, push through the outbox
+    #[command(after_help = "Examples:\n  oai-mirror sync NAME --dry-run\n  oai-mirror sync NAME")]
     Sync {
         /// A [sync.NAME] of the config
         name: String,
@@ -110,7 +139,9 @@ pub enum Command {
         json: bool,
     },
     /// List a sync's open conflicts
+    #[command(after_help = "Examples:\n  oai-mirror conflicts NAME\n  oai-mirror conflicts NAME --all --json")]
     Conflicts {
+        /// A [sync.NAME] of the config
         name: String,
         /// Resolved ones too
         #[arg(long)]
@@ -120,9 +151,15 @@ pub enum Command {
         json: bool,
     },
     /// Show a sync's pending pushes and why they wait
-    Queue { name: String },
+    #[command(after_help = "Examples:\n  oai-mirror queue NAME")]
+    Queue {
+        /// A [sync.NAME] of the config
+        name: String,
+    },
     /// Settle a conflict: take one side's text, or a file's, and queue the pushes
+    #[command(after_help = "Examples:\n  oai-mirror resolve NAME \"Main Page\" --take wiki\n  oai-mirror resolve NAME \"Main Page\" --take merged.txt")]
     Resolve {
+        /// A [sync.NAME] of the config
         name: String,
         /// The page's title
         title: String,
@@ -131,30 +168,66 @@ pub enum Command {
         take: String,
     },
     /// List a mirrored wiki's pages
+    #[command(after_help = "Examples:\n  oai-mirror pages NAME\n  oai-mirror pages NAME --json")]
     Pages {
+        /// A [wiki.NAME] of the config (or a wiki the database has pages of)
         name: String,
         /// One JSON object per page
         #[arg(long)]
         json: bool,
     },
     /// Print a mirrored page's text
+    #[command(after_help = "Examples:\n  oai-mirror show NAME \"Main Page\"\n  oai-mirror show NAME Talk:Main_Page --rev 1234")]
     Show {
+        /// A [wiki.NAME] of the config (or a wiki the database has pages of)
         name: String,
-        /// The full title, namespace prefix included
+        /// The full title, namespace prefix included (`_` or spaces)
         title: String,
         /// A revision id instead of the current one
         #[arg(long)]
         rev: Option<u64>,
     },
     /// List a mirrored page's revisions and the titles it had
-    History { name: String, title: String },
+    #[command(after_help = "Examples:\n  oai-mirror history NAME \"Main Page\"")]
+    History {
+        /// A [wiki.NAME] of the config (or a wiki the database has pages of)
+        name: String,
+        /// The full title, namespace prefix included
+        title: String,
+    },
     /// Print one record's raw metadata
+    #[command(after_help = "Examples:\n  oai-mirror record oai:arXiv.org:2101.00001\n  oai-mirror record oai:arXiv.org:2101.00001 --source arxiv-cs")]
     Record {
+        /// The record's OAI identifier
         identifier: String,
-        /// The source's base URL, when several have the identifier
+        /// The source, when several have the identifier: a [source.NAME] or a base URL
         #[arg(long)]
         source: Option<String>,
     },
+    /// Stream out the latest version of every matching record, as XML, JSON lines or the metadata alone
+    #[command(
+        after_help = "Examples:\n  oai-mirror cat arxiv-cs > arxiv-cs.xml\n  oai-mirror cat --format jsonl --from 2024-01-01 --deleted exclude | head\n  oai-mirror cat arxiv-cs --format payload --dir records/"
+    )]
+    Cat(records::CatArgs),
+    /// Remove a source and its records from the store
+    #[command(after_help = "Examples:\n  oai-mirror forget arxiv-cs\n  oai-mirror forget https://example.org/oai --yes")]
+    Forget {
+        /// A [source.NAME] of the config, or a base URL
+        source: String,
+        /// Do not ask
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Print a shell completion script
+    #[command(after_help = "Examples:\n  oai-mirror completions bash > /etc/bash_completion.d/oai-mirror\n  oai-mirror completions zsh > ~/.zfunc/_oai-mirror")]
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), made from these definitions
+    #[command(after_help = "Examples:\n  oai-mirror man > oai-mirror.1 && man ./oai-mirror.1")]
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -217,31 +290,64 @@ pub struct HarvestArgs {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Config(ConfigCommand::Check { offline }) = &cli.command {
-        return config::check(cli.config.as_deref(), !offline).await;
+    match &cli.command {
+        Command::Config(ConfigCommand::Check { offline }) => return config::check(cli.config.as_deref(), !offline).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "oai-mirror", &mut std::io::stdout());
+            return Ok(());
+        }
+        Command::Man => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut std::io::stdout())?;
+            return Ok(());
+        }
+        _ => {}
     }
     let settings = Settings::load(cli.config.as_deref())?;
     let db = || settings.db_path(cli.db.as_deref());
     match cli.command {
-        Command::Identify { url } => harvest::identify(&settings, &url).await,
-        Command::Harvest(args) => harvest::harvest(&settings, &db()?, args).await,
-        Command::Records { source, json } => harvest::records(&open(&db()?)?, source.as_deref(), json),
-        Command::Record { identifier, source } => harvest::record(&open(&db()?)?, &identifier, source.as_deref()),
+        Command::Identify { url, json } => harvest::identify(&settings, &url, json).await,
+        Command::Harvest(args) => harvest::harvest(&settings, &db()?, args, cli.quiet).await,
+        Command::Records { source, json } => records::records(&settings, &read(&db()?)?, source.as_deref(), json),
+        Command::Record { identifier, source } => records::record(&settings, &read(&db()?)?, &identifier, source.as_deref()),
+        Command::Cat(args) => records::cat(&settings, &read(&db()?)?, &args),
+        Command::Forget { source, yes } => records::forget(&settings, &mut open(&db()?)?, &source, yes),
         Command::Status { json } => daemon::status(&settings, &db()?, json).await,
         Command::Run { listen, allow_remote } => daemon::run(settings.clone(), db()?, listen.as_deref(), allow_remote).await,
         Command::Wiki(WikiCommand::Check { name, api, user, password_file }) => wiki::check(&settings, name, api, user, password_file).await,
         Command::Mirror { name, feed, json } => wiki::mirror(&settings, &db()?, &name, feed, json).await,
-        Command::Pages { name, json } => wiki::pages(&open(&db()?)?, &name, json),
-        Command::Show { name, title, rev } => wiki::show(&open(&db()?)?, &name, &title, rev),
-        Command::History { name, title } => wiki::history(&open(&db()?)?, &name, &title),
+        Command::Pages { name, json } => wiki::pages(&settings, &read(&db()?)?, &name, json),
+        Command::Show { name, title, rev } => wiki::show(&settings, &read(&db()?)?, &name, &title, rev),
+        Command::History { name, title } => wiki::history(&settings, &read(&db()?)?, &name, &title),
         Command::Sync { name, dry_run, json } => sync::sync(&settings, &db()?, &name, dry_run, json).await,
-        Command::Conflicts { name, all, json } => sync::conflicts(&open(&db()?)?, &name, all, json),
-        Command::Queue { name } => sync::queue(&open(&db()?)?, &name),
+        Command::Conflicts { name, all, json } => sync::conflicts(&settings, &read(&db()?)?, &name, all, json),
+        Command::Queue { name } => sync::queue(&settings, &read(&db()?)?, &name),
         Command::Resolve { name, title, take } => sync::resolve(&settings, &open(&db()?)?, &name, &title, &take),
-        Command::Config(_) => unreachable!("handled before the settings are loaded"),
+        Command::Config(_) | Command::Completions { .. } | Command::Man => unreachable!("handled before the settings are loaded"),
     }
 }
 
 fn open(path: &Path) -> anyhow::Result<Store> {
     Ok(Store::open(path)?)
+}
+
+/// Whether a word that is not a URL looks like one with its scheme left
+/// out (`export.arxiv.org/oai2`).
+fn looks_like_a_host(text: &str) -> bool {
+    !text.contains("://") && (text.contains('/') || text.split('.').filter(|p| !p.is_empty()).count() >= 2)
+}
+
+/// A base URL as given, or an error that says how to write one.
+fn base_url(text: &str) -> anyhow::Result<String> {
+    if text.contains("://") {
+        return Ok(text.to_string());
+    }
+    if looks_like_a_host(text) {
+        anyhow::bail!("{text:?} is not a URL: a base URL starts with http:// or https:// (did you mean https://{text}?)");
+    }
+    anyhow::bail!("{text:?} is not a URL: give a repository's base URL, such as https://export.arxiv.org/oai2")
+}
+
+/// The store for a command that only reads: never created, never written.
+fn read(path: &Path) -> anyhow::Result<Store> {
+    Ok(Store::open_read_only(path)?)
 }

@@ -47,7 +47,17 @@ pub(super) async fn sync(settings: &Settings, db: &Path, name: &str, dry_run: bo
     Ok(())
 }
 
-pub(super) fn conflicts(store: &Store, name: &str, all: bool, json: bool) -> anyhow::Result<()> {
+/// A sync NAME the config or the store knows; else an error listing the
+/// known ones (a name that does not exist is not an empty listing).
+fn known_sync(settings: &Settings, store: &Store, name: &str) -> anyhow::Result<()> {
+    if settings.sync.contains_key(name) || store.sync_names()?.iter().any(|s| s == name) {
+        return Ok(());
+    }
+    bail!("sync {name:?} {}", jobs::not_configured(settings, Kind::Sync, name))
+}
+
+pub(super) fn conflicts(settings: &Settings, store: &Store, name: &str, all: bool, json: bool) -> anyhow::Result<()> {
+    known_sync(settings, store, name)?;
     let mut out = super::terminal::stdout();
     for c in store.conflicts(name, !all)? {
         if json {
@@ -66,7 +76,9 @@ pub(super) fn conflicts(store: &Store, name: &str, all: bool, json: bool) -> any
 }
 
 pub(super) fn resolve(settings: &Settings, store: &Store, name: &str, title: &str, take: &str) -> anyhow::Result<()> {
-    settings.sync.get(name).with_context(|| format!("no [sync.{name}] in the config"))?;
+    if !settings.sync.contains_key(name) {
+        bail!("sync {name:?} {}", jobs::not_configured(settings, Kind::Sync, name));
+    }
     let take = match take {
         "wiki" => Take::Side(Target::Wiki),
         "with" => Take::Side(Target::With),
@@ -77,7 +89,8 @@ pub(super) fn resolve(settings: &Settings, store: &Store, name: &str, title: &st
     Ok(())
 }
 
-pub(super) fn queue(store: &Store, name: &str) -> anyhow::Result<()> {
+pub(super) fn queue(settings: &Settings, store: &Store, name: &str) -> anyhow::Result<()> {
+    known_sync(settings, store, name)?;
     let mut out = super::terminal::stdout();
     let jobs = store.jobs(name)?;
     if jobs.is_empty() {

@@ -40,7 +40,22 @@ pub(super) async fn mirror(settings: &Settings, db: &Path, name: &str, feed: Opt
     Ok(())
 }
 
-pub(super) fn pages(store: &Store, name: &str, json: bool) -> anyhow::Result<()> {
+/// A wiki NAME that the config or the store knows; else an error listing
+/// the known ones (a name that does not exist is not an empty listing).
+fn known_wiki(settings: &Settings, store: &Store, name: &str) -> anyhow::Result<()> {
+    let stored = store.wiki_names()?;
+    if settings.wiki.contains_key(name) || stored.iter().any(|w| w == name) {
+        return Ok(());
+    }
+    let mut message = format!("wiki {name:?} {}", jobs::not_configured(settings, Kind::Mirror, name));
+    if !stored.is_empty() {
+        message.push_str(&format!("; this database has pages of {}", stored.join(", ")));
+    }
+    bail!(message)
+}
+
+pub(super) fn pages(settings: &Settings, store: &Store, name: &str, json: bool) -> anyhow::Result<()> {
+    known_wiki(settings, store, name)?;
     let mut out = std::io::BufWriter::new(super::terminal::stdout());
     for p in store.wiki_pages(name)? {
         if json {
@@ -63,13 +78,22 @@ pub(super) fn pages(store: &Store, name: &str, json: bool) -> anyhow::Result<()>
     Ok(())
 }
 
-/// A stored page by its full title: the live one, else a deleted one.
-fn find_page(store: &Store, name: &str, title: &str) -> anyhow::Result<checkpoints::StoredPage> {
-    store.wiki_page_by_title(name, title)?.with_context(|| format!("no page [[{title}]] in the mirror of {name}"))
+/// A stored page by its full title, as MediaWiki would read it (`_` for
+/// spaces; the first letter of the title and after a namespace prefix
+/// upper-cased when the title as given is not there): the live one, else
+/// a deleted one.
+fn find_page(settings: &Settings, store: &Store, name: &str, title: &str) -> anyhow::Result<checkpoints::StoredPage> {
+    known_wiki(settings, store, name)?;
+    for candidate in crate::mediawiki::title_candidates(title) {
+        if let Some(page) = store.wiki_page_by_title(name, &candidate)? {
+            return Ok(page);
+        }
+    }
+    bail!("no page [[{title}]] in the mirror of {name} (`oai-mirror pages {name}` lists them)")
 }
 
-pub(super) fn show(store: &Store, name: &str, title: &str, rev: Option<u64>) -> anyhow::Result<()> {
-    let page = find_page(store, name, title)?;
+pub(super) fn show(settings: &Settings, store: &Store, name: &str, title: &str, rev: Option<u64>) -> anyhow::Result<()> {
+    let page = find_page(settings, store, name, title)?;
     let revid = rev.or(page.rev_id).with_context(|| format!("[[{title}]] has no revision in the mirror"))?;
     let r = store.wiki_revision(name, revid)?.with_context(|| format!("revision {revid} is not in the mirror of {name}"))?;
     if store.wiki_revisions(name, page.pageid)?.iter().all(|x| x.revid != revid) {
@@ -83,8 +107,8 @@ pub(super) fn show(store: &Store, name: &str, title: &str, rev: Option<u64>) -> 
     Ok(())
 }
 
-pub(super) fn history(store: &Store, name: &str, title: &str) -> anyhow::Result<()> {
-    let page = find_page(store, name, title)?;
+pub(super) fn history(settings: &Settings, store: &Store, name: &str, title: &str) -> anyhow::Result<()> {
+    let page = find_page(settings, store, name, title)?;
     let mut out = super::terminal::stdout();
     writeln!(out, "page {}{}", page.pageid, if page.deleted { " (deleted)" } else { "" })?;
     for t in store.wiki_titles(name, page.pageid)? {

@@ -44,7 +44,13 @@ async fn trigger(State(c): State<Control>, headers: HeaderMap, Path(job): Path<S
     }
     match c.daemon.trigger(&job) {
         Some(()) => (StatusCode::ACCEPTED, axum::Json(serde_json::json!({"job": job, "triggered": true}))).into_response(),
-        None => (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"error": format!("no job {job:?}")}))).into_response(),
+        None => {
+            let ids: Vec<String> = c.daemon.status().into_iter().map(|j| j.job).collect();
+            let known: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let nearest = crate::jobs::nearest(&job, &known).map(|n| format!("; did you mean {n:?}?")).unwrap_or_default();
+            let error = format!("no job {job:?} (jobs are named TABLE.NAME: {}){nearest}", known.join(", "));
+            (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"error": error, "jobs": known}))).into_response()
+        }
     }
 }
 

@@ -63,5 +63,20 @@ fn tables_that_do_not_resolve_are_problems_naming_table_and_key() {
 fn one_table_resolves_alone_and_a_missing_one_is_named() {
     let s = settings(&format!("{WIKIS}[sync.broken]\nwiki = \"a\"\n"));
     assert_eq!(one(&s, Kind::Mirror, "a").unwrap().id(), "wiki.a", "a broken sync does not stop a wiki's job");
-    assert_eq!(one(&s, Kind::Harvest, "x").unwrap_err().to_string(), "[source.x] no [source.x] in the config");
+    assert_eq!(
+        one(&s, Kind::Harvest, "x").unwrap_err().to_string(),
+        "[source.x] is not configured: no config file was read (pass --config PATH, or set OAI_MIRROR_CONFIG)"
+    );
+}
+
+#[test]
+fn an_unknown_name_lists_the_known_ones_and_suggests_the_nearest() {
+    let mut s: Settings = toml::from_str("[source.arxiv-cs]\nurl = \"http://a\"\n[source.zenodo]\nurl = \"http://z\"\n").unwrap();
+    s.path = Some("/etc/oai-mirror.toml".into());
+    let message = one(&s, Kind::Harvest, "arxiv_cs").unwrap_err().to_string();
+    assert_eq!(message, "[source.arxiv_cs] is not in /etc/oai-mirror.toml (its [source.*] tables: arxiv-cs, zenodo); did you mean `arxiv-cs`?");
+    assert_eq!(nearest("zenod", &["arxiv-cs", "zenodo"]), Some("zenodo"));
+    assert_eq!(nearest("pubmed", &["arxiv-cs", "zenodo"]), None, "nothing close: no guess");
+    let message = one(&s, Kind::Sync, "ab").unwrap_err().to_string();
+    assert_eq!(message, "[sync.ab] is not in /etc/oai-mirror.toml, which has no [sync.*] tables");
 }

@@ -498,3 +498,39 @@ mod tests {
         assert!(missing[0].missing);
     }
 }
+
+/// The titles to look a page up by when a person typed `title`, in order:
+/// as MediaWiki reads any title (`_` is a space, runs of spaces are one,
+/// no space at either end), then with its first letter upper-cased, then
+/// also the first letter after a namespace prefix (`talk:foo` is
+/// `Talk:Foo` on a wiki whose titles start with a capital, as most do).
+/// The exact form comes first, so a wiki that keeps the case of first
+/// letters finds its own page before a capitalised twin.
+pub fn title_candidates(title: &str) -> Vec<String> {
+    let spaced = title.replace('_', " ").split_whitespace().collect::<Vec<_>>().join(" ");
+    let upper_first = |s: &str| {
+        let mut chars = s.chars();
+        chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+    };
+    let mut out = vec![spaced.clone(), upper_first(&spaced)];
+    if let Some((prefix, rest)) = spaced.split_once(':') {
+        out.push(format!("{}:{}", upper_first(prefix.trim()), upper_first(rest.trim())));
+    }
+    out.dedup();
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|t| !t.is_empty() && seen.insert(t.clone()));
+    out
+}
+
+#[cfg(test)]
+mod title_tests {
+    use super::title_candidates;
+
+    #[test]
+    fn typed_titles_are_read_as_mediawiki_reads_them() {
+        assert_eq!(title_candidates("Main_Page"), ["Main Page"]);
+        assert_eq!(title_candidates("  main__page "), ["main page", "Main page"]);
+        assert_eq!(title_candidates("talk:foo_bar"), ["talk:foo bar", "Talk:foo bar", "Talk:Foo bar"]);
+        assert_eq!(title_candidates("ßtraße"), ["ßtraße", "SStraße"], "upper case as Unicode has it");
+    }
+}

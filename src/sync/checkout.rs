@@ -23,6 +23,8 @@ use std::path::Path;
 
 use sha1::{Digest, Sha1};
 
+use crate::util::TEMP_PREFIX;
+
 pub const EXTENSION: &str = ".wiki";
 
 /// The most bytes a page's file name may have: file systems allow 255, and
@@ -49,6 +51,12 @@ fn hash_tag(title: &str) -> String {
 /// The file name of a title. `taken` holds the lower-cased names already in
 /// use: a name that collides with one of them in case only gets a hash.
 pub fn file_name(title: &str, taken: &HashSet<String>) -> String {
+    safe_name(title, EXTENSION, taken)
+}
+
+/// `title` as a file name ending in `extension`, by the rules above (also
+/// used for the files of records that `cat --dir` writes).
+pub fn safe_name(title: &str, extension: &str, taken: &HashSet<String>) -> String {
     let chars: Vec<char> = title.chars().collect();
     let mut name = String::with_capacity(title.len() + 8);
     for (i, c) in chars.iter().enumerate() {
@@ -61,14 +69,14 @@ pub fn file_name(title: &str, taken: &HashSet<String>) -> String {
             name.push(*c);
         }
     }
-    let plain = format!("{name}{EXTENSION}");
+    let plain = format!("{name}{extension}");
     // A title that ends like a hash (`~` and 16 hex digits) would be read
     // back as a hashed name: it gets a real hash instead.
-    if plain.len() <= MAX_NAME && !taken.contains(&plain.to_lowercase()) && !is_hashed(&plain) {
+    if plain.len() <= MAX_NAME && !taken.contains(&plain.to_lowercase()) && !is_hashed_with(&plain, extension) {
         return plain;
     }
     // Too long, or a case twin: keep a readable start and make it unique.
-    let room = MAX_NAME - EXTENSION.len() - 17;
+    let room = MAX_NAME - extension.len() - 17;
     let mut cut = room.min(name.len());
     while !name.is_char_boundary(cut) {
         cut -= 1;
@@ -79,7 +87,7 @@ pub fn file_name(title: &str, taken: &HashSet<String>) -> String {
     {
         cut = p;
     }
-    format!("{}~{}{EXTENSION}", &name[..cut], hash_tag(title))
+    format!("{}~{}{extension}", &name[..cut], hash_tag(title))
 }
 
 /// Why a directory entry is not a page.
@@ -146,7 +154,11 @@ pub fn is_conflict_copy(file: &str) -> bool {
 
 /// Whether a name is the hashed form (it cannot be decoded on its own).
 pub fn is_hashed(file: &str) -> bool {
-    file.strip_suffix(EXTENSION).and_then(|s| s.rsplit_once('~')).is_some_and(|(_, h)| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    is_hashed_with(file, EXTENSION)
+}
+
+fn is_hashed_with(file: &str, extension: &str) -> bool {
+    file.strip_suffix(extension).and_then(|s| s.rsplit_once('~')).is_some_and(|(_, h)| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// A page file as found.
@@ -176,16 +188,6 @@ pub fn file_content(text: &str) -> String {
 /// conflict beside the page's file. It is not a page file.
 pub fn conflict_copy_name(file: &str, conflict_id: i64) -> String {
     format!("{file}.conflict-{conflict_id}")
-}
-
-const TEMP_PREFIX: &str = ".oai-mirror-tmp.";
-
-/// A temporary name to write a file under before it is renamed into place:
-/// hidden, short whatever the page's name (so it is always within a file
-/// system's limit), and new each time (`random`), so that it is created
-/// afresh and never an entry someone left or planted there.
-pub fn temp_name(random: u64) -> String {
-    format!("{TEMP_PREFIX}{random:016x}")
 }
 
 /// Whether a name is a temporary one, of this version or of the older form

@@ -13,7 +13,6 @@
 //!   made during a sync is never overwritten.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -307,28 +306,12 @@ impl Checkout {
         }
     }
 
-    /// Writes a file whole: a new hidden temporary file, synced, renamed
-    /// into place.
+    /// Writes a file whole, never through an entry already there
+    /// ([`crate::util::replace_file`]).
     fn put(&self, name: &str, content: &str) -> anyhow::Result<()> {
-        let tmp = self.path(&checkout::temp_name(fastrand::u64(..)));
-        let mut created = false;
-        let mut write = || -> std::io::Result<()> {
-            // create_new is O_CREAT|O_EXCL: it fails on any entry already
-            // there, a symlink included, instead of following or reusing it.
-            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-            created = true;
-            f.write_all(content.as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, self.path(name))?;
-            lock(&self.taken).insert(name.to_lowercase());
-            // The rename itself is durable once the directory is synced.
-            std::fs::File::open(&self.dir)?.sync_all()
-        };
-        let result = write();
-        if result.is_err() && created {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.with_context(|| format!("writing {}", self.path(name).display()))
+        crate::util::replace_file(&self.dir, name, content.as_bytes()).with_context(|| format!("writing {}", self.path(name).display()))?;
+        lock(&self.taken).insert(name.to_lowercase());
+        Ok(())
     }
 
     fn rescan(&self, store: &Mutex<Store>) -> anyhow::Result<(u64, Vec<String>)> {

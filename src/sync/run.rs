@@ -53,9 +53,31 @@ pub struct Report {
 }
 
 impl Report {
+    /// A line for people: returned in the report (the CLI prints it) and
+    /// logged at debug, so that a terminal shows it once; the daemon,
+    /// which prints no report, logs each at info through its job span.
     fn say(&mut self, line: String) {
-        tracing::info!("{line}");
+        tracing::debug!("{line}");
         self.lines.push(line);
+    }
+}
+
+impl Report {
+    /// Counts what `action` would do, as a dry run reports it: the same
+    /// numbers a real run would count when everything goes through.
+    fn count_planned(&mut self, action: &Action) {
+        match action {
+            Action::Nothing | Action::Hold | Action::Forget => {}
+            Action::Create { .. } => self.created += 1,
+            Action::Move { .. } => self.moves += 1,
+            Action::Delete { .. } => self.deletes += 1,
+            Action::Revive { .. } => self.revived += 1,
+            Action::Write { pushes, conflict, .. } => {
+                self.pushes += pushes.len() as u64;
+                self.merged += (pushes.len() == 2) as u64;
+                self.conflicts += conflict.is_some() as u64;
+            }
+        }
     }
 }
 
@@ -271,6 +293,7 @@ impl<'a> Run<'a> {
                 self.report.say(line);
             }
             if opts.dry_run {
+                self.report.count_planned(&action);
                 continue;
             }
             again |= self.execute(pair, action, &wstate, &ystate).await?;

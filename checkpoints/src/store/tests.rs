@@ -310,7 +310,7 @@ fn damaged_stored_metadata_is_an_error_that_names_the_record() {
     assert_eq!(s.record("r51").unwrap()[0].metadata.as_deref(), Some(batch.metas[51].as_slice()));
     assert!(s.for_each_record(None, |_| true).is_err());
     let mut listed = Vec::new();
-    s.for_each_record_header(None, |r| {
+    s.for_each_record_header_filtered(&crate::RecordFilter::default(), |r| {
         assert_eq!(r.metadata, None);
         listed.push(r.identifier);
         true

@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::util::temp_name;
 
 fn name(title: &str) -> String {
     file_name(title, &HashSet::new())

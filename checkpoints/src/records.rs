@@ -1,0 +1,231 @@
+//! Getting records out: every matching record, the latest version of each,
+//! streamed without loading them all; and forgetting a source.
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::error::{Doing, Result};
+use crate::store::{RECORD_COLUMNS, RECORD_HEADER_COLUMNS, Source, SourceKey, Store, StoredRecord, WriteTransaction, record_from_row};
+
+/// Which deleted records a listing takes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Deleted {
+    /// Live and deleted records alike.
+    #[default]
+    Include,
+    Exclude,
+    Only,
+}
+
+/// Which records [`Store::for_each_latest`] streams.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecordFilter {
+    /// These sources' records; empty: every source's.
+    pub sources: Vec<i64>,
+    /// Only sources harvested with this metadataPrefix.
+    pub prefix: Option<String>,
+    /// Only records in this set or one below it (`a` takes `a:b`), as
+    /// OAI-PMH's selective harvesting by set does.
+    pub set: Option<String>,
+    /// Only records whose datestamp is at or after this (Unix seconds).
+    pub from_unix: Option<i64>,
+    /// Only records whose datestamp is at or before this (Unix seconds).
+    pub until_unix: Option<i64>,
+    pub deleted: Deleted,
+}
+
+impl RecordFilter {
+    fn takes_sets(&self, sets: &[String]) -> bool {
+        match &self.set {
+            None => true,
+            Some(want) => sets.iter().any(|s| s == want || s.strip_prefix(want.as_str()).is_some_and(|rest| rest.starts_with(':'))),
+        }
+    }
+}
+
+/// Sources that hold copies of one repository's records in one format
+/// (harvested by different sets): a record is listed once for all of them.
+fn groups(sources: Vec<Source>) -> Vec<Vec<i64>> {
+    let mut out: Vec<(String, String, Vec<i64>)> = Vec::new();
+    for s in sources {
+        match out.iter_mut().find(|(url, prefix, _)| *url == s.key.base_url && *prefix == s.key.metadata_prefix) {
+            Some((_, _, ids)) => ids.push(s.id),
+            None => out.push((s.key.base_url, s.key.metadata_prefix, vec![s.id])),
+        }
+    }
+    out.into_iter().map(|(_, _, ids)| ids).collect()
+}
+
+impl Store {
+    /// The source with exactly this key, if it was ever harvested; unlike
+    /// [`Store::source`], never creates one.
+    pub fn find_source(&self, key: &SourceKey) -> Result<Option<Source>> {
+        let set = key.set_spec.clone().unwrap_or_default();
+        self.conn()
+            .query_row(
+                "SELECT id, granularity, next_from FROM source WHERE base_url = ?1 AND metadata_prefix = ?2 AND set_spec = ?3",
+                params![key.base_url, key.metadata_prefix, set],
+                |r| Ok(Source { id: r.get(0)?, key: key.clone(), granularity: r.get(1)?, next_from: r.get(2)? }),
+            )
+            .optional()
+            .doing("looking up a source")
+    }
+
+    /// Calls `each` with the latest version of every record `filter` takes,
+    /// metadata included, in identifier order per repository; stops when
+    /// `each` returns false. A record held by several sources of one
+    /// repository and format (harvested by set) comes once, at its newest
+    /// datestamp. Memory stays flat: rows are read one at a time.
+    pub fn for_each_latest(&self, filter: &RecordFilter, each: impl FnMut(StoredRecord) -> bool) -> Result<()> {
+        self.stream(filter, RECORD_COLUMNS, true, each)
+    }
+
+    /// Every stored copy `filter` takes (one per source that holds it),
+    /// without metadata: for listings.
+    pub fn for_each_record_header_filtered(&self, filter: &RecordFilter, each: impl FnMut(StoredRecord) -> bool) -> Result<()> {
+        self.stream(filter, RECORD_HEADER_COLUMNS, false, each)
+    }
+
+    fn stream(&self, filter: &RecordFilter, columns: &str, latest: bool, mut each: impl FnMut(StoredRecord) -> bool) -> Result<()> {
+        let sources: Vec<Source> = self
+            .sources()?
+            .into_iter()
+            .filter(|s| filter.sources.is_empty() || filter.sources.contains(&s.id))
+            .filter(|s| filter.prefix.as_ref().is_none_or(|p| *p == s.key.metadata_prefix))
+            .collect();
+        let deleted = match filter.deleted {
+            Deleted::Include => "",
+            Deleted::Exclude => " AND deleted = 0",
+            Deleted::Only => " AND deleted = 1",
+        };
+        let groups = if latest { groups(sources) } else { sources.into_iter().map(|s| vec![s.id]).collect() };
+        for group in groups {
+            let ids = group.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            // One source reads in its (source_id, identifier) index order;
+            // several are merged by identifier, newest first, and repeats
+            // skipped.
+            let order = if group.len() == 1 { "identifier" } else { "identifier, datestamp_unix DESC" };
+            let sql = format!(
+                "{columns} WHERE source_id IN ({ids}) AND (?1 IS NULL OR datestamp_unix >= ?1) AND (?2 IS NULL OR datestamp_unix <= ?2){deleted}
+                 ORDER BY {order}"
+            );
+            let mut stmt = self.conn().prepare(&sql).doing("listing records")?;
+            let mut rows = stmt.query(params![filter.from_unix, filter.until_unix]).doing("listing records")?;
+            let mut previous: Option<String> = None;
+            while let Some(row) = rows.next().doing("listing records")? {
+                let row = record_from_row(row).doing("listing records")?;
+                let record = &row.record;
+                if previous.as_deref() == Some(record.identifier.as_str()) || !filter.takes_sets(&record.sets) {
+                    continue;
+                }
+                if group.len() > 1 {
+                    previous = Some(record.identifier.clone());
+                }
+                if !each(self.unpack(row)?) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a source with its records, runs and compression
+    /// dictionaries, in one transaction. Returns how many records went.
+    pub fn forget_source(&mut self, source_id: i64) -> Result<u64> {
+        let tx = self.conn_mut().write_transaction().doing("forgetting a source")?;
+        let records = tx.execute("DELETE FROM record WHERE source_id = ?1", [source_id]).doing("deleting the source's records")?;
+        tx.execute("DELETE FROM run WHERE source_id = ?1", [source_id]).doing("deleting the source's runs")?;
+        tx.execute("DELETE FROM metadata_dictionary WHERE source_id = ?1", [source_id]).doing("deleting the source's dictionaries")?;
+        tx.execute("DELETE FROM source WHERE id = ?1", [source_id]).doing("deleting the source")?;
+        tx.commit().doing("forgetting a source")?;
+        Ok(records as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{PageCommit, Position, RecordIn, RunPlan};
+
+    fn key(set: Option<&str>) -> SourceKey {
+        SourceKey { base_url: "http://r/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: set.map(str::to_string) }
+    }
+
+    /// Stores (identifier, datestamp_unix, deleted, sets) records in a source.
+    fn harvest(store: &mut Store, key: &SourceKey, records: &[(&str, i64, bool, &[&str])]) -> i64 {
+        let source = store.source(key, 0).unwrap();
+        let run = store.start_run(source.id, &RunPlan::default(), &Position::default(), 0).unwrap();
+        let sets: Vec<Vec<String>> = records.iter().map(|r| r.3.iter().map(|s| s.to_string()).collect()).collect();
+        let stamps: Vec<String> = records.iter().map(|r| format!("t{}", r.1)).collect();
+        let metadata: Vec<String> = records.iter().map(|r| format!("<m>{}@{}</m>", r.0, r.1)).collect();
+        let records = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| RecordIn {
+                identifier: r.0,
+                datestamp: &stamps[i],
+                datestamp_unix: r.1,
+                deleted: r.2,
+                sets: &sets[i],
+                metadata: (!r.2).then(|| metadata[i].as_bytes()),
+            })
+            .collect();
+        let page = PageCommit { records, next: Position::default(), requests: 1, repairs: 0, skipped: 0, transcoded: false, response_date: None, now: 0 };
+        store.commit_page(run.id, &page).unwrap();
+        source.id
+    }
+
+    fn listed(store: &Store, filter: &RecordFilter) -> Vec<String> {
+        let mut out = Vec::new();
+        store
+            .for_each_latest(filter, |r| {
+                let m = r.metadata.map(|m| String::from_utf8(m).unwrap()).unwrap_or_else(|| "deleted".into());
+                out.push(format!("{} {}", r.identifier, m));
+                true
+            })
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn filters_take_sets_with_their_subsets_dates_inclusive_and_deleted_as_asked() {
+        let mut store = Store::open_in_memory().unwrap();
+        harvest(&mut store, &key(None), &[("a", 10, false, &["math"]), ("b", 20, false, &["math:alg"]), ("c", 30, true, &[]), ("d", 40, false, &["mathx"])]);
+        let all = RecordFilter::default();
+        assert_eq!(listed(&store, &all), ["a <m>a@10</m>", "b <m>b@20</m>", "c deleted", "d <m>d@40</m>"]);
+        let math = RecordFilter { set: Some("math".into()), ..all.clone() };
+        assert_eq!(listed(&store, &math), ["a <m>a@10</m>", "b <m>b@20</m>"], "a set takes its subsets, not a set that only starts alike");
+        let range = RecordFilter { from_unix: Some(20), until_unix: Some(30), ..all.clone() };
+        assert_eq!(listed(&store, &range), ["b <m>b@20</m>", "c deleted"]);
+        assert_eq!(listed(&store, &RecordFilter { deleted: Deleted::Only, ..all.clone() }), ["c deleted"]);
+        assert_eq!(listed(&store, &RecordFilter { deleted: Deleted::Exclude, ..all.clone() }).len(), 3);
+        assert!(listed(&store, &RecordFilter { prefix: Some("marc".into()), ..all }).is_empty());
+    }
+
+    #[test]
+    fn a_record_held_by_two_sets_of_one_repository_comes_once_at_its_newest() {
+        let mut store = Store::open_in_memory().unwrap();
+        harvest(&mut store, &key(Some("x")), &[("a", 10, false, &["x", "y"]), ("b", 10, false, &["x"])]);
+        harvest(&mut store, &key(Some("y")), &[("a", 50, false, &["x", "y"]), ("c", 10, false, &["y"])]);
+        assert_eq!(listed(&store, &RecordFilter::default()), ["a <m>a@50</m>", "b <m>b@10</m>", "c <m>c@10</m>"]);
+        let mut seen = 0;
+        store
+            .for_each_latest(&RecordFilter::default(), |_| {
+                seen += 1;
+                false
+            })
+            .unwrap();
+        assert_eq!(seen, 1, "false stops the stream");
+    }
+
+    #[test]
+    fn forgetting_a_source_leaves_the_others() {
+        let mut store = Store::open_in_memory().unwrap();
+        let x = harvest(&mut store, &key(Some("x")), &[("a", 10, false, &[]), ("b", 10, false, &[])]);
+        harvest(&mut store, &key(Some("y")), &[("c", 10, false, &[])]);
+        assert_eq!(store.forget_source(x).unwrap(), 2);
+        assert_eq!(listed(&store, &RecordFilter::default()), ["c <m>c@10</m>"]);
+        assert!(store.find_source(&key(Some("x"))).unwrap().is_none());
+        assert!(store.find_source(&key(Some("y"))).unwrap().is_some());
+        assert!(store.last_run(x).unwrap().is_none());
+    }
+}
