@@ -43,7 +43,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// The SQLite error behind this one, if there is one.
-    fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
+    pub(crate) fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
         match self {
             Error::Open { source, .. } | Error::Sqlite { source, .. } => source.sqlite_error_code(),
             _ => None,

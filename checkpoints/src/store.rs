@@ -205,8 +205,7 @@ impl Store {
             return Err(Error::Missing { path: shown });
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|source| Error::Open { path: shown.clone(), source }.on_open(path))?;
-        let checked = (|| {
+        let check = |conn: &Connection| -> Result<()> {
             conn.busy_timeout(std::time::Duration::from_secs(10)).doing("setting the busy timeout")?;
             let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).doing("reading the schema version")?;
             let supported = schema::MIGRATIONS.len() as i64;
@@ -215,8 +214,24 @@ impl Store {
                 f if f < supported => Err(Error::OlderSchema { path: shown.clone(), found, supported }),
                 _ => Ok(()),
             }
-        })();
-        checked.map_err(|e| e.on_open(path))?;
+        };
+        let conn = Connection::open_with_flags(path, flags).map_err(|source| Error::Open { path: shown.clone(), source }.on_open(path))?;
+        let conn = match check(&conn) {
+            Ok(()) => conn,
+            // A WAL database needs its -shm file to be read; with no writer
+            // at work it is gone, and a reader who may not write the
+            // directory cannot make it. Then the file is read as it stands
+            // (`immutable`): no writer is there to change it.
+            Err(e) if matches!(e.sqlite_code(), Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)) => {
+                drop(conn);
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                let conn = Connection::open_with_flags(&uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .map_err(|source| Error::Open { path: shown.clone(), source }.on_open(path))?;
+                check(&conn).map_err(|e| e.on_open(path))?;
+                conn
+            }
+            Err(e) => return Err(e.on_open(path)),
+        };
         Ok(Store { conn, packers: HashMap::new(), unpackers: RefCell::default() })
     }
 
@@ -563,6 +578,19 @@ impl Store {
         }
         Ok(record)
     }
+}
+
+/// A path as an SQLite URI's path: every byte but unreserved ones and `/`
+/// percent-encoded.
+fn uri_path(path: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    absolute
+        .as_os_str()
+        .as_bytes()
+        .iter()
+        .map(|&b| if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 // A newer (or equal) datestamp replaces the stored record; an older one only

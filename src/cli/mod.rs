@@ -81,6 +81,7 @@ pub enum Command {
     /// A running daemon's jobs; else, per source: records, deletions, repairs, last run, next `from`, in-flight token
     #[command(after_help = "Examples:\n  oai-mirror status\n  oai-mirror status --json")]
     Status {
+        /// Print it as JSON: {"daemon", "database", "sources"}
         #[arg(long)]
         json: bool,
     },
@@ -233,6 +234,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate it: unknown keys, bad schedules, missing secrets, unreachable URLs, each with its line
+    #[command(after_help = "Examples:\n  oai-mirror config check\n  oai-mirror --config ./mirror.toml config check --offline")]
     Check {
         /// Do not try the URLs
         #[arg(long)]
@@ -243,6 +245,9 @@ pub enum ConfigCommand {
 #[derive(Debug, Subcommand)]
 pub enum WikiCommand {
     /// Log in and show the site, its version, the account's rights that matter and the OAI endpoint
+    #[command(
+        after_help = "Examples:\n  oai-mirror wiki check NAME\n  oai-mirror wiki check --api https://wiki.example.org/w/api.php --user Bot@sync --password-file pw"
+    )]
     Check {
         /// A [wiki.NAME] of the config
         #[arg(required_unless_present = "api", conflicts_with = "api")]
@@ -350,4 +355,43 @@ fn base_url(text: &str) -> anyhow::Result<String> {
 /// The store for a command that only reads: never created, never written.
 fn read(path: &Path) -> anyhow::Result<Store> {
     Ok(Store::open_read_only(path)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every command, however deep, says what each of its arguments is and
+    /// shows an example.
+    #[test]
+    fn every_command_has_examples_and_every_argument_a_description() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name()).trim().to_string();
+            if cmd.get_subcommands().next().is_none() && !cmd.get_after_help().is_some_and(|h| h.to_string().contains("Examples:\n  oai-mirror")) {
+                missing.push(format!("{path}: no examples"));
+            }
+            for arg in cmd.get_arguments().filter(|a| !a.is_hide_set() && !["help", "version"].contains(&a.get_id().as_str())) {
+                if arg.get_help().is_none_or(|h| h.to_string().trim().is_empty()) {
+                    missing.push(format!("{path}: {} has no description", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "{missing:#?}");
+        assert!(Cli::command().get_about().unwrap().to_string().contains("wikis"));
+    }
+
+    #[test]
+    fn a_url_without_its_scheme_gets_a_suggestion() {
+        assert_eq!(base_url("https://x.org/oai").unwrap(), "https://x.org/oai");
+        let e = base_url("export.arxiv.org/oai2").unwrap_err().to_string();
+        assert!(e.contains("did you mean https://export.arxiv.org/oai2?"), "{e}");
+        assert!(!looks_like_a_host("arxiv-cs"));
+    }
 }

@@ -43,8 +43,8 @@ pub(super) fn sources_named(settings: &Settings, store: &Store, name: &str) -> a
 pub(super) fn labels(settings: &Settings, sources: &[Source]) -> HashMap<i64, String> {
     let named: HashMap<checkpoints::SourceKey, &str> = settings
         .source
-        .iter()
-        .filter_map(|(name, _)| match jobs::one(settings, Kind::Harvest, name).ok()?.work {
+        .keys()
+        .filter_map(|name| match jobs::one(settings, Kind::Harvest, name).ok()?.work {
             Work::Harvest(job) => Some((job.source, name.as_str())),
             _ => None,
         })

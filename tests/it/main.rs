@@ -14,6 +14,7 @@ mod hostile;
 mod interop;
 mod mirror_oai;
 mod mirror_random;
+mod newcomer;
 mod support;
 mod sync_checkout;
 mod sync_crash;

@@ -133,6 +133,13 @@ async fn edits_moves_deletes_and_undeletes_over_several_runs() {
     assert!(hist.contains("title  Delta moved  since "), "{hist}");
     let shown = stdout(&run(s.cmd(&["show", "w", "Alpha"])).await);
     assert_eq!(shown, "alpha, second\n");
+    // Typed as people type titles: underscores, a small first letter.
+    assert_eq!(stdout(&run(s.cmd(&["show", "w", "alpha"])).await), "alpha, second\n");
+    assert!(stdout(&run(s.cmd(&["history", "w", "delta_moved"])).await).starts_with(&format!("page {delta}\n")));
+    let missing = run(s.cmd(&["show", "w", "Nowhere"])).await;
+    assert!(!missing.status.success() && stderr(&missing).contains("oai-mirror pages w"), "{}", stderr(&missing));
+    let unknown = run(s.cmd(&["pages", "ww"])).await;
+    assert!(!unknown.status.success() && stderr(&unknown).contains("did you mean `w`?"), "{}", stderr(&unknown));
 
     // Nothing changed: one request, nothing written.
     let before = f.requests();

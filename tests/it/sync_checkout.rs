@@ -95,6 +95,17 @@ async fn pages_flow_both_ways_and_edits_in_different_sections_merge() {
     let co = setup("");
     let t = co.title("Flow");
     save(&co.wiki, &t, PAGE).await;
+    // A dry run counts what it would do, prints each plan line once (not
+    // also as a log line), and writes nothing.
+    let mut c = bin(co.home.path());
+    c.arg("--config").arg(&co.config).args(["sync", "co", "--dry-run"]);
+    let dry = run(c).await;
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    let said = format!("[[{t}]]");
+    assert_eq!(stdout(&dry).matches(&said).count(), 1, "{}", stdout(&dry));
+    assert!(!stderr(&dry).contains(&said), "{}", stderr(&dry));
+    assert!(stdout(&dry).contains(", 1 created,") && stdout(&dry).contains("(dry run: nothing written)"), "{}", stdout(&dry));
+    assert!(!co.file(&t).exists(), "a dry run writes no file");
     let first = co.sync().await;
     assert_eq!(first["created"], 1, "{first}");
     // One file per page, its text and a final newline; `&` and `<` intact.

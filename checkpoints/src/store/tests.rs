@@ -353,3 +353,46 @@ fn a_commit_waits_for_another_connections_write_instead_of_failing() {
     assert_eq!(harvest.run(run.id).unwrap().tally.records, 1);
     assert_eq!(harvest.sources().unwrap().len(), 2);
 }
+
+/// Opening says what is wrong and what to do, with the path: a directory
+/// that does not exist, a file that is not a database, no database yet
+/// for a command that only reads. A read-only open never creates, migrates
+/// or writes anything.
+#[test]
+fn opening_errors_name_the_path_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing_dir = dir.path().join("nope/m.sqlite");
+    let e = Store::open(&missing_dir).err().unwrap();
+    assert!(matches!(e, Error::NoDirectory { .. }), "{e:?}");
+    assert!(e.to_string().contains("nope") && e.to_string().contains("create it"), "{e}");
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "these are not the pages you are looking for, and not SQLite either\n".repeat(100)).unwrap();
+    let e = Store::open(&text).err().unwrap();
+    assert!(matches!(e, Error::NotADatabase { .. }), "{e:?}");
+    assert!(e.to_string().contains("notes.txt"), "{e}");
+    let e = Store::open_read_only(&text).err().unwrap();
+    assert!(matches!(e, Error::NotADatabase { .. }), "{e:?}");
+
+    let fresh = dir.path().join("fresh.sqlite");
+    let e = Store::open_read_only(&fresh).err().unwrap();
+    assert!(matches!(e, Error::Missing { .. }) && e.to_string().contains("oai-mirror harvest"), "{e}");
+    assert!(!fresh.exists(), "reading never creates a database");
+
+    // A real one reads, and refuses writes with a clear error.
+    drop(Store::open(&fresh).unwrap());
+    let reader = Store::open_read_only(&fresh).unwrap();
+    assert!(reader.sources().unwrap().is_empty());
+    let e = reader.source(&SourceKey { base_url: "http://x".into(), metadata_prefix: "oai_dc".into(), set_spec: None }, 0).err().unwrap();
+    assert!(matches!(e.on_open(&fresh), Error::ReadOnly { .. }));
+}
+
+/// SQLite's read-only error, however it arises, is told to the user as a
+/// read-only database with its path and what to do.
+#[test]
+fn a_read_only_database_is_named_as_such() {
+    let failure = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY), None);
+    let e = Error::Sqlite { doing: "enabling WAL".into(), source: failure }.on_open(std::path::Path::new("/srv/m.sqlite"));
+    let text = e.to_string();
+    assert!(matches!(e, Error::ReadOnly { .. }) && text.contains("/srv/m.sqlite") && text.contains("write access"), "{text}");
+}

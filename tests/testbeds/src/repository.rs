@@ -407,6 +407,11 @@ impl Repo {
             "Identify" if args.is_empty() => self.identify(),
             "ListMetadataFormats" => self.envelope(&verb, "<ListMetadataFormats><metadataFormat><metadataPrefix>oai_dc</metadataPrefix><schema>http://www.openarchives.org/OAI/2.0/oai_dc.xsd</schema><metadataNamespace>http://www.openarchives.org/OAI/2.0/oai_dc/</metadataNamespace></metadataFormat></ListMetadataFormats>"),
             "ListRecords" | "ListIdentifiers" => self.list(&verb, args, fault),
+            "ListSets" if self.spec.sets == 0 => self.error(&verb, "noSetHierarchy", "this repository has no sets"),
+            "ListSets" => {
+                let sets: String = (0..self.spec.sets).map(|i| format!("<set><setSpec>set{i}</setSpec><setName>Set number {i}</setName></set>")).collect();
+                self.envelope(&verb, &format!("<ListSets>{sets}</ListSets>"))
+            }
             "Identify" => self.error(&verb, "badArgument", "Identify takes no arguments"),
             "" => self.error("", "badVerb", "no verb"),
             other => self.error(other, "badVerb", "unknown or unsupported verb"),

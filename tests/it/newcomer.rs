@@ -1,0 +1,379 @@
+//! A newcomer's first hour, through the binary: getting the records out,
+//! sources by name, honest config, and errors that say why and what to do.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use testbeds::repository::{Fault, RepoSpec, Testbed};
+
+use crate::support::{bin, run, stderr, stdout, tempdir};
+
+/// A home with a config naming the test bed `bed`, and its database path.
+struct Home {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    db: PathBuf,
+}
+
+impl Home {
+    fn new(config: &str) -> Home {
+        let dir = tempdir();
+        let db = dir.path().join("m.sqlite");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, format!("db = \"{}\"\n{config}", db.display())).unwrap();
+        Home { dir, config: path, db }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = bin(self.dir.path());
+        c.arg("--config").arg(&self.config).args(args);
+        c
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = run(self.cmd(args)).await;
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    async fn fails(&self, args: &[&str]) -> String {
+        let out = run(self.cmd(args)).await;
+        assert!(!out.status.success(), "{args:?} succeeded: {}", stdout(&out));
+        stderr(&out)
+    }
+}
+
+async fn harvested(spec: RepoSpec) -> (Testbed, String, Home) {
+    let bed = Testbed::new(spec);
+    let url = bed.spawn().await.unwrap();
+    let home = Home::new(&format!("[source.bed]\nurl = \"{url}\"\n"));
+    home.ok(&["harvest", "bed"]).await;
+    (bed, url, home)
+}
+
+/// The `<record>` elements of an XML document, as (deleted, identifier), after
+/// checking it is well-formed.
+fn xml_records(text: &str) -> Vec<(bool, String)> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(text.as_bytes());
+    let (mut out, mut depth, mut in_identifier, mut roots) = (Vec::new(), 0usize, false, 0);
+    loop {
+        match reader.read_event().unwrap_or_else(|e| panic!("not well-formed at {}: {e}", reader.buffer_position())) {
+            Event::Start(e) => {
+                depth += 1;
+                roots += (depth == 1) as usize;
+                let name = e.name().into_inner().to_string();
+                if name == "header" {
+                    let deleted = e.attributes().any(|a| a.is_ok_and(|a| a.key.local_name().into_inner() == "status" && &*a.value == "deleted"));
+                    out.push((deleted, String::new()));
+                }
+                in_identifier = name == "identifier";
+            }
+            Event::Text(t) if in_identifier => out.last_mut().unwrap().1.push_str(&t.xml_content(quick_xml::XmlVersion::Implicit1_0)),
+            Event::End(_) => {
+                depth -= 1;
+                in_identifier = false;
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(roots, 1, "one document");
+    out
+}
+
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cat_streams_the_records_out_in_each_format_and_filter() {
+    let (_bed, _url, home) = harvested(RepoSpec { records: 1000, ..RepoSpec::default() }).await;
+
+    let all = json_lines(&home.ok(&["cat", "bed", "--format", "jsonl"]).await);
+    assert_eq!(all.len(), 1000);
+    assert!(all.iter().all(|r| r["source"] == "bed"), "{}", all[0]);
+    let deleted = all.iter().filter(|r| r["deleted"] == true).count();
+    assert!(deleted > 0 && all.iter().filter(|r| r["deleted"] == false).all(|r| r["metadata"].as_str().unwrap().contains("<dc:title>")));
+
+    let xml = xml_records(&home.ok(&["cat"]).await);
+    assert_eq!(xml.len(), 1000);
+    assert_eq!(xml.iter().filter(|r| r.0).count(), deleted);
+    assert_eq!(xml[0].1, all[0]["identifier"].as_str().unwrap());
+
+    let payload = home.ok(&["cat", "--format", "payload"]).await;
+    assert_eq!(payload.matches("</oai_dc:dc>").count(), 1000 - deleted, "the metadata of live records only");
+    assert!(!payload.contains("<header"));
+
+    // Filters, checked against what the full listing says.
+    let count = |text: String| json_lines(&text).len();
+    assert_eq!(count(home.ok(&["cat", "--format", "jsonl", "--deleted", "only"]).await), deleted);
+    assert_eq!(count(home.ok(&["cat", "--format", "jsonl", "--deleted", "exclude"]).await), 1000 - deleted);
+    let in_set1 = all.iter().filter(|r| r["sets"].as_array().unwrap().iter().any(|s| s == "set1")).count();
+    assert!(in_set1 > 0);
+    assert_eq!(count(home.ok(&["cat", "--format", "jsonl", "--set", "set1"]).await), in_set1);
+    let stamp = |r: &serde_json::Value| r["datestamp"].as_str().unwrap().to_string();
+    let until_day = all.iter().filter(|r| stamp(r).as_str() < "2001-01-03").count();
+    assert!(until_day > 24 && until_day < 1000);
+    assert_eq!(count(home.ok(&["cat", "--format", "jsonl", "--until", "2001-01-02"]).await), until_day, "a day as --until is the whole day");
+    let from = all.iter().filter(|r| stamp(r).as_str() >= "2001-01-20T05:00:00Z").count();
+    assert_eq!(count(home.ok(&["cat", "--format", "jsonl", "--from", "2001-01-20T05:00:00Z"]).await), from);
+    let e = home.fails(&["cat", "--from", "yesterday"]).await;
+    assert!(e.contains("--from \"yesterday\" is not a date"), "{e}");
+
+    // One file per record, safe names, each a document of its own.
+    let dir = home.dir.path().join("out");
+    home.ok(&["cat", "bed", "--dir", dir.to_str().unwrap()]).await;
+    let files: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(files.len(), 1000);
+    assert!(files.iter().all(|f| f.ends_with(".xml") && !f.starts_with('.') && !f.contains(':')), "{:?}", &files[..3]);
+    let one = std::fs::read_to_string(dir.join(&files[0])).unwrap();
+    assert_eq!(xml_records(&one).len(), 1);
+}
+
+/// `| head`: the reader goes away; cat stops quietly, exit status 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_ends_cat_quietly() {
+    let (_bed, _url, home) = harvested(RepoSpec { records: 5000, ..RepoSpec::default() }).await;
+    let mut child = home.cmd(&["cat", "--format", "jsonl"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    // The reader is dropped here, as `head` exits.
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    assert!(first.starts_with("{\"source\":\"bed\""), "{first}");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("error"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_are_named_as_the_config_names_them_and_can_be_forgotten() {
+    let (_bed, url, home) = harvested(RepoSpec { records: 300, ..RepoSpec::default() }).await;
+
+    let listed = json_lines(&home.ok(&["records", "--source", "bed", "--json"]).await);
+    assert_eq!(listed.len(), 300);
+    assert_eq!(listed[0]["source"], "bed");
+    let seen = listed[0]["first_seen"].as_str().unwrap_or_else(|| panic!("not a string: {}", listed[0]));
+    assert!(chrono::DateTime::parse_from_rfc3339(seen).is_ok(), "{seen}");
+    assert!(home.ok(&["records"]).await.starts_with("bed\t"), "the text listing says which source too");
+    let by_url = json_lines(&home.ok(&["records", "--source", &url, "--json"]).await);
+    assert_eq!(by_url.len(), 300, "a base URL still names a source");
+    let id = listed[1]["identifier"].as_str().unwrap();
+    assert!(home.ok(&["record", id, "--source", "bed"]).await.contains("<dc:title>"));
+    let e = home.fails(&["records", "--source", "bde"]).await;
+    assert!(e.contains("did you mean `bed`?") && e.contains("c.toml"), "{e}");
+
+    let status: serde_json::Value = serde_json::from_str(&home.ok(&["status", "--json"]).await).unwrap();
+    assert_eq!(status["daemon"], serde_json::Value::Null);
+    assert_eq!(status["database"], home.db.display().to_string());
+    assert_eq!((status["sources"][0]["name"].as_str(), status["sources"][0]["records"].as_u64()), (Some("bed"), Some(300)));
+    assert!(chrono::DateTime::parse_from_rfc3339(status["sources"][0]["last_run"]["started_at"].as_str().unwrap()).is_ok());
+    let text = home.ok(&["status"]).await;
+    assert!(text.starts_with(&format!("database {}: 1 source(s)\nbed: {url}", home.db.display())), "{text}");
+
+    // Forgetting asks; without a terminal to ask on, it needs --yes.
+    let e = home.fails(&["forget", "bed"]).await;
+    assert!(e.contains("--yes"), "{e}");
+    assert_eq!(json_lines(&home.ok(&["records", "--json"]).await).len(), 300, "nothing forgotten");
+    assert_eq!(home.ok(&["forget", "bed", "--yes"]).await, "forgot bed: 300 records\n");
+    assert_eq!(home.ok(&["records"]).await, "");
+    let status: serde_json::Value = serde_json::from_str(&home.ok(&["status", "--json"]).await).unwrap();
+    assert_eq!(status["sources"], serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identify_lists_formats_and_sets_and_says_so_in_json() {
+    let bed = Testbed::new(RepoSpec { records: 10, sets: 3, ..RepoSpec::default() });
+    let url = bed.spawn().await.unwrap();
+    let home = Home::new("");
+    let json: serde_json::Value = serde_json::from_str(&home.ok(&["identify", &url, "--json"]).await).unwrap();
+    assert_eq!(json["formats"][0]["prefix"], "oai_dc");
+    let sets: Vec<&str> = json["sets"].as_array().unwrap().iter().map(|s| s["spec"].as_str().unwrap()).collect();
+    assert_eq!(sets, ["set0", "set1", "set2"]);
+    assert_eq!(json["granularity"], "YYYY-MM-DDThh:mm:ssZ");
+    let text = home.ok(&["identify", &url]).await;
+    assert!(text.contains("Sets:           3\n  set0") && text.contains("Set number 2"), "{text}");
+
+    let e = home.fails(&["identify", "export.arxiv.org/oai2"]).await;
+    assert!(e.contains("did you mean https://export.arxiv.org/oai2?"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_config_problem_is_reported_with_its_line_by_check_and_by_harvest_alike() {
+    let home = Home::new("[htpp]\nmax_attempts = 3\n\n[http]\nmax_atempts = 2\n\n[source.a]\nurl = \"http://127.0.0.1:9/oai\"\nprefx = \"marc\"\n");
+    let path = home.config.display().to_string();
+    let check = home.fails(&["config", "check", "--offline"]).await;
+    let harvest = home.fails(&["harvest", "a"]).await;
+    for (line, what) in [(2, "unknown field `htpp`"), (6, "[http] unknown field `max_atempts`"), (10, "[source.a] unknown field `prefx`")] {
+        let located = format!("{path}:{line}: {what}");
+        assert!(check.contains(&located), "config check: {located} in\n{check}");
+        assert!(harvest.contains(&located), "harvest: {located} in\n{harvest}");
+    }
+    assert!(check.contains("3 problem(s)"), "{check}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_environment_overrides_a_source_whose_name_has_a_hyphen() {
+    let bed = Testbed::new(RepoSpec { records: 200, sets: 4, ..RepoSpec::default() });
+    let url = bed.spawn().await.unwrap();
+    let home = Home::new(&format!("[source.bed-one]\nurl = \"{url}\"\nset = \"set1\"\n"));
+    let mut c = home.cmd(&["harvest", "bed-one"]);
+    c.env("OAI_MIRROR_SOURCE__BED_ONE__SET", "set2");
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("bed-one: 50 records"), "{}", stdout(&out));
+    assert_eq!(bed.log().last().unwrap(), "verb=ListRecords&metadataPrefix=oai_dc&set=set2");
+    let mut c = home.cmd(&["config", "check", "--offline"]);
+    c.env("OAI_MIRROR_SOURCE__BED_ONE__SET", "set2");
+    let out = run(c).await;
+    assert!(out.status.success(), "no second source `bed_one`: {}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_creates_nothing_and_database_errors_say_what_to_do() {
+    let home = tempdir();
+    let data_db = home.path().join("data/oai-mirror/oai-mirror.sqlite");
+    let out = run({
+        let mut c = bin(home.path());
+        c.arg("status");
+        c
+    })
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("none yet"), "{}", stdout(&out));
+    for args in [&["records"][..], &["cat"], &["pages", "w"], &["record", "x"]] {
+        let out = run({
+            let mut c = bin(home.path());
+            c.args(args);
+            c
+        })
+        .await;
+        assert!(!out.status.success() && stderr(&out).contains("there is no database at"), "{args:?}: {}", stderr(&out));
+    }
+    assert!(!data_db.exists(), "reading commands never create a database");
+
+    let db_in = |p: &Path| {
+        let mut c = bin(home.path());
+        c.arg("--db").arg(p).args(["harvest", "http://127.0.0.1:9/oai"]);
+        c
+    };
+    let e = stderr(&run(db_in(&home.path().join("no/such/dir/m.sqlite"))).await);
+    assert!(e.contains("its directory") && e.contains("no/such/dir") && e.contains("does not exist"), "{e}");
+    let text = home.path().join("notes.txt");
+    std::fs::write(&text, "not a database ".repeat(200)).unwrap();
+    let e = stderr(&run(db_in(&text)).await);
+    assert!(e.contains("notes.txt is not an oai-mirror database"), "{e}");
+}
+
+/// As a user who may read the database but not write it (the daemon's,
+/// say): reading commands work, writing ones say the database is read-only.
+/// Run as `nobody` when the tests run as root, since root writes anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_database_can_be_read_and_says_so_when_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_bed, url, home) = harvested(RepoSpec { records: 100, ..RepoSpec::default() }).await;
+    let open = |p: &Path, mode: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    open(home.dir.path(), 0o755);
+    open(&home.config, 0o644);
+    open(&home.db, 0o444);
+    let as_reader = |args: &[&str]| {
+        let mut c = if is_root() {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_oai-mirror")]);
+            c
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_oai-mirror"))
+        };
+        c.env("HOME", home.dir.path()).env_remove("OAI_MIRROR_DB").env_remove("OAI_MIRROR_CONFIG").arg("--config").arg(&home.config).args(args);
+        c
+    };
+    // The directory is the owner's: a reader can create no -wal or -shm.
+    open(home.dir.path(), 0o555);
+    let listed = run(as_reader(&["records"])).await;
+    let status = run(as_reader(&["status"])).await;
+    let harvest = run(as_reader(&["harvest", &url])).await;
+    open(home.dir.path(), 0o755);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert_eq!(stdout(&listed).lines().count(), 100);
+    assert!(status.status.success() && stdout(&status).contains("100 ("), "{}{}", stdout(&status), stderr(&status));
+    assert!(!harvest.status.success());
+    assert!(stderr(&harvest).contains("is read-only") && stderr(&harvest).contains(&home.db.display().to_string()), "{}", stderr(&harvest));
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_harvest_of_a_running_source_is_refused_and_takes_nothing_over() {
+    let bed = Testbed::new(RepoSpec { records: 1000, ..RepoSpec::default() });
+    let url = bed.spawn().await.unwrap();
+    // The third request (the second page) never answers.
+    bed.fault(3, Fault::Hang);
+    let home = Home::new(&format!("[http]\ntimeout_secs = 600\n[source.bed]\nurl = \"{url}\"\n"));
+    let mut first = home.cmd(&["harvest", "bed"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    // Bounded wait for the first harvest to reach the page that hangs.
+    let mut waited = Duration::ZERO;
+    while bed.requests() < 3 {
+        assert!(waited < Duration::from_secs(60), "the first harvest never got going");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += Duration::from_millis(50);
+    }
+    let second = home.fails(&["harvest", "bed"]).await;
+    let _ = first.kill();
+    let _ = first.wait();
+    assert!(second.contains(&format!("a harvest of bed is already running (pid {})", first.id())), "{second}");
+    assert!(!second.contains("database is locked") && !second.contains("run again to resume"), "{second}");
+    assert_eq!(bed.requests(), 3, "the second harvest asked the repository nothing");
+
+    // The first one's position was not taken over: a new run resumes it.
+    let third = home.ok(&["harvest", "bed"]).await;
+    assert!(third.starts_with("bed: 900 records") && third.contains("resumed"), "{third}");
+    let status: serde_json::Value = serde_json::from_str(&home.ok(&["status", "--json"]).await).unwrap();
+    assert_eq!(status["sources"][0]["records"], 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_that_running_again_cannot_mend_says_what_to_do_instead() {
+    let bed = Testbed::new(RepoSpec { records: 10, ..RepoSpec::default() });
+    let url = bed.spawn().await.unwrap();
+    let home = Home::new(&format!("[source.bed]\nurl = \"{url}\"\nprefix = \"marcxml\"\n"));
+    let e = home.fails(&["harvest", "bed"]).await;
+    assert!(e.contains("cannotDisseminateFormat") && e.contains("`oai-mirror identify URL` lists the ones it has"), "{e}");
+    assert!(!e.contains("run again to resume"), "{e}");
+    // A transient failure that outlasts the retries is worth resuming.
+    let home = Home::new(&format!("[http]\nmax_attempts = 2\ninitial_backoff_secs = 0.0\n[source.bed]\nurl = \"{url}\"\n"));
+    bed.fault(bed.requests() + 1, Fault::ServerError);
+    bed.fault(bed.requests() + 2, Fault::ServerError);
+    let e = home.fails(&["harvest", "bed"]).await;
+    assert!(e.contains("run again to resume"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_names_say_which_file_was_read_and_suggest_the_nearest() {
+    let (_bed, _url, home) = harvested(RepoSpec { records: 10, ..RepoSpec::default() }).await;
+    let path = home.config.display().to_string();
+    std::fs::write(
+        &home.config,
+        format!(
+            "{}[wiki.main]\napi = \"http://127.0.0.1:9/w/api.php\"\n[sync.pages]\nwiki = \"main\"\ncheckout = \"{}\"\n",
+            std::fs::read_to_string(&home.config).unwrap(),
+            home.dir.path().join("co").display()
+        ),
+    )
+    .unwrap();
+    for (args, nearest) in [
+        (&["harvest", "bde"][..], "`bed`"),
+        (&["mirror", "mian"], "`main`"),
+        (&["sync", "page"], "`pages`"),
+        (&["pages", "mian"], "`main`"),
+        (&["conflicts", "page"], "`pages`"),
+        (&["queue", "page"], "`pages`"),
+    ] {
+        let e = home.fails(args).await;
+        assert!(e.contains(&format!("is not in {path}")) && e.contains(&format!("did you mean {nearest}?")), "{args:?}: {e}");
+    }
+    let e = home.fails(&["harvest", "example.org/oai"]).await;
+    assert!(e.contains("did you mean https://example.org/oai?"), "{e}");
+}
