@@ -46,14 +46,14 @@ for N in "${SIZES[@]}"; do
   : > "$WORK/curl.runs"; : > "$WORK/us.runs"
   for _ in $(seq "$REPEAT"); do
     measure curl -s --config "$WORK/curl.cfg" >> "$WORK/curl.runs"
-    rm -f "$WORK/db.sqlite"*
+    rm -rf "$WORK/db.sqlite"*
     measure "$BIN" --db "$WORK/db.sqlite" harvest "$URL" >> "$WORK/us.runs"
   done
   read -r t_curl m_curl < <(median < "$WORK/curl.runs")
   read -r t_us m_us < <(median < "$WORK/us.runs")
   printf '%-14s %9s %8.2f %11.0f %9.1f %7s\n' curl "$N" "$t_curl" "$(echo "$N / $t_curl" | bc -l)" "$(echo "$m_curl / 1024" | bc -l)" "$PAGES"
   got=$(grep -o ': [0-9]* records' "$WORK/out" | grep -o '[0-9]*')
-  pages=$(grep -o 'in [0-9]* pages' "$WORK/out" | grep -o '[0-9]*')
+  pages=$(grep -o ', [0-9]* pages' "$WORK/out" | grep -o '[0-9]*')
   printf '%-14s %9s %8.2f %11.0f %9.1f %7s\n' oai-mirror "$got" "$t_us" "$(echo "$got / $t_us" | bc -l)" "$(echo "$m_us / 1024" | bc -l)" "$pages"
   [ "$got" = "$N" ] || { echo "oai-mirror harvested $got of $N" >&2; exit 1; }
   echo "  seconds per run: curl $(cut -d' ' -f1 "$WORK/curl.runs" | paste -sd' '); oai-mirror $(cut -d' ' -f1 "$WORK/us.runs" | paste -sd' ')"

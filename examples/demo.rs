@@ -16,8 +16,11 @@ use testbeds::repository::{RepoSpec, Testbed};
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let records: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(10_000);
-    let dir = tempfile_dir()?;
-    let db = args.next().map(std::path::PathBuf::from).unwrap_or_else(|| dir.join("demo.sqlite"));
+    let kept = args.next().map(std::path::PathBuf::from);
+    // Without a DB_PATH the database lives in a temporary directory that is
+    // removed at the end, however the demo ends.
+    let temporary = tempfile::tempdir()?;
+    let db = kept.clone().unwrap_or_else(|| temporary.path().join("demo.sqlite"));
 
     let bed = Testbed::new(RepoSpec { records, ..RepoSpec::default() });
     let url = bed.spawn().await?;
@@ -61,12 +64,14 @@ async fn main() -> anyhow::Result<()> {
     for s in status {
         println!("store: {} records, {} deleted, next from {}", s.records, s.deleted, s.source.next_from.unwrap_or_default());
     }
-    println!("inspect it with: oai-mirror --db {} status", db.display());
+    match kept {
+        Some(db) => println!("look inside: cargo run --release -- --db {} status   (or: … cat --format jsonl | head)", db.display()),
+        None => println!(
+            "the temporary database is removed now; to keep one: cargo run --release --example demo -- {records} demo.sqlite\n\
+             then: cargo run --release -- --db demo.sqlite cat --format jsonl | head -3"
+        ),
+    }
+    drop(store);
+    temporary.close()?;
     Ok(())
-}
-
-fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("oai-mirror-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }

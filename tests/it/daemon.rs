@@ -133,6 +133,9 @@ async fn the_control_endpoint_needs_the_token_and_triggers_status_and_metrics_wo
     .await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("source.bed: idle [trigger only], last ok"), "{text}{}", stderr(&out));
+    // It says what it shows: the daemon's jobs, then the database's records.
+    assert!(text.starts_with(&format!("daemon at {}: 1 job(s)\n", d.url.trim_start_matches("http://"))), "{text}");
+    assert!(text.contains("\ndatabase ") && text.contains("records   300 ("), "{text}");
 
     d.sigterm();
     assert!(d.wait_exit(Duration::from_secs(10)).success());
