@@ -75,10 +75,6 @@ fn daemon_status(settings: &Settings, jobs: &[crate::daemon::core::JobStatus]) -
     Ok(())
 }
 
-fn rfc3339(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default()
-}
-
 fn sources_json(settings: &Settings, store: &Store) -> anyhow::Result<Vec<serde_json::Value>> {
     let all = store.status()?;
     let labels = super::records::labels(settings, &all.iter().map(|s| s.source.clone()).collect::<Vec<_>>());
@@ -104,8 +100,8 @@ fn sources_json(settings: &Settings, store: &Store) -> anyhow::Result<Vec<serde_
                 "last_run": run.map(|r| serde_json::json!({
                     "id": r.id,
                     "state": r.state.as_str(),
-                    "started_at": rfc3339(r.started_at),
-                    "finished_at": r.finished_at.map(rfc3339),
+                    "started_at": super::rfc3339(r.started_at),
+                    "finished_at": r.finished_at.map(super::rfc3339),
                     "from": r.plan.range_from,
                     "until": r.plan.range_until,
                     "window": r.plan.window,

@@ -352,6 +352,11 @@ fn base_url(text: &str) -> anyhow::Result<String> {
     anyhow::bail!("{text:?} is not a URL: give a repository's base URL, such as https://export.arxiv.org/oai2")
 }
 
+/// Unix seconds as RFC 3339, as every JSON output writes times.
+fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default()
+}
+
 /// The store for a command that only reads: never created, never written.
 fn read(path: &Path) -> anyhow::Result<Store> {
     Ok(Store::open_read_only(path)?)

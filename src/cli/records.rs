@@ -71,10 +71,6 @@ fn source_ids(settings: &Settings, store: &Store, source: Option<&str>) -> anyho
     }
 }
 
-fn rfc3339(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default()
-}
-
 /// Ends a listing: a closed pipe (`| head`) is not an error.
 fn finish(result: std::io::Result<()>) -> anyhow::Result<()> {
     match result {
@@ -97,8 +93,8 @@ pub(super) fn records(settings: &Settings, store: &Store, source: Option<&str>, 
                 "datestamp": r.datestamp,
                 "deleted": r.deleted,
                 "sets": r.sets,
-                "first_seen": rfc3339(r.first_seen),
-                "last_seen": rfc3339(r.last_seen),
+                "first_seen": super::rfc3339(r.first_seen),
+                "last_seen": super::rfc3339(r.last_seen),
             });
             writeln!(out, "{line}")
         } else {

@@ -66,7 +66,7 @@ pub(super) fn conflicts(settings: &Settings, store: &Store, name: &str, all: boo
                 "{}",
                 serde_json::json!({"id": c.conflict_id, "title": c.title, "policy": c.policy.as_str(), "wiki_rev": c.wiki_rev, "with_rev": c.with_rev,
                     "wiki_user": c.wiki_user, "with_user": c.with_user, "wiki_text": c.wiki_text, "with_text": c.with_text,
-                    "resolved_text": c.resolved_text, "created_at": c.created_at, "resolved_at": c.resolved_at})
+                    "resolved_text": c.resolved_text, "created_at": super::rfc3339(c.created_at), "resolved_at": c.resolved_at.map(super::rfc3339)})
             )?;
         } else {
             writeln!(out, "{}\t[[{}]]\t{} (rev {}) vs {} (rev {})\t{}", c.conflict_id, c.title, c.wiki_user, c.wiki_rev, c.with_user, c.with_rev, c.policy)?;

@@ -382,7 +382,7 @@ async fn unknown_names_say_which_file_was_read_and_suggest_the_nearest() {
 async fn completions_and_the_manual_come_from_the_command_definitions() {
     let home = Home::new("");
     let bash = home.ok(&["completions", "bash"]).await;
-    assert!(bash.contains("_oai-mirror()") && bash.contains("forget") && bash.contains("--format"), "{}", &bash[..bash.len().min(300)]);
+    assert!(bash.contains("complete -F _oai__mirror") && bash.contains("forget") && bash.contains("--format"), "{}", &bash[..bash.len().min(300)]);
     let man = home.ok(&["man"]).await;
     assert!(man.starts_with(".ie \\n(.g .ds Aq") || man.contains(".TH oai-mirror"), "{}", &man[..man.len().min(300)]);
     assert!(man.contains("wikis"), "the manual's description mentions wikis");

@@ -234,7 +234,7 @@ async fn a_conflict_is_resolved_by_taking_a_side_or_a_file() {
     assert!(p.cli(&["conflicts", "ab", "--json"]).await.is_empty(), "--json is a format: still only the open ones");
     let all: Vec<serde_json::Value> = p.cli(&["conflicts", "ab", "--all", "--json"]).await.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(all.len(), 1, "{all:?}");
-    assert!(all[0]["resolved_at"].is_i64() && all[0]["title"] == t.as_str(), "{all:?}");
+    assert!(all[0]["resolved_at"].as_str().is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()) && all[0]["title"] == t.as_str(), "{all:?}");
     assert!(p.cli(&["queue", "ab"]).await.contains("no pending pushes"));
     let again = p.sync().await;
     assert_eq!(again["pushes"], 0, "settled: {again}");
