@@ -8,6 +8,7 @@
 //! conflicts, checkout files). Layout:
 //!
 //! * [`store`]: the `Store` and its harvest types.
+//! * [`served`]: what serving over OAI-PMH reads: records in store order with this store's datestamps, origins' formats and sets.
 //! * [`records`]: records streamed out, filtered, latest version of each; forgetting a source.
 //! * [`sync`]: two-way sync pairs, the push outbox, conflicts, checkout files.
 //! * [`wiki`]: mirrored wiki pages, revisions, title history, feed checkpoints.
@@ -19,12 +20,14 @@ pub mod compress;
 pub mod error;
 pub mod records;
 pub mod schema;
+pub mod served;
 pub mod store;
 pub mod sync;
 pub mod wiki;
 
 pub use error::{Error, Result};
 pub use records::{Deleted, RecordFilter};
+pub use served::{OriginFormat, OriginSet, ServedQuery, ServedRecord};
 pub use store::{PageCommit, Position, RecordIn, Run, RunPlan, RunState, Source, SourceKey, SourceStatus, Store, StoredRecord, Tally};
 pub use sync::{CheckoutFile, ConflictPolicy, ConflictRow, Job, NewPush, Pair, SyncSide};
 pub use wiki::{FeedState, PageOp, PageRow, RevisionRow, StoredPage, TitleSpan};

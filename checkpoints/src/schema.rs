@@ -8,7 +8,9 @@
 //! Version 1 holds harvests, version 2 mirrored wiki pages, version 3
 //! two-way sync (page pairs with their base, the push outbox, conflicts),
 //! version 4 the files of checkouts, version 5 compressed record metadata,
-//! version 6 the records a run skipped and the pages it transcoded.
+//! version 6 the records a run skipped and the pages it transcoded,
+//! version 7 what serving needs (each record's store sequence and time,
+//! the origin's formats and sets).
 
 use rusqlite::Connection;
 
@@ -22,6 +24,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema/004_checkout.sql"),
     include_str!("schema/005_compression.sql"),
     include_str!("schema/006_skipped.sql"),
+    include_str!("schema/007_serve.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {

@@ -384,6 +384,11 @@ impl Store {
     /// paying for one commit instead of several.
     pub fn commit_pages(&mut self, run_id: i64, pages: &[PageCommit<'_>]) -> Result<()> {
         let tx = self.conn.write_transaction().doing("storing a page")?;
+        // Under the write lock: the store's sequence and time go on from
+        // the last ones given out, and its time never goes back.
+        let (mut seq, stored_at): (i64, i64) =
+            tx.query_row("SELECT last_seq, last_at FROM store_clock WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).doing("reading the store clock")?;
+        let stored_at = stored_at.max(pages.first().map_or(0, |p| p.now));
         let source_id: i64 = tx
             .prepare_cached("SELECT source_id FROM run WHERE id = ?1")
             .and_then(|mut q| q.query_row([run_id], |r| r.get(0)).optional())
@@ -430,6 +435,7 @@ impl Store {
                         }
                         (raw, _) => (Codec::Raw, None, raw),
                     };
+                    seq += 1;
                     upsert
                         .execute(params![
                             source_id,
@@ -442,7 +448,9 @@ impl Store {
                             page.now,
                             codec.as_str(),
                             dictionary,
-                            rec.metadata.map(|m| m.len() as i64)
+                            rec.metadata.map(|m| m.len() as i64),
+                            seq,
+                            stored_at
                         ])
                         .map_err(|source| Error::Sqlite { doing: format!("storing record {}", rec.identifier), source })?;
                 }
@@ -463,6 +471,7 @@ impl Store {
                     .doing("saving the position")?;
             }
         }
+        tx.execute("UPDATE store_clock SET last_seq = ?1, last_at = ?2 WHERE id = 1", params![seq, stored_at]).doing("saving the store clock")?;
         tx.commit().doing("storing a page")?;
         if let Some(packer) = new_packer {
             self.packers.insert(source_id, packer);
@@ -595,11 +604,17 @@ fn uri_path(path: &std::path::Path) -> String {
 
 // A newer (or equal) datestamp replaces the stored record; an older one only
 // moves last_seen. Each column says so, because an upsert's WHERE would skip
-// last_seen too.
+// last_seen too. The store sequence and time move only when the content
+// changes: a record seen again unchanged is not new to anyone serving it.
 const UPSERT_RECORD: &str = "
-INSERT INTO record (source_id, identifier, datestamp, datestamp_unix, deleted, sets, metadata, first_seen, last_seen, metadata_codec, metadata_dictionary, metadata_size)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)
+INSERT INTO record (source_id, identifier, datestamp, datestamp_unix, deleted, sets, metadata, first_seen, last_seen, metadata_codec, metadata_dictionary, metadata_size,
+                    stored_seq, stored_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13)
 ON CONFLICT (source_id, identifier) DO UPDATE SET
+    stored_seq     = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix AND (excluded.datestamp IS NOT record.datestamp OR excluded.deleted IS NOT record.deleted
+                          OR excluded.sets IS NOT record.sets OR excluded.metadata IS NOT record.metadata) THEN excluded.stored_seq ELSE record.stored_seq END,
+    stored_at      = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix AND (excluded.datestamp IS NOT record.datestamp OR excluded.deleted IS NOT record.deleted
+                          OR excluded.sets IS NOT record.sets OR excluded.metadata IS NOT record.metadata) THEN excluded.stored_at ELSE record.stored_at END,
     datestamp      = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.datestamp ELSE record.datestamp END,
     deleted        = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.deleted ELSE record.deleted END,
     sets           = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.sets ELSE record.sets END,
