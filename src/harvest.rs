@@ -94,6 +94,44 @@ pub struct ListProgress {
     pub page_records: u64,
 }
 
+/// The most ListSets pages followed (a repository may have tens of
+/// thousands of sets).
+const SET_PAGES: usize = 50;
+
+/// Every set a repository declares, following resumption tokens; a
+/// repository without sets (noSetHierarchy) has none.
+pub async fn list_sets(client: &Client) -> Result<Vec<oai::Set>, oai::Error> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..SET_PAGES {
+        let page = match client.list_sets(token.as_deref()).await {
+            Ok(p) => p.value,
+            Err(e) if e.oai_code() == Some(&oai::ErrorCode::NoSetHierarchy) => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        out.extend(page.items.iter().cloned());
+        match page.next_token() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Asks a repository for its formats and sets and keeps them, so that
+/// serving it again declares what it declared. Two requests and more for
+/// many sets: done on a source's first harvest and on a full one, only
+/// where the store is served.
+pub async fn describe_origin(store: &Mutex<Store>, client: &Client) -> anyhow::Result<()> {
+    let formats = client.list_metadata_formats(None).await.context("asking for the repository's formats")?.value;
+    let sets = list_sets(client).await.context("asking for the repository's sets")?;
+    let formats: Vec<checkpoints::OriginFormat> =
+        formats.into_iter().map(|f| checkpoints::OriginFormat { prefix: f.prefix, schema: f.schema, namespace: f.namespace }).collect();
+    let sets: Vec<checkpoints::OriginSet> = sets.into_iter().map(|s| checkpoints::OriginSet { spec: s.spec, name: s.name }).collect();
+    blocking(|| lock(store).save_origin_description(client.base_url(), &formats, &sets))?;
+    Ok(())
+}
+
 /// Reports nothing.
 pub struct Quiet;
 impl Progress for Quiet {

@@ -13,6 +13,7 @@
 //! * [`records`]: harvested records rendered for `cat`: XML, JSON lines, payload.
 //! * [`merge`]: three-way merge of page texts, checked.
 //! * [`sync`]: two-way sync of page pairs through an outbox; decisions are pure.
+//! * [`serve`]: the store served over OAI-PMH 2.0, so mirrors can be harvested in turn.
 //! * [`daemon`]: every job on its schedule, triggers, the control endpoint.
 //! * [`check`]: `config check`, every problem with its line.
 //! * [`util`]: small shared helpers (a poison-tolerant lock, hashes, TLS
@@ -27,6 +28,7 @@ pub mod mediawiki;
 pub mod merge;
 pub mod mirror;
 pub mod records;
+pub mod serve;
 pub mod settings;
 pub mod sync;
 pub mod tasks;

@@ -34,34 +34,16 @@ impl Format {
 pub const XML_START: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<records xmlns=\"http://www.openarchives.org/OAI/2.0/\">\n";
 pub const XML_END: &str = "</records>\n";
 
-/// Escapes text for XML content and attribute values.
-fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains(['&', '<', '>', '"']) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
 /// One record as `<record>`, with a line end.
 pub fn write_xml(out: &mut impl Write, r: &StoredRecord) -> io::Result<()> {
     out.write_all(if r.deleted { b"<record><header status=\"deleted\"><identifier>" } else { b"<record><header><identifier>" })?;
-    out.write_all(escaped(&r.identifier).as_bytes())?;
+    out.write_all(crate::util::xml_escape(&r.identifier).as_bytes())?;
     out.write_all(b"</identifier><datestamp>")?;
-    out.write_all(escaped(&r.datestamp).as_bytes())?;
+    out.write_all(crate::util::xml_escape(&r.datestamp).as_bytes())?;
     out.write_all(b"</datestamp>")?;
     for set in &r.sets {
         out.write_all(b"<setSpec>")?;
-        out.write_all(escaped(set).as_bytes())?;
+        out.write_all(crate::util::xml_escape(set).as_bytes())?;
         out.write_all(b"</setSpec>")?;
     }
     out.write_all(b"</header>")?;

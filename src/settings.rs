@@ -44,6 +44,25 @@ pub struct Settings {
     pub sync: BTreeMap<String, SyncSettings>,
     #[serde(default)]
     pub daemon: DaemonSettings,
+    /// `[serve]`: serving the store over OAI-PMH; `oai-mirror run` serves
+    /// too when the table is there.
+    pub serve: Option<ServeSettings>,
+}
+
+/// `oai-mirror serve`, and `[serve]` for the daemon.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeSettings {
+    /// Where to listen; loopback unless `--allow-remote`.
+    pub listen: String,
+    /// The URL prefix clients reach this server at, when it is behind a
+    /// proxy (`https://mirror.example.org`); else `http://LISTEN`.
+    pub public_url: Option<String>,
+    /// Identify's adminEmail; else the `contact`'s address.
+    pub admin_email: Vec<String>,
+    /// The namespace of identifiers this repository gives to records whose
+    /// own identifier is not in a URI scheme.
+    pub repository_identifier: String,
 }
 
 /// `oai-mirror run`.
@@ -398,7 +417,7 @@ impl Settings {
 }
 
 /// The top-level keys: an environment variable names one of these first.
-const TOP_LEVEL: &[&str] = &["db", "contact", "http", "source", "wiki", "sync", "daemon"];
+const TOP_LEVEL: &[&str] = &["db", "contact", "http", "source", "wiki", "sync", "daemon", "serve"];
 /// The tables whose second level is a NAME the user chose.
 const NAMED_TABLES: &[&str] = &["source", "wiki", "sync"];
 

@@ -16,6 +16,21 @@ pub(super) async fn run(settings: Settings, db: PathBuf, listen: Option<&str>, a
     crate::daemon::serve(settings, db, listener, crate::daemon::shutdown_signals()).await
 }
 
+/// `serve`: the store over OAI-PMH until SIGTERM or SIGINT.
+pub(super) async fn serve(settings: Settings, db: PathBuf, listen: Option<&str>, allow_remote: bool) -> anyhow::Result<()> {
+    let configured = settings.serve.clone().unwrap_or_default();
+    let addr = crate::daemon::checked_address(listen.unwrap_or(&configured.listen), allow_remote, "the OAI-PMH server")?;
+    // The database must be there to be served; opening it says so if not.
+    let check = db.clone();
+    tokio::task::spawn_blocking(move || Store::open_read_only(&check)).await??;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+    let bound = listener.local_addr()?;
+    tracing::info!(addr = %bound, "serving the store over OAI-PMH: GET /oai lists the repositories, /oai/NAME serves one");
+    let server = crate::serve::Server::new(std::sync::Arc::new(settings), db, format!("http://{bound}"));
+    axum::serve(listener, server.router()).with_graceful_shutdown(crate::daemon::shutdown_signals()).await?;
+    Ok(())
+}
+
 /// A running daemon's jobs, if one answers; then the database's sources
 /// either way. Each part says what it shows.
 pub(super) async fn status(settings: &Settings, db: &Path, json: bool) -> anyhow::Result<()> {

@@ -23,7 +23,7 @@ pub(super) async fn identify(settings: &Settings, url: &str, json: bool) -> anyh
     let client = oai::Client::new(&url, options)?;
     let id = client.identify().await?.value;
     let formats = client.list_metadata_formats(None).await.map(|f| f.value);
-    let sets = list_sets(&client).await;
+    let sets = crate::harvest::list_sets(&client).await;
     let g = id.granularity();
     let deletions = match id.deleted_record {
         Some(oai::DeletedRecord::Persistent) => "seen by every incremental harvest",
@@ -84,29 +84,6 @@ pub(super) async fn identify(settings: &Settings, url: &str, json: bool) -> anyh
 
 /// How many sets `identify` shows on a terminal.
 const SETS_SHOWN: usize = 20;
-/// The most ListSets pages `identify` follows (a repository may have
-/// tens of thousands of sets).
-const SET_PAGES: usize = 50;
-
-/// Every set, following resumption tokens (a repository without sets
-/// answers noSetHierarchy: no sets, not a failure).
-async fn list_sets(client: &oai::Client) -> Result<Vec<oai::Set>, oai::Error> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..SET_PAGES {
-        let page = match client.list_sets(token.as_deref()).await {
-            Ok(p) => p.value,
-            Err(e) if e.oai_code() == Some(&oai::ErrorCode::NoSetHierarchy) => return Ok(out),
-            Err(e) => return Err(e),
-        };
-        out.extend(page.items.iter().cloned());
-        match page.next_token() {
-            Some(t) => token = Some(t.to_string()),
-            None => break,
-        }
-    }
-    Ok(out)
-}
 
 /// The sources a `harvest` command names, resolved: one URL, one
 /// `[source.NAME]`, or all of them; a flag the user gave wins over the

@@ -97,6 +97,16 @@ pub enum Command {
         #[arg(long)]
         allow_remote: bool,
     },
+    /// Serve the store over OAI-PMH 2.0, each harvested repository at /oai/NAME, so it can be harvested in turn
+    #[command(after_help = "Examples:\n  oai-mirror serve\n  oai-mirror serve --listen 0.0.0.0:8080 --allow-remote\n  curl 'http://127.0.0.1:8080/oai'")]
+    Serve {
+        /// Where to listen [default: [serve] listen, or 127.0.0.1:8080]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Allow an address other than loopback
+        #[arg(long)]
+        allow_remote: bool,
+    },
     /// List stored records: source, identifier, datestamp, deleted, sets
     #[command(after_help = "Examples:\n  oai-mirror records --source arxiv-cs | head\n  oai-mirror records --json")]
     Records {
@@ -317,6 +327,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cat(args) => records::cat(&settings, &read(&db()?)?, &args),
         Command::Forget { source, yes } => records::forget(&settings, &mut open(&db()?)?, &source, yes),
         Command::Status { json } => daemon::status(&settings, &db()?, json).await,
+        Command::Serve { listen, allow_remote } => daemon::serve(settings.clone(), db()?, listen.as_deref(), allow_remote).await,
         Command::Run { listen, allow_remote } => daemon::run(settings.clone(), db()?, listen.as_deref(), allow_remote).await,
         Command::Wiki(WikiCommand::Check { name, api, user, password_file }) => wiki::check(&settings, name, api, user, password_file).await,
         Command::Mirror { name, feed, json } => wiki::mirror(&settings, &db()?, &name, feed, json).await,

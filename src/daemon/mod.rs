@@ -41,6 +41,13 @@ pub async fn serve(
     let opened = db.clone();
     tokio::task::spawn_blocking(move || Store::open(&opened)).await.context("opening the database panicked")??;
     let grace = Duration::from_secs(settings.daemon.grace_secs);
+    let settings_serve = match &settings.serve {
+        Some(serve) => {
+            let addr = checked_address(&serve.listen, allow_remote_serve(serve), "the OAI-PMH server")?;
+            Some((addr, crate::serve::Server::new(Arc::new(settings.clone()), db.clone(), format!("http://{addr}"))))
+        }
+        None => None,
+    };
     let specs = jobs::specs(&jobs);
     let daemon = core::Daemon::new(specs, jobs::runner(Arc::new(settings), db, jobs), Arc::new(core::WallClock), core::Backoff::default());
     for s in daemon.status() {
@@ -56,7 +63,26 @@ pub async fn serve(
         let _ = server_stop.wait_for(|s| *s).await;
     });
     let server = tokio::spawn(async move { server.await });
+    // With a [serve] table, the store is served over OAI-PMH beside the jobs.
+    let provider = match settings_serve {
+        Some((addr, provider)) => {
+            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr} to serve OAI-PMH"))?;
+            tracing::info!(%addr, "serving the store over OAI-PMH at /oai/NAME");
+            let mut stop = stop_rx.clone();
+            Some(tokio::spawn(async move {
+                axum::serve(listener, provider.router())
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await
+            }))
+        }
+        None => None,
+    };
     daemon.run(stop_rx, grace).await;
+    if let Some(p) = provider {
+        p.await.context("the OAI-PMH server panicked")?.context("the OAI-PMH server failed")?;
+    }
     server.await.context("the control endpoint panicked")?.context("the control endpoint failed")?;
     tracing::info!("stopped");
     Ok(())
@@ -64,12 +90,22 @@ pub async fn serve(
 
 /// The control endpoint's address; anything but loopback needs `allow_remote`.
 pub fn listen_address(settings: &Settings, flag: Option<&str>, allow_remote: bool) -> anyhow::Result<SocketAddr> {
-    let text = flag.unwrap_or(&settings.daemon.listen);
+    checked_address(flag.unwrap_or(&settings.daemon.listen), allow_remote, "the control endpoint")
+}
+
+/// An address to listen on: loopback, unless the user allowed another.
+pub fn checked_address(text: &str, allow_remote: bool, what: &str) -> anyhow::Result<SocketAddr> {
     let addr: SocketAddr = text.parse().with_context(|| format!("{text:?} is not an address such as 127.0.0.1:7878"))?;
     if !addr.ip().is_loopback() && !allow_remote {
-        bail!("refusing to listen on {addr}, which is not a loopback address: pass --allow-remote to expose the control endpoint");
+        bail!("refusing to listen on {addr}, which is not a loopback address: pass --allow-remote to expose {what}");
     }
     Ok(addr)
+}
+
+/// A `[serve]` with a `public_url` is meant to be reached from elsewhere:
+/// listening beyond loopback is what it asks for.
+fn allow_remote_serve(serve: &crate::settings::ServeSettings) -> bool {
+    serve.public_url.is_some()
 }
 
 /// Completes at the first SIGTERM or SIGINT; a second one exits at once

@@ -1,0 +1,433 @@
+//! Serving the store over OAI-PMH 2.0: each harvested repository again,
+//! at `/oai/NAME`, so that mirrors can be harvested in turn.
+//!
+//! * `request`: a request's arguments checked as the protocol says (pure).
+//! * `token`: stateless resumption tokens (pure).
+//! * `render`: the response documents (pure).
+//! * here: which repositories are served, the answer to each request from
+//!   the store (`answer`, tested with an in-memory store), and the HTTP
+//!   edge (`router`): GET and POST, gzip or deflate when asked, a bound on
+//!   requests at once, reads on their own read-only connections and off the
+//!   async workers, so that serving and harvesting never wait for each other.
+//!
+//! What a served record is (the aggregator guidelines): the metadata byte
+//! for byte as harvested, under the origin's identifier when that is in a
+//! URI scheme (`oai:…`), else under one of this repository's own namespace;
+//! its datestamp is when this store stored that version, never the
+//! origin's, so that a downstream `from` never misses a version stored late;
+//! the origin's identifier, datestamp, base URL and metadata namespace are
+//! in its `<about>` provenance. Deletions are persistent.
+
+pub mod render;
+pub mod request;
+pub mod token;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path as UrlPath, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use checkpoints::{OriginFormat, Source, Store};
+
+use self::render::{Envelope, Header, Identity, Origin};
+use self::request::{List, OaiError, Request};
+use self::token::Token;
+use crate::settings::{ServeSettings, Settings};
+use crate::util::lock;
+
+/// Records per page of ListRecords and ListIdentifiers.
+pub const PAGE: usize = 100;
+
+/// A served repository: the store's sources of one origin base URL.
+#[derive(Clone, Debug)]
+pub struct Repository {
+    /// Its path segment: `/oai/NAME`.
+    pub name: String,
+    /// The origin's base URL.
+    pub origin: String,
+    pub sources: Vec<Source>,
+}
+
+/// The repositories the store holds, each named as the config names a
+/// source of its base URL (the first by name), else after its host and
+/// path (`export.arxiv.org-oai2`).
+pub fn repositories(settings: &Settings, sources: Vec<Source>) -> Vec<Repository> {
+    let mut by_url: BTreeMap<String, Vec<Source>> = BTreeMap::new();
+    for s in sources {
+        by_url.entry(s.key.base_url.clone()).or_default().push(s);
+    }
+    by_url
+        .into_iter()
+        .map(|(origin, sources)| {
+            let named = settings.source.iter().find(|(_, s)| s.url == origin).map(|(name, _)| name.clone());
+            let name = named.unwrap_or_else(|| slug(&origin));
+            Repository { name, origin, sources }
+        })
+        .collect()
+}
+
+/// A base URL as a path segment: its host and path, other characters `-`.
+fn slug(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let s: String = rest.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' { c } else { '-' }).collect();
+    s.trim_matches('-').to_string()
+}
+
+/// What the answers need beyond the store: how this server is reached and
+/// who runs it.
+#[derive(Clone, Debug)]
+pub struct Service {
+    /// The URL prefix the repositories are reached at (`http://host:port`).
+    pub public_url: String,
+    pub admin_emails: Vec<String>,
+    /// The namespace of identifiers this repository gives (oai-identifier).
+    pub namespace: String,
+}
+
+impl Service {
+    fn base_url(&self, repo: &Repository) -> String {
+        format!("{}/oai/{}", self.public_url.trim_end_matches('/'), repo.name)
+    }
+
+    /// The identifier a record is served under: the origin's when it is in
+    /// a URI scheme, else one in this repository's namespace.
+    pub fn served_identifier(&self, repo: &Repository, original: &str) -> String {
+        if has_uri_scheme(original) { original.to_string() } else { format!("oai:{}:{}/{original}", self.namespace, repo.name) }
+    }
+
+    /// The stored identifier behind a served one.
+    pub fn original_identifier(&self, repo: &Repository, served: &str) -> String {
+        let own = format!("oai:{}:{}/", self.namespace, repo.name);
+        served.strip_prefix(&own).unwrap_or(served).to_string()
+    }
+}
+
+/// Whether an identifier is in a URI scheme (`scheme:rest`, RFC 3986).
+fn has_uri_scheme(id: &str) -> bool {
+    let Some((scheme, rest)) = id.split_once(':') else { return false };
+    !rest.is_empty()
+        && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// The formats a repository is served in: as the origin declared them,
+/// else what the records say (oai_dc's are known).
+fn formats_of(store: &Store, repo: &Repository) -> anyhow::Result<Vec<OriginFormat>> {
+    let declared = store.origin_formats(&repo.origin)?;
+    let mut prefixes: Vec<&str> = repo.sources.iter().map(|s| s.key.metadata_prefix.as_str()).collect();
+    prefixes.sort();
+    prefixes.dedup();
+    Ok(prefixes
+        .into_iter()
+        .map(|p| {
+            declared.iter().find(|f| f.prefix == p).cloned().unwrap_or_else(|| match p {
+                "oai_dc" => OriginFormat {
+                    prefix: p.into(),
+                    schema: "http://www.openarchives.org/OAI/2.0/oai_dc.xsd".into(),
+                    namespace: "http://www.openarchives.org/OAI/2.0/oai_dc/".into(),
+                },
+                other => OriginFormat { prefix: other.into(), schema: String::new(), namespace: String::new() },
+            })
+        })
+        .collect())
+}
+
+fn sources_in(repo: &Repository, prefix: &str) -> Vec<i64> {
+    repo.sources.iter().filter(|s| s.key.metadata_prefix == prefix).map(|s| s.id).collect()
+}
+
+/// The answer to one request, as a document.
+pub fn answer(store: &Store, service: &Service, repo: &Repository, arguments: &[(String, String)], now: i64) -> anyhow::Result<Vec<u8>> {
+    let base_url = service.base_url(repo);
+    let (verb, parsed) = request::parse(arguments);
+    let outcome = match parsed {
+        Ok(r) => respond(store, service, repo, &r, now)?,
+        Err(e) => Err(e),
+    };
+    let echo = match (&outcome, verb) {
+        (Err(e), _) if !e.echoes_arguments() => None,
+        (_, Some(v)) => Some((v, arguments)),
+        _ => None,
+    };
+    let env = Envelope { response_date: now, base_url: &base_url, echo };
+    Ok(match outcome {
+        Ok(body) => render::document(&env, |out| out.extend_from_slice(&body)),
+        Err(e) => render::document(&env, |out| render::error(out, &e)),
+    })
+}
+
+/// The body of a valid request's answer, or the OAI-PMH error it gets.
+fn respond(store: &Store, service: &Service, repo: &Repository, r: &Request, now: i64) -> anyhow::Result<Result<Vec<u8>, OaiError>> {
+    let mut out = Vec::with_capacity(64 * 1024);
+    let all: Vec<i64> = repo.sources.iter().map(|s| s.id).collect();
+    match r {
+        Request::Identify => {
+            let earliest = store.served_earliest(&all)?.unwrap_or(now);
+            let name = format!("{} (a mirror of {})", repo.name, repo.origin);
+            render::identify(
+                &mut out,
+                &Identity { name: &name, base_url: &service.base_url(repo), admin_emails: &service.admin_emails, earliest, origin: &repo.origin },
+            );
+        }
+        Request::ListMetadataFormats { identifier } => {
+            let mut formats = formats_of(store, repo)?;
+            if let Some(id) = identifier {
+                let holding = store.sources_holding(&all, &service.original_identifier(repo, id))?;
+                if holding.is_empty() {
+                    return Ok(Err(OaiError::new("idDoesNotExist", "no record has this identifier here")));
+                }
+                formats.retain(|f| repo.sources.iter().any(|s| holding.contains(&s.id) && s.key.metadata_prefix == f.prefix));
+            }
+            if formats.is_empty() {
+                return Ok(Err(OaiError::new("noMetadataFormats", "no metadata formats are available")));
+            }
+            render::formats(&mut out, &formats);
+        }
+        Request::ListSets { token } => {
+            if token.is_some() {
+                return Ok(Err(OaiError::new("badResumptionToken", "this repository gives no resumptionToken for ListSets")));
+            }
+            let sets = store.origin_sets(&repo.origin)?;
+            if sets.is_empty() {
+                return Ok(Err(OaiError::new("noSetHierarchy", "this repository has no sets")));
+            }
+            render::sets(&mut out, &sets);
+        }
+        Request::GetRecord { identifier, prefix } => {
+            let original = service.original_identifier(repo, identifier);
+            if store.sources_holding(&all, &original)?.is_empty() {
+                return Ok(Err(OaiError::new("idDoesNotExist", "no record has this identifier here")));
+            }
+            let Some(found) = store.served_record(&sources_in(repo, prefix), &original)? else {
+                return Ok(Err(OaiError::new("cannotDisseminateFormat", format!("the record is not available as {prefix}"))));
+            };
+            let format = formats_of(store, repo)?.into_iter().find(|f| f.prefix == *prefix);
+            push_record(&mut out, service, repo, &found, format.as_ref().map_or("", |f| f.namespace.as_str()), true);
+            out = [b"<GetRecord>".as_slice(), &out, b"</GetRecord>\n"].concat();
+        }
+        Request::ListIdentifiers(list) | Request::ListRecords(list) => {
+            let records = matches!(r, Request::ListRecords(_));
+            return list_page(store, service, repo, list, records);
+        }
+    }
+    Ok(Ok(out))
+}
+
+fn push_record(out: &mut Vec<u8>, service: &Service, repo: &Repository, r: &checkpoints::ServedRecord, namespace: &str, with_metadata: bool) {
+    let identifier = service.served_identifier(repo, &r.record.identifier);
+    let h = Header { identifier: &identifier, stored_at: r.stored_at, sets: &r.record.sets, deleted: r.record.deleted };
+    if with_metadata {
+        let origin = Origin { base_url: &repo.origin, identifier: &r.record.identifier, datestamp: &r.record.datestamp, namespace, harvested_at: r.stored_at };
+        render::record(out, &h, r.record.metadata.as_deref(), &origin);
+    } else {
+        render::header(out, &h);
+        out.push(b'\n');
+    }
+}
+
+fn list_page(store: &Store, service: &Service, repo: &Repository, list: &List, records: bool) -> anyhow::Result<Result<Vec<u8>, OaiError>> {
+    let (selection, after, max_seq, cursor, total) = match list {
+        List::Fresh(selection) => (selection.clone(), 0, None, 0, None),
+        List::Resume(text) => match Token::decode(text) {
+            Ok(t) => (t.selection(), t.a, Some(t.m), t.c, Some(t.t)),
+            Err(e) => return Ok(Err(e)),
+        },
+    };
+    let sources = sources_in(repo, &selection.prefix);
+    if sources.is_empty() {
+        return Ok(Err(match list {
+            List::Fresh(_) => OaiError::new("cannotDisseminateFormat", format!("{} is not a metadata format of this repository", selection.prefix)),
+            List::Resume(_) => OaiError::new("badResumptionToken", "the resumptionToken names a format this repository no longer has"),
+        }));
+    }
+    if selection.set.is_some() && store.origin_sets(&repo.origin)?.is_empty() && !repo.sources.iter().any(|s| s.key.set_spec.is_some()) {
+        return Ok(Err(OaiError::new("noSetHierarchy", "this repository has no sets")));
+    }
+    let query = checkpoints::ServedQuery {
+        sources,
+        set: selection.set.clone(),
+        from: selection.from,
+        until: selection.until,
+        max_seq: match max_seq {
+            Some(m) => m,
+            None => store.last_stored_seq()?,
+        },
+        headers_only: !records,
+    };
+    let total = match total {
+        Some(t) => t,
+        None => store.served_count(&query)?,
+    };
+    let mut page = store.served_page(&query, after, PAGE + 1)?;
+    if page.is_empty() && matches!(list, List::Fresh(_)) {
+        return Ok(Err(OaiError::new("noRecordsMatch", "no record matches these arguments")));
+    }
+    let more = page.len() > PAGE;
+    page.truncate(PAGE);
+    let namespace = formats_of(store, repo)?.into_iter().find(|f| f.prefix == selection.prefix).map(|f| f.namespace).unwrap_or_default();
+    let mut out = Vec::with_capacity(page.len() * 2048 + 256);
+    out.extend_from_slice(if records { b"<ListRecords>\n".as_slice() } else { b"<ListIdentifiers>\n".as_slice() });
+    for r in &page {
+        push_record(&mut out, service, repo, r, &namespace, records);
+    }
+    let given = cursor + page.len() as u64;
+    // The list's size, as counted when it began, is kept; a list that grew
+    // past it (records changed during the walk) shows what it gave.
+    let size = total.max(given);
+    let next = match (more, page.last()) {
+        (true, Some(last)) => Some(Token::new(&selection, last.stored_seq, query.max_seq, given, size).encode()),
+        _ => None,
+    };
+    if next.is_some() || !matches!(list, List::Fresh(_)) {
+        render::token(&mut out, next.as_deref(), size, cursor);
+    }
+    out.extend_from_slice(if records { b"</ListRecords>\n".as_slice() } else { b"</ListIdentifiers>\n".as_slice() });
+    Ok(Ok(out))
+}
+
+/// The HTTP side: one read-only connection per request at once, up to a
+/// bound, reused.
+#[derive(Clone)]
+pub struct Server {
+    settings: Arc<Settings>,
+    db: PathBuf,
+    service: Service,
+    idle: Arc<Mutex<Vec<Store>>>,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+/// Requests answered at once; more wait their turn.
+const CONCURRENT: usize = 16;
+/// The longest query or form body taken.
+const MAX_QUERY: usize = 64 * 1024;
+
+impl Server {
+    pub fn new(settings: Arc<Settings>, db: PathBuf, public_url: String) -> Server {
+        let serve = settings.serve.clone().unwrap_or_default();
+        let admin_emails = if serve.admin_email.is_empty() {
+            // The schema wants an address with a dotted domain.
+            let fallback = format!("admin@{}", serve.repository_identifier);
+            vec![settings.contact.as_deref().and_then(|c| c.strip_prefix("mailto:")).map_or(fallback, str::to_string)]
+        } else {
+            serve.admin_email.clone()
+        };
+        let service = Service { public_url: serve.public_url.clone().unwrap_or(public_url), admin_emails, namespace: serve.repository_identifier.clone() };
+        Server { settings, db, service, idle: Arc::default(), permits: Arc::new(tokio::sync::Semaphore::new(CONCURRENT)) }
+    }
+
+    pub fn router(self) -> axum::Router {
+        axum::Router::new()
+            .route("/oai/{name}", axum::routing::get(get_oai).post(post_oai))
+            .route("/oai", axum::routing::get(list_repositories))
+            .with_state(self)
+    }
+
+    /// Answers on a blocking thread with a pooled read-only connection.
+    async fn respond(&self, name: String, arguments: Vec<(String, String)>, headers: &HeaderMap) -> Response {
+        let Ok(_permit) = self.permits.clone().acquire_owned().await else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
+        let this = self.clone();
+        let work = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Vec<u8>>> {
+            let store = match lock(&this.idle).pop() {
+                Some(s) => s,
+                None => Store::open_read_only(&this.db)?,
+            };
+            let result = (|| {
+                let repos = repositories(&this.settings, store.sources()?);
+                let Some(repo) = repos.into_iter().find(|r| r.name == name) else { return Ok(None) };
+                // A version stored while this answer is read may carry a
+                // store time a moment older than now: the response date
+                // leaves a second for it, so a harvest from it misses nothing.
+                let now = chrono::Utc::now().timestamp() - 1;
+                answer(&store, &this.service, &repo, &arguments, now).map(Some)
+            })();
+            let mut idle = lock(&this.idle);
+            if idle.len() < CONCURRENT {
+                idle.push(store);
+            }
+            result
+        });
+        let body = match work.await {
+            Ok(Ok(Some(body))) => body,
+            Ok(Ok(None)) => return (StatusCode::NOT_FOUND, "no such repository here; GET /oai lists them\n").into_response(),
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "serving a request failed");
+                return (StatusCode::INTERNAL_SERVER_ERROR, "the store could not be read; see the server's log\n").into_response();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "serving a request panicked");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        };
+        encoded(body, headers)
+    }
+}
+
+/// The body, compressed as the client asks (gzip or deflate), as XML.
+fn encoded(body: Vec<u8>, headers: &HeaderMap) -> Response {
+    use std::io::Write;
+    let accepts = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let wants = |name: &str| accepts.split(',').any(|p| p.trim().split(';').next().is_some_and(|e| e.trim().eq_ignore_ascii_case(name)));
+    let content_type = (header::CONTENT_TYPE, "text/xml; charset=UTF-8");
+    if wants("gzip") {
+        let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+        if enc.write_all(&body).is_ok()
+            && let Ok(zipped) = enc.finish()
+        {
+            return ([content_type, (header::CONTENT_ENCODING, "gzip")], zipped).into_response();
+        }
+    } else if wants("deflate") {
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+        if enc.write_all(&body).is_ok()
+            && let Ok(zipped) = enc.finish()
+        {
+            return ([content_type, (header::CONTENT_ENCODING, "deflate")], zipped).into_response();
+        }
+    }
+    ([content_type], body).into_response()
+}
+
+fn decode_arguments(raw: &[u8]) -> Option<Vec<(String, String)>> {
+    (raw.len() <= MAX_QUERY).then(|| url::form_urlencoded::parse(raw).into_owned().collect())
+}
+
+async fn get_oai(State(s): State<Server>, UrlPath(name): UrlPath<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    // An over-long query is answered as an argument error, parsed no further.
+    let arguments =
+        decode_arguments(query.unwrap_or_default().as_bytes()).unwrap_or_else(|| vec![("verb".into(), "Identify".into()), ("x".into(), String::new())]);
+    s.respond(name, arguments, &headers).await
+}
+
+async fn post_oai(State(s): State<Server>, UrlPath(name): UrlPath<String>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "POST needs Content-Type: application/x-www-form-urlencoded\n").into_response();
+    }
+    let arguments = decode_arguments(&body).unwrap_or_else(|| vec![("verb".into(), "Identify".into()), ("x".into(), String::new())]);
+    s.respond(name, arguments, &headers).await
+}
+
+async fn list_repositories(State(s): State<Server>) -> Response {
+    let this = s.clone();
+    let listed = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+        let store = Store::open_read_only(&this.db)?;
+        let repos = repositories(&this.settings, store.sources()?);
+        Ok(repos.iter().map(|r| format!("{}\t{}\n", this.service.base_url(r), r.origin)).collect())
+    })
+    .await;
+    match listed {
+        Ok(Ok(text)) => ([(header::CONTENT_TYPE, "text/plain; charset=UTF-8")], text).into_response(),
+        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// The `[serve]` settings' defaults.
+impl Default for ServeSettings {
+    fn default() -> Self {
+        ServeSettings { listen: "127.0.0.1:8080".into(), public_url: None, admin_email: Vec::new(), repository_identifier: "oai-mirror.local".into() }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,142 @@
+use checkpoints::{PageCommit, Position, RecordIn, RunPlan, SourceKey};
+
+use super::*;
+
+/// A store holding `n` records of one repository (every tenth deleted,
+/// sets `s0`/`s1`), some with identifiers outside any URI scheme.
+fn store_with(n: usize) -> (Store, Repository) {
+    let mut store = Store::open_in_memory().unwrap();
+    let key = SourceKey { base_url: "http://origin/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None };
+    let source = store.source(&key, 0).unwrap();
+    let run = store.start_run(source.id, &RunPlan::default(), &Position::default(), 0).unwrap();
+    let ids: Vec<String> = (0..n).map(|i| if i % 7 == 3 { format!("plain-{i:04}") } else { format!("oai:origin:{i:04}") }).collect();
+    let sets: Vec<Vec<String>> = (0..n).map(|i| vec![format!("s{}", i % 2)]).collect();
+    let metadata: Vec<String> = (0..n).map(|i| format!("<dc xmlns=\"http://purl.org/dc/elements/1.1/\">record {i} &amp; more</dc>")).collect();
+    let records = (0..n)
+        .map(|i| RecordIn {
+            identifier: &ids[i],
+            datestamp: "2001-01-01",
+            datestamp_unix: 978_307_200,
+            deleted: i % 10 == 9,
+            sets: &sets[i],
+            metadata: (i % 10 != 9).then(|| metadata[i].as_bytes()),
+        })
+        .collect();
+    let page =
+        PageCommit { records, next: Position::default(), requests: 1, repairs: 0, skipped: 0, transcoded: false, response_date: None, now: 1_700_000_000 };
+    store.commit_page(run.id, &page).unwrap();
+    store
+        .save_origin_description(
+            "http://origin/oai",
+            &[OriginFormat { prefix: "oai_dc".into(), schema: "http://s/oai_dc.xsd".into(), namespace: "http://www.openarchives.org/OAI/2.0/oai_dc/".into() }],
+            &[checkpoints::OriginSet { spec: "s0".into(), name: "Set zero".into() }, checkpoints::OriginSet { spec: "s1".into(), name: "Set one".into() }],
+        )
+        .unwrap();
+    let repo = Repository { name: "origin".into(), origin: "http://origin/oai".into(), sources: store.sources().unwrap() };
+    (store, repo)
+}
+
+fn service() -> Service {
+    Service { public_url: "http://mirror:8080".into(), admin_emails: vec!["a@b.org".into()], namespace: "mirror.example".into() }
+}
+
+fn ask(store: &Store, repo: &Repository, query: &str) -> String {
+    let args: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    String::from_utf8(answer(store, &service(), repo, &args, 1_800_000_000).unwrap()).unwrap()
+}
+
+fn error_code(doc: &str) -> Option<&str> {
+    doc.split("<error code=\"").nth(1).and_then(|r| r.split('"').next())
+}
+
+fn between<'a>(doc: &'a str, start: &str, end: &str) -> Vec<&'a str> {
+    doc.split(start).skip(1).filter_map(|p| p.split(end).next()).collect()
+}
+
+#[test]
+fn every_error_comes_under_its_verb() {
+    let (store, repo) = store_with(30);
+    for (query, code) in [
+        ("verb=Nope", "badVerb"),
+        ("verb=ListRecords", "badArgument"),
+        ("verb=ListRecords&metadataPrefix=marc", "cannotDisseminateFormat"),
+        ("verb=ListRecords&metadataPrefix=oai_dc&from=2030-01-01", "noRecordsMatch"),
+        ("verb=ListRecords&resumptionToken=00", "badResumptionToken"),
+        ("verb=ListSets&resumptionToken=x", "badResumptionToken"),
+        ("verb=GetRecord&identifier=oai:nowhere:1&metadataPrefix=oai_dc", "idDoesNotExist"),
+        ("verb=GetRecord&identifier=oai:origin:0001&metadataPrefix=marc", "cannotDisseminateFormat"),
+        ("verb=ListMetadataFormats&identifier=oai:nowhere:1", "idDoesNotExist"),
+    ] {
+        let doc = ask(&store, &repo, query);
+        assert_eq!(error_code(&doc), Some(code), "{query}: {doc}");
+    }
+    // The request element echoes arguments except after badVerb and badArgument.
+    assert!(ask(&store, &repo, "verb=Nope").contains("<request>http://mirror:8080/oai/origin</request>"));
+    assert!(ask(&store, &repo, "verb=ListRecords&metadataPrefix=marc").contains("<request verb=\"ListRecords\" metadataPrefix=\"marc\">"));
+}
+
+#[test]
+fn a_list_is_walked_page_by_page_with_cursor_and_size_and_ends_with_an_empty_token() {
+    let (store, repo) = store_with(250);
+    let mut identifiers = Vec::new();
+    let mut query = "verb=ListRecords&metadataPrefix=oai_dc".to_string();
+    let mut cursors = Vec::new();
+    loop {
+        let doc = ask(&store, &repo, &query);
+        assert_eq!(error_code(&doc), None, "{doc}");
+        identifiers
+            .extend(between(&doc, "<header", "</header>").iter().map(|h| h.split("<identifier>").nth(1).unwrap().split('<').next().unwrap().to_string()));
+        let token = doc.split("<resumptionToken ").nth(1).expect("a split list carries tokens");
+        assert!(token.starts_with("completeListSize=\"250\""), "{token:.80}");
+        cursors.push(token.split("cursor=\"").nth(1).unwrap().split('"').next().unwrap().parse::<u64>().unwrap());
+        let value = token.split('>').nth(1).unwrap().split('<').next().unwrap();
+        if value.is_empty() {
+            break;
+        }
+        query = format!("verb=ListRecords&resumptionToken={value}");
+    }
+    assert_eq!(cursors, [0, 100, 200]);
+    assert_eq!(identifiers.len(), 250);
+    let unique: std::collections::BTreeSet<&String> = identifiers.iter().collect();
+    assert_eq!(unique.len(), 250, "nothing repeated");
+    assert!(identifiers.contains(&"oai:mirror.example:origin/plain-0003".to_string()), "no URI scheme: this repository's namespace");
+    assert!(identifiers.contains(&"oai:origin:0004".to_string()), "oai: identifiers are kept");
+    // A one-page list has no token at all.
+    let one = ask(&store, &repo, "verb=ListIdentifiers&metadataPrefix=oai_dc&set=s0&until=2023-11-14T22:13:20Z");
+    assert!(!one.contains("resumptionToken") || one.contains("completeListSize=\"125\""), "{one:.400}");
+}
+
+#[test]
+fn records_are_served_as_stored_with_this_stores_datestamps_and_their_provenance() {
+    let (store, repo) = store_with(20);
+    let doc = ask(&store, &repo, "verb=GetRecord&identifier=oai:mirror.example:origin/plain-0003&metadataPrefix=oai_dc");
+    assert!(doc.contains("<metadata><dc xmlns=\"http://purl.org/dc/elements/1.1/\">record 3 &amp; more</dc></metadata>"), "byte for byte: {doc}");
+    assert!(doc.contains("<datestamp>2023-11-14T22:13:20Z</datestamp>"), "the store's time, not the origin's: {doc}");
+    assert!(
+        doc.contains("<originDescription harvestDate=\"2023-11-14T22:13:20Z\" altered=\"false\"><baseURL>http://origin/oai</baseURL><identifier>plain-0003</identifier><datestamp>2001-01-01</datestamp><metadataNamespace>http://www.openarchives.org/OAI/2.0/oai_dc/</metadataNamespace></originDescription>"),
+        "{doc}"
+    );
+    let deleted = ask(&store, &repo, "verb=GetRecord&identifier=oai:origin:0009&metadataPrefix=oai_dc");
+    assert!(deleted.contains("<header status=\"deleted\">") && !deleted.contains("<metadata>"), "{deleted}");
+    let sets = ask(&store, &repo, "verb=ListSets");
+    assert_eq!(between(&sets, "<setName>", "</setName>"), ["Set zero", "Set one"]);
+    let formats = ask(&store, &repo, "verb=ListMetadataFormats&identifier=oai:origin:0001");
+    assert_eq!(between(&formats, "<schema>", "</schema>"), ["http://s/oai_dc.xsd"], "as the origin declared it");
+    let id = ask(&store, &repo, "verb=Identify");
+    assert!(id.contains("<earliestDatestamp>2023-11-14T22:13:20Z</earliestDatestamp><deletedRecord>persistent</deletedRecord>"), "{id}");
+    assert!(id.contains("<baseURL>http://mirror:8080/oai/origin</baseURL>"), "{id}");
+}
+
+#[test]
+fn repositories_are_named_by_the_config_else_by_their_url() {
+    let settings: Settings = toml::from_str("[source.arxiv]\nurl = \"https://export.arxiv.org/oai2\"\n").unwrap();
+    let (store, _) = store_with(1);
+    let mut sources = store.sources().unwrap();
+    let mut arxiv = sources[0].clone();
+    arxiv.key.base_url = "https://export.arxiv.org/oai2".into();
+    arxiv.id = 99;
+    sources.push(arxiv);
+    let names: Vec<String> = repositories(&settings, sources).into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["origin-oai", "arxiv"]);
+    assert!(has_uri_scheme("oai:x:1") && has_uri_scheme("urn:nbn:de:1") && !has_uri_scheme("12345") && !has_uri_scheme("10.1000/x:y"));
+}
