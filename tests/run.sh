@@ -24,6 +24,15 @@ if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   fi
 fi
 bash tests/testbeds/mediawiki.sh install
+# xmllint validates what `serve` answers against OAI-PMH.xsd.
+if ! command -v xmllint >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq libxml2-utils
+  else
+    echo "xmllint is needed for the serve tests (Debian: apt-get install libxml2-utils)" >&2
+    exit 1
+  fi
+fi
 bash tests/testbeds/pyoai-server.sh --setup
 # The tests start two wikis under target/tmp (ports 18681 and 18682) and
 # leave them running for the next run; stop them when this script ends.

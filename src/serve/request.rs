@@ -100,6 +100,19 @@ fn parse_arguments(verb: &'static str, pairs: &[(String, String)], required: &[&
         if v.len() > MAX_ARGUMENT {
             return Err(OaiError::new("badArgument", format!("the argument {k} is longer than {MAX_ARGUMENT} bytes")));
         }
+        // What XML cannot hold cannot be an identifier, set or token here.
+        if v.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r') || matches!(c, '\u{FFFE}' | '\u{FFFF}')) {
+            return Err(OaiError::new("badArgument", format!("the argument {k} holds a control character")));
+        }
+        let spec_char = |c: char| c.is_ascii_alphanumeric() || "-_.!~*'()".contains(c);
+        let legal = match k.as_str() {
+            "metadataPrefix" => !v.is_empty() && v.chars().all(spec_char),
+            "set" => !v.is_empty() && v.split(':').all(|part| !part.is_empty() && part.chars().all(spec_char)),
+            _ => true,
+        };
+        if !legal {
+            return Err(OaiError::new("badArgument", format!("the argument {k} is not a legal {k} (letters, digits and -_.!~*'(); sets separated by :)")));
+        }
         args.push((k.as_str(), v.as_str()));
     }
     let get = |name: &str| args.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
@@ -204,6 +217,10 @@ mod tests {
             ("verb=GetRecord&identifier=x", "badArgument"),
             ("verb=ListSets&set=a", "badArgument"),
             ("verb=ListMetadataFormats&metadataPrefix=oai_dc", "badArgument"),
+            ("verb=ListRecords&metadataPrefix=oai_dc&set=%27%3B%20DROP%20TABLE%20x%3B--", "badArgument"),
+            ("verb=ListRecords&metadataPrefix=oai_dc&set=a::b", "badArgument"),
+            ("verb=ListRecords&metadataPrefix=oai%20dc", "badArgument"),
+            ("verb=GetRecord&metadataPrefix=oai_dc&identifier=a%00b", "badArgument"),
         ] {
             assert_eq!(code(query), expected, "{query}");
         }

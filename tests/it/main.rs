@@ -15,6 +15,7 @@ mod interop;
 mod mirror_oai;
 mod mirror_random;
 mod newcomer;
+mod serve;
 mod support;
 mod sync_checkout;
 mod sync_crash;

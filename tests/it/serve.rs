@@ -1,0 +1,306 @@
+//! `oai-mirror serve`: what a mirror holds, served over OAI-PMH again,
+//! checked against the official schema, harvested by third-party clients
+//! from PyPI, and harvested by another oai-mirror in turn.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use testbeds::repository::{RepoSpec, Testbed};
+
+use crate::support::{bin, run, stderr, stdout, tempdir};
+
+/// A mirror: a config with `[serve]` and a source `bed`, its database.
+struct Mirror {
+    home: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Mirror {
+    fn new(origin: &str) -> Mirror {
+        oai_mirror::util::install_tls();
+        let home = tempdir();
+        let config = home.path().join("c.toml");
+        let db = home.path().join("m.sqlite");
+        std::fs::write(&config, format!("db = \"{}\"\n[serve]\nadmin_email = [\"keeper@example.org\"]\n[source.bed]\nurl = \"{origin}\"\n", db.display()))
+            .unwrap();
+        Mirror { home, config }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = bin(self.home.path());
+        c.arg("--config").arg(&self.config).args(args);
+        c
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = run(self.cmd(args)).await;
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// Every record as (deleted, metadata), by identifier.
+    async fn records(&self) -> BTreeMap<String, (bool, Option<String>)> {
+        self.ok(&["cat", "--format", "jsonl"])
+            .await
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["identifier"].as_str().unwrap().to_string(), (v["deleted"].as_bool().unwrap(), v["metadata"].as_str().map(str::to_string)))
+            })
+            .collect()
+    }
+
+    async fn serve(&self) -> Served {
+        let port = free_port();
+        let child = self.cmd(&["serve", "--listen", &format!("127.0.0.1:{port}")]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let served = Served { child, root: format!("http://127.0.0.1:{port}") };
+        for _ in 0..200 {
+            if reqwest::get(format!("{}/oai", served.root)).await.is_ok_and(|r| r.status().is_success()) {
+                return served;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("serve did not come up on {port}");
+    }
+}
+
+struct Served {
+    child: Child,
+    root: String,
+}
+
+impl Served {
+    fn url(&self) -> String {
+        format!("{}/oai/bed", self.root)
+    }
+
+    async fn get(&self, query: &str) -> String {
+        reqwest::get(format!("{}?{query}", self.url())).await.unwrap().text().await.unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Served datestamps are seconds: a change meant to come after a harvest
+/// must be stored in a later second than the harvest's, and the served
+/// responseDate leaves one more. Two real processes, one real clock: this
+/// waits it out.
+async fn next_seconds() {
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn token_of(doc: &str) -> Option<String> {
+    let value = doc.split("<resumptionToken").nth(1)?.split('>').nth(1)?.split('<').next()?.to_string();
+    (!value.is_empty()).then_some(value)
+}
+
+/// Runs xmllint against the official schema on each file; panics with
+/// what it says on the first that fails.
+fn validate(files: &[PathBuf]) {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oai-corpus/schema/OAI-PMH.xsd");
+    let out = Command::new("xmllint").arg("--noout").arg("--schema").arg(&schema).args(files).output().expect("xmllint (libxml2-utils) is installed");
+    let said = String::from_utf8_lossy(&out.stderr);
+    let failed: Vec<&str> = said.lines().filter(|l| !l.ends_with(" validates")).collect();
+    assert!(out.status.success(), "{}", failed.join("\n"));
+}
+
+async fn origin_and_mirror(records: usize) -> (Testbed, Mirror) {
+    let bed = Testbed::new(RepoSpec { records, sets: 3, ..RepoSpec::default() });
+    let origin = bed.spawn().await.unwrap();
+    let mirror = Mirror::new(&origin);
+    mirror.ok(&["harvest", "bed"]).await;
+    (bed, mirror)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_and_every_page_of_a_list_is_valid_against_the_schema() {
+    let (_bed, mirror) = origin_and_mirror(250).await;
+    let served = mirror.serve().await;
+    let dir = tempdir();
+    let mut files = Vec::new();
+    let mut keep = |name: &str, doc: String| {
+        let path = dir.path().join(format!("{name}.xml"));
+        std::fs::write(&path, doc).unwrap();
+        files.push(path);
+    };
+    let queries = [
+        "verb=Identify",
+        "verb=ListMetadataFormats",
+        "verb=ListMetadataFormats&identifier=oai:testbed.example:00000001",
+        "verb=ListSets",
+        "verb=GetRecord&identifier=oai:testbed.example:00000001&metadataPrefix=oai_dc",
+        "verb=GetRecord&identifier=oai:testbed.example:00000049&metadataPrefix=oai_dc",
+        "verb=Frobnicate",
+        "verb=ListRecords",
+        "verb=ListRecords&metadataPrefix=oai_dc&metadataPrefix=oai_dc",
+        "verb=ListRecords&metadataPrefix=marc",
+        "verb=ListRecords&metadataPrefix=oai_dc&from=2099-01-01",
+        "verb=ListRecords&resumptionToken=c0ffee",
+        "verb=GetRecord&identifier=oai:nowhere:1&metadataPrefix=oai_dc",
+        "verb=ListIdentifiers&metadataPrefix=oai_dc&set=set1",
+        "verb=ListRecords&metadataPrefix=oai_dc&set=%27%3B%20DROP%20TABLE%20record%3B--",
+        "verb=GetRecord&identifier=%00%FF%3C%26&metadataPrefix=oai_dc",
+    ];
+    for (i, q) in queries.iter().enumerate() {
+        keep(&format!("q{i}"), served.get(q).await);
+    }
+    // Every page of both lists.
+    for verb in ["ListRecords", "ListIdentifiers"] {
+        let mut doc = served.get(&format!("verb={verb}&metadataPrefix=oai_dc")).await;
+        let mut page = 0;
+        loop {
+            keep(&format!("{verb}-{page}"), doc.clone());
+            let Some(token) = token_of(&doc) else { break };
+            page += 1;
+            doc = served.get(&format!("verb={verb}&resumptionToken={token}")).await;
+        }
+        assert_eq!(page, 2, "{verb}: three pages of 100");
+    }
+    // POST, as the protocol allows, and gzip when asked.
+    let http = reqwest::Client::new();
+    let posted =
+        http.post(served.url()).header("Content-Type", "application/x-www-form-urlencoded").body("verb=Identify").send().await.unwrap().text().await.unwrap();
+    assert!(posted.contains("<adminEmail>keeper@example.org</adminEmail>"), "{posted}");
+    let zipped = http.get(format!("{}?verb=Identify", served.url())).header("Accept-Encoding", "gzip").send().await.unwrap();
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    keep("posted", posted);
+    validate(&files);
+    let sets = served.get("verb=ListSets").await;
+    assert!(sets.contains("<setSpec>set2</setSpec><setName>Set number 2</setName>"), "the origin's sets, as it declared them: {sets}");
+}
+
+/// The provenance container as the guidelines for aggregators describe it:
+/// `originDescription` with harvestDate and altered, holding baseURL,
+/// identifier, datestamp and metadataNamespace in that order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_record_says_where_it_came_from() {
+    let bed = Testbed::new(RepoSpec { records: 20, ..RepoSpec::default() });
+    let origin_url = bed.spawn().await.unwrap();
+    let mirror = Mirror::new(&origin_url);
+    mirror.ok(&["harvest", "bed"]).await;
+    let served = mirror.serve().await;
+    let doc = served.get("verb=GetRecord&identifier=oai:testbed.example:00000005&metadataPrefix=oai_dc").await;
+    let about = doc.split("<about>").nth(1).unwrap().split("</about>").next().unwrap();
+    assert!(about.starts_with("<provenance xmlns=\"http://www.openarchives.org/OAI/2.0/provenance\""), "{about}");
+    let origin = about.split("<originDescription ").nth(1).unwrap();
+    assert!(origin.contains("altered=\"false\"") && origin.contains("harvestDate=\""), "{origin}");
+    let order: Vec<usize> = ["<baseURL>", "<identifier>", "<datestamp>", "<metadataNamespace>"].iter().map(|t| origin.find(t).unwrap()).collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "in the guidelines' order: {origin}");
+    assert!(origin.contains(&format!("<baseURL>{origin_url}</baseURL>")), "{origin}");
+    assert!(origin.contains("<identifier>oai:testbed.example:00000005</identifier><datestamp>2001-01-01T05:00:00Z</datestamp>"), "{origin}");
+    assert!(origin.contains("<metadataNamespace>http://www.openarchives.org/OAI/2.0/oai_dc/</metadataNamespace>"), "{origin}");
+}
+
+/// The identifiers and deletions a third-party client got.
+async fn harvested_by(client: &str, url: &str, from: Option<&str>) -> BTreeMap<String, (bool, Option<String>)> {
+    let venv = std::env::var("OAI_MIRROR_PYOAI_VENV").map(PathBuf::from).unwrap_or_else(|_| dirs_cache().join("oai-mirror/pyoai-venv"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbeds/oai_clients.py");
+    let mut c = Command::new(venv.join("bin/python"));
+    c.arg(script).arg(client).arg(url).args(from);
+    let out = run(c).await;
+    assert!(out.status.success(), "{client}: {} (run `bash tests/testbeds/pyoai-server.sh --setup`)", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["identifier"].as_str().unwrap().to_string(), (v["deleted"].as_bool().unwrap(), v["text"].as_str().map(str::to_string)))
+        })
+        .collect()
+}
+
+fn dirs_cache() -> PathBuf {
+    std::env::var("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache"))
+}
+
+/// The metadata's text content, whitespace squeezed, as the Python side
+/// prints it.
+fn text_of(metadata: &str) -> String {
+    let mut reader = quick_xml::Reader::from_reader(metadata.as_bytes());
+    let mut text = String::new();
+    loop {
+        match reader.read_event().unwrap() {
+            quick_xml::events::Event::Text(t) => text.push_str(&t.xml_content(quick_xml::XmlVersion::Implicit1_0)),
+            quick_xml::events::Event::GeneralRef(r) => {
+                let name: &str = r.as_ref();
+                text.push_str(&quick_xml::escape::unescape(&format!("&{name};")).unwrap());
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pyoai_sickle_and_scythe_harvest_exactly_what_the_store_holds_fully_and_incrementally() {
+    let (bed, mirror) = origin_and_mirror(250).await;
+    let served = mirror.serve().await;
+    let stored = mirror.records().await;
+    let expected: BTreeMap<String, (bool, Option<String>)> = stored.iter().map(|(id, (d, m))| (id.clone(), (*d, m.as_deref().map(text_of)))).collect();
+    assert!(expected.values().any(|(d, _)| *d), "the origin has deletions");
+    for client in ["pyoai", "sickle", "scythe"] {
+        assert_eq!(harvested_by(client, &served.url(), None).await, expected, "{client}, full");
+    }
+
+    // The origin changes; the mirror harvests; each client asks from the
+    // mirror's responseDate before that and gets what the mirror serves
+    // from then, the changes included.
+    next_seconds().await;
+    let before = served.get("verb=Identify").await;
+    let since = before.split("<responseDate>").nth(1).unwrap().split('<').next().unwrap().to_string();
+    bed.advance(chrono::TimeDelta::hours(1));
+    bed.touch(&[1, 2, 3]);
+    bed.delete(4);
+    mirror.ok(&["harvest", "bed"]).await;
+    let served_since: Vec<String> = {
+        let doc = served.get(&format!("verb=ListIdentifiers&metadataPrefix=oai_dc&from={since}")).await;
+        doc.split("<identifier>").skip(1).map(|p| p.split('<').next().unwrap().to_string()).collect()
+    };
+    for changed in ["oai:testbed.example:00000001", "oai:testbed.example:00000004"] {
+        assert!(served_since.contains(&changed.to_string()), "{changed} in {served_since:?}");
+    }
+    for client in ["pyoai", "sickle", "scythe"] {
+        let got = harvested_by(client, &served.url(), Some(&since)).await;
+        assert_eq!(got.keys().cloned().collect::<Vec<_>>(), served_since, "{client}, incremental");
+        assert_eq!(got["oai:testbed.example:00000004"].0, true, "{client}: the deletion, persistent");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_of_a_mirror_holds_the_same_records_and_tokens_outlive_the_server() {
+    let (bed, first) = origin_and_mirror(300).await;
+    let served = first.serve().await;
+    next_seconds().await;
+    let second = Mirror::new(&served.url());
+    second.ok(&["harvest", "bed"]).await;
+    assert_eq!(second.records().await, first.records().await, "identifiers, deletions and metadata bytes");
+
+    next_seconds().await;
+    bed.advance(chrono::TimeDelta::hours(1));
+    bed.touch(&[10, 20]);
+    bed.delete(30);
+    first.ok(&["harvest", "bed"]).await;
+    let again = second.ok(&["harvest", "bed"]).await;
+    assert_eq!(second.records().await, first.records().await, "after a change at the origin");
+    let taken: u64 = again.split(": ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(taken < 50, "the second mirror's harvest is incremental: {again}");
+
+    // A token given before a restart is answered after it.
+    let page = served.get("verb=ListRecords&metadataPrefix=oai_dc").await;
+    let token = token_of(&page).unwrap();
+    drop(served);
+    let restarted = first.serve().await;
+    let next = restarted.get(&format!("verb=ListRecords&resumptionToken={token}")).await;
+    assert!(next.contains("cursor=\"100\"") && !next.contains("<error"), "{next:.600}");
+}
