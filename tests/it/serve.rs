@@ -273,7 +273,7 @@ async fn pyoai_sickle_and_scythe_harvest_exactly_what_the_store_holds_fully_and_
     for client in ["pyoai", "sickle", "scythe"] {
         let got = harvested_by(client, &served.url(), Some(&since)).await;
         assert_eq!(got.keys().cloned().collect::<Vec<_>>(), served_since, "{client}, incremental");
-        assert_eq!(got["oai:testbed.example:00000004"].0, true, "{client}: the deletion, persistent");
+        assert!(got["oai:testbed.example:00000004"].0, "{client}: the deletion, persistent");
     }
 }
 
