@@ -63,6 +63,20 @@ pub struct ServeSettings {
     /// The namespace of identifiers this repository gives to records whose
     /// own identifier is not in a URI scheme.
     pub repository_identifier: String,
+    /// Mirrors below this one to tell at once when a run stored changes:
+    /// another oai-mirror's `POST /trigger/JOB`.
+    pub notify: Vec<NotifySettings>,
+}
+
+/// One mirror to tell: its trigger URL and the token it wants.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    /// e.g. `http://mirror-2:7878/trigger/source.NAME`.
+    pub url: String,
+    /// Its control endpoint's token: a file's first line, or a variable.
+    pub token_file: Option<PathBuf>,
+    pub token_env: Option<String>,
 }
 
 /// `oai-mirror run`.

@@ -46,6 +46,15 @@ pub fn span(job: &Job) -> tracing::Span {
 /// Runs a job as the daemon does: a harvest from its checkpoint, a mirror
 /// on its configured feed, a sync that writes.
 pub async fn run(settings: &Settings, store: Arc<Mutex<Store>>, job: &Job) -> anyhow::Result<Outcome> {
+    let outcome = run_job(settings, store, job).await?;
+    // A run that stored changes tells the mirrors below at once.
+    if outcome.items > 0 {
+        crate::serve::notify::notify_all(settings).instrument(span(job)).await;
+    }
+    Ok(outcome)
+}
+
+async fn run_job(settings: &Settings, store: Arc<Mutex<Store>>, job: &Job) -> anyhow::Result<Outcome> {
     async {
         match &job.work {
             Work::Harvest(h) => {

@@ -4,6 +4,7 @@
 //! * `request`: a request's arguments checked as the protocol says (pure).
 //! * `token`: stateless resumption tokens (pure).
 //! * `render`: the response documents (pure).
+//! * `notify`: telling the mirrors below this one that it changed.
 //! * here: which repositories are served, the answer to each request from
 //!   the store (`answer`, tested with an in-memory store), and the HTTP
 //!   edge (`router`): GET and POST, gzip or deflate when asked, a bound on
@@ -18,6 +19,7 @@
 //! the origin's identifier, datestamp, base URL and metadata namespace are
 //! in its `<about>` provenance. Deletions are persistent.
 
+pub mod notify;
 pub mod render;
 pub mod request;
 pub mod token;
@@ -425,7 +427,13 @@ async fn list_repositories(State(s): State<Server>) -> Response {
 /// The `[serve]` settings' defaults.
 impl Default for ServeSettings {
     fn default() -> Self {
-        ServeSettings { listen: "127.0.0.1:8080".into(), public_url: None, admin_email: Vec::new(), repository_identifier: "oai-mirror.local".into() }
+        ServeSettings {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            admin_email: Vec::new(),
+            repository_identifier: "oai-mirror.local".into(),
+            notify: Vec::new(),
+        }
     }
 }
 

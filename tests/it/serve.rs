@@ -304,3 +304,141 @@ async fn a_mirror_of_a_mirror_holds_the_same_records_and_tokens_outlive_the_serv
     let next = restarted.get(&format!("verb=ListRecords&resumptionToken={token}")).await;
     assert!(next.contains("cursor=\"100\"") && !next.contains("<error"), "{next:.600}");
 }
+
+/// One mirror in a chain: a daemon with a control port and a serve port.
+struct Link {
+    home: tempfile::TempDir,
+    config: PathBuf,
+    control: u16,
+    serve: u16,
+    child: Option<Child>,
+}
+
+const TOKEN: &str = "chain-token-0123456789";
+
+impl Link {
+    /// A mirror harvesting `upstream` as `[source.NAME]`, telling `below`
+    /// (a trigger URL) when it stored changes. No schedule: it runs only
+    /// when triggered.
+    fn new(name: &str, upstream: &str, below: Option<String>) -> Link {
+        oai_mirror::util::install_tls();
+        let home = tempdir();
+        let (control, serve) = (free_port(), free_port());
+        let notify = below.map(|url| format!("[[serve.notify]]\nurl = \"{url}\"\ntoken_env = \"OAI_MIRROR_TOKEN\"\n")).unwrap_or_default();
+        let config = home.path().join("c.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "db = \"{}\"\n[daemon]\ntoken_env = \"OAI_MIRROR_TOKEN\"\n[serve]\nlisten = \"127.0.0.1:{serve}\"\n{notify}[source.{name}]\nurl = \"{upstream}\"\n",
+                home.path().join("m.sqlite").display()
+            ),
+        )
+        .unwrap();
+        Link { home, config, control, serve, child: None }
+    }
+
+    fn trigger_url(&self, name: &str) -> String {
+        format!("http://127.0.0.1:{}/trigger/source.{name}", self.control)
+    }
+
+    fn served(&self, name: &str) -> String {
+        format!("http://127.0.0.1:{}/oai/{name}", self.serve)
+    }
+
+    async fn start(&mut self) {
+        let mut c = bin(self.home.path());
+        c.arg("--config").arg(&self.config).env("OAI_MIRROR_TOKEN", TOKEN).args(["run", "--listen", &format!("127.0.0.1:{}", self.control)]);
+        let log = std::fs::File::create(self.home.path().join("daemon.log")).unwrap();
+        self.child = Some(c.stdout(Stdio::null()).stderr(log).spawn().unwrap());
+        for _ in 0..400 {
+            let answered = reqwest::Client::new().get(format!("http://127.0.0.1:{}/status", self.control)).bearer_auth(TOKEN).send().await;
+            if answered.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the daemon did not start: {}", std::fs::read_to_string(self.home.path().join("daemon.log")).unwrap_or_default());
+    }
+
+    /// How many runs its one job has finished.
+    async fn runs(&self) -> u64 {
+        let bytes =
+            reqwest::Client::new().get(format!("http://127.0.0.1:{}/status", self.control)).bearer_auth(TOKEN).send().await.unwrap().bytes().await.unwrap();
+        let status: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        status[0]["runs"].as_u64().unwrap_or(0)
+    }
+
+    async fn records(&self) -> BTreeMap<String, (bool, Option<String>)> {
+        Mirror { home: tempdir(), config: self.config.clone() }.records().await
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Waits (bounded) until every link has finished `runs` runs.
+async fn settled(links: &[&Link], runs: u64) -> Duration {
+    let started = std::time::Instant::now();
+    loop {
+        let mut done = true;
+        for l in links {
+            done &= l.runs().await >= runs;
+        }
+        if done {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the chain did not settle");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// origin → mirror 1 → mirror 2 → mirror 3, each an `oai-mirror run` with
+/// no schedule: one trigger at the top carries every change to the bottom,
+/// each mirror telling the next (`[serve] notify`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_travels_down_a_chain_of_mirrors_without_a_poll() {
+    let bed = Testbed::new(RepoSpec { records: 300, ..RepoSpec::default() });
+    let origin = bed.spawn().await.unwrap();
+    // Built from the bottom, so each knows the trigger of the one below.
+    let mut third = Link::new("two", "", None);
+    let mut second = Link::new("one", "", Some(third.trigger_url("two")));
+    let mut first = Link::new("bed", &origin, Some(second.trigger_url("one")));
+    // Now that the ports are known, each harvests the one above.
+    let upstream = |link: &Link, name: &str, url: &str| {
+        let text =
+            std::fs::read_to_string(&link.config).unwrap().replace(&format!("[source.{name}]\nurl = \"\""), &format!("[source.{name}]\nurl = \"{url}\""));
+        std::fs::write(&link.config, text).unwrap();
+    };
+    upstream(&second, "one", &first.served("bed"));
+    upstream(&third, "two", &second.served("one"));
+    for link in [&mut third, &mut second, &mut first] {
+        link.start().await;
+    }
+
+    let trigger = |url: String| async move { reqwest::Client::new().post(url).bearer_auth(TOKEN).send().await.unwrap().status() };
+    assert_eq!(trigger(first.trigger_url("bed")).await, 202);
+    let took = settled(&[&first, &second, &third], 1).await;
+    let top = first.records().await;
+    assert_eq!(top.len(), 300);
+    assert_eq!(second.records().await, top);
+    assert_eq!(third.records().await, top);
+
+    // A change at the origin, and one trigger.
+    next_seconds().await;
+    bed.advance(chrono::TimeDelta::hours(1));
+    bed.touch(&[7, 8]);
+    bed.delete(9);
+    assert_eq!(trigger(first.trigger_url("bed")).await, 202);
+    let took_again = settled(&[&first, &second, &third], 2).await;
+    let top = first.records().await;
+    assert!(top["oai:testbed.example:00000009"].0, "the deletion reached mirror 1");
+    assert_eq!(second.records().await, top);
+    assert_eq!(third.records().await, top, "and mirror 3, without a poll");
+    assert!(took_again < Duration::from_secs(10), "first round {took:?}, second {took_again:?}");
+}
