@@ -207,6 +207,9 @@ impl Store {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let check = |conn: &Connection| -> Result<()> {
             conn.busy_timeout(std::time::Duration::from_secs(10)).doing("setting the busy timeout")?;
+            // Readers scan in index order and rarely read a page twice: a
+            // small cache keeps many of them (a server's) light.
+            conn.pragma_update(None, "cache_size", -1024).doing("setting the cache size")?;
             let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).doing("reading the schema version")?;
             let supported = schema::MIGRATIONS.len() as i64;
             match found {

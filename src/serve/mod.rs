@@ -300,8 +300,10 @@ pub struct Server {
     permits: Arc<tokio::sync::Semaphore>,
 }
 
-/// Requests answered at once; more wait their turn.
-const CONCURRENT: usize = 16;
+/// Requests answered at once; more wait their turn. Each holds a
+/// connection with its page cache and decompressors (a few MB), so this
+/// bounds the server's memory as well as its share of the disk.
+const CONCURRENT: usize = 8;
 /// The longest query or form body taken.
 const MAX_QUERY: usize = 64 * 1024;
 
