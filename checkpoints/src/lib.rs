@@ -27,7 +27,7 @@ pub mod wiki;
 
 pub use error::{Error, Result};
 pub use records::{Deleted, RecordFilter};
-pub use served::{OriginFormat, OriginSet, ServedQuery, ServedRecord};
+pub use served::{OriginFormat, OriginSet, ServedPage, ServedQuery, ServedRecord};
 pub use store::{PageCommit, Position, RecordIn, Run, RunPlan, RunState, Source, SourceKey, SourceStatus, Store, StoredRecord, Tally};
 pub use sync::{CheckoutFile, ConflictPolicy, ConflictRow, Job, NewPush, Pair, SyncSide};
 pub use wiki::{FeedState, PageOp, PageRow, RevisionRow, StoredPage, TitleSpan};

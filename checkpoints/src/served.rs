@@ -6,6 +6,23 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::error::{Doing, Result};
 use crate::store::{RECORD_COLUMNS, RECORD_HEADER_COLUMNS, Store, StoredRecord, WriteTransaction, record_from_row};
+use crate::wiki::{PAGE_FROM, PAGE_SELECT, RevisionRow, StoredPage, page_from_row};
+
+/// A mirrored wiki page as served: the page, its current revision (with
+/// its text), and when this store stored that state of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServedPage {
+    pub page: StoredPage,
+    pub revision: Option<RevisionRow>,
+    pub stored_seq: i64,
+    pub stored_at: i64,
+}
+
+/// The condition of a wiki's list; `?1` … `?5` are the wiki, after_seq,
+/// max_seq, from and until. A page moved aside for a moment (displaced) is
+/// not served until its own update settles it.
+const WIKI_WHERE: &str = "WHERE p.wiki = ?1 AND p.stored_seq > ?2 AND p.stored_seq <= ?3 AND (?4 IS NULL OR p.stored_at >= ?4)
+    AND (?5 IS NULL OR p.stored_at <= ?5) AND p.displaced = 0";
 
 /// A metadata format as an origin's ListMetadataFormats declared it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +80,48 @@ fn served_where(sources: &[i64]) -> String {
         "WHERE {sources} AND stored_seq > ?1 AND stored_seq <= ?2 AND (?3 IS NULL OR stored_at >= ?3) AND (?4 IS NULL OR stored_at <= ?4)
          AND (?5 IS NULL OR instr(char(10) || sets || char(10), char(10) || ?5 || char(10)) > 0 OR instr(char(10) || sets, char(10) || ?5 || ':') > 0)"
     )
+}
+
+impl Store {
+    /// The next `limit` pages of a wiki's list, after `after_seq`, each
+    /// with its current revision.
+    pub fn served_wiki_pages(&self, wiki: &str, after_seq: i64, max_seq: i64, from: Option<i64>, until: Option<i64>, limit: usize) -> Result<Vec<ServedPage>> {
+        let sql = format!("{PAGE_SELECT}, p.stored_seq, p.stored_at {PAGE_FROM} {WIKI_WHERE} ORDER BY p.stored_seq LIMIT ?6");
+        let mut stmt = self.conn().prepare_cached(&sql).doing("listing served pages")?;
+        let rows = stmt
+            .query_map(params![wiki, after_seq, max_seq, from, until, limit as i64], |r| Ok((page_from_row(r)?, r.get(8)?, r.get(9)?)))
+            .doing("listing served pages")?;
+        let pages: Vec<(StoredPage, i64, i64)> = rows.collect::<rusqlite::Result<_>>().doing("listing served pages")?;
+        pages.into_iter().map(|(page, stored_seq, stored_at)| self.with_revision(wiki, page, stored_seq, stored_at)).collect()
+    }
+
+    pub fn served_wiki_count(&self, wiki: &str, max_seq: i64, from: Option<i64>, until: Option<i64>) -> Result<u64> {
+        let sql = format!("SELECT COUNT(*) FROM wiki_page p {WIKI_WHERE}");
+        self.conn().query_row(&sql, params![wiki, 0, max_seq, from, until], |r| r.get::<_, i64>(0)).map(|n| n as u64).doing("counting served pages")
+    }
+
+    /// One page of a wiki, as served (GetRecord).
+    pub fn served_wiki_page(&self, wiki: &str, pageid: u64) -> Result<Option<ServedPage>> {
+        let sql = format!("{PAGE_SELECT}, p.stored_seq, p.stored_at {PAGE_FROM} WHERE p.wiki = ?1 AND p.page_id = ?2 AND p.displaced = 0");
+        let found = self
+            .conn()
+            .query_row(&sql, params![wiki, pageid as i64], |r| Ok((page_from_row(r)?, r.get(8)?, r.get(9)?)))
+            .optional()
+            .doing("reading a served page")?;
+        found.map(|(page, seq, at)| self.with_revision(wiki, page, seq, at)).transpose()
+    }
+
+    pub fn served_wiki_earliest(&self, wiki: &str) -> Result<Option<i64>> {
+        self.conn().query_row("SELECT MIN(stored_at) FROM wiki_page WHERE wiki = ?1", [wiki], |r| r.get(0)).doing("reading the earliest datestamp")
+    }
+
+    fn with_revision(&self, wiki: &str, page: StoredPage, stored_seq: i64, stored_at: i64) -> Result<ServedPage> {
+        let revision = match page.rev_id {
+            Some(rev) => self.wiki_revision(wiki, rev)?,
+            None => None,
+        };
+        Ok(ServedPage { page, revision, stored_seq, stored_at })
+    }
 }
 
 /// `source_id` among these.

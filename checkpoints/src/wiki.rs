@@ -90,10 +90,22 @@ pub struct TitleSpan {
     pub since: String,
 }
 
-const PAGE_COLUMNS: &str = "SELECT p.page_id, p.ns, p.title, p.redirect, p.deleted, p.displaced, p.rev_id, r.sha1
-    FROM wiki_page p LEFT JOIN wiki_revision r ON r.wiki = p.wiki AND r.rev_id = p.rev_id";
+macro_rules! page_select {
+    () => {
+        "SELECT p.page_id, p.ns, p.title, p.redirect, p.deleted, p.displaced, p.rev_id, r.sha1"
+    };
+}
+macro_rules! page_from {
+    () => {
+        "FROM wiki_page p LEFT JOIN wiki_revision r ON r.wiki = p.wiki AND r.rev_id = p.rev_id"
+    };
+}
+const PAGE_COLUMNS: &str = concat!(page_select!(), " ", page_from!());
+/// A page's columns, and where they come from, for queries that add some.
+pub(crate) const PAGE_SELECT: &str = page_select!();
+pub(crate) const PAGE_FROM: &str = page_from!();
 
-fn page_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPage> {
+pub(crate) fn page_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPage> {
     Ok(StoredPage {
         pageid: r.get::<_, i64>(0)? as u64,
         ns: r.get(1)?,
@@ -144,22 +156,34 @@ impl Store {
     /// checkpoint: after a crash either all of it is there or none.
     pub fn apply_wiki_batch(&mut self, wiki: &str, ops: &[PageOp], feed: Option<(&str, &FeedState)>, now: i64) -> Result<()> {
         let tx = self.conn_mut().write_transaction().doing("applying a batch")?;
+        // Every page this batch changes gets the next store sequence, and
+        // the store's time, which never goes back (see `served`).
+        let (mut seq, stored_at): (i64, i64) =
+            tx.query_row("SELECT last_seq, last_at FROM store_clock WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).doing("reading the store clock")?;
+        let stored_at = stored_at.max(now);
         for op in ops {
+            seq += 1;
             match op {
                 PageOp::Rename { pageid, title } => {
-                    tx.execute("UPDATE wiki_page SET title = ?3, updated_at = ?4 WHERE wiki = ?1 AND page_id = ?2", params![wiki, *pageid as i64, title, now])
-                        .doing("renaming a page")?;
+                    tx.execute(
+                        "UPDATE wiki_page SET title = ?3, updated_at = ?4, stored_seq = ?5, stored_at = ?6 WHERE wiki = ?1 AND page_id = ?2",
+                        params![wiki, *pageid as i64, title, now, seq, stored_at],
+                    )
+                    .doing("renaming a page")?;
                 }
                 PageOp::Displace { pageid, title } => {
                     tx.execute(
-                        "UPDATE wiki_page SET title = ?3, displaced = 1, updated_at = ?4 WHERE wiki = ?1 AND page_id = ?2",
-                        params![wiki, *pageid as i64, title, now],
+                        "UPDATE wiki_page SET title = ?3, displaced = 1, updated_at = ?4, stored_seq = ?5, stored_at = ?6 WHERE wiki = ?1 AND page_id = ?2",
+                        params![wiki, *pageid as i64, title, now, seq, stored_at],
                     )
                     .doing("moving a page aside")?;
                 }
                 PageOp::Delete { pageid } => {
-                    tx.execute("UPDATE wiki_page SET deleted = 1, updated_at = ?3 WHERE wiki = ?1 AND page_id = ?2", params![wiki, *pageid as i64, now])
-                        .doing("marking a page deleted")?;
+                    tx.execute(
+                        "UPDATE wiki_page SET deleted = 1, updated_at = ?3, stored_seq = ?4, stored_at = ?5 WHERE wiki = ?1 AND page_id = ?2",
+                        params![wiki, *pageid as i64, now, seq, stored_at],
+                    )
+                    .doing("marking a page deleted")?;
                 }
                 PageOp::Upsert { page, revisions } => {
                     for r in revisions {
@@ -171,11 +195,12 @@ impl Store {
                         .doing(&format!("storing revision {}", r.revid))?;
                     }
                     tx.execute(
-                        "INSERT INTO wiki_page (wiki, page_id, ns, title, redirect, deleted, displaced, rev_id, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8)
+                        "INSERT INTO wiki_page (wiki, page_id, ns, title, redirect, deleted, displaced, rev_id, updated_at, stored_seq, stored_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10)
                          ON CONFLICT (wiki, page_id) DO UPDATE SET ns = excluded.ns, title = excluded.title, redirect = excluded.redirect,
-                             deleted = 0, displaced = excluded.displaced, rev_id = excluded.rev_id, updated_at = excluded.updated_at",
-                        params![wiki, page.pageid as i64, page.ns, page.title, page.redirect, page.displaced, page.rev_id as i64, now],
+                             deleted = 0, displaced = excluded.displaced, rev_id = excluded.rev_id, updated_at = excluded.updated_at,
+                             stored_seq = excluded.stored_seq, stored_at = excluded.stored_at",
+                        params![wiki, page.pageid as i64, page.ns, page.title, page.redirect, page.displaced, page.rev_id as i64, now, seq, stored_at],
                     )
                     .doing(&format!("storing page {} [[{}]]", page.pageid, page.title))?;
                     if !page.displaced {
@@ -199,6 +224,7 @@ impl Store {
                 }
             }
         }
+        tx.execute("UPDATE store_clock SET last_seq = ?1, last_at = ?2 WHERE id = 1", params![seq, stored_at]).doing("saving the store clock")?;
         if let Some((feed, state)) = feed {
             tx.execute(
                 "INSERT INTO wiki_feed (wiki, feed, next_from, token, run_start, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)

@@ -5,6 +5,8 @@
 //! * `token`: stateless resumption tokens (pure).
 //! * `render`: the response documents (pure).
 //! * `notify`: telling the mirrors below this one that it changed.
+//! * `wiki`: a mirrored wiki served as MediaWiki's OAI extension serves one
+//!   (`/oai/wiki/NAME`, formats `mediawiki` and `oai_dc`).
 //! * here: which repositories are served, the answer to each request from
 //!   the store (`answer`, tested with an in-memory store), and the HTTP
 //!   edge (`router`): GET and POST, gzip or deflate when asked, a bound on
@@ -23,6 +25,7 @@ pub mod notify;
 pub mod render;
 pub mod request;
 pub mod token;
+pub mod wiki;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -324,12 +327,17 @@ impl Server {
     pub fn router(self) -> axum::Router {
         axum::Router::new()
             .route("/oai/{name}", axum::routing::get(get_oai).post(post_oai))
+            .route("/oai/wiki/{name}", axum::routing::get(get_wiki).post(post_wiki))
             .route("/oai", axum::routing::get(list_repositories))
             .with_state(self)
     }
 
     /// Answers on a blocking thread with a pooled read-only connection.
     async fn respond(&self, name: String, arguments: Vec<(String, String)>, headers: &HeaderMap) -> Response {
+        self.respond_to(Served::Repository(name), arguments, headers).await
+    }
+
+    async fn respond_to(&self, what: Served, arguments: Vec<(String, String)>, headers: &HeaderMap) -> Response {
         let Ok(_permit) = self.permits.clone().acquire_owned().await else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
         let this = self.clone();
         let work = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Vec<u8>>> {
@@ -338,13 +346,23 @@ impl Server {
                 None => Store::open_read_only(&this.db)?,
             };
             let result = (|| {
-                let repos = repositories(&this.settings, store.sources()?);
-                let Some(repo) = repos.into_iter().find(|r| r.name == name) else { return Ok(None) };
                 // A version stored while this answer is read may carry a
                 // store time a moment older than now: the response date
                 // leaves a second for it, so a harvest from it misses nothing.
                 let now = chrono::Utc::now().timestamp() - 1;
-                answer(&store, &this.service, &repo, &arguments, now).map(Some)
+                match &what {
+                    Served::Repository(name) => {
+                        let repos = repositories(&this.settings, store.sources()?);
+                        let Some(repo) = repos.into_iter().find(|r| r.name == *name) else { return Ok(None) };
+                        answer(&store, &this.service, &repo, &arguments, now).map(Some)
+                    }
+                    Served::Wiki(name) => {
+                        if !store.wiki_names()?.contains(name) {
+                            return Ok(None);
+                        }
+                        wiki::answer(&store, &this.service, name, &arguments, now).map(Some)
+                    }
+                }
             })();
             let mut idle = lock(&this.idle);
             if idle.len() < CONCURRENT {
@@ -412,12 +430,37 @@ async fn post_oai(State(s): State<Server>, UrlPath(name): UrlPath<String>, heade
     s.respond(name, arguments, &headers).await
 }
 
+async fn get_wiki(State(s): State<Server>, UrlPath(name): UrlPath<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    let arguments =
+        decode_arguments(query.unwrap_or_default().as_bytes()).unwrap_or_else(|| vec![("verb".into(), "Identify".into()), ("x".into(), String::new())]);
+    s.respond_to(Served::Wiki(name), arguments, &headers).await
+}
+
+async fn post_wiki(State(s): State<Server>, UrlPath(name): UrlPath<String>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "POST needs Content-Type: application/x-www-form-urlencoded\n").into_response();
+    }
+    let arguments = decode_arguments(&body).unwrap_or_else(|| vec![("verb".into(), "Identify".into()), ("x".into(), String::new())]);
+    s.respond_to(Served::Wiki(name), arguments, &headers).await
+}
+
+/// What a request is about.
+enum Served {
+    Repository(String),
+    Wiki(String),
+}
+
 async fn list_repositories(State(s): State<Server>) -> Response {
     let this = s.clone();
     let listed = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
         let store = Store::open_read_only(&this.db)?;
         let repos = repositories(&this.settings, store.sources()?);
-        Ok(repos.iter().map(|r| format!("{}\t{}\n", this.service.base_url(r), r.origin)).collect())
+        let mut text: String = repos.iter().map(|r| format!("{}\t{}\n", this.service.base_url(r), r.origin)).collect();
+        for wiki in store.wiki_names()? {
+            text.push_str(&format!("{}/oai/wiki/{wiki}\t[wiki.{wiki}]\n", this.service.public_url.trim_end_matches('/')));
+        }
+        Ok(text)
     })
     .await;
     match listed {

@@ -442,3 +442,109 @@ async fn a_change_travels_down_a_chain_of_mirrors_without_a_poll() {
     assert_eq!(third.records().await, top, "and mirror 3, without a poll");
     assert!(took_again < Duration::from_secs(10), "first round {took:?}, second {took_again:?}");
 }
+
+/// The pages of a mirrored wiki, as `pages --json` lists them, by id.
+async fn pages_of(config: &Path, home: &Path, wiki: &str) -> BTreeMap<u64, serde_json::Value> {
+    let mut c = bin(home);
+    c.arg("--config").arg(config).args(["pages", wiki, "--json"]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["id"].as_u64().unwrap(), v)
+        })
+        .collect()
+}
+
+/// A real MediaWiki → mirror 1 (through the action API) → mirror 2, which
+/// mirrors mirror 1's served `mediawiki` feed: page ids, titles, moves with
+/// and without a redirect, deletions and undeletions come through equal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_of_a_wiki_mirror_keeps_ids_moves_and_deletions() {
+    use crate::support::{save, test_wiki, unique_title};
+    let tw = test_wiki();
+    let w = tw.bot();
+    let prefix = format!("{} ", unique_title("Chain").replace(' ', ""));
+    let t = |name: &str| format!("{prefix}{name}");
+    for name in ["Alpha", "Beta", "Gamma", "Delta"] {
+        save(&w, &t(name), &format!("{name} & <text>\n\nsecond line")).await;
+    }
+    let first = tempdir();
+    let secret = first.path().join("bot.secret");
+    std::fs::write(&secret, &tw.bot_password).unwrap();
+    let first_config = first.path().join("c.toml");
+    std::fs::write(
+        &first_config,
+        format!(
+            "db = \"{}\"\n[serve]\n[wiki.src]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\"]\n",
+            first.path().join("m.sqlite").display(),
+            tw.api,
+            tw.bot_user,
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let mirror_one = Mirror { home: first, config: first_config };
+    mirror_one.ok(&["mirror", "src"]).await;
+    let served = mirror_one.serve().await;
+    let second = tempdir();
+    let second_config = second.path().join("c.toml");
+    // Mirror 2 reads only mirror 1's feed; its action API is never asked.
+    std::fs::write(
+        &second_config,
+        format!(
+            "db = \"{}\"\n[wiki.up]\napi = \"http://127.0.0.1:9/never/api.php\"\noai = \"{}/oai/wiki/src\"\nfeed = \"oai\"\n",
+            second.path().join("m.sqlite").display(),
+            served.root
+        ),
+    )
+    .unwrap();
+    let mirror_two = Mirror { home: second, config: second_config };
+    let compare = |round: &'static str| {
+        let (one, two) = (&mirror_one, &mirror_two);
+        async move {
+            two.ok(&["mirror", "up"]).await;
+            let a = pages_of(&one.config, one.home.path(), "src").await;
+            let b = pages_of(&two.config, two.home.path(), "up").await;
+            assert!(!a.is_empty());
+            assert_eq!(b, a, "{round}: mirror 2 differs from mirror 1");
+            a
+        }
+    };
+    let start = compare("first pull").await;
+    assert_eq!(start.values().filter(|p| p["deleted"] == false).count(), 4);
+
+    next_seconds().await;
+    w.move_page(&t("Alpha"), &t("Alpha moved"), false, "chain test").await.unwrap();
+    w.move_page(&t("Beta"), &t("Beta moved"), true, "chain test").await.unwrap();
+    w.delete(&t("Gamma"), "chain test").await.unwrap();
+    save(&w, &t("Delta"), "Delta, edited").await;
+    mirror_one.ok(&["mirror", "src"]).await;
+    let moved = compare("moves, a deletion, an edit").await;
+    let alpha = start.values().find(|p| p["title"] == t("Alpha").as_str()).unwrap()["id"].as_u64().unwrap();
+    assert_eq!(moved[&alpha]["title"], t("Alpha moved").as_str(), "the moved page keeps its id");
+    assert!(moved.values().any(|p| p["title"] == t("Alpha").as_str() && p["redirect"].is_string()), "the redirect left behind");
+
+    next_seconds().await;
+    w.undelete(&t("Gamma"), "chain test").await.unwrap();
+    mirror_one.ok(&["mirror", "src"]).await;
+    let back = compare("an undeletion").await;
+    assert!(back.values().any(|p| p["title"] == t("Gamma").as_str() && p["deleted"] == false));
+
+    // What the wiki is served as is valid OAI-PMH too.
+    let dir = tempdir();
+    let mut files = Vec::new();
+    for (i, q) in
+        ["verb=Identify", "verb=ListMetadataFormats", "verb=ListRecords&metadataPrefix=mediawiki", "verb=ListRecords&metadataPrefix=oai_dc", "verb=ListSets"]
+            .iter()
+            .enumerate()
+    {
+        let doc = reqwest::get(format!("{}/oai/wiki/src?{q}", served.root)).await.unwrap().text().await.unwrap();
+        let path = dir.path().join(format!("w{i}.xml"));
+        std::fs::write(&path, doc).unwrap();
+        files.push(path);
+    }
+    validate(&files);
+}

@@ -34,3 +34,12 @@ CREATE TABLE origin_set (
     name     TEXT NOT NULL,
     PRIMARY KEY (base_url, spec)
 );
+
+-- Wiki pages are served too: each change of a page (an edit, a move, a
+-- deletion, an undeletion) gives it the next store sequence and time.
+ALTER TABLE wiki_page ADD COLUMN stored_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE wiki_page ADD COLUMN stored_at INTEGER NOT NULL DEFAULT 0;
+UPDATE wiki_page SET stored_seq = (SELECT last_seq FROM store_clock) + rowid, stored_at = updated_at;
+UPDATE store_clock SET last_seq = COALESCE((SELECT MAX(stored_seq) FROM wiki_page), last_seq),
+                       last_at = MAX(last_at, COALESCE((SELECT MAX(stored_at) FROM wiki_page), 0));
+CREATE INDEX wiki_page_served ON wiki_page (wiki, stored_seq);

@@ -1,0 +1,185 @@
+//! A mirrored wiki served over OAI-PMH, as MediaWiki's OAI extension serves
+//! a wiki: one record per page, in the `mediawiki` format (the page and its
+//! current revision in the export format) and in `oai_dc`. Identifiers end
+//! in the page id (`oai:NAMESPACE:WIKI:ID`), so a move stays a move for a
+//! mirror below this one; a deleted page is a deleted header from then on.
+
+use checkpoints::{OriginFormat, ServedPage, Store};
+
+use super::render::{self, Envelope};
+use super::request::{self, List, OaiError, Request, Selection};
+use super::token::Token;
+use super::{PAGE, Service};
+use crate::mirror::export::{self, ExportPage, ExportRevision};
+use crate::util::xml_escape as esc;
+
+fn formats() -> Vec<OriginFormat> {
+    vec![
+        OriginFormat { prefix: "mediawiki".into(), schema: export::SCHEMA.into(), namespace: export::NAMESPACE.into() },
+        OriginFormat {
+            prefix: "oai_dc".into(),
+            schema: "http://www.openarchives.org/OAI/2.0/oai_dc.xsd".into(),
+            namespace: "http://www.openarchives.org/OAI/2.0/oai_dc/".into(),
+        },
+    ]
+}
+
+fn identifier(service: &Service, wiki: &str, pageid: u64) -> String {
+    format!("oai:{}:{wiki}:{pageid}", service.namespace)
+}
+
+/// The page id a served identifier names, if it is one of this wiki's.
+fn page_id(service: &Service, wiki: &str, served: &str) -> Option<u64> {
+    served.strip_prefix(&format!("oai:{}:{wiki}:", service.namespace))?.parse().ok()
+}
+
+fn base_url(service: &Service, wiki: &str) -> String {
+    format!("{}/oai/wiki/{wiki}", service.public_url.trim_end_matches('/'))
+}
+
+/// The answer to one request about `wiki`, as a document.
+pub fn answer(store: &Store, service: &Service, wiki: &str, arguments: &[(String, String)], now: i64) -> anyhow::Result<Vec<u8>> {
+    let base = base_url(service, wiki);
+    let (verb, parsed) = request::parse(arguments);
+    let outcome = match parsed {
+        Ok(r) => respond(store, service, wiki, &r, now)?,
+        Err(e) => Err(e),
+    };
+    let echo = match (&outcome, verb) {
+        (Err(e), _) if !e.echoes_arguments() => None,
+        (_, Some(v)) => Some((v, arguments)),
+        _ => None,
+    };
+    let env = Envelope { response_date: now, base_url: &base, echo };
+    Ok(match outcome {
+        Ok(body) => render::document(&env, |out| out.extend_from_slice(&body)),
+        Err(e) => render::document(&env, |out| render::error(out, &e)),
+    })
+}
+
+fn respond(store: &Store, service: &Service, wiki: &str, r: &Request, now: i64) -> anyhow::Result<Result<Vec<u8>, OaiError>> {
+    let mut out = Vec::with_capacity(64 * 1024);
+    let known_format = |p: &str| formats().iter().any(|f| f.prefix == p);
+    match r {
+        Request::Identify => {
+            let earliest = store.served_wiki_earliest(wiki)?.unwrap_or(now);
+            let name = format!("{wiki} (a mirror of a wiki)");
+            let origin = base_url(service, wiki);
+            render::identify(&mut out, &render::Identity { name: &name, base_url: &origin, admin_emails: &service.admin_emails, earliest, origin: &origin });
+        }
+        Request::ListMetadataFormats { identifier } => {
+            if let Some(id) = identifier {
+                let found = page_id(service, wiki, id).map(|p| store.served_wiki_page(wiki, p)).transpose()?.flatten();
+                if found.is_none() {
+                    return Ok(Err(OaiError::new("idDoesNotExist", "no page has this identifier here")));
+                }
+            }
+            render::formats(&mut out, &formats());
+        }
+        Request::ListSets { .. } => return Ok(Err(OaiError::new("noSetHierarchy", "a wiki is served without sets"))),
+        Request::GetRecord { identifier, prefix } => {
+            let Some(found) = page_id(service, wiki, identifier).map(|p| store.served_wiki_page(wiki, p)).transpose()?.flatten() else {
+                return Ok(Err(OaiError::new("idDoesNotExist", "no page has this identifier here")));
+            };
+            if !known_format(prefix) {
+                return Ok(Err(OaiError::new("cannotDisseminateFormat", format!("pages are served as mediawiki and oai_dc, not {prefix}"))));
+            }
+            out.extend_from_slice(b"<GetRecord>");
+            push_page(&mut out, service, wiki, &found, prefix, true);
+            out.extend_from_slice(b"</GetRecord>\n");
+        }
+        Request::ListIdentifiers(list) | Request::ListRecords(list) => {
+            let records = matches!(r, Request::ListRecords(_));
+            let (selection, after, max_seq, cursor, total) = match list {
+                List::Fresh(s) => (s.clone(), 0, None, 0, None),
+                List::Resume(text) => match Token::decode(text) {
+                    Ok(t) => (t.selection(), t.a, Some(t.m), t.c, Some(t.t)),
+                    Err(e) => return Ok(Err(e)),
+                },
+            };
+            if !known_format(&selection.prefix) {
+                return Ok(Err(OaiError::new("cannotDisseminateFormat", format!("pages are served as mediawiki and oai_dc, not {}", selection.prefix))));
+            }
+            if selection.set.is_some() {
+                return Ok(Err(OaiError::new("noSetHierarchy", "a wiki is served without sets")));
+            }
+            let max_seq = match max_seq {
+                Some(m) => m,
+                None => store.last_stored_seq()?,
+            };
+            let total = match total {
+                Some(t) => t,
+                None => store.served_wiki_count(wiki, max_seq, selection.from, selection.until)?,
+            };
+            let mut pages = store.served_wiki_pages(wiki, after, max_seq, selection.from, selection.until, PAGE + 1)?;
+            if pages.is_empty() && matches!(list, List::Fresh(_)) {
+                return Ok(Err(OaiError::new("noRecordsMatch", "no page matches these arguments")));
+            }
+            let more = pages.len() > PAGE;
+            pages.truncate(PAGE);
+            out.extend_from_slice(if records { b"<ListRecords>\n".as_slice() } else { b"<ListIdentifiers>\n".as_slice() });
+            for p in &pages {
+                push_page(&mut out, service, wiki, p, &selection.prefix, records);
+            }
+            let given = cursor + pages.len() as u64;
+            let size = total.max(given);
+            let next = match (more, pages.last()) {
+                (true, Some(last)) => Some(Token::new(&Selection { set: None, ..selection.clone() }, last.stored_seq, max_seq, given, size).encode()),
+                _ => None,
+            };
+            if next.is_some() || !matches!(list, List::Fresh(_)) {
+                render::token(&mut out, next.as_deref(), size, cursor);
+            }
+            out.extend_from_slice(if records { b"</ListRecords>\n".as_slice() } else { b"</ListIdentifiers>\n".as_slice() });
+        }
+    }
+    Ok(Ok(out))
+}
+
+fn push_page(out: &mut Vec<u8>, service: &Service, wiki: &str, p: &ServedPage, prefix: &str, with_metadata: bool) {
+    let id = identifier(service, wiki, p.page.pageid);
+    // A page with no revision here cannot be served with content.
+    let deleted = p.page.deleted || p.revision.is_none();
+    let header = render::Header { identifier: &id, stored_at: p.stored_at, sets: &[], deleted };
+    if !with_metadata {
+        render::header(out, &header);
+        out.push(b'\n');
+        return;
+    }
+    out.extend_from_slice(b"<record>");
+    render::header(out, &header);
+    if !deleted && let Some(rev) = &p.revision {
+        out.extend_from_slice(b"<metadata>");
+        let metadata = if prefix == "mediawiki" {
+            export::write(&ExportPage {
+                pageid: p.page.pageid,
+                ns: p.page.ns,
+                title: p.page.title.clone(),
+                redirect: p.page.redirect.clone(),
+                revisions: vec![ExportRevision {
+                    revid: rev.revid,
+                    parentid: rev.parentid,
+                    timestamp: rev.timestamp.clone(),
+                    user: rev.user.clone(),
+                    comment: rev.comment.clone(),
+                    text: rev.text.clone(),
+                }],
+            })
+        } else {
+            format!(
+                "<oai_dc:dc xmlns:oai_dc=\"http://www.openarchives.org/OAI/2.0/oai_dc/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
+                 xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+                 xsi:schemaLocation=\"http://www.openarchives.org/OAI/2.0/oai_dc/ http://www.openarchives.org/OAI/2.0/oai_dc.xsd\">\
+                 <dc:title>{}</dc:title><dc:creator>{}</dc:creator><dc:type>Text</dc:type><dc:format>text/x-wiki</dc:format>\
+                 <dc:identifier>{}</dc:identifier><dc:date>{}</dc:date></oai_dc:dc>",
+                esc(&p.page.title),
+                esc(&rev.user),
+                esc(&id),
+                esc(&rev.timestamp)
+            )
+        };
+        out.extend_from_slice(metadata.as_bytes());
+        out.extend_from_slice(b"</metadata>");
+    }
+    out.extend_from_slice(b"</record>\n");
+}
