@@ -66,6 +66,10 @@ pub struct ServeSettings {
     /// Mirrors below this one to tell at once when a run stored changes:
     /// another oai-mirror's `POST /trigger/JOB`.
     pub notify: Vec<NotifySettings>,
+    /// Connections open at once; more wait in the kernel's queue.
+    pub max_connections: usize,
+    /// A connection that neither sends nor takes a byte for this long is closed.
+    pub client_timeout_secs: u64,
 }
 
 /// One mirror to tell: its trigger URL and the token it wants.

@@ -27,7 +27,7 @@ pub(super) async fn serve(settings: Settings, db: PathBuf, listen: Option<&str>,
     let bound = listener.local_addr()?;
     tracing::info!(addr = %bound, "serving the store over OAI-PMH: GET /oai lists the repositories, /oai/NAME serves one");
     let server = crate::serve::Server::new(std::sync::Arc::new(settings), db, format!("http://{bound}"));
-    axum::serve(listener, server.router()).with_graceful_shutdown(crate::daemon::shutdown_signals()).await?;
+    server.run(listener, crate::daemon::shutdown_signals()).await?;
     Ok(())
 }
 

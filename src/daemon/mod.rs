@@ -70,8 +70,8 @@ pub async fn serve(
             tracing::info!(%addr, "serving the store over OAI-PMH at /oai/NAME");
             let mut stop = stop_rx.clone();
             Some(tokio::spawn(async move {
-                axum::serve(listener, provider.router())
-                    .with_graceful_shutdown(async move {
+                provider
+                    .run(listener, async move {
                         let _ = stop.wait_for(|s| *s).await;
                     })
                     .await

@@ -5,6 +5,7 @@
 //! * `token`: stateless resumption tokens (pure).
 //! * `render`: the response documents (pure).
 //! * `notify`: telling the mirrors below this one that it changed.
+//! * `guard`: connections bounded in number and closed when idle.
 //! * `wiki`: a mirrored wiki served as MediaWiki's OAI extension serves one
 //!   (`/oai/wiki/NAME`, formats `mediawiki` and `oai_dc`).
 //! * here: which repositories are served, the answer to each request from
@@ -21,6 +22,7 @@
 //! the origin's identifier, datestamp, base URL and metadata namespace are
 //! in its `<about>` provenance. Deletions are persistent.
 
+pub mod guard;
 pub mod notify;
 pub mod render;
 pub mod request;
@@ -324,6 +326,14 @@ impl Server {
         Server { settings, db, service, idle: Arc::default(), permits: Arc::new(tokio::sync::Semaphore::new(CONCURRENT)) }
     }
 
+    /// Serves on `listener` until `shutdown` completes, connections guarded
+    /// as `[serve]` says.
+    pub async fn run(self, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let serve = self.settings.serve.clone().unwrap_or_default();
+        let guarded = guard::GuardedListener::new(listener, serve.max_connections, std::time::Duration::from_secs(serve.client_timeout_secs.max(1)));
+        axum::serve(guarded, self.router()).with_graceful_shutdown(shutdown).await
+    }
+
     pub fn router(self) -> axum::Router {
         axum::Router::new()
             .route("/oai/{name}", axum::routing::get(get_oai).post(post_oai))
@@ -478,6 +488,8 @@ impl Default for ServeSettings {
             admin_email: Vec::new(),
             repository_identifier: "oai-mirror.local".into(),
             notify: Vec::new(),
+            max_connections: 256,
+            client_timeout_secs: 30,
         }
     }
 }

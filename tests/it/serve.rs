@@ -548,3 +548,63 @@ async fn a_mirror_of_a_wiki_mirror_keeps_ids_moves_and_deletions() {
     }
     validate(&files);
 }
+
+/// Clients that stall (a request sent in part, then nothing) hold a
+/// connection slot for the idle timeout at most; meanwhile and after, other
+/// clients are served, many at once, and absurd requests get OAI errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_and_hostile_clients_hold_nothing_for_long() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_bed, mirror) = origin_and_mirror(50).await;
+    let text = std::fs::read_to_string(&mirror.config).unwrap().replace("[serve]\n", "[serve]\nmax_connections = 4\nclient_timeout_secs = 1\n");
+    std::fs::write(&mirror.config, text).unwrap();
+    let served = mirror.serve().await;
+    let addr = served.root.trim_start_matches("http://").to_string();
+    // Every slot taken by a client that sends half a request and stops.
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /oai/bed?verb=Identify HTTP/1.1\r\nHo").await.unwrap();
+        stalled.push(s);
+    }
+    let started = std::time::Instant::now();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let answer = http.get(format!("{}?verb=Identify", served.url())).send().await.unwrap().text().await.unwrap();
+    assert!(answer.contains("<Identify>"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(8), "served after the stalled ones timed out: {:?}", started.elapsed());
+    for mut s in stalled {
+        let mut buf = [0u8; 64];
+        let closed = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await;
+        assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "the server closed the stalled connection: {closed:?}");
+    }
+    // Many at once: every one answered, none an error.
+    let asks: Vec<_> = (0..24)
+        .map(|i| {
+            let (http, url) = (http.clone(), served.url());
+            tokio::spawn(async move {
+                http.get(format!("{url}?verb=GetRecord&metadataPrefix=oai_dc&identifier=oai:testbed.example:{:08}", i % 50))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for a in asks {
+        let doc = a.await.unwrap();
+        assert!(doc.contains("<GetRecord>"), "{doc:.300}");
+    }
+    let huge = http
+        .post(served.url())
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("verb=GetRecord&metadataPrefix=oai_dc&identifier={}", "x".repeat(100_000)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(huge.contains("code=\"badArgument\""), "{huge:.300}");
+}
