@@ -94,6 +94,14 @@ pub struct ListProgress {
     pub page_records: u64,
 }
 
+/// Whether an `<about>` container is an OAI-PMH provenance container.
+fn is_provenance(about: &[u8]) -> bool {
+    let head = &about[..about.len().min(512)];
+    head.starts_with(b"<provenance") && head.windows(PROVENANCE_NS.len()).any(|w| w == PROVENANCE_NS.as_bytes())
+}
+
+const PROVENANCE_NS: &str = "http://www.openarchives.org/OAI/2.0/provenance";
+
 /// The most ListSets pages followed (a repository may have tens of
 /// thousands of sets).
 const SET_PAGES: usize = 50;
@@ -351,6 +359,7 @@ impl PageWrite {
                 deleted: r.header.deleted,
                 sets: &r.header.sets,
                 metadata: r.metadata.as_deref(),
+                about: r.about.iter().find(|a| is_provenance(a)).map(Vec::as_slice),
             })
             .collect();
         PageCommit {

@@ -44,6 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         deleted: false,
                         sets: &sets,
                         metadata: Some(m.as_bytes()),
+                        about: None,
                     })
                     .collect(),
                 next: Position { token: Some(format!("t{g}.{p}")), ..Position::default() },

@@ -167,6 +167,7 @@ mod tests {
                 deleted: r.2,
                 sets: &sets[i],
                 metadata: (!r.2).then(|| metadata[i].as_bytes()),
+                about: None,
             })
             .collect();
         let page = PageCommit { records, next: Position::default(), requests: 1, repairs: 0, skipped: 0, transcoded: false, response_date: None, now: 0 };

@@ -44,6 +44,8 @@ pub struct OriginSet {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServedRecord {
     pub record: StoredRecord,
+    /// The origin's provenance container, when the origin is a mirror.
+    pub provenance: Option<Vec<u8>>,
     /// Orders versions as they were stored; a list walks it.
     pub stored_seq: i64,
     /// Unix seconds: the served datestamp.
@@ -171,7 +173,7 @@ impl Store {
     pub fn served_page(&self, q: &ServedQuery, after_seq: i64, limit: usize) -> Result<Vec<ServedRecord>> {
         let columns = if q.headers_only { RECORD_HEADER_COLUMNS } else { RECORD_COLUMNS };
         let sql = format!(
-            "{}, stored_seq, stored_at FROM record {} ORDER BY stored_seq LIMIT ?6",
+            "{}, stored_seq, stored_at, provenance FROM record {} ORDER BY stored_seq LIMIT ?6",
             columns.trim_end_matches(" FROM record"),
             served_where(&q.sources)
         );
@@ -181,8 +183,9 @@ impl Store {
         while let Some(row) = rows.next().doing("listing served records")? {
             let stored_seq: i64 = row.get(10).doing("listing served records")?;
             let stored_at: i64 = row.get(11).doing("listing served records")?;
+            let provenance: Option<Vec<u8>> = if q.headers_only { None } else { row.get(12).doing("listing served records")? };
             let record = self.unpack(record_from_row(row).doing("listing served records")?)?;
-            out.push(ServedRecord { record, stored_seq, stored_at });
+            out.push(ServedRecord { record, provenance, stored_seq, stored_at });
         }
         Ok(out)
     }
@@ -196,17 +199,17 @@ impl Store {
     /// One record of these sources, as served (GetRecord).
     pub fn served_record(&self, sources: &[i64], identifier: &str) -> Result<Option<ServedRecord>> {
         let sql = format!(
-            "{}, stored_seq, stored_at FROM record WHERE {} AND identifier = ?1 ORDER BY stored_seq DESC LIMIT 1",
+            "{}, stored_seq, stored_at, provenance FROM record WHERE {} AND identifier = ?1 ORDER BY stored_seq DESC LIMIT 1",
             RECORD_COLUMNS.trim_end_matches(" FROM record"),
             among(sources)
         );
         let found = self
             .conn()
-            .query_row(&sql, params![identifier], |row| Ok((record_from_row(row)?, row.get::<_, i64>(10)?, row.get::<_, i64>(11)?)))
+            .query_row(&sql, params![identifier], |row| Ok((record_from_row(row)?, row.get::<_, i64>(10)?, row.get::<_, i64>(11)?, row.get(12)?)))
             .optional()
             .doing("reading a served record")?;
         match found {
-            Some((row, stored_seq, stored_at)) => Ok(Some(ServedRecord { record: self.unpack(row)?, stored_seq, stored_at })),
+            Some((row, stored_seq, stored_at, provenance)) => Ok(Some(ServedRecord { record: self.unpack(row)?, provenance, stored_seq, stored_at })),
             None => Ok(None),
         }
     }

@@ -111,6 +111,9 @@ pub struct RecordIn<'a> {
     pub deleted: bool,
     pub sets: &'a [String],
     pub metadata: Option<&'a [u8]>,
+    /// The record's OAI-PMH provenance container as the origin sent it, if
+    /// it had one (the origin is itself a mirror); served nested.
+    pub about: Option<&'a [u8]>,
 }
 
 /// A stored record.
@@ -453,7 +456,8 @@ impl Store {
                             dictionary,
                             rec.metadata.map(|m| m.len() as i64),
                             seq,
-                            stored_at
+                            stored_at,
+                            rec.about
                         ])
                         .map_err(|source| Error::Sqlite { doing: format!("storing record {}", rec.identifier), source })?;
                 }
@@ -611,9 +615,10 @@ fn uri_path(path: &std::path::Path) -> String {
 // changes: a record seen again unchanged is not new to anyone serving it.
 const UPSERT_RECORD: &str = "
 INSERT INTO record (source_id, identifier, datestamp, datestamp_unix, deleted, sets, metadata, first_seen, last_seen, metadata_codec, metadata_dictionary, metadata_size,
-                    stored_seq, stored_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13)
+                    stored_seq, stored_at, provenance)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
 ON CONFLICT (source_id, identifier) DO UPDATE SET
+    provenance     = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.provenance ELSE record.provenance END,
     stored_seq     = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix AND (excluded.datestamp IS NOT record.datestamp OR excluded.deleted IS NOT record.deleted
                           OR excluded.sets IS NOT record.sets OR excluded.metadata IS NOT record.metadata) THEN excluded.stored_seq ELSE record.stored_seq END,
     stored_at      = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix AND (excluded.datestamp IS NOT record.datestamp OR excluded.deleted IS NOT record.deleted

@@ -153,6 +153,9 @@ pub struct Header {
 pub struct Record {
     pub header: Header,
     pub metadata: Option<Vec<u8>>,
+    /// The content of each `<about>` container, as received (prefixes an
+    /// ancestor declared declared again, as for metadata).
+    pub about: Vec<Vec<u8>>,
 }
 
 /// A resumptionToken element. An empty `value` ends the list, even when the

@@ -422,6 +422,9 @@ impl<'a> Cursor<'a> {
                     saw_header = true;
                 }
                 "metadata" => rec.metadata = Some(self.metadata(&start)?),
+                // Kept like metadata: a provenance container is what a
+                // mirror of a mirror nests in its own.
+                "about" => rec.about.push(self.metadata(&start)?),
                 _ => self.skip()?,
             }
         }
@@ -431,7 +434,7 @@ impl<'a> Cursor<'a> {
         Ok(rec)
     }
 
-    /// The bytes inside `<metadata>`, as received, with surrounding white
+    /// The bytes inside `<metadata>` (or `<about>`), as received, with surrounding white
     /// space trimmed. Prefixes that the fragment uses but an ancestor
     /// declared (Zenodo's `xsi:`, BnF's `dc:`) are declared again on its root
     /// element, so that the stored fragment is a well-formed document alone.

@@ -226,7 +226,14 @@ fn push_record(out: &mut Vec<u8>, service: &Service, repo: &Repository, r: &chec
     let identifier = service.served_identifier(repo, &r.record.identifier);
     let h = Header { identifier: &identifier, stored_at: r.stored_at, sets: &r.record.sets, deleted: r.record.deleted };
     if with_metadata {
-        let origin = Origin { base_url: &repo.origin, identifier: &r.record.identifier, datestamp: &r.record.datestamp, namespace, harvested_at: r.stored_at };
+        let origin = Origin {
+            base_url: &repo.origin,
+            identifier: &r.record.identifier,
+            datestamp: &r.record.datestamp,
+            namespace,
+            harvested_at: r.stored_at,
+            nested: r.provenance.as_deref(),
+        };
         render::record(out, &h, r.record.metadata.as_deref(), &origin);
     } else {
         render::header(out, &h);

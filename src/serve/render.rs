@@ -137,6 +137,18 @@ pub struct Origin<'a> {
     pub namespace: &'a str,
     /// When this store harvested the version.
     pub harvested_at: i64,
+    /// The origin's own provenance container, when the origin is a mirror:
+    /// its `originDescription` goes inside this one.
+    pub nested: Option<&'a [u8]>,
+}
+
+/// The content of a stored provenance container (`<provenance …>CONTENT
+/// </provenance>`, unprefixed, as the harvest keeps them).
+fn provenance_content(container: &[u8]) -> Option<&[u8]> {
+    let start = container.iter().position(|b| *b == b'>')? + 1;
+    let end = container.len().checked_sub(b"</provenance>".len())?;
+    (container.ends_with(b"</provenance>") && start <= end && container[..start].ends_with(b">") && container[start - 2] != b'/')
+        .then(|| &container[start..end])
 }
 
 pub const PROVENANCE_NS: &str = "http://www.openarchives.org/OAI/2.0/provenance";
@@ -156,7 +168,7 @@ pub fn record(out: &mut Vec<u8>, h: &Header<'_>, metadata: Option<&[u8]>, origin
             "<about><provenance xmlns=\"{PROVENANCE_NS}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
              xsi:schemaLocation=\"{PROVENANCE_NS} http://www.openarchives.org/OAI/2.0/provenance.xsd\">\
              <originDescription harvestDate=\"{}\" altered=\"false\"><baseURL>{}</baseURL><identifier>{}</identifier><datestamp>{}</datestamp>\
-             <metadataNamespace>{}</metadataNamespace></originDescription></provenance></about>",
+             <metadataNamespace>{}</metadataNamespace>",
             datestamp(origin.harvested_at),
             esc(origin.base_url),
             esc(origin.identifier),
@@ -164,7 +176,10 @@ pub fn record(out: &mut Vec<u8>, h: &Header<'_>, metadata: Option<&[u8]>, origin
             esc(origin.namespace)
         ),
     );
-    push(out, "</record>\n");
+    if let Some(inner) = origin.nested.and_then(provenance_content) {
+        out.extend_from_slice(inner.trim_ascii());
+    }
+    push(out, "</originDescription></provenance></about></record>\n");
 }
 
 /// The resumptionToken element: a token for the next page, or the empty
@@ -193,11 +208,27 @@ mod tests {
     fn a_deleted_record_has_no_metadata_and_provenance_names_the_origin() {
         let mut out = Vec::new();
         let sets = vec!["a:b".to_string()];
-        let origin = Origin { base_url: "http://o/oai", identifier: "oai:o:1", datestamp: "2001-01-01", namespace: "http://n/", harvested_at: 86_400 };
+        let origin =
+            Origin { base_url: "http://o/oai", identifier: "oai:o:1", datestamp: "2001-01-01", namespace: "http://n/", harvested_at: 86_400, nested: None };
         record(&mut out, &Header { identifier: "oai:o:1", stored_at: 86_400, sets: &sets, deleted: true }, Some(b"<m/>"), &origin);
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("<record><header status=\"deleted\"><identifier>oai:o:1</identifier><datestamp>1970-01-02T00:00:00Z</datestamp><setSpec>a:b</setSpec></header><about>"), "{text}");
         assert!(!text.contains("<metadata>"));
         assert!(text.contains("<originDescription harvestDate=\"1970-01-02T00:00:00Z\" altered=\"false\"><baseURL>http://o/oai</baseURL><identifier>oai:o:1</identifier><datestamp>2001-01-01</datestamp><metadataNamespace>http://n/</metadataNamespace></originDescription>"), "{text}");
+
+        // A record from a mirror nests the mirror's description of its own origin.
+        let upstream = b"<provenance xmlns=\"http://www.openarchives.org/OAI/2.0/provenance\"><originDescription harvestDate=\"x\" altered=\"false\"><baseURL>http://first/oai</baseURL></originDescription></provenance>";
+        let mut out = Vec::new();
+        record(
+            &mut out,
+            &Header { identifier: "oai:o:1", stored_at: 0, sets: &[], deleted: false },
+            Some(b"<m/>"),
+            &Origin { nested: Some(upstream), ..origin },
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("<metadataNamespace>http://n/</metadataNamespace><originDescription harvestDate=\"x\" altered=\"false\"><baseURL>http://first/oai</baseURL></originDescription></originDescription></provenance>"),
+            "{text}"
+        );
     }
 }

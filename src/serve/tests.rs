@@ -20,6 +20,7 @@ fn store_with(n: usize) -> (Store, Repository) {
             deleted: i % 10 == 9,
             sets: &sets[i],
             metadata: (i % 10 != 9).then(|| metadata[i].as_bytes()),
+            about: None,
         })
         .collect();
     let page =

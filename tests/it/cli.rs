@@ -112,8 +112,15 @@ async fn control_characters_from_a_server_are_escaped_on_a_terminal_only() {
         let key = checkpoints::SourceKey { base_url: "http://127.0.0.1:9/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None };
         let source = store.source(&key, 1).unwrap();
         let run = store.start_run(source.id, &Default::default(), &Default::default(), 1).unwrap();
-        let record =
-            checkpoints::RecordIn { identifier: hostile, datestamp: "2026-01-01", datestamp_unix: 0, deleted: false, sets: &[], metadata: Some(b"<m/>") };
+        let record = checkpoints::RecordIn {
+            identifier: hostile,
+            datestamp: "2026-01-01",
+            datestamp_unix: 0,
+            deleted: false,
+            sets: &[],
+            metadata: Some(b"<m/>"),
+            about: None,
+        };
         let page = checkpoints::PageCommit {
             records: vec![record],
             next: Default::default(),

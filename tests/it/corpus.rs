@@ -272,6 +272,7 @@ fn real_metadata_is_stored_compressed_and_read_back_exactly() {
                 deleted: r.header.deleted,
                 sets: &r.header.sets,
                 metadata: r.metadata.as_deref(),
+                about: None,
             })
             .collect();
         let commit =

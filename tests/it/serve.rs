@@ -441,6 +441,19 @@ async fn a_change_travels_down_a_chain_of_mirrors_without_a_poll() {
     assert_eq!(second.records().await, top);
     assert_eq!(third.records().await, top, "and mirror 3, without a poll");
     assert!(took_again < Duration::from_secs(10), "first round {took:?}, second {took_again:?}");
+
+    // Mirror 3 says where the record came from, all the way up: its own
+    // description holds mirror 2's, which holds mirror 1's (the origin).
+    let doc = reqwest::get(format!("{}?verb=GetRecord&metadataPrefix=oai_dc&identifier=oai:testbed.example:00000007", third.served("two")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let about = doc.split("<about>").nth(1).unwrap();
+    let bases: Vec<&str> = about.split("<baseURL>").skip(1).map(|p| p.split('<').next().unwrap()).collect();
+    assert_eq!(bases, [second.served("one"), first.served("bed"), origin.clone()], "{about}");
+    assert_eq!(about.matches("</originDescription>").count(), 3);
 }
 
 /// The pages of a mirrored wiki, as `pages --json` lists them, by id.

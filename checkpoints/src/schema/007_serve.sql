@@ -8,6 +8,8 @@
 -- sets or metadata), not when a harvest sees it again unchanged.
 ALTER TABLE record ADD COLUMN stored_seq INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE record ADD COLUMN stored_at INTEGER NOT NULL DEFAULT 0;
+-- The origin's provenance container, when the origin is itself a mirror.
+ALTER TABLE record ADD COLUMN provenance BLOB;
 UPDATE record SET stored_seq = id, stored_at = last_seen;
 CREATE INDEX record_served ON record (source_id, stored_seq);
 

@@ -14,7 +14,15 @@ fn store_at(store: &mut Store, now: i64, records: &[(&str, i64, &str, &[&str])])
     let records = records
         .iter()
         .enumerate()
-        .map(|(i, r)| RecordIn { identifier: r.0, datestamp: &stamps[i], datestamp_unix: r.1, deleted: false, sets: &sets[i], metadata: Some(r.2.as_bytes()) })
+        .map(|(i, r)| RecordIn {
+            identifier: r.0,
+            datestamp: &stamps[i],
+            datestamp_unix: r.1,
+            deleted: false,
+            sets: &sets[i],
+            metadata: Some(r.2.as_bytes()),
+            about: None,
+        })
         .collect();
     let page = PageCommit { records, next: Position::default(), requests: 1, repairs: 0, skipped: 0, transcoded: false, response_date: None, now };
     store.commit_page(run.id, &page).unwrap();

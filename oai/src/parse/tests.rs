@@ -47,9 +47,12 @@ fn list_records_reads_headers_raw_metadata_and_the_token() {
     // ... and xsi, declared on the root only, is declared on the fragment.
     assert!(meta.starts_with(r#"<oai_dc:dc xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:oai_dc="#), "{meta}");
     assert!(meta.ends_with("</oai_dc:dc>"));
+    // Each about container's content is kept as sent, after the metadata.
+    assert_eq!(r.about, [b"<provenance>p</provenance>".to_vec()]);
     let d = &page.items[1];
     assert!(d.header.deleted);
     assert_eq!(d.metadata, None);
+    assert!(d.about.is_empty());
     let t = page.token.as_ref().unwrap();
     assert_eq!((t.value.as_str(), t.complete_list_size, t.cursor), ("tok/1+2", Some(10), Some(0)));
     assert_eq!(page.next_token(), Some("tok/1+2"));
