@@ -116,8 +116,10 @@ async fn the_control_endpoint_needs_the_token_and_triggers_status_and_metrics_wo
     assert_eq!(resp.status(), 202);
     let job = d.wait_runs("source.bed", 1).await;
     assert_eq!((job["last_outcome"].as_str(), job["items_total"].as_u64()), (Some("ok"), Some(300)), "{job}");
-    let missing = d.http.post(format!("{}/trigger/source.nope", d.url)).bearer_auth(TOKEN).send().await.unwrap();
+    let missing = d.http.post(format!("{}/trigger/source.bde", d.url)).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(missing.status(), 404);
+    let said = missing.text().await.unwrap();
+    assert!(said.contains("source.bed") && said.contains("did you mean"), "the known jobs, and the nearest: {said}");
 
     let metrics = d.http.get(format!("{}/metrics", d.url)).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("oai_mirror_runs_total{job=\"source.bed\"} 1\n"), "{metrics}");

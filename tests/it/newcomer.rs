@@ -387,3 +387,21 @@ async fn completions_and_the_manual_come_from_the_command_definitions() {
     assert!(man.starts_with(".ie \\n(.g .ds Aq") || man.contains(".TH oai-mirror"), "{}", &man[..man.len().min(300)]);
     assert!(man.contains("wikis"), "the manual's description mentions wikis");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_logs_only_warnings_and_verbose_logs_more() {
+    let bed = Testbed::new(RepoSpec { records: 50, ..RepoSpec::default() });
+    let url = bed.spawn().await.unwrap();
+    let home = Home::new(&format!("[source.bed]\nurl = \"{url}\"\n"));
+    let quiet = |args: &[&str]| {
+        let mut c = home.cmd(args);
+        c.env_remove("RUST_LOG");
+        c
+    };
+    let out = run(quiet(&["-q", "harvest", "bed"])).await;
+    assert!(out.status.success() && stderr(&out).is_empty(), "-q: {}", stderr(&out));
+    let out = run(quiet(&["harvest", "bed", "--full"])).await;
+    assert!(!stderr(&out).contains("DEBUG"), "{}", stderr(&out));
+    let out = run(quiet(&["-v", "harvest", "bed", "--full"])).await;
+    assert!(stderr(&out).contains("DEBUG"), "-v logs debug lines: {}", stderr(&out));
+}
