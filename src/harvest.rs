@@ -127,12 +127,16 @@ pub async fn list_sets(client: &Client) -> Result<Vec<oai::Set>, oai::Error> {
 }
 
 /// Asks a repository for its formats and sets and keeps them, so that
-/// serving it again declares what it declared. Two requests and more for
-/// many sets: done on a source's first harvest and on a full one, only
-/// where the store is served.
+/// serving it again declares what it declared. Two requests (more for
+/// many sets): done on a repository's first harvest and on a full one.
 pub async fn describe_origin(store: &Mutex<Store>, client: &Client) -> anyhow::Result<()> {
     let formats = client.list_metadata_formats(None).await.context("asking for the repository's formats")?.value;
-    let sets = list_sets(client).await.context("asking for the repository's sets")?;
+    // Sets that cannot be listed are none: asking again each harvest would
+    // only repeat the failure.
+    let sets = list_sets(client).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "the repository's sets could not be listed; it is served without sets");
+        Vec::new()
+    });
     let formats: Vec<checkpoints::OriginFormat> =
         formats.into_iter().map(|f| checkpoints::OriginFormat { prefix: f.prefix, schema: f.schema, namespace: f.namespace }).collect();
     let sets: Vec<checkpoints::OriginSet> = sets.into_iter().map(|s| checkpoints::OriginSet { spec: s.spec, name: s.name }).collect();

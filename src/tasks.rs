@@ -103,11 +103,11 @@ pub async fn harvest(
     let request = HarvestRequest { source: job.source.clone(), from: range.from.clone(), until: range.until.clone(), full: range.full, window: job.window };
     let described = crate::util::blocking(|| crate::util::lock(&store).origin_formats(&job.source.base_url).map(|f| !f.is_empty()))?;
     let summary = harvest::harvest(store.clone(), &client, &request, progress).await.with_context(|| format!("harvesting {name}"))?;
-    // A served store declares each origin's formats and sets as the origin
-    // did; asked once, and again on a full harvest. Not getting them fails
-    // nothing: serving falls back to what the records say.
-    if settings.serve.is_some()
-        && (!described || range.full)
+    // Serving declares each origin's formats and sets as the origin did:
+    // asked on a repository's first harvest (two requests), and again on a
+    // full one. Not getting them fails nothing: serving falls back to what
+    // the records say.
+    if (!described || range.full)
         && let Err(e) = harvest::describe_origin(&store, &client).await
     {
         tracing::warn!(error = %format!("{e:#}"), "the repository's formats and sets were not kept; serving falls back to what the records say");

@@ -19,7 +19,7 @@ async fn a_second_harvest_fetches_only_the_changes() {
     let first = run(cmd(&["harvest", &url])).await;
     assert!(first.status.success(), "{}", stderr(&first));
     let first_requests = bed.requests();
-    assert_eq!(first_requests, 1 + 10, "Identify and ten pages");
+    assert_eq!(first_requests, 1 + 10 + 2, "Identify, ten pages, then the formats and sets it declares (once)");
     let first_response_date = bed.now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
 
     // The repository changes: three records are edited and one deleted.
