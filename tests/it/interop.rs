@@ -7,9 +7,9 @@ use std::process::{Child, Command};
 
 use crate::support::{bin, run, stderr, stdout, stored, tempdir};
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Server {
@@ -19,7 +19,8 @@ impl Drop for Server {
     }
 }
 
-fn start(records: usize, extra: &[&str], changes: &std::path::Path) -> Server {
+/// Starts the `oaipmh` server with `records` records and a changes file.
+pub(crate) fn start(records: usize, extra: &[&str], changes: &std::path::Path) -> Server {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()

@@ -318,8 +318,8 @@ const TOKEN: &str = "chain-token-0123456789";
 
 impl Link {
     /// A mirror harvesting `upstream` as `[source.NAME]`, telling `below`
-    /// (a trigger URL) when it stored changes. No schedule: it runs only
-    /// when triggered.
+    /// (a trigger URL) when it stored changes. Its schedule (New Year's
+    /// midnight) does not come round in a test: it runs when told.
     fn new(name: &str, upstream: &str, below: Option<String>) -> Link {
         oai_mirror::util::install_tls();
         let home = tempdir();
@@ -329,7 +329,7 @@ impl Link {
         std::fs::write(
             &config,
             format!(
-                "db = \"{}\"\n[daemon]\ntoken_env = \"OAI_MIRROR_TOKEN\"\n[serve]\nlisten = \"127.0.0.1:{serve}\"\n{notify}[source.{name}]\nurl = \"{upstream}\"\n",
+                "db = \"{}\"\n[daemon]\ntoken_env = \"OAI_MIRROR_TOKEN\"\n[serve]\nlisten = \"127.0.0.1:{serve}\"\n{notify}[source.{name}]\nurl = \"{upstream}\"\nschedule = \"0 0 1 1 *\"\n",
                 home.path().join("m.sqlite").display()
             ),
         )
@@ -398,13 +398,16 @@ async fn settled(links: &[&Link], runs: u64) -> Duration {
     }
 }
 
-/// origin → mirror 1 → mirror 2 → mirror 3, each an `oai-mirror run` with
-/// no schedule: one trigger at the top carries every change to the bottom,
-/// each mirror telling the next (`[serve] notify`).
+/// origin (the PyPI `oaipmh` server) → mirror 1 → mirror 2 → mirror 3, each
+/// an `oai-mirror run` whose schedule does not come round during the test:
+/// one trigger at the top carries every change, deletions included, to the
+/// bottom, each mirror telling the next (`[serve] notify`); no poll happens.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_travels_down_a_chain_of_mirrors_without_a_poll() {
-    let bed = Testbed::new(RepoSpec { records: 300, ..RepoSpec::default() });
-    let origin = bed.spawn().await.unwrap();
+    let work = tempdir();
+    let changes = work.path().join("changes.txt");
+    let origin_server = crate::interop::start(300, &["--batch-size", "100"], &changes);
+    let origin = origin_server.url.clone();
     // Built from the bottom, so each knows the trigger of the one below.
     let mut third = Link::new("two", "", None);
     let mut second = Link::new("one", "", Some(third.trigger_url("two")));
@@ -420,31 +423,37 @@ async fn a_change_travels_down_a_chain_of_mirrors_without_a_poll() {
     for link in [&mut third, &mut second, &mut first] {
         link.start().await;
     }
+    let at_origin = || async { harvested_by("sickle", &origin, None).await.into_iter().map(|(id, (deleted, _))| (id, deleted)).collect::<BTreeMap<_, _>>() };
+    let ids_of = |records: &BTreeMap<String, (bool, Option<String>)>| records.iter().map(|(id, (d, _))| (id.clone(), *d)).collect::<BTreeMap<_, _>>();
 
     let trigger = |url: String| async move { reqwest::Client::new().post(url).bearer_auth(TOKEN).send().await.unwrap().status() };
     assert_eq!(trigger(first.trigger_url("bed")).await, 202);
     let took = settled(&[&first, &second, &third], 1).await;
     let top = first.records().await;
     assert_eq!(top.len(), 300);
+    assert_eq!(ids_of(&top), at_origin().await, "mirror 1 holds what the origin has");
     assert_eq!(second.records().await, top);
     assert_eq!(third.records().await, top);
 
-    // A change at the origin, and one trigger.
+    // The origin changes two records and deletes one; one trigger.
     next_seconds().await;
-    bed.advance(chrono::TimeDelta::hours(1));
-    bed.touch(&[7, 8]);
-    bed.delete(9);
+    std::fs::write(&changes, "7\n8\n-9\n").unwrap();
     assert_eq!(trigger(first.trigger_url("bed")).await, 202);
     let took_again = settled(&[&first, &second, &third], 2).await;
     let top = first.records().await;
-    assert!(top["oai:testbed.example:00000009"].0, "the deletion reached mirror 1");
+    assert!(top["oai:pyoai.example:0000009"].0, "the deletion reached mirror 1");
+    assert!(top["oai:pyoai.example:0000007"].1.as_deref().unwrap().contains("version 2"), "and the new version");
+    assert_eq!(ids_of(&top), at_origin().await);
     assert_eq!(second.records().await, top);
     assert_eq!(third.records().await, top, "and mirror 3, without a poll");
+    for link in [&first, &second, &third] {
+        assert_eq!(link.runs().await, 2, "each ran once per change, when told: no scheduled run");
+    }
     assert!(took_again < Duration::from_secs(10), "first round {took:?}, second {took_again:?}");
 
     // Mirror 3 says where the record came from, all the way up: its own
     // description holds mirror 2's, which holds mirror 1's (the origin).
-    let doc = reqwest::get(format!("{}?verb=GetRecord&metadataPrefix=oai_dc&identifier=oai:testbed.example:00000007", third.served("two")))
+    let doc = reqwest::get(format!("{}?verb=GetRecord&metadataPrefix=oai_dc&identifier=oai:pyoai.example:0000007", third.served("two")))
         .await
         .unwrap()
         .text()

@@ -9,7 +9,8 @@ Records: oai:pyoai.example:NNNNNNN, one per hour from 2001-01-01, every 50th
 deleted, in set "s<i % 5>". A changes file (--changes PATH), if it exists,
 lists record numbers, one per line; those records get the file's mtime as
 their datestamp and a second version, so a test can change the repository
-between two harvests.
+between two harvests. A number with a minus sign (`-7`) deletes that
+record as of the file's mtime.
 """
 import argparse
 import datetime as dt
@@ -35,10 +36,16 @@ class Records:
     def current(self):
         """(datestamp, index, version) for every record, oldest first."""
         changed = {}
+        self.gone = set()
         if self.changes and os.path.exists(self.changes):
             mtime = dt.datetime.fromtimestamp(os.path.getmtime(self.changes), dt.timezone.utc).replace(tzinfo=None)
             with open(self.changes) as f:
-                changed = {int(line): mtime for line in f if line.strip()}
+                for line in f:
+                    if line.strip():
+                        n = int(line)
+                        changed[abs(n)] = mtime
+                        if n < 0:
+                            self.gone.add(-n)
         rows = []
         for i in range(self.n):
             if i in changed:
@@ -49,7 +56,7 @@ class Records:
         return rows
 
     def header(self, stamp, i):
-        deleted = i % 50 == 49
+        deleted = i % 50 == 49 or i in getattr(self, 'gone', set())
         return common.Header(None, 'oai:pyoai.example:%07d' % i, stamp, ['s%d' % (i % 5)], deleted)
 
     def metadata(self, i, version):
