@@ -147,10 +147,20 @@ fn sources_in(repo: &Repository, prefix: &str) -> Vec<i64> {
 
 /// The answer to one request, as a document.
 pub fn answer(store: &Store, service: &Service, repo: &Repository, arguments: &[(String, String)], now: i64) -> anyhow::Result<Vec<u8>> {
-    let base_url = service.base_url(repo);
+    document(&service.base_url(repo), arguments, now, |r| respond(store, service, repo, r, now))
+}
+
+/// A request's whole answer: its arguments checked, then `respond`'s body
+/// or error in the envelope, echoing the arguments unless they were bad.
+pub(crate) fn document(
+    base_url: &str,
+    arguments: &[(String, String)],
+    now: i64,
+    respond: impl FnOnce(&Request) -> anyhow::Result<Result<Vec<u8>, OaiError>>,
+) -> anyhow::Result<Vec<u8>> {
     let (verb, parsed) = request::parse(arguments);
     let outcome = match parsed {
-        Ok(r) => respond(store, service, repo, &r, now)?,
+        Ok(r) => respond(&r)?,
         Err(e) => Err(e),
     };
     let echo = match (&outcome, verb) {
@@ -158,7 +168,7 @@ pub fn answer(store: &Store, service: &Service, repo: &Repository, arguments: &[
         (_, Some(v)) => Some((v, arguments)),
         _ => None,
     };
-    let env = Envelope { response_date: now, base_url: &base_url, echo };
+    let env = Envelope { response_date: now, base_url, echo };
     Ok(match outcome {
         Ok(body) => render::document(&env, |out| out.extend_from_slice(&body)),
         Err(e) => render::document(&env, |out| render::error(out, &e)),
@@ -216,7 +226,7 @@ fn respond(store: &Store, service: &Service, repo: &Repository, r: &Request, now
         }
         Request::ListIdentifiers(list) | Request::ListRecords(list) => {
             let records = matches!(r, Request::ListRecords(_));
-            return list_page(store, service, repo, list, records);
+            return list_records(store, service, repo, list, records);
         }
     }
     Ok(Ok(out))
@@ -241,64 +251,105 @@ fn push_record(out: &mut Vec<u8>, service: &Service, repo: &Repository, r: &chec
     }
 }
 
-fn list_page(store: &Store, service: &Service, repo: &Repository, list: &List, records: bool) -> anyhow::Result<Result<Vec<u8>, OaiError>> {
-    let (selection, after, max_seq, cursor, total) = match list {
-        List::Fresh(selection) => (selection.clone(), 0, None, 0, None),
-        List::Resume(text) => match Token::decode(text) {
-            Ok(t) => (t.selection(), t.a, Some(t.m), t.c, Some(t.t)),
-            Err(e) => return Ok(Err(e)),
-        },
+/// Where a list request starts: its selection, the store sequence after
+/// which it goes on, the snapshot bound, the cursor and the size (the last
+/// two known once the list has begun). A damaged token is an error.
+pub(crate) struct ListStart {
+    pub selection: request::Selection,
+    pub after: i64,
+    pub max_seq: Option<i64>,
+    pub cursor: u64,
+    pub total: Option<u64>,
+    pub fresh: bool,
+}
+
+impl ListStart {
+    pub fn of(list: &List) -> Result<ListStart, OaiError> {
+        Ok(match list {
+            List::Fresh(selection) => ListStart { selection: selection.clone(), after: 0, max_seq: None, cursor: 0, total: None, fresh: true },
+            List::Resume(text) => {
+                let t = Token::decode(text)?;
+                ListStart { selection: t.selection(), after: t.a, max_seq: Some(t.m), cursor: t.c, total: Some(t.t), fresh: false }
+            }
+        })
+    }
+}
+
+/// One page of a list, whatever it lists: `count` gives the whole list's
+/// size (first page only), `fetch` the items after a store sequence below
+/// the snapshot bound (one more than a page, to know whether more follow),
+/// `seq` an item's store sequence and `write` its element.
+pub(crate) fn list_page<T>(
+    start: &ListStart,
+    records: bool,
+    max_seq: i64,
+    count: impl FnOnce() -> anyhow::Result<u64>,
+    fetch: impl FnOnce(i64, usize) -> anyhow::Result<Vec<T>>,
+    seq: impl Fn(&T) -> i64,
+    mut write: impl FnMut(&mut Vec<u8>, &T),
+) -> anyhow::Result<Result<Vec<u8>, OaiError>> {
+    let total = match start.total {
+        Some(t) => t,
+        None => count()?,
     };
+    let mut page = fetch(start.after, PAGE + 1)?;
+    if page.is_empty() && start.fresh {
+        return Ok(Err(OaiError::new("noRecordsMatch", "no record matches these arguments")));
+    }
+    let more = page.len() > PAGE;
+    page.truncate(PAGE);
+    let mut out = Vec::with_capacity(page.len() * 2048 + 256);
+    out.extend_from_slice(if records { b"<ListRecords>\n".as_slice() } else { b"<ListIdentifiers>\n".as_slice() });
+    for item in &page {
+        write(&mut out, item);
+    }
+    let given = start.cursor + page.len() as u64;
+    // The list's size, as counted when it began, is kept; a list that grew
+    // past it (records changed during the walk) shows what it gave.
+    let size = total.max(given);
+    let next = match (more, page.last()) {
+        (true, Some(last)) => Some(Token::new(&start.selection, seq(last), max_seq, given, size).encode()),
+        _ => None,
+    };
+    if next.is_some() || !start.fresh {
+        render::token(&mut out, next.as_deref(), size, start.cursor);
+    }
+    out.extend_from_slice(if records { b"</ListRecords>\n".as_slice() } else { b"</ListIdentifiers>\n".as_slice() });
+    Ok(Ok(out))
+}
+
+fn list_records(store: &Store, service: &Service, repo: &Repository, list: &List, records: bool) -> anyhow::Result<Result<Vec<u8>, OaiError>> {
+    let start = match ListStart::of(list) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
+    };
+    let selection = &start.selection;
     let sources = sources_in(repo, &selection.prefix);
     if sources.is_empty() {
-        return Ok(Err(match list {
-            List::Fresh(_) => OaiError::new("cannotDisseminateFormat", format!("{} is not a metadata format of this repository", selection.prefix)),
-            List::Resume(_) => OaiError::new("badResumptionToken", "the resumptionToken names a format this repository no longer has"),
+        return Ok(Err(if start.fresh {
+            OaiError::new("cannotDisseminateFormat", format!("{} is not a metadata format of this repository", selection.prefix))
+        } else {
+            OaiError::new("badResumptionToken", "the resumptionToken names a format this repository no longer has")
         }));
     }
     if selection.set.is_some() && store.origin_sets(&repo.origin)?.is_empty() && !repo.sources.iter().any(|s| s.key.set_spec.is_some()) {
         return Ok(Err(OaiError::new("noSetHierarchy", "this repository has no sets")));
     }
-    let query = checkpoints::ServedQuery {
-        sources,
-        set: selection.set.clone(),
-        from: selection.from,
-        until: selection.until,
-        max_seq: match max_seq {
-            Some(m) => m,
-            None => store.last_stored_seq()?,
-        },
-        headers_only: !records,
+    let max_seq = match start.max_seq {
+        Some(m) => m,
+        None => store.last_stored_seq()?,
     };
-    let total = match total {
-        Some(t) => t,
-        None => store.served_count(&query)?,
-    };
-    let mut page = store.served_page(&query, after, PAGE + 1)?;
-    if page.is_empty() && matches!(list, List::Fresh(_)) {
-        return Ok(Err(OaiError::new("noRecordsMatch", "no record matches these arguments")));
-    }
-    let more = page.len() > PAGE;
-    page.truncate(PAGE);
+    let query = checkpoints::ServedQuery { sources, set: selection.set.clone(), from: selection.from, until: selection.until, max_seq, headers_only: !records };
     let namespace = formats_of(store, repo)?.into_iter().find(|f| f.prefix == selection.prefix).map(|f| f.namespace).unwrap_or_default();
-    let mut out = Vec::with_capacity(page.len() * 2048 + 256);
-    out.extend_from_slice(if records { b"<ListRecords>\n".as_slice() } else { b"<ListIdentifiers>\n".as_slice() });
-    for r in &page {
-        push_record(&mut out, service, repo, r, &namespace, records);
-    }
-    let given = cursor + page.len() as u64;
-    // The list's size, as counted when it began, is kept; a list that grew
-    // past it (records changed during the walk) shows what it gave.
-    let size = total.max(given);
-    let next = match (more, page.last()) {
-        (true, Some(last)) => Some(Token::new(&selection, last.stored_seq, query.max_seq, given, size).encode()),
-        _ => None,
-    };
-    if next.is_some() || !matches!(list, List::Fresh(_)) {
-        render::token(&mut out, next.as_deref(), size, cursor);
-    }
-    out.extend_from_slice(if records { b"</ListRecords>\n".as_slice() } else { b"</ListIdentifiers>\n".as_slice() });
-    Ok(Ok(out))
+    list_page(
+        &start,
+        records,
+        max_seq,
+        || Ok(store.served_count(&query)?),
+        |after, n| Ok(store.served_page(&query, after, n)?),
+        |r| r.stored_seq,
+        |out, r| push_record(out, service, repo, r, &namespace, records),
+    )
 }
 
 /// The HTTP side: one read-only connection per request at once, up to a

@@ -6,10 +6,9 @@
 
 use checkpoints::{OriginFormat, ServedPage, Store};
 
-use super::render::{self, Envelope};
-use super::request::{self, List, OaiError, Request, Selection};
-use super::token::Token;
-use super::{PAGE, Service};
+use super::render;
+use super::request::{OaiError, Request};
+use super::{ListStart, Service};
 use crate::mirror::export::{self, ExportPage, ExportRevision};
 use crate::util::xml_escape as esc;
 
@@ -39,22 +38,7 @@ fn base_url(service: &Service, wiki: &str) -> String {
 
 /// The answer to one request about `wiki`, as a document.
 pub fn answer(store: &Store, service: &Service, wiki: &str, arguments: &[(String, String)], now: i64) -> anyhow::Result<Vec<u8>> {
-    let base = base_url(service, wiki);
-    let (verb, parsed) = request::parse(arguments);
-    let outcome = match parsed {
-        Ok(r) => respond(store, service, wiki, &r, now)?,
-        Err(e) => Err(e),
-    };
-    let echo = match (&outcome, verb) {
-        (Err(e), _) if !e.echoes_arguments() => None,
-        (_, Some(v)) => Some((v, arguments)),
-        _ => None,
-    };
-    let env = Envelope { response_date: now, base_url: &base, echo };
-    Ok(match outcome {
-        Ok(body) => render::document(&env, |out| out.extend_from_slice(&body)),
-        Err(e) => render::document(&env, |out| render::error(out, &e)),
-    })
+    super::document(&base_url(service, wiki), arguments, now, |r| respond(store, service, wiki, r, now))
 }
 
 fn respond(store: &Store, service: &Service, wiki: &str, r: &Request, now: i64) -> anyhow::Result<Result<Vec<u8>, OaiError>> {
@@ -90,47 +74,30 @@ fn respond(store: &Store, service: &Service, wiki: &str, r: &Request, now: i64) 
         }
         Request::ListIdentifiers(list) | Request::ListRecords(list) => {
             let records = matches!(r, Request::ListRecords(_));
-            let (selection, after, max_seq, cursor, total) = match list {
-                List::Fresh(s) => (s.clone(), 0, None, 0, None),
-                List::Resume(text) => match Token::decode(text) {
-                    Ok(t) => (t.selection(), t.a, Some(t.m), t.c, Some(t.t)),
-                    Err(e) => return Ok(Err(e)),
-                },
+            let start = match ListStart::of(list) {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(e)),
             };
+            let selection = start.selection.clone();
             if !known_format(&selection.prefix) {
                 return Ok(Err(OaiError::new("cannotDisseminateFormat", format!("pages are served as mediawiki and oai_dc, not {}", selection.prefix))));
             }
             if selection.set.is_some() {
                 return Ok(Err(OaiError::new("noSetHierarchy", "a wiki is served without sets")));
             }
-            let max_seq = match max_seq {
+            let max_seq = match start.max_seq {
                 Some(m) => m,
                 None => store.last_stored_seq()?,
             };
-            let total = match total {
-                Some(t) => t,
-                None => store.served_wiki_count(wiki, max_seq, selection.from, selection.until)?,
-            };
-            let mut pages = store.served_wiki_pages(wiki, after, max_seq, selection.from, selection.until, PAGE + 1)?;
-            if pages.is_empty() && matches!(list, List::Fresh(_)) {
-                return Ok(Err(OaiError::new("noRecordsMatch", "no page matches these arguments")));
-            }
-            let more = pages.len() > PAGE;
-            pages.truncate(PAGE);
-            out.extend_from_slice(if records { b"<ListRecords>\n".as_slice() } else { b"<ListIdentifiers>\n".as_slice() });
-            for p in &pages {
-                push_page(&mut out, service, wiki, p, &selection.prefix, records);
-            }
-            let given = cursor + pages.len() as u64;
-            let size = total.max(given);
-            let next = match (more, pages.last()) {
-                (true, Some(last)) => Some(Token::new(&Selection { set: None, ..selection.clone() }, last.stored_seq, max_seq, given, size).encode()),
-                _ => None,
-            };
-            if next.is_some() || !matches!(list, List::Fresh(_)) {
-                render::token(&mut out, next.as_deref(), size, cursor);
-            }
-            out.extend_from_slice(if records { b"</ListRecords>\n".as_slice() } else { b"</ListIdentifiers>\n".as_slice() });
+            return super::list_page(
+                &start,
+                records,
+                max_seq,
+                || Ok(store.served_wiki_count(wiki, max_seq, selection.from, selection.until)?),
+                |after, n| Ok(store.served_wiki_pages(wiki, after, max_seq, selection.from, selection.until, n)?),
+                |p| p.stored_seq,
+                |out, p| push_page(out, service, wiki, p, &selection.prefix, records),
+            );
         }
     }
     Ok(Ok(out))
