@@ -630,3 +630,37 @@ async fn stalled_and_hostile_clients_hold_nothing_for_long() {
         .unwrap();
     assert!(huge.contains("code=\"badArgument\""), "{huge:.300}");
 }
+
+/// A list walked while a harvest writes into the same store: every record
+/// that was there unchanged when the list began comes exactly once;
+/// versions stored meanwhile are left to the next harvest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_walked_while_a_harvest_writes_skips_and_repeats_nothing() {
+    let (bed, mirror) = origin_and_mirror(400).await;
+    let served = mirror.serve().await;
+    let identifiers = |doc: &str| -> Vec<String> { doc.split("<identifier>").skip(1).map(|p| p.split('<').next().unwrap().to_string()).collect() };
+    let mut doc = served.get("verb=ListIdentifiers&metadataPrefix=oai_dc").await;
+    let mut seen = identifiers(&doc);
+    // Between the first page and the rest, the origin changes records on
+    // both sides of the walk and the mirror harvests them.
+    next_seconds().await;
+    bed.advance(chrono::TimeDelta::hours(1));
+    bed.touch(&[5, 250, 399]);
+    bed.delete(300);
+    mirror.ok(&["harvest", "bed"]).await;
+    while let Some(token) = token_of(&doc) {
+        doc = served.get(&format!("verb=ListIdentifiers&resumptionToken={token}")).await;
+        assert!(!doc.contains("<error"), "{doc:.400}");
+        seen.extend(identifiers(&doc));
+    }
+    let changed = ["00000005", "00000250", "00000399", "00000300"].map(|n| format!("oai:testbed.example:{n}"));
+    for i in 0..400 {
+        let id = format!("oai:testbed.example:{i:08}");
+        let times = seen.iter().filter(|s| **s == id).count();
+        if changed.contains(&id) {
+            assert!(times <= 1, "{id} listed {times} times");
+        } else {
+            assert_eq!(times, 1, "{id}, unchanged, listed {times} times");
+        }
+    }
+}
