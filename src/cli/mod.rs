@@ -78,7 +78,7 @@ pub enum Command {
         after_help = "Examples:\n  oai-mirror harvest https://export.arxiv.org/oai2 --set cs --window month\n  oai-mirror harvest arxiv-cs --full\n  oai-mirror harvest"
     )]
     Harvest(HarvestArgs),
-    /// A running daemon's jobs; else, per source: records, deletions, repairs, last run, next `from`, in-flight token
+    /// A running daemon's jobs (if one answers), then per source in the database: records, deletions, repairs, last run, next `from`
     #[command(after_help = "Examples:\n  oai-mirror status\n  oai-mirror status --json")]
     Status {
         /// Print it as JSON: {"daemon", "database", "sources"}
@@ -97,7 +97,7 @@ pub enum Command {
         #[arg(long)]
         allow_remote: bool,
     },
-    /// Serve the store over OAI-PMH 2.0, each harvested repository at /oai/NAME, so it can be harvested in turn
+    /// Serve the store over OAI-PMH 2.0 (repositories at /oai/NAME, wikis at /oai/wiki/NAME), so it can be harvested in turn
     #[command(after_help = "Examples:\n  oai-mirror serve\n  oai-mirror serve --listen 0.0.0.0:8080 --allow-remote\n  curl 'http://127.0.0.1:8080/oai'")]
     Serve {
         /// Where to listen [default: [serve] listen, or 127.0.0.1:8080]
