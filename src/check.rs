@@ -61,6 +61,18 @@ pub async fn check(path: &Path, online: bool) -> anyhow::Result<Vec<Problem>> {
     if runs_daemon && let Err(e) = settings.daemon_token() {
         problems.push(Problem { line: line_of(&text, "daemon", None), message: format!("{e:#} (needed by `oai-mirror run`)") });
     }
+    // The tokens of the mirrors to notify are read at run time; checked here.
+    for target in settings.serve.iter().flat_map(|s| &s.notify) {
+        let missing = match (&target.token_file, &target.token_env) {
+            (Some(f), _) => crate::settings::read_password_file(f).err().map(|e| format!("{e:#}")),
+            (None, Some(v)) => std::env::var(v).is_err().then(|| format!("${v} is not set")),
+            (None, None) => None,
+        };
+        if let Some(why) = missing {
+            let line = text.lines().position(|l| l.contains(&target.url)).map(|i| i + 1);
+            problems.push(Problem { line, message: format!("[[serve.notify]] {}: its token cannot be read: {why}", target.url) });
+        }
+    }
     if online {
         crate::util::install_tls();
         let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build()?;
@@ -108,6 +120,17 @@ mod tests {
         assert!(lines.iter().any(|(l, m)| *l == Some(8) && m.contains("password_file")), "{lines:?}");
         assert!(lines.iter().any(|(l, m)| *l == Some(1) && m.contains("NOPE_NOT_SET")), "{lines:?}");
         assert!(lines.iter().any(|(l, m)| *l == Some(5) && m.contains("does not answer")), "{lines:?}");
+    }
+
+    #[tokio::test]
+    async fn a_mirror_to_notify_needs_its_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[serve]\n[[serve.notify]]\nurl = \"http://m2:7878/trigger/source.a\"\ntoken_env = \"NOPE_NOT_SET_EITHER\"\n").unwrap();
+        let p = check(&path, false).await.unwrap();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].line, Some(3));
+        assert!(p[0].message.contains("NOPE_NOT_SET_EITHER") && p[0].message.contains("http://m2:7878"), "{p:?}");
     }
 
     #[tokio::test]
