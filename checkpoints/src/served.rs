@@ -72,15 +72,26 @@ pub struct ServedQuery {
 
 /// The condition of a list; `?1` … `?5` are after_seq, max_seq, from,
 /// until and set. One source reads its (source_id, stored_seq) index in
-/// order, so a page costs its own rows whatever the store's size.
+/// order, so a page costs its own rows whatever the store's size. Several
+/// sources of one repository and format (harvested by set) may each hold a
+/// record: only its newest version below the snapshot bound is listed.
 fn served_where(sources: &[i64]) -> String {
-    let sources = match sources {
-        [one] => format!("source_id = {one}"),
-        many => format!("source_id IN ({})", many.iter().map(i64::to_string).collect::<Vec<_>>().join(",")),
+    let (sources, newest) = match sources {
+        [one] => (format!("source_id = {one}"), String::new()),
+        many => {
+            let list = many.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            (
+                format!("source_id IN ({list})"),
+                format!(
+                    " AND NOT EXISTS (SELECT 1 FROM record newer WHERE newer.source_id IN ({list}) AND newer.identifier = record.identifier
+                       AND newer.stored_seq > record.stored_seq AND newer.stored_seq <= ?2)"
+                ),
+            )
+        }
     };
     format!(
         "WHERE {sources} AND stored_seq > ?1 AND stored_seq <= ?2 AND (?3 IS NULL OR stored_at >= ?3) AND (?4 IS NULL OR stored_at <= ?4)
-         AND (?5 IS NULL OR instr(char(10) || sets || char(10), char(10) || ?5 || char(10)) > 0 OR instr(char(10) || sets, char(10) || ?5 || ':') > 0)"
+         AND (?5 IS NULL OR instr(char(10) || sets || char(10), char(10) || ?5 || char(10)) > 0 OR instr(char(10) || sets, char(10) || ?5 || ':') > 0){newest}"
     )
 }
 

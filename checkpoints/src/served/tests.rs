@@ -120,3 +120,40 @@ fn an_origins_description_is_replaced_whole() {
     assert_eq!(store.origin_sets("http://r/oai").unwrap(), [s("a")]);
     assert!(store.origin_formats("http://other/oai").unwrap().is_empty());
 }
+
+#[test]
+fn a_record_held_by_two_set_harvests_is_listed_once_at_its_newest_version() {
+    let mut store = Store::open_in_memory().unwrap();
+    let set = |spec: &str| SourceKey { set_spec: Some(spec.into()), ..key() };
+    let stored = |store: &mut Store, key: &SourceKey, now: i64, records: &[(&str, i64, &str)]| {
+        let source = store.source(key, 0).unwrap();
+        let run = store.start_run(source.id, &RunPlan::default(), &Position::default(), now).unwrap();
+        let sets = vec![key.set_spec.clone().unwrap()];
+        let records = records
+            .iter()
+            .map(|r| RecordIn {
+                identifier: r.0,
+                datestamp: "d",
+                datestamp_unix: r.1,
+                deleted: false,
+                sets: &sets,
+                metadata: Some(r.2.as_bytes()),
+                about: None,
+            })
+            .collect();
+        let page = PageCommit { records, next: Position::default(), requests: 1, repairs: 0, skipped: 0, transcoded: false, response_date: None, now };
+        store.commit_page(run.id, &page).unwrap();
+        source.id
+    };
+    let a = stored(&mut store, &set("a"), 100, &[("both", 1, "<m>old</m>"), ("only-a", 1, "<m/>")]);
+    let b = stored(&mut store, &set("b"), 200, &[("both", 2, "<m>new</m>"), ("only-b", 1, "<m/>")]);
+    let q = ServedQuery { sources: vec![a, b], max_seq: store.last_stored_seq().unwrap(), ..ServedQuery::default() };
+    let page = store.served_page(&q, 0, 10).unwrap();
+    assert_eq!(ids(&page), ["only-a", "both", "only-b"]);
+    assert_eq!(page[1].record.metadata.as_deref(), Some(&b"<m>new</m>"[..]));
+    assert_eq!(store.served_count(&q).unwrap(), 3);
+    // A list that began before the newer version was stored lists the
+    // older one, not nothing.
+    let earlier = ServedQuery { max_seq: page[0].stored_seq, ..q };
+    assert_eq!(ids(&store.served_page(&earlier, 0, 10).unwrap()), ["both", "only-a"]);
+}
