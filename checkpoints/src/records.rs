@@ -135,6 +135,17 @@ impl Store {
         let records = tx.execute("DELETE FROM record WHERE source_id = ?1", [source_id]).doing("deleting the source's records")?;
         tx.execute("DELETE FROM run WHERE source_id = ?1", [source_id]).doing("deleting the source's runs")?;
         tx.execute("DELETE FROM metadata_dictionary WHERE source_id = ?1", [source_id]).doing("deleting the source's dictionaries")?;
+        // What the repository declared goes with its last source.
+        for table in ["origin_format", "origin_set"] {
+            tx.execute(
+                &format!(
+                    "DELETE FROM {table} WHERE base_url = (SELECT base_url FROM source WHERE id = ?1)
+                     AND NOT EXISTS (SELECT 1 FROM source other WHERE other.base_url = {table}.base_url AND other.id <> ?1)"
+                ),
+                [source_id],
+            )
+            .doing("deleting what the repository declared")?;
+        }
         tx.execute("DELETE FROM source WHERE id = ?1", [source_id]).doing("deleting the source")?;
         tx.commit().doing("forgetting a source")?;
         Ok(records as u64)
@@ -228,5 +239,12 @@ mod tests {
         assert!(store.find_source(&key(Some("x"))).unwrap().is_none());
         assert!(store.find_source(&key(Some("y"))).unwrap().is_some());
         assert!(store.last_run(x).unwrap().is_none());
+        // The repository's own description stays while a source of it does.
+        let format = crate::OriginFormat { prefix: "oai_dc".into(), schema: "s".into(), namespace: "n".into() };
+        store.save_origin_description("http://r/oai", std::slice::from_ref(&format), &[]).unwrap();
+        let y = store.find_source(&key(Some("y"))).unwrap().unwrap().id;
+        assert_eq!(store.origin_formats("http://r/oai").unwrap(), [format]);
+        store.forget_source(y).unwrap();
+        assert!(store.origin_formats("http://r/oai").unwrap().is_empty(), "gone with the last source");
     }
 }
