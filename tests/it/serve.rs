@@ -664,3 +664,28 @@ async fn a_list_walked_while_a_harvest_writes_skips_and_repeats_nothing() {
         }
     }
 }
+
+/// A client that asks for a large page and then reads nothing holds its
+/// connection only until the write has made no progress for the idle
+/// timeout: with one connection allowed, the next client is served soon.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_nothing_is_cut_off_and_frees_its_slot() {
+    use tokio::io::AsyncWriteExt;
+    let (_bed, mirror) = origin_and_mirror(300).await;
+    let text = std::fs::read_to_string(&mirror.config).unwrap().replace("[serve]\n", "[serve]\nmax_connections = 1\nclient_timeout_secs = 1\n");
+    std::fs::write(&mirror.config, text).unwrap();
+    let served = mirror.serve().await;
+    let addr: std::net::SocketAddr = served.root.trim_start_matches("http://").parse().unwrap();
+    // A small receive window, so the answer (about 150 KB) cannot all be
+    // taken by the kernels while nobody reads.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut silent = socket.connect(addr).await.unwrap();
+    silent.write_all(format!("GET /oai/bed?verb=ListRecords&metadataPrefix=oai_dc HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let answer = http.get(format!("{}?verb=Identify", served.url())).send().await.unwrap().text().await.unwrap();
+    assert!(answer.contains("<Identify>"), "{answer:.300}");
+    assert!(started.elapsed() < Duration::from_secs(8), "served once the silent client was cut off: {:?}", started.elapsed());
+    drop(silent);
+}
