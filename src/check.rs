@@ -63,14 +63,9 @@ pub async fn check(path: &Path, online: bool) -> anyhow::Result<Vec<Problem>> {
     }
     // The tokens of the mirrors to notify are read at run time; checked here.
     for target in settings.serve.iter().flat_map(|s| &s.notify) {
-        let missing = match (&target.token_file, &target.token_env) {
-            (Some(f), _) => crate::settings::read_password_file(f).err().map(|e| format!("{e:#}")),
-            (None, Some(v)) => std::env::var(v).is_err().then(|| format!("${v} is not set")),
-            (None, None) => None,
-        };
-        if let Some(why) = missing {
+        if let Err(why) = target.token() {
             let line = text.lines().position(|l| l.contains(&target.url)).map(|i| i + 1);
-            problems.push(Problem { line, message: format!("[[serve.notify]] {}: its token cannot be read: {why}", target.url) });
+            problems.push(Problem { line, message: format!("[[serve.notify]] {}: its token cannot be read: {why:#}", target.url) });
         }
     }
     if online {

@@ -383,11 +383,8 @@ impl Settings {
 
     /// The control endpoint's token.
     pub fn daemon_token(&self) -> anyhow::Result<String> {
-        match (&self.daemon.token_file, &self.daemon.token_env) {
-            (Some(f), _) => read_password_file(f).context("[daemon] token_file"),
-            (None, Some(v)) => std::env::var(v).with_context(|| format!("[daemon] token_env: ${v} is not set")),
-            (None, None) => bail!("the control endpoint needs a token: set [daemon] token_file or token_env"),
-        }
+        secret(self.daemon.token_file.as_deref(), self.daemon.token_env.as_deref(), "[daemon]")?
+            .context("the control endpoint needs a token: set [daemon] token_file or token_env")
     }
 
     /// The OAI client of `[wiki.NAME]`, if it has an `oai` URL.
@@ -431,6 +428,13 @@ impl Settings {
             strict,
             ..oai::ClientOptions::default()
         }
+    }
+}
+
+impl NotifySettings {
+    /// The token the mirror below wants, if it wants one.
+    pub fn token(&self) -> anyhow::Result<Option<String>> {
+        secret(self.token_file.as_deref(), self.token_env.as_deref(), "[[serve.notify]]")
     }
 }
 
@@ -535,6 +539,17 @@ pub fn problems_in(text: &str) -> Vec<FileProblem> {
     }
     out.sort_by_key(|p| p.line);
     out
+}
+
+/// A secret named in the config by a file (its first line) or an
+/// environment variable; `None` when neither is given. `what` names the
+/// table for the error.
+pub fn secret(file: Option<&Path>, env: Option<&str>, what: &str) -> anyhow::Result<Option<String>> {
+    match (file, env) {
+        (Some(f), _) => read_password_file(f).with_context(|| format!("{what} token_file")).map(Some),
+        (None, Some(v)) => std::env::var(v).map(Some).with_context(|| format!("{what} token_env: ${v} is not set")),
+        (None, None) => Ok(None),
+    }
 }
 
 /// A password file's first line, without its line ending.

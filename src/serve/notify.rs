@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::settings::{NotifySettings, Settings, read_password_file};
+use crate::settings::{NotifySettings, Settings};
 
 /// Attempts per mirror, the first included.
 const ATTEMPTS: u32 = 3;
@@ -33,11 +33,7 @@ pub async fn notify_all(settings: &Settings) -> usize {
 }
 
 async fn notify(http: &reqwest::Client, target: &NotifySettings) -> anyhow::Result<()> {
-    let token = match (&target.token_file, &target.token_env) {
-        (Some(f), _) => Some(read_password_file(f)?),
-        (None, Some(v)) => Some(std::env::var(v).map_err(|_| anyhow::anyhow!("${v} is not set"))?),
-        (None, None) => None,
-    };
+    let token = target.token()?;
     let mut wait = Duration::from_millis(500);
     let mut last = None;
     for attempt in 1..=ATTEMPTS {
