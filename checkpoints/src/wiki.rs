@@ -247,6 +247,11 @@ impl Store {
             .map(Option::unwrap_or_default)
     }
 
+    /// Whether a wiki has pages in the store (one index lookup).
+    pub fn has_wiki(&self, wiki: &str) -> Result<bool> {
+        self.conn().query_row("SELECT EXISTS (SELECT 1 FROM wiki_page WHERE wiki = ?1)", [wiki], |r| r.get(0)).doing("looking for a wiki")
+    }
+
     /// The wikis that have pages in the store.
     pub fn wiki_names(&self) -> Result<Vec<String>> {
         let conn = self.conn();

@@ -401,10 +401,6 @@ impl Server {
     }
 
     /// Answers on a blocking thread with a pooled read-only connection.
-    async fn respond(&self, name: String, arguments: Vec<(String, String)>, headers: &HeaderMap) -> Response {
-        self.respond_to(Served::Repository(name), arguments, headers).await
-    }
-
     async fn respond_to(&self, what: Served, arguments: Vec<(String, String)>, headers: &HeaderMap) -> Response {
         let Ok(_permit) = self.permits.clone().acquire_owned().await else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
         let this = self.clone();
@@ -425,7 +421,7 @@ impl Server {
                         answer(&store, &this.service, &repo, &arguments, now).map(Some)
                     }
                     Served::Wiki(name) => {
-                        if !store.wiki_names()?.contains(name) {
+                        if !store.has_wiki(name)? {
                             return Ok(None);
                         }
                         wiki::answer(&store, &this.service, name, &arguments, now).map(Some)
@@ -478,39 +474,44 @@ fn encoded(body: Vec<u8>, headers: &HeaderMap) -> Response {
     ([content_type], body).into_response()
 }
 
-fn decode_arguments(raw: &[u8]) -> Option<Vec<(String, String)>> {
-    (raw.len() <= MAX_QUERY).then(|| url::form_urlencoded::parse(raw).into_owned().collect())
+/// A request's arguments, decoded; an over-long query or form is answered
+/// as an argument error (an argument no verb takes), parsed no further.
+fn decode_arguments(raw: &[u8]) -> Vec<(String, String)> {
+    if raw.len() > MAX_QUERY {
+        return vec![("verb".into(), "Identify".into()), ("the request is too long".into(), String::new())];
+    }
+    url::form_urlencoded::parse(raw).into_owned().collect()
+}
+
+/// A POST's arguments: a form, or the answer refusing anything else.
+fn posted_arguments(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, Response> {
+    let form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, "POST needs Content-Type: application/x-www-form-urlencoded\n").into_response());
+    }
+    Ok(decode_arguments(body))
 }
 
 async fn get_oai(State(s): State<Server>, UrlPath(name): UrlPath<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    // An over-long query is answered as an argument error, parsed no further.
-    let arguments =
-        decode_arguments(query.unwrap_or_default().as_bytes()).unwrap_or_else(|| vec![("verb".into(), "Identify".into()), ("x".into(), String::new())]);
-    s.respond(name, arguments, &headers).await
+    s.respond_to(Served::Repository(name), decode_arguments(query.unwrap_or_default().as_bytes()), &headers).await
 }
 
 async fn post_oai(State(s): State<Server>, UrlPath(name): UrlPath<String>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-    if !form {
-        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "POST needs Content-Type: application/x-www-form-urlencoded\n").into_response();
+    match posted_arguments(&headers, &body) {
+        Ok(arguments) => s.respond_to(Served::Repository(name), arguments, &headers).await,
+        Err(refused) => refused,
     }
-    let arguments = decode_arguments(&body).unwrap_or_else(|| vec![("verb".into(), "Identify".into()), ("x".into(), String::new())]);
-    s.respond(name, arguments, &headers).await
 }
 
 async fn get_wiki(State(s): State<Server>, UrlPath(name): UrlPath<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    let arguments =
-        decode_arguments(query.unwrap_or_default().as_bytes()).unwrap_or_else(|| vec![("verb".into(), "Identify".into()), ("x".into(), String::new())]);
-    s.respond_to(Served::Wiki(name), arguments, &headers).await
+    s.respond_to(Served::Wiki(name), decode_arguments(query.unwrap_or_default().as_bytes()), &headers).await
 }
 
 async fn post_wiki(State(s): State<Server>, UrlPath(name): UrlPath<String>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-    if !form {
-        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "POST needs Content-Type: application/x-www-form-urlencoded\n").into_response();
+    match posted_arguments(&headers, &body) {
+        Ok(arguments) => s.respond_to(Served::Wiki(name), arguments, &headers).await,
+        Err(refused) => refused,
     }
-    let arguments = decode_arguments(&body).unwrap_or_else(|| vec![("verb".into(), "Identify".into()), ("x".into(), String::new())]);
-    s.respond_to(Served::Wiki(name), arguments, &headers).await
 }
 
 /// What a request is about.
