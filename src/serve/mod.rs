@@ -483,13 +483,14 @@ fn decode_arguments(raw: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(raw).into_owned().collect()
 }
 
-/// A POST's arguments: a form, or the answer refusing anything else.
-fn posted_arguments(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, Response> {
+/// A POST's arguments, if it is a form (`None`: see [`not_a_form`]).
+fn posted_arguments(headers: &HeaderMap, body: &[u8]) -> Option<Vec<(String, String)>> {
     let form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-    if !form {
-        return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, "POST needs Content-Type: application/x-www-form-urlencoded\n").into_response());
-    }
-    Ok(decode_arguments(body))
+    form.then(|| decode_arguments(body))
+}
+
+fn not_a_form() -> Response {
+    (StatusCode::UNSUPPORTED_MEDIA_TYPE, "POST needs Content-Type: application/x-www-form-urlencoded\n").into_response()
 }
 
 async fn get_oai(State(s): State<Server>, UrlPath(name): UrlPath<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
@@ -498,8 +499,8 @@ async fn get_oai(State(s): State<Server>, UrlPath(name): UrlPath<String>, RawQue
 
 async fn post_oai(State(s): State<Server>, UrlPath(name): UrlPath<String>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     match posted_arguments(&headers, &body) {
-        Ok(arguments) => s.respond_to(Served::Repository(name), arguments, &headers).await,
-        Err(refused) => refused,
+        Some(arguments) => s.respond_to(Served::Repository(name), arguments, &headers).await,
+        None => not_a_form(),
     }
 }
 
@@ -509,8 +510,8 @@ async fn get_wiki(State(s): State<Server>, UrlPath(name): UrlPath<String>, RawQu
 
 async fn post_wiki(State(s): State<Server>, UrlPath(name): UrlPath<String>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     match posted_arguments(&headers, &body) {
-        Ok(arguments) => s.respond_to(Served::Wiki(name), arguments, &headers).await,
-        Err(refused) => refused,
+        Some(arguments) => s.respond_to(Served::Wiki(name), arguments, &headers).await,
+        None => not_a_form(),
     }
 }
 
