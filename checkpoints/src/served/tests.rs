@@ -7,7 +7,12 @@ fn key() -> SourceKey {
 
 /// Stores (identifier, origin datestamp, metadata, sets) at store time `now`.
 fn store_at(store: &mut Store, now: i64, records: &[(&str, i64, &str, &[&str])]) -> i64 {
-    let source = store.source(&key(), 0).unwrap();
+    store_in(store, &key(), now, records)
+}
+
+/// [`store_at`], into the source of `key`.
+fn store_in(store: &mut Store, key: &SourceKey, now: i64, records: &[(&str, i64, &str, &[&str])]) -> i64 {
+    let source = store.source(key, 0).unwrap();
     let run = store.start_run(source.id, &RunPlan::default(), &Position::default(), now).unwrap();
     let sets: Vec<Vec<String>> = records.iter().map(|r| r.3.iter().map(|s| s.to_string()).collect()).collect();
     let stamps: Vec<String> = records.iter().map(|r| format!("t{}", r.1)).collect();
@@ -125,28 +130,8 @@ fn an_origins_description_is_replaced_whole() {
 fn a_record_held_by_two_set_harvests_is_listed_once_at_its_newest_version() {
     let mut store = Store::open_in_memory().unwrap();
     let set = |spec: &str| SourceKey { set_spec: Some(spec.into()), ..key() };
-    let stored = |store: &mut Store, key: &SourceKey, now: i64, records: &[(&str, i64, &str)]| {
-        let source = store.source(key, 0).unwrap();
-        let run = store.start_run(source.id, &RunPlan::default(), &Position::default(), now).unwrap();
-        let sets = vec![key.set_spec.clone().unwrap()];
-        let records = records
-            .iter()
-            .map(|r| RecordIn {
-                identifier: r.0,
-                datestamp: "d",
-                datestamp_unix: r.1,
-                deleted: false,
-                sets: &sets,
-                metadata: Some(r.2.as_bytes()),
-                about: None,
-            })
-            .collect();
-        let page = PageCommit { records, next: Position::default(), requests: 1, repairs: 0, skipped: 0, transcoded: false, response_date: None, now };
-        store.commit_page(run.id, &page).unwrap();
-        source.id
-    };
-    let a = stored(&mut store, &set("a"), 100, &[("both", 1, "<m>old</m>"), ("only-a", 1, "<m/>")]);
-    let b = stored(&mut store, &set("b"), 200, &[("both", 2, "<m>new</m>"), ("only-b", 1, "<m/>")]);
+    let a = store_in(&mut store, &set("a"), 100, &[("both", 1, "<m>old</m>", &["a"]), ("only-a", 1, "<m/>", &["a"])]);
+    let b = store_in(&mut store, &set("b"), 200, &[("both", 2, "<m>new</m>", &["b"]), ("only-b", 1, "<m/>", &["b"])]);
     let q = ServedQuery { sources: vec![a, b], max_seq: store.last_stored_seq().unwrap(), ..ServedQuery::default() };
     let page = store.served_page(&q, 0, 10).unwrap();
     assert_eq!(ids(&page), ["only-a", "both", "only-b"]);
