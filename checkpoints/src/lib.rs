@@ -11,6 +11,7 @@
 //! * [`served`]: what serving over OAI-PMH reads: records in store order with this store's datestamps, origins' formats and sets.
 //! * [`records`]: records streamed out, filtered, latest version of each; forgetting a source.
 //! * [`sync`]: two-way sync pairs, the push outbox, conflicts, checkout files.
+//! * [`packages`]: what MediaWiki XML packages read and record: pages changed since a sequence, with their state then.
 //! * [`wiki`]: mirrored wiki pages, revisions, title history, feed checkpoints.
 //! * [`compress`]: record metadata at rest, zstd against a dictionary per source.
 //! * [`schema`]: migrations tracked with `PRAGMA user_version`.
@@ -18,6 +19,7 @@
 
 pub mod compress;
 pub mod error;
+pub mod packages;
 pub mod records;
 pub mod schema;
 pub mod served;
@@ -30,4 +32,5 @@ pub use records::{Deleted, RecordFilter};
 pub use served::{OriginFormat, OriginSet, ServedPage, ServedQuery, ServedRecord};
 pub use store::{PageCommit, Position, RecordIn, Run, RunPlan, RunState, Source, SourceKey, SourceStatus, Store, StoredRecord, Tally};
 pub use sync::{CheckoutFile, ConflictPolicy, ConflictRow, Job, NewPush, Pair, SyncSide};
-pub use wiki::{FeedState, PageOp, PageRow, RevisionRow, StoredPage, TitleSpan};
+pub use packages::{ChangedPage, ExportStream, ImportState, LoggedState};
+pub use wiki::{FeedState, PageOp, PageRow, RevisionRow, StoredPage, TitleSpan, WikiWrite};

@@ -10,7 +10,9 @@
 //! version 4 the files of checkouts, version 5 compressed record metadata,
 //! version 6 the records a run skipped and the pages it transcoded,
 //! version 7 what serving needs (each record's store sequence and time,
-//! the origin's formats and sets).
+//! the origin's formats and sets), version 8 MediaWiki XML packages
+//! (each revision's store sequence, a log of page states, the packages
+//! exported and imported).
 
 use rusqlite::Connection;
 
@@ -25,6 +27,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema/005_compression.sql"),
     include_str!("schema/006_skipped.sql"),
     include_str!("schema/007_serve.sql"),
+    include_str!("schema/008_packages.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {

@@ -118,7 +118,7 @@ pub(crate) fn page_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPag
     })
 }
 
-fn revision_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RevisionRow> {
+pub(crate) fn revision_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RevisionRow> {
     Ok(RevisionRow {
         revid: r.get::<_, i64>(0)? as u64,
         parentid: r.get::<_, i64>(1)? as u64,
@@ -133,108 +133,26 @@ fn revision_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RevisionRow> {
 impl Store {
     /// The stored rows of these page ids, and the live pages on these titles.
     pub fn wiki_lookup(&self, wiki: &str, ids: &[u64], titles: &[(i64, String)]) -> Result<(HashMap<u64, StoredPage>, Occupants)> {
-        let conn = self.conn();
-        let mut by_id = HashMap::new();
-        let mut stmt = conn.prepare_cached(&format!("{PAGE_COLUMNS} WHERE p.wiki = ?1 AND p.page_id = ?2")).doing("looking up pages")?;
-        for id in ids {
-            if let Some(p) = stmt.query_row(params![wiki, *id as i64], page_from_row).optional().doing("looking up pages")? {
-                by_id.insert(*id, p);
-            }
-        }
-        let mut on_title = HashMap::new();
-        let mut stmt =
-            conn.prepare_cached("SELECT page_id FROM wiki_page WHERE wiki = ?1 AND ns = ?2 AND title = ?3 AND deleted = 0").doing("looking up titles")?;
-        for (ns, title) in titles {
-            if let Some(id) = stmt.query_row(params![wiki, ns, title], |r| r.get::<_, i64>(0)).optional().doing("looking up titles")? {
-                on_title.insert((*ns, title.clone()), id as u64);
-            }
-        }
-        Ok((by_id, on_title))
+        lookup(self.conn(), wiki, ids, titles)
     }
 
     /// Applies a planned batch and, in the same transaction, the feed's new
     /// checkpoint: after a crash either all of it is there or none.
     pub fn apply_wiki_batch(&mut self, wiki: &str, ops: &[PageOp], feed: Option<(&str, &FeedState)>, now: i64) -> Result<()> {
+        let mut write = self.begin_wiki_write(wiki, now)?;
+        write.apply(ops)?;
+        write.finish(feed)
+    }
+
+    /// Starts a write transaction on a wiki's pages: the batches applied in
+    /// it are committed together by [`WikiWrite::finish`], or not at all.
+    pub fn begin_wiki_write(&mut self, wiki: &str, now: i64) -> Result<WikiWrite<'_>> {
         let tx = self.conn_mut().write_transaction().doing("applying a batch")?;
-        // Every page this batch changes gets the next store sequence, and
+        // Every page this write changes gets the next store sequence, and
         // the store's time, which never goes back (see `served`).
-        let (mut seq, stored_at): (i64, i64) =
+        let (seq, stored_at): (i64, i64) =
             tx.query_row("SELECT last_seq, last_at FROM store_clock WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).doing("reading the store clock")?;
-        let stored_at = stored_at.max(now);
-        for op in ops {
-            seq += 1;
-            match op {
-                PageOp::Rename { pageid, title } => {
-                    tx.execute(
-                        "UPDATE wiki_page SET title = ?3, updated_at = ?4, stored_seq = ?5, stored_at = ?6 WHERE wiki = ?1 AND page_id = ?2",
-                        params![wiki, *pageid as i64, title, now, seq, stored_at],
-                    )
-                    .doing("renaming a page")?;
-                }
-                PageOp::Displace { pageid, title } => {
-                    tx.execute(
-                        "UPDATE wiki_page SET title = ?3, displaced = 1, updated_at = ?4, stored_seq = ?5, stored_at = ?6 WHERE wiki = ?1 AND page_id = ?2",
-                        params![wiki, *pageid as i64, title, now, seq, stored_at],
-                    )
-                    .doing("moving a page aside")?;
-                }
-                PageOp::Delete { pageid } => {
-                    tx.execute(
-                        "UPDATE wiki_page SET deleted = 1, updated_at = ?3, stored_seq = ?4, stored_at = ?5 WHERE wiki = ?1 AND page_id = ?2",
-                        params![wiki, *pageid as i64, now, seq, stored_at],
-                    )
-                    .doing("marking a page deleted")?;
-                }
-                PageOp::Upsert { page, revisions } => {
-                    for r in revisions {
-                        tx.execute(
-                            "INSERT OR IGNORE INTO wiki_revision (wiki, rev_id, page_id, parent_id, timestamp, user, comment, sha1, text)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                            params![wiki, r.revid as i64, page.pageid as i64, r.parentid as i64, r.timestamp, r.user, r.comment, r.sha1, r.text],
-                        )
-                        .doing(&format!("storing revision {}", r.revid))?;
-                    }
-                    tx.execute(
-                        "INSERT INTO wiki_page (wiki, page_id, ns, title, redirect, deleted, displaced, rev_id, updated_at, stored_seq, stored_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10)
-                         ON CONFLICT (wiki, page_id) DO UPDATE SET ns = excluded.ns, title = excluded.title, redirect = excluded.redirect,
-                             deleted = 0, displaced = excluded.displaced, rev_id = excluded.rev_id, updated_at = excluded.updated_at,
-                             stored_seq = excluded.stored_seq, stored_at = excluded.stored_at",
-                        params![wiki, page.pageid as i64, page.ns, page.title, page.redirect, page.displaced, page.rev_id as i64, now, seq, stored_at],
-                    )
-                    .doing(&format!("storing page {} [[{}]]", page.pageid, page.title))?;
-                    if !page.displaced {
-                        let last: Option<(i64, String, i64)> = tx
-                            .query_row(
-                                "SELECT ns, title, seq FROM wiki_title WHERE wiki = ?1 AND page_id = ?2 ORDER BY seq DESC LIMIT 1",
-                                params![wiki, page.pageid as i64],
-                                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                            )
-                            .optional()
-                            .doing("reading title history")?;
-                        if last.as_ref().is_none_or(|(ns, t, _)| (*ns, t) != (page.ns, &page.title)) {
-                            let since = revisions.last().map(|r| r.timestamp.clone()).unwrap_or_default();
-                            tx.execute(
-                                "INSERT INTO wiki_title (wiki, page_id, seq, ns, title, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                                params![wiki, page.pageid as i64, last.map_or(1, |l| l.2 + 1), page.ns, page.title, since],
-                            )
-                            .doing("recording a title")?;
-                        }
-                    }
-                }
-            }
-        }
-        tx.execute("UPDATE store_clock SET last_seq = ?1, last_at = ?2 WHERE id = 1", params![seq, stored_at]).doing("saving the store clock")?;
-        if let Some((feed, state)) = feed {
-            tx.execute(
-                "INSERT INTO wiki_feed (wiki, feed, next_from, token, run_start, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (wiki, feed) DO UPDATE SET next_from = excluded.next_from, token = excluded.token,
-                     run_start = excluded.run_start, updated_at = excluded.updated_at",
-                params![wiki, feed, state.next_from, state.token, state.run_start, now],
-            )
-            .doing("saving the feed checkpoint")?;
-        }
-        tx.commit().doing("applying a batch")
+        Ok(WikiWrite { tx, wiki: wiki.to_string(), seq, stored_at: stored_at.max(now), now })
     }
 
     pub fn wiki_feed(&self, wiki: &str, feed: &str) -> Result<FeedState> {
@@ -309,5 +227,140 @@ impl Store {
         let rows =
             stmt.query_map(params![wiki, pageid as i64], |r| Ok(TitleSpan { ns: r.get(0)?, title: r.get(1)?, since: r.get(2)? })).doing("listing titles")?;
         rows.collect::<rusqlite::Result<_>>().doing("listing titles")
+    }
+}
+
+fn lookup(conn: &rusqlite::Connection, wiki: &str, ids: &[u64], titles: &[(i64, String)]) -> Result<(HashMap<u64, StoredPage>, Occupants)> {
+    let mut by_id = HashMap::new();
+    let mut stmt = conn.prepare_cached(&format!("{PAGE_COLUMNS} WHERE p.wiki = ?1 AND p.page_id = ?2")).doing("looking up pages")?;
+    for id in ids {
+        if let Some(p) = stmt.query_row(params![wiki, *id as i64], page_from_row).optional().doing("looking up pages")? {
+            by_id.insert(*id, p);
+        }
+    }
+    let mut on_title = HashMap::new();
+    let mut stmt = conn.prepare_cached("SELECT page_id FROM wiki_page WHERE wiki = ?1 AND ns = ?2 AND title = ?3 AND deleted = 0").doing("looking up titles")?;
+    for (ns, title) in titles {
+        if let Some(id) = stmt.query_row(params![wiki, ns, title], |r| r.get::<_, i64>(0)).optional().doing("looking up titles")? {
+            on_title.insert((*ns, title.clone()), id as u64);
+        }
+    }
+    Ok((by_id, on_title))
+}
+
+/// One write transaction on a wiki's pages (see [`Store::begin_wiki_write`]).
+/// Dropped without [`finish`](WikiWrite::finish), it changes nothing.
+pub struct WikiWrite<'s> {
+    pub(crate) tx: rusqlite::Transaction<'s>,
+    pub(crate) wiki: String,
+    /// The last store sequence given out.
+    seq: i64,
+    stored_at: i64,
+    now: i64,
+}
+
+impl WikiWrite<'_> {
+    /// As [`Store::wiki_lookup`], seeing what this transaction applied so far.
+    pub fn lookup(&self, ids: &[u64], titles: &[(i64, String)]) -> Result<(HashMap<u64, StoredPage>, Occupants)> {
+        lookup(&self.tx, &self.wiki, ids, titles)
+    }
+
+    /// Applies a planned batch's operations, in order.
+    pub fn apply(&mut self, ops: &[PageOp]) -> Result<()> {
+        let (tx, wiki, now, stored_at) = (&self.tx, self.wiki.as_str(), self.now, self.stored_at);
+        for op in ops {
+            self.seq += 1;
+            let seq = self.seq;
+            let pageid = match op {
+                PageOp::Rename { pageid, title } => {
+                    tx.execute(
+                        "UPDATE wiki_page SET title = ?3, updated_at = ?4, stored_seq = ?5, stored_at = ?6 WHERE wiki = ?1 AND page_id = ?2",
+                        params![wiki, *pageid as i64, title, now, seq, stored_at],
+                    )
+                    .doing("renaming a page")?;
+                    *pageid
+                }
+                PageOp::Displace { pageid, title } => {
+                    tx.execute(
+                        "UPDATE wiki_page SET title = ?3, displaced = 1, updated_at = ?4, stored_seq = ?5, stored_at = ?6 WHERE wiki = ?1 AND page_id = ?2",
+                        params![wiki, *pageid as i64, title, now, seq, stored_at],
+                    )
+                    .doing("moving a page aside")?;
+                    *pageid
+                }
+                PageOp::Delete { pageid } => {
+                    tx.execute(
+                        "UPDATE wiki_page SET deleted = 1, updated_at = ?3, stored_seq = ?4, stored_at = ?5 WHERE wiki = ?1 AND page_id = ?2",
+                        params![wiki, *pageid as i64, now, seq, stored_at],
+                    )
+                    .doing("marking a page deleted")?;
+                    *pageid
+                }
+                PageOp::Upsert { page, revisions } => {
+                    for r in revisions {
+                        tx.execute(
+                            "INSERT OR IGNORE INTO wiki_revision (wiki, rev_id, page_id, parent_id, timestamp, user, comment, sha1, text, stored_seq)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                            params![wiki, r.revid as i64, page.pageid as i64, r.parentid as i64, r.timestamp, r.user, r.comment, r.sha1, r.text, seq],
+                        )
+                        .doing(&format!("storing revision {}", r.revid))?;
+                    }
+                    tx.execute(
+                        "INSERT INTO wiki_page (wiki, page_id, ns, title, redirect, deleted, displaced, rev_id, updated_at, stored_seq, stored_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10)
+                         ON CONFLICT (wiki, page_id) DO UPDATE SET ns = excluded.ns, title = excluded.title, redirect = excluded.redirect,
+                             deleted = 0, displaced = excluded.displaced, rev_id = excluded.rev_id, updated_at = excluded.updated_at,
+                             stored_seq = excluded.stored_seq, stored_at = excluded.stored_at",
+                        params![wiki, page.pageid as i64, page.ns, page.title, page.redirect, page.displaced, page.rev_id as i64, now, seq, stored_at],
+                    )
+                    .doing(&format!("storing page {} [[{}]]", page.pageid, page.title))?;
+                    if !page.displaced {
+                        let last: Option<(i64, String, i64)> = tx
+                            .query_row(
+                                "SELECT ns, title, seq FROM wiki_title WHERE wiki = ?1 AND page_id = ?2 ORDER BY seq DESC LIMIT 1",
+                                params![wiki, page.pageid as i64],
+                                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                            )
+                            .optional()
+                            .doing("reading title history")?;
+                        if last.as_ref().is_none_or(|(ns, t, _)| (*ns, t) != (page.ns, &page.title)) {
+                            let since = revisions.last().map(|r| r.timestamp.clone()).unwrap_or_default();
+                            tx.execute(
+                                "INSERT INTO wiki_title (wiki, page_id, seq, ns, title, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                params![wiki, page.pageid as i64, last.map_or(1, |l| l.2 + 1), page.ns, page.title, since],
+                            )
+                            .doing("recording a title")?;
+                        }
+                    }
+                    page.pageid
+                }
+            };
+            // The page's state after this change, for packages (what a
+            // move or a deletion was, seen from an earlier sequence).
+            tx.execute(
+                "INSERT OR REPLACE INTO wiki_page_log (wiki, page_id, seq, ns, title, deleted)
+                 SELECT wiki, page_id, ?3, ns, title, deleted FROM wiki_page WHERE wiki = ?1 AND page_id = ?2",
+                params![wiki, pageid as i64, seq],
+            )
+            .doing("logging a page change")?;
+        }
+        Ok(())
+    }
+
+    /// Commits everything applied, the store clock and, with `feed`, the
+    /// feed's new checkpoint.
+    pub fn finish(self, feed: Option<(&str, &FeedState)>) -> Result<()> {
+        let tx = self.tx;
+        tx.execute("UPDATE store_clock SET last_seq = ?1, last_at = ?2 WHERE id = 1", params![self.seq, self.stored_at]).doing("saving the store clock")?;
+        if let Some((feed, state)) = feed {
+            tx.execute(
+                "INSERT INTO wiki_feed (wiki, feed, next_from, token, run_start, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (wiki, feed) DO UPDATE SET next_from = excluded.next_from, token = excluded.token,
+                     run_start = excluded.run_start, updated_at = excluded.updated_at",
+                params![self.wiki, feed, state.next_from, state.token, state.run_start, self.now],
+            )
+            .doing("saving the feed checkpoint")?;
+        }
+        tx.commit().doing("applying a batch")
     }
 }
