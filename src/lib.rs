@@ -10,6 +10,7 @@
 //!   resuming, fetching overlapped with committing.
 //! * [`mediawiki`]: the MediaWiki action API client.
 //! * [`mirror`]: a wiki into the store by page id, moves planned before they are applied.
+//! * [`package`]: MediaWiki XML packages of a mirrored wiki, written and applied; files a person carries.
 //! * [`records`]: harvested records rendered for `cat`: XML, JSON lines, payload.
 //! * [`merge`]: three-way merge of page texts, checked.
 //! * [`sync`]: two-way sync of page pairs through an outbox; decisions are pure.
@@ -27,6 +28,7 @@ pub mod jobs;
 pub mod mediawiki;
 pub mod merge;
 pub mod mirror;
+pub mod package;
 pub mod records;
 pub mod serve;
 pub mod settings;

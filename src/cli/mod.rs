@@ -16,6 +16,7 @@
 mod config;
 mod daemon;
 mod harvest;
+mod packages;
 mod records;
 mod sync;
 pub mod terminal;
@@ -137,6 +138,44 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a package of a mirrored wiki: MediaWiki XML that importDump.php takes, plus its moves and deletions
+    #[command(after_help = "Examples:\n  oai-mirror export NAME --out NAME-0001.tar --full --history\n  oai-mirror export NAME --out NAME-0002.tar --history\n  \
+oai-mirror export NAME --out NAME-0003.tar --since NAME-0001.tar\n\n\
+Without --full or --since, a package holds what changed since the last one this database wrote of the wiki (all of it the first time).")]
+    Export {
+        /// A wiki the database has pages of
+        name: String,
+        /// The package file to write
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Every page, whatever was exported before
+        #[arg(long, conflicts_with = "since")]
+        full: bool,
+        /// What changed since this package (one this database wrote)
+        #[arg(long, value_name = "PACKAGE")]
+        since: Option<PathBuf>,
+        /// Every revision the mirror holds, not only each page's current one
+        #[arg(long)]
+        history: bool,
+        /// Print the summary as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply a package to the database as a mirror's feed: pages by id, moves, deletions
+    #[command(after_help = "Examples:\n  oai-mirror import /media/usb/hq-0002.tar\n  oai-mirror import hq-0001.tar --as hq-copy")]
+    Import {
+        /// A package written by `oai-mirror export`
+        package: PathBuf,
+        /// The wiki's name in this database [default: the exporter's name]
+        #[arg(long = "as", value_name = "NAME")]
+        as_name: Option<String>,
+        /// Print the summary as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Packages: check one and say what it holds
+    #[command(subcommand)]
+    Package(PackageCommand),
     /// Sync two wikis both ways: merge, replay moves and deletions, push through the outbox
     #[command(after_help = "Examples:\n  oai-mirror sync NAME --dry-run\n  oai-mirror sync NAME")]
     Sync {
@@ -253,6 +292,18 @@ pub enum ConfigCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum PackageCommand {
+    /// Check a package whole (checksums) and list what it holds
+    #[command(after_help = "Examples:\n  oai-mirror package show hq-0002.tar\n  oai-mirror package show hq-0002.tar --json")]
+    Show {
+        package: PathBuf,
+        /// The whole manifest as JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum WikiCommand {
     /// Log in and show the site, its version, the account's rights that matter and the OAI endpoint
     #[command(
@@ -338,6 +389,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Conflicts { name, all, json } => sync::conflicts(&settings, &read(&db()?)?, &name, all, json),
         Command::Queue { name } => sync::queue(&settings, &read(&db()?)?, &name),
         Command::Resolve { name, title, take } => sync::resolve(&settings, &open(&db()?)?, &name, &title, &take),
+        Command::Export { name, out, full, since, history, json } => {
+            let args = packages::ExportArgs { name: &name, out: &out, full, since: since.as_deref(), history, json };
+            packages::export(&settings, &mut open(&db()?)?, &args)
+        }
+        Command::Import { package, as_name, json } => packages::import(&mut open(&db()?)?, &package, as_name.as_deref(), json),
+        Command::Package(PackageCommand::Show { package, json }) => packages::show(&package, json),
         Command::Config(_) | Command::Completions { .. } | Command::Man => unreachable!("handled before the settings are loaded"),
     }
 }

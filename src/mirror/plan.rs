@@ -42,6 +42,21 @@ impl Incoming {
     }
 }
 
+/// The page ids an incoming batch names, and the titles it puts pages on:
+/// what the store is asked about before planning.
+pub fn lookup_keys(incoming: &[Incoming]) -> (Vec<u64>, Vec<(i64, String)>) {
+    let ids = incoming.iter().map(Incoming::pageid).collect();
+    let titles = incoming.iter().filter_map(|i| if let Incoming::Present { page, .. } = i { Some((page.ns, page.title.clone())) } else { None }).collect();
+    (ids, titles)
+}
+
+/// Stored pages as the planner knows them.
+pub fn known_from(rows: HashMap<u64, checkpoints::StoredPage>) -> HashMap<u64, Known> {
+    rows.into_values()
+        .map(|p| (p.pageid, Known { pageid: p.pageid, ns: p.ns, title: p.title, deleted: p.deleted, displaced: p.displaced, rev_id: p.rev_id, redirect: p.redirect }))
+        .collect()
+}
+
 /// A move the plan carries out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Move {

@@ -2,14 +2,14 @@
 //! changed into `Incoming` pages, plan each batch and apply it with the
 //! feed's position in one transaction.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use checkpoints::{FeedState, PageRow, RevisionRow, Store};
 
 use super::export::{self, ExportPage};
-use super::plan::{self, Incoming, Known};
+use super::plan::{self, Incoming};
 use crate::mediawiki::{Change, PageRef, PageState, Revision, Wiki};
 use crate::util::{lock, sha1_hex};
 
@@ -151,23 +151,10 @@ async fn apply(
 }
 
 fn apply_batch(store: &Mutex<Store>, wiki: &str, incoming: Vec<Incoming>, feed: Option<(&str, &FeedState)>, summary: &mut PullSummary) -> anyhow::Result<()> {
-    let ids: Vec<u64> = incoming
-        .iter()
-        .map(|i| match i {
-            Incoming::Present { page, .. } => page.pageid,
-            Incoming::Deleted { pageid } => *pageid,
-        })
-        .collect();
-    let titles: Vec<(i64, String)> =
-        incoming.iter().filter_map(|i| if let Incoming::Present { page, .. } = i { Some((page.ns, page.title.clone())) } else { None }).collect();
+    let (ids, titles) = plan::lookup_keys(&incoming);
     let mut s = lock(store);
     let (rows, occupants) = s.wiki_lookup(wiki, &ids, &titles)?;
-    let known: HashMap<u64, Known> = rows
-        .into_values()
-        .map(|p| {
-            (p.pageid, Known { pageid: p.pageid, ns: p.ns, title: p.title, deleted: p.deleted, displaced: p.displaced, rev_id: p.rev_id, redirect: p.redirect })
-        })
-        .collect();
+    let known = plan::known_from(rows);
     let plan = plan::plan(&known, &occupants, incoming);
     for m in &plan.moves {
         tracing::info!(wiki, page = m.pageid, from = %m.from.1, to = %m.to.1, "move");

@@ -1,0 +1,112 @@
+//! `export`, `import` and `package show`: MediaWiki XML packages.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::bail;
+use checkpoints::Store;
+
+use crate::package::{self, ExportOptions, Since, manifest::Manifest};
+use crate::settings::Settings;
+use crate::util::blocking;
+
+pub(super) struct ExportArgs<'a> {
+    pub name: &'a str,
+    pub out: &'a Path,
+    pub full: bool,
+    pub since: Option<&'a Path>,
+    pub history: bool,
+    pub json: bool,
+}
+
+pub(super) fn export(settings: &Settings, store: &mut Store, args: &ExportArgs<'_>) -> anyhow::Result<()> {
+    if !store.has_wiki(args.name)? {
+        let stored = store.wiki_names()?;
+        let known = if stored.is_empty() { "this database has no wiki yet (run `oai-mirror mirror NAME` first)".to_string() } else { format!("this database has pages of {}", stored.join(", ")) };
+        bail!("wiki {:?} has no pages in the database to export: {known}", args.name);
+    }
+    if args.out.is_dir() {
+        bail!("--out {} is a directory: give the package's file name, e.g. {}/{}-0001.tar", args.out.display(), args.out.display(), args.name);
+    }
+    let since = match (args.full, args.since) {
+        (true, _) => Since::Full,
+        (false, Some(path)) => Since::Package(blocking(|| package::verify(path))?),
+        (false, None) => Since::Last,
+    };
+    let opts = ExportOptions { wiki: args.name.to_string(), site: settings.wiki.get(args.name).map(|w| w.api.clone()), since, history: args.history };
+    let exported = blocking(|| package::export(store, &opts, args.out))?;
+    let m = &exported.manifest;
+    let size = std::fs::metadata(args.out).map(|m| m.len()).unwrap_or(0);
+    let mut out = super::terminal::stdout();
+    if args.json {
+        let summary = serde_json::json!({
+            "package": args.out, "bytes": size, "xml_bytes": exported.xml_bytes, "wiki": m.wiki, "stream": m.stream, "sequence": m.sequence,
+            "follows": m.follows.map(|f| f.sequence), "history": m.history, "pages": m.pages, "revisions": m.revisions,
+            "moved": m.moves.len(), "deleted": m.deletions.len(), "undeleted": m.undeletions.len(),
+        });
+        writeln!(out, "{summary}")?;
+    } else {
+        writeln!(
+            out,
+            "{}: package {} ({}) written to {}: {} pages, {} revisions, {} moved, {} deleted, {} undeleted; {} bytes ({} of XML)",
+            m.wiki,
+            m.sequence,
+            m.follows.map_or("full".to_string(), |f| format!("after package {}", f.sequence)),
+            args.out.display(),
+            m.pages,
+            m.revisions,
+            m.moves.len(),
+            m.deletions.len(),
+            m.undeletions.len(),
+            size,
+            exported.xml_bytes,
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn import(store: &mut Store, path: &Path, local: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let local = match local {
+        Some(name) => name.to_string(),
+        None => blocking(|| package::verify(path))?.wiki,
+    };
+    let done = blocking(|| package::import(store, path, &local))?;
+    let mut out = super::terminal::stdout();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&done)?)?;
+    } else if done.already_applied {
+        writeln!(out, "{local}: package {} of {} is applied already; nothing to do", done.sequence, path.display())?;
+    } else {
+        writeln!(
+            out,
+            "{local}: package {} applied: {} pages, {} revisions: {} created, {} updated, {} moved, {} deleted, {} undeleted",
+            done.sequence, done.pages, done.revisions, done.created, done.updated, done.moved, done.deleted, done.undeleted
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn show(path: &Path, json: bool) -> anyhow::Result<()> {
+    let m: Manifest = blocking(|| package::verify(path))?;
+    let mut out = super::terminal::stdout();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&m)?)?;
+        return Ok(());
+    }
+    writeln!(out, "{} is whole: {}", path.display(), package::manifest::describe(&m))?;
+    match m.follows {
+        None => writeln!(out, "full: every page up to store sequence {}", m.end)?,
+        Some(f) => writeln!(out, "continues package {}: changes after store sequence {} up to {}", f.sequence, f.end, m.end)?,
+    }
+    writeln!(out, "{} pages, {} revisions ({}), written {}", m.pages, m.revisions, if m.history { "history" } else { "current revisions" }, m.created)?;
+    for mv in &m.moves {
+        writeln!(out, "moved: page {} [[{}]] -> [[{}]]", mv.page, mv.from, mv.to)?;
+    }
+    for d in &m.deletions {
+        writeln!(out, "deleted: page {} [[{}]]", d.page, d.title)?;
+    }
+    for u in &m.undeletions {
+        writeln!(out, "undeleted: page {} [[{}]]", u.page, u.title)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,488 @@
+//! MediaWiki XML packages: a mirrored wiki's pages and revisions as one
+//! file a person can carry, full or holding only what changed since an
+//! earlier package, and applied to another store as a feed.
+//!
+//! A package is a tar file of four members, in this order:
+//! `manifest.json` ([`manifest::Manifest`]), `manifest.sha256` (its
+//! checksum), `pages.xml.gz` (MediaWiki export XML 0.11, gzip, which
+//! `importDump.php` reads as it is) and `delete-first.txt` (the titles a wiki
+//! importing with `importDump.php` deletes first: pages moved or deleted, one
+//! per line, as `deleteBatch.php` reads them). Moved and undeleted pages carry
+//! their whole history (with `--history`), so that a wiki that deleted their
+//! old titles gets them back whole.
+//!
+//! Export reads one snapshot of the store a page at a time; the package is
+//! written under temporary names and renamed into place once synced, so a
+//! package is never seen half written. Import checks the whole file first
+//! (checksums, sequence, stream), then applies every page in one
+//! transaction, so a package is applied whole or not at all.
+
+pub mod manifest;
+pub mod xml;
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use checkpoints::{ImportState, PageRow, RevisionRow, Store, WikiWrite};
+use sha2::{Digest, Sha256};
+
+use crate::mirror::export::ExportPage;
+use crate::mirror::plan::{self, Incoming};
+use manifest::{Applied, FORMAT, Follows, Manifest, Moved, Part, Removed, Verdict};
+
+const MANIFEST: &str = "manifest.json";
+const MANIFEST_SUM: &str = "manifest.sha256";
+const XML: &str = "pages.xml.gz";
+const DELETE_FIRST: &str = "delete-first.txt";
+/// A manifest is a few lines per moved or deleted page; more is not one.
+const MAX_MANIFEST: u64 = 256 << 20;
+/// The most one page of XML (all its revisions) may take when imported.
+pub const MAX_PAGE: usize = 512 << 20;
+/// Pages planned together when a package is applied (as a pull's batch).
+const BATCH: usize = 50;
+
+/// Where an export starts.
+#[derive(Clone, Debug)]
+pub enum Since {
+    /// Every live page: a package a store with nothing can start from.
+    Full,
+    /// After the last package this store exported of the wiki (full if none).
+    Last,
+    /// After this package (its manifest, read back).
+    Package(Manifest),
+}
+
+pub struct ExportOptions {
+    pub wiki: String,
+    /// The wiki's API, for `<siteinfo>` and the manifest.
+    pub site: Option<String>,
+    pub since: Since,
+    pub history: bool,
+}
+
+/// What an export wrote.
+pub struct Exported {
+    pub manifest: Manifest,
+    /// The XML's size before compression.
+    pub xml_bytes: u64,
+}
+
+/// Writes a package of `opts.wiki` to `out`.
+pub fn export(store: &mut Store, opts: &ExportOptions, out: &Path) -> anyhow::Result<Exported> {
+    let wiki = opts.wiki.as_str();
+    let previous = store.package_export_stream(wiki)?;
+    let stream = previous.as_ref().map_or_else(|| format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)), |p| p.stream.clone());
+    let follows = match &opts.since {
+        Since::Full => None,
+        Since::Last => previous.as_ref().map(|p| Follows { sequence: p.last_sequence, end: p.last_end_seq }),
+        Since::Package(m) => {
+            if m.wiki != wiki || m.stream != stream {
+                bail!("{} was not exported from wiki '{wiki}' of this store: --since takes a package this store wrote of the same wiki", manifest::describe(m));
+            }
+            Some(Follows { sequence: m.sequence, end: m.end })
+        }
+    };
+    let sequence = previous.as_ref().map_or(1, |p| p.last_sequence + 1);
+    let after = follows.map_or(0, |f| f.end);
+    let dir = parent_of(out);
+    let xml_tmp = TempFile::create(&dir)?;
+    let mut counted = Counting::new(flate2::write::GzEncoder::new(Hashing::new(BufWriter::new(xml_tmp.file()?)), flate2::Compression::default()));
+    let mut moves = Vec::new();
+    let mut deletions = Vec::new();
+    let mut undeletions = Vec::new();
+    let mut delete_first = String::new();
+    let (mut pages, mut revisions) = (0u64, 0u64);
+    let site = xml::SiteInfo { sitename: wiki, base: opts.site.as_deref() };
+    counted.write_all(xml::header(&site).as_bytes()).context("writing the package")?;
+    let end = store.in_snapshot(|s| -> anyhow::Result<i64> {
+        let end = s.last_stored_seq()?;
+        let mut page_xml = String::new();
+        s.for_each_changed_page(wiki, after, |c| -> anyhow::Result<()> {
+            let before = c.before.filter(|b| !b.title.contains('<'));
+            let was_live = before.as_ref().is_some_and(|b| !b.deleted);
+            if c.now.deleted {
+                if let (true, Some(b)) = (was_live, &before) {
+                    deletions.push(Removed { page: c.now.pageid, title: b.title.clone() });
+                    delete_first.push_str(&format!("{}\n", b.title));
+                }
+                return Ok(());
+            }
+            if c.now.displaced || c.now.title.contains('<') {
+                // Moved aside until its own update arrives: no title to write.
+                tracing::warn!(wiki, page = c.now.pageid, "a page moved aside by the mirror is left out until its own update arrives");
+                return Ok(());
+            }
+            let whole = match &before {
+                None => true,
+                Some(b) if b.deleted => {
+                    undeletions.push(Removed { page: c.now.pageid, title: c.now.title.clone() });
+                    true
+                }
+                Some(b) if (b.ns, &b.title) != (c.now.ns, &c.now.title) => {
+                    moves.push(Moved { page: c.now.pageid, from: b.title.clone(), to: c.now.title.clone() });
+                    delete_first.push_str(&format!("{}\n", b.title));
+                    true
+                }
+                Some(_) => false,
+            };
+            let mut revs = if opts.history { s.wiki_revisions_stored_after(wiki, c.now.pageid, (!whole).then_some(after))? } else { Vec::new() };
+            if revs.is_empty() {
+                revs.extend(c.now.rev_id.map(|id| s.wiki_revision(wiki, id)).transpose()?.flatten());
+            }
+            page_xml.clear();
+            xml::page(&mut page_xml, &c.now, &revs);
+            counted.write_all(page_xml.as_bytes()).context("writing the package")?;
+            pages += 1;
+            revisions += revs.len() as u64;
+            Ok(())
+        })?;
+        Ok(end)
+    })?;
+    counted.write_all(xml::FOOTER.as_bytes()).context("writing the package")?;
+    let xml_bytes = counted.count;
+    let hashing = counted.inner.finish().context("writing the package")?;
+    let (buffered, xml_sum, xml_len) = hashing.finish();
+    buffered.into_inner().map_err(|e| e.into_error()).and_then(|f| f.sync_all()).context("writing the package")?;
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        wiki: wiki.into(),
+        site: opts.site.clone(),
+        stream: stream.clone(),
+        sequence,
+        follows,
+        end,
+        history: opts.history,
+        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        pages,
+        revisions,
+        xml: Part { name: XML.into(), bytes: xml_len, sha256: xml_sum },
+        delete_first: Part { name: DELETE_FIRST.into(), bytes: delete_first.len() as u64, sha256: sha256_hex(delete_first.as_bytes()) },
+        moves,
+        deletions,
+        undeletions,
+    };
+    let manifest_json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
+    let tar_tmp = TempFile::create(&dir)?;
+    {
+        let mut tar = tar::Builder::new(BufWriter::new(tar_tmp.file()?));
+        let mtime = chrono::Utc::now().timestamp().max(0) as u64;
+        let mut add = |name: &str, len: u64, data: &mut dyn Read| -> std::io::Result<()> {
+            let mut h = tar::Header::new_ustar();
+            h.set_size(len);
+            h.set_mode(0o644);
+            h.set_mtime(mtime);
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_cksum();
+            tar.append_data(&mut h, name, data)
+        };
+        let mut write = || -> std::io::Result<()> {
+            add(MANIFEST, manifest_json.len() as u64, &mut manifest_json.as_slice())?;
+            let sum = format!("{}  {MANIFEST}\n", sha256_hex(&manifest_json));
+            add(MANIFEST_SUM, sum.len() as u64, &mut sum.as_bytes())?;
+            add(XML, xml_len, &mut File::open(&xml_tmp.path)?)?;
+            add(DELETE_FIRST, delete_first.len() as u64, &mut delete_first.as_bytes())
+        };
+        write().context("writing the package")?;
+        let file = tar.into_inner().context("writing the package")?.into_inner().map_err(|e| e.into_error()).context("writing the package")?;
+        file.sync_all().context("writing the package")?;
+    }
+    tar_tmp.rename_to(out)?;
+    drop(xml_tmp);
+    store.record_package_export(wiki, &stream, sequence, end)?;
+    Ok(Exported { manifest, xml_bytes })
+}
+
+/// Reads a package's manifest and checks every member against it: the
+/// manifest's own checksum, then the XML's and the list's length and
+/// SHA-256. Reads the whole file; changes nothing.
+pub fn verify(path: &Path) -> anyhow::Result<Manifest> {
+    let shown = path.display();
+    let file = File::open(path).with_context(|| format!("opening the package {shown}"))?;
+    let mut archive = tar::Archive::new(BufReader::new(file));
+    let mut entries = archive.entries().with_context(|| format!("{shown} is not a package (a tar file)"))?;
+    let mut next = |name: &str| -> anyhow::Result<tar::Entry<'_, BufReader<File>>> {
+        let entry = entries
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("{shown} is truncated or not a package: it ends before its {name} (copy it again from where it was written)"))?
+            .with_context(|| format!("{shown} is damaged or truncated before its {name}"))?;
+        let found = entry.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        if found != name {
+            bail!("{shown} is not a package of oai-mirror: it holds {found:?} where {name} belongs");
+        }
+        Ok(entry)
+    };
+    let mut manifest_json = Vec::new();
+    let entry = next(MANIFEST)?;
+    if entry.header().size().unwrap_or(u64::MAX) > MAX_MANIFEST {
+        bail!("{shown}: its manifest is larger than {} MiB; not a package of oai-mirror", MAX_MANIFEST >> 20);
+    }
+    entry.take(MAX_MANIFEST).read_to_end(&mut manifest_json).with_context(|| format!("{shown} is truncated inside its manifest"))?;
+    let mut sum = String::new();
+    next(MANIFEST_SUM)?.take(1024).read_to_string(&mut sum).with_context(|| format!("{shown} is damaged in its {MANIFEST_SUM}"))?;
+    if sum.split_whitespace().next() != Some(sha256_hex(&manifest_json).as_str()) {
+        bail!("{shown} is corrupt: its manifest does not match its checksum (copy it again from where it was written)");
+    }
+    let manifest: Manifest = serde_json::from_slice(&manifest_json).with_context(|| format!("{shown}: its manifest cannot be read"))?;
+    if manifest.format != FORMAT {
+        bail!("{shown} is in format {:?}; this oai-mirror reads {FORMAT:?} (a newer oai-mirror wrote it?)", manifest.format);
+    }
+    for part in [&manifest.xml, &manifest.delete_first] {
+        let (sum, len) = hash_all(next(&part.name)?).with_context(|| format!("{shown} is truncated or damaged inside its {}", part.name))?;
+        if len != part.bytes || sum != part.sha256 {
+            bail!(
+                "{shown} is corrupt or truncated: its {} has {len} bytes with SHA-256 {}…, the manifest says {} bytes with {}… (copy it again from where it was written)",
+                part.name,
+                &sum[..12],
+                part.bytes,
+                part.sha256.get(..12).unwrap_or(&part.sha256)
+            );
+        }
+    }
+    Ok(manifest)
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Imported {
+    pub wiki: String,
+    pub sequence: u64,
+    /// Nothing was done: the store had it all already.
+    pub already_applied: bool,
+    pub pages: u64,
+    pub revisions: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub moved: u64,
+    pub deleted: u64,
+    pub undeleted: u64,
+}
+
+/// Verifies the package at `path`, then applies it to wiki `local` of the
+/// store in one transaction: its pages by id (moves planned as a mirror
+/// plans them), its deletions, and for a full package the deletion of
+/// every page it does not hold.
+pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imported> {
+    let manifest = verify(path)?;
+    let mut done = Imported { wiki: local.to_string(), sequence: manifest.sequence, ..Imported::default() };
+    let holds_pages = store.has_wiki(local)?;
+    let mut write = store.begin_wiki_write(local, chrono::Utc::now().timestamp())?;
+    // Decided under the write lock: a second import of the same package
+    // waits for the first and then finds it applied.
+    let applied = write.package_import_state()?.map(|s| Applied { stream: s.stream, origin: s.origin, sequence: s.sequence, end: s.end_seq });
+    match manifest::admit(&manifest, local, applied.as_ref(), holds_pages).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))? {
+        Verdict::AlreadyApplied => {
+            done.already_applied = true;
+            return Ok(done);
+        }
+        Verdict::Apply => {}
+    }
+    let shown = path.display();
+    let file = File::open(path).with_context(|| format!("opening the package {shown}"))?;
+    let mut archive = tar::Archive::new(BufReader::new(file));
+    let entry = archive
+        .entries()?
+        .filter_map(Result::ok)
+        .find(|e| e.path().is_ok_and(|p| p == Path::new(XML)))
+        .ok_or_else(|| anyhow::anyhow!("{shown} changed while it was read: its {XML} is gone"))?;
+    let hashing = HashingReader { inner: entry, hasher: Sha256::new() };
+    let mut pages = xml::PageReader::new(BufReader::new(flate2::read::GzDecoder::new(hashing)), MAX_PAGE);
+    let mut seen = HashSet::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        let next = pages.next_page().map_err(|e| anyhow::anyhow!("{shown}: {XML}: {e}"))?;
+        let last = next.is_none();
+        if let Some(p) = next {
+            seen.insert(p.pageid);
+            done.pages += 1;
+            done.revisions += p.revisions.len() as u64;
+            batch.push(incoming(p));
+        }
+        if batch.len() == BATCH || (last && !batch.is_empty()) {
+            apply(&mut write, std::mem::take(&mut batch), &mut done)?;
+        }
+        if last {
+            break;
+        }
+    }
+    let removed: Vec<u64> = match manifest.follows {
+        None => write.live_page_ids()?.into_iter().filter(|id| !seen.contains(id)).collect(),
+        Some(_) => manifest.deletions.iter().map(|d| d.page).collect(),
+    };
+    for ids in removed.chunks(BATCH) {
+        apply(&mut write, ids.iter().map(|&pageid| Incoming::Deleted { pageid }).collect(), &mut done)?;
+    }
+    // The bytes applied are the bytes verified, even if the file was
+    // replaced in between.
+    let mut rest = pages.into_inner().into_inner().into_inner();
+    std::io::copy(&mut rest, &mut std::io::sink()).with_context(|| format!("reading {shown}"))?;
+    if sha256_hex_of(rest.hasher) != manifest.xml.sha256 {
+        bail!("{shown} changed while it was applied; nothing was applied (import it again)");
+    }
+    let state = ImportState { stream: manifest.stream.clone(), origin: manifest.wiki.clone(), sequence: manifest.sequence, end_seq: manifest.end };
+    write.record_package_import(&state, chrono::Utc::now().timestamp())?;
+    write.finish(None)?;
+    Ok(done)
+}
+
+fn incoming(p: ExportPage) -> Incoming {
+    let revisions: Vec<RevisionRow> = p
+        .revisions
+        .into_iter()
+        .map(|r| RevisionRow {
+            revid: r.revid,
+            parentid: r.parentid,
+            timestamp: r.timestamp,
+            user: r.user,
+            comment: r.comment,
+            sha1: crate::util::sha1_hex(&r.text),
+            text: r.text,
+        })
+        .collect();
+    let rev_id = revisions.last().map_or(0, |r| r.revid);
+    let redirect = p.redirect.filter(|t| !t.is_empty());
+    Incoming::Present { page: PageRow { pageid: p.pageid, ns: p.ns, title: p.title, redirect, displaced: false, rev_id }, revisions }
+}
+
+fn apply(write: &mut WikiWrite<'_>, batch: Vec<Incoming>, done: &mut Imported) -> anyhow::Result<()> {
+    let (ids, titles) = plan::lookup_keys(&batch);
+    let (rows, occupants) = write.lookup(&ids, &titles)?;
+    let plan = plan::plan(&plan::known_from(rows), &occupants, batch);
+    write.apply(&plan.ops)?;
+    done.created += plan.created.len() as u64;
+    done.updated += plan.updated.len() as u64;
+    done.moved += plan.moves.len() as u64;
+    done.deleted += plan.deleted.len() as u64;
+    done.undeleted += plan.undeleted.len() as u64;
+    Ok(())
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    sha256_hex_of(Sha256::new_with_prefix(bytes))
+}
+
+fn sha256_hex_of(hasher: Sha256) -> String {
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hash_all(mut r: impl Read) -> std::io::Result<(String, u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 1 << 16];
+    let mut len = 0;
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok((sha256_hex_of(hasher), len));
+        }
+        hasher.update(&buf[..n]);
+        len += n as u64;
+    }
+}
+
+/// A file being written under a hidden temporary name beside its final
+/// one: created anew (`O_EXCL`, never an entry already there), removed if
+/// dropped before [`rename_to`](TempFile::rename_to).
+struct TempFile {
+    path: PathBuf,
+    kept: bool,
+}
+
+impl TempFile {
+    fn create(dir: &Path) -> anyhow::Result<TempFile> {
+        let path = dir.join(crate::util::temp_name(fastrand::u64(..)));
+        std::fs::OpenOptions::new().write(true).create_new(true).open(&path).with_context(|| format!("creating a file in {}", dir.display()))?;
+        Ok(TempFile { path, kept: false })
+    }
+
+    fn file(&self) -> anyhow::Result<File> {
+        std::fs::OpenOptions::new().write(true).open(&self.path).with_context(|| format!("writing {}", self.path.display()))
+    }
+
+    fn rename_to(mut self, to: &Path) -> anyhow::Result<()> {
+        std::fs::rename(&self.path, to).with_context(|| format!("moving the package into place at {}", to.display()))?;
+        self.kept = true;
+        File::open(parent_of(to)).and_then(|d| d.sync_all()).with_context(|| format!("syncing the directory of {}", to.display()))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Counts the bytes written through it.
+struct Counting<W> {
+    inner: W,
+    count: u64,
+}
+
+impl<W> Counting<W> {
+    fn new(inner: W) -> Counting<W> {
+        Counting { inner, count: 0 }
+    }
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Hashes (SHA-256) and counts the bytes written through it.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<W> Hashing<W> {
+    fn new(inner: W) -> Hashing<W> {
+        Hashing { inner, hasher: Sha256::new(), count: 0 }
+    }
+    fn finish(self) -> (W, String, u64) {
+        (self.inner, sha256_hex_of(self.hasher), self.count)
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Hashes (SHA-256) the bytes read through it.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}

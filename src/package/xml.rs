@@ -1,0 +1,258 @@
+//! MediaWiki's export XML (0.11) as Special:Export writes it, page by page,
+//! and read back page by page from a stream. Pure but for the `Read` the
+//! reader is given.
+
+use std::io::BufRead;
+
+use checkpoints::{RevisionRow, StoredPage};
+
+use crate::mirror::export::{self, ExportPage, NAMESPACE, SCHEMA};
+
+/// What `<siteinfo>` says.
+pub struct SiteInfo<'a> {
+    pub sitename: &'a str,
+    /// A URL of the wiki (its API), if known.
+    pub base: Option<&'a str>,
+}
+
+/// The document's start, up to the first page. Namespaces are left out:
+/// importDump.php then reads each title's namespace from `<ns>` and the
+/// importing wiki's own names.
+pub fn header(site: &SiteInfo<'_>) -> String {
+    let mut out = format!(
+        "<mediawiki xmlns=\"{NAMESPACE}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+         xsi:schemaLocation=\"{NAMESPACE} {SCHEMA}\" version=\"0.11\" xml:lang=\"en\">\n  <siteinfo>\n    <sitename>{}</sitename>\n",
+        text(site.sitename)
+    );
+    if let Some(base) = site.base {
+        out.push_str(&format!("    <base>{}</base>\n", text(base)));
+    }
+    out.push_str(&format!("    <generator>oai-mirror {}</generator>\n    <case>first-letter</case>\n  </siteinfo>\n", env!("CARGO_PKG_VERSION")));
+    out
+}
+
+pub const FOOTER: &str = "</mediawiki>\n";
+
+/// One page and the given revisions, oldest first, appended to `out`.
+pub fn page(out: &mut String, page: &StoredPage, revisions: &[RevisionRow]) {
+    out.push_str(&format!("  <page>\n    <title>{}</title>\n    <ns>{}</ns>\n    <id>{}</id>\n", text(&page.title), page.ns, page.pageid));
+    if let Some(target) = &page.redirect {
+        out.push_str(&format!("    <redirect title=\"{}\" />\n", text(target)));
+    }
+    let (model, format) = content_model(page.ns, &page.title);
+    for r in revisions {
+        out.push_str(&format!("    <revision>\n      <id>{}</id>\n", r.revid));
+        if r.parentid != 0 {
+            out.push_str(&format!("      <parentid>{}</parentid>\n", r.parentid));
+        }
+        out.push_str(&format!("      <timestamp>{}</timestamp>\n      <contributor>\n", text(&r.timestamp)));
+        if r.user.parse::<std::net::IpAddr>().is_ok() {
+            out.push_str(&format!("        <ip>{}</ip>\n", r.user));
+        } else {
+            out.push_str(&format!("        <username>{}</username>\n", text(&r.user)));
+        }
+        out.push_str("      </contributor>\n");
+        if !r.comment.is_empty() {
+            out.push_str(&format!("      <comment>{}</comment>\n", text(&r.comment)));
+        }
+        let sha1 = base36_sha1(&r.sha1);
+        out.push_str(&format!(
+            "      <origin>{}</origin>\n      <model>{model}</model>\n      <format>{format}</format>\n      \
+             <text bytes=\"{}\" sha1=\"{sha1}\" xml:space=\"preserve\">{}</text>\n      <sha1>{sha1}</sha1>\n    </revision>\n",
+            r.revid,
+            r.text.len(),
+            text(&r.text)
+        ));
+    }
+    out.push_str("  </page>\n");
+}
+
+/// Escapes text for XML. A character XML 1.0 cannot hold at all (C0
+/// controls but tab and newlines) becomes U+FFFD: MediaWiki never saves
+/// one, so only a text that did not come from a wiki has it.
+fn text(s: &str) -> std::borrow::Cow<'_, str> {
+    let forbidden = |c: char| c < ' ' && !matches!(c, '\t' | '\n' | '\r') || matches!(c, '\u{FFFE}' | '\u{FFFF}');
+    if s.contains(forbidden) {
+        let clean: String = s.chars().map(|c| if forbidden(c) { '\u{FFFD}' } else { c }).collect();
+        return std::borrow::Cow::Owned(crate::util::xml_escape(&clean).into_owned());
+    }
+    crate::util::xml_escape(s)
+}
+
+/// MediaWiki's default content model of a title, and its format: CSS,
+/// JavaScript and JSON pages in the MediaWiki namespace and users' subpages
+/// by their ending, wikitext otherwise. (The mirror does not store a
+/// page's model; a page whose model was changed by hand is written with
+/// its default.)
+pub fn content_model(ns: i64, title: &str) -> (&'static str, &'static str) {
+    let code_page = ns == 8 || (ns == 2 && title.contains('/'));
+    match title.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("css") if code_page => ("css", "text/css"),
+        Some("js") if code_page => ("javascript", "text/javascript"),
+        Some("json") if code_page => ("json", "application/json"),
+        _ => ("wikitext", "text/x-wiki"),
+    }
+}
+
+/// A SHA-1 given in hex as MediaWiki writes it in exports: base 36, 31
+/// digits with leading zeros. Anything not 40 hex digits gives "".
+pub fn base36_sha1(hex: &str) -> String {
+    if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return String::new();
+    }
+    // Big-endian 160-bit number in five 32-bit limbs, divided by 36 until zero.
+    let mut limbs: Vec<u64> = (0..5).map(|i| u64::from_str_radix(&hex[i * 8..i * 8 + 8], 16).expect("checked hex")).collect();
+    let mut digits = Vec::with_capacity(31);
+    while limbs.iter().any(|&l| l != 0) {
+        let mut rem = 0u64;
+        for l in limbs.iter_mut() {
+            let cur = (rem << 32) | *l;
+            *l = cur / 36;
+            rem = cur % 36;
+        }
+        digits.push(char::from_digit(rem as u32, 36).expect("below 36"));
+    }
+    while digits.len() < 31 {
+        digits.push('0');
+    }
+    digits.iter().rev().collect()
+}
+
+/// Reads the pages of an export document from a stream, one at a time: a
+/// page's bytes are collected up to its `</page>` (which cannot occur in
+/// escaped text) and parsed alone, so memory holds one page.
+pub struct PageReader<R> {
+    input: R,
+    buf: Vec<u8>,
+    /// The most bytes one page may take.
+    max_page: usize,
+    offset: u64,
+}
+
+impl<R: BufRead> PageReader<R> {
+    pub fn new(input: R, max_page: usize) -> PageReader<R> {
+        PageReader { input, buf: Vec::new(), max_page, offset: 0 }
+    }
+
+    pub fn into_inner(self) -> R {
+        self.input
+    }
+
+    /// The next page, `None` after the last (once `</mediawiki>` is read).
+    pub fn next_page(&mut self) -> Result<Option<ExportPage>, String> {
+        self.buf.clear();
+        loop {
+            let room = (self.max_page - self.buf.len().min(self.max_page)) as u64 + 1;
+            let n = <&mut R as std::io::Read>::take(&mut self.input, room)
+                .read_until(b'>', &mut self.buf)
+                .map_err(|e| format!("reading the XML at byte {}: {e}", self.offset + self.buf.len() as u64))?;
+            if self.buf.ends_with(b"</page>") {
+                break;
+            }
+            if self.buf.len() > self.max_page {
+                return Err(format!("a page at byte {} is larger than {} MiB", self.offset, self.max_page >> 20));
+            }
+            if n == 0 {
+                let rest = String::from_utf8_lossy(&self.buf);
+                if rest.trim_end().ends_with("</mediawiki>") && !rest.contains("<page") {
+                    return Ok(None);
+                }
+                return Err(format!("the XML ends at byte {} inside a page or without </mediawiki>", self.offset + self.buf.len() as u64));
+            }
+        }
+        let at = self.offset;
+        self.offset += self.buf.len() as u64;
+        let chunk = std::str::from_utf8(&self.buf).map_err(|e| format!("the page at byte {at} is not UTF-8: {e}"))?;
+        // The chunk holds the page, and before the first one the document's
+        // start, whose elements the parser passes over.
+        let start = chunk.rfind("<page>").or_else(|| chunk.rfind("<page ")).ok_or_else(|| format!("no <page> before the </page> at byte {at}"))?;
+        let mut pages = export::parse(&chunk[start..]).map_err(|e| format!("the page at byte {}: {e}", at + start as u64))?;
+        match (pages.pop(), pages.is_empty()) {
+            (Some(p), true) => Ok(Some(p)),
+            _ => Err(format!("the page at byte {} is not one <page> element", at + start as u64)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(pageid: u64, ns: i64, title: &str, redirect: Option<&str>) -> StoredPage {
+        StoredPage {
+            pageid,
+            ns,
+            title: title.into(),
+            redirect: redirect.map(str::to_string),
+            deleted: false,
+            displaced: false,
+            rev_id: None,
+            sha1: None,
+        }
+    }
+
+    fn rev(revid: u64, parentid: u64, user: &str, comment: &str, text: &str) -> RevisionRow {
+        RevisionRow {
+            revid,
+            parentid,
+            timestamp: "2026-11-22T12:26:53Z".into(),
+            user: user.into(),
+            comment: comment.into(),
+            sha1: crate::util::sha1_hex(text),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn sha1_in_base_36_as_mediawiki_writes_it() {
+        // From the test bed's Special:Export (samples/export): the text
+        // "= Export sample =\nRevision one, by the bot.\n\n[[Category:Samples]]".
+        let text = "= Export sample =\nRevision one, by the bot.\n\n[[Category:Samples]]";
+        assert_eq!(base36_sha1(&crate::util::sha1_hex(text)), "kyregjcn21yumtx640w2ey3ljbxcpgt");
+        assert_eq!(base36_sha1(&"0".repeat(40)), "0".repeat(31));
+        assert_eq!(base36_sha1("xyz"), "");
+    }
+
+    #[test]
+    fn models_follow_mediawikis_defaults() {
+        assert_eq!(content_model(8, "MediaWiki:Common.css").0, "css");
+        assert_eq!(content_model(2, "User:Ann/common.js").0, "javascript");
+        assert_eq!(content_model(2, "User:Ann.js").0, "wikitext", "a user page itself, not a subpage");
+        assert_eq!(content_model(0, "Style.css").0, "wikitext");
+        assert_eq!(content_model(8, "MediaWiki:Data.json"), ("json", "application/json"));
+    }
+
+    #[test]
+    fn pages_written_stream_back_one_at_a_time() {
+        let mut doc = header(&SiteInfo { sitename: "Field & <wiki>", base: Some("http://127.0.0.1/w/api.php?a=1&b=2") });
+        page(&mut doc, &stored(5, 0, "A & B", None), &[rev(7, 0, "Ann", "", "first & <x>"), rev(9, 7, "192.0.2.1", "c <d>", "second\n  line\u{1}")]);
+        page(&mut doc, &stored(6, 1, "Talk:R", Some("A & B")), &[rev(10, 0, "Bob", "", "#REDIRECT [[A & B]]")]);
+        doc.push_str(FOOTER);
+        assert!(doc.contains("<ip>192.0.2.1</ip>") && doc.contains("<username>Ann</username>"));
+        assert!(doc.contains("<sitename>Field &amp; &lt;wiki&gt;</sitename>"));
+        let mut reader = PageReader::new(std::io::Cursor::new(doc.as_bytes()), 1 << 20);
+        let first = reader.next_page().unwrap().unwrap();
+        assert_eq!((first.pageid, first.title.as_str(), first.revisions.len()), (5, "A & B", 2));
+        assert_eq!(first.revisions[0].text, "first & <x>");
+        assert_eq!(first.revisions[1].text, "second\n  line\u{FFFD}", "a control character XML cannot hold");
+        assert_eq!((first.revisions[1].user.as_str(), first.revisions[1].parentid), ("192.0.2.1", 7));
+        let second = reader.next_page().unwrap().unwrap();
+        assert_eq!((second.ns, second.redirect.as_deref()), (1, Some("A & B")));
+        assert_eq!(reader.next_page().unwrap(), None);
+    }
+
+    #[test]
+    fn a_cut_document_and_an_oversized_page_are_errors() {
+        let mut doc = header(&SiteInfo { sitename: "w", base: None });
+        page(&mut doc, &stored(5, 0, "A", None), &[rev(7, 0, "Ann", "", &"x".repeat(5000))]);
+        let cut = &doc[..doc.len() - 40];
+        let e = PageReader::new(std::io::Cursor::new(cut.as_bytes()), 1 << 20).next_page().unwrap_err();
+        assert!(e.contains("ends at byte"), "{e}");
+        let e = PageReader::new(std::io::Cursor::new(doc.as_bytes()), 1024).next_page().unwrap_err();
+        assert!(e.contains("larger than"), "{e}");
+        // No footer after the last page.
+        let mut r = PageReader::new(std::io::Cursor::new(doc.as_bytes()), 1 << 20);
+        assert!(r.next_page().unwrap().is_some());
+        assert!(r.next_page().unwrap_err().contains("without </mediawiki>"));
+    }
+}
