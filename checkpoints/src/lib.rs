@@ -28,9 +28,9 @@ pub mod sync;
 pub mod wiki;
 
 pub use error::{Error, Result};
+pub use packages::{ChangedPage, ExportStream, ImportState, LoggedState};
 pub use records::{Deleted, RecordFilter};
 pub use served::{OriginFormat, OriginSet, ServedPage, ServedQuery, ServedRecord};
 pub use store::{PageCommit, Position, RecordIn, Run, RunPlan, RunState, Source, SourceKey, SourceStatus, Store, StoredRecord, Tally};
 pub use sync::{CheckoutFile, ConflictPolicy, ConflictRow, Job, NewPush, Pair, SyncSide};
-pub use packages::{ChangedPage, ExportStream, ImportState, LoggedState};
 pub use wiki::{FeedState, PageOp, PageRow, RevisionRow, StoredPage, TitleSpan, WikiWrite};

@@ -54,7 +54,12 @@ impl Store {
 
     /// Each page of `wiki` changed after store sequence `after` (every page
     /// for 0), by page id, with its state at `after`. One page at a time.
-    pub fn for_each_changed_page<E: From<Error>>(&self, wiki: &str, after: i64, mut f: impl FnMut(ChangedPage) -> std::result::Result<(), E>) -> std::result::Result<(), E> {
+    pub fn for_each_changed_page<E: From<Error>>(
+        &self,
+        wiki: &str,
+        after: i64,
+        mut f: impl FnMut(ChangedPage) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         let sql = format!(
             "{PAGE_SELECT}, l.ns, l.title, l.deleted {PAGE_FROM}
              LEFT JOIN wiki_page_log l ON l.wiki = p.wiki AND l.page_id = p.page_id

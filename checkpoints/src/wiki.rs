@@ -239,7 +239,8 @@ fn lookup(conn: &rusqlite::Connection, wiki: &str, ids: &[u64], titles: &[(i64, 
         }
     }
     let mut on_title = HashMap::new();
-    let mut stmt = conn.prepare_cached("SELECT page_id FROM wiki_page WHERE wiki = ?1 AND ns = ?2 AND title = ?3 AND deleted = 0").doing("looking up titles")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT page_id FROM wiki_page WHERE wiki = ?1 AND ns = ?2 AND title = ?3 AND deleted = 0").doing("looking up titles")?;
     for (ns, title) in titles {
         if let Some(id) = stmt.query_row(params![wiki, ns, title], |r| r.get::<_, i64>(0)).optional().doing("looking up titles")? {
             on_title.insert((*ns, title.clone()), id as u64);

@@ -139,9 +139,11 @@ pub enum Command {
         json: bool,
     },
     /// Write a package of a mirrored wiki: MediaWiki XML that importDump.php takes, plus its moves and deletions
-    #[command(after_help = "Examples:\n  oai-mirror export NAME --out NAME-0001.tar --full --history\n  oai-mirror export NAME --out NAME-0002.tar --history\n  \
+    #[command(
+        after_help = "Examples:\n  oai-mirror export NAME --out NAME-0001.tar --full --history\n  oai-mirror export NAME --out NAME-0002.tar --history\n  \
 oai-mirror export NAME --out NAME-0003.tar --since NAME-0001.tar\n\n\
-Without --full or --since, a package holds what changed since the last one this database wrote of the wiki (all of it the first time).")]
+Without --full or --since, a package holds what changed since the last one this database wrote of the wiki (all of it the first time)."
+    )]
     Export {
         /// A wiki the database has pages of
         name: String,

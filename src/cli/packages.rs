@@ -22,7 +22,11 @@ pub(super) struct ExportArgs<'a> {
 pub(super) fn export(settings: &Settings, store: &mut Store, args: &ExportArgs<'_>) -> anyhow::Result<()> {
     if !store.has_wiki(args.name)? {
         let stored = store.wiki_names()?;
-        let known = if stored.is_empty() { "this database has no wiki yet (run `oai-mirror mirror NAME` first)".to_string() } else { format!("this database has pages of {}", stored.join(", ")) };
+        let known = if stored.is_empty() {
+            "this database has no wiki yet (run `oai-mirror mirror NAME` first)".to_string()
+        } else {
+            format!("this database has pages of {}", stored.join(", "))
+        };
         bail!("wiki {:?} has no pages in the database to export: {known}", args.name);
     }
     if args.out.is_dir() {
@@ -30,7 +34,7 @@ pub(super) fn export(settings: &Settings, store: &mut Store, args: &ExportArgs<'
     }
     let since = match (args.full, args.since) {
         (true, _) => Since::Full,
-        (false, Some(path)) => Since::Package(blocking(|| package::verify(path))?),
+        (false, Some(path)) => Since::Package(Box::new(blocking(|| package::verify(path))?)),
         (false, None) => Since::Last,
     };
     let opts = ExportOptions { wiki: args.name.to_string(), site: settings.wiki.get(args.name).map(|w| w.api.clone()), since, history: args.history };

@@ -53,7 +53,9 @@ pub fn lookup_keys(incoming: &[Incoming]) -> (Vec<u64>, Vec<(i64, String)>) {
 /// Stored pages as the planner knows them.
 pub fn known_from(rows: HashMap<u64, checkpoints::StoredPage>) -> HashMap<u64, Known> {
     rows.into_values()
-        .map(|p| (p.pageid, Known { pageid: p.pageid, ns: p.ns, title: p.title, deleted: p.deleted, displaced: p.displaced, rev_id: p.rev_id, redirect: p.redirect }))
+        .map(|p| {
+            (p.pageid, Known { pageid: p.pageid, ns: p.ns, title: p.title, deleted: p.deleted, displaced: p.displaced, rev_id: p.rev_id, redirect: p.redirect })
+        })
         .collect()
 }
 

@@ -52,7 +52,7 @@ pub enum Since {
     /// After the last package this store exported of the wiki (full if none).
     Last,
     /// After this package (its manifest, read back).
-    Package(Manifest),
+    Package(Box<Manifest>),
 }
 
 pub struct ExportOptions {

@@ -179,16 +179,7 @@ mod tests {
     use super::*;
 
     fn stored(pageid: u64, ns: i64, title: &str, redirect: Option<&str>) -> StoredPage {
-        StoredPage {
-            pageid,
-            ns,
-            title: title.into(),
-            redirect: redirect.map(str::to_string),
-            deleted: false,
-            displaced: false,
-            rev_id: None,
-            sha1: None,
-        }
+        StoredPage { pageid, ns, title: title.into(), redirect: redirect.map(str::to_string), deleted: false, displaced: false, rev_id: None, sha1: None }
     }
 
     fn rev(revid: u64, parentid: u64, user: &str, comment: &str, text: &str) -> RevisionRow {

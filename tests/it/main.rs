@@ -15,6 +15,7 @@ mod interop;
 mod mirror_oai;
 mod mirror_random;
 mod newcomer;
+mod packages;
 mod serve;
 mod support;
 mod sync_checkout;

@@ -187,3 +187,83 @@ pub async fn current(w: &oai_mirror::mediawiki::Wiki, title: &str) -> Option<(u6
     }
     Some((p.pageid.unwrap(), p.revision.unwrap().text.unwrap()))
 }
+
+/// A new, empty MediaWiki made for one test in a temporary directory, on
+/// a free port, stopped when dropped: what importDump.php imports into.
+pub struct FreshWiki {
+    pub dir: tempfile::TempDir,
+    pub api: String,
+}
+
+impl FreshWiki {
+    pub fn start() -> FreshWiki {
+        let dir = tempdir();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let out = Command::new("bash").arg(MEDIAWIKI_SH).arg("start").arg(dir.path()).arg(port.to_string()).output().expect("bash runs");
+        assert!(out.status.success(), "could not start a fresh MediaWiki: {}", String::from_utf8_lossy(&out.stderr));
+        FreshWiki { dir, api: format!("http://127.0.0.1:{port}/w/api.php") }
+    }
+
+    /// Runs a maintenance script of this wiki; panics with its output if it fails.
+    pub fn php(&self, script: &str, args: &[&std::ffi::OsStr]) -> String {
+        let out = Command::new("bash").arg(MEDIAWIKI_SH).arg("php").arg(self.dir.path()).arg(script).args(args).output().expect("bash runs");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{script} failed: {text}");
+        text
+    }
+}
+
+impl Drop for FreshWiki {
+    fn drop(&mut self) {
+        let _ = Command::new("bash").arg(MEDIAWIKI_SH).arg("stop").arg(self.dir.path()).output();
+    }
+}
+
+const MEDIAWIKI_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testbeds/mediawiki.sh");
+
+/// A revision as a wiki's API shows it: (timestamp, user, sha1, text).
+pub type ApiRevision = (String, String, String, String);
+
+/// Every page of namespace 0 whose title starts with `prefix`, with all its
+/// revisions oldest first, read anonymously through the API: title →
+/// (redirect, revisions). Revision ids are checked to rise with time.
+pub async fn pages_by_api(api: &str, prefix: &str) -> std::collections::BTreeMap<String, (bool, Vec<ApiRevision>)> {
+    oai_mirror::util::install_tls();
+    let http = reqwest::Client::new();
+    let get = |query: Vec<(&'static str, String)>| {
+        let http = http.clone();
+        async move {
+            let mut q = vec![("action", "query".to_string()), ("format", "json".into()), ("formatversion", "2".into())];
+            q.extend(query);
+            let url = url::Url::parse_with_params(api, &q).unwrap();
+            serde_json::from_slice::<serde_json::Value>(&http.get(url).send().await.unwrap().bytes().await.unwrap()).unwrap()
+        }
+    };
+    let list = get(vec![("list", "allpages".into()), ("apprefix", prefix.into()), ("aplimit", "max".into()), ("apnamespace", "0".into())]).await;
+    let mut out = std::collections::BTreeMap::new();
+    for p in list["query"]["allpages"].as_array().unwrap() {
+        let title = p["title"].as_str().unwrap().to_string();
+        let v = get(vec![
+            ("prop", "revisions|info".into()),
+            ("titles", title.clone()),
+            ("rvprop", "ids|timestamp|user|sha1|content".into()),
+            ("rvslots", "main".into()),
+            ("rvlimit", "max".into()),
+            ("rvdir", "newer".into()),
+        ])
+        .await;
+        let page = &v["query"]["pages"][0];
+        let revs = page["revisions"].as_array().unwrap();
+        let ids: Vec<u64> = revs.iter().map(|r| r["revid"].as_u64().unwrap()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "revision ids of {title} rise with time: {ids:?}");
+        let revisions = revs
+            .iter()
+            .map(|r| {
+                let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+                (s("timestamp"), s("user"), s("sha1"), r["slots"]["main"]["content"].as_str().unwrap_or_default().to_string())
+            })
+            .collect();
+        out.insert(title, (page["redirect"].as_bool().unwrap_or(false), revisions));
+    }
+    out
+}

@@ -5,6 +5,8 @@
 #   mediawiki.sh install            install the packages (root; once per machine)
 #   mediawiki.sh start DIR PORT     create the wiki in DIR if new, start it if stopped
 #   mediawiki.sh stop DIR           stop it
+#   mediawiki.sh php DIR SCRIPT ARGS…  run a maintenance script (importDump.php,
+#                                   deleteBatch.php …) on the wiki in DIR
 #
 # Every wiki has two users with bot passwords (each 32+ characters):
 #   Harvestbot@mirror  (groups bot, sysop)   the account the mirror uses
@@ -147,9 +149,17 @@ stop() {
   rm -f "$dir/server.pid"
 }
 
+maintenance() {
+  local dir; dir=$(cd "$1" && pwd -P); shift
+  local script=$1; shift
+  [ -f "$dir/w/LocalSettings.php" ] || { say "no wiki in $dir"; exit 1; }
+  MW_INSTALL_PATH="$dir/w" MW_CONFIG_FILE="$dir/w/LocalSettings.php" php "$dir/w/maintenance/$script" "$@"
+}
+
 case "${1:-}" in
   install) install_packages ;;
+  php) maintenance "${2:?DIR}" "${3:?SCRIPT}" "${@:4}" ;;
   start) start "${2:?DIR}" "${3:?PORT}" ;;
   stop) stop "${2:?DIR}" ;;
-  *) echo "usage: $0 install | start DIR PORT | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 install | start DIR PORT | stop DIR | php DIR SCRIPT [ARGS]" >&2; exit 2 ;;
 esac

@@ -2,7 +2,15 @@ use super::*;
 use crate::wiki::{PageOp, PageRow};
 
 fn rev(revid: u64, text: &str) -> RevisionRow {
-    RevisionRow { revid, parentid: revid.saturating_sub(1), timestamp: format!("2026-01-01T00:00:{:02}Z", revid % 60), user: "Ann".into(), comment: String::new(), sha1: String::new(), text: text.into() }
+    RevisionRow {
+        revid,
+        parentid: revid.saturating_sub(1),
+        timestamp: format!("2026-01-01T00:00:{:02}Z", revid % 60),
+        user: "Ann".into(),
+        comment: String::new(),
+        sha1: String::new(),
+        text: text.into(),
+    }
 }
 
 fn upsert(pageid: u64, title: &str, revisions: &[RevisionRow]) -> PageOp {
@@ -10,7 +18,10 @@ fn upsert(pageid: u64, title: &str, revisions: &[RevisionRow]) -> PageOp {
     PageOp::Upsert { page: PageRow { pageid, ns: 0, title: title.into(), redirect: None, displaced: false, rev_id }, revisions: revisions.to_vec() }
 }
 
-fn changed(store: &Store, after: i64) -> Vec<(u64, String, bool, Option<(String, bool)>)> {
+/// (page id, title now, deleted now, (title, deleted) then).
+type Change = (u64, String, bool, Option<(String, bool)>);
+
+fn changed(store: &Store, after: i64) -> Vec<Change> {
     let mut out = Vec::new();
     store
         .for_each_changed_page::<Error>("w", after, |c| {
