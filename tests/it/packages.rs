@@ -173,3 +173,182 @@ async fn full_and_incremental_packages_round_trip_through_import_dump() {
     let again = elsewhere.ok(&["import", second.to_str().unwrap()]).await;
     assert!(again.contains("applied already; nothing to do"), "{again}");
 }
+
+/// A home whose store holds wiki `w` with `pages` pages of `revisions`
+/// revisions each, written straight into the store (no wiki needed).
+fn seeded(pages: u64, revisions: u64) -> Mirror {
+    let home = tempdir();
+    let config = home.path().join("config.toml");
+    std::fs::write(&config, format!("db = \"{}\"\n", home.path().join("m.sqlite").display())).unwrap();
+    let mut store = checkpoints::Store::open(&home.path().join("m.sqlite")).unwrap();
+    let ops: Vec<checkpoints::PageOp> = (1..=pages).map(|id| page_op(id, &format!("Page {id}"), (1..=revisions).map(|r| rev(id, r)).collect())).collect();
+    for chunk in ops.chunks(500) {
+        store.apply_wiki_batch("w", chunk, None, 1_700_000_000).unwrap();
+    }
+    Mirror { home, config }
+}
+
+fn rev(page: u64, n: u64) -> checkpoints::RevisionRow {
+    let text = format!("Page {page}, revision {n}: {}", "some words & <markup> ".repeat(8));
+    checkpoints::RevisionRow {
+        revid: page * 1000 + n,
+        parentid: if n == 1 { 0 } else { page * 1000 + n - 1 },
+        timestamp: format!("2026-01-{:02}T00:00:{:02}Z", 1 + n % 28, page % 60),
+        user: if n % 2 == 0 { "Ann".into() } else { "192.0.2.7".into() },
+        comment: format!("edit {n}"),
+        sha1: oai_mirror::util::sha1_hex(&text),
+        text,
+    }
+}
+
+fn page_op(id: u64, title: &str, revisions: Vec<checkpoints::RevisionRow>) -> checkpoints::PageOp {
+    let rev_id = revisions.last().unwrap().revid;
+    checkpoints::PageOp::Upsert { page: checkpoints::PageRow { pageid: id, ns: 0, title: title.into(), redirect: None, displaced: false, rev_id }, revisions }
+}
+
+/// Changes in `m`'s store as a mirror's pull would make them: `edited`
+/// gets a new revision, `deleted` is deleted.
+fn change(m: &Mirror, edited: u64, deleted: u64, next_rev: u64) {
+    let mut store = checkpoints::Store::open(&m.home.path().join("m.sqlite")).unwrap();
+    let ops = [page_op(edited, &format!("Page {edited}"), vec![rev(edited, next_rev)]), checkpoints::PageOp::Delete { pageid: deleted }];
+    store.apply_wiki_batch("w", &ops, None, 1_700_000_100).unwrap();
+}
+
+/// What a store shows of wiki `w`: its pages, and each page's history.
+async fn view(m: &Mirror) -> String {
+    let pages = run(m.cmd(&["pages", "w"])).await;
+    if !pages.status.success() {
+        return String::new();
+    }
+    let mut out = stdout(&pages);
+    for n in [1, 2, 3] {
+        out += &stdout(&run(m.cmd(&["history", "w", &format!("Page {n}")])).await);
+    }
+    out
+}
+
+async fn refused(m: &Mirror, package: &Path) -> String {
+    let before = view(m).await;
+    let out = run(m.cmd(&["import", package.to_str().unwrap()])).await;
+    assert!(!out.status.success(), "{} was applied: {}", package.display(), stdout(&out));
+    assert_eq!(view(m).await, before, "a refused package changed nothing");
+    stderr(&out)
+}
+
+/// A lost package, one applied twice, two out of order, a truncated one, a
+/// corrupt one and one from another store: nothing lost, nothing applied
+/// twice, each refusal says why and what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_repeated_foreign_and_missing_packages_are_refused_whole() {
+    let origin = seeded(20, 3);
+    let p = |n: u32| origin.package(&format!("w-{n}.tar"));
+    origin.ok(&["export", "w", "--out", p(1).to_str().unwrap(), "--history"]).await;
+    change(&origin, 1, 2, 4);
+    origin.ok(&["export", "w", "--out", p(2).to_str().unwrap(), "--history"]).await;
+    change(&origin, 3, 4, 4);
+    origin.ok(&["export", "w", "--out", p(3).to_str().unwrap(), "--history"]).await;
+
+    let site = seeded(0, 0);
+    let e = refused(&site, &p(2)).await;
+    assert!(e.contains("import a full package first"), "{e}");
+    site.ok(&["import", p(1).to_str().unwrap()]).await;
+    // Package 2 lost: 3 waits for it.
+    let e = refused(&site, &p(3)).await;
+    assert!(e.contains("continues package 2") && e.contains("last package applied to wiki 'w' here is 1"), "{e}");
+
+    // Truncated anywhere, or one byte changed anywhere: refused whole.
+    let bytes = std::fs::read(p(2)).unwrap();
+    let broken = site.package("broken.tar");
+    // Its tail is the last member's header and one data block (the list
+    // of titles, a few bytes), then the two zero blocks that end a tar:
+    // cut inside that header, and anywhere before it. (A cut that takes
+    // only padding and the end blocks loses nothing checked, and is whole.)
+    for cut in [100, 600, 1500, bytes.len() / 2, bytes.len() - 1024 - 512 - 300] {
+        std::fs::write(&broken, &bytes[..cut]).unwrap();
+        let e = refused(&site, &broken).await;
+        assert!(e.contains("truncated") || e.contains("not a package"), "cut at {cut}: {e}");
+    }
+    // Where each member's bytes are (its header is checked by tar itself;
+    // the padding after its bytes holds nothing).
+    let members: Vec<(u64, u64)> = tar::Archive::new(bytes.as_slice())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| (e.raw_file_position(), e.size()))
+        .filter(|(_, size)| *size > 0)
+        .collect();
+    let mut rng = fastrand::Rng::with_seed(18);
+    for _ in 0..12 {
+        let mut flipped = bytes.clone();
+        let (start, size) = members[rng.usize(..members.len())];
+        let at = (start + rng.u64(..size)) as usize;
+        flipped[at] ^= 1 << rng.u32(0..8);
+        std::fs::write(&broken, &flipped).unwrap();
+        let e = refused(&site, &broken).await;
+        assert!(e.contains("corrupt") || e.contains("damaged") || e.contains("cannot be read") || e.contains("not a package"), "byte {at}: {e}");
+    }
+
+    // From another store: another stream, though the wiki's name is the same.
+    let stranger = seeded(5, 1);
+    let theirs = stranger.package("theirs.tar");
+    stranger.ok(&["export", "w", "--out", theirs.to_str().unwrap()]).await;
+    let e = refused(&site, &theirs).await;
+    assert!(e.contains("another stream") && e.contains("--as NAME"), "{e}");
+    let said = site.ok(&["import", theirs.to_str().unwrap(), "--as", "w-stranger"]).await;
+    assert!(said.contains("w-stranger: package 1 applied"), "{said}");
+
+    // In order at last; each once, whatever is carried twice.
+    for n in [2, 3, 2, 3, 1] {
+        site.ok(&["import", p(n).to_str().unwrap()]).await;
+    }
+    assert_eq!(view(&site).await, view(&origin).await);
+    let again = site.ok(&["import", p(3).to_str().unwrap()]).await;
+    assert!(again.contains("applied already"), "{again}");
+}
+
+/// SIGKILL at seeded random moments during export and during import: no
+/// package is ever half written at its name, none half applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_exports_and_imports_leave_nothing_half_done() {
+    let origin = seeded(3000, 2);
+    let full = origin.package("full.tar");
+    let started = std::time::Instant::now();
+    origin.ok(&["export", "w", "--out", full.to_str().unwrap(), "--full", "--history"]).await;
+    let export_time = started.elapsed();
+    let mut rng = fastrand::Rng::with_seed(30);
+    let mut whole = 0;
+    for trial in 0..15 {
+        let out = origin.package(&format!("killed-{trial}.tar"));
+        let mut child = origin.cmd(&["export", "w", "--out", out.to_str().unwrap(), "--full", "--history"]).spawn().unwrap();
+        tokio::time::sleep(export_time.mul_f64(rng.f64() * 1.2)).await;
+        let _ = child.kill();
+        let _ = child.wait();
+        if out.exists() {
+            // Either there and whole, or not there at all.
+            origin.ok(&["package", "show", out.to_str().unwrap()]).await;
+            whole += 1;
+        }
+    }
+    let reference = seeded(0, 0);
+    let started = std::time::Instant::now();
+    reference.ok(&["import", full.to_str().unwrap()]).await;
+    let import_time = started.elapsed();
+    let after = view(&reference).await;
+    let mut applied = 0;
+    for _ in 0..15 {
+        let site = seeded(0, 0);
+        let before = view(&site).await;
+        let mut child = site.cmd(&["import", full.to_str().unwrap()]).spawn().unwrap();
+        tokio::time::sleep(import_time.mul_f64(rng.f64() * 1.2)).await;
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = view(&site).await;
+        assert!(now == before || now == after, "a killed import left the store between before and after");
+        applied += usize::from(now == after);
+        // And the next import finishes the job.
+        site.ok(&["import", full.to_str().unwrap()]).await;
+        assert_eq!(view(&site).await, after);
+    }
+    eprintln!("export killed 15 times ({whole} had finished), import killed 15 times ({applied} had finished)");
+    assert!(whole < 15 && applied < 15, "the kills came too late to test anything");
+}
