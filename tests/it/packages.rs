@@ -194,7 +194,7 @@ fn rev(page: u64, n: u64) -> checkpoints::RevisionRow {
         revid: page * 1000 + n,
         parentid: if n == 1 { 0 } else { page * 1000 + n - 1 },
         timestamp: format!("2026-01-{:02}T00:00:{:02}Z", 1 + n % 28, page % 60),
-        user: if n % 2 == 0 { "Ann".into() } else { "192.0.2.7".into() },
+        user: if n.is_multiple_of(2) { "Ann".into() } else { "192.0.2.7".into() },
         comment: format!("edit {n}"),
         sha1: oai_mirror::util::sha1_hex(&text),
         text,
