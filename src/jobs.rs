@@ -93,6 +93,8 @@ pub enum SyncPeer {
     Wiki(MirrorJob),
     /// A directory of page files.
     Checkout(PathBuf),
+    /// A directory where the two sites leave packages for each other.
+    Packages(PathBuf),
 }
 
 impl Job {
@@ -121,6 +123,7 @@ impl Job {
                     SyncPeer::Wiki(w) => out.push(format!("wiki:{}", w.pull.wiki)),
                     // Two syncs of one directory never run at once either.
                     SyncPeer::Checkout(dir) => out.push(format!("checkout:{}", dir.display())),
+                    SyncPeer::Packages(dir) => out.push(format!("packages:{}", dir.display())),
                 }
                 out
             }
@@ -197,13 +200,28 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
                 None => Err(problem(None, format!("names wiki {w:?}, which has no [wiki.{w}]"))),
             };
             let wiki = wiki_named(&s.wiki)?;
-            let peer = match (&s.with, &s.checkout) {
-                (Some(with), None) => SyncPeer::Wiki(wiki_named(with)?),
-                (None, Some(dir)) if dir.exists() && !dir.is_dir() => {
+            let peer = match (&s.with, &s.checkout, &s.packages) {
+                (Some(with), None, None) => SyncPeer::Wiki(wiki_named(with)?),
+                (None, Some(dir), None) if dir.exists() && !dir.is_dir() => {
                     return Err(problem(Some("checkout"), format!("the checkout {} is not a directory", dir.display())));
                 }
-                (None, Some(dir)) => SyncPeer::Checkout(dir.clone()),
-                _ => return Err(problem(None, "needs exactly one of `with` (another [wiki.*]) and `checkout` (a directory)".into())),
+                (None, Some(dir), None) => SyncPeer::Checkout(dir.clone()),
+                (None, None, Some(dir)) if dir.exists() && !dir.is_dir() => {
+                    return Err(problem(Some("packages"), format!("{} is not a directory", dir.display())));
+                }
+                (None, None, Some(_)) if s.conflicts == ConflictPolicy::Markers => {
+                    // Each site writes its own text of a conflict, and both
+                    // must write the same: markers name the sides differently.
+                    return Err(problem(Some("conflicts"), "a sync by packages settles conflicts with `keep-both` only".into()));
+                }
+                (None, None, Some(dir)) => SyncPeer::Packages(dir.clone()),
+                _ => {
+                    return Err(problem(
+                        None,
+                        "needs exactly one of `with` (another [wiki.*]), `checkout` (a directory of page files) and `packages` (a directory for packages)"
+                            .into(),
+                    ));
+                }
             };
             (&s.schedule, &s.timezone, Work::Sync(SyncJob { wiki, peer, policy: s.conflicts, prefer: s.prefer }))
         }

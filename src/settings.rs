@@ -111,6 +111,9 @@ pub struct SyncSettings {
     pub with: Option<String>,
     /// Or a directory of page files edited offline, one file per page.
     pub checkout: Option<PathBuf>,
+    /// Or a directory (a USB stick) where this site and the other one
+    /// leave packages for each other: a wiki reached only by carried files.
+    pub packages: Option<PathBuf>,
     /// `keep-both` or `markers`.
     #[serde(default = "default_policy", with = "PolicyName")]
     pub conflicts: ConflictPolicy,
@@ -334,6 +337,7 @@ impl Settings {
         }
         for (name, sync) in &mut self.sync {
             anchor(&mut sync.checkout, format!("sync.{name}.checkout"));
+            anchor(&mut sync.packages, format!("sync.{name}.packages"));
         }
     }
 

@@ -16,8 +16,10 @@ use crate::jobs::{HarvestJob, Job, MirrorJob, SyncJob, SyncPeer, Work};
 use crate::mediawiki::Wiki;
 use crate::mirror::pull::{self, PullSummary};
 use crate::settings::Settings;
-use crate::sync::peer::{Checkout, Peer, Side};
+use crate::sync::peer::{Carried, Checkout, Peer, Side};
+use crate::sync::plan::Target;
 use crate::sync::run::{self, Report, SyncOptions};
+use crate::util::lock;
 
 /// What a run did, in the numbers the daemon keeps per job.
 #[derive(Clone, Debug, Default)]
@@ -165,8 +167,49 @@ pub async fn mirror(settings: &Settings, store: Arc<Mutex<Store>>, job: &MirrorJ
 }
 
 /// Runs a sync once.
+/// A sync whose other side is a site reached only by packages: apply its
+/// packages, sync, leave a package of this side's wiki.
+async fn sync_by_packages(
+    settings: &Settings,
+    store: Arc<Mutex<Store>>,
+    wiki: &Side<'_>,
+    dir: &std::path::Path,
+    job: &SyncJob,
+    opts: &mut SyncOptions,
+) -> anyhow::Result<Report> {
+    let exchange = crate::sync::packages::Exchange {
+        dir,
+        sync: &opts.name,
+        local: &job.wiki.pull.wiki,
+        site: settings.wiki.get(&job.wiki.pull.wiki).map(|w| w.api.clone()),
+        history: job.wiki.pull.history,
+    };
+    let received = if opts.dry_run { Vec::new() } else { exchange.receive(&store)? };
+    // Both sites must settle a conflict alike, and only one announces it:
+    // the one whose stream of packages sorts first takes precedence.
+    let own = crate::util::blocking(|| exchange.own_stream(&mut lock(&store)))?;
+    let other = lock(&store).package_import_state(&exchange.remote())?.map(|s| s.stream);
+    let first = other.as_ref().is_none_or(|o| own < *o);
+    opts.prefer = if first { Target::Wiki } else { Target::With };
+    opts.announce = first;
+    let carried = Carried { wiki: exchange.remote(), dir: dir.to_path_buf() };
+    let mut report = run::run(store.clone(), wiki, Peer::Carried(&carried), opts).await?;
+    report.lines.splice(0..0, received);
+    if !opts.dry_run {
+        // The package carries the local wiki as it is now, this run's own
+        // writes included.
+        if report.pushes > 0 {
+            crate::mirror::pull::pull(store.clone(), wiki.wiki, wiki.feed, wiki.oai, &wiki.pull).await.context("reading back this run's writes")?;
+        }
+        if let Some(line) = exchange.send(&store)? {
+            report.lines.push(line);
+        }
+    }
+    Ok(report)
+}
+
 pub async fn sync(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, job: &SyncJob, dry_run: bool) -> anyhow::Result<Report> {
-    let opts = SyncOptions { name: name.to_string(), policy: job.policy, prefer: job.prefer, dry_run };
+    let mut opts = SyncOptions { name: name.to_string(), policy: job.policy, prefer: job.prefer, dry_run, announce: true };
     let client = |m: &MirrorJob| -> anyhow::Result<(Wiki, Option<oai::Client>)> {
         Ok((Wiki::new(settings.wiki_options(&m.pull.wiki)?)?, settings.wiki_oai_client(&m.pull.wiki)?))
     };
@@ -189,6 +232,7 @@ pub async fn sync(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, job
             let with = Side { wiki: &with_client, oai: with_oai.as_ref(), feed: other.feed, pull: other.pull.clone() };
             run::run(store, &wiki, Peer::Wiki(&with), &opts).await
         }
+        SyncPeer::Packages(dir) => sync_by_packages(settings, store, &wiki, dir, job, &mut opts).await,
     };
     result.with_context(|| format!("syncing [sync.{name}]"))
 }

@@ -40,6 +40,9 @@ pub struct ImportState {
     pub origin: String,
     pub sequence: u64,
     pub end_seq: i64,
+    /// In a sync by packages: the last package of this store's own that
+    /// the other site said it had applied (sequence, end), if any.
+    pub acked: Option<(u64, i64)>,
 }
 
 impl Store {
@@ -121,11 +124,23 @@ impl Store {
     pub fn package_import_state(&self, wiki: &str) -> Result<Option<ImportState>> {
         import_state(self.conn(), wiki)
     }
+
+    /// The store sequence of the last change of any page of `wiki` (0: none).
+    pub fn wiki_last_change(&self, wiki: &str) -> Result<i64> {
+        self.conn().query_row("SELECT COALESCE(MAX(stored_seq), 0) FROM wiki_page WHERE wiki = ?1", [wiki], |r| r.get(0)).doing("reading a wiki's last change")
+    }
 }
 
 fn import_state(conn: &rusqlite::Connection, wiki: &str) -> Result<Option<ImportState>> {
-    conn.query_row("SELECT stream, origin, sequence, end_seq FROM package_import WHERE wiki = ?1", [wiki], |r| {
-        Ok(ImportState { stream: r.get(0)?, origin: r.get(1)?, sequence: r.get::<_, i64>(2)? as u64, end_seq: r.get(3)? })
+    conn.query_row("SELECT stream, origin, sequence, end_seq, acked_sequence, acked_end FROM package_import WHERE wiki = ?1", [wiki], |r| {
+        let acked: i64 = r.get(4)?;
+        Ok(ImportState {
+            stream: r.get(0)?,
+            origin: r.get(1)?,
+            sequence: r.get::<_, i64>(2)? as u64,
+            end_seq: r.get(3)?,
+            acked: (acked > 0).then_some((acked as u64, r.get(5)?)),
+        })
     })
     .optional()
     .doing("reading the packages imported")
@@ -149,10 +164,21 @@ impl WikiWrite<'_> {
     pub fn record_package_import(&self, state: &ImportState, now: i64) -> Result<()> {
         self.tx
             .execute(
-                "INSERT INTO package_import (wiki, stream, origin, sequence, end_seq, applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO package_import (wiki, stream, origin, sequence, end_seq, acked_sequence, acked_end, applied_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (wiki) DO UPDATE SET stream = excluded.stream, origin = excluded.origin, sequence = excluded.sequence,
-                     end_seq = excluded.end_seq, applied_at = excluded.applied_at",
-                params![self.wiki, state.stream, state.origin, state.sequence as i64, state.end_seq, now],
+                     end_seq = excluded.end_seq, acked_sequence = excluded.acked_sequence, acked_end = excluded.acked_end,
+                     applied_at = excluded.applied_at",
+                params![
+                    self.wiki,
+                    state.stream,
+                    state.origin,
+                    state.sequence as i64,
+                    state.end_seq,
+                    state.acked.map_or(0, |a| a.0 as i64),
+                    state.acked.map_or(0, |a| a.1),
+                    now
+                ],
             )
             .doing("recording a package imported")?;
         Ok(())

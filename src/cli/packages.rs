@@ -37,7 +37,14 @@ pub(super) fn export(settings: &Settings, store: &mut Store, args: &ExportArgs<'
         (false, Some(path)) => Since::Package(Box::new(blocking(|| package::verify(path))?)),
         (false, None) => Since::Last,
     };
-    let opts = ExportOptions { wiki: args.name.to_string(), site: settings.wiki.get(args.name).map(|w| w.api.clone()), since, history: args.history };
+    let opts = ExportOptions {
+        wiki: args.name.to_string(),
+        stream_key: args.name.to_string(),
+        site: settings.wiki.get(args.name).map(|w| w.api.clone()),
+        since,
+        history: args.history,
+        ack: None,
+    };
     let exported = blocking(|| package::export(store, &opts, args.out))?;
     let m = &exported.manifest;
     let size = std::fs::metadata(args.out).map(|m| m.len()).unwrap_or(0);

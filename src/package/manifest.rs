@@ -39,6 +39,19 @@ pub struct Manifest {
     pub moves: Vec<Moved>,
     pub deletions: Vec<Removed>,
     pub undeletions: Vec<Removed>,
+    /// In a sync by packages: the last package of the other site's that
+    /// the writer had applied when it wrote this one.
+    pub ack: Option<Ack>,
+}
+
+/// "I have applied your package `sequence` of `stream`, which reached your
+/// store sequence `end`": what the other site's next package starts after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ack {
+    pub stream: String,
+    pub sequence: u64,
+    pub end: i64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,6 +176,7 @@ mod tests {
             moves: vec![],
             deletions: vec![],
             undeletions: vec![],
+            ack: None,
         }
     }
 

@@ -53,14 +53,22 @@ pub enum Since {
     Last,
     /// After this package (its manifest, read back).
     Package(Box<Manifest>),
+    /// After the package of this sequence that reached this store sequence
+    /// (the one the other site of a sync acknowledged).
+    After(Follows),
 }
 
 pub struct ExportOptions {
     pub wiki: String,
+    /// Whose sequence of packages this is (the wiki's name for `export`,
+    /// `sync.NAME` for a sync by packages): each has its own stream.
+    pub stream_key: String,
     /// The wiki's API, for `<siteinfo>` and the manifest.
     pub site: Option<String>,
     pub since: Since,
     pub history: bool,
+    /// The other site's package last applied here (a sync by packages).
+    pub ack: Option<manifest::Ack>,
 }
 
 /// What an export wrote.
@@ -73,17 +81,18 @@ pub struct Exported {
 /// Writes a package of `opts.wiki` to `out`.
 pub fn export(store: &mut Store, opts: &ExportOptions, out: &Path) -> anyhow::Result<Exported> {
     let wiki = opts.wiki.as_str();
-    let previous = store.package_export_stream(wiki)?;
+    let previous = store.package_export_stream(&opts.stream_key)?;
     let stream = previous.as_ref().map_or_else(|| format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)), |p| p.stream.clone());
     let follows = match &opts.since {
         Since::Full => None,
         Since::Last => previous.as_ref().map(|p| Follows { sequence: p.last_sequence, end: p.last_end_seq }),
         Since::Package(m) => {
-            if m.wiki != wiki || m.stream != stream {
+            if m.stream != stream {
                 bail!("{} was not exported from wiki '{wiki}' of this store: --since takes a package this store wrote of the same wiki", manifest::describe(m));
             }
             Some(Follows { sequence: m.sequence, end: m.end })
         }
+        Since::After(follows) => Some(*follows),
     };
     let sequence = previous.as_ref().map_or(1, |p| p.last_sequence + 1);
     let after = follows.map_or(0, |f| f.end);
@@ -163,6 +172,7 @@ pub fn export(store: &mut Store, opts: &ExportOptions, out: &Path) -> anyhow::Re
         moves,
         deletions,
         undeletions,
+        ack: opts.ack.clone(),
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
     let tar_tmp = TempFile::create(&dir)?;
@@ -191,7 +201,7 @@ pub fn export(store: &mut Store, opts: &ExportOptions, out: &Path) -> anyhow::Re
     }
     tar_tmp.rename_to(out)?;
     drop(xml_tmp);
-    store.record_package_export(wiki, &stream, sequence, end)?;
+    store.record_package_export(&opts.stream_key, &stream, sequence, end)?;
     Ok(Exported { manifest, xml_bytes })
 }
 
@@ -199,6 +209,16 @@ pub fn export(store: &mut Store, opts: &ExportOptions, out: &Path) -> anyhow::Re
 /// manifest's own checksum, then the XML's and the list's length and
 /// SHA-256. Reads the whole file; changes nothing.
 pub fn verify(path: &Path) -> anyhow::Result<Manifest> {
+    read(path, true)
+}
+
+/// Reads a package's manifest, checked against its own checksum only: to
+/// sort and pick packages before one is verified whole.
+pub fn peek(path: &Path) -> anyhow::Result<Manifest> {
+    read(path, false)
+}
+
+fn read(path: &Path, whole: bool) -> anyhow::Result<Manifest> {
     let shown = path.display();
     let file = File::open(path).with_context(|| format!("opening the package {shown}"))?;
     let mut archive = tar::Archive::new(BufReader::new(file));
@@ -228,6 +248,9 @@ pub fn verify(path: &Path) -> anyhow::Result<Manifest> {
     let manifest: Manifest = serde_json::from_slice(&manifest_json).with_context(|| format!("{shown}: its manifest cannot be read"))?;
     if manifest.format != FORMAT {
         bail!("{shown} is in format {:?}; this oai-mirror reads {FORMAT:?} (a newer oai-mirror wrote it?)", manifest.format);
+    }
+    if !whole {
+        return Ok(manifest);
     }
     for part in [&manifest.xml, &manifest.delete_first] {
         let (sum, len) = hash_all(next(&part.name)?).with_context(|| format!("{shown} is truncated or damaged inside its {}", part.name))?;
@@ -321,7 +344,13 @@ pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imp
     if sha256_hex_of(rest.hasher) != manifest.xml.sha256 {
         bail!("{shown} changed while it was applied; nothing was applied (import it again)");
     }
-    let state = ImportState { stream: manifest.stream.clone(), origin: manifest.wiki.clone(), sequence: manifest.sequence, end_seq: manifest.end };
+    let state = ImportState {
+        stream: manifest.stream.clone(),
+        origin: manifest.wiki.clone(),
+        sequence: manifest.sequence,
+        end_seq: manifest.end,
+        acked: manifest.ack.as_ref().map(|a| (a.sequence, a.end)),
+    };
     write.record_package_import(&state, chrono::Utc::now().timestamp())?;
     write.finish(None)?;
     Ok(done)

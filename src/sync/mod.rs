@@ -2,9 +2,11 @@
 //!
 //! * `checkout`: page files in a directory: safe reversible names, scans, renames. Pure.
 //! * `plan`: what to do with one pair, from its base and both sides. Pure.
-//! * `peer`: the sides as the runner sees them, a wiki or a checkout: pull or scan, read, write, move, delete.
+//! * `peer`: the sides as the runner sees them, a wiki, a checkout, or the other site of a sync by packages: pull or scan, read, write, move, delete.
+//! * `packages`: a sync by packages: the other site's packages applied before a run, this site's left after it.
 //! * `run`: a sync run through the outbox.
 pub mod checkout;
+pub mod packages;
 pub mod peer;
 pub mod plan;
 pub mod run;

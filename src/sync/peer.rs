@@ -79,11 +79,21 @@ impl Checkout {
     }
 }
 
+/// The other site of a sync by packages: its wiki as the packages it
+/// sent left it in the store (wiki `wiki`). Nothing is written to it: this
+/// site's own changes travel in its next package, and the other site
+/// applies them to its wiki itself.
+pub struct Carried {
+    pub wiki: String,
+    pub dir: PathBuf,
+}
+
 /// Either side of a sync.
 #[derive(Clone, Copy)]
 pub enum Peer<'a> {
     Wiki(&'a Side<'a>),
     Checkout(&'a Checkout),
+    Carried(&'a Carried),
 }
 
 /// A live page: its title and current revision (a checkout's: the
@@ -108,6 +118,9 @@ pub enum Written {
     Unknown(String),
     /// Failed in a way worth retrying later.
     Failed(String),
+    /// Not written here: this site's next package carries the text (its
+    /// wiki holds it), and the other site writes it itself.
+    Carried,
 }
 
 impl<'a> Peer<'a> {
@@ -116,13 +129,29 @@ impl<'a> Peer<'a> {
         match self {
             Peer::Wiki(s) => s.pull.wiki.clone(),
             Peer::Checkout(c) => format!("checkout {}", c.dir.display()),
+            Peer::Carried(c) => format!("the other site (packages in {})", c.dir.display()),
+        }
+    }
+
+    /// Whether writes to this side are carried by this site's next package
+    /// rather than made here.
+    pub fn carried(&self) -> bool {
+        matches!(self, Peer::Carried(_))
+    }
+
+    /// The side's wiki in the store, for the sides that are one.
+    fn stored_wiki(&self) -> Option<&str> {
+        match self {
+            Peer::Wiki(s) => Some(&s.pull.wiki),
+            Peer::Carried(c) => Some(&c.wiki),
+            Peer::Checkout(_) => None,
         }
     }
 
     pub fn requests(&self) -> u64 {
         match self {
             Peer::Wiki(s) => s.wiki.requests(),
-            Peer::Checkout(_) => 0,
+            Peer::Checkout(_) | Peer::Carried(_) => 0,
         }
     }
 
@@ -130,6 +159,7 @@ impl<'a> Peer<'a> {
     pub fn describe_rev(&self, store: &Mutex<Store>, page_id: Option<u64>, rev: u64) -> String {
         match self {
             Peer::Wiki(s) => format!("revision {rev} on {}", s.pull.wiki),
+            Peer::Carried(_) => format!("revision {rev} on the other site"),
             Peer::Checkout(c) => {
                 let name = row(store, page_id).ok().flatten().map(|f| f.name).unwrap_or_default();
                 format!("file {name:?} in the checkout {}", c.dir.display())
@@ -145,19 +175,22 @@ impl<'a> Peer<'a> {
             Peer::Wiki(side) => Ok((pull::pull(store.clone(), side.wiki, side.feed, side.oai, &side.pull).await?.pages_seen, Vec::new())),
             // A scan reads every file, and records what changed: off the worker.
             Peer::Checkout(c) => crate::util::blocking(|| c.rescan(store)),
+            // Its packages were applied before the run.
+            Peer::Carried(_) => Ok((0, Vec::new())),
         }
     }
 
     /// The live pages of the side, by id.
     pub fn pages(&self, store: &Mutex<Store>) -> anyhow::Result<HashMap<u64, Live>> {
-        match self {
-            Peer::Wiki(s) => Ok(lock(store)
-                .wiki_pages(&s.pull.wiki)?
+        match (self, self.stored_wiki()) {
+            (_, Some(wiki)) => Ok(lock(store)
+                .wiki_pages(wiki)?
                 .into_iter()
                 .filter(|p| !p.deleted && !p.displaced)
                 .filter_map(|p| Some((p.pageid, Live { rev: p.rev_id?, title: p.title })))
                 .collect()),
-            Peer::Checkout(c) => Ok(lock(&c.scanned).iter().map(|(id, f)| (*id, Live { title: f.title.clone(), rev: f.fingerprint })).collect()),
+            (Peer::Checkout(c), _) => Ok(lock(&c.scanned).iter().map(|(id, f)| (*id, Live { title: f.title.clone(), rev: f.fingerprint })).collect()),
+            (Peer::Wiki(_) | Peer::Carried(_), None) => unreachable!("wiki sides are in the store"),
         }
     }
 
@@ -172,17 +205,17 @@ impl<'a> Peer<'a> {
             return Ok(State::Unknown);
         }
         let Some(page) = live.get(&id).map(|p| (id, p)) else { return Ok(State::Deleted) };
-        match self {
-            Peer::Wiki(s) => {
+        match (self, self.stored_wiki()) {
+            (_, Some(wiki)) => {
                 let (_, p) = page;
-                let r =
-                    lock(store).wiki_revision(&s.pull.wiki, p.rev)?.with_context(|| format!("revision {} of [[{}]] is not in the mirror", p.rev, p.title))?;
+                let r = lock(store).wiki_revision(wiki, p.rev)?.with_context(|| format!("revision {} of [[{}]] is not in the mirror", p.rev, p.title))?;
                 Ok(State::Present { title: p.title.clone(), rev: p.rev, text: r.text, user: r.user })
             }
-            Peer::Checkout(c) => Ok(match lock(&c.scanned).get(&page.0) {
+            (Peer::Checkout(c), _) => Ok(match lock(&c.scanned).get(&page.0) {
                 Some(f) => State::Present { title: f.title.clone(), rev: f.fingerprint, text: f.text.clone(), user: format!("a local edit ({})", f.file) },
                 None => State::Deleted,
             }),
+            (Peer::Wiki(_) | Peer::Carried(_), None) => unreachable!("wiki sides are in the store"),
         }
     }
 
@@ -205,6 +238,16 @@ impl<'a> Peer<'a> {
                 };
                 Ok(c.read(&name)?)
             }
+            // What the other site's last package said it holds.
+            Peer::Carried(c) => {
+                let s = lock(store);
+                let page = match page_id {
+                    Some(id) => s.wiki_lookup(&c.wiki, &[id], &[])?.0.remove(&id),
+                    None => s.wiki_page_by_title(&c.wiki, title)?,
+                };
+                let rev = page.filter(|p| !p.deleted).and_then(|p| p.rev_id);
+                Ok(rev.map(|r| s.wiki_revision(&c.wiki, r)).transpose()?.flatten().map(|r| r.text))
+            }
         }
     }
 
@@ -215,6 +258,7 @@ impl<'a> Peer<'a> {
             Peer::Wiki(s) => Ok(write_wiki(s, title, page_id, base_rev, text, summary).await),
             // Writes are synced to disk: off the worker.
             Peer::Checkout(c) => crate::util::blocking(|| c.write(store, title, page_id, base_rev, text)),
+            Peer::Carried(_) => Ok(Written::Carried),
         }
     }
 
@@ -223,6 +267,7 @@ impl<'a> Peer<'a> {
         match self {
             Peer::Wiki(s) => Ok(s.wiki.move_page(from, to, true, reason).await.map(drop).map_err(|e| e.to_string())),
             Peer::Checkout(c) => crate::util::blocking(|| c.rename(store, page_id, to)),
+            Peer::Carried(_) => Ok(Err("the other site replays it from this site's next package".into())),
         }
     }
 
@@ -235,6 +280,7 @@ impl<'a> Peer<'a> {
                 Err(e) => Ok(Err(e.to_string())),
             },
             Peer::Checkout(c) => crate::util::blocking(|| c.remove(store, page_id)),
+            Peer::Carried(_) => Ok(Err("the other site replays it from this site's next package".into())),
         }
     }
 

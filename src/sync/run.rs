@@ -16,7 +16,7 @@ use anyhow::Context;
 use checkpoints::{ConflictRow, Job, NewPush, Pair, Store};
 use tracing::Instrument;
 
-pub use super::peer::{Checkout, Side};
+pub use super::peer::{Carried, Checkout, Side};
 use super::peer::{Live, Peer, Written};
 use super::plan::{self, Action, Base, ConflictPolicy, State, Target};
 use crate::mediawiki::{CreateMode, Edit, EditOutcome, PageRef};
@@ -29,6 +29,10 @@ pub struct SyncOptions {
     pub prefer: Target,
     /// Decide and print, write nothing.
     pub dry_run: bool,
+    /// Post conflict notices on the wiki's talk pages. In a sync by
+    /// packages only one of the two sites does (the sync carries the
+    /// notice to the other), or each wiki would get two.
+    pub announce: bool,
 }
 
 /// What a run did, line by line for people and in numbers for machines.
@@ -257,7 +261,7 @@ impl<'a> Run<'a> {
         let mut pairs = lock(store).sync_pairs(&opts.name)?;
         let busy: HashSet<i64> = lock(store).jobs(&opts.name)?.iter().map(|j| j.pair_id).collect();
         let before: HashMap<i64, (Option<u64>, Option<u64>)> = pairs.iter().map(|p| (p.pair_id, (p.wiki_page, p.with_page))).collect();
-        let new_pairs = pair_new_pages(&mut pairs, &wpages, &ypages);
+        let new_pairs = pair_new_pages(&mut pairs, &wpages, &ypages, self.with.carried());
         if !opts.dry_run {
             for p in pairs.iter().filter(|p| before.get(&p.pair_id) != Some(&(p.wiki_page, p.with_page))) {
                 write(store, |s| s.update_sync_pair(p, now()))?;
@@ -305,6 +309,14 @@ impl<'a> Run<'a> {
     async fn execute(&mut self, mut pair: Pair, action: Action, wstate: &State, ystate: &State) -> anyhow::Result<bool> {
         let store = self.store;
         let page_on = |t: Target, pair: &Pair| if t == Target::Wiki { pair.wiki_page } else { pair.with_page };
+        // The other site of a sync by packages does these itself, from
+        // the pages this site's next package carries; the pair's base waits
+        // until its package shows them done.
+        if let Action::Create { target, .. } | Action::Move { target, .. } | Action::Delete { target, .. } | Action::Revive { target, .. } = &action
+            && self.side(*target).carried()
+        {
+            return Ok(false);
+        }
         match action {
             Action::Nothing | Action::Hold => {}
             Action::Create { target, title, text, source_rev } => {
@@ -362,6 +374,12 @@ impl<'a> Run<'a> {
                 let (mut wrev, mut yrev) = (rev_of(wstate), rev_of(ystate));
                 let mut all_landed = true;
                 for p in &pushes {
+                    if self.side(p.target).carried() {
+                        // Carried by this site's next package: agreed once
+                        // the other site's package shows it.
+                        all_landed = false;
+                        continue;
+                    }
                     let outgoing = Outgoing { target: p.target, title: &pair.title, page_id: page_on(p.target, &pair), base_rev: p.base_rev, text: &p.text };
                     match self.push(&pair, outgoing, None).await? {
                         Some(landed) => {
@@ -458,6 +476,11 @@ impl<'a> Run<'a> {
                 self.report.say(format!("[[{title}]] on {name}: outcome unknown ({why}); will check before retrying"));
                 Ok(None)
             }
+            Written::Carried => {
+                write(store, |s| s.finish_job(job))?;
+                self.report.say(format!("[[{title}]]: {name} writes it from this site's next package"));
+                Ok(None)
+            }
             Written::Failed(why) => {
                 let delay = retry_delay(attempts);
                 write(store, |s| s.retry_later(job, now() + delay, &why))?;
@@ -488,6 +511,17 @@ impl<'a> Run<'a> {
             created_at: 0,
             resolved_at: None,
         };
+        // The same conflict seen again (the other site of a sync by packages
+        // has not received this site's settlement yet): recorded once.
+        let earlier = lock(store).conflicts(&opts.name, true)?.into_iter().find(|c| {
+            c.pair_id == pair.pair_id
+                && c.resolved_text.trim_end() == note.resolved_text.trim_end()
+                && (c.with_text == note.with_text || c.wiki_text == note.wiki_text)
+        });
+        if let Some(c) = earlier {
+            self.report.say(format!("[[{}]]: the same conflict as conflict {}, recorded already", note.title, c.conflict_id));
+            return Ok(());
+        }
         let id = write(store, |s| s.add_conflict(&opts.name, &row, now()))?;
         let mut kept_beside = None;
         if note.policy == ConflictPolicy::KeepBoth {
@@ -507,6 +541,10 @@ impl<'a> Run<'a> {
             self.report.say(format!("[[{}]]: the {whose} text of conflict {id} is kept beside the file, in {file:?}", note.title));
         }
         let Peer::Wiki(wiki) = self.wiki else { return Ok(()) };
+        if !opts.announce {
+            self.report.say(format!("[[{}]]: conflict {id} recorded, both texts kept; the other site posts the notice", note.title));
+            return Ok(());
+        }
         let talk = talk_title(&note.title);
         let kept = match note.policy {
             ConflictPolicy::KeepBoth => format!(
@@ -557,8 +595,12 @@ impl<'a> Run<'a> {
 /// Pairs pages that no pair holds yet. A pair that lacks one side adopts an
 /// unpaired page of its title there (its own page, created by a run that
 /// died before it could record it); otherwise pages are paired by title,
-/// or paired alone to be created on the other side.
-fn pair_new_pages(pairs: &mut [Pair], wpages: &HashMap<u64, Live>, ypages: &HashMap<u64, Live>) -> Vec<Pair> {
+/// or paired alone to be created on the other side. With `carried_with`
+/// (the other site of a sync by packages, which writes its own pages), a
+/// pair whose page there is gone also adopts a new page of its title
+/// there: that site re-created it (a deletion undone by an edit), under
+/// a new page id this site learns only from its package.
+fn pair_new_pages(pairs: &mut [Pair], wpages: &HashMap<u64, Live>, ypages: &HashMap<u64, Live>, carried_with: bool) -> Vec<Pair> {
     let paired_w: HashSet<u64> = pairs.iter().filter_map(|p| p.wiki_page).collect();
     let paired_y: HashSet<u64> = pairs.iter().filter_map(|p| p.with_page).collect();
     let mut unpaired_w: HashMap<&str, u64> = wpages.iter().filter(|(id, _)| !paired_w.contains(id)).map(|(id, p)| (p.title.as_str(), *id)).collect();
@@ -567,6 +609,11 @@ fn pair_new_pages(pairs: &mut [Pair], wpages: &HashMap<u64, Live>, ypages: &Hash
         match (pair.wiki_page, pair.with_page) {
             (None, Some(_)) => pair.wiki_page = unpaired_w.remove(pair.title.as_str()),
             (Some(_), None) => pair.with_page = unpaired_y.remove(pair.title.as_str()),
+            (_, Some(gone)) if carried_with && !ypages.contains_key(&gone) => {
+                if let Some(id) = unpaired_y.remove(pair.title.as_str()) {
+                    pair.with_page = Some(id);
+                }
+            }
             _ => {}
         }
     }
@@ -690,7 +737,8 @@ mod tests {
     #[test]
     fn new_pages_pair_by_title_or_alone() {
         let mut pairs = vec![pair(1, Some(1), Some(11), "Known")];
-        let new = pair_new_pages(&mut pairs, &live(&[(1, "Known"), (2, "Both"), (3, "Wiki only")]), &live(&[(11, "Known"), (12, "Both"), (13, "Other only")]));
+        let new =
+            pair_new_pages(&mut pairs, &live(&[(1, "Known"), (2, "Both"), (3, "Wiki only")]), &live(&[(11, "Known"), (12, "Both"), (13, "Other only")]), false);
         let got: Vec<(Option<u64>, Option<u64>, &str)> = new.iter().map(|p| (p.wiki_page, p.with_page, p.title.as_str())).collect();
         assert_eq!(got, [(Some(2), Some(12), "Both"), (None, Some(13), "Other only"), (Some(3), None, "Wiki only")]);
     }
@@ -699,8 +747,23 @@ mod tests {
     fn a_pair_missing_a_side_adopts_the_page_a_killed_run_created() {
         // The run created the page on the other side and died before recording it.
         let mut pairs = vec![pair(1, Some(1), None, "Made"), pair(2, None, Some(12), "Made back")];
-        let new = pair_new_pages(&mut pairs, &live(&[(1, "Made"), (2, "Made back")]), &live(&[(11, "Made"), (12, "Made back")]));
+        let new = pair_new_pages(&mut pairs, &live(&[(1, "Made"), (2, "Made back")]), &live(&[(11, "Made"), (12, "Made back")]), false);
         assert!(new.is_empty(), "no second pair: {new:?}");
         assert_eq!((pairs[0].with_page, pairs[1].wiki_page), (Some(11), Some(2)));
+    }
+
+    #[test]
+    fn the_other_site_of_a_sync_by_packages_re_creates_a_page_under_a_new_id() {
+        // Page 11 was deleted on the other site, then re-created there as 15.
+        let other = live(&[(15, "Back")]);
+        let mut pairs = vec![pair(1, Some(1), Some(11), "Back")];
+        let new = pair_new_pages(&mut pairs, &live(&[(1, "Back")]), &other, true);
+        assert!(new.is_empty(), "{new:?}");
+        assert_eq!(pairs[0].with_page, Some(15));
+        // A wiki on the other side deletes and creates through this sync, which
+        // records the ids it writes: no adoption there.
+        let mut pairs = vec![pair(1, Some(1), Some(11), "Back")];
+        let new = pair_new_pages(&mut pairs, &live(&[(1, "Back")]), &other, false);
+        assert_eq!((pairs[0].with_page, new.len()), (Some(11), 1));
     }
 }

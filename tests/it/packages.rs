@@ -352,3 +352,128 @@ async fn killed_exports_and_imports_leave_nothing_half_done() {
     eprintln!("export killed 15 times ({whole} had finished), import killed 15 times ({applied} had finished)");
     assert!(whole < 15 && applied < 15, "the kills came too late to test anything");
 }
+
+/// One site of a sync by packages: a home with its own database and only
+/// its own wiki in the config; the other wiki is never reached over HTTP.
+struct Site {
+    home: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Site {
+    fn new(name: &str, tw: &TestWiki, prefix: &str, stick: &Path) -> Site {
+        let home = tempdir();
+        let secret = home.path().join("secret");
+        std::fs::write(&secret, &tw.bot_password).unwrap();
+        let config = home.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "db = \"{}\"\n[wiki.{name}]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\", \"Talk:{prefix}\"]\n\
+                 [sync.usb]\nwiki = \"{name}\"\npackages = \"{}\"\n",
+                home.path().join("site.sqlite").display(),
+                tw.api,
+                tw.bot_user,
+                secret.display(),
+                stick.display()
+            ),
+        )
+        .unwrap();
+        Site { home, config }
+    }
+
+    async fn sync(&self) -> String {
+        let mut c = bin(self.home.path());
+        c.arg("--config").arg(&self.config).args(["sync", "usb"]);
+        let out = run(c).await;
+        assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+        stdout(&out)
+    }
+
+    async fn cli(&self, args: &[&str]) -> String {
+        let mut c = bin(self.home.path());
+        c.arg("--config").arg(&self.config).args(args);
+        stdout(&run(c).await)
+    }
+}
+
+/// Current texts of the pages under `prefix` (and their talk pages).
+async fn texts(api: &str, prefix: &str) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = pages_by_api(api, prefix).await.into_iter().map(|(t, (_, revs))| (t, revs.last().unwrap().3.clone())).collect();
+    out.extend(crate::support::talk_pages_by_api(api, prefix).await);
+    out
+}
+
+const PAGE: &str = "= Intro =\nfirst line\n\n= Middle =\nmiddle line\n\n= End =\nlast line";
+
+/// Two real wikis with no HTTP between them, only packages carried on a
+/// "USB stick" (a directory both sites use in turn): the two-way scenarios
+/// of the HTTP sync end with both wikis equal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_wikis_with_no_network_between_them_sync_by_carried_packages() {
+    let (ta, tb) = (test_wiki(), crate::support::test_wiki_b());
+    let (a, b) = (ta.bot(), tb.bot());
+    let prefix = format!("{} ", unique_title("Usb").replace(' ', ""));
+    let t = |s: &str| format!("{prefix}{s}");
+    let stick = tempdir();
+    let (hq, field) = (Site::new("hq", ta, &prefix, stick.path()), Site::new("field", tb, &prefix, stick.path()));
+
+    for name in ["Sections", "Same line", "Moved", "Deleted"] {
+        save(&a, &t(name), PAGE).await;
+    }
+    save(&b, &t("From the field"), "written in the field").await;
+    // Round trips: each site syncs with the stick in turn.
+    for _ in 0..2 {
+        hq.sync().await;
+        field.sync().await;
+    }
+    hq.sync().await;
+    let start = texts(&ta.api, &prefix).await;
+    assert_eq!(start.len(), 5, "{start:?}");
+    assert_eq!(texts(&tb.api, &prefix).await, start, "both wikis hold every page");
+
+    // Both sides change things while apart.
+    save(&a, &t("Sections"), &PAGE.replace("first line", "first line (hq)")).await;
+    save(&b, &t("Sections"), &PAGE.replace("last line", "last line (field)")).await;
+    save(&a, &t("Same line"), &PAGE.replace("middle line", "middle line (hq)")).await;
+    save(&b, &t("Same line"), &PAGE.replace("middle line", "middle line (field)")).await;
+    move_page(&a, &t("Moved"), &t("Moved on hq"), true).await;
+    save(&b, &t("Moved"), &PAGE.replace("first line", "first line, edited in the field")).await;
+    a.delete(&t("Deleted"), "test").await.unwrap();
+    save(&b, &t("Deleted"), &PAGE.replace("last line", "last line, edited in the field")).await;
+    save(&a, &t("Made twice"), "= Made =\nat hq").await;
+    save(&b, &t("Made twice"), "= Made =\nin the field").await;
+
+    let mut said = String::new();
+    for _ in 0..3 {
+        said += &hq.sync().await;
+        said += &field.sync().await;
+    }
+    said += &hq.sync().await;
+    let at_hq = texts(&ta.api, &prefix).await;
+    assert_eq!(texts(&tb.api, &prefix).await, at_hq, "both wikis equal after the packages went both ways\n{said}");
+    assert_eq!(
+        at_hq[&t("Sections")],
+        PAGE.replace("first line", "first line (hq)").replace("last line", "last line (field)"),
+        "edits in different sections merge"
+    );
+    assert!(!at_hq.contains_key(&t("Moved")) && at_hq[&t("Moved on hq")].contains("edited in the field"), "the move replayed, the edit kept: {at_hq:?}");
+    assert!(at_hq[&t("Deleted")].contains("edited in the field"), "an edit against a deletion survives");
+    // The same line: one text wins on both, the other is kept and announced.
+    let same = &at_hq[&t("Same line")];
+    assert!(same.contains("middle line (hq)") ^ same.contains("middle line (field)"), "{same}");
+    let recorded = hq.cli(&["conflicts", "usb", "--json"]).await + &field.cli(&["conflicts", "usb", "--json"]).await;
+    assert!(recorded.contains("middle line (hq)") && recorded.contains("middle line (field)"), "both texts kept: {recorded}");
+    let talk = at_hq.get(&format!("Talk:{}", t("Same line"))).cloned().unwrap_or_default();
+    assert_eq!(talk.matches("Edit conflict synced by oai-mirror").count(), 1, "one notice, carried to both wikis: {at_hq:?}");
+    assert!(at_hq[&t("Made twice")].contains("at hq") || at_hq[&t("Made twice")].contains("in the field"));
+
+    // Settled: another round trip changes nothing on either wiki.
+    hq.sync().await;
+    field.sync().await;
+    assert_eq!(texts(&ta.api, &prefix).await, at_hq);
+    assert_eq!(texts(&tb.api, &prefix).await, at_hq);
+    // The stick holds at most one package of each site's.
+    let left: Vec<String> = std::fs::read_dir(stick.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(left.len() <= 2, "{left:?}");
+}

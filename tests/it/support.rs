@@ -230,16 +230,31 @@ pub type ApiRevision = (String, String, String, String);
 pub async fn pages_by_api(api: &str, prefix: &str) -> std::collections::BTreeMap<String, (bool, Vec<ApiRevision>)> {
     oai_mirror::util::install_tls();
     let http = reqwest::Client::new();
-    let get = |query: Vec<(&'static str, String)>| {
-        let http = http.clone();
-        async move {
-            let mut q = vec![("action", "query".to_string()), ("format", "json".into()), ("formatversion", "2".into())];
-            q.extend(query);
-            let url = url::Url::parse_with_params(api, &q).unwrap();
-            serde_json::from_slice::<serde_json::Value>(&http.get(url).send().await.unwrap().bytes().await.unwrap()).unwrap()
-        }
-    };
-    let list = get(vec![("list", "allpages".into()), ("apprefix", prefix.into()), ("aplimit", "max".into()), ("apnamespace", "0".into())]).await;
+    let get = |query: Vec<(&'static str, String)>| api_get(&http, api, query);
+    pages_in(&get, 0, prefix).await
+}
+
+/// The current texts of the talk pages (namespace 1) of the pages under `prefix`.
+pub async fn talk_pages_by_api(api: &str, prefix: &str) -> std::collections::BTreeMap<String, String> {
+    oai_mirror::util::install_tls();
+    let http = reqwest::Client::new();
+    let get = |query: Vec<(&'static str, String)>| api_get(&http, api, query);
+    pages_in(&get, 1, prefix).await.into_iter().map(|(t, (_, revs))| (t, revs.last().map(|r| r.3.clone()).unwrap_or_default())).collect()
+}
+
+async fn api_get(http: &reqwest::Client, api: &str, query: Vec<(&'static str, String)>) -> serde_json::Value {
+    let mut q = vec![("action", "query".to_string()), ("format", "json".into()), ("formatversion", "2".into())];
+    q.extend(query);
+    let url = url::Url::parse_with_params(api, &q).unwrap();
+    serde_json::from_slice::<serde_json::Value>(&http.get(url).send().await.unwrap().bytes().await.unwrap()).unwrap()
+}
+
+async fn pages_in<F, Fut>(get: &F, ns: i64, prefix: &str) -> std::collections::BTreeMap<String, (bool, Vec<ApiRevision>)>
+where
+    F: Fn(Vec<(&'static str, String)>) -> Fut,
+    Fut: Future<Output = serde_json::Value>,
+{
+    let list = get(vec![("list", "allpages".into()), ("apprefix", prefix.into()), ("aplimit", "max".into()), ("apnamespace", ns.to_string())]).await;
     let mut out = std::collections::BTreeMap::new();
     for p in list["query"]["allpages"].as_array().unwrap() {
         let title = p["title"].as_str().unwrap().to_string();

@@ -73,7 +73,7 @@ fn a_write_dropped_unfinished_changes_nothing_and_import_state_commits_with_it()
         let mut w = s.begin_wiki_write("w", 10).unwrap();
         w.apply(&[upsert(1, "A", &[rev(1, "a")])]).unwrap();
         assert_eq!(w.live_page_ids().unwrap(), [1], "the write sees its own pages");
-        w.record_package_import(&ImportState { stream: "s".into(), origin: "hq".into(), sequence: 1, end_seq: 9 }, 10).unwrap();
+        w.record_package_import(&ImportState { stream: "s".into(), origin: "hq".into(), sequence: 1, end_seq: 9, acked: Some((2, 7)) }, 10).unwrap();
     }
     assert!(!s.has_wiki("w").unwrap());
     assert_eq!(s.package_import_state("w").unwrap(), None);
@@ -81,7 +81,7 @@ fn a_write_dropped_unfinished_changes_nothing_and_import_state_commits_with_it()
 
     let mut w = s.begin_wiki_write("w", 10).unwrap();
     w.apply(&[upsert(1, "A", &[rev(1, "a")])]).unwrap();
-    let state = ImportState { stream: "s".into(), origin: "hq".into(), sequence: 1, end_seq: 9 };
+    let state = ImportState { stream: "s".into(), origin: "hq".into(), sequence: 1, end_seq: 9, acked: Some((2, 7)) };
     w.record_package_import(&state, 10).unwrap();
     w.finish(None).unwrap();
     assert_eq!(s.package_import_state("w").unwrap(), Some(state));

@@ -32,12 +32,16 @@ CREATE TABLE package_export (
 );
 
 -- The packages this store imported, per local wiki: whose stream, the last
--- package applied and the exporter's store sequence it reached.
+-- package applied and the exporter's store sequence it reached; and, for a
+-- sync by packages, which of this store's own packages that one said the
+-- other site had applied (its acknowledgement; 0: none yet).
 CREATE TABLE package_import (
-    wiki       TEXT PRIMARY KEY,
-    stream     TEXT NOT NULL,
-    origin     TEXT NOT NULL,     -- the exporter's name of the wiki
-    sequence   INTEGER NOT NULL,
-    end_seq    INTEGER NOT NULL,
-    applied_at INTEGER NOT NULL
+    wiki           TEXT PRIMARY KEY,
+    stream         TEXT NOT NULL,
+    origin         TEXT NOT NULL,     -- the exporter's name of the wiki
+    sequence       INTEGER NOT NULL,
+    end_seq        INTEGER NOT NULL,
+    acked_sequence INTEGER NOT NULL DEFAULT 0,
+    acked_end      INTEGER NOT NULL DEFAULT 0,
+    applied_at     INTEGER NOT NULL
 );
