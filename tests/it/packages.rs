@@ -477,3 +477,51 @@ async fn two_wikis_with_no_network_between_them_sync_by_carried_packages() {
     let left: Vec<String> = std::fs::read_dir(stick.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(left.len() <= 2, "{left:?}");
 }
+
+/// Packages lost on the way, carried twice, arriving out of order, or
+/// written by another sync: nothing lost, nothing applied twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_repeated_and_stray_packages_in_a_sync_lose_nothing() {
+    let (ta, tb) = (test_wiki(), crate::support::test_wiki_b());
+    let (a, b) = (ta.bot(), tb.bot());
+    let prefix = format!("{} ", unique_title("Lost").replace(' ', ""));
+    let t = |s: &str| format!("{prefix}{s}");
+    let stick = tempdir();
+    let (hq, field) = (Site::new("hq", ta, &prefix, stick.path()), Site::new("field", tb, &prefix, stick.path()));
+    let packages = || -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(stick.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        v.sort();
+        v
+    };
+
+    save(&a, &t("One"), "one").await;
+    hq.sync().await;
+    // Lost on the way: the stick comes back without it.
+    let lost = packages();
+    assert_eq!(lost.len(), 1);
+    let kept = tempdir();
+    let copy = kept.path().join("copy.tar");
+    std::fs::copy(&lost[0], &copy).unwrap();
+    std::fs::remove_file(&lost[0]).unwrap();
+    save(&a, &t("Two"), "two").await;
+    hq.sync().await;
+    // The next package holds everything not acknowledged: both pages.
+    let said = field.sync().await;
+    assert!(said.contains("package 2 of the other site applied: 2 pages"), "{said}");
+    // The lost one turns up again, late and twice: nothing happens.
+    std::fs::copy(&copy, stick.path().join("late.tar")).unwrap();
+    std::fs::copy(&copy, stick.path().join("late-again.tar")).unwrap();
+    // A package of another sync left on the same stick: left alone.
+    let stranger = seeded(2, 1);
+    stranger.ok(&["export", "w", "--out", stick.path().join("stranger.tar").to_str().unwrap()]).await;
+    let said = field.sync().await;
+    assert!(said.contains("stranger.tar: package 1 of wiki 'w'") && said.contains("not from the other site of this sync"), "{said}");
+    assert!(!said.contains("late.tar: package"), "an applied package is not applied again: {said}");
+    hq.sync().await;
+    let texts_b = texts(&tb.api, &prefix).await;
+    assert_eq!(texts_b.values().cloned().collect::<Vec<_>>(), ["one", "two"]);
+    assert_eq!(texts(&ta.api, &prefix).await, texts_b);
+    // Each site removed its own packages once the other acknowledged them.
+    let ours = |site: &str| packages().iter().filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(site)).count();
+    assert_eq!((ours("hq-"), ours("field-")), (1, 1), "{:?}", packages());
+}
