@@ -298,6 +298,7 @@ pub enum PackageCommand {
     /// Check a package whole (checksums) and list what it holds
     #[command(after_help = "Examples:\n  oai-mirror package show hq-0002.tar\n  oai-mirror package show hq-0002.tar --json")]
     Show {
+        /// A package written by `oai-mirror export` or a sync by packages
         package: PathBuf,
         /// The whole manifest as JSON
         #[arg(long)]

@@ -43,6 +43,7 @@ pub(super) fn export(settings: &Settings, store: &mut Store, args: &ExportArgs<'
         site: settings.wiki.get(args.name).map(|w| w.api.clone()),
         since,
         history: args.history,
+        sync: None,
         ack: None,
     };
     let exported = blocking(|| package::export(store, &opts, args.out))?;

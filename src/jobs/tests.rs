@@ -80,3 +80,18 @@ fn an_unknown_name_lists_the_known_ones_and_suggests_the_nearest() {
     let message = one(&s, Kind::Sync, "ab").unwrap_err().to_string();
     assert_eq!(message, "[sync.ab] is not in /etc/oai-mirror.toml, which has no [sync.*] tables");
 }
+
+#[test]
+fn a_sync_by_packages_takes_a_directory_and_keep_both_only() {
+    let s = settings(&format!(
+        "{WIKIS}[sync.usb]\nwiki = \"a\"\npackages = \"/media/usb\"\n[sync.marked]\nwiki = \"a\"\npackages = \"/media/usb2\"\nconflicts = \"markers\"\n\
+         [sync.twice]\nwiki = \"a\"\nwith = \"b\"\npackages = \"/media/usb3\"\n"
+    ));
+    let (jobs, problems) = resolve(&s);
+    let usb = jobs.iter().find(|j| j.name == "usb").expect("the sync by packages resolves");
+    assert_eq!(usb.resources(), ["wiki:a", "packages:/media/usb"]);
+    let got: Vec<(&str, Option<&str>)> = problems.iter().map(|p| (p.table.as_str(), p.key)).collect();
+    assert_eq!(got, [("sync.marked", Some("conflicts")), ("sync.twice", None)]);
+    assert!(problems[0].message.contains("`keep-both` only"), "{}", problems[0]);
+    assert!(problems[1].message.contains("`packages`"), "{}", problems[1]);
+}

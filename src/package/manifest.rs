@@ -39,6 +39,9 @@ pub struct Manifest {
     pub moves: Vec<Moved>,
     pub deletions: Vec<Removed>,
     pub undeletions: Vec<Removed>,
+    /// The `[sync.NAME]` that wrote it (both sites name their sync alike);
+    /// `None` for a package written by `export`.
+    pub sync: Option<String>,
     /// In a sync by packages: the last package of the other site's that
     /// the writer had applied when it wrote this one.
     pub ack: Option<Ack>,
@@ -176,6 +179,7 @@ mod tests {
             moves: vec![],
             deletions: vec![],
             undeletions: vec![],
+            sync: None,
             ack: None,
         }
     }

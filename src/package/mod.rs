@@ -67,7 +67,9 @@ pub struct ExportOptions {
     pub site: Option<String>,
     pub since: Since,
     pub history: bool,
-    /// The other site's package last applied here (a sync by packages).
+    /// The sync by packages that writes it, and the other site's package
+    /// last applied here.
+    pub sync: Option<String>,
     pub ack: Option<manifest::Ack>,
 }
 
@@ -172,6 +174,7 @@ pub fn export(store: &mut Store, opts: &ExportOptions, out: &Path) -> anyhow::Re
         moves,
         deletions,
         undeletions,
+        sync: opts.sync.clone(),
         ack: opts.ack.clone(),
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");

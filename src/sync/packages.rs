@@ -2,6 +2,9 @@
 //! directory the two sites share (a USB stick carried between them) before
 //! a run, and what it leaves there after.
 //!
+//! Both sites name the sync alike (`[sync.NAME]`): a package says which
+//! sync wrote it, and a site applies only its own sync's packages from the
+//! other site (the first other stream it meets, and no other after that).
 //! Each site writes packages of its own wiki (`WIKI-STREAM-SEQUENCE.tar`,
 //! see `crate::package`) and applies the other site's to its copy of the
 //! other wiki in the store (`NAME.remote`), which the run syncs with the
@@ -92,7 +95,7 @@ impl Exchange<'_> {
         for (path, m) in found.iter().filter(|(_, m)| m.stream != own) {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             // Another sync's packages, or a third site's: not ours to apply.
-            if m.ack.as_ref().is_some_and(|a| a.stream != own) || expected.as_ref().is_some_and(|s| *s != m.stream) {
+            if m.sync.as_deref() != Some(self.sync) || m.ack.as_ref().is_some_and(|a| a.stream != own) || expected.as_ref().is_some_and(|s| *s != m.stream) {
                 notes.push(format!("{name}: {} is not from the other site of this sync; left alone", package::manifest::describe(m)));
                 continue;
             }
@@ -145,6 +148,7 @@ impl Exchange<'_> {
                 site: self.site.clone(),
                 since: acked.map_or(Since::Full, |(sequence, end)| Since::After(Follows { sequence, end })),
                 history: self.history,
+                sync: Some(self.sync.to_string()),
                 ack: ack.clone(),
             };
             let exported = crate::util::blocking(|| package::export(&mut s, &opts, &out))?;
