@@ -483,7 +483,7 @@ async fn two_wikis_with_no_network_between_them_sync_by_carried_packages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_repeated_and_stray_packages_in_a_sync_lose_nothing() {
     let (ta, tb) = (test_wiki(), crate::support::test_wiki_b());
-    let (a, b) = (ta.bot(), tb.bot());
+    let a = ta.bot();
     let prefix = format!("{} ", unique_title("Lost").replace(' ', ""));
     let t = |s: &str| format!("{prefix}{s}");
     let stick = tempdir();
