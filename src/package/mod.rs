@@ -223,6 +223,9 @@ pub fn peek(path: &Path) -> anyhow::Result<Manifest> {
 
 fn read(path: &Path, whole: bool) -> anyhow::Result<Manifest> {
     let shown = path.display();
+    if path.is_dir() {
+        bail!("{shown} is a directory, not a package (a .tar file written by `oai-mirror export` or a sync by packages)");
+    }
     let file = File::open(path).with_context(|| format!("opening the package {shown}"))?;
     let mut archive = tar::Archive::new(BufReader::new(file));
     let mut entries = archive.entries().with_context(|| format!("{shown} is not a package (a tar file)"))?;

@@ -101,7 +101,7 @@ const ROUNDS: usize = 3;
 /// Runs a sync between `wiki` and `with`.
 pub async fn run(store: Arc<Mutex<Store>>, wiki: &Side<'_>, with: Peer<'_>, opts: &SyncOptions) -> anyhow::Result<Report> {
     let span = tracing::info_span!("sync", sync = %opts.name, wiki = %wiki.pull.wiki, with = %with.name());
-    let mut run = Run { store: &store, wiki: Peer::Wiki(wiki), with, opts, report: Report::default() };
+    let mut run = Run { store: &store, wiki: Peer::Wiki(wiki), with, opts, report: Report::default(), told: HashSet::new() };
     run.rounds().instrument(span).await?;
     Ok(run.report)
 }
@@ -113,6 +113,10 @@ struct Run<'a> {
     with: Peer<'a>,
     opts: &'a SyncOptions,
     report: Report,
+    /// Decisions told already this run: a decision that is the same in a
+    /// later round (one the other site of a sync by packages carries out)
+    /// is told once.
+    told: HashSet<String>,
 }
 
 /// One write to one side: the text, and the target's revision it is based
@@ -294,7 +298,9 @@ impl<'a> Run<'a> {
             let action = plan::decide(&base, &wstate, &ystate, opts.policy, opts.prefer);
             if action != Action::Nothing {
                 let line = format!("[[{}]]: {}", pair.title, describe(&action, &self.wiki.name(), &self.with.name()));
-                self.report.say(line);
+                if self.told.insert(line.clone()) {
+                    self.report.say(line);
+                }
             }
             if opts.dry_run {
                 self.report.count_planned(&action);
