@@ -33,6 +33,14 @@ pub struct Settings {
     pub contact: Option<String>,
     #[serde(default)]
     pub http: HttpSettings,
+    /// `[harvest]`: how many sources at once, how many requests per host.
+    #[serde(default)]
+    pub harvest: HarvestSettings,
+    /// The politeness every OAI-PMH client of this process shares (requests
+    /// in flight per host, a host's `Retry-After`), made at load from
+    /// `[harvest] max_requests`; clones of the settings share it.
+    #[serde(skip)]
+    pub hosts: HostsHandle,
     /// `[source.NAME]` tables.
     #[serde(default)]
     pub source: BTreeMap<String, SourceSettings>,
@@ -203,6 +211,32 @@ impl WikiSettings {
     }
 }
 
+/// `[harvest]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HarvestSettings {
+    /// Sources harvested at once by `harvest` with no source named.
+    pub jobs: usize,
+    /// Requests in flight to one host at once, all sources on it together.
+    pub max_requests: usize,
+}
+
+impl Default for HarvestSettings {
+    fn default() -> Self {
+        HarvestSettings { jobs: 4, max_requests: 1 }
+    }
+}
+
+/// [`oai::Hosts`] in the settings (which must have a default).
+#[derive(Clone, Debug)]
+pub struct HostsHandle(pub oai::Hosts);
+
+impl Default for HostsHandle {
+    fn default() -> Self {
+        HostsHandle(oai::Hosts::new(1))
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSettings {
@@ -308,6 +342,7 @@ impl Settings {
         let built = builder.build().with_context(|| format!("reading {shown}"))?;
         let mut settings: Settings = built.try_deserialize().with_context(|| format!("in {shown}"))?;
         settings.path = path.clone();
+        settings.hosts = HostsHandle(oai::Hosts::new(settings.harvest.max_requests));
         if let Some(dir) = path.as_deref().and_then(Path::parent) {
             settings.anchor_paths(dir, |key| overrides.iter().any(|o| o.0 == key));
         }
@@ -430,6 +465,7 @@ impl Settings {
             retry: self.retry_policy(),
             max_body: self.max_body(),
             strict,
+            hosts: Some(self.hosts.0.clone()),
             ..oai::ClientOptions::default()
         }
     }
@@ -443,7 +479,7 @@ impl NotifySettings {
 }
 
 /// The top-level keys: an environment variable names one of these first.
-const TOP_LEVEL: &[&str] = &["db", "contact", "http", "source", "wiki", "sync", "daemon", "serve"];
+const TOP_LEVEL: &[&str] = &["db", "contact", "http", "harvest", "source", "wiki", "sync", "daemon", "serve"];
 /// The tables whose second level is a NAME the user chose.
 const NAMED_TABLES: &[&str] = &["source", "wiki", "sync"];
 

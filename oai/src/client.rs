@@ -102,6 +102,10 @@ pub struct ClientOptions {
     /// repaired (see [`MAX_BODY`]).
     pub max_body: u64,
     pub clock: Arc<dyn Clock>,
+    /// Politeness shared with other clients: requests in flight per host,
+    /// and a host's `Retry-After` holding back every client of it. `None`:
+    /// this client's own requests are its only limit (one at a time).
+    pub hosts: Option<crate::hosts::Hosts>,
 }
 
 impl Default for ClientOptions {
@@ -115,6 +119,7 @@ impl Default for ClientOptions {
             basic_auth: None,
             max_body: MAX_BODY,
             clock: Arc::new(SystemClock),
+            hosts: None,
         }
     }
 }
@@ -312,6 +317,10 @@ impl Client {
                         return Err(Error::RetriesExhausted { attempts: attempt, elapsed: spent(waited), last: Box::new(e) });
                     }
                     tracing::warn!(%origin, attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying");
+                    // The host asked to be left alone: by every client of it.
+                    if let (Error::Status { retry_after: Some(_), .. }, Some(hosts)) = (&e, &self.options.hosts) {
+                        hosts.pause(&crate::hosts::host_key(&url), wait, &*self.options.clock);
+                    }
                     self.options.clock.sleep(wait).await;
                     waited += wait;
                 }
@@ -335,6 +344,11 @@ impl Client {
             if let Some(len) = too_long {
                 return Err(Error::TokenTooLong { len, max: MAX_TOKEN, origin });
             }
+            // A slot on the host, held until the body is read.
+            let _slot = match &this.options.hosts {
+                Some(hosts) => Some(hosts.enter(&crate::hosts::host_key(&url), &*this.options.clock).await),
+                None => None,
+            };
             let http_err = |cause| Error::Http { origin: origin.clone(), cause };
             let limit = this.options.max_body;
             let too_large = |stage| Error::TooLarge { origin: origin.clone(), limit, stage };

@@ -9,11 +9,13 @@
 //! * [`repair`]: the one rule for invalid UTF-8 and characters XML forbids.
 //! * [`client`]: HTTP with flow control, bounded retries and decompression.
 //! * [`paging`]: following resumption tokens without looping.
+//! * [`hosts`]: politeness shared by clients: requests in flight per host, a host's `Retry-After` for all.
 //! * [`error`]: the crate's one error type.
 
 pub mod charset;
 pub mod client;
 pub mod error;
+pub mod hosts;
 pub mod model;
 pub mod paging;
 pub mod parse;
@@ -21,5 +23,6 @@ pub mod repair;
 
 pub use client::{Client, ClientOptions, Clock, Fetched, ListArgs, Received, RetryPolicy, SystemClock};
 pub use error::{Error, ErrorCode, OaiError, Origin, Result};
+pub use hosts::Hosts;
 pub use model::{DeletedRecord, Granularity, Header, Identify, MetadataFormat, Page, Record, ResumptionToken, Set, Verb, parse_datestamp};
 pub use paging::TokenGuard;

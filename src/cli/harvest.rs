@@ -138,26 +138,43 @@ pub(super) async fn harvest(settings: &Settings, db: &Path, args: HarvestArgs, q
     let jobs = harvest_jobs(settings, &args)?;
     let range = Range { from: args.from.clone(), until: args.until.clone(), full: args.full };
     let store = Arc::new(Mutex::new(open(db)?));
-    let (mut failed, mut resumable) = (0, false);
+    // Sources are independent: several at once, each host at most
+    // `[harvest] max_requests` requests in flight whatever its number of
+    // sources (the clients share `settings.hosts`).
+    let at_once = args.jobs.unwrap_or(settings.harvest.jobs).max(1);
+    let bars = indicatif::MultiProgress::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(at_once));
+    let mut running = tokio::task::JoinSet::new();
     for (name, job) in jobs {
-        let progress = progress_for(&name, quiet);
-        let result = tasks::harvest(settings, store.clone(), &name, &job, &range, progress.clone()).await;
-        progress.finish();
+        let (settings, store, range, slots) = (settings.clone(), store.clone(), range.clone(), slots.clone());
+        let bars = bars.clone();
+        running.spawn(async move {
+            let _slot = slots.acquire_owned().await.expect("the semaphore is never closed");
+            let progress = progress_for(&name, quiet, Some(&bars));
+            let result = tasks::harvest(&settings, store, &name, &job, &range, progress.clone()).await;
+            progress.finish();
+            (name, result)
+        });
+    }
+    let mut failures: Vec<anyhow::Error> = Vec::new();
+    while let Some(joined) = running.join_next().await {
+        // Each source's line as it finishes.
+        let (name, result) = joined.map_err(|e| anyhow::anyhow!("a harvest task panicked: {e}"))?;
         match result {
             Ok(summary) => {
-                if args.json {
-                    writeln!(super::terminal::stdout(), "{}", serde_json::to_string(&serde_json::json!({"source": name, "summary": summary}))?)?;
-                } else {
-                    writeln!(super::terminal::stdout(), "{}", summary_line(&name, &summary))?;
-                }
+                let line =
+                    if args.json { serde_json::to_string(&serde_json::json!({"source": name, "summary": summary}))? } else { summary_line(&name, &summary) };
+                bars.suspend(|| writeln!(super::terminal::stdout(), "{line}"))?;
             }
             Err(e) => {
-                failed += 1;
-                resumable |= worth_resuming(&e);
-                super::terminal::eprint_line(&format!("{name}: harvest failed: {e:#}{}", advice(&e).map(|a| format!(" ({a})")).unwrap_or_default()));
+                let line = format!("{name}: harvest failed: {e:#}{}", advice(&e).map(|a| format!(" ({a})")).unwrap_or_default());
+                bars.suspend(|| super::terminal::eprint_line(&line));
+                failures.push(e);
             }
         }
     }
+    let failed = failures.len();
+    let resumable = failures.iter().any(worth_resuming);
     if failed > 0 && resumable {
         bail!("{failed} harvest(s) failed; run again to resume where they stopped");
     }
@@ -235,12 +252,18 @@ impl Reporter {
     }
 }
 
-fn progress_for(name: &str, quiet: bool) -> Arc<Reporter> {
+/// A source's progress: a line of its own under `bars` on a terminal
+/// (one per source harvested at once), else a line now and then.
+fn progress_for(name: &str, quiet: bool, bars: Option<&indicatif::MultiProgress>) -> Arc<Reporter> {
     let now = Instant::now();
     let out = if quiet {
         Output::Nothing
     } else if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new_spinner();
+        let bar = match bars {
+            Some(bars) => bars.add(bar),
+            None => bar,
+        };
         bar.set_prefix(name.to_string());
         bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {prefix}: {msg}").expect("a valid template"));
         bar.enable_steady_tick(Duration::from_millis(200));

@@ -353,6 +353,9 @@ pub struct HarvestArgs {
     /// Refuse bodies with invalid UTF-8 or characters XML forbids instead of repairing them
     #[arg(long)]
     pub strict: bool,
+    /// Sources harvested at once, when none is named [default: `[harvest] jobs`, else 4]
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
     /// Print the summary as JSON
     #[arg(long)]
     pub json: bool,

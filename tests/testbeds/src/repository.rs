@@ -35,11 +35,22 @@ pub struct RepoSpec {
     pub step_secs: i64,
     /// Answer with gzip when the client accepts it.
     pub gzip: bool,
+    /// Time taken to answer each request (a slow repository).
+    pub latency: std::time::Duration,
 }
 
 impl Default for RepoSpec {
     fn default() -> Self {
-        RepoSpec { records: 1000, page_size: 100, deleted_every: 50, sets: 4, granularity: Granularity::Seconds, step_secs: 3600, gzip: false }
+        RepoSpec {
+            records: 1000,
+            page_size: 100,
+            deleted_every: 50,
+            sets: 4,
+            granularity: Granularity::Seconds,
+            step_secs: 3600,
+            gzip: false,
+            latency: std::time::Duration::ZERO,
+        }
     }
 }
 
@@ -117,6 +128,15 @@ struct Misreports {
 #[derive(Clone)]
 pub struct Testbed {
     repo: Arc<Mutex<Repo>>,
+    served: Arc<Mutex<Served>>,
+}
+
+/// When each request was being answered, and how many were at once.
+#[derive(Default)]
+struct Served {
+    in_flight: usize,
+    most_in_flight: usize,
+    spans: Vec<(std::time::Instant, std::time::Instant)>,
 }
 
 const EPOCH_SECS: i64 = 978_307_200; // 2001-01-01T00:00:00Z
@@ -135,7 +155,17 @@ impl Testbed {
             .collect();
         let now = epoch + TimeDelta::seconds(spec.records as i64 * spec.step_secs + 3600);
         let repo = Repo { spec, items, now, requests: RequestLog::default(), faults: HashMap::new(), misreports: Misreports::default() };
-        Testbed { repo: Arc::new(Mutex::new(repo)) }
+        Testbed { repo: Arc::new(Mutex::new(repo)), served: Arc::default() }
+    }
+
+    /// The most requests this repository was answering at once.
+    pub fn most_in_flight(&self) -> usize {
+        lock(&self.served).most_in_flight
+    }
+
+    /// When each request was being answered (received, answered), in order.
+    pub fn spans(&self) -> Vec<(std::time::Instant, std::time::Instant)> {
+        lock(&self.served).spans.clone()
     }
 
     fn repo(&self) -> std::sync::MutexGuard<'_, Repo> {
@@ -303,6 +333,24 @@ fn decode_component(s: &str) -> Option<String> {
 }
 
 async fn handle(State(bed): State<Testbed>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    let received = std::time::Instant::now();
+    {
+        let mut s = lock(&bed.served);
+        s.in_flight += 1;
+        s.most_in_flight = s.most_in_flight.max(s.in_flight);
+    }
+    let latency = bed.repo().spec.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let response = answer(&bed, query, headers).await;
+    let mut s = lock(&bed.served);
+    s.in_flight -= 1;
+    s.spans.push((received, std::time::Instant::now()));
+    response
+}
+
+async fn answer(bed: &Testbed, query: Option<String>, headers: HeaderMap) -> Response {
     let query = query.unwrap_or_default();
     let (n, fault, spec_gzip, response) = {
         let mut r = bed.repo();
