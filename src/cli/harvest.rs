@@ -143,6 +143,13 @@ pub(super) async fn harvest(settings: &Settings, db: &Path, args: HarvestArgs, q
     // sources (the clients share `settings.hosts`).
     let at_once = args.jobs.unwrap_or(settings.harvest.jobs).max(1);
     let bars = indicatif::MultiProgress::new();
+    // Under the sources' lines, how many are done.
+    let total = (jobs.len() > 1 && !quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = bars.add(indicatif::ProgressBar::new(jobs.len() as u64));
+        bar.set_style(indicatif::ProgressStyle::with_template("  all: {pos} of {len} sources done, {msg}").expect("a valid template"));
+        bar.set_message(format!("{at_once} at once"));
+        bar
+    });
     let slots = Arc::new(tokio::sync::Semaphore::new(at_once));
     let mut running = tokio::task::JoinSet::new();
     for (name, job) in jobs {
@@ -160,6 +167,9 @@ pub(super) async fn harvest(settings: &Settings, db: &Path, args: HarvestArgs, q
     while let Some(joined) = running.join_next().await {
         // Each source's line as it finishes.
         let (name, result) = joined.map_err(|e| anyhow::anyhow!("a harvest task panicked: {e}"))?;
+        if let Some(total) = &total {
+            total.inc(1);
+        }
         match result {
             Ok(summary) => {
                 let line =
@@ -172,6 +182,9 @@ pub(super) async fn harvest(settings: &Settings, db: &Path, args: HarvestArgs, q
                 failures.push(e);
             }
         }
+    }
+    if let Some(total) = total {
+        total.finish_and_clear();
     }
     let failed = failures.len();
     let resumable = failures.iter().any(worth_resuming);

@@ -21,12 +21,20 @@ pub fn specs(jobs: &[Job]) -> Vec<JobSpec> {
 /// (WAL lets them work side by side), so no job waits for another's
 /// transactions behind a shared lock, and the connection is opened off the
 /// async workers.
+///
+/// Harvests run at most `[harvest] jobs` at once (the others wait their
+/// turn), and share the settings' per-host limits with each other.
 pub fn runner(settings: Arc<Settings>, db: PathBuf, jobs: Vec<Job>) -> Runner {
     let jobs: Arc<BTreeMap<String, Job>> = Arc::new(jobs.into_iter().map(|j| (j.id(), j)).collect());
+    let harvests = Arc::new(tokio::sync::Semaphore::new(settings.harvest.jobs.max(1)));
     Arc::new(move |id: String| {
-        let (settings, db, jobs) = (settings.clone(), db.clone(), jobs.clone());
+        let (settings, db, jobs, harvests) = (settings.clone(), db.clone(), jobs.clone(), harvests.clone());
         Box::pin(async move {
             let job = jobs.get(&id).with_context(|| format!("no job {id:?}"))?;
+            let _turn = match job.kind() {
+                crate::jobs::Kind::Harvest => Some(harvests.acquire_owned().await.expect("the semaphore is never closed")),
+                _ => None,
+            };
             let store = tokio::task::spawn_blocking(move || Store::open(&db)).await.context("opening the database panicked")??;
             crate::tasks::run(&settings, Arc::new(Mutex::new(store)), job).await
         }) as RunFuture
