@@ -11,6 +11,8 @@
 //!   do on demand (maxlag, 429, refused tokens, lost sessions).
 //! * `hostile`: `Hostile`, a server that misbehaves on purpose (huge bodies,
 //!   decompression bombs, redirect loops, redirects elsewhere, trickling bodies).
+//! * `many`: many `Testbed`s at once, each on a loopback address of its own,
+//!   with its own size and latency (the aggregator benchmark).
 //! * `http`: what the servers share: serving on loopback, the request log,
 //!   XML escaping.
 //!
@@ -24,6 +26,7 @@
 pub mod api_wiki;
 pub mod hostile;
 pub mod http;
+pub mod many;
 pub mod oai_wiki;
 pub mod repository;
 
