@@ -29,9 +29,7 @@ async fn main() -> anyhow::Result<()> {
     }
     std::fs::write(config, text)?;
     // The slowest alone: records over 100 per page, times its latency.
-    let slowest = (0..members.len())
-        .max_by_key(|&i| (members[i].records.div_ceil(100) as u128) * members[i].latency.as_millis())
-        .expect("at least one member");
+    let slowest = (0..members.len()).max_by_key(|&i| (members[i].records.div_ceil(100) as u128) * members[i].latency.as_millis()).expect("at least one member");
     // What a harvester taking one repository after the other would wait for.
     let sequential: u128 = members.iter().map(|m| (m.records.div_ceil(100) as u128 + 1) * m.latency.as_millis()).sum();
     let stats = {
@@ -42,7 +40,14 @@ async fn main() -> anyhow::Result<()> {
             axum::routing::get(move || {
                 let served = served.clone();
                 let m = m.clone();
-                async move { format!("most_in_flight {}\nslowest r{slowest} {} {}\nsequential_ms {sequential}\n", served.most_in_flight(), m.records, m.latency.as_millis()) }
+                async move {
+                    format!(
+                        "most_in_flight {}\nslowest r{slowest} {} {}\nsequential_ms {sequential}\n",
+                        served.most_in_flight(),
+                        m.records,
+                        m.latency.as_millis()
+                    )
+                }
             }),
         )
     };

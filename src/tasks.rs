@@ -185,13 +185,16 @@ async fn sync_by_packages(
         history: job.wiki.pull.history,
     };
     let received = if opts.dry_run { Vec::new() } else { exchange.receive(&store)? };
-    // Both sites must settle a conflict alike, and only one announces it:
-    // the one whose stream of packages sorts first takes precedence.
+    // Both sites must settle a conflict alike: the text of the site whose
+    // stream of packages sorts first fills the overlapping parts. Only the
+    // other site announces it: it always meets the conflict (its wiki holds
+    // its own text until it settles it), the first site may not (the other
+    // one's settled text may reach it before the clashing edit does).
     let own = crate::util::blocking(|| exchange.own_stream(&mut lock(&store)))?;
     let other = lock(&store).package_import_state(&exchange.remote())?.map(|s| s.stream);
     let first = other.as_ref().is_none_or(|o| own < *o);
     opts.prefer = if first { Target::Wiki } else { Target::With };
-    opts.announce = first;
+    opts.announce = !first;
     let carried = Carried { wiki: exchange.remote(), dir: dir.to_path_buf() };
     let mut report = run::run(store.clone(), wiki, Peer::Carried(&carried), opts).await?;
     report.lines.splice(0..0, received);

@@ -1,6 +1,7 @@
 //! The MediaWiki action API client: one per wiki, serial, logged in with a
 //! bot password, polite under load, and precise about what a write did.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
@@ -441,10 +442,20 @@ impl Wiki {
     /// errors. A saved text is read back, because MediaWiki may have merged
     /// it with an intervening edit.
     pub async fn edit(&self, edit: &Edit<'_>) -> MwResult<EditOutcome> {
-        let title = match edit.page {
-            PageRef::Title(t) => t.to_string(),
-            PageRef::Id(id) => format!("#{id}"),
-        };
+        let title = edit_title(edit);
+        match self.edit_unread(edit).await? {
+            Sent::Saved { pageid, newrevid, timestamp, created } => {
+                let text = self.revision_text(newrevid, &title).await?;
+                Ok(EditOutcome::Saved { pageid, newrevid, timestamp, created, text })
+            }
+            Sent::Done(outcome) => Ok(outcome),
+        }
+    }
+
+    /// [`edit`](Wiki::edit) without reading the saved text back: the
+    /// caller reads many back at once ([`revision_texts`](Wiki::revision_texts)).
+    pub async fn edit_unread(&self, edit: &Edit<'_>) -> MwResult<Sent> {
+        let title = edit_title(edit);
         let mut params: Vec<(&str, String)> =
             vec![("text", edit.text.to_string()), ("summary", edit.summary.to_string()), ("md5", crate::util::md5_hex(edit.text)), ("bot", "1".into())];
         match edit.page {
@@ -470,16 +481,27 @@ impl Wiki {
         }
         let v = self.call(Method::Post, "edit", &params, Some(&title), true).await?;
         match read_edit(&v) {
-            Some(EditAnswer::Done(outcome)) => Ok(outcome),
-            Some(EditAnswer::Saved { pageid, newrevid, timestamp, created }) => {
-                let text = self.revision_text(newrevid, &title).await?;
-                Ok(EditOutcome::Saved { pageid, newrevid, timestamp, created, text })
-            }
+            Some(EditAnswer::Done(outcome)) => Ok(Sent::Done(outcome)),
+            Some(EditAnswer::Saved { pageid, newrevid, timestamp, created }) => Ok(Sent::Saved { pageid, newrevid, timestamp, created }),
             Some(EditAnswer::Error { .. }) | None => Err(self.api_err("edit", Some(&title), &v)),
         }
     }
 
-    /// The text of one revision.
+    /// The texts of these revisions, read 50 to a request (MediaWiki's
+    /// limit for content): revision id → text. A revision the wiki does not
+    /// show (deleted meanwhile) is missing from the answer.
+    pub async fn revision_texts(&self, revids: &[u64]) -> MwResult<HashMap<u64, String>> {
+        let mut out = HashMap::new();
+        for chunk in revids.chunks(50) {
+            let ids: Vec<String> = chunk.iter().map(u64::to_string).collect();
+            let v = self
+                .query(&[("prop", "revisions".into()), ("revids", ids.join("|")), ("rvprop", "ids|content".into()), ("rvslots", "main".into())], None)
+                .await?;
+            out.extend(read_revisions(&v).into_iter().filter_map(|r| Some((r.revid, r.text?))));
+        }
+        Ok(out)
+    }
+
     pub async fn revision_text(&self, revid: u64, title: &str) -> MwResult<String> {
         let v = self
             .query(&[("prop", "revisions".into()), ("revids", revid.to_string()), ("rvprop", "ids|content".into()), ("rvslots", "main".into())], Some(title))
@@ -578,6 +600,23 @@ fn gunzip(bytes: &[u8], limit: u64) -> Result<Option<Vec<u8>>, u64> {
         Err(_) => Ok(None),
         Ok(n) if n as u64 > limit => Err(limit),
         Ok(_) => Ok(Some(out)),
+    }
+}
+
+/// What an edit sent without reading back did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Saved as this revision; its text not read yet.
+    Saved { pageid: u64, newrevid: u64, timestamp: String, created: bool },
+    /// Anything else: no change, a conflict, a refusal (see [`EditOutcome`]).
+    Done(EditOutcome),
+}
+
+/// How an edit names its page in errors: the title, or `#ID`.
+fn edit_title(edit: &Edit<'_>) -> String {
+    match edit.page {
+        PageRef::Title(t) => t.to_string(),
+        PageRef::Id(id) => format!("#{id}"),
     }
 }
 

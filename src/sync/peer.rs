@@ -21,7 +21,7 @@ use checkpoints::{CheckoutFile, Store};
 
 use super::checkout::{self, Gone, PageFile, Skip};
 use super::plan::State;
-use crate::mediawiki::{ApiCode, CreateMode, Edit, EditOutcome, MwError, PageRef, SiteInfo, Wiki};
+use crate::mediawiki::{ApiCode, CreateMode, Edit, EditOutcome, MwError, PageRef, Sent, SiteInfo, Wiki};
 use crate::mirror::pull::{self, Feed, PullOptions, Selection};
 use crate::util::lock;
 
@@ -121,6 +121,8 @@ pub enum Written {
     /// Not written here: this site's next package carries the text (its
     /// wiki holds it), and the other site writes it itself.
     Carried,
+    /// Saved as this revision, not read back yet ([`Peer::read_back`]).
+    Sent { page_id: u64, rev: u64 },
 }
 
 impl<'a> Peer<'a> {
@@ -262,6 +264,15 @@ impl<'a> Peer<'a> {
         }
     }
 
+    /// The texts of revisions this side saved ([`Written::Sent`]), read
+    /// back together: revision → text.
+    pub async fn read_back(&self, revs: &[u64]) -> anyhow::Result<HashMap<u64, String>> {
+        match self {
+            Peer::Wiki(s) => Ok(s.wiki.revision_texts(revs).await?),
+            Peer::Checkout(_) | Peer::Carried(_) => Ok(HashMap::new()),
+        }
+    }
+
     /// Moves a page; `Err` says why it did not move.
     pub async fn move_page(&self, store: &Mutex<Store>, page_id: Option<u64>, from: &str, to: &str, reason: &str) -> anyhow::Result<Result<(), String>> {
         match self {
@@ -323,13 +334,18 @@ async fn write_wiki(side: &Side<'_>, title: &str, page_id: Option<u64>, base_rev
         minor: false,
         tags: &[],
     };
-    match side.wiki.edit(&edit).await {
-        Ok(EditOutcome::Saved { pageid, newrevid, text: saved, .. }) => Written::Saved { page_id: pageid, rev: newrevid, exact: saved == text },
-        Ok(EditOutcome::NoChange { pageid }) => match side.wiki.pages(&[PageRef::Id(pageid)]).await {
+    // The saved text is read back later, with the run's other writes to
+    // this wiki, 50 to a request (`Peer::read_back`).
+    match side.wiki.edit_unread(&edit).await.map(|sent| match sent {
+        Sent::Saved { pageid, newrevid, .. } => Err((pageid, newrevid)),
+        Sent::Done(outcome) => Ok(outcome),
+    }) {
+        Ok(Err((pageid, newrevid))) => Written::Sent { page_id: pageid, rev: newrevid },
+        Ok(Ok(EditOutcome::NoChange { pageid })) => match side.wiki.pages(&[PageRef::Id(pageid)]).await {
             Ok(current) => Written::Saved { page_id: pageid, rev: current.first().and_then(|p| p.revision.as_ref()).map_or(0, |r| r.revid), exact: true },
             Err(e) => Written::Unknown(e.to_string()),
         },
-        Ok(other) => Written::Refused(format!("{other:?}")),
+        Ok(Ok(other)) => Written::Refused(format!("{other:?}")),
         Err(e @ (MwError::Unreachable { .. } | MwError::RetriesExhausted { .. })) => Written::Unknown(e.to_string()),
         // Refusals that retrying will not change: the next run decides again
         // (and says so again) until the page is fixed on either side.

@@ -101,7 +101,7 @@ const ROUNDS: usize = 3;
 /// Runs a sync between `wiki` and `with`.
 pub async fn run(store: Arc<Mutex<Store>>, wiki: &Side<'_>, with: Peer<'_>, opts: &SyncOptions) -> anyhow::Result<Report> {
     let span = tracing::info_span!("sync", sync = %opts.name, wiki = %wiki.pull.wiki, with = %with.name());
-    let mut run = Run { store: &store, wiki: Peer::Wiki(wiki), with, opts, report: Report::default(), told: HashSet::new() };
+    let mut run = Run { store: &store, wiki: Peer::Wiki(wiki), with, opts, report: Report::default(), deferred: Vec::new(), told: HashSet::new() };
     run.rounds().instrument(span).await?;
     Ok(run.report)
 }
@@ -113,6 +113,9 @@ struct Run<'a> {
     with: Peer<'a>,
     opts: &'a SyncOptions,
     report: Report,
+    /// Agreements waiting for the run's writes to be read back, together
+    /// (`verify_deferred`), 50 to a request.
+    deferred: Vec<Deferred>,
     /// Decisions told already this run: a decision that is the same in a
     /// later round (one the other site of a sync by packages carries out)
     /// is told once.
@@ -129,13 +132,35 @@ struct Outgoing<'t> {
     text: &'t str,
 }
 
-/// A write that landed, read back from its target.
-#[derive(Clone, Copy, Debug)]
+/// A write that landed on its target.
+#[derive(Clone, Debug)]
 struct Landed {
     page_id: u64,
     rev: u64,
     /// The target holds exactly the text sent (MediaWiki may have merged it
-    /// with an edit made meanwhile, which the next run then sees).
+    /// with an edit made meanwhile, which the next run then sees); `None`:
+    /// not read back yet, which `pending` will be.
+    exact: Option<bool>,
+    pending: Option<Check>,
+}
+
+/// A saved revision to read back: its job (which leaves the outbox once
+/// the text is read), its target and revision, and the text sent.
+#[derive(Clone, Debug)]
+struct Check {
+    job: i64,
+    target: Target,
+    rev: u64,
+    text: String,
+}
+
+/// What waits for writes to be read back: the pair, and the base it
+/// moves to (text, wiki revision, with revision) once they are, if they
+/// hold exactly what was sent (or whatever they hold, without `exact`).
+struct Deferred {
+    pair: Pair,
+    checks: Vec<Check>,
+    agree: Option<(String, u64, u64)>,
     exact: bool,
 }
 
@@ -244,13 +269,70 @@ impl<'a> Run<'a> {
                 // revision an edit, merged with the other side's as usual.
                 let other_page = if target == Target::Wiki { pair.with_page } else { pair.wiki_page };
                 let other_text = self.side(target.other()).current_text(self.store, other_page, &job.title).await;
-                let agreed = landed.exact && other_text.is_ok_and(|t| t.is_some_and(|t| t.trim_end() == job.text.trim_end()));
-                if agreed {
-                    let (wiki_rev, with_rev) = if target == Target::Wiki { (landed.rev, pair.with_rev) } else { (pair.wiki_rev, landed.rev) };
-                    self.agree(&mut pair, &job.text, wiki_rev, with_rev)?;
-                } else {
-                    write(self.store, |s| s.update_sync_pair(&pair, now()))?;
+                let other_holds_it = other_text.is_ok_and(|t| t.is_some_and(|t| t.trim_end() == job.text.trim_end()));
+                let (wiki_rev, with_rev) = if target == Target::Wiki { (landed.rev, pair.with_rev) } else { (pair.wiki_rev, landed.rev) };
+                let agree = other_holds_it.then(|| (job.text.clone(), wiki_rev, with_rev));
+                self.settle(pair, vec![landed], agree, true)?;
+            }
+        }
+        self.verify_deferred().await
+    }
+
+    /// Moves a pair's base once its writes are read back, or at once if
+    /// they were: to `agree` if every write holds exactly what was sent
+    /// (or, without `exact`, whatever it holds); otherwise only the pair's
+    /// page ids are stored.
+    fn settle(&mut self, mut pair: Pair, landed: Vec<Landed>, agree: Option<(String, u64, u64)>, exact: bool) -> anyhow::Result<()> {
+        let checks: Vec<Check> = landed.iter().filter_map(|l| l.pending.clone()).collect();
+        if !checks.is_empty() {
+            write(self.store, |s| s.update_sync_pair(&pair, now()))?;
+            self.deferred.push(Deferred { pair, checks, agree, exact });
+            return Ok(());
+        }
+        let all_exact = landed.iter().all(|l| l.exact != Some(false));
+        match agree {
+            Some((text, wiki_rev, with_rev)) if all_exact || !exact => self.agree(&mut pair, &text, wiki_rev, with_rev),
+            _ => Ok(write(self.store, |s| s.update_sync_pair(&pair, now()))?),
+        }
+    }
+
+    /// Reads back the run's saved revisions, 50 to a request per wiki, and
+    /// settles what waited for them. A wiki that cannot be read now leaves
+    /// its jobs sent: the next run looks at the pages before sending again.
+    async fn verify_deferred(&mut self) -> anyhow::Result<()> {
+        let deferred = std::mem::take(&mut self.deferred);
+        if deferred.is_empty() {
+            return Ok(());
+        }
+        let mut texts: HashMap<(Target, u64), String> = HashMap::new();
+        let mut unread = HashSet::new();
+        for target in [Target::Wiki, Target::With] {
+            let revs: Vec<u64> = deferred.iter().flat_map(|d| &d.checks).filter(|c| c.target == target).map(|c| c.rev).collect();
+            if revs.is_empty() {
+                continue;
+            }
+            match self.side(target).read_back(&revs).await {
+                Ok(read) => texts.extend(read.into_iter().map(|(rev, text)| ((target, rev), text))),
+                Err(e) => {
+                    unread.insert(target);
+                    self.report.failed += revs.len() as u64;
+                    self.report.say(format!("{}: {} saved revisions could not be read back ({e:#}); checked next run", self.side(target).name(), revs.len()));
                 }
+            }
+        }
+        for d in deferred {
+            if d.checks.iter().any(|c| unread.contains(&c.target)) {
+                continue;
+            }
+            let mut all_exact = true;
+            for c in &d.checks {
+                write(self.store, |s| s.finish_job(c.job))?;
+                all_exact &= texts.get(&(c.target, c.rev)).is_some_and(|t| *t == c.text);
+            }
+            let mut pair = d.pair;
+            match d.agree {
+                Some((text, wiki_rev, with_rev)) if all_exact || !d.exact => self.agree(&mut pair, &text, wiki_rev, with_rev)?,
+                _ => write(self.store, |s| s.update_sync_pair(&pair, now()))?,
             }
         }
         Ok(())
@@ -308,6 +390,7 @@ impl<'a> Run<'a> {
             }
             again |= self.execute(pair, action, &wstate, &ystate).await?;
         }
+        self.verify_deferred().await?;
         Ok(again)
     }
 
@@ -379,6 +462,7 @@ impl<'a> Run<'a> {
             Action::Write { pushes, agreed, conflict } => {
                 let (mut wrev, mut yrev) = (rev_of(wstate), rev_of(ystate));
                 let mut all_landed = true;
+                let mut landed_all = Vec::new();
                 for p in &pushes {
                     if self.side(p.target).carried() {
                         // Carried by this site's next package: agreed once
@@ -394,7 +478,7 @@ impl<'a> Run<'a> {
                             } else {
                                 yrev = landed.rev;
                             }
-                            all_landed &= landed.exact;
+                            landed_all.push(landed);
                         }
                         None => all_landed = false,
                     }
@@ -409,11 +493,7 @@ impl<'a> Run<'a> {
                 } else {
                     pair.held = false;
                 }
-                if all_landed {
-                    self.agree(&mut pair, &agreed, wrev, yrev)?;
-                } else {
-                    write(store, |s| s.update_sync_pair(&pair, now()))?;
-                }
+                self.settle(pair, landed_all, all_landed.then_some((agreed, wrev, yrev)), true)?;
             }
         }
         Ok(false)
@@ -435,7 +515,9 @@ impl<'a> Run<'a> {
                 (source_rev, landed.rev)
             }
         };
-        self.agree(pair, text, wiki_rev, with_rev)?;
+        // A created page is the base whatever MediaWiki made of the text
+        // (it may normalise it): the next run compares from there.
+        self.settle(pair.clone(), vec![landed], Some((text.to_string(), wiki_rev, with_rev)), false)?;
         Ok(true)
     }
 
@@ -465,7 +547,12 @@ impl<'a> Run<'a> {
             Written::Saved { page_id, rev, exact } => {
                 write(store, |s| s.finish_job(job))?;
                 self.report.pushes += 1;
-                Ok(Some(Landed { page_id, rev, exact }))
+                Ok(Some(Landed { page_id, rev, exact: Some(exact), pending: None }))
+            }
+            Written::Sent { page_id, rev } => {
+                // The job stays sent until its text is read back.
+                self.report.pushes += 1;
+                Ok(Some(Landed { page_id, rev, exact: None, pending: Some(Check { job, target, rev, text: text.to_string() }) }))
             }
             Written::Refused(why) => {
                 // A conflict, a deletion meanwhile, protection: the job is
