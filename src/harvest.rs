@@ -241,7 +241,7 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
     };
 
     // Identify's request, if any, is counted with the first page.
-    let budget = Arc::new(tokio::sync::Semaphore::new(BYTES_AHEAD_KIB));
+    let budget = bytes_ahead();
     let fetched = fetch_pages(client, request, &run.position, &windows, requests_at_start, &tx, &budget).await;
     let last = match &fetched {
         Ok(()) => Write::Finish { range_until: range_until.clone(), range_from: range_from.clone() },
@@ -576,9 +576,17 @@ const MAX_GROUP: usize = 16;
 /// for about a megabyte more memory.
 const PAGES_AHEAD: usize = 8;
 
-/// The most kibibytes of parsed pages waiting for the writer (a page larger
-/// than this still goes, alone).
+/// The most kibibytes of parsed pages waiting for their writers, all the
+/// harvests of the process together (a page larger than this still goes,
+/// alone): with many sources harvested at once, memory stays bounded by
+/// this, not by the number of sources.
 const BYTES_AHEAD_KIB: usize = 64 << 10;
+
+/// The process's room for parsed pages waiting for their writers.
+fn bytes_ahead() -> Arc<tokio::sync::Semaphore> {
+    static ROOM: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
+    ROOM.get_or_init(|| Arc::new(tokio::sync::Semaphore::new(BYTES_AHEAD_KIB))).clone()
+}
 
 /// The writer: commits pages in order; finishes or notes the error.
 ///
