@@ -41,6 +41,10 @@ pub struct Settings {
     /// `[harvest] max_requests`; clones of the settings share it.
     #[serde(skip)]
     pub hosts: HostsHandle,
+    /// The wiki clients of this process, made on first use and kept: the
+    /// daemon's runs keep each wiki's login instead of logging in again.
+    #[serde(skip)]
+    pub wiki_clients: WikiClients,
     /// `[source.NAME]` tables.
     #[serde(default)]
     pub source: BTreeMap<String, SourceSettings>,
@@ -227,6 +231,16 @@ impl Default for HarvestSettings {
     }
 }
 
+/// Wiki clients by `[wiki.NAME]`; clones of the settings share them.
+#[derive(Clone, Default)]
+pub struct WikiClients(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<crate::mediawiki::Wiki>>>>);
+
+impl std::fmt::Debug for WikiClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WikiClients").finish_non_exhaustive()
+    }
+}
+
 /// [`oai::Hosts`] in the settings (which must have a default).
 #[derive(Clone, Debug)]
 pub struct HostsHandle(pub oai::Hosts);
@@ -397,6 +411,19 @@ impl Settings {
 
     /// The client options of `[wiki.NAME]`, the password read from its file
     /// or variable.
+    /// The client of `[wiki.NAME]`: the same one for every run of this
+    /// process, so that its session (login, tokens) lives from run to run;
+    /// a session the wiki forgot is logged into again by the client.
+    pub fn wiki_client(&self, name: &str) -> anyhow::Result<std::sync::Arc<crate::mediawiki::Wiki>> {
+        let mut clients = crate::util::lock(&self.wiki_clients.0);
+        if let Some(client) = clients.get(name) {
+            return Ok(client.clone());
+        }
+        let client = std::sync::Arc::new(crate::mediawiki::Wiki::new(self.wiki_options(name)?)?);
+        clients.insert(name.to_string(), client.clone());
+        Ok(client)
+    }
+
     pub fn wiki_options(&self, name: &str) -> anyhow::Result<crate::mediawiki::WikiOptions> {
         let w = self.wiki.get(name).with_context(|| format!("no [wiki.{name}] in the config"))?;
         if w.password.is_some() {

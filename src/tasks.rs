@@ -161,7 +161,7 @@ impl HarvestLock {
 /// Pulls a wiki once into the mirror.
 pub async fn mirror(settings: &Settings, store: Arc<Mutex<Store>>, job: &MirrorJob) -> anyhow::Result<PullSummary> {
     let name = &job.pull.wiki;
-    let wiki = Wiki::new(settings.wiki_options(name)?)?;
+    let wiki = settings.wiki_client(name)?;
     let oai = settings.wiki_oai_client(name)?;
     pull::pull(store, &wiki, job.feed, oai.as_ref(), &job.pull).await.with_context(|| format!("mirroring [wiki.{name}]"))
 }
@@ -213,8 +213,8 @@ async fn sync_by_packages(
 
 pub async fn sync(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, job: &SyncJob, dry_run: bool) -> anyhow::Result<Report> {
     let mut opts = SyncOptions { name: name.to_string(), policy: job.policy, prefer: job.prefer, dry_run, announce: true };
-    let client = |m: &MirrorJob| -> anyhow::Result<(Wiki, Option<oai::Client>)> {
-        Ok((Wiki::new(settings.wiki_options(&m.pull.wiki)?)?, settings.wiki_oai_client(&m.pull.wiki)?))
+    let client = |m: &MirrorJob| -> anyhow::Result<(Arc<Wiki>, Option<oai::Client>)> {
+        Ok((settings.wiki_client(&m.pull.wiki)?, settings.wiki_oai_client(&m.pull.wiki)?))
     };
     let (wiki_client, wiki_oai) = client(&job.wiki)?;
     let wiki = Side { wiki: &wiki_client, oai: wiki_oai.as_ref(), feed: job.wiki.feed, pull: job.wiki.pull.clone() };

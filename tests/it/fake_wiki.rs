@@ -79,3 +79,24 @@ async fn retries_are_bounded() {
     assert!(e.to_string().contains("still refused after 4 attempt(s): HTTP 429"), "{e}");
     assert_eq!(c.sleeps().len(), 3);
 }
+
+/// The daemon runs job after job with one `Settings`: each wiki's client,
+/// and so its login, lives from run to run instead of logging in each time.
+#[tokio::test]
+async fn a_wikis_login_lives_from_run_to_run() {
+    let (fake, url) = start(vec![]).await;
+    let home = crate::support::tempdir();
+    let secret = home.path().join("secret");
+    std::fs::write(&secret, PASSWORD).unwrap();
+    let config = home.path().join("config.toml");
+    std::fs::write(&config, format!("[wiki.f]\napi = \"{url}\"\nuser = \"{USER}\"\npassword_file = \"{}\"\n", secret.display())).unwrap();
+    let settings = oai_mirror::settings::Settings::load_with(Some(&config), std::iter::empty()).unwrap();
+    let first_run = settings.wiki_client("f").unwrap();
+    saved(&first_run, "one").await;
+    // A later run, as the daemon starts it: its own clone of the settings.
+    let later_run = settings.clone().wiki_client("f").unwrap();
+    assert!(Arc::ptr_eq(&first_run, &later_run));
+    saved(&later_run, "two").await;
+    let logins = fake.state().log.iter().filter(|l| l.starts_with("POST login")).count();
+    assert_eq!(logins, 1, "{:?}", fake.state().log);
+}
