@@ -7,7 +7,8 @@
 #   BENCH_PYTHON=0 bash bench/run.sh 1000000   (skip the Python clients)
 #   BENCH_REPEAT=5 bash bench/run.sh            (curl and oai-mirror runs per size; default 3)
 #
-# Prints one line per client: seconds, records/s, peak RSS, pages, and the
+# Prints one line per client: seconds, records/s, peak RSS, pages, CPU
+# seconds (user+sys) and CPU per record, and the
 # ratios the targets are about. curl and oai-mirror run BENCH_REPEAT times,
 # one after the other, and the median time is shown (the peak RSS is the
 # largest seen): on a shared machine single runs vary by a fifth.
@@ -27,15 +28,18 @@ cargo build -q --release --bin oai-mirror --example serve
 BIN=target/release/oai-mirror
 
 REPEAT=${BENCH_REPEAT:-3}
-measure() { # command... -> "seconds peak_kb" (stdout of the command in $WORK/out)
-  /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/err" >&2; return 1; }
-  cat "$WORK/time"
+measure() { # command... -> "seconds peak_kb cpu_seconds" (user+sys; stdout of the command in $WORK/out)
+  /usr/bin/time -f '%e %M %U %S' -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/err" >&2; return 1; }
+  awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$WORK/time"
 }
-median() { # lines of "seconds peak_kb" on stdin -> "median_seconds largest_peak_kb"
-  sort -n | awk '{ s[NR] = $1; if ($2 > m) m = $2 } END { print s[int((NR + 1) / 2)], m }'
+median() { # lines of "seconds peak_kb cpu" on stdin -> "median_seconds largest_peak_kb cpu_of_that_run"
+  sort -n | awk '{ s[NR] = $1; c[NR] = $3; if ($2 > m) m = $2 } END { i = int((NR + 1) / 2); print s[i], m, c[i] }'
+}
+row() { # client records seconds peak_kb pages cpu
+  printf '%-14s %9s %8.2f %11.0f %9.1f %7s %7.2f %12.2f\n' "$1" "$2" "$3" "$(echo "$2 / $3" | bc -l)" "$(echo "$4 / 1024" | bc -l)" "$5" "$6" "$(echo "$6 * 1000000 / $2" | bc -l)"
 }
 
-printf '%-14s %9s %8s %11s %9s %7s\n' client records seconds records/s peak_MB pages
+printf '%-14s %9s %8s %11s %9s %7s %7s %12s\n' client records seconds records/s peak_MB pages cpu_s cpu_us/record
 for N in "${SIZES[@]}"; do
   target/release/examples/serve "$N" "$PORT" "$WORK/urls" 2>/dev/null & SERVER=$!
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/oai?verb=Identify" >/dev/null && break; sleep 0.1; done
@@ -49,28 +53,29 @@ for N in "${SIZES[@]}"; do
     rm -rf "$WORK/db.sqlite"*
     measure "$BIN" --db "$WORK/db.sqlite" harvest "$URL" >> "$WORK/us.runs"
   done
-  read -r t_curl m_curl < <(median < "$WORK/curl.runs")
-  read -r t_us m_us < <(median < "$WORK/us.runs")
-  printf '%-14s %9s %8.2f %11.0f %9.1f %7s\n' curl "$N" "$t_curl" "$(echo "$N / $t_curl" | bc -l)" "$(echo "$m_curl / 1024" | bc -l)" "$PAGES"
+  read -r t_curl m_curl c_curl < <(median < "$WORK/curl.runs")
+  read -r t_us m_us c_us < <(median < "$WORK/us.runs")
+  row curl "$N" "$t_curl" "$m_curl" "$PAGES" "$c_curl"
   got=$(grep -o ': [0-9]* records' "$WORK/out" | grep -o '[0-9]*')
   pages=$(grep -o ', [0-9]* pages' "$WORK/out" | grep -o '[0-9]*')
-  printf '%-14s %9s %8.2f %11.0f %9.1f %7s\n' oai-mirror "$got" "$t_us" "$(echo "$got / $t_us" | bc -l)" "$(echo "$m_us / 1024" | bc -l)" "$pages"
+  row oai-mirror "$got" "$t_us" "$m_us" "$pages" "$c_us"
   [ "$got" = "$N" ] || { echo "oai-mirror harvested $got of $N" >&2; exit 1; }
   echo "  seconds per run: curl $(cut -d' ' -f1 "$WORK/curl.runs" | paste -sd' '); oai-mirror $(cut -d' ' -f1 "$WORK/us.runs" | paste -sd' ')"
   "$BIN" --db "$WORK/db.sqlite" status --json > "$WORK/status.json"
   received=$(grep -o '"metadata_bytes_received": [0-9]*' "$WORK/status.json" | grep -o '[0-9]*$')
   stored=$(grep -o '"metadata_bytes_stored": [0-9]*' "$WORK/status.json" | grep -o '[0-9]*$')
-  db_size=$(cat "$WORK/db.sqlite"* | wc -c)
+  db_size=$(find "$WORK" -maxdepth 1 -type f -name "db.sqlite*" -exec cat {} + | wc -c)
   printf '  database: %.1f MB on disk; metadata %.1f MB received, %.1f MB stored\n' \
     "$(echo "$db_size / 1000000" | bc -l)" "$(echo "$received / 1000000" | bc -l)" "$(echo "$stored / 1000000" | bc -l)"
 
   ratios="oai-mirror time / curl time = $(printf '%.2f' "$(echo "$t_us / $t_curl" | bc -l)")"
   if [ "${BENCH_PYTHON:-1}" = 1 ]; then
     for client in scythe sickle; do
-      read -r t m < <(measure "$VENV/bin/python" "bench/harvest_$client.py" "$URL")
+      read -r t m c < <(measure "$VENV/bin/python" "bench/harvest_$client.py" "$URL")
       n=$(grep -o 'records=[0-9]*' "$WORK/out" | cut -d= -f2)
-      printf '%-14s %9s %8.2f %11.0f %9.1f %7s\n' "$client" "$n" "$t" "$(echo "$n / $t" | bc -l)" "$(echo "$m / 1024" | bc -l)" "$PAGES"
+      row "$client" "$n" "$t" "$m" "$PAGES" "$c"
       ratios="$ratios; oai-mirror records/s / $client = $(printf '%.1f' "$(echo "$t / $t_us" | bc -l)")x"
+      ratios="$ratios; CPU per record, $client / oai-mirror = $(printf '%.1f' "$(echo "($c / $n) / ($c_us / $got)" | bc -l)")x"
       if [ "$client" = scythe ]; then t_scythe=$t; fi
     done
     # The two speed targets as times, next to curl's own: 15x scythe asks
