@@ -31,6 +31,31 @@ pub struct ExportRevision {
     pub text: String,
 }
 
+impl ExportPage {
+    /// The page as a feed's incoming state: its revisions as stored (each
+    /// with the SHA-1 of its text), the last one current; an empty redirect
+    /// element (schema 0.3) says nothing of a target.
+    pub fn into_incoming(self) -> crate::mirror::plan::Incoming {
+        let revisions: Vec<checkpoints::RevisionRow> = self
+            .revisions
+            .into_iter()
+            .map(|r| checkpoints::RevisionRow {
+                revid: r.revid,
+                parentid: r.parentid,
+                timestamp: r.timestamp,
+                user: r.user,
+                comment: r.comment,
+                sha1: crate::util::sha1_hex(&r.text),
+                text: r.text,
+            })
+            .collect();
+        let rev_id = revisions.last().map_or(0, |r| r.revid);
+        let redirect = self.redirect.filter(|t| !t.is_empty());
+        let page = checkpoints::PageRow { pageid: self.pageid, ns: self.ns, title: self.title, redirect, displaced: false, rev_id };
+        crate::mirror::plan::Incoming::Present { page, revisions }
+    }
+}
+
 /// Parses a `<mediawiki>` document or fragment. `Err` carries a message
 /// with the byte offset.
 pub fn parse(xml: &str) -> Result<Vec<ExportPage>, String> {

@@ -495,26 +495,12 @@ async fn present_from_export(store: &Mutex<Store>, wiki: Option<&Wiki>, opts: &P
     if !opts.selection.includes(p.ns, &p.title) {
         return Ok(None);
     }
-    let current: Vec<RevisionRow> = p
-        .revisions
-        .iter()
-        .map(|r| RevisionRow {
-            revid: r.revid,
-            parentid: r.parentid,
-            timestamp: r.timestamp.clone(),
-            user: r.user.clone(),
-            comment: r.comment.clone(),
-            sha1: sha1_hex(&r.text),
-            text: r.text.clone(),
-        })
-        .collect();
-    let rev_id = current.last().map_or(0, |r| r.revid);
+    let Incoming::Present { page, revisions: current } = p.into_incoming() else { unreachable!("an exported page is present") };
     let revisions = match wiki {
-        Some(w) if opts.history => revisions_for(store, w, opts, p.pageid, current).await?,
+        Some(w) if opts.history => revisions_for(store, w, opts, page.pageid, current).await?,
         _ => current,
     };
-    let redirect = p.redirect.filter(|t| !t.is_empty());
-    Ok(Some(Incoming::Present { page: PageRow { pageid: p.pageid, ns: p.ns, title: p.title, redirect, displaced: false, rev_id }, revisions }))
+    Ok(Some(Incoming::Present { page, revisions }))
 }
 
 #[cfg(test)]

@@ -26,10 +26,9 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use checkpoints::{ImportState, PageRow, RevisionRow, Store, WikiWrite};
+use checkpoints::{ImportState, Store, WikiWrite};
 use sha2::{Digest, Sha256};
 
-use crate::mirror::export::ExportPage;
 use crate::mirror::plan::{self, Incoming};
 use manifest::{Applied, FORMAT, Follows, Manifest, Moved, Part, Removed, Verdict};
 
@@ -327,7 +326,7 @@ pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imp
             seen.insert(p.pageid);
             done.pages += 1;
             done.revisions += p.revisions.len() as u64;
-            batch.push(incoming(p));
+            batch.push(p.into_incoming());
         }
         if batch.len() == BATCH || (last && !batch.is_empty()) {
             apply(&mut write, std::mem::take(&mut batch), &mut done)?;
@@ -362,25 +361,6 @@ pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imp
     Ok(done)
 }
 
-fn incoming(p: ExportPage) -> Incoming {
-    let revisions: Vec<RevisionRow> = p
-        .revisions
-        .into_iter()
-        .map(|r| RevisionRow {
-            revid: r.revid,
-            parentid: r.parentid,
-            timestamp: r.timestamp,
-            user: r.user,
-            comment: r.comment,
-            sha1: crate::util::sha1_hex(&r.text),
-            text: r.text,
-        })
-        .collect();
-    let rev_id = revisions.last().map_or(0, |r| r.revid);
-    let redirect = p.redirect.filter(|t| !t.is_empty());
-    Incoming::Present { page: PageRow { pageid: p.pageid, ns: p.ns, title: p.title, redirect, displaced: false, rev_id }, revisions }
-}
-
 fn apply(write: &mut WikiWrite<'_>, batch: Vec<Incoming>, done: &mut Imported) -> anyhow::Result<()> {
     let (ids, titles) = plan::lookup_keys(&batch);
     let (rows, occupants) = write.lookup(&ids, &titles)?;
@@ -409,18 +389,10 @@ fn sha256_hex_of(hasher: Sha256) -> String {
     hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn hash_all(mut r: impl Read) -> std::io::Result<(String, u64)> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0; 1 << 16];
-    let mut len = 0;
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            return Ok((sha256_hex_of(hasher), len));
-        }
-        hasher.update(&buf[..n]);
-        len += n as u64;
-    }
+fn hash_all(r: impl Read) -> std::io::Result<(String, u64)> {
+    let mut reader = HashingReader { inner: r, hasher: Sha256::new() };
+    let len = std::io::copy(&mut reader, &mut std::io::sink())?;
+    Ok((sha256_hex_of(reader.hasher), len))
 }
 
 /// A file being written under a hidden temporary name beside its final

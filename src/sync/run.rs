@@ -282,7 +282,7 @@ impl<'a> Run<'a> {
     /// they were: to `agree` if every write holds exactly what was sent
     /// (or, without `exact`, whatever it holds); otherwise only the pair's
     /// page ids are stored.
-    fn settle(&mut self, mut pair: Pair, landed: Vec<Landed>, agree: Option<(String, u64, u64)>, exact: bool) -> anyhow::Result<()> {
+    fn settle(&mut self, pair: Pair, landed: Vec<Landed>, agree: Option<(String, u64, u64)>, exact: bool) -> anyhow::Result<()> {
         let checks: Vec<Check> = landed.iter().filter_map(|l| l.pending.clone()).collect();
         if !checks.is_empty() {
             write(self.store, |s| s.update_sync_pair(&pair, now()))?;
@@ -290,8 +290,13 @@ impl<'a> Run<'a> {
             return Ok(());
         }
         let all_exact = landed.iter().all(|l| l.exact != Some(false));
+        self.conclude(pair, agree, all_exact || !exact)
+    }
+
+    /// Moves the pair's base to `agree` if `agreed`, else stores its page ids only.
+    fn conclude(&self, mut pair: Pair, agree: Option<(String, u64, u64)>, agreed: bool) -> anyhow::Result<()> {
         match agree {
-            Some((text, wiki_rev, with_rev)) if all_exact || !exact => self.agree(&mut pair, &text, wiki_rev, with_rev),
+            Some((text, wiki_rev, with_rev)) if agreed => self.agree(&mut pair, &text, wiki_rev, with_rev),
             _ => Ok(write(self.store, |s| s.update_sync_pair(&pair, now()))?),
         }
     }
@@ -329,11 +334,7 @@ impl<'a> Run<'a> {
                 write(self.store, |s| s.finish_job(c.job))?;
                 all_exact &= texts.get(&(c.target, c.rev)).is_some_and(|t| *t == c.text);
             }
-            let mut pair = d.pair;
-            match d.agree {
-                Some((text, wiki_rev, with_rev)) if all_exact || !d.exact => self.agree(&mut pair, &text, wiki_rev, with_rev)?,
-                _ => write(self.store, |s| s.update_sync_pair(&pair, now()))?,
-            }
+            self.conclude(d.pair, d.agree, all_exact || !d.exact)?;
         }
         Ok(())
     }

@@ -15,23 +15,27 @@ struct Mirror {
     config: PathBuf,
 }
 
+/// A new home with the test wiki's bot password in `secret` and a config
+/// of its own database and the `tables` made for that secret.
+fn home_with(tw: &TestWiki, tables: impl FnOnce(&Path) -> String) -> (tempfile::TempDir, PathBuf) {
+    let home = tempdir();
+    let secret = home.path().join("secret");
+    std::fs::write(&secret, &tw.bot_password).unwrap();
+    let config = home.path().join("config.toml");
+    std::fs::write(&config, format!("db = \"{}\"\n{}", home.path().join("store.sqlite").display(), tables(&secret))).unwrap();
+    (home, config)
+}
+
 impl Mirror {
     fn new(tw: &TestWiki, prefix: &str) -> Mirror {
-        let home = tempdir();
-        let secret = home.path().join("secret");
-        std::fs::write(&secret, &tw.bot_password).unwrap();
-        let config = home.path().join("config.toml");
-        std::fs::write(
-            &config,
+        let (home, config) = home_with(tw, |secret| {
             format!(
-                "db = \"{}\"\n[wiki.src]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nhistory = true\nprefixes = [\"{prefix}\"]\n",
-                home.path().join("m.sqlite").display(),
+                "[wiki.src]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nhistory = true\nprefixes = [\"{prefix}\"]\n",
                 tw.api,
                 tw.bot_user,
                 secret.display()
-            ),
-        )
-        .unwrap();
+            )
+        });
         Mirror { home, config }
     }
 
@@ -362,23 +366,16 @@ struct Site {
 
 impl Site {
     fn new(name: &str, tw: &TestWiki, prefix: &str, stick: &Path) -> Site {
-        let home = tempdir();
-        let secret = home.path().join("secret");
-        std::fs::write(&secret, &tw.bot_password).unwrap();
-        let config = home.path().join("config.toml");
-        std::fs::write(
-            &config,
+        let (home, config) = home_with(tw, |secret| {
             format!(
-                "db = \"{}\"\n[wiki.{name}]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\", \"Talk:{prefix}\"]\n\
+                "[wiki.{name}]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\", \"Talk:{prefix}\"]\n\
                  [sync.usb]\nwiki = \"{name}\"\npackages = \"{}\"\n",
-                home.path().join("site.sqlite").display(),
                 tw.api,
                 tw.bot_user,
                 secret.display(),
                 stick.display()
-            ),
-        )
-        .unwrap();
+            )
+        });
         Site { home, config }
     }
 
