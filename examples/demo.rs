@@ -35,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
         until: None,
         full: false,
         window: None,
+        parallel: None,
     };
     let first = harvest::harvest(store.clone(), &client, &request, Arc::new(Quiet)).await?;
     println!(

@@ -18,6 +18,8 @@ use oai::{Client, ErrorCode, Granularity, ListArgs, Record, TokenGuard};
 
 use crate::util::{blocking, lock};
 
+mod parallel;
+
 /// How a run's range is cut into windows, each checkpointed on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -55,6 +57,8 @@ pub struct HarvestRequest {
     /// Ignore the checkpoint and harvest everything.
     pub full: bool,
     pub window: Option<Window>,
+    /// Harvest the range in this many slices at once (see [`parallel`]).
+    pub parallel: Option<u32>,
 }
 
 /// What a harvest did.
@@ -178,14 +182,20 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
     let started = Instant::now();
     let requests_at_start = client.requests();
     let now = Utc::now().timestamp();
+    let parallel = request.parallel.filter(|&n| n > 1);
+    if parallel.is_some() && request.window.is_some() {
+        bail!("--parallel and --window both cut the range into parts: choose one");
+    }
     // Writes to the store wait for other connections and the disk: off the worker.
     let source = blocking(|| lock(&store).source(&request.source, now))?;
 
     // The granularity decides how `from` and `until` are written. Ask
-    // Identify once per source; the store remembers it.
+    // Identify once per source; the store remembers it. Windows and
+    // slices are placed from its earliestDatestamp and responseDate.
     let mut earliest = None;
-    let granularity = match (&source.granularity, request.window) {
-        (Some(g), None) => Granularity::from_identify(g),
+    let mut server_now = None;
+    let granularity = match (&source.granularity, request.window, parallel) {
+        (Some(g), None, None) => Granularity::from_identify(g),
         _ => {
             let id = client.identify().await.context("asking the repository to Identify itself")?.value;
             blocking(|| lock(&store).set_granularity(source.id, &id.granularity_text))?;
@@ -196,6 +206,7 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
                 }
                 trusted
             });
+            server_now = oai::parse_datestamp(&id.response_date).filter(|at| believable(*at)).map(|_| id.response_date.clone());
             id.granularity()
         }
     };
@@ -209,22 +220,38 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
         Some(u) => Some(normalise(u, granularity, Bound::Until).with_context(|| format!("--until {u:?}"))?),
         None => None,
     };
-    let plan = RunPlan { range_from: range_from.clone(), range_until: range_until.clone(), window: request.window.map(|w| w.as_str().to_string()) };
+    let plan = RunPlan { range_from: range_from.clone(), range_until: range_until.clone(), window: request.window.map(|w| w.as_str().to_string()), parallel };
     let windows = Windows { window: request.window, granularity, range_until: range_until.as_deref().and_then(oai::parse_datestamp) };
+    let first_start = range_from.as_deref().and_then(oai::parse_datestamp).or(earliest);
+    let start_run = |plan: &RunPlan| blocking(|| lock(&store).start_run(source.id, plan, &windows.first(first_start, range_from.clone()), now));
 
-    let (run, resumed) = blocking(|| -> anyhow::Result<_> {
-        let mut s = lock(&store);
-        match s.open_run(source.id)? {
-            Some(run) if run.plan == plan => Ok((run, true)),
-            _ => {
-                let first_start = range_from.as_deref().and_then(oai::parse_datestamp).or(earliest);
-                let first = windows.first(first_start, range_from.clone());
-                Ok((s.start_run(source.id, &plan, &first, now)?, false))
-            }
-        }
-    })?;
+    let open = blocking(|| lock(&store).open_run(source.id))?;
+    let (mut run, resumed) = match open {
+        Some(run) if parallel::resumes(&run.plan, &plan) => (run, true),
+        _ => (start_run(&plan)?, false),
+    };
     if resumed {
         tracing::info!(run = run.id, window_from = ?run.position.window_from, token = ?run.position.token, "resuming an interrupted run");
+    }
+    // A parallel run plans its slices before anything is stored; a
+    // repository that refuses ranged requests is harvested in one go.
+    let mut slices = None;
+    if let Some(n) = parallel.filter(|_| !parallel::fell_back(&run.plan)) {
+        client.allow_in_flight(n as usize);
+        let bounds = parallel::Bounds::new(
+            granularity,
+            range_from.as_deref().and_then(oai::parse_datestamp).or(earliest),
+            range_until.as_deref(),
+            server_now.as_deref(),
+        );
+        let cut = parallel::Cut { run_id: run.id, n, range_from: range_from.clone(), range_until: range_until.clone(), server_now: server_now.clone() };
+        match parallel::plan(client, &store, request, bounds, &cut).await? {
+            parallel::Plan::Slices(planned) => slices = Some(planned),
+            parallel::Plan::Sequential(why) => {
+                tracing::warn!(%why, "harvesting in one sequence instead of {n} slices at once");
+                run = start_run(&RunPlan { parallel: Some(1), ..plan.clone() })?;
+            }
+        }
     }
 
     // The writer owns the store's side of the pipeline; the channel's bound
@@ -242,10 +269,17 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
 
     // Identify's request, if any, is counted with the first page.
     let budget = bytes_ahead();
-    let fetched = fetch_pages(client, request, &run.position, &windows, requests_at_start, &tx, &budget).await;
+    let fetched = match slices {
+        Some(planned) => parallel::fetch(client, request, planned, granularity, &tx, &budget).await,
+        None => {
+            let start = Start { position: run.position.clone(), slice: None };
+            fetch_pages(client, request, start, &windows, requests_at_start, &tx, &budget).await
+        }
+    };
+    let requests = client.requests() - requests_at_start;
     let last = match &fetched {
-        Ok(()) => Write::Finish { range_until: range_until.clone(), range_from: range_from.clone() },
-        Err(e) => Write::Failed { error: format!("{e:#}"), requests: client.requests() - requests_at_start },
+        Ok(()) => Write::Finish { range_until: range_until.clone(), range_from: range_from.clone(), requests },
+        Err(e) => Write::Failed { error: format!("{e:#}"), requests },
     };
     // If the writer has already stopped, its own error is the one to report.
     let _ = tx.send(last);
@@ -323,10 +357,15 @@ enum Write {
     Page(PageWrite),
     RestartWindow {
         error: String,
+        /// The slice whose token was lost, in a parallel run.
+        slice: Option<i64>,
     },
+    /// `requests` as in `Failed`: a parallel run's fetchers count only
+    /// each page's own attempts.
     Finish {
         range_until: Option<String>,
         range_from: Option<String>,
+        requests: u64,
     },
     /// The fetcher stopped; `requests` is its total, for the run's count of
     /// the requests no committed page accounts for.
@@ -348,6 +387,7 @@ struct PageWrite {
     transcoded: bool,
     response_date: String,
     list: ListProgress,
+    slice: Option<i64>,
 }
 
 impl PageWrite {
@@ -374,6 +414,7 @@ impl PageWrite {
             skipped: self.skipped,
             transcoded: self.transcoded,
             response_date: Some(self.response_date.clone()),
+            slice: self.slice,
             now,
         }
     }
@@ -441,6 +482,21 @@ impl Drop for Prefetch {
     }
 }
 
+/// Where a fetcher starts.
+struct Start {
+    position: Position,
+    slice: Option<SliceStart>,
+}
+
+/// A slice of a parallel run, as its fetcher takes it.
+struct SliceStart {
+    id: i64,
+    /// Its first page, when planning already asked for it.
+    first: Option<oai::Fetched<oai::Page<Record>>>,
+    /// The run's records as far as the slices' first pages say, for progress.
+    run_size: Option<u64>,
+}
+
 /// Follows tokens and windows, sending each page to the writer.
 ///
 /// The next page is requested as soon as this one has arrived, with the
@@ -452,13 +508,17 @@ impl Drop for Prefetch {
 async fn fetch_pages(
     client: &Client,
     request: &HarvestRequest,
-    start: &Position,
+    start: Start,
     windows: &Windows,
     mut requests_before: u64,
     tx: &mpsc::SyncSender<Write>,
     budget: &Arc<tokio::sync::Semaphore>,
 ) -> anyhow::Result<()> {
-    let mut position = start.clone();
+    let mut position = start.position;
+    let (slice, mut first, run_size) = match start.slice {
+        Some(s) => (Some(s.id), s.first, s.run_size),
+        None => (None, None, None),
+    };
     let mut guard = position.token.as_deref().map(TokenGuard::resuming).unwrap_or_default();
     let mut restarts_in_a_row = 0;
     let mut prefetch: Option<Prefetch> = None;
@@ -473,23 +533,29 @@ async fn fetch_pages(
                 until: position.window_until.clone(),
             },
         };
-        let received = match prefetch.take() {
-            Some(mut early) if early.args == args => (&mut early.reply).await.context("a request task failed")?,
-            _ => client.receive_records(&args).await,
+        let fetched = match first.take() {
+            Some(page) => Ok(page),
+            None => {
+                let received = match prefetch.take() {
+                    Some(mut early) if early.args == args => (&mut early.reply).await.context("a request task failed")?,
+                    _ => client.receive_records(&args).await,
+                };
+                if let Ok(page) = &received
+                    && let Some(token) = page.peek_token()
+                    && !guard.has_seen(&token)
+                {
+                    let args = ListArgs::Resume { token };
+                    prefetch = Some(Prefetch { reply: tokio::spawn(client.receive_records(&args)), args });
+                }
+                client.list_records_received(&args, received).await
+            }
         };
-        if let Ok(page) = &received
-            && let Some(token) = page.peek_token()
-            && !guard.has_seen(&token)
-        {
-            let args = ListArgs::Resume { token };
-            prefetch = Some(Prefetch { reply: tokio::spawn(client.receive_records(&args)), args });
-        }
-        let fetched = match client.list_records_received(&args, received).await {
+        let fetched = match fetched {
             Ok(f) => f,
             Err(e) if position.token.is_some() && token_is_lost(&e) => {
                 // The window starts again from its first page, now or at
                 // the next run: a lost token never stays in flight.
-                send(Write::RestartWindow { error: e.to_string() })?;
+                send(Write::RestartWindow { error: e.to_string(), slice })?;
                 restarts_in_a_row += 1;
                 if restarts_in_a_row > MAX_WINDOW_RESTARTS {
                     return Err(e).context("the repository keeps failing on its own resumptionTokens; try a smaller --window");
@@ -518,12 +584,20 @@ async fn fetch_pages(
         };
         let done = next.token.is_none() && next.window_from == position.window_from;
         // The early request belongs to the next page; it is counted there.
+        // Slices share the client: each page counts its own attempts.
         let requests_now = client.requests() - prefetch.is_some() as u64;
+        let requests = match slice {
+            Some(_) => u64::from(fetched.attempts),
+            None => requests_now - requests_before,
+        };
         let page = fetched.value;
-        let list = ListProgress {
-            window: position.window_from.as_ref().map(|from| format!("{from}..{}", position.window_until.as_deref().unwrap_or(""))),
-            complete_list_size: page.token.as_ref().and_then(|t| t.complete_list_size),
-            page_records: page.items.len() as u64,
+        let list = match slice {
+            Some(_) => ListProgress { window: None, complete_list_size: run_size, page_records: page.items.len() as u64 },
+            None => ListProgress {
+                window: position.window_from.as_ref().map(|from| format!("{from}..{}", position.window_until.as_deref().unwrap_or(""))),
+                complete_list_size: page.token.as_ref().and_then(|t| t.complete_list_size),
+                page_records: page.items.len() as u64,
+            },
         };
         for why in &page.skipped {
             tracing::warn!(%origin, skipped = %why, "a record left out; the rest of the page is stored");
@@ -538,12 +612,13 @@ async fn fetch_pages(
             _room: room,
             records: page.items,
             next: next.clone(),
-            requests: requests_now - requests_before,
+            requests,
             repairs: fetched.repairs,
             skipped: page.skipped.len() as u64,
             transcoded: fetched.transcoded.is_some(),
             response_date: page.response_date,
             list,
+            slice,
         }))?;
         requests_before = requests_now;
         if done {
@@ -637,12 +712,16 @@ fn write_pages(store: &Mutex<Store>, run_id: i64, mut tally: Tally, rx: mpsc::Re
                     progress.page_committed(&tally, &page.list);
                 }
             }
-            Write::RestartWindow { error } => {
-                lock(store).restart_window(run_id, &error)?;
+            Write::RestartWindow { error, slice } => {
+                match slice {
+                    Some(slice) => lock(store).restart_slice(run_id, slice, &error)?,
+                    None => lock(store).restart_window(run_id, &error)?,
+                }
                 written.restarts += 1;
             }
-            Write::Finish { range_until, range_from } => {
+            Write::Finish { range_until, range_from, requests } => {
                 let mut s = lock(store);
+                s.note_requests(run_id, requests.saturating_sub(written.requests))?;
                 let run = s.run(run_id)?;
                 let next_from = next_from(range_until, run.server_started, newest_seen, range_from);
                 s.finish_run(run_id, next_from.as_deref(), now)?;

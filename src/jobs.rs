@@ -66,6 +66,8 @@ pub enum Work {
 pub struct HarvestJob {
     pub source: SourceKey,
     pub window: Option<Window>,
+    /// Slices of the range harvested at once (`--parallel N`).
+    pub parallel: Option<u32>,
     pub strict: bool,
 }
 
@@ -187,7 +189,7 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
         Kind::Harvest => {
             let s = settings.source.get(name).ok_or_else(missing)?;
             let source = SourceKey { base_url: s.url.clone(), metadata_prefix: s.prefix.clone(), set_spec: s.set.clone() };
-            (&s.schedule, &s.timezone, Work::Harvest(HarvestJob { source, window: s.window, strict: s.strict }))
+            (&s.schedule, &s.timezone, Work::Harvest(HarvestJob { source, window: s.window, parallel: s.parallel, strict: s.strict }))
         }
         Kind::Mirror => {
             let w = settings.wiki.get(name).ok_or_else(missing)?;

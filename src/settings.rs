@@ -294,6 +294,8 @@ pub struct SourceSettings {
     pub prefix: String,
     pub set: Option<String>,
     pub window: Option<Window>,
+    /// Harvest the range in this many slices at once (see `harvest --parallel`).
+    pub parallel: Option<u32>,
     #[serde(default)]
     pub strict: bool,
     /// When `oai-mirror run` harvests it: cron, 5 fields (or 6 with seconds).

@@ -102,7 +102,14 @@ pub async fn harvest(
             None => None,
         }
     };
-    let request = HarvestRequest { source: job.source.clone(), from: range.from.clone(), until: range.until.clone(), full: range.full, window: job.window };
+    let request = HarvestRequest {
+        source: job.source.clone(),
+        from: range.from.clone(),
+        until: range.until.clone(),
+        full: range.full,
+        window: job.window,
+        parallel: job.parallel,
+    };
     let described = crate::util::blocking(|| crate::util::lock(&store).origin_formats(&job.source.base_url).map(|f| !f.is_empty()))?;
     let summary = harvest::harvest(store.clone(), &client, &request, progress).await.with_context(|| format!("harvesting {name}"))?;
     // Serving declares each origin's formats and sets as the origin did:

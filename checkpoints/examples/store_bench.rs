@@ -53,6 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 skipped: 0,
                 transcoded: false,
                 response_date: None,
+                slice: None,
                 now: 0,
             })
             .collect();

@@ -33,6 +33,8 @@ pub enum Error {
     },
     #[error("no harvest run with id {0}")]
     NoSuchRun(i64),
+    #[error("harvest run {run} has no slice {slice} (or it was split once begun)")]
+    NoSuchSlice { run: i64, slice: i64 },
     #[error("the stored metadata of record {identifier} cannot be read or written: {detail}")]
     Metadata { identifier: String, detail: String },
     #[error("the compression dictionary {id} cannot be used: {detail}")]

@@ -8,6 +8,7 @@
 //! conflicts, checkout files). Layout:
 //!
 //! * [`store`]: the `Store` and its harvest types.
+//! * [`slices`]: the slices of a run harvested in parallel, each with its own position.
 //! * [`served`]: what serving over OAI-PMH reads: records in store order with this store's datestamps, origins' formats and sets.
 //! * [`records`]: records streamed out, filtered, latest version of each; forgetting a source.
 //! * [`sync`]: two-way sync pairs, the push outbox, conflicts, checkout files.
@@ -23,6 +24,7 @@ pub mod packages;
 pub mod records;
 pub mod schema;
 pub mod served;
+pub mod slices;
 pub mod store;
 pub mod sync;
 pub mod wiki;
@@ -31,6 +33,7 @@ pub use error::{Error, Result};
 pub use packages::{ChangedPage, ExportStream, ImportState, LoggedState};
 pub use records::{Deleted, RecordFilter};
 pub use served::{OriginFormat, OriginSet, ServedPage, ServedQuery, ServedRecord};
+pub use slices::{Slice, SliceRange};
 pub use store::{PageCommit, Position, RecordIn, Run, RunPlan, RunState, Source, SourceKey, SourceStatus, Store, StoredRecord, Tally};
 pub use sync::{CheckoutFile, ConflictPolicy, ConflictRow, Job, NewPush, Pair, SyncSide};
 pub use wiki::{FeedState, PageOp, PageRow, RevisionRow, StoredPage, TitleSpan, WikiWrite};

@@ -12,7 +12,8 @@
 //! version 7 what serving needs (each record's store sequence and time,
 //! the origin's formats and sets), version 8 MediaWiki XML packages
 //! (each revision's store sequence, a log of page states, the packages
-//! exported and imported).
+//! exported and imported), version 9 the slices of a run harvested in
+//! parallel.
 
 use rusqlite::Connection;
 
@@ -28,6 +29,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema/006_skipped.sql"),
     include_str!("schema/007_serve.sql"),
     include_str!("schema/008_packages.sql"),
+    include_str!("schema/009_slices.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {

@@ -35,6 +35,8 @@ pub struct RunPlan {
     pub range_from: Option<String>,
     pub range_until: Option<String>,
     pub window: Option<String>,
+    /// Harvested in slices of the range, this many at once (see [`crate::slices`]).
+    pub parallel: Option<u32>,
 }
 
 /// Where a run stands: the window in flight and the token of its next page
@@ -144,6 +146,9 @@ pub struct PageCommit<'a> {
     pub transcoded: bool,
     /// The responseDate of this page; kept as the run's start if it is the first.
     pub response_date: Option<String>,
+    /// The slice of a parallel run the page belongs to: `next` is then that
+    /// slice's position (its token; `None` once the slice is done).
+    pub slice: Option<i64>,
     pub now: i64,
 }
 
@@ -365,9 +370,9 @@ impl Store {
         tx.execute("UPDATE run SET state = 'abandoned', finished_at = ?2 WHERE source_id = ?1 AND state = 'running'", params![source_id, now])
             .doing("abandoning an interrupted run")?;
         tx.execute(
-            "INSERT INTO run (source_id, state, started_at, range_from, range_until, window, window_from, window_until, token)
-             VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![source_id, now, plan.range_from, plan.range_until, plan.window, start.window_from, start.window_until, start.token],
+            "INSERT INTO run (source_id, state, started_at, range_from, range_until, window, window_from, window_until, token, parallel)
+             VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![source_id, now, plan.range_from, plan.range_until, plan.window, start.window_from, start.window_until, start.token, plan.parallel],
         )
         .doing("starting a run")?;
         let id = tx.last_insert_rowid();
@@ -412,9 +417,10 @@ impl Store {
         };
         {
             let mut upsert = tx.prepare_cached(UPSERT_RECORD).doing("storing a record")?;
+            // A slice's page moves its slice, not the run's own position.
             let mut update = tx
                 .prepare_cached(
-                    "UPDATE run SET window_from = ?2, window_until = ?3, token = ?4,
+                    "UPDATE run SET window_from = iif(?12, window_from, ?2), window_until = iif(?12, window_until, ?3), token = iif(?12, token, ?4),
                         pages = pages + 1, records = records + ?5, deleted = deleted + ?6,
                         repairs = repairs + ?7, requests = requests + ?8,
                         server_started = COALESCE(server_started, ?9),
@@ -422,6 +428,8 @@ impl Store {
                      WHERE id = ?1",
                 )
                 .doing("saving the position")?;
+            let mut move_slice =
+                tx.prepare_cached("UPDATE run_slice SET token = ?3, done = (?3 IS NULL) WHERE id = ?2 AND run_id = ?1").doing("saving a slice's position")?;
             for page in pages {
                 let mut deleted = 0u64;
                 for rec in &page.records {
@@ -473,9 +481,15 @@ impl Store {
                         page.requests as i64,
                         page.response_date,
                         page.skipped as i64,
-                        page.transcoded as i64
+                        page.transcoded as i64,
+                        page.slice.is_some()
                     ])
                     .doing("saving the position")?;
+                if let Some(slice) = page.slice
+                    && move_slice.execute(params![run_id, slice, page.next.token]).doing("saving a slice's position")? != 1
+                {
+                    return Err(Error::NoSuchSlice { run: run_id, slice });
+                }
             }
         }
         tx.execute("UPDATE store_clock SET last_seq = ?1, last_at = ?2 WHERE id = 1", params![seq, stored_at]).doing("saving the store clock")?;
@@ -501,6 +515,12 @@ impl Store {
             .execute("UPDATE run SET last_error = ?2, requests = requests + ?3 WHERE id = ?1", params![run_id, error, extra_requests as i64])
             .doing("noting an error")
             .map(drop)
+    }
+
+    /// Counts requests no stored page accounts for (pages asked for and
+    /// not stored, retries of a parallel run).
+    pub fn note_requests(&self, run_id: i64, extra_requests: u64) -> Result<()> {
+        self.conn.execute("UPDATE run SET requests = requests + ?2 WHERE id = ?1", params![run_id, extra_requests as i64]).doing("counting requests").map(drop)
     }
 
     /// Completes a run and sets the source's next `from`, in one transaction.
@@ -634,7 +654,7 @@ ON CONFLICT (source_id, identifier) DO UPDATE SET
     last_seen      = excluded.last_seen";
 
 const RUN_COLUMNS: &str = "SELECT id, source_id, state, range_from, range_until, window, window_from, window_until, token,
-    server_started, pages, records, deleted, repairs, requests, restarts, started_at, finished_at, last_error, skipped, transcoded FROM run";
+    server_started, pages, records, deleted, repairs, requests, restarts, started_at, finished_at, last_error, skipped, transcoded, parallel FROM run";
 
 fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
     let n = |i| r.get::<_, i64>(i).map(|v| v as u64);
@@ -642,7 +662,7 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
         id: r.get(0)?,
         source_id: r.get(1)?,
         state: RunState::parse(&r.get::<_, String>(2)?),
-        plan: RunPlan { range_from: r.get(3)?, range_until: r.get(4)?, window: r.get(5)? },
+        plan: RunPlan { range_from: r.get(3)?, range_until: r.get(4)?, window: r.get(5)?, parallel: r.get(21)? },
         position: Position { window_from: r.get(6)?, window_until: r.get(7)?, token: r.get(8)? },
         server_started: r.get(9)?,
         tally: Tally {

@@ -207,6 +207,15 @@ impl Client {
         self.base.as_str()
     }
 
+    /// Lets this repository's host have `n` requests in flight at once from
+    /// now on, where clients share per-host limits ([`ClientOptions::hosts`];
+    /// without them nothing limits a client but its callers).
+    pub fn allow_in_flight(&self, n: usize) {
+        if let Some(hosts) = &self.options.hosts {
+            hosts.allow(&crate::hosts::host_key(&self.base), n);
+        }
+    }
+
     /// HTTP requests this client (and its clones) has made so far.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)

@@ -24,6 +24,8 @@ pub struct Hosts {
 
 struct Host {
     slots: Arc<Semaphore>,
+    /// The permits `slots` was given in all.
+    capacity: Mutex<usize>,
     /// No request before this time (a `Retry-After` it sent).
     not_before: Mutex<Option<SystemTime>>,
     /// Requests in flight now, and the most there ever were (for tests and
@@ -60,7 +62,14 @@ impl Hosts {
     fn host(&self, key: &str) -> Arc<Host> {
         lock(&self.hosts)
             .entry(key.to_string())
-            .or_insert_with(|| Arc::new(Host { slots: Arc::new(Semaphore::new(self.per_host)), not_before: Mutex::new(None), in_flight: Mutex::new((0, 0)) }))
+            .or_insert_with(|| {
+                Arc::new(Host {
+                    slots: Arc::new(Semaphore::new(self.per_host)),
+                    capacity: Mutex::new(self.per_host),
+                    not_before: Mutex::new(None),
+                    in_flight: Mutex::new((0, 0)),
+                })
+            })
             .clone()
     }
 
@@ -100,6 +109,18 @@ impl Hosts {
     }
 
     /// The most requests ever in flight to `key`'s host at once.
+    /// Lets `key` have at least `n` requests in flight from now on (a
+    /// source harvested in `n` slices at once asks for it); never lowers
+    /// what it has.
+    pub fn allow(&self, key: &str, n: usize) {
+        let host = self.host(key);
+        let mut capacity = lock(&host.capacity);
+        if n > *capacity {
+            host.slots.add_permits(n - *capacity);
+            *capacity = n;
+        }
+    }
+
     pub fn most_in_flight(&self, key: &str) -> usize {
         lock(&self.host(key).in_flight).1
     }
@@ -137,6 +158,24 @@ mod tests {
         drop(first);
         let _second = waiting.await.unwrap();
         assert_eq!((hosts.most_in_flight("a:80"), hosts.most_in_flight("b:80")), (1, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_host_allowed_more_lets_that_many_in_and_no_more() {
+        let hosts = Hosts::new(1);
+        hosts.allow("a:80", 3);
+        hosts.allow("a:80", 2); // never lowers
+        let clock = SystemClock;
+        let held = [hosts.enter("a:80", &clock).await, hosts.enter("a:80", &clock).await, hosts.enter("a:80", &clock).await];
+        let fourth = {
+            let hosts = hosts.clone();
+            tokio::spawn(async move { hosts.enter("a:80", &SystemClock).await })
+        };
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(!fourth.is_finished(), "a fourth request waits");
+        drop(held);
+        let _fourth = fourth.await.unwrap();
+        assert_eq!(hosts.most_in_flight("a:80"), 3);
     }
 
     #[tokio::test(start_paused = true)]

@@ -116,6 +116,8 @@ pub struct Identify {
     /// The raw text; see [`Identify::granularity`].
     pub granularity_text: String,
     pub compression: Vec<String>,
+    /// The response's `responseDate`: the repository's clock when it answered.
+    pub response_date: String,
 }
 
 impl Identify {

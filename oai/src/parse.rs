@@ -54,7 +54,8 @@ pub fn identify(body: &str, origin: &Origin, status: u16) -> Result<Identify> {
         }
         Ok(())
     })?;
-    env.into_result(origin, body, false).map(|_| out)
+    out.response_date = env.into_result(origin, body, false)?;
+    Ok(out)
 }
 
 /// Parses a `ListRecords` page.

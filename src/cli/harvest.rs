@@ -93,7 +93,7 @@ fn harvest_jobs(settings: &Settings, args: &HarvestArgs) -> anyhow::Result<Vec<(
     match &args.target {
         Some(url) if url.contains("://") => {
             let source = SourceKey { base_url: url.clone(), metadata_prefix: "oai_dc".into(), set_spec: None };
-            out.push((url.clone(), HarvestJob { source, window: None, strict: false }));
+            out.push((url.clone(), HarvestJob { source, window: None, parallel: None, strict: false }));
         }
         Some(name) => match jobs::one(settings, Kind::Harvest, name) {
             Ok(jobs::Job { work: Work::Harvest(job), .. }) => out.push((name.clone(), job)),
@@ -131,6 +131,7 @@ fn apply_flags(job: &mut HarvestJob, args: &HarvestArgs) {
         job.source.set_spec = Some(set.clone());
     }
     job.window = args.window.or(job.window);
+    job.parallel = args.parallel.or(job.parallel);
     job.strict |= args.strict;
 }
 

@@ -348,8 +348,12 @@ pub struct HarvestArgs {
     #[arg(long, conflicts_with = "from")]
     pub full: bool,
     /// Split the range into windows, each checkpointed and resumable
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with = "parallel")]
     pub window: Option<Window>,
+    /// Harvest one big repository in N slices of its date range at once (N requests in flight to its host);
+    /// a slice far bigger than its share is split again
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub parallel: Option<u32>,
     /// Refuse bodies with invalid UTF-8 or characters XML forbids instead of repairing them
     #[arg(long)]
     pub strict: bool,

@@ -36,6 +36,7 @@ impl Setup {
             until: None,
             full: false,
             window: None,
+            parallel: None,
         };
         harvest::harvest(self.store.clone(), &client, &request, Arc::new(Quiet)).await
     }
@@ -53,6 +54,7 @@ impl Setup {
             until: until.map(str::to_string),
             full: false,
             window,
+            parallel: None,
         };
         harvest::harvest(self.store.clone(), &client, &request, Arc::new(Quiet)).await
     }
@@ -196,6 +198,7 @@ async fn windows_and_sets_select_what_the_repository_selects() {
         until: Some("2001-01-15T23:59:59Z".into()),
         full: false,
         window: Some(harvest::Window::Week),
+        parallel: None,
     };
     let sum = harvest::harvest(s.store.clone(), &client, &request, Arc::new(Quiet)).await.unwrap();
     // Hours 24..=359 in set1 (i % 4 == 1): 84 records, in 2 weekly windows.

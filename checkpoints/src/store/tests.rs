@@ -17,6 +17,7 @@ fn page<'a>(records: Vec<RecordIn<'a>>, token: Option<&str>, now: i64) -> PageCo
         skipped: 0,
         transcoded: false,
         response_date: Some(format!("2026-01-01T00:00:{now:02}Z")),
+        slice: None,
         now,
     }
 }
@@ -395,4 +396,55 @@ fn a_read_only_database_is_named_as_such() {
     let e = Error::Sqlite { doing: "enabling WAL".into(), source: failure }.on_open(std::path::Path::new("/srv/m.sqlite"));
     let text = e.to_string();
     assert!(matches!(e, Error::ReadOnly { .. }) && text.contains("/srv/m.sqlite") && text.contains("write access"), "{text}");
+}
+
+#[test]
+fn a_slice_page_moves_its_slice_and_the_run_tally_but_not_the_run_position() {
+    let mut s = Store::open_in_memory().unwrap();
+    let src = s.source(&key(), 1).unwrap();
+    let plan = RunPlan { parallel: Some(2), ..Default::default() };
+    let run = s.start_run(src.id, &plan, &Position::default(), 1).unwrap();
+    let ranges = [(None, Some("2001-06-30".to_string())), (Some("2001-07-01".to_string()), None)];
+    let [first, second]: [crate::Slice; 2] = s.plan_slices(run.id, &ranges).unwrap().try_into().unwrap();
+    assert_eq!((first.from.as_deref(), second.until.as_deref()), (None, None), "the open ends stay open, in order");
+    let sets = vec![];
+    let mut begun = page(vec![rec("a", "2001-01-01", 1, b"<m/>", &sets)], Some("t1"), 2);
+    begun.slice = Some(first.id);
+    s.commit_page(run.id, &begun).unwrap();
+    let mut last = page(vec![rec("b", "2001-08-01", 2, b"<m/>", &sets)], None, 3);
+    last.slice = Some(second.id);
+    s.commit_page(run.id, &last).unwrap();
+
+    let slices = s.slices(run.id).unwrap();
+    assert_eq!((slices[0].token.as_deref(), slices[0].done, slices[1].done), (Some("t1"), false, true));
+    assert!(!s.slices_done(run.id).unwrap());
+    let reread = s.run(run.id).unwrap();
+    assert_eq!((reread.tally.records, reread.position, reread.plan), (2, Position::default(), plan));
+    // A begun slice is followed, never split; an unknown slice is refused.
+    assert!(matches!(s.split_slice(run.id, first.id, [(None, None), (None, None)]), Err(Error::NoSuchSlice { .. })));
+    let mut stray = page(vec![], None, 4);
+    stray.slice = Some(999);
+    assert!(matches!(s.commit_page(run.id, &stray), Err(Error::NoSuchSlice { .. })));
+    assert_eq!(s.run(run.id).unwrap().tally.records, 2, "the refused page left nothing behind");
+
+    let mut end = page(vec![], None, 5);
+    end.slice = Some(first.id);
+    s.commit_page(run.id, &end).unwrap();
+    assert!(s.slices_done(run.id).unwrap());
+}
+
+#[test]
+fn an_untouched_slice_splits_into_its_halves_at_once() {
+    let mut s = Store::open_in_memory().unwrap();
+    let src = s.source(&key(), 1).unwrap();
+    let run = s.start_run(src.id, &RunPlan { parallel: Some(4), ..Default::default() }, &Position::default(), 1).unwrap();
+    let [whole]: [crate::Slice; 1] = s.plan_slices(run.id, &[(Some("2001-01-01".into()), Some("2001-12-31".into()))]).unwrap().try_into().unwrap();
+    assert!(whole.untouched());
+    let halves = s
+        .split_slice(run.id, whole.id, [(Some("2001-01-01".into()), Some("2001-06-30".into())), (Some("2001-07-01".into()), Some("2001-12-31".into()))])
+        .unwrap();
+    let ranges: Vec<_> = s.slices(run.id).unwrap().into_iter().map(|x| (x.id, x.from, x.until)).collect();
+    assert_eq!(ranges, halves.clone().map(|h| (h.id, h.from, h.until)).to_vec());
+    s.restart_slice(run.id, halves[0].id, "token lost").unwrap();
+    assert_eq!(s.run(run.id).unwrap().tally.restarts, 1);
 }
