@@ -16,6 +16,7 @@ mod mirror_oai;
 mod mirror_random;
 mod newcomer;
 mod packages;
+mod parallel;
 mod scale;
 mod serve;
 mod support;

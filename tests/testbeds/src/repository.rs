@@ -37,6 +37,13 @@ pub struct RepoSpec {
     pub gzip: bool,
     /// Time taken to answer each request (a slow repository).
     pub latency: std::time::Duration,
+    /// The share of the records (0 to 1), in the middle of the list, whose
+    /// datestamps all fall on one day, spread over its seconds: a
+    /// repository after a migration.
+    pub crowded_day: f64,
+    /// A `from`+`until` request spanning less than this is answered
+    /// HTTP 422, as some repositories refuse narrow ranges.
+    pub narrowest_range: Option<TimeDelta>,
 }
 
 impl Default for RepoSpec {
@@ -50,6 +57,8 @@ impl Default for RepoSpec {
             step_secs: 3600,
             gzip: false,
             latency: std::time::Duration::ZERO,
+            crowded_day: 0.0,
+            narrowest_range: None,
         }
     }
 }
@@ -144,16 +153,30 @@ const EPOCH_SECS: i64 = 978_307_200; // 2001-01-01T00:00:00Z
 impl Testbed {
     pub fn new(spec: RepoSpec) -> Testbed {
         let epoch = Utc.timestamp_opt(EPOCH_SECS, 0).single().expect("a valid epoch");
+        // Records before the crowded day, on it, and after it.
+        let crowded = (spec.records as f64 * spec.crowded_day.clamp(0.0, 1.0)) as usize;
+        let before = (spec.records - crowded) / 2;
+        let at = |i: usize| -> i64 {
+            let i = i as i64;
+            let (before, crowded) = (before as i64, crowded as i64);
+            if i < before {
+                i * spec.step_secs
+            } else if i < before + crowded {
+                before * spec.step_secs + (i - before) * 86_400 / crowded
+            } else {
+                before * spec.step_secs + 86_400 + (i - before - crowded) * spec.step_secs
+            }
+        };
         let items = (0..spec.records)
             .map(|i| Item {
                 identifier: format!("oai:testbed.example:{i:08}"),
-                datestamp: truncate(epoch + TimeDelta::seconds(i as i64 * spec.step_secs), spec.granularity),
+                datestamp: truncate(epoch + TimeDelta::seconds(at(i)), spec.granularity),
                 deleted: spec.deleted_every > 0 && i % spec.deleted_every == spec.deleted_every - 1,
                 set: (spec.sets > 0).then(|| format!("set{}", i % spec.sets)),
                 version: 1,
             })
             .collect();
-        let now = epoch + TimeDelta::seconds(spec.records as i64 * spec.step_secs + 3600);
+        let now = epoch + TimeDelta::seconds(at(spec.records) + 3600);
         let repo = Repo { spec, items, now, requests: RequestLog::default(), faults: HashMap::new(), misreports: Misreports::default() };
         Testbed { repo: Arc::new(Mutex::new(repo)), served: Arc::default() }
     }
@@ -355,6 +378,13 @@ async fn answer(bed: &Testbed, query: Option<String>, headers: HeaderMap) -> Res
     let (n, fault, spec_gzip, response) = {
         let mut r = bed.repo();
         let n = r.requests.record(query.clone());
+        if r.too_narrow(&query) {
+            tracing::debug!(request = n, %query, "testbed refuses a narrow range");
+            return Response::builder()
+                .status(StatusCode::UNPROCESSABLE_ENTITY)
+                .body(Body::from("the range from..until is too narrow for this repository"))
+                .expect("a valid response");
+        }
         let fault = r.faults.remove(&n);
         let response = r.answer(&query, fault.as_ref());
         (n, fault, r.spec.gzip, response)
@@ -437,6 +467,16 @@ impl Repo {
     }
 
     /// The whole response body for a query.
+    /// Whether the request names a `from`..`until` range narrower than the
+    /// repository takes.
+    fn too_narrow(&self, query: &str) -> bool {
+        let Some(narrowest) = self.spec.narrowest_range else { return false };
+        let arg = |name: &str| {
+            query.split('&').find_map(|p| p.strip_prefix(name).and_then(|v| v.strip_prefix('='))).and_then(decode_component).and_then(|v| oai::parse_datestamp(&v))
+        };
+        matches!((arg("from"), arg("until")), (Some(from), Some(until)) if until - from < narrowest)
+    }
+
     fn answer(&self, query: &str, fault: Option<&Fault>) -> Vec<u8> {
         let mut args: BTreeMap<String, String> = BTreeMap::new();
         let mut repeated = false;
