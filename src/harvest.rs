@@ -7,7 +7,6 @@
 //! crash at any moment leaves a run that resumes at the first page not
 //! committed.
 
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -15,9 +14,12 @@ use anyhow::{Context, bail};
 use checkpoints::{PageCommit, Position, RecordIn, RunPlan, SourceKey, Store, Tally};
 use chrono::{DateTime, Months, TimeDelta, Utc};
 use oai::{Client, ErrorCode, Granularity, ListArgs, Record, TokenGuard};
+use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::util::{blocking, lock};
 
+mod pack;
 mod parallel;
 
 /// How a run's range is cut into windows, each checkpointed on its own.
@@ -79,6 +81,19 @@ pub struct Summary {
     pub until: Option<String>,
     pub next_from: Option<String>,
     pub seconds: f64,
+    /// Where the time went, stage by stage.
+    pub time: Timings,
+}
+
+/// Seconds each stage of a harvest spent, summed over its threads (see
+/// `pack::Clocks`); they overlap, so they add up to more than the wall time.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Timings {
+    pub waiting: f64,
+    pub parsing: f64,
+    pub packing: f64,
+    pub writer_waiting: f64,
+    pub storing: f64,
 }
 
 /// Reports progress; called on the writer thread after each commit.
@@ -255,25 +270,26 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
     }
 
     // The writer owns the store's side of the pipeline; the channel's bound
-    // keeps at most PAGES_AHEAD parsed pages in memory ahead of it.
-    let (tx, rx) = mpsc::sync_channel::<Write>(PAGES_AHEAD);
+    // keeps at most PAGES_AHEAD parsed pages in memory ahead of it. It is a
+    // task, not a thread: a process harvesting hundreds of sources at once
+    // has as many writers, and threads of their own cost each its own
+    // allocator arena (see the many-repositories benchmark).
+    let (tx, rx) = mpsc::channel::<Write>(PAGES_AHEAD);
+    let clocks = Arc::new(pack::Clocks::default());
+    let dictionary = blocking(|| lock(&store).dictionary(source.id))?;
+    let pipeline = Pipeline { tx, budget: bytes_ahead(), packing: Arc::new(pack::Packing::new(dictionary, clocks.clone())), clocks: clocks.clone() };
     let writer = {
-        let store = store.clone();
-        let progress = progress.clone();
-        let run_id = run.id;
-        let tally = run.tally;
+        let desk = Desk { store: store.clone(), run_id: run.id, source_id: source.id, packing: pipeline.packing.clone(), clocks: clocks.clone() };
         // The writer's lines belong to this harvest's span too.
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| write_pages(&store, run_id, tally, rx, progress.as_ref())))
+        tokio::spawn(write_pages(desk, run.tally, rx, progress.clone()).instrument(tracing::Span::current()))
     };
 
     // Identify's request, if any, is counted with the first page.
-    let budget = bytes_ahead();
     let fetched = match slices {
-        Some(planned) => parallel::fetch(client, request, planned, granularity, &tx, &budget).await,
+        Some(planned) => parallel::fetch(client, request, planned, granularity, &pipeline).await,
         None => {
             let start = Start { position: run.position.clone(), slice: None };
-            fetch_pages(client, request, start, &windows, requests_at_start, &tx, &budget).await
+            fetch_pages(client, request, start, &windows, requests_at_start, &pipeline).await
         }
     };
     let requests = client.requests() - requests_at_start;
@@ -282,9 +298,9 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
         Err(e) => Write::Failed { error: format!("{e:#}"), requests },
     };
     // If the writer has already stopped, its own error is the one to report.
-    let _ = tx.send(last);
-    drop(tx);
-    let written = writer.await.context("the writer thread panicked")??;
+    let _ = pipeline.tx.send(last).await;
+    drop(pipeline);
+    let written = writer.await.context("the writer task panicked")??;
     fetched?;
     Ok(Summary {
         records: written.records,
@@ -299,6 +315,7 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
         until: range_until,
         next_from: written.next_from,
         seconds: started.elapsed().as_secs_f64(),
+        time: clocks.seconds(),
     })
 }
 
@@ -379,7 +396,9 @@ enum Write {
 struct PageWrite {
     /// Its share of [`BYTES_AHEAD_KIB`], given back when it is stored.
     _room: tokio::sync::OwnedSemaphorePermit,
-    records: Vec<Record>,
+    records: Arc<Vec<Record>>,
+    /// Its metadata being packed, if the source has its dictionary.
+    packing: Option<tokio::task::JoinHandle<anyhow::Result<checkpoints::compress::PackedPage>>>,
     next: Position,
     requests: u64,
     repairs: u64,
@@ -392,7 +411,7 @@ struct PageWrite {
 
 impl PageWrite {
     /// The page as the store takes it.
-    fn commit(&self, now: i64) -> PageCommit<'_> {
+    fn commit<'a>(&'a self, now: i64, packed: Option<&'a checkpoints::compress::PackedPage>) -> PageCommit<'a> {
         let records = self
             .records
             .iter()
@@ -415,6 +434,7 @@ impl PageWrite {
             transcoded: self.transcoded,
             response_date: Some(self.response_date.clone()),
             slice: self.slice,
+            packed,
             now,
         }
     }
@@ -482,6 +502,22 @@ impl Drop for Prefetch {
     }
 }
 
+/// What fetchers hand their pages to: the writer's channel, the room for
+/// pages waiting, the packing of their metadata, the clocks.
+#[derive(Clone)]
+struct Pipeline {
+    tx: mpsc::Sender<Write>,
+    budget: Arc<tokio::sync::Semaphore>,
+    packing: Arc<pack::Packing>,
+    clocks: Arc<pack::Clocks>,
+}
+
+impl Pipeline {
+    async fn send(&self, write: Write) -> anyhow::Result<()> {
+        self.tx.send(write).await.map_err(|_| anyhow::anyhow!("the writer stopped"))
+    }
+}
+
 /// Where a fetcher starts.
 struct Start {
     position: Position,
@@ -511,8 +547,7 @@ async fn fetch_pages(
     start: Start,
     windows: &Windows,
     mut requests_before: u64,
-    tx: &mpsc::SyncSender<Write>,
-    budget: &Arc<tokio::sync::Semaphore>,
+    pipeline: &Pipeline,
 ) -> anyhow::Result<()> {
     let mut position = start.position;
     let (slice, mut first, run_size) = match start.slice {
@@ -522,7 +557,7 @@ async fn fetch_pages(
     let mut guard = position.token.as_deref().map(TokenGuard::resuming).unwrap_or_default();
     let mut restarts_in_a_row = 0;
     let mut prefetch: Option<Prefetch> = None;
-    let send = |w: Write| tx.send(w).map_err(|_| anyhow::anyhow!("the writer stopped"));
+    let clocks = &pipeline.clocks;
     loop {
         let args = match &position.token {
             Some(token) => ListArgs::Resume { token: token.clone() },
@@ -536,10 +571,12 @@ async fn fetch_pages(
         let fetched = match first.take() {
             Some(page) => Ok(page),
             None => {
+                let asked = Instant::now();
                 let received = match prefetch.take() {
                     Some(mut early) if early.args == args => (&mut early.reply).await.context("a request task failed")?,
                     _ => client.receive_records(&args).await,
                 };
+                clocks.add(&clocks.waiting, asked.elapsed());
                 if let Ok(page) = &received
                     && let Some(token) = page.peek_token()
                     && !guard.has_seen(&token)
@@ -547,7 +584,10 @@ async fn fetch_pages(
                     let args = ListArgs::Resume { token };
                     prefetch = Some(Prefetch { reply: tokio::spawn(client.receive_records(&args)), args });
                 }
-                client.list_records_received(&args, received).await
+                let parsing = Instant::now();
+                let parsed = client.list_records_received(&args, received).await;
+                clocks.add(&clocks.parsing, parsing.elapsed());
+                parsed
             }
         };
         let fetched = match fetched {
@@ -555,7 +595,7 @@ async fn fetch_pages(
             Err(e) if position.token.is_some() && token_is_lost(&e) => {
                 // The window starts again from its first page, now or at
                 // the next run: a lost token never stays in flight.
-                send(Write::RestartWindow { error: e.to_string(), slice })?;
+                pipeline.send(Write::RestartWindow { error: e.to_string(), slice }).await?;
                 restarts_in_a_row += 1;
                 if restarts_in_a_row > MAX_WINDOW_RESTARTS {
                     return Err(e).context("the repository keeps failing on its own resumptionTokens; try a smaller --window");
@@ -607,19 +647,23 @@ async fn fetch_pages(
         let kib = page.items.iter().map(|r| r.header.identifier.len() + r.header.datestamp.len() + r.metadata.as_ref().map_or(0, Vec::len) + 64).sum::<usize>()
             / 1024
             + 1;
-        let room = budget.clone().acquire_many_owned(kib.min(BYTES_AHEAD_KIB) as u32).await.context("the writer stopped")?;
-        send(Write::Page(PageWrite {
-            _room: room,
-            records: page.items,
-            next: next.clone(),
-            requests,
-            repairs: fetched.repairs,
-            skipped: page.skipped.len() as u64,
-            transcoded: fetched.transcoded.is_some(),
-            response_date: page.response_date,
-            list,
-            slice,
-        }))?;
+        let room = pipeline.budget.clone().acquire_many_owned(kib.min(BYTES_AHEAD_KIB) as u32).await.context("the writer stopped")?;
+        let records = Arc::new(page.items);
+        pipeline
+            .send(Write::Page(PageWrite {
+                _room: room,
+                packing: pipeline.packing.start(records.clone()),
+                records,
+                next: next.clone(),
+                requests,
+                repairs: fetched.repairs,
+                skipped: page.skipped.len() as u64,
+                transcoded: fetched.transcoded.is_some(),
+                response_date: page.response_date,
+                list,
+                slice,
+            }))
+            .await?;
         requests_before = requests_now;
         if done {
             return Ok(());
@@ -663,18 +707,45 @@ fn bytes_ahead() -> Arc<tokio::sync::Semaphore> {
     ROOM.get_or_init(|| Arc::new(tokio::sync::Semaphore::new(BYTES_AHEAD_KIB))).clone()
 }
 
+/// What the writer works with.
+struct Desk {
+    store: Arc<Mutex<Store>>,
+    run_id: i64,
+    source_id: i64,
+    packing: Arc<pack::Packing>,
+    clocks: Arc<pack::Clocks>,
+}
+
+/// One writer commits at a time, whatever the number of harvests.
+fn commit_turns() -> Arc<tokio::sync::Semaphore> {
+    static TURNS: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
+    TURNS.get_or_init(|| Arc::new(tokio::sync::Semaphore::new(1))).clone()
+}
+
 /// The writer: commits pages in order; finishes or notes the error.
 ///
 /// Pages that are already waiting when the writer turns to them are
 /// committed in one transaction (group commit): when the network is faster
 /// than the disk, the cost of a commit is shared; when it is slower, each
 /// page is committed as it arrives.
-fn write_pages(store: &Mutex<Store>, run_id: i64, mut tally: Tally, rx: mpsc::Receiver<Write>, progress: &dyn Progress) -> anyhow::Result<Written> {
+///
+/// Every writer of the process commits in turn ([`commit_turns`]), on a
+/// blocking thread while it does: the store's connection is shared, and
+/// SQLite takes one writer at a time anyway.
+async fn write_pages(desk: Desk, mut tally: Tally, mut rx: mpsc::Receiver<Write>, progress: Arc<dyn Progress>) -> anyhow::Result<Written> {
+    let Desk { store, run_id, source_id, packing, clocks } = desk;
     let mut written = Written { records: 0, requests: 0, deleted: 0, pages: 0, repairs: 0, skipped: 0, restarts: 0, next_from: None };
     // The newest datestamp stored, for when the server's clock cannot be believed.
     let mut newest_seen: Option<DateTime<Utc>> = None;
     let mut waiting = None;
-    while let Some(op) = waiting.take().or_else(|| rx.recv().ok()) {
+    loop {
+        let op = match waiting.take() {
+            Some(op) => op,
+            None => match rx.recv().await {
+                Some(op) => op,
+                None => break,
+            },
+        };
         let now = Utc::now().timestamp();
         match op {
             Write::Page(first) => {
@@ -689,8 +760,32 @@ fn write_pages(store: &Mutex<Store>, run_id: i64, mut tally: Tally, rx: mpsc::Re
                         Err(_) => break,
                     }
                 }
-                let commits: Vec<PageCommit<'_>> = group.iter().map(|page| page.commit(now)).collect();
-                lock(store).commit_pages(run_id, &commits).context("storing a page")?;
+                // Packed in order of arrival; waited for in order of commit.
+                let mut packed = Vec::with_capacity(group.len());
+                let waiting_since = Instant::now();
+                for page in &mut group {
+                    packed.push(match page.packing.take() {
+                        Some(job) => Some(job.await.context("a packing task failed")??),
+                        None => None,
+                    });
+                }
+                clocks.add(&clocks.writer_waiting, waiting_since.elapsed());
+                let _turn = commit_turns().acquire_owned().await.expect("the semaphore is never closed");
+                let storing = Instant::now();
+                blocking(|| -> anyhow::Result<()> {
+                    let commits: Vec<PageCommit<'_>> = group.iter().zip(&packed).map(|(page, packed)| page.commit(now, packed.as_ref())).collect();
+                    let mut s = lock(&store);
+                    s.commit_pages(run_id, &commits).context("storing a page")?;
+                    // The first commit of a source makes its dictionary:
+                    // from then on its pages are packed ahead.
+                    if !packing.knows_dictionary()
+                        && let Some(dictionary) = s.dictionary(source_id)?
+                    {
+                        packing.learn(dictionary);
+                    }
+                    Ok(())
+                })?;
+                clocks.add(&clocks.storing, storing.elapsed());
                 for page in &group {
                     let newest = page.records.iter().filter_map(|r| oai::parse_datestamp(&r.header.datestamp)).max();
                     newest_seen = newest_seen.max(newest);
@@ -713,23 +808,29 @@ fn write_pages(store: &Mutex<Store>, run_id: i64, mut tally: Tally, rx: mpsc::Re
                 }
             }
             Write::RestartWindow { error, slice } => {
-                match slice {
-                    Some(slice) => lock(store).restart_slice(run_id, slice, &error)?,
-                    None => lock(store).restart_window(run_id, &error)?,
-                }
+                blocking(|| match slice {
+                    Some(slice) => lock(&store).restart_slice(run_id, slice, &error),
+                    None => lock(&store).restart_window(run_id, &error),
+                })?;
                 written.restarts += 1;
             }
             Write::Finish { range_until, range_from, requests } => {
-                let mut s = lock(store);
-                s.note_requests(run_id, requests.saturating_sub(written.requests))?;
-                let run = s.run(run_id)?;
-                let next_from = next_from(range_until, run.server_started, newest_seen, range_from);
-                s.finish_run(run_id, next_from.as_deref(), now)?;
-                written.next_from = next_from;
+                let _turn = commit_turns().acquire_owned().await.expect("the semaphore is never closed");
+                let unattributed = requests.saturating_sub(written.requests);
+                written.next_from = blocking(|| -> anyhow::Result<_> {
+                    let mut s = lock(&store);
+                    s.note_requests(run_id, unattributed)?;
+                    let run = s.run(run_id)?;
+                    let next_from = next_from(range_until, run.server_started, newest_seen, range_from);
+                    s.finish_run(run_id, next_from.as_deref(), now)?;
+                    Ok(next_from)
+                })?;
+                break;
             }
             Write::Failed { error, requests } => {
                 let unattributed = requests.saturating_sub(written.requests);
-                lock(store).note_error(run_id, &error, unattributed)?;
+                blocking(|| lock(&store).note_error(run_id, &error, unattributed))?;
+                break;
             }
         }
     }

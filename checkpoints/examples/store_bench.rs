@@ -54,6 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 transcoded: false,
                 response_date: None,
                 slice: None,
+                packed: None,
                 now: 0,
             })
             .collect();

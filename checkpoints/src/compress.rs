@@ -139,7 +139,7 @@ fn with_entropy_tables(content: &[u8], samples: &[&[u8]]) -> Option<Vec<u8>> {
 }
 
 /// Compresses metadata against one dictionary.
-pub(crate) struct Packer {
+pub struct Packer {
     pub dictionary_id: i64,
     compressor: zstd::bulk::Compressor<'static>,
     /// Reused for every record: the output of one is bound, then dropped.
@@ -162,6 +162,51 @@ impl Packer {
         self.scratch.reserve(zstd::zstd_safe::compress_bound(raw.len()));
         let len = self.compressor.compress_to_buffer(raw, &mut self.scratch)?;
         Ok(if len < raw.len() { (Codec::Zstd, &self.scratch[..len]) } else { (Codec::Raw, raw) })
+    }
+
+    /// A page's metadata packed in order, one entry per record (`None`
+    /// for a record without metadata), ahead of its commit and off the
+    /// writer's thread.
+    pub fn pack_page<'a>(&mut self, metadata: impl IntoIterator<Item = Option<&'a [u8]>>) -> io::Result<PackedPage> {
+        let mut page = PackedPage { dictionary_id: self.dictionary_id, bytes: Vec::new(), records: Vec::new() };
+        for raw in metadata {
+            let entry = match raw {
+                Some(raw) => {
+                    let (codec, stored) = self.pack(raw)?;
+                    let start = page.bytes.len();
+                    page.bytes.extend_from_slice(stored);
+                    Some((codec, start..page.bytes.len()))
+                }
+                None => None,
+            };
+            page.records.push(entry);
+        }
+        Ok(page)
+    }
+}
+
+/// A page's metadata as [`Packer::pack_page`] made it.
+#[derive(Debug)]
+pub struct PackedPage {
+    pub dictionary_id: i64,
+    bytes: Vec<u8>,
+    records: Vec<Option<(Codec, std::ops::Range<usize>)>>,
+}
+
+impl PackedPage {
+    /// Records packed.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Record `i`'s metadata as stored, if it has any.
+    pub fn get(&self, i: usize) -> Option<(Codec, &[u8])> {
+        let (codec, range) = self.records.get(i)?.as_ref()?;
+        Some((*codec, &self.bytes[range.clone()]))
     }
 }
 

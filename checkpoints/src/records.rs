@@ -181,8 +181,18 @@ mod tests {
                 about: None,
             })
             .collect();
-        let page =
-            PageCommit { records, next: Position::default(), requests: 1, repairs: 0, skipped: 0, transcoded: false, response_date: None, slice: None, now: 0 };
+        let page = PageCommit {
+            records,
+            next: Position::default(),
+            requests: 1,
+            repairs: 0,
+            skipped: 0,
+            transcoded: false,
+            response_date: None,
+            slice: None,
+            packed: None,
+            now: 0,
+        };
         store.commit_page(run.id, &page).unwrap();
         source.id
     }

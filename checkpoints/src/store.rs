@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::compress::{self, Codec, Packer, Unpackers};
+use crate::compress::{self, Codec, PackedPage, Packer, Unpackers};
 use crate::error::{Doing, Error, Result};
 use crate::schema;
 
@@ -149,6 +149,9 @@ pub struct PageCommit<'a> {
     /// The slice of a parallel run the page belongs to: `next` is then that
     /// slice's position (its token; `None` once the slice is done).
     pub slice: Option<i64>,
+    /// The records' metadata already packed, in order ([`crate::compress::Packer::pack_page`]);
+    /// `None`: packed here, as the store's own dictionary for the source says.
+    pub packed: Option<&'a PackedPage>,
     pub now: i64,
 }
 
@@ -408,8 +411,11 @@ impl Store {
         // A dictionary made here is only kept for later groups once this
         // transaction, which writes it, has committed.
         let mut new_packer = None;
+        let all_packed = pages.iter().all(|p| p.packed.is_some());
         let mut packer = match self.packers.get_mut(&source_id) {
             Some(packer) => Some(packer),
+            // Pages packed ahead need no packer here (nor its memory).
+            None if all_packed => None,
             None => {
                 new_packer = packer_for(&tx, source_id, pages)?;
                 new_packer.as_mut()
@@ -432,22 +438,27 @@ impl Store {
                 tx.prepare_cached("UPDATE run_slice SET token = ?3, done = (?3 IS NULL) WHERE id = ?2 AND run_id = ?1").doing("saving a slice's position")?;
             for page in pages {
                 let mut deleted = 0u64;
-                for rec in &page.records {
+                let packed = page.packed.filter(|p| p.len() == page.records.len());
+                for (i, rec) in page.records.iter().enumerate() {
                     deleted += rec.deleted as u64;
                     // One set (the usual case) is stored without a copy.
                     let sets = match rec.sets {
                         [one] => Cow::Borrowed(one.as_str()),
                         many => Cow::Owned(many.join("\n")),
                     };
-                    let (codec, dictionary, metadata) = match (rec.metadata, packer.as_deref_mut()) {
-                        (Some(raw), Some(packer)) => {
+                    let (codec, dictionary, metadata) = match (rec.metadata, packed, packer.as_deref_mut()) {
+                        (Some(_), Some(packed), _) => match packed.get(i) {
+                            Some((codec, stored)) => (codec, (codec == Codec::Zstd).then_some(packed.dictionary_id), Some(stored)),
+                            None => (Codec::Raw, None, rec.metadata),
+                        },
+                        (Some(raw), None, Some(packer)) => {
                             let dictionary = packer.dictionary_id;
                             let (codec, stored) = packer
                                 .pack(raw)
                                 .map_err(|e| Error::Metadata { identifier: rec.identifier.to_string(), detail: format!("compressing: {e}") })?;
                             (codec, (codec == Codec::Zstd).then_some(dictionary), Some(stored))
                         }
-                        (raw, _) => (Codec::Raw, None, raw),
+                        (raw, _, _) => (Codec::Raw, None, raw),
                     };
                     seq += 1;
                     upsert
@@ -515,6 +526,14 @@ impl Store {
             .execute("UPDATE run SET last_error = ?2, requests = requests + ?3 WHERE id = ?1", params![run_id, error, extra_requests as i64])
             .doing("noting an error")
             .map(drop)
+    }
+
+    /// The source's compression dictionary (id and content), once it has one.
+    pub fn dictionary(&self, source_id: i64) -> Result<Option<(i64, Vec<u8>)>> {
+        self.conn
+            .query_row("SELECT id, content FROM metadata_dictionary WHERE source_id = ?1 ORDER BY id DESC LIMIT 1", [source_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .doing("reading the source's compression dictionary")
     }
 
     /// Counts requests no stored page accounts for (pages asked for and

@@ -16,14 +16,14 @@
 
 use std::cmp::Reverse;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use checkpoints::{RunPlan, Slice, SliceRange, Store};
 use chrono::{DateTime, TimeDelta, Utc};
 use oai::{Client, Fetched, Granularity, ListArgs, Page, Record};
 
-use super::{HarvestRequest, SliceStart, Start, Windows, Write, fetch_pages};
+use super::{HarvestRequest, Pipeline, SliceStart, Start, Windows, fetch_pages};
 use crate::util::{blocking, lock};
 
 /// A slice is split when its list is more than this many times its share
@@ -269,20 +269,13 @@ fn describe(slice: &Slice) -> String {
 
 /// Follows the planned slices, `n` at once, largest first (a begun slice,
 /// of unknown size, before all).
-pub(super) async fn fetch(
-    client: &Client,
-    request: &HarvestRequest,
-    planned: Planned,
-    granularity: Granularity,
-    tx: &mpsc::SyncSender<Write>,
-    budget: &Arc<tokio::sync::Semaphore>,
-) -> anyhow::Result<()> {
+pub(super) async fn fetch(client: &Client, request: &HarvestRequest, planned: Planned, granularity: Granularity, pipeline: &Pipeline) -> anyhow::Result<()> {
     let Planned { mut slices, size, n } = planned;
     slices.sort_by_key(|p| Reverse(p.size.unwrap_or(u64::MAX)));
     let queue = Arc::new(Mutex::new(VecDeque::from(slices)));
     let mut fetchers = tokio::task::JoinSet::new();
     for _ in 0..n {
-        let (client, request, queue, tx, budget) = (client.clone(), request.clone(), queue.clone(), tx.clone(), budget.clone());
+        let (client, request, queue, pipeline) = (client.clone(), request.clone(), queue.clone(), pipeline.clone());
         fetchers.spawn(async move {
             loop {
                 let Some(next) = lock(&queue).pop_front() else { return anyhow::Ok(()) };
@@ -290,7 +283,7 @@ pub(super) async fn fetch(
                 let position =
                     checkpoints::Position { window_from: next.slice.from.clone(), window_until: next.slice.until.clone(), token: next.slice.token.clone() };
                 let start = Start { position, slice: Some(SliceStart { id: next.slice.id, first: next.first, run_size: size }) };
-                fetch_pages(&client, &request, start, &windows, client.requests(), &tx, &budget).await?;
+                fetch_pages(&client, &request, start, &windows, client.requests(), &pipeline).await?;
             }
         });
     }

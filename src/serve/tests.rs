@@ -32,6 +32,7 @@ fn store_with(n: usize) -> (Store, Repository) {
         transcoded: false,
         response_date: None,
         slice: None,
+        packed: None,
         now: 1_700_000_000,
     };
     store.commit_page(run.id, &page).unwrap();

@@ -130,6 +130,7 @@ async fn control_characters_from_a_server_are_escaped_on_a_terminal_only() {
             transcoded: false,
             response_date: None,
             slice: None,
+            packed: None,
             now: 1,
         };
         store.commit_page(run.id, &page).unwrap();

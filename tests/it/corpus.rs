@@ -284,6 +284,7 @@ fn real_metadata_is_stored_compressed_and_read_back_exactly() {
             transcoded: false,
             response_date: None,
             slice: None,
+            packed: None,
             now: 0,
         };
         store.commit_pages(run.id, &[commit]).unwrap();

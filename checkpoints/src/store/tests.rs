@@ -18,6 +18,7 @@ fn page<'a>(records: Vec<RecordIn<'a>>, token: Option<&str>, now: i64) -> PageCo
         transcoded: false,
         response_date: Some(format!("2026-01-01T00:00:{now:02}Z")),
         slice: None,
+        packed: None,
         now,
     }
 }
@@ -447,4 +448,27 @@ fn an_untouched_slice_splits_into_its_halves_at_once() {
     assert_eq!(ranges, halves.clone().map(|h| (h.id, h.from, h.until)).to_vec());
     s.restart_slice(run.id, halves[0].id, "token lost").unwrap();
     assert_eq!(s.run(run.id).unwrap().tally.restarts, 1);
+}
+
+#[test]
+fn a_page_packed_ahead_is_stored_as_packed_and_reads_back_exactly() {
+    let mut s = Store::open_in_memory().unwrap();
+    let (src, run) = start(&mut s, &key());
+    let batch = Batch::new("r", 300);
+    // The first page makes the dictionary, in the store.
+    s.commit_page(run.id, &page(batch.records(0..150), Some("t1"), 2)).unwrap();
+    let (id, content) = s.dictionary(src.id).unwrap().expect("a dictionary");
+    // The next is packed outside, as a harvest's packing threads do.
+    let mut packer = crate::compress::Packer::new(id, &content).unwrap();
+    let records = batch.records(150..300);
+    let packed = packer.pack_page(records.iter().map(|r| r.metadata)).unwrap();
+    assert_eq!(packed.len(), 150);
+    let mut ahead = page(records, None, 3);
+    ahead.packed = Some(&packed);
+    s.commit_page(run.id, &ahead).unwrap();
+    let (codec, dictionary, len) = stored_form(&s, "r299");
+    assert_eq!((codec.as_str(), dictionary, len), ("zstd", Some(id), packed.get(149).unwrap().1.len()));
+    for i in [150, 200, 299] {
+        assert_eq!(s.record(&batch.ids[i]).unwrap()[0].metadata.as_deref(), Some(batch.metas[i].as_slice()));
+    }
 }

@@ -159,7 +159,7 @@ impl Testbed {
         let at = |i: usize| -> i64 {
             let i = i as i64;
             let (before, crowded) = (before as i64, crowded as i64);
-            if i < before {
+            if crowded == 0 || i < before {
                 i * spec.step_secs
             } else if i < before + crowded {
                 before * spec.step_secs + (i - before) * 86_400 / crowded
@@ -472,7 +472,11 @@ impl Repo {
     fn too_narrow(&self, query: &str) -> bool {
         let Some(narrowest) = self.spec.narrowest_range else { return false };
         let arg = |name: &str| {
-            query.split('&').find_map(|p| p.strip_prefix(name).and_then(|v| v.strip_prefix('='))).and_then(decode_component).and_then(|v| oai::parse_datestamp(&v))
+            query
+                .split('&')
+                .find_map(|p| p.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+                .and_then(decode_component)
+                .and_then(|v| oai::parse_datestamp(&v))
         };
         matches!((arg("from"), arg("until")), (Some(from), Some(until)) if until - from < narrowest)
     }
