@@ -61,6 +61,17 @@ for N in "${SIZES[@]}"; do
   row oai-mirror "$got" "$t_us" "$m_us" "$pages" "$c_us"
   [ "$got" = "$N" ] || { echo "oai-mirror harvested $got of $N" >&2; exit 1; }
   echo "  seconds per run: curl $(cut -d' ' -f1 "$WORK/curl.runs" | paste -sd' '); oai-mirror $(cut -d' ' -f1 "$WORK/us.runs" | paste -sd' ')"
+  # Where oai-mirror's time goes, stage by stage (summed over threads; the
+  # stages overlap): one more run, with --json.
+  rm -rf "$WORK/db.sqlite"*
+  "$BIN" -q --db "$WORK/db.sqlite" harvest "$URL" --json > "$WORK/run.json"
+  python3 - "$WORK/run.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["summary"]
+t = s["time"]
+print("  stages (s, one run of %.2f s): waiting for pages %.2f, parsing %.2f, packing %.2f, writer waiting for packing %.2f, storing %.2f"
+      % (s["seconds"], t["waiting"], t["parsing"], t["packing"], t["writer_waiting"], t["storing"]))
+PY
   "$BIN" --db "$WORK/db.sqlite" status --json > "$WORK/status.json"
   received=$(grep -o '"metadata_bytes_received": [0-9]*' "$WORK/status.json" | grep -o '[0-9]*$')
   stored=$(grep -o '"metadata_bytes_stored": [0-9]*' "$WORK/status.json" | grep -o '[0-9]*$')

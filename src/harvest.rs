@@ -782,6 +782,7 @@ async fn write_pages(desk: Desk, mut tally: Tally, mut rx: mpsc::Receiver<Write>
                         && let Some(dictionary) = s.dictionary(source_id)?
                     {
                         packing.learn(dictionary);
+                        s.forget_packer(source_id);
                     }
                     Ok(())
                 })?;

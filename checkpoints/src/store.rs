@@ -528,6 +528,12 @@ impl Store {
             .map(drop)
     }
 
+    /// Drops the source's packer, if this store made one: a writer whose
+    /// pages come packed ([`PageCommit::packed`]) needs none here.
+    pub fn forget_packer(&mut self, source_id: i64) {
+        self.packers.remove(&source_id);
+    }
+
     /// The source's compression dictionary (id and content), once it has one.
     pub fn dictionary(&self, source_id: i64) -> Result<Option<(i64, Vec<u8>)>> {
         self.conn

@@ -20,7 +20,13 @@ use crate::client::Clock;
 pub struct Hosts {
     per_host: usize,
     hosts: Arc<Mutex<HashMap<String, Arc<Host>>>>,
+    /// HTTP clients by (timeout, connect timeout, credentials carried).
+    http: Arc<Mutex<HashMap<HttpKey, reqwest::Client>>>,
 }
+
+/// What an HTTP client is built with: its timeouts, and whether it carries
+/// credentials (which keeps redirects to the same origin).
+pub(crate) type HttpKey = (Duration, Duration, bool);
 
 struct Host {
     slots: Arc<Semaphore>,
@@ -52,7 +58,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Hosts {
     /// At most `per_host` requests in flight to one host (at least one).
     pub fn new(per_host: usize) -> Hosts {
-        Hosts { per_host: per_host.max(1), hosts: Arc::default() }
+        Hosts { per_host: per_host.max(1), hosts: Arc::default(), http: Arc::default() }
+    }
+
+    /// The HTTP client built with `key`, made by `build` the first time.
+    pub(crate) fn http_client<E>(&self, key: HttpKey, build: impl FnOnce() -> Result<reqwest::Client, E>) -> Result<reqwest::Client, E> {
+        let mut clients = lock(&self.http);
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
+        }
+        let client = build()?;
+        clients.insert(key, client.clone());
+        Ok(client)
     }
 
     pub fn per_host(&self) -> usize {
