@@ -19,7 +19,7 @@ use tracing::Instrument;
 
 use crate::util::{blocking, lock};
 
-mod pack;
+pub mod pack;
 mod parallel;
 
 /// How a run's range is cut into windows, each checkpointed on its own.

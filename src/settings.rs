@@ -223,11 +223,14 @@ pub struct HarvestSettings {
     pub jobs: usize,
     /// Requests in flight to one host at once, all sources on it together.
     pub max_requests: usize,
+    /// Threads compressing metadata ahead of the writer, for the whole
+    /// process; `None`: the cores but two, at most four (none on two cores).
+    pub pack_threads: Option<usize>,
 }
 
 impl Default for HarvestSettings {
     fn default() -> Self {
-        HarvestSettings { jobs: 4, max_requests: 1 }
+        HarvestSettings { jobs: 4, max_requests: 1, pack_threads: None }
     }
 }
 

@@ -94,6 +94,7 @@ pub async fn harvest(
     progress: Arc<dyn Progress>,
 ) -> anyhow::Result<Summary> {
     let client = oai::Client::new(&job.source.base_url, settings.client_options(job.strict))?;
+    harvest::pack::configure(settings.harvest.pack_threads);
     let _held = {
         let store = crate::util::lock(&store);
         let source = store.source(&job.source, chrono::Utc::now().timestamp())?;
