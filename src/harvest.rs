@@ -195,6 +195,7 @@ fn token_is_lost(e: &oai::Error) -> bool {
 #[tracing::instrument(name = "harvest", skip_all, fields(source = %request.source.base_url, prefix = %request.source.metadata_prefix))]
 pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &HarvestRequest, progress: Arc<dyn Progress>) -> anyhow::Result<Summary> {
     let started = Instant::now();
+    let _running = pack::Running::start();
     let requests_at_start = client.requests();
     let now = Utc::now().timestamp();
     let parallel = request.parallel.filter(|&n| n > 1);

@@ -224,7 +224,8 @@ pub struct HarvestSettings {
     /// Requests in flight to one host at once, all sources on it together.
     pub max_requests: usize,
     /// Threads compressing metadata ahead of the writer, for the whole
-    /// process; `None`: the cores but two, at most four (none on two cores).
+    /// process; `None`: the cores but two, at most four (on two cores, one
+    /// while several harvests run at once, else none).
     pub pack_threads: Option<usize>,
 }
 

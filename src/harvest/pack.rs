@@ -9,7 +9,7 @@
 //! dictionary (made by the store from its first records, in the commit that
 //! stores them) its pages go unpacked and the store packs them itself.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -18,28 +18,56 @@ use oai::Record;
 
 use crate::util::lock;
 
-/// Packing threads for the whole process: the cores but two (the fetchers
-/// and the writer need theirs), at most four; none on two cores or fewer,
-/// where the writer packs as it stores (measured on 2 cores: packing on a
-/// thread of its own took a fifth more time and a tenth more CPU, the
-/// cores being busy already).
+/// Packing threads for the whole process: `[harvest] pack_threads` if set;
+/// else the cores but two, at most four; on two cores or fewer, one while
+/// several harvests share the writer, none for a harvest alone (the writer
+/// then packs as it stores). Measured on 2 cores: a harvest alone took a
+/// fifth more time packing on a thread of its own, the cores being busy
+/// already; 200 at once took 68 s instead of 82, the writer they share
+/// being the bottleneck.
 fn packing_threads() -> usize {
-    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from).saturating_sub(2).min(4))
+    if let Some(&n) = CONFIGURED.get() {
+        return n;
+    }
+    match std::thread::available_parallelism().map_or(1, usize::from) {
+        cores if cores > 2 => (cores - 2).min(4),
+        _ => usize::from(HARVESTS.load(Ordering::Relaxed) > 1),
+    }
 }
 
-static THREADS: OnceLock<usize> = OnceLock::new();
+static CONFIGURED: OnceLock<usize> = OnceLock::new();
+
+/// Harvests running in this process now.
+static HARVESTS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a harvest as running while it lives.
+pub(super) struct Running(());
+
+impl Running {
+    pub(super) fn start() -> Running {
+        HARVESTS.fetch_add(1, Ordering::Relaxed);
+        Running(())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        HARVESTS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// Sets the process's packing threads (`[harvest] pack_threads`) before the
 /// first harvest; later calls change nothing.
 pub fn configure(threads: Option<usize>) {
     if let Some(n) = threads {
-        let _ = THREADS.set(n.min(64));
+        let _ = CONFIGURED.set(n.min(64));
     }
 }
 
 fn packing_turns() -> Arc<tokio::sync::Semaphore> {
     static TURNS: OnceLock<Arc<tokio::sync::Semaphore>> = OnceLock::new();
-    TURNS.get_or_init(|| Arc::new(tokio::sync::Semaphore::new(packing_threads().max(1)))).clone()
+    let most = CONFIGURED.get().copied().unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from).saturating_sub(2).clamp(1, 4));
+    TURNS.get_or_init(|| Arc::new(tokio::sync::Semaphore::new(most.max(1)))).clone()
 }
 
 /// One source's packing: its dictionary once known, and the packers made

@@ -1,6 +1,6 @@
 //! The MediaWiki client against a real MediaWiki 1.39.
 
-use oai_mirror::mediawiki::{ApiCode, Change, CreateMode, Edit, EditOutcome, MwError, PageRef, Wiki};
+use oai_mirror::mediawiki::{ApiCode, Change, CreateMode, Edit, EditOutcome, MwError, PageRef, Sent, Wiki};
 
 use crate::support::{test_wiki, unique_title};
 
@@ -85,6 +85,40 @@ async fn a_server_side_merge_returns_the_merged_text() {
     saved(&other, &edit(&title, &FIVE.replace("line one", "line one (other)"), Some(r1))).await;
     let (_, _, merged) = saved(&bot, &edit(&title, &FIVE.replace("line five", "line five (bot)"), Some(r1))).await;
     assert_eq!(merged, "line one (other)\nline two\nline three\nline four\nline five (bot)");
+}
+
+/// A sync pushes its edits first and reads the saved revisions back
+/// together; what it reads must be what reading each back alone says,
+/// the text MediaWiki merged on its side included.
+#[tokio::test]
+async fn saved_revisions_read_back_together_are_what_each_read_alone_says_a_server_side_merge_included() {
+    let tw = test_wiki();
+    let (bot, other) = (tw.bot(), tw.other());
+    let titles: Vec<String> = (0..3).map(|i| unique_title(&format!("Batch {i}"))).collect();
+    let mut bases = Vec::new();
+    for t in &titles {
+        bases.push(saved(&bot, &edit(t, FIVE, None)).await.1);
+    }
+    // Another user edits the first page's first line; the bot's edit of its
+    // last line, on the old base, is merged by MediaWiki.
+    saved(&other, &edit(&titles[0], &FIVE.replace("line one", "line one (other)"), Some(bases[0]))).await;
+    let sent: Vec<String> = (0..3).map(|i| FIVE.replace("line five", &format!("line five (bot {i})"))).collect();
+    let mut revs = Vec::new();
+    for i in 0..3 {
+        match bot.edit_unread(&edit(&titles[i], &sent[i], Some(bases[i]))).await.unwrap() {
+            Sent::Saved { newrevid, .. } => revs.push(newrevid),
+            Sent::Done(other) => panic!("expected a save, got {other:?}"),
+        }
+    }
+    let before = bot.requests();
+    let together = bot.revision_texts(&revs).await.unwrap();
+    assert_eq!(bot.requests() - before, 1, "three revisions in one request");
+    for i in 0..3 {
+        let alone = bot.revision_text(revs[i], &titles[i]).await.unwrap();
+        assert_eq!(together.get(&revs[i]), Some(&alone), "{}", titles[i]);
+    }
+    assert_eq!(together[&revs[0]], "line one (other)\nline two\nline three\nline four\nline five (bot 0)", "merged on the server");
+    assert_eq!((&together[&revs[1]], &together[&revs[2]]), (&sent[1], &sent[2]));
 }
 
 #[tokio::test]
