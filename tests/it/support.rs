@@ -104,6 +104,8 @@ pub fn stored(db: &Path) -> std::collections::BTreeMap<String, (String, bool)> {
 /// run, in the test target's temporary directory. It stays up after the
 /// tests (tests/run.sh stops it); a later run reuses it.
 pub struct TestWiki {
+    /// Where the test bed keeps it (`DIR` of `mediawiki.sh start`).
+    pub dir: PathBuf,
     pub api: String,
     pub bot_user: String,
     pub bot_password: String,
@@ -137,6 +139,7 @@ fn start_wiki(name: &str, offset: u16) -> TestWiki {
         let env = std::fs::read_to_string(dir.join("credentials.env")).unwrap();
         let get = |k: &str| env.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap_or_else(|| panic!("{k} in credentials.env")).to_string();
         TestWiki {
+            dir,
             api: get("MW_API"),
             bot_user: get("MW_BOT_USER"),
             bot_password: get("MW_BOT_PASSWORD"),

@@ -24,6 +24,7 @@
 set -euo pipefail
 
 MWSRC=/usr/share/mediawiki
+REPO=$(cd "$(dirname "$0")/../.." && pwd -P)
 BOT_SECRET=testbedbotpasswordsecret00000000
 OTHER_SECRET=otheruserbotpasswordsecret000000
 
@@ -139,6 +140,12 @@ write_settings() {
 \$wgJobRunRate = 1;
 \$wgRunJobsAsync = false;
 \$wgPingback = false;
+// The project's edit hook (examples/mediawiki); it triggers nothing until a
+// test writes its daemon's trigger URLs into DIR/trigger.php.
+wfLoadExtension( "OaiMirrorTrigger", "$REPO/examples/mediawiki/OaiMirrorTrigger/extension.json" );
+if ( is_file( "$1/trigger.php" ) ) {
+	require "$1/trigger.php";
+}
 EOF
 }
 
