@@ -86,6 +86,8 @@ pub struct SyncJob {
     pub peer: SyncPeer,
     pub policy: ConflictPolicy,
     pub prefer: Target,
+    /// Where conflict notices go.
+    pub notify: Vec<crate::sync::run::Notice>,
 }
 
 /// The other side of a sync.
@@ -225,7 +227,7 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
                     ));
                 }
             };
-            (&s.schedule, &s.timezone, Work::Sync(SyncJob { wiki, peer, policy: s.conflicts, prefer: s.prefer }))
+            (&s.schedule, &s.timezone, Work::Sync(SyncJob { wiki, peer, policy: s.conflicts, prefer: s.prefer, notify: s.notify.clone() }))
         }
     };
     let schedule = match schedule {

@@ -132,6 +132,9 @@ pub struct SyncSettings {
     /// Whose text fills a conflicting region under keep-both: `wiki` or `with`.
     #[serde(default = "default_prefer", with = "SideName")]
     pub prefer: Target,
+    /// Where conflict notices go: `page-talk` and/or `user-talk`.
+    #[serde(default = "crate::sync::run::default_notices")]
+    pub notify: Vec<crate::sync::run::Notice>,
     /// When `oai-mirror run` runs it: cron, 5 fields (or 6 with seconds).
     pub schedule: Option<String>,
     /// The schedule's time zone (IANA name); UTC by default.

@@ -220,7 +220,7 @@ async fn sync_by_packages(
 }
 
 pub async fn sync(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, job: &SyncJob, dry_run: bool) -> anyhow::Result<Report> {
-    let mut opts = SyncOptions { name: name.to_string(), policy: job.policy, prefer: job.prefer, dry_run, announce: true };
+    let mut opts = SyncOptions { name: name.to_string(), policy: job.policy, prefer: job.prefer, dry_run, announce: true, notify: job.notify.clone() };
     let client = |m: &MirrorJob| -> anyhow::Result<(Arc<Wiki>, Option<oai::Client>)> {
         Ok((settings.wiki_client(&m.pull.wiki)?, settings.wiki_oai_client(&m.pull.wiki)?))
     };

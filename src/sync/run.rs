@@ -19,7 +19,7 @@ use tracing::Instrument;
 pub use super::peer::{Carried, Checkout, Side};
 use super::peer::{Live, Peer, Written};
 use super::plan::{self, Action, Base, ConflictPolicy, State, Target};
-use crate::mediawiki::{CreateMode, Edit, EditOutcome, PageRef};
+use crate::mediawiki::{CreateMode, Edit, EditOutcome, PageRef, Wiki};
 use crate::util::{lock, md5_hex};
 
 pub struct SyncOptions {
@@ -33,6 +33,24 @@ pub struct SyncOptions {
     /// packages only one of the two sites does (the sync carries the
     /// notice to the other), or each wiki would get two.
     pub announce: bool,
+    /// Where notices go (`[sync.NAME] notify`).
+    pub notify: Vec<Notice>,
+}
+
+/// Where a conflict's notice is left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Notice {
+    /// The page's talk page (on `wiki`; the sync carries it to the other side).
+    PageTalk,
+    /// The user talk page of both contributors whose edits clashed, each on
+    /// the wiki where they made theirs.
+    UserTalk,
+}
+
+/// Where notices go unless the config says: the page's talk page.
+pub fn default_notices() -> Vec<Notice> {
+    vec![Notice::PageTalk]
 }
 
 /// What a run did, line by line for people and in numbers for machines.
@@ -639,7 +657,6 @@ impl<'a> Run<'a> {
             self.report.say(format!("[[{}]]: conflict {id} recorded, both texts kept; the other site posts the notice", note.title));
             return Ok(());
         }
-        let talk = talk_title(&note.title);
         let kept = match note.policy {
             ConflictPolicy::KeepBoth => format!(
                 "The overlapping parts now hold the text from {}; the other version is kept whole {} and in the mirror (conflict {id}).",
@@ -660,29 +677,52 @@ impl<'a> Run<'a> {
             note.with_user,
             with.describe_rev(store, pair.with_page, note.with_rev)
         );
-        let existing = wiki.wiki.pages(&[PageRef::Title(&talk)]).await?;
-        let (current, base) = match existing.first().and_then(|p| p.revision.as_ref()) {
-            Some(r) => (r.text.clone().unwrap_or_default(), Some(r.revid)),
-            None => (String::new(), None),
-        };
-        let text = format!("{}{notice}", current.trim_end());
-        let edit = Edit {
-            page: PageRef::Title(&talk),
-            text: text.trim_start(),
-            summary: "oai-mirror: edit conflict",
-            base_revid: base,
-            start_timestamp: None,
-            mode: CreateMode::Either,
-            minor: false,
-            tags: &[],
-        };
-        match wiki.wiki.edit(&edit).await {
-            Ok(EditOutcome::Saved { .. }) => {
-                self.report.say(format!("[[{}]]: conflict {id} recorded, both texts kept; notice posted on [[{talk}]]", note.title))
+        // Where each notice goes: the page's talk page on `wiki`, and each
+        // contributor's talk page on the wiki of their edit.
+        let mut places: Vec<(&Wiki, String)> = Vec::new();
+        if opts.notify.contains(&Notice::PageTalk) {
+            places.push((&wiki.wiki, talk_title(&note.title)));
+        }
+        if opts.notify.contains(&Notice::UserTalk) {
+            places.push((&wiki.wiki, format!("User talk:{}", note.wiki_user)));
+            if let Peer::Wiki(other) = with {
+                places.push((&other.wiki, format!("User talk:{}", note.with_user)));
             }
-            other => self.report.say(format!("[[{}]]: conflict {id} recorded, both texts kept; the notice on [[{talk}]] failed: {other:?}", note.title)),
+        }
+        for (on, talk) in places {
+            // A talk page that cannot be written (a blocked user, a protected
+            // page) is reported; the conflict is recorded either way.
+            match leave_notice(on, &talk, &notice).await {
+                Ok(()) => self.report.say(format!("[[{}]]: conflict {id} recorded, both texts kept; notice posted on [[{talk}]]", note.title)),
+                Err(why) => self.report.say(format!("[[{}]]: conflict {id} recorded, both texts kept; the notice on [[{talk}]] failed: {why}", note.title)),
+            }
         }
         Ok(())
+    }
+}
+
+/// Appends `notice` to the talk page `talk` on `wiki`.
+async fn leave_notice(wiki: &Wiki, talk: &str, notice: &str) -> Result<(), String> {
+    let existing = wiki.pages(&[PageRef::Title(talk)]).await.map_err(|e| format!("{e:#}"))?;
+    let (current, base) = match existing.first().and_then(|p| p.revision.as_ref()) {
+        Some(r) => (r.text.clone().unwrap_or_default(), Some(r.revid)),
+        None => (String::new(), None),
+    };
+    let text = format!("{}{notice}", current.trim_end());
+    let edit = Edit {
+        page: PageRef::Title(talk),
+        text: text.trim_start(),
+        summary: "oai-mirror: edit conflict",
+        base_revid: base,
+        start_timestamp: None,
+        mode: CreateMode::Either,
+        minor: false,
+        tags: &[],
+    };
+    match wiki.edit(&edit).await {
+        Ok(EditOutcome::Saved { .. }) => Ok(()),
+        Ok(other) => Err(format!("{other:?}")),
+        Err(e) => Err(format!("{e:#}")),
     }
 }
 

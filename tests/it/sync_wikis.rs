@@ -117,6 +117,27 @@ async fn the_same_line_changed_on_both_is_a_conflict_that_keeps_both_texts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_user_talk_notices_both_contributors_hear_of_the_conflict_on_their_own_wiki() {
+    let p = setup("notify = [\"page-talk\", \"user-talk\"]\n");
+    let t = p.title("Told");
+    save(&p.a, &t, PAGE).await;
+    p.sync().await;
+    let rev_a = save(&p.a_other, &t, &PAGE.replace("middle line", "middle line (a)")).await;
+    let rev_b = save(&p.b, &t, &PAGE.replace("middle line", "middle line (b)")).await;
+    let report = p.sync().await;
+    assert_eq!(report["conflicts"], 1, "{report}");
+    // Otheruser edited on a, Harvestbot on b: each hears of it where they edited.
+    for (wiki, user) in [(&p.a, "Otheruser"), (&p.b, "Harvestbot")] {
+        let (_, talk) = current(wiki, &format!("User talk:{user}")).await.unwrap_or_else(|| panic!("no notice for {user}: {report}"));
+        // Other tests leave notices there too: this conflict's is the one naming the page.
+        let notice =
+            talk.split("== Edit conflict synced by oai-mirror ==").find(|n| n.contains(&format!("[[{t}]]"))).unwrap_or_else(|| panic!("{user}: {talk}"));
+        assert!(notice.contains(&rev_a.to_string()) && notice.contains(&rev_b.to_string()), "{user}: {notice}");
+    }
+    assert!(current(&p.a, &format!("Talk:{t}")).await.is_some(), "the page's talk page has its notice too");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_move_on_one_wiki_and_an_edit_on_the_other() {
     let p = setup("");
     let (t, moved) = (p.title("Mover"), p.title("Mover moved"));
