@@ -681,12 +681,12 @@ impl<'a> Run<'a> {
         // contributor's talk page on the wiki of their edit.
         let mut places: Vec<(&Wiki, String)> = Vec::new();
         if opts.notify.contains(&Notice::PageTalk) {
-            places.push((&wiki.wiki, talk_title(&note.title)));
+            places.push((wiki.wiki, talk_title(&note.title)));
         }
         if opts.notify.contains(&Notice::UserTalk) {
-            places.push((&wiki.wiki, format!("User talk:{}", note.wiki_user)));
+            places.push((wiki.wiki, format!("User talk:{}", note.wiki_user)));
             if let Peer::Wiki(other) = with {
-                places.push((&other.wiki, format!("User talk:{}", note.with_user)));
+                places.push((other.wiki, format!("User talk:{}", note.with_user)));
             }
         }
         for (on, talk) in places {
