@@ -63,6 +63,9 @@ pub struct HarvestRequest {
     pub parallel: Option<u32>,
 }
 
+/// The most slices of one run harvested at once.
+pub const MAX_PARALLEL: u32 = 64;
+
 /// What a harvest did.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Summary {
@@ -198,7 +201,8 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
     let _running = pack::Running::start();
     let requests_at_start = client.requests();
     let now = Utc::now().timestamp();
-    let parallel = request.parallel.filter(|&n| n > 1);
+    // As the command line allows: a config's `parallel` is bounded the same.
+    let parallel = request.parallel.filter(|&n| n > 1).map(|n| n.min(MAX_PARALLEL));
     if parallel.is_some() && request.window.is_some() {
         bail!("--parallel and --window both cut the range into parts: choose one");
     }
