@@ -29,10 +29,17 @@ fn packing_threads() -> usize {
     if let Some(&n) = CONFIGURED.get() {
         return n;
     }
-    match std::thread::available_parallelism().map_or(1, usize::from) {
+    match cores() {
         cores if cores > 2 => (cores - 2).min(4),
         _ => usize::from(HARVESTS.load(Ordering::Relaxed) > 1),
     }
+}
+
+/// The cores this process may use, read once: asked for every page, and
+/// the answer reads cgroup files.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
 }
 
 static CONFIGURED: OnceLock<usize> = OnceLock::new();
@@ -66,8 +73,12 @@ pub fn configure(threads: Option<usize>) {
 
 fn packing_turns() -> Arc<tokio::sync::Semaphore> {
     static TURNS: OnceLock<Arc<tokio::sync::Semaphore>> = OnceLock::new();
-    let most = CONFIGURED.get().copied().unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from).saturating_sub(2).clamp(1, 4));
-    TURNS.get_or_init(|| Arc::new(tokio::sync::Semaphore::new(most.max(1)))).clone()
+    TURNS
+        .get_or_init(|| {
+            let most = CONFIGURED.get().copied().unwrap_or_else(|| cores().saturating_sub(2).clamp(1, 4));
+            Arc::new(tokio::sync::Semaphore::new(most.max(1)))
+        })
+        .clone()
 }
 
 /// One source's packing: its dictionary once known, and the packers made
