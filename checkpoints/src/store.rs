@@ -536,10 +536,7 @@ impl Store {
 
     /// The source's compression dictionary (id and content), once it has one.
     pub fn dictionary(&self, source_id: i64) -> Result<Option<(i64, Vec<u8>)>> {
-        self.conn
-            .query_row("SELECT id, content FROM metadata_dictionary WHERE source_id = ?1 ORDER BY id DESC LIMIT 1", [source_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .doing("reading the source's compression dictionary")
+        latest_dictionary(&self.conn, source_id)
     }
 
     /// Counts requests no stored page accounts for (pages asked for and
@@ -735,16 +732,18 @@ pub(crate) fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordR
     Ok(RecordRow { record, codec: r.get(8)?, dictionary: r.get(9)? })
 }
 
+/// A source's newest compression dictionary: its id and content.
+fn latest_dictionary(conn: &Connection, source_id: i64) -> Result<Option<(i64, Vec<u8>)>> {
+    conn.query_row("SELECT id, content FROM metadata_dictionary WHERE source_id = ?1 ORDER BY id DESC LIMIT 1", [source_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .doing("reading the source's compression dictionary")
+}
+
 /// The compressor for a source's records: its dictionary if it has one,
 /// else a new one made from these pages' metadata and written in `tx`.
 /// `None` while the source has too little metadata for a dictionary.
 fn packer_for(tx: &rusqlite::Transaction<'_>, source_id: i64, pages: &[PageCommit<'_>]) -> Result<Option<Packer>> {
-    let doing = "reading the source's compression dictionary";
-    let stored: Option<(i64, Vec<u8>)> = tx
-        .query_row("SELECT id, content FROM metadata_dictionary WHERE source_id = ?1 ORDER BY id DESC LIMIT 1", [source_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()
-        .doing(doing)?;
-    let (id, content) = match stored {
+    let (id, content) = match latest_dictionary(tx, source_id)? {
         Some(found) => found,
         None => {
             let samples = pages.iter().flat_map(|p| &p.records).filter_map(|r| r.metadata);
