@@ -336,16 +336,13 @@ async fn write_wiki(side: &Side<'_>, title: &str, page_id: Option<u64>, base_rev
     };
     // The saved text is read back later, with the run's other writes to
     // this wiki, 50 to a request (`Peer::read_back`).
-    match side.wiki.edit_unread(&edit).await.map(|sent| match sent {
-        Sent::Saved { pageid, newrevid, .. } => Err((pageid, newrevid)),
-        Sent::Done(outcome) => Ok(outcome),
-    }) {
-        Ok(Err((pageid, newrevid))) => Written::Sent { page_id: pageid, rev: newrevid },
-        Ok(Ok(EditOutcome::NoChange { pageid })) => match side.wiki.pages(&[PageRef::Id(pageid)]).await {
+    match side.wiki.edit_unread(&edit).await {
+        Ok(Sent::Saved { pageid, newrevid, .. }) => Written::Sent { page_id: pageid, rev: newrevid },
+        Ok(Sent::Done(EditOutcome::NoChange { pageid })) => match side.wiki.pages(&[PageRef::Id(pageid)]).await {
             Ok(current) => Written::Saved { page_id: pageid, rev: current.first().and_then(|p| p.revision.as_ref()).map_or(0, |r| r.revid), exact: true },
             Err(e) => Written::Unknown(e.to_string()),
         },
-        Ok(Ok(other)) => Written::Refused(format!("{other:?}")),
+        Ok(Sent::Done(other)) => Written::Refused(format!("{other:?}")),
         Err(e @ (MwError::Unreachable { .. } | MwError::RetriesExhausted { .. })) => Written::Unknown(e.to_string()),
         // Refusals that retrying will not change: the next run decides again
         // (and says so again) until the page is fixed on either side.
