@@ -33,8 +33,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let commits: Vec<PageCommit<'_>> = group
             .iter()
             .enumerate()
-            .map(|(p, page)| PageCommit {
-                records: page
+            .map(|(p, page)| {
+                let records = page
                     .iter()
                     .zip(&metas)
                     .map(|(id, m)| RecordIn {
@@ -46,16 +46,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         metadata: Some(m.as_bytes()),
                         about: None,
                     })
-                    .collect(),
-                next: Position { token: Some(format!("t{g}.{p}")), ..Position::default() },
-                requests: 1,
-                repairs: 0,
-                skipped: 0,
-                transcoded: false,
-                response_date: None,
-                slice: None,
-                packed: None,
-                now: 0,
+                    .collect();
+                PageCommit { next: Position { token: Some(format!("t{g}.{p}")), ..Position::default() }, ..PageCommit::of_records(records, 0) }
             })
             .collect();
         store.commit_pages(run.id, &commits)?;

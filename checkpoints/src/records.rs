@@ -181,18 +181,7 @@ mod tests {
                 about: None,
             })
             .collect();
-        let page = PageCommit {
-            records,
-            next: Position::default(),
-            requests: 1,
-            repairs: 0,
-            skipped: 0,
-            transcoded: false,
-            response_date: None,
-            slice: None,
-            packed: None,
-            now: 0,
-        };
+        let page = PageCommit::of_records(records, 0);
         store.commit_page(run.id, &page).unwrap();
         source.id
     }

@@ -155,6 +155,25 @@ pub struct PageCommit<'a> {
     pub now: i64,
 }
 
+impl<'a> PageCommit<'a> {
+    /// A page of `records` fetched with one request, with nothing else to
+    /// tell: no position after it, no repairs, no slice, packed by the store.
+    pub fn of_records(records: Vec<RecordIn<'a>>, now: i64) -> PageCommit<'a> {
+        PageCommit {
+            records,
+            next: Position::default(),
+            requests: 1,
+            repairs: 0,
+            skipped: 0,
+            transcoded: false,
+            response_date: None,
+            slice: None,
+            packed: None,
+            now,
+        }
+    }
+}
+
 /// Per source, for `status`.
 #[derive(Clone, Debug)]
 pub struct SourceStatus {

@@ -23,18 +23,7 @@ fn store_with(n: usize) -> (Store, Repository) {
             about: None,
         })
         .collect();
-    let page = PageCommit {
-        records,
-        next: Position::default(),
-        requests: 1,
-        repairs: 0,
-        skipped: 0,
-        transcoded: false,
-        response_date: None,
-        slice: None,
-        packed: None,
-        now: 1_700_000_000,
-    };
+    let page = PageCommit::of_records(records, 1_700_000_000);
     store.commit_page(run.id, &page).unwrap();
     store
         .save_origin_description(

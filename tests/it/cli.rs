@@ -121,18 +121,7 @@ async fn control_characters_from_a_server_are_escaped_on_a_terminal_only() {
             metadata: Some(b"<m/>"),
             about: None,
         };
-        let page = checkpoints::PageCommit {
-            records: vec![record],
-            next: Default::default(),
-            requests: 1,
-            repairs: 0,
-            skipped: 0,
-            transcoded: false,
-            response_date: None,
-            slice: None,
-            packed: None,
-            now: 1,
-        };
+        let page = checkpoints::PageCommit::of_records(vec![record], 1);
         store.commit_page(run.id, &page).unwrap();
     }
     // Piped: exact.

@@ -275,18 +275,7 @@ fn real_metadata_is_stored_compressed_and_read_back_exactly() {
                 about: None,
             })
             .collect();
-        let commit = checkpoints::PageCommit {
-            records,
-            next: Default::default(),
-            requests: 1,
-            repairs: 0,
-            skipped: 0,
-            transcoded: false,
-            response_date: None,
-            slice: None,
-            packed: None,
-            now: 0,
-        };
+        let commit = checkpoints::PageCommit::of_records(records, 0);
         store.commit_pages(run.id, &[commit]).unwrap();
 
         let mut by_id = std::collections::HashMap::new();

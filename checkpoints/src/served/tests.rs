@@ -29,18 +29,7 @@ fn store_in(store: &mut Store, key: &SourceKey, now: i64, records: &[(&str, i64,
             about: None,
         })
         .collect();
-    let page = PageCommit {
-        records,
-        next: Position::default(),
-        requests: 1,
-        repairs: 0,
-        skipped: 0,
-        transcoded: false,
-        response_date: None,
-        slice: None,
-        packed: None,
-        now,
-    };
+    let page = PageCommit::of_records(records, now);
     store.commit_page(run.id, &page).unwrap();
     source.id
 }

@@ -10,16 +10,9 @@ fn rec<'a>(id: &'a str, datestamp: &'a str, unix: i64, meta: &'a [u8], sets: &'a
 
 fn page<'a>(records: Vec<RecordIn<'a>>, token: Option<&str>, now: i64) -> PageCommit<'a> {
     PageCommit {
-        records,
         next: Position { token: token.map(str::to_string), ..Default::default() },
-        requests: 1,
-        repairs: 0,
-        skipped: 0,
-        transcoded: false,
         response_date: Some(format!("2026-01-01T00:00:{now:02}Z")),
-        slice: None,
-        packed: None,
-        now,
+        ..PageCommit::of_records(records, now)
     }
 }
 
