@@ -7,7 +7,7 @@
 //! both. Pages of a slice move it with [`Store::commit_pages`]
 //! ([`crate::PageCommit::slice`]).
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use crate::error::{Doing, Error, Result};
 use crate::store::{Store, WriteTransaction};
@@ -102,15 +102,5 @@ impl Store {
             .execute("UPDATE run SET server_started = COALESCE(server_started, ?2) WHERE id = ?1", params![run_id, response_date])
             .doing("noting the run's start")
             .map(drop)
-    }
-
-    /// Whether every slice of the run is done (and it has some).
-    pub fn slices_done(&self, run_id: i64) -> Result<bool> {
-        let open: Option<i64> = self
-            .conn()
-            .query_row("SELECT count(*) FILTER (WHERE done = 0) FROM run_slice WHERE run_id = ?1 HAVING count(*) > 0", [run_id], |r| r.get(0))
-            .optional()
-            .doing("reading slices")?;
-        Ok(open == Some(0))
     }
 }
