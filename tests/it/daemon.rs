@@ -255,12 +255,12 @@ async fn a_non_loopback_address_needs_an_explicit_flag_and_bad_schedules_are_ref
     assert!(stderr(&out).contains("OAI_MIRROR_TOKEN is not set"), "{}", stderr(&out));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_during_a_sync_loses_nothing() {
-    use oai_mirror::mediawiki::{CreateMode, Edit, PageRef};
+/// A home whose config syncs the two test wikis as `[sync.ab]`, pages
+/// under a fresh prefix made from `name`, with `daemon` added to its
+/// `[daemon]` table: (home, config, prefix).
+fn two_wikis_synced(name: &str, daemon: &str) -> (tempfile::TempDir, std::path::PathBuf, String) {
     let (ta, tb) = (crate::support::test_wiki(), crate::support::test_wiki_b());
-    let (a, b) = (ta.bot(), tb.bot());
-    let prefix = format!("{} ", crate::support::unique_title("Term").replace(' ', ""));
+    let prefix = format!("{} ", crate::support::unique_title(name).replace(' ', ""));
     let home = tempdir();
     let secret = home.path().join("secret");
     std::fs::write(&secret, &ta.bot_password).unwrap();
@@ -275,13 +275,22 @@ async fn sigterm_during_a_sync_loses_nothing() {
     std::fs::write(
         &cfg,
         format!(
-            "db = \"{}\"\n[daemon]\ntoken_env = \"OAI_MIRROR_TOKEN\"\ngrace_secs = 30\n{}{}[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n",
+            "db = \"{}\"\n[daemon]\ntoken_env = \"OAI_MIRROR_TOKEN\"\n{daemon}{}{}[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n",
             home.path().join("d.sqlite").display(),
             table("a", &ta.api),
             table("b", &tb.api)
         ),
     )
     .unwrap();
+    (home, cfg, prefix)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_sync_loses_nothing() {
+    use oai_mirror::mediawiki::{CreateMode, Edit, PageRef};
+    let (ta, tb) = (crate::support::test_wiki(), crate::support::test_wiki_b());
+    let (a, b) = (ta.bot(), tb.bot());
+    let (home, cfg, prefix) = two_wikis_synced("Term", "grace_secs = 30\n");
     let save = |w: &'static str, title: String, text: String| {
         let client = if w == "a" { ta.bot() } else { tb.bot() };
         async move {
@@ -343,30 +352,9 @@ impl Drop for Triggers {
 /// save there triggers the daemon's sync, which has no schedule at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_on_a_wiki_with_the_hook_reaches_the_other_wiki_with_no_schedule() {
-    use oai_mirror::mediawiki::{CreateMode, Edit, PageRef};
+    use oai_mirror::mediawiki::PageRef;
     let (ta, tb) = (crate::support::test_wiki(), crate::support::test_wiki_b());
-    let prefix = format!("{} ", crate::support::unique_title("Hook").replace(' ', ""));
-    let home = tempdir();
-    let secret = home.path().join("secret");
-    std::fs::write(&secret, &ta.bot_password).unwrap();
-    let table = |name: &str, api: &str| {
-        format!(
-            "[wiki.{name}]\napi = \"{api}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\"]\n",
-            ta.bot_user,
-            secret.display()
-        )
-    };
-    let cfg = home.path().join("config.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "db = \"{}\"\n[daemon]\ntoken_env = \"OAI_MIRROR_TOKEN\"\n{}{}[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n",
-            home.path().join("d.sqlite").display(),
-            table("a", &ta.api),
-            table("b", &tb.api)
-        ),
-    )
-    .unwrap();
+    let (home, cfg, prefix) = two_wikis_synced("Hook", "");
     let d = start(home.path(), &cfg).await;
     let token = home.path().join("token");
     std::fs::write(&token, TOKEN).unwrap();
@@ -379,21 +367,11 @@ async fn an_edit_on_a_wiki_with_the_hook_reaches_the_other_wiki_with_no_schedule
     // The first edit starts the daemon's first sync (logins, the first
     // scan); the second finds both kept.
     for (round, text) in ["saved on a, wanted on b", "edited again on a"].into_iter().enumerate() {
-        let edit = Edit {
-            page: PageRef::Title(&title),
-            text,
-            summary: "t",
-            base_revid: None,
-            start_timestamp: None,
-            mode: CreateMode::Either,
-            minor: false,
-            tags: &[],
-        };
         if round == 1 {
             d.wait_runs("sync.ab", 1).await;
         }
         let saved = Instant::now();
-        a.edit(&edit).await.unwrap();
+        crate::support::save(&a, &title, text).await;
         let deadline = saved + Duration::from_secs(30);
         loop {
             let page = b.pages(&[PageRef::Title(&title)]).await.unwrap().remove(0);
