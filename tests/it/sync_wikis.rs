@@ -56,6 +56,19 @@ impl Pair {
         serde_json::from_str(stdout(&out).trim()).unwrap()
     }
 
+    /// `title` synced from a, then changed in the same place by Otheruser
+    /// on a (`text_a`) and by Harvestbot on b (`text_b`), then synced: one
+    /// conflict. (revision on a, revision on b, the sync's report.)
+    async fn clash(&self, title: &str, text_a: &str, text_b: &str) -> (u64, u64, serde_json::Value) {
+        save(&self.a, title, PAGE).await;
+        self.sync().await;
+        let rev_a = save(&self.a_other, title, text_a).await;
+        let rev_b = save(&self.b, title, text_b).await;
+        let report = self.sync().await;
+        assert_eq!(report["conflicts"], 1, "{report}");
+        (rev_a, rev_b, report)
+    }
+
     async fn cli(&self, args: &[&str]) -> String {
         let mut c = bin(self.home.path());
         c.arg("--config").arg(&self.config).args(args);
@@ -91,14 +104,8 @@ async fn edits_in_different_sections_on_both_wikis_merge() {
 async fn the_same_line_changed_on_both_is_a_conflict_that_keeps_both_texts() {
     let p = setup("conflicts = \"keep-both\"\nprefer = \"wiki\"\n");
     let t = p.title("Conflict");
-    save(&p.a, &t, PAGE).await;
-    p.sync().await;
-    let text_a = PAGE.replace("middle line", "middle line (a)");
-    let text_b = PAGE.replace("middle line", "middle line (b)");
-    let rev_a = save(&p.a_other, &t, &text_a).await;
-    let rev_b = save(&p.b, &t, &text_b).await;
-    let report = p.sync().await;
-    assert_eq!(report["conflicts"], 1, "{report}");
+    let (text_a, text_b) = (PAGE.replace("middle line", "middle line (a)"), PAGE.replace("middle line", "middle line (b)"));
+    let (rev_a, rev_b, _) = p.clash(&t, &text_a, &text_b).await;
     // The preferred side's text on both wikis.
     assert_eq!(current(&p.a, &t).await.unwrap().1, text_a);
     assert_eq!(current(&p.b, &t).await.unwrap().1, text_a);
@@ -120,12 +127,7 @@ async fn the_same_line_changed_on_both_is_a_conflict_that_keeps_both_texts() {
 async fn with_user_talk_notices_both_contributors_hear_of_the_conflict_on_their_own_wiki() {
     let p = setup("notify = [\"page-talk\", \"user-talk\"]\n");
     let t = p.title("Told");
-    save(&p.a, &t, PAGE).await;
-    p.sync().await;
-    let rev_a = save(&p.a_other, &t, &PAGE.replace("middle line", "middle line (a)")).await;
-    let rev_b = save(&p.b, &t, &PAGE.replace("middle line", "middle line (b)")).await;
-    let report = p.sync().await;
-    assert_eq!(report["conflicts"], 1, "{report}");
+    let (rev_a, rev_b, report) = p.clash(&t, &PAGE.replace("middle line", "middle line (a)"), &PAGE.replace("middle line", "middle line (b)")).await;
     // Otheruser edited on a, Harvestbot on b: each hears of it where they edited.
     for (wiki, user) in [(&p.a, "Otheruser"), (&p.b, "Harvestbot")] {
         let (_, talk) = current(wiki, &format!("User talk:{user}")).await.unwrap_or_else(|| panic!("no notice for {user}: {report}"));
