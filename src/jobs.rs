@@ -31,6 +31,8 @@ pub enum Kind {
     Mirror,
     /// `[sync.NAME]`: a two-way sync.
     Sync,
+    /// `[group.NAME]`: a group of wikis kept in step.
+    Group,
 }
 
 impl Kind {
@@ -40,6 +42,7 @@ impl Kind {
             Kind::Harvest => "source",
             Kind::Mirror => "wiki",
             Kind::Sync => "sync",
+            Kind::Group => "group",
         }
     }
 }
@@ -88,6 +91,16 @@ pub struct SyncJob {
     pub prefer: Target,
     /// Where conflict notices go.
     pub notify: Vec<crate::sync::run::Notice>,
+    /// Which pages a group keeps in step; a pair keeps every page its wikis mirror.
+    pub membership: Option<Box<Membership>>,
+}
+
+/// Which pages belong to a group: those in one of `categories` on any
+/// member wiki (any page, if there are none), whose titles `selection` takes.
+#[derive(Clone, Debug, Default)]
+pub struct Membership {
+    pub categories: Vec<String>,
+    pub selection: crate::mirror::pull::Selection,
 }
 
 /// The other side of a sync.
@@ -99,6 +112,8 @@ pub enum SyncPeer {
     Checkout(PathBuf),
     /// A directory where the two sites leave packages for each other.
     Packages(PathBuf),
+    /// The other members of a `[group.*]` (the `wiki` side is its hub).
+    Group(Vec<MirrorJob>),
 }
 
 impl Job {
@@ -106,6 +121,7 @@ impl Job {
         match self.work {
             Work::Harvest(_) => Kind::Harvest,
             Work::Mirror(_) => Kind::Mirror,
+            Work::Sync(SyncJob { peer: SyncPeer::Group(_), .. }) => Kind::Group,
             Work::Sync(_) => Kind::Sync,
         }
     }
@@ -128,6 +144,7 @@ impl Job {
                     // Two syncs of one directory never run at once either.
                     SyncPeer::Checkout(dir) => out.push(format!("checkout:{}", dir.display())),
                     SyncPeer::Packages(dir) => out.push(format!("packages:{}", dir.display())),
+                    SyncPeer::Group(members) => out.extend(members.iter().map(|w| format!("wiki:{}", w.pull.wiki))),
                 }
                 out
             }
@@ -162,7 +179,8 @@ pub fn resolve(settings: &Settings) -> (Vec<Job>, Vec<Problem>) {
         .keys()
         .map(|n| (Kind::Harvest, n))
         .chain(settings.wiki.keys().map(|n| (Kind::Mirror, n)))
-        .chain(settings.sync.keys().map(|n| (Kind::Sync, n)));
+        .chain(settings.sync.keys().map(|n| (Kind::Sync, n)))
+        .chain(settings.group.keys().map(|n| (Kind::Group, n)));
     for (kind, name) in names {
         match one(settings, kind, name) {
             Ok(job) => jobs.push(job),
@@ -227,7 +245,48 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
                     ));
                 }
             };
-            (&s.schedule, &s.timezone, Work::Sync(SyncJob { wiki, peer, policy: s.conflicts, prefer: s.prefer, notify: s.notify.clone() }))
+            (&s.schedule, &s.timezone, Work::Sync(SyncJob { wiki, peer, policy: s.conflicts, prefer: s.prefer, notify: s.notify.clone(), membership: None }))
+        }
+        Kind::Group => {
+            let g = settings.group.get(name).ok_or_else(missing)?;
+            if settings.sync.contains_key(name) {
+                // `sync NAME` and the control endpoint's names must say which.
+                return Err(problem(None, format!("[sync.{name}] has the same name; a group and a sync need different names")));
+            }
+            let mut members = Vec::new();
+            for w in &g.wikis {
+                let Some(settings) = settings.wiki.get(w) else {
+                    return Err(problem(Some("wikis"), format!("names wiki {w:?}, which has no [wiki.{w}]")));
+                };
+                if members.iter().any(|m: &MirrorJob| m.pull.wiki == *w) {
+                    return Err(problem(Some("wikis"), format!("names wiki {w:?} twice")));
+                }
+                members.push(mirror_job(w, settings));
+            }
+            if members.len() < 3 {
+                return Err(problem(
+                    Some("wikis"),
+                    format!("names {} wiki(s); a group has three or more (two wikis are a [sync.*] with `with`)", members.len()),
+                ));
+            }
+            if let Some(bad) = g.categories.iter().find(|c| !c.starts_with("Category:")) {
+                return Err(problem(Some("categories"), format!("{bad:?} is not a category: write it as \"Category:{bad}\"")));
+            }
+            let hub = members.remove(0);
+            let membership = Membership {
+                categories: g.categories.clone(),
+                selection: crate::mirror::pull::Selection { prefixes: g.prefixes.clone(), patterns: g.patterns.clone(), ..Default::default() },
+            };
+            let job = SyncJob {
+                wiki: hub,
+                peer: SyncPeer::Group(members),
+                policy: g.conflicts,
+                // The hub's text: the one the group agreed on before the clash.
+                prefer: Target::Wiki,
+                notify: g.notify.clone(),
+                membership: Some(Box::new(membership)),
+            };
+            (&g.schedule, &g.timezone, Work::Sync(job))
         }
     };
     let schedule = match schedule {
@@ -244,6 +303,7 @@ pub fn not_configured(settings: &Settings, kind: Kind, name: &str) -> String {
         Kind::Harvest => settings.source.keys().map(String::as_str).collect(),
         Kind::Mirror => settings.wiki.keys().map(String::as_str).collect(),
         Kind::Sync => settings.sync.keys().map(String::as_str).collect(),
+        Kind::Group => settings.group.keys().map(String::as_str).collect(),
     };
     let table = kind.table();
     let file = match &settings.path {
@@ -259,7 +319,13 @@ pub fn not_configured(settings: &Settings, kind: Kind, name: &str) -> String {
         Some(n) => format!("; did you mean `{n}`?"),
         None => String::new(),
     };
-    format!("{file}{known}{nearest}")
+    // `sync`, `conflicts`, `queue` and `resolve` take a group like a pair.
+    let groups: Vec<&str> = settings.group.keys().map(String::as_str).collect();
+    let also = match kind {
+        Kind::Sync if !groups.is_empty() => format!("; nor is it a group (its [group.*] tables: {})", groups.join(", ")),
+        _ => String::new(),
+    };
+    format!("{file}{known}{also}{nearest}")
 }
 
 /// The candidate closest to `name`, if it is close enough to be a slip.

@@ -54,6 +54,9 @@ pub struct Settings {
     /// `[sync.NAME]` tables.
     #[serde(default)]
     pub sync: BTreeMap<String, SyncSettings>,
+    /// `[group.NAME]` tables.
+    #[serde(default)]
+    pub group: BTreeMap<String, GroupSettings>,
     #[serde(default)]
     pub daemon: DaemonSettings,
     /// `[serve]`: serving the store over OAI-PMH; `oai-mirror run` serves
@@ -132,6 +135,35 @@ pub struct SyncSettings {
     /// Whose text fills a conflicting region under keep-both: `wiki` or `with`.
     #[serde(default = "default_prefer", with = "SideName")]
     pub prefer: Target,
+    /// Where conflict notices go: `page-talk` and/or `user-talk`.
+    #[serde(default = "crate::sync::run::default_notices")]
+    pub notify: Vec<crate::sync::run::Notice>,
+    /// When `oai-mirror run` runs it: cron, 5 fields (or 6 with seconds).
+    pub schedule: Option<String>,
+    /// The schedule's time zone (IANA name); UTC by default.
+    pub timezone: Option<String>,
+}
+
+/// A group: three or more `[wiki.*]` tables keeping the pages of some
+/// categories in step.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSettings {
+    /// The member wikis; the first is the hub every change passes through.
+    pub wikis: Vec<String>,
+    /// A page belongs to the group when it is in one of these on any
+    /// member; empty: every page the wikis mirror.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Only titles starting with one of these (namespace prefix included).
+    #[serde(default)]
+    pub prefixes: Vec<String>,
+    /// Only titles matching one of these (`*`, `?`).
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    /// `keep-both` or `markers`.
+    #[serde(default = "default_policy", with = "PolicyName")]
+    pub conflicts: ConflictPolicy,
     /// Where conflict notices go: `page-talk` and/or `user-talk`.
     #[serde(default = "crate::sync::run::default_notices")]
     pub notify: Vec<crate::sync::run::Notice>,
@@ -515,9 +547,9 @@ impl NotifySettings {
 }
 
 /// The top-level keys: an environment variable names one of these first.
-const TOP_LEVEL: &[&str] = &["db", "contact", "http", "harvest", "source", "wiki", "sync", "daemon", "serve"];
+const TOP_LEVEL: &[&str] = &["db", "contact", "http", "harvest", "source", "wiki", "sync", "group", "daemon", "serve"];
 /// The tables whose second level is a NAME the user chose.
-const NAMED_TABLES: &[&str] = &["source", "wiki", "sync"];
+const NAMED_TABLES: &[&str] = &["source", "wiki", "sync", "group"];
 
 /// The config keys the environment sets: `OAI_MIRROR_DB` is `db`,
 /// `OAI_MIRROR_HTTP__MAX_ATTEMPTS` is `http.max_attempts`,

@@ -220,7 +220,7 @@ async fn sync_by_packages(
 }
 
 pub async fn sync(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, job: &SyncJob, dry_run: bool) -> anyhow::Result<Report> {
-    let mut opts = SyncOptions { name: name.to_string(), policy: job.policy, prefer: job.prefer, dry_run, announce: true, notify: job.notify.clone() };
+    let mut opts = SyncOptions::pair(name, job.policy, job.prefer, job.notify.clone(), dry_run);
     let client = |m: &MirrorJob| -> anyhow::Result<(Arc<Wiki>, Option<oai::Client>)> {
         Ok((settings.wiki_client(&m.pull.wiki)?, settings.wiki_oai_client(&m.pull.wiki)?))
     };
@@ -244,6 +244,17 @@ pub async fn sync(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, job
             run::run(store, &wiki, Peer::Wiki(&with), &opts).await
         }
         SyncPeer::Packages(dir) => sync_by_packages(settings, store, &wiki, dir, job, &mut opts).await,
+        SyncPeer::Group(members) => {
+            let mut clients = Vec::new();
+            for m in members {
+                clients.push((client(m)?, m));
+            }
+            let spokes: Vec<(Side<'_>, Arc<Wiki>)> =
+                clients.iter().map(|((wiki, oai), m)| (Side { wiki, oai: oai.as_ref(), feed: m.feed, pull: m.pull.clone() }, wiki.clone())).collect();
+            let membership = job.membership.as_deref().cloned().unwrap_or_default();
+            let report = crate::sync::group::run(store, &wiki, &spokes, &membership.categories, &membership.selection, &opts).await;
+            return report.with_context(|| format!("syncing [group.{name}]"));
+        }
     };
     result.with_context(|| format!("syncing [sync.{name}]"))
 }

@@ -34,7 +34,7 @@ if ! command -v xmllint >/dev/null; then
   fi
 fi
 bash tests/testbeds/pyoai-server.sh --setup
-# The tests start two wikis under target/tmp (ports 18681 and 18682) and
+# The tests start three wikis under target/tmp (ports 18681 to 18683) and
 # leave them running for the next run; stop them when this script ends.
-trap 'bash tests/testbeds/mediawiki.sh stop target/tmp/wiki-a; bash tests/testbeds/mediawiki.sh stop target/tmp/wiki-b' EXIT
+trap 'for w in a b c; do bash tests/testbeds/mediawiki.sh stop target/tmp/wiki-$w; done' EXIT
 cargo test --workspace --all-targets

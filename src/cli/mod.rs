@@ -178,10 +178,10 @@ Without --full or --since, a package holds what changed since the last one this 
     /// Packages: check one and say what it holds
     #[command(subcommand)]
     Package(PackageCommand),
-    /// Sync two wikis both ways: merge, replay moves and deletions, push through the outbox
+    /// Sync two wikis (or a group of them) both ways: merge, replay moves and deletions, push through the outbox
     #[command(after_help = "Examples:\n  oai-mirror sync NAME --dry-run\n  oai-mirror sync NAME")]
     Sync {
-        /// A [sync.NAME] of the config
+        /// A [sync.NAME] or [group.NAME] of the config
         name: String,
         /// Print the plan; write nothing
         #[arg(long)]
@@ -193,7 +193,7 @@ Without --full or --since, a package holds what changed since the last one this 
     /// List a sync's open conflicts
     #[command(after_help = "Examples:\n  oai-mirror conflicts NAME\n  oai-mirror conflicts NAME --all --json")]
     Conflicts {
-        /// A [sync.NAME] of the config
+        /// A [sync.NAME] or [group.NAME] of the config
         name: String,
         /// Resolved ones too
         #[arg(long)]
@@ -205,17 +205,17 @@ Without --full or --since, a package holds what changed since the last one this 
     /// Show a sync's pending pushes and why they wait
     #[command(after_help = "Examples:\n  oai-mirror queue NAME")]
     Queue {
-        /// A [sync.NAME] of the config
+        /// A [sync.NAME] or [group.NAME] of the config
         name: String,
     },
     /// Settle a conflict: take one side's text, or a file's, and queue the pushes
     #[command(after_help = "Examples:\n  oai-mirror resolve NAME \"Main Page\" --take wiki\n  oai-mirror resolve NAME \"Main Page\" --take merged.txt")]
     Resolve {
-        /// A [sync.NAME] of the config
+        /// A [sync.NAME] or [group.NAME] of the config
         name: String,
         /// The page's title
         title: String,
-        /// `wiki`, `with`, or the path of a file holding the text to keep
+        /// `wiki`, `with` (in a group: a member wiki's name), or the path of a file holding the text to keep
         #[arg(long)]
         take: String,
     },

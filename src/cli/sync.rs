@@ -10,12 +10,26 @@ use checkpoints::Store;
 use super::open;
 use crate::jobs::{self, Kind, Work};
 use crate::settings::Settings;
+use crate::sync::group;
 use crate::sync::plan::Target;
 use crate::sync::run::Take;
 use crate::tasks;
 
+/// Which table NAME is: a `[group.*]` if the config has one, else a `[sync.*]`.
+fn kind_of(settings: &Settings, name: &str) -> Kind {
+    if settings.group.contains_key(name) { Kind::Group } else { Kind::Sync }
+}
+
+/// The store names of a sync's pairs: the sync's own, or a group's one per spoke.
+fn pair_names(settings: &Settings, name: &str) -> Vec<(String, Option<String>)> {
+    match settings.group.get(name) {
+        Some(g) => g.wikis.iter().skip(1).map(|spoke| (group::pair_name(name, spoke), Some(spoke.clone()))).collect(),
+        None => vec![(name.to_string(), None)],
+    }
+}
+
 pub(super) async fn sync(settings: &Settings, db: &Path, name: &str, dry_run: bool, json: bool) -> anyhow::Result<()> {
-    let Work::Sync(job) = jobs::one(settings, Kind::Sync, name)?.work else { unreachable!("a [sync.*] resolves to a sync") };
+    let Work::Sync(job) = jobs::one(settings, kind_of(settings, name), name)?.work else { unreachable!("a [sync.*] or [group.*] resolves to a sync") };
     let store = Arc::new(Mutex::new(open(db)?));
     let report = tasks::sync(settings, store, name, &job, dry_run).await?;
     let mut out = super::terminal::stdout();
@@ -47,44 +61,87 @@ pub(super) async fn sync(settings: &Settings, db: &Path, name: &str, dry_run: bo
     Ok(())
 }
 
-/// A sync NAME the config or the store knows; else an error listing the
-/// known ones (a name that does not exist is not an empty listing).
+/// A sync or group NAME the config or the store knows; else an error
+/// listing the known ones (a name that does not exist is not an empty listing).
 fn known_sync(settings: &Settings, store: &Store, name: &str) -> anyhow::Result<()> {
-    if settings.sync.contains_key(name) || store.sync_names()?.iter().any(|s| s == name) {
+    if settings.sync.contains_key(name) || settings.group.contains_key(name) || store.sync_names()?.iter().any(|s| s == name) {
         return Ok(());
     }
+    not_a_sync(settings, name)
+}
+
+fn not_a_sync(settings: &Settings, name: &str) -> anyhow::Result<()> {
     bail!("sync {name:?} {}", jobs::not_configured(settings, Kind::Sync, name))
+}
+
+/// Every conflict of a sync or group, with the spoke of the group's pair it is in.
+fn conflicts_of(settings: &Settings, store: &Store, name: &str, open_only: bool) -> anyhow::Result<Vec<(checkpoints::ConflictRow, String, Option<String>)>> {
+    let mut out = Vec::new();
+    for (pair, spoke) in pair_names(settings, name) {
+        out.extend(store.conflicts(&pair, open_only)?.into_iter().map(|c| (c, pair.clone(), spoke.clone())));
+    }
+    out.sort_by_key(|(c, _, _)| c.conflict_id);
+    Ok(out)
 }
 
 pub(super) fn conflicts(settings: &Settings, store: &Store, name: &str, all: bool, json: bool) -> anyhow::Result<()> {
     known_sync(settings, store, name)?;
+    let hub = settings.group.get(name).and_then(|g| g.wikis.first().cloned());
     let mut out = super::terminal::stdout();
-    for c in store.conflicts(name, !all)? {
+    for (c, _, spoke) in conflicts_of(settings, store, name, !all)? {
+        // In a group the two sides are the hub and a spoke, named.
+        let sides = match (&hub, &spoke) {
+            (Some(hub), Some(spoke)) => format!(" ({hub} vs {spoke})"),
+            _ => String::new(),
+        };
         if json {
             writeln!(
                 out,
                 "{}",
                 serde_json::json!({"id": c.conflict_id, "title": c.title, "policy": c.policy.as_str(), "wiki_rev": c.wiki_rev, "with_rev": c.with_rev,
                     "wiki_user": c.wiki_user, "with_user": c.with_user, "wiki_text": c.wiki_text, "with_text": c.with_text,
-                    "resolved_text": c.resolved_text, "created_at": super::rfc3339(c.created_at), "resolved_at": c.resolved_at.map(super::rfc3339)})
+                    "resolved_text": c.resolved_text, "created_at": super::rfc3339(c.created_at), "resolved_at": c.resolved_at.map(super::rfc3339),
+                    "wiki": hub, "with": spoke})
             )?;
         } else {
-            writeln!(out, "{}\t[[{}]]\t{} (rev {}) vs {} (rev {})\t{}", c.conflict_id, c.title, c.wiki_user, c.wiki_rev, c.with_user, c.with_rev, c.policy)?;
+            writeln!(
+                out,
+                "{}\t[[{}]]\t{} (rev {}) vs {} (rev {}){sides}\t{}",
+                c.conflict_id, c.title, c.wiki_user, c.wiki_rev, c.with_user, c.with_rev, c.policy
+            )?;
         }
     }
     Ok(())
 }
 
 pub(super) fn resolve(settings: &Settings, store: &Store, name: &str, title: &str, take: &str) -> anyhow::Result<()> {
-    if !settings.sync.contains_key(name) {
-        bail!("sync {name:?} {}", jobs::not_configured(settings, Kind::Sync, name));
+    if !settings.sync.contains_key(name) && !settings.group.contains_key(name) {
+        return not_a_sync(settings, name);
     }
-    let take = match take {
-        "wiki" => Take::Side(Target::Wiki),
-        "with" => Take::Side(Target::With),
-        path => Take::Text(std::fs::read_to_string(path).with_context(|| format!("--take {path}: neither wiki, with, nor a readable file"))?),
+    // In a group: the pair holding the open conflict, and its sides by wiki
+    // name (the spoke's own text, or the hub's, which the rest of the
+    // group had agreed on).
+    let (pair, spoke) = match settings.group.get(name) {
+        None => (name.to_string(), None),
+        Some(_) => {
+            let open = conflicts_of(settings, store, name, true)?;
+            let (_, pair, spoke) =
+                open.into_iter().rev().find(|(c, _, _)| c.title == title).with_context(|| format!("no open conflict on [[{title}]] in group {name}"))?;
+            (pair, spoke)
+        }
     };
-    let queued = crate::sync::run::resolve(store, name, title, take)?;
+    let members: Vec<String> = settings.group.get(name).map(|g| g.wikis.clone()).unwrap_or_default();
+    let take = match take {
+        "wiki" if spoke.is_none() => Take::Side(Target::Wiki),
+        "with" if spoke.is_none() => Take::Side(Target::With),
+        w if spoke.as_deref() == Some(w) => Take::Side(Target::With),
+        w if members.iter().any(|m| m == w) => Take::Side(Target::Wiki),
+        path => Take::Text(std::fs::read_to_string(path).with_context(|| match spoke {
+            Some(_) => format!("--take {path}: neither a wiki of the group ({}) nor a readable file", members.join(", ")),
+            None => format!("--take {path}: neither wiki, with, nor a readable file"),
+        })?),
+    };
+    let queued = crate::sync::run::resolve(store, &pair, title, take)?;
     writeln!(super::terminal::stdout(), "[[{title}]]: conflict settled; {queued} push(es) queued for the next `oai-mirror sync {name}`")?;
     Ok(())
 }
@@ -92,11 +149,21 @@ pub(super) fn resolve(settings: &Settings, store: &Store, name: &str, title: &st
 pub(super) fn queue(settings: &Settings, store: &Store, name: &str) -> anyhow::Result<()> {
     known_sync(settings, store, name)?;
     let mut out = super::terminal::stdout();
-    let jobs = store.jobs(name)?;
+    let mut jobs = Vec::new();
+    for (pair, spoke) in pair_names(settings, name) {
+        jobs.extend(store.jobs(&pair)?.into_iter().map(|j| (j, spoke.clone())));
+    }
+    let hub = settings.group.get(name).and_then(|g| g.wikis.first().cloned());
     if jobs.is_empty() {
         writeln!(out, "no pending pushes")?;
     }
-    for j in jobs {
+    for (j, spoke) in jobs {
+        // In a group, the target by its wiki's name.
+        let target = match (j.target, &hub, spoke) {
+            (Target::Wiki, Some(hub), Some(_)) => hub.clone(),
+            (Target::With, _, Some(spoke)) => spoke,
+            (target, _, _) => target.to_string(),
+        };
         let why = if j.sent {
             "sent, outcome unknown: checked on the target at the next run".to_string()
         } else {
@@ -107,7 +174,7 @@ pub(super) fn queue(settings: &Settings, store: &Store, name: &str) -> anyhow::R
                 j.last_error.as_deref().unwrap_or("-")
             )
         };
-        writeln!(out, "{}\t[[{}]] to {} (base rev {})\t{why}", j.job_id, j.title, j.target, j.base_rev)?;
+        writeln!(out, "{}\t[[{}]] to {} (base rev {})\t{why}", j.job_id, j.title, target, j.base_rev)?;
     }
     Ok(())
 }

@@ -95,3 +95,37 @@ fn a_sync_by_packages_takes_a_directory_and_keep_both_only() {
     assert!(problems[0].message.contains("`keep-both` only"), "{}", problems[0]);
     assert!(problems[1].message.contains("`packages`"), "{}", problems[1]);
 }
+
+#[test]
+fn a_group_is_a_sync_from_its_first_wiki_to_the_others_holding_every_member() {
+    let s = settings(&format!(
+        "{WIKIS}[wiki.c]\napi = \"http://c/api.php\"\n[group.g]\nwikis = [\"b\", \"a\", \"c\"]\ncategories = [\"Category:Handbook\"]\nprefixes = [\"Hand\"]\n"
+    ));
+    let job = one(&s, Kind::Group, "g").unwrap();
+    assert_eq!((job.id(), job.kind(), job.resources()), ("group.g".to_string(), Kind::Group, vec!["wiki:b".into(), "wiki:a".into(), "wiki:c".into()]));
+    let Work::Sync(sync) = &job.work else { panic!("{job:?}") };
+    let SyncPeer::Group(spokes) = &sync.peer else { panic!("{sync:?}") };
+    let spokes: Vec<&str> = spokes.iter().map(|m| m.pull.wiki.as_str()).collect();
+    assert_eq!((sync.wiki.pull.wiki.as_str(), spokes), ("b", vec!["a", "c"]), "the first wiki is the hub");
+    let m = sync.membership.as_deref().unwrap();
+    assert_eq!((m.categories.clone(), m.selection.prefixes.clone()), (vec!["Category:Handbook".to_string()], vec!["Hand".to_string()]));
+}
+
+#[test]
+fn a_group_of_fewer_than_three_wikis_or_of_a_wiki_twice_or_of_a_category_without_its_prefix_is_a_problem() {
+    let cases = [
+        ("wikis = [\"a\", \"b\"]", "names 2 wiki(s); a group has three or more"),
+        ("wikis = [\"a\", \"b\", \"a\"]", "names wiki \"a\" twice"),
+        ("wikis = [\"a\", \"b\", \"x\"]", "names wiki \"x\", which has no [wiki.x]"),
+        ("wikis = [\"a\", \"b\", \"c\"]\ncategories = [\"Handbook\"]", "write it as \"Category:Handbook\""),
+    ];
+    for (table, message) in cases {
+        let s = settings(&format!("{WIKIS}[wiki.c]\napi = \"http://c/api.php\"\n[group.g]\n{table}\n"));
+        let p = one(&s, Kind::Group, "g").unwrap_err();
+        assert!(p.table == "group.g" && p.message.contains(message), "{table}: {p}");
+    }
+    // `sync NAME` must know which table NAME is.
+    let s =
+        settings(&format!("{WIKIS}[wiki.c]\napi = \"http://c/api.php\"\n[group.ab]\nwikis = [\"a\", \"b\", \"c\"]\n[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n"));
+    assert!(one(&s, Kind::Group, "ab").unwrap_err().message.contains("same name"));
+}

@@ -403,6 +403,20 @@ impl Wiki {
         Ok(out)
     }
 
+    /// The titles of every page in a category (`Category:NAME`), those a
+    /// template puts there included, as many to a request as the account
+    /// may ask for (5,000 with `apihighlimits`, else 500).
+    pub async fn category_members(&self, category: &str) -> MwResult<Vec<String>> {
+        let mut out = Vec::new();
+        let params = [("list", "categorymembers".to_string()), ("cmtitle", category.to_string()), ("cmprop", "title".into()), ("cmlimit", "max".into())];
+        self.query_all(&params, "cmcontinue", |v| {
+            let members = v.pointer("/query/categorymembers").and_then(Value::as_array);
+            out.extend(members.into_iter().flatten().filter_map(|p| p.get("title").and_then(Value::as_str)).map(str::to_string));
+        })
+        .await?;
+        Ok(out)
+    }
+
     /// The revisions of a page after `after_revid`, oldest first, with text.
     pub async fn revisions_after(&self, pageid: u64, after_revid: u64) -> MwResult<Vec<Revision>> {
         let mut out = Vec::new();

@@ -5,7 +5,9 @@
 //! * `peer`: the sides as the runner sees them, a wiki, a checkout, or the other site of a sync by packages: pull or scan, read, write, move, delete.
 //! * `packages`: a sync by packages: the other site's packages applied before a run, this site's left after it.
 //! * `run`: a sync run through the outbox.
+//! * `group`: a group of wikis, a star of pairs around its hub, its pages those of its categories.
 pub mod checkout;
+pub mod group;
 pub mod packages;
 pub mod peer;
 pub mod plan;

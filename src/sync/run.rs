@@ -35,6 +35,20 @@ pub struct SyncOptions {
     pub announce: bool,
     /// Where notices go (`[sync.NAME] notify`).
     pub notify: Vec<Notice>,
+    /// A group's pages: only pages it holds are paired, and a pair none of
+    /// whose titles it holds is left alone (neither synced nor deleted).
+    /// `None`: every page both sides mirror.
+    pub members: Option<Arc<super::group::Members>>,
+    /// In a group, the other spokes' pairs: a hub revision one of them
+    /// wrote is that spoke's edit, and its notices go to that spoke.
+    pub upstream: Vec<super::group::Upstream>,
+}
+
+impl SyncOptions {
+    /// A pair's options, as `[sync.NAME]` gives them.
+    pub fn pair(name: &str, policy: ConflictPolicy, prefer: Target, notify: Vec<Notice>, dry_run: bool) -> SyncOptions {
+        SyncOptions { name: name.to_string(), policy, prefer, dry_run, announce: true, notify, members: None, upstream: Vec::new() }
+    }
 }
 
 /// Where a conflict's notice is left.
@@ -72,6 +86,12 @@ pub struct Report {
     pub pages_examined: u64,
     /// Conflicts of this sync still waiting for a person, after the run.
     pub open_conflicts: u64,
+    /// Writes, moves and deletions made on the `wiki` side (a group's hub).
+    #[serde(skip)]
+    pub wiki_writes: u64,
+    /// Group members that could not be synced this run; their changes wait.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<String>,
 }
 
 impl Report {
@@ -85,6 +105,24 @@ impl Report {
 }
 
 impl Report {
+    /// Adds another run's numbers and lines to this one's (a group's pairs).
+    /// What is left after the run (`queued`, `open_conflicts`) is not added:
+    /// the group counts it once at its end.
+    pub fn absorb(&mut self, other: Report) {
+        self.lines.extend(other.lines);
+        self.pushes += other.pushes;
+        self.merged += other.merged;
+        self.conflicts += other.conflicts;
+        self.moves += other.moves;
+        self.deletes += other.deletes;
+        self.revived += other.revived;
+        self.created += other.created;
+        self.failed += other.failed;
+        self.requests += other.requests;
+        self.pages_examined += other.pages_examined;
+        self.wiki_writes += other.wiki_writes;
+    }
+
     /// Counts what `action` would do, as a dry run reports it: the same
     /// numbers a real run would count when everything goes through.
     fn count_planned(&mut self, action: &Action) {
@@ -366,7 +404,14 @@ impl<'a> Run<'a> {
         let mut pairs = lock(store).sync_pairs(&opts.name)?;
         let busy: HashSet<i64> = lock(store).jobs(&opts.name)?.iter().map(|j| j.pair_id).collect();
         let before: HashMap<i64, (Option<u64>, Option<u64>)> = pairs.iter().map(|p| (p.pair_id, (p.wiki_page, p.with_page))).collect();
-        let new_pairs = pair_new_pages(&mut pairs, &wpages, &ypages, self.with.carried());
+        // A group pairs only its members' pages; the others stay where they are.
+        let held = |live: &HashMap<u64, Live>| -> HashMap<u64, Live> {
+            live.iter().filter(|(_, p)| opts.members.as_ref().is_none_or(|m| m.holds(&p.title))).map(|(id, p)| (*id, p.clone())).collect()
+        };
+        let new_pairs = match &opts.members {
+            None => pair_new_pages(&mut pairs, &wpages, &ypages, self.with.carried()),
+            Some(_) => pair_new_pages(&mut pairs, &held(&wpages), &held(&ypages), self.with.carried()),
+        };
         if !opts.dry_run {
             for p in pairs.iter().filter(|p| before.get(&p.pair_id) != Some(&(p.wiki_page, p.with_page))) {
                 write(store, |s| s.update_sync_pair(p, now()))?;
@@ -383,6 +428,15 @@ impl<'a> Run<'a> {
         for pair in pairs {
             if busy.contains(&pair.pair_id) {
                 continue;
+            }
+            if let Some(members) = &opts.members {
+                // Out of the group's categories on every member: no longer
+                // synced, and deleted nowhere. Its base stays, should it come back.
+                let title_on = |live: &HashMap<u64, Live>, id: Option<u64>| id.and_then(|id| live.get(&id)).map(|p| p.title.clone());
+                let titles = [Some(pair.title.clone()), title_on(&wpages, pair.wiki_page), title_on(&ypages, pair.with_page)];
+                if !titles.iter().flatten().any(|t| members.holds(t)) {
+                    continue;
+                }
             }
             // A page whose state cannot be read is left for the next run;
             // the others go on.
@@ -443,6 +497,7 @@ impl<'a> Run<'a> {
                 let reason = format!("oai-mirror: moved on {} too", self.side(target.other()).name());
                 match side.move_page(store, page_on(target, &pair), &from, &to, &reason).await? {
                     Ok(()) => {
+                        self.report.wiki_writes += (target == Target::Wiki) as u64;
                         pair.title = to;
                         write(store, |s| s.update_sync_pair(&pair, now()))?;
                         self.report.moves += 1;
@@ -459,6 +514,7 @@ impl<'a> Run<'a> {
                 let reason = format!("oai-mirror: deleted on {}", self.side(target.other()).name());
                 match side.delete(store, page_on(target, &pair), &title, &reason).await? {
                     Ok(()) => {
+                        self.report.wiki_writes += (target == Target::Wiki) as u64;
                         self.wiki.forget(store, pair.wiki_page)?;
                         self.with.forget(store, pair.with_page)?;
                         write(store, |s| s.forget_sync_pair(pair.pair_id))?;
@@ -566,11 +622,13 @@ impl<'a> Run<'a> {
             Written::Saved { page_id, rev, exact } => {
                 write(store, |s| s.finish_job(job))?;
                 self.report.pushes += 1;
+                self.report.wiki_writes += (target == Target::Wiki) as u64;
                 Ok(Some(Landed { page_id, rev, exact: Some(exact), pending: None }))
             }
             Written::Sent { page_id, rev } => {
                 // The job stays sent until its text is read back.
                 self.report.pushes += 1;
+                self.report.wiki_writes += (target == Target::Wiki) as u64;
                 Ok(Some(Landed { page_id, rev, exact: None, pending: Some(Check { job, target, rev, text: text.to_string() }) }))
             }
             Written::Refused(why) => {
@@ -668,23 +726,33 @@ impl<'a> Run<'a> {
             ),
             ConflictPolicy::Markers => "The page now holds both versions between conflict markers; it is not synced again until they are removed.".into(),
         };
+        // Who made the `wiki` side's edit, and on which wiki: in a group, a
+        // hub revision another spoke's pair wrote is that spoke's edit.
+        let (wiki_user, wiki_desc, wiki_origin) = self.wiki_side_author(wiki, pair, note);
         let notice = format!(
-            "\n\n== Edit conflict synced by oai-mirror ==\n[[{}]] was changed on both sides of sync ''{}'' in the same place: by {} (revision {} here) and by {} ({}). {kept} ~~~~\n",
+            "\n\n== Edit conflict synced by oai-mirror ==\n[[{}]] was changed on both sides of sync ''{}'' in the same place: by {} ({}) and by {} ({}). {kept} ~~~~\n",
             note.title,
             opts.name,
-            note.wiki_user,
-            note.wiki_rev,
+            wiki_user,
+            wiki_desc,
             note.with_user,
             with.describe_rev(store, pair.with_page, note.with_rev)
         );
-        // Where each notice goes: the page's talk page on `wiki`, and each
+        let origin: &Wiki = wiki_origin.as_deref().unwrap_or(wiki.wiki);
+        let group = opts.members.is_some();
+        // Where each notice goes: the page's talk page on `wiki` (a pair
+        // carries it to the other side), or, in a group, whose talk pages
+        // are no members, on the wikis of both edits; and each
         // contributor's talk page on the wiki of their edit.
         let mut places: Vec<(&Wiki, String)> = Vec::new();
         if opts.notify.contains(&Notice::PageTalk) {
-            places.push((wiki.wiki, talk_title(&note.title)));
+            places.push((origin, talk_title(&note.title)));
+            if group && let Peer::Wiki(other) = with {
+                places.push((other.wiki, talk_title(&note.title)));
+            }
         }
         if opts.notify.contains(&Notice::UserTalk) {
-            places.push((wiki.wiki, format!("User talk:{}", note.wiki_user)));
+            places.push((origin, format!("User talk:{wiki_user}")));
             if let Peer::Wiki(other) = with {
                 places.push((other.wiki, format!("User talk:{}", note.with_user)));
             }
@@ -698,6 +766,29 @@ impl<'a> Run<'a> {
             }
         }
         Ok(())
+    }
+}
+
+impl Run<'_> {
+    /// The user and revision of the `wiki` side of a conflict, and the
+    /// wiki where it was made if not the `wiki` side itself: in a group, a
+    /// hub revision that another spoke's pair wrote (its base, at that
+    /// revision) is that spoke's edit, by the author of its revision there.
+    fn wiki_side_author(&self, wiki: &Side<'_>, pair: &Pair, note: &plan::ConflictNote) -> (String, String, Option<Arc<Wiki>>) {
+        for up in &self.opts.upstream {
+            let s = lock(self.store);
+            let written = s
+                .sync_pairs(&up.sync)
+                .ok()
+                .into_iter()
+                .flatten()
+                .find(|p| p.wiki_page.is_some() && p.wiki_page == pair.wiki_page && p.wiki_rev == note.wiki_rev);
+            let Some(p) = written else { continue };
+            if let Ok(Some(r)) = s.wiki_revision(&up.wiki, p.with_rev) {
+                return (r.user, format!("revision {} on {}", p.with_rev, up.wiki), Some(up.client.clone()));
+            }
+        }
+        (note.wiki_user.clone(), format!("revision {} on {}", note.wiki_rev, wiki.pull.wiki), None)
     }
 }
 

@@ -10,6 +10,7 @@ mod daemon;
 mod fake_wiki;
 mod faults;
 mod fuzz_corpus;
+mod groups;
 mod hostile;
 mod interop;
 mod mirror_oai;

@@ -124,6 +124,12 @@ pub fn test_wiki_b() -> &'static TestWiki {
     WIKI.get_or_init(|| start_wiki("wiki-b", 1))
 }
 
+/// A third wiki, for groups.
+pub fn test_wiki_c() -> &'static TestWiki {
+    static WIKI: std::sync::OnceLock<TestWiki> = std::sync::OnceLock::new();
+    WIKI.get_or_init(|| start_wiki("wiki-c", 2))
+}
+
 fn start_wiki(name: &str, offset: u16) -> TestWiki {
     {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
