@@ -25,6 +25,7 @@ pub mod cli;
 pub mod daemon;
 pub mod harvest;
 pub mod jobs;
+pub mod mail;
 pub mod mediawiki;
 pub mod merge;
 pub mod mirror;

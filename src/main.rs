@@ -34,7 +34,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             oai_mirror::cli::terminal::eprint_line(&format!("error: {e:#}"));
-            ExitCode::FAILURE
+            // sysexits' EX_TEMPFAIL: an MTA delivers the mail again later.
+            if e.downcast_ref::<oai_mirror::cli::TryLater>().is_some() { ExitCode::from(75) } else { ExitCode::FAILURE }
         }
     }
 }

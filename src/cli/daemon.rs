@@ -1,7 +1,7 @@
 //! `run` (the daemon) and `status` (the daemon's jobs if one answers, else
 //! the store's sources).
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -14,6 +14,55 @@ pub(super) async fn run(settings: Settings, db: PathBuf, listen: Option<&str>, a
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
     tracing::info!(%addr, "control endpoint: POST /trigger/JOB, GET /status, GET /metrics");
     crate::daemon::serve(settings, db, listener, crate::daemon::shutdown_signals()).await
+}
+
+/// The daemon did not answer: the MTA should deliver the mail again later.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TryLater(pub String);
+
+/// `notify`: one notification mail on standard input; the daemon's jobs
+/// covering its wiki triggered. A mail this is not for is logged and
+/// ignored: an MTA bounces a mail whose pipe fails, to the wiki.
+pub(super) async fn notify(settings: &Settings, mut input: impl std::io::Read, dry_run: bool) -> anyhow::Result<()> {
+    let mut raw = Vec::new();
+    (&mut input).take(crate::mail::MAX_MAIL as u64).read_to_end(&mut raw).context("reading the mail from standard input")?;
+    // The rest of an oversized mail is read and dropped: the MTA expects
+    // its pipe read to the end.
+    let beyond = std::io::copy(&mut input, &mut std::io::sink()).unwrap_or(0);
+    if beyond > 0 {
+        tracing::warn!(bytes = beyond, "the mail is longer than {} bytes; only its start is read", crate::mail::MAX_MAIL);
+    }
+    let wikis: Vec<(String, String)> = settings.wiki.iter().map(|(name, w)| (name.clone(), w.api.clone())).collect();
+    let found = match crate::mail::page_of_mail(&raw, &wikis) {
+        Ok(found) => found,
+        Err(why) => {
+            tracing::warn!("mail ignored: {why}");
+            return Ok(());
+        }
+    };
+    let (jobs, _) = crate::jobs::resolve(settings);
+    let covering: Vec<String> =
+        jobs.iter().filter(|j| found.wikis.iter().any(|w| j.resources().contains(&format!("wiki:{w}")))).map(crate::jobs::Job::id).collect();
+    tracing::info!(wiki = %found.wikis.join(", "), title = %found.title, jobs = %covering.join(", "), "a notification mail");
+    if covering.is_empty() {
+        tracing::warn!("no job covers [wiki.{}]; nothing to trigger", found.wikis.join("], [wiki."));
+        return Ok(());
+    }
+    if dry_run {
+        let mut out = super::terminal::stdout();
+        writeln!(out, "[[{}]] on {}: would trigger {}", found.title, found.wikis.join(", "), covering.join(", "))?;
+        return Ok(());
+    }
+    let token = settings.daemon_token()?;
+    for job in &covering {
+        match crate::daemon::control::send_trigger(&settings.daemon.listen, &token, job).await {
+            Ok(true) => tracing::info!(%job, "triggered"),
+            Ok(false) => tracing::warn!(%job, "the daemon does not run this job (started with another config?)"),
+            Err(e) => return Err(TryLater(format!("the daemon at {} did not take the trigger of {job}: {e:#}", settings.daemon.listen)).into()),
+        }
+    }
+    Ok(())
 }
 
 /// `serve`: the store over OAI-PMH until SIGTERM or SIGINT.

@@ -20,6 +20,8 @@ mod packages;
 mod records;
 mod sync;
 pub mod terminal;
+
+pub use daemon::TryLater;
 mod wiki;
 
 use std::path::{Path, PathBuf};
@@ -85,6 +87,15 @@ pub enum Command {
         /// Print it as JSON: {"daemon", "database", "sources"}
         #[arg(long)]
         json: bool,
+    },
+    /// Read a MediaWiki notification mail on standard input (an MTA's pipe) and trigger the daemon's jobs covering its wiki
+    #[command(
+        after_help = "Examples:\n  oai-mirror --config /etc/oai-mirror.toml notify < mail.eml\n  # /etc/aliases: wiki-changes: \"|/usr/bin/oai-mirror --config /etc/oai-mirror.toml notify\"\n\nA mail about no configured wiki, or no mail at all, is logged and ignored (exit 0, so the MTA does not bounce it); a daemon that does not answer exits 75 (EX_TEMPFAIL), so the MTA delivers it again later."
+    )]
+    Notify {
+        /// Say which wiki, page and jobs the mail is about; trigger nothing
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Run every job on its schedule, with a control endpoint to trigger jobs and read status and metrics
     #[command(
@@ -389,6 +400,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Forget { source, yes } => records::forget(&settings, &mut open(&db()?)?, &source, yes),
         Command::Status { json } => daemon::status(&settings, &db()?, json).await,
         Command::Serve { listen, allow_remote } => daemon::serve(settings.clone(), db()?, listen.as_deref(), allow_remote).await,
+        Command::Notify { dry_run } => daemon::notify(&settings, std::io::stdin().lock(), dry_run).await,
         Command::Run { listen, allow_remote } => daemon::run(settings.clone(), db()?, listen.as_deref(), allow_remote).await,
         Command::Wiki(WikiCommand::Check { name, api, user, password_file }) => wiki::check(&settings, name, api, user, password_file).await,
         Command::Mirror { name, feed, json } => wiki::mirror(&settings, &db()?, &name, feed, json).await,

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
+
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -79,4 +81,18 @@ pub async fn fetch_status(listen: &str, token: &str) -> anyhow::Result<Option<Ve
         anyhow::bail!("the daemon at {url} answered HTTP {}", resp.status());
     }
     Ok(Some(serde_json::from_slice(&resp.bytes().await?)?))
+}
+
+/// Asks the daemon at `listen` to run `job` now: true if it took the
+/// trigger, false if it has no such job; an error if it did not answer.
+pub async fn send_trigger(listen: &str, token: &str, job: &str) -> anyhow::Result<bool> {
+    crate::util::install_tls();
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build()?;
+    let url = format!("http://{listen}/trigger/{job}");
+    let resp = client.post(&url).bearer_auth(token).send().await.with_context(|| format!("POST {url}"))?;
+    match resp.status() {
+        s if s.is_success() => Ok(true),
+        reqwest::StatusCode::NOT_FOUND => Ok(false),
+        s => anyhow::bail!("POST {url}: HTTP {s}"),
+    }
 }

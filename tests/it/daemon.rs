@@ -388,3 +388,70 @@ async fn an_edit_on_a_wiki_with_the_hook_reaches_the_other_wiki_with_no_schedule
     let job = d.wait_runs("sync.ab", 2).await;
     assert!(job["next_run"].is_null(), "the job has no schedule: {job}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_mail_piped_to_notify_reaches_the_other_wiki_with_no_schedule() {
+    use oai_mirror::mediawiki::PageRef;
+    let (ta, tb) = (crate::support::test_wiki(), crate::support::test_wiki_b());
+    let (home, cfg, prefix) = two_wikis_synced("Mail", "");
+    let d = start(home.path(), &cfg).await;
+    // Otheruser creates the page, and so watches it; Harvestbot's edit
+    // then makes the wiki mail Otheruser, through its job queue.
+    let title = format!("{prefix}Watched");
+    crate::support::save(&ta.other(), &title, "first text").await;
+    crate::support::save(&ta.bot(), &title, "changed by the bot, wanted on b").await;
+    let mail = crate::support::wiki_mail(ta, &title);
+
+    let mut notify = bin(home.path());
+    let listen = d.url.trim_start_matches("http://");
+    notify.arg("--config").arg(&cfg).arg("notify").env("OAI_MIRROR_TOKEN", TOKEN).env("OAI_MIRROR_DAEMON__LISTEN", listen).stdin(std::process::Stdio::piped());
+    let out = crate::support::pipe(notify, &mail);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sync.ab"), "it names the job it triggered: {}", String::from_utf8_lossy(&out.stderr));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let page = tb.bot().pages(&[PageRef::Title(&title)]).await.unwrap().remove(0);
+        if page.revision.and_then(|r| r.text).as_deref() == Some("changed by the bot, wanted on b") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the edit never reached b: {}", std::fs::read_to_string(home.path().join("daemon.log")).unwrap_or_default());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let job = d.wait_runs("sync.ab", 1).await;
+    assert!(job["next_run"].is_null(), "the job has no schedule: {job}");
+}
+
+#[tokio::test]
+async fn notify_ignores_a_mail_for_no_wiki_or_no_mail_and_asks_the_mta_to_retry_while_the_daemon_is_down() {
+    let home = tempdir();
+    let cfg = home.path().join("config.toml");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let write = |api: &str| {
+        std::fs::write(
+            &cfg,
+            format!(
+                "[daemon]\nlisten = \"{closed}\"\ntoken_env = \"OAI_MIRROR_TOKEN\"\n[wiki.w]\napi = \"{api}\"\n[sync.ws]\nwiki = \"w\"\ncheckout = \"pages\"\n"
+            ),
+        )
+        .unwrap()
+    };
+    let fixture = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mediawiki/enotif-user-talk.eml")).unwrap();
+    let notify = |mail: &[u8]| {
+        let mut c = bin(home.path());
+        c.arg("--config").arg(&cfg).arg("notify").env("OAI_MIRROR_TOKEN", TOKEN).stdin(std::process::Stdio::piped());
+        crate::support::pipe(c, mail)
+    };
+    // The fixture's wiki is not configured: logged, exit 0.
+    write("http://wiki.example/w/api.php");
+    let out = notify(&fixture);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("links to no configured wiki"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = notify(b"this is not a mail at all");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mail ignored"), "{}", String::from_utf8_lossy(&out.stderr));
+    // Its wiki configured, but no daemon answers: EX_TEMPFAIL, delivered again later.
+    write("http://127.0.0.1:18699/w/api.php");
+    let out = notify(&fixture);
+    assert_eq!(out.status.code(), Some(75), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sync.ws"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -291,3 +291,27 @@ where
     }
     out
 }
+
+/// Runs `cmd` (its stdin piped) with `input` on its standard input.
+pub fn pipe(mut cmd: Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The notification mail a wiki sent about `title`: its job queue is run
+/// (as a wiki's cron does), then its mail directory searched.
+pub fn wiki_mail(wiki: &TestWiki, title: &str) -> Vec<u8> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testbeds/mediawiki.sh");
+    let out = Command::new("bash").arg(script).arg("php").arg(&wiki.dir).arg("runJobs.php").output().expect("bash runs");
+    assert!(out.status.success(), "runJobs.php: {}", String::from_utf8_lossy(&out.stderr));
+    let link = format!("/wiki/{}", title.replace(' ', "_"));
+    for entry in std::fs::read_dir(wiki.dir.join("mail")).unwrap() {
+        let mail = std::fs::read(entry.unwrap().path()).unwrap();
+        if String::from_utf8_lossy(&mail).contains(&link) {
+            return mail;
+        }
+    }
+    panic!("the wiki mailed nothing about {title}: {}", String::from_utf8_lossy(&out.stdout));
+}

@@ -85,6 +85,16 @@ start() {
     php "$dir/w/maintenance/createBotPassword.php" --appid mirror --grants "$grants" Otheruser "$OTHER_SECRET" >>"$dir/logs/install.log" 2>&1
   fi
   write_settings "$dir" "$port"
+  # The wiki's mail: PHP runs sendmail_path with arguments; each mail is a file.
+  mkdir -p "$dir/mail"
+  printf '#!/bin/sh\nexec cat > "$(mktemp "%s/mail/XXXXXXXX.eml")"\n' "$dir" >"$dir/sendmail"
+  chmod +x "$dir/sendmail"
+  if [ ! -f "$dir/.emails" ]; then
+    for u in Harvestbot Otheruser; do
+      maintenance "$dir" resetUserEmail.php --no-reset-password "$u" "$(echo "$u" | tr A-Z a-z)@testbed.example" >>"$dir/logs/install.log" 2>&1
+    done
+    touch "$dir/.emails"
+  fi
   cat >"$dir/credentials.env" <<EOF
 MW_API=http://127.0.0.1:$port/w/api.php
 MW_BOT_USER=Harvestbot@mirror
@@ -110,7 +120,7 @@ if ( strncmp( $path, '/wiki/', 6 ) === 0 ) {
 }
 return false;
 EOF
-  PHP_CLI_SERVER_WORKERS=${MW_SERVER_WORKERS:-4} setsid php -d variables_order=EGPCS -d memory_limit=512M \
+  PHP_CLI_SERVER_WORKERS=${MW_SERVER_WORKERS:-4} setsid php -d variables_order=EGPCS -d memory_limit=512M -d sendmail_path="$dir/sendmail" \
     -S "127.0.0.1:$port" -t "$dir" "$dir/router.php" >>"$dir/logs/server.log" 2>&1 </dev/null &
   echo $! >"$dir/server.pid"
   for _ in $(seq 1 150); do
@@ -140,6 +150,17 @@ write_settings() {
 \$wgJobRunRate = 1;
 \$wgRunJobsAsync = false;
 \$wgPingback = false;
+// Notification mails (enotif) for watched pages and user talk pages,
+// "sent" through DIR/sendmail into DIR/mail/, one file each. The wiki's
+// job queue sends them: runJobs.php (API requests run no jobs).
+\$wgEnableEmail = true;
+\$wgEnableUserEmail = true;
+\$wgEnotifUserTalk = true;
+\$wgEnotifWatchlist = true;
+\$wgEmailAuthentication = false;
+\$wgPasswordSender = "wiki@testbed.example";
+\$wgDefaultUserOptions['watchdefault'] = 1;
+\$wgDefaultUserOptions['enotifwatchlistpages'] = 1;
 // The project's edit hook (examples/mediawiki); it triggers nothing until a
 // test writes its daemon's trigger URLs into DIR/trigger.php.
 wfLoadExtension( "OaiMirrorTrigger", "$REPO/examples/mediawiki/OaiMirrorTrigger/extension.json" );
@@ -160,7 +181,7 @@ maintenance() {
   local dir; dir=$(cd "$1" && pwd -P); shift
   local script=$1; shift
   [ -f "$dir/w/LocalSettings.php" ] || { say "no wiki in $dir"; exit 1; }
-  MW_INSTALL_PATH="$dir/w" MW_CONFIG_FILE="$dir/w/LocalSettings.php" php "$dir/w/maintenance/$script" "$@"
+  MW_INSTALL_PATH="$dir/w" MW_CONFIG_FILE="$dir/w/LocalSettings.php" php -d sendmail_path="$dir/sendmail" "$dir/w/maintenance/$script" "$@"
 }
 
 case "${1:-}" in
