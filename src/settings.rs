@@ -109,11 +109,13 @@ pub struct DaemonSettings {
     pub token_env: Option<String>,
     /// How long a stop waits for runs in progress, in seconds.
     pub grace_secs: u64,
+    /// How often an idle wiki's session is checked (and kept alive), in seconds.
+    pub check_wikis_secs: u64,
 }
 
 impl Default for DaemonSettings {
     fn default() -> Self {
-        DaemonSettings { listen: "127.0.0.1:7878".into(), token_file: None, token_env: None, grace_secs: 60 }
+        DaemonSettings { listen: "127.0.0.1:7878".into(), token_file: None, token_env: None, grace_secs: 60, check_wikis_secs: 300 }
     }
 }
 
@@ -479,6 +481,10 @@ impl Settings {
         let mut o = crate::mediawiki::WikiOptions::new(name, &w.api);
         o.user_agent = self.user_agent();
         o.max_body = self.max_body();
+        // [http] is every client's: a wiki's requests retry as a repository's do.
+        o.max_attempts = self.http.max_attempts.max(1);
+        o.initial_backoff = Duration::from_secs_f64(self.http.initial_backoff_secs.max(0.0));
+        o.timeout = Duration::from_secs(self.http.timeout_secs.max(1));
         o.login = match (&w.user, password) {
             (Some(u), Some(p)) => Some((u.clone(), crate::mediawiki::Secret::new(p))),
             (None, None) => None,

@@ -95,15 +95,16 @@ pub(super) async fn status(settings: &Settings, db: &Path, json: bool) -> anyhow
     };
     if json {
         let value = serde_json::json!({
-            "daemon": jobs.as_ref().map(|j| serde_json::json!({"listen": settings.daemon.listen, "jobs": j})),
+            "daemon": jobs.as_ref().map(|d| serde_json::json!({"listen": settings.daemon.listen, "jobs": d.jobs, "wikis": d.wikis})),
             "database": db.display().to_string(),
             "sources": match &store { Some(s) => sources_json(settings, s)?, None => Vec::new() },
         });
         writeln!(super::terminal::stdout(), "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(());
     }
-    if let Some(jobs) = &jobs {
-        daemon_status(settings, jobs)?;
+    if let Some(daemon) = &jobs {
+        daemon_status(settings, &daemon.jobs)?;
+        wikis_status(&daemon.wikis)?;
     }
     match &store {
         Some(store) => sources_status(settings, store, db),
@@ -135,6 +136,22 @@ fn daemon_status(settings: &Settings, jobs: &[crate::daemon::core::JobStatus]) -
             if j.queue > 0 { format!(", {} queued", j.queue) } else { String::new() },
             j.last_error.as_ref().map(|e| format!("; error: {e}")).unwrap_or_default(),
         )?;
+    }
+    Ok(())
+}
+
+/// Prints whether each of a running daemon's wikis answers.
+fn wikis_status(wikis: &[crate::daemon::wikis::WikiStatus]) -> anyhow::Result<()> {
+    let mut out = super::terminal::stdout();
+    let when = |t: &Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string()).unwrap_or_else(|| "-".into());
+    for w in wikis {
+        let state = match (w.reachable, w.logged_in) {
+            (None, _) => "not asked yet".to_string(),
+            (Some(true), true) => format!("up, logged in, last answer {}", when(&w.last_answer)),
+            (Some(true), false) => format!("up, last answer {}", when(&w.last_answer)),
+            (Some(false), _) => format!("DOWN since {}: {}", when(&w.down_since), w.last_error.as_deref().unwrap_or("")),
+        };
+        writeln!(out, "wiki {} ({}): {state}", w.wiki, w.api)?;
     }
     Ok(())
 }

@@ -13,19 +13,28 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::core::{Daemon, JobStatus};
+use super::wikis::{WikiStatus, Wikis};
 
 #[derive(Clone)]
 struct Control {
     daemon: Arc<Daemon>,
+    wikis: Arc<Wikis>,
     token: Arc<String>,
 }
 
-pub fn router(daemon: Arc<Daemon>, token: String) -> Router {
+/// What `GET /status` answers.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Status {
+    pub jobs: Vec<JobStatus>,
+    pub wikis: Vec<WikiStatus>,
+}
+
+pub fn router(daemon: Arc<Daemon>, wikis: Arc<Wikis>, token: String) -> Router {
     Router::new()
         .route("/trigger/{job}", axum::routing::post(trigger))
         .route("/status", axum::routing::get(status))
         .route("/metrics", axum::routing::get(metrics))
-        .with_state(Control { daemon, token: Arc::new(token) })
+        .with_state(Control { daemon, wikis, token: Arc::new(token) })
 }
 
 /// Compares in constant time, so the token cannot be guessed byte by byte.
@@ -60,19 +69,19 @@ async fn status(State(c): State<Control>, headers: HeaderMap) -> Response {
     if !authorized(&headers, &c.token) {
         return refused();
     }
-    axum::Json(c.daemon.status()).into_response()
+    axum::Json(Status { jobs: c.daemon.status(), wikis: c.wikis.status() }).into_response()
 }
 
 async fn metrics(State(c): State<Control>, headers: HeaderMap) -> Response {
     if !authorized(&headers, &c.token) {
         return refused();
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], c.daemon.metrics()).into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], c.daemon.metrics() + &c.wikis.metrics()).into_response()
 }
 
 /// A running daemon's job states, from its `/status`; `None` if no daemon
 /// answers at `listen` (a person is waiting: three seconds at most).
-pub async fn fetch_status(listen: &str, token: &str) -> anyhow::Result<Option<Vec<JobStatus>>> {
+pub async fn fetch_status(listen: &str, token: &str) -> anyhow::Result<Option<Status>> {
     crate::util::install_tls();
     let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build()?;
     let url = format!("http://{listen}/status");

@@ -129,6 +129,16 @@ impl Daemon {
         Arc::new(Daemon { jobs, locks, runner, clock, backoff })
     }
 
+    /// Whether a run holds `resource` now.
+    pub fn busy(&self, resource: &str) -> bool {
+        self.locks.get(resource).is_some_and(|l| l.try_lock().is_err())
+    }
+
+    /// The jobs that use `resource`.
+    pub fn jobs_using(&self, resource: &str) -> Vec<String> {
+        self.jobs.values().filter(|j| j.spec.resources.iter().any(|r| r == resource)).map(|j| j.spec.name.clone()).collect()
+    }
+
     /// Runs `job` at once (or once more after the run in progress).
     /// `None` if there is no such job.
     pub fn trigger(&self, job: &str) -> Option<()> {

@@ -8,10 +8,12 @@
 //! * `control`: the HTTP control endpoint (trigger, status, metrics), behind a token, and
 //!   `control::fetch_status`, its client for `oai-mirror status`.
 //! * `core`: `Daemon`, the jobs, their schedules, triggers, locks, backoff, status and metrics.
+//! * `wikis`: the jobs' wikis: sessions kept alive between runs, whether each answers, since when not.
 pub mod control;
 pub mod core;
 pub mod jobs;
 pub mod schedule;
+pub mod wikis;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -48,6 +50,7 @@ pub async fn serve(
         }
         None => None,
     };
+    let wikis = Arc::new(wikis::Wikis::new(&settings, &jobs)?);
     let specs = jobs::specs(&jobs);
     let daemon = core::Daemon::new(specs, jobs::runner(Arc::new(settings), db, jobs), Arc::new(core::WallClock), core::Backoff::default());
     for s in daemon.status() {
@@ -59,7 +62,8 @@ pub async fn serve(
         let _ = stop_tx.send(true);
     });
     let mut server_stop = stop_rx.clone();
-    let server = axum::serve(listener, control::router(daemon.clone(), token)).with_graceful_shutdown(async move {
+    let watching = tokio::spawn(wikis.clone().watch(daemon.clone(), stop_rx.clone()));
+    let server = axum::serve(listener, control::router(daemon.clone(), wikis, token)).with_graceful_shutdown(async move {
         let _ = server_stop.wait_for(|s| *s).await;
     });
     let server = tokio::spawn(async move { server.await });
@@ -80,6 +84,7 @@ pub async fn serve(
         None => None,
     };
     daemon.run(stop_rx, grace).await;
+    watching.abort();
     if let Some(p) = provider {
         p.await.context("the OAI-PMH server panicked")?.context("the OAI-PMH server failed")?;
     }

@@ -90,6 +90,51 @@ pub struct Wiki {
     session: Mutex<Session>,
     clock: Arc<dyn oai::Clock>,
     requests: std::sync::atomic::AtomicU64,
+    health: std::sync::Mutex<Health>,
+}
+
+/// Whether a wiki answers, as its client last found: every request says.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Health {
+    /// `None` until the first request.
+    pub reachable: Option<bool>,
+    /// Since when it has not answered (the first failure of this stretch).
+    pub down_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its last answer.
+    pub last_answer: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why it did not answer, the last time it did not.
+    pub last_error: Option<String>,
+    /// Whether the client holds a session (logged in, not lost since).
+    pub logged_in: bool,
+}
+
+impl Health {
+    /// Notes the outcome of one request (its retries included) at `now`.
+    /// Only a wiki that did not answer at all, or answered with a server
+    /// error every time, is down: an API error is an answer.
+    fn note(&mut self, result: &MwResult<Value>, now: chrono::DateTime<chrono::Utc>) {
+        let down = match result {
+            Ok(_) => None,
+            Err(e @ MwError::Unreachable { .. }) => Some(e.to_string()),
+            Err(e @ MwError::RetriesExhausted { last, .. }) if last.starts_with("HTTP 5") || last.starts_with("request failed") => Some(e.to_string()),
+            Err(e @ MwError::NotApi { status, .. }) if *status >= 500 => Some(e.to_string()),
+            Err(_) => None,
+        };
+        match down {
+            None => {
+                self.reachable = Some(true);
+                self.down_since = None;
+                self.last_answer = Some(now);
+            }
+            Some(why) => {
+                if self.reachable != Some(false) {
+                    self.down_since = Some(now);
+                }
+                self.reachable = Some(false);
+                self.last_error = Some(why);
+            }
+        }
+    }
 }
 
 /// The `maxlag` sent with every request: a replicated wiki asks bots to
@@ -103,7 +148,25 @@ impl Wiki {
 
     pub fn with_clock(options: WikiOptions, clock: Arc<dyn oai::Clock>) -> MwResult<Wiki> {
         let http = http_client(&options)?;
-        Ok(Wiki { options, session: Mutex::new(Session { http, logged_in: false, csrf: None }), clock, requests: Default::default() })
+        Ok(Wiki {
+            options,
+            session: Mutex::new(Session { http, logged_in: false, csrf: None }),
+            clock,
+            requests: Default::default(),
+            health: Default::default(),
+        })
+    }
+
+    /// Whether the wiki answers, as the last request found.
+    pub fn health(&self) -> Health {
+        crate::util::lock(&self.health).clone()
+    }
+
+    /// Keeps the session alive between runs: a cheap read that logs in
+    /// (again) if the wiki forgot the session, or, without a login, asks
+    /// whether the wiki answers. The outcome is in [`Wiki::health`].
+    pub async fn keep_alive(&self) -> MwResult<()> {
+        if self.options.login.is_some() { self.userinfo().await.map(drop) } else { self.server_time().await.map(drop) }
     }
 
     pub fn name(&self) -> &str {
@@ -127,6 +190,7 @@ impl Wiki {
         };
         session.http = http_client(&self.options)?;
         session.logged_in = false;
+        crate::util::lock(&self.health).logged_in = false;
         session.csrf = None;
         let v = self.send(&session.http, Method::Get, "query", &[("meta", "tokens".into()), ("type", "login".into())], None, false).await?;
         let token = v.pointer("/query/tokens/logintoken").and_then(Value::as_str).ok_or_else(|| self.not_api_json(&v))?.to_string();
@@ -148,6 +212,7 @@ impl Wiki {
         }
         tracing::info!(wiki = %self.options.name, user = %user, "logged in");
         session.logged_in = true;
+        crate::util::lock(&self.health).logged_in = true;
         Ok(())
     }
 
@@ -192,8 +257,24 @@ impl Wiki {
         }
     }
 
-    /// One request and its bounded retries (no session logic).
+    /// One request and its bounded retries (no session logic); its outcome
+    /// goes into the wiki's [`Health`].
     async fn send(
+        &self,
+        http: &reqwest::Client,
+        method: Method,
+        action: &str,
+        params: &[(&str, String)],
+        title: Option<&str>,
+        assert_user: bool,
+    ) -> MwResult<Value> {
+        let result = self.send_retrying(http, method, action, params, title, assert_user).await;
+        let now = chrono::DateTime::<chrono::Utc>::from(self.clock.now());
+        crate::util::lock(&self.health).note(&result, now);
+        result
+    }
+
+    async fn send_retrying(
         &self,
         http: &reqwest::Client,
         method: Method,
@@ -644,6 +725,27 @@ mod tests {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         enc.write_all(bytes).unwrap();
         enc.finish().unwrap()
+    }
+
+    #[test]
+    fn a_wiki_is_down_from_its_first_unanswered_request_until_it_answers_even_with_an_error() {
+        let t = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap();
+        let exhausted = |last: &str| -> MwResult<Value> {
+            Err(MwError::RetriesExhausted { wiki: "w".into(), action: "query".into(), title: None, attempts: 3, last: last.into() })
+        };
+        let mut h = Health::default();
+        h.note(&Ok(Value::Null), t(10));
+        assert_eq!((h.reachable, h.down_since, h.last_answer), (Some(true), None, Some(t(10))));
+        h.note(&exhausted("HTTP 502"), t(20));
+        h.note(&exhausted("request failed: connection refused"), t(30));
+        assert_eq!((h.reachable, h.down_since, h.last_answer), (Some(false), Some(t(20)), Some(t(10))), "down since the first failure");
+        assert!(h.last_error.as_deref().is_some_and(|e| e.contains("connection refused")), "{h:?}");
+        // Lag and rate limits are answers from a wiki that is up.
+        h.note(&exhausted("maxlag: 7 seconds lagged"), t(40));
+        assert_eq!((h.reachable, h.down_since), (Some(true), None));
+        let api_error = MwError::Api { wiki: "w".into(), action: "edit".into(), title: None, code: ApiCode::parse("protectedpage"), info: String::new() };
+        h.note(&Err(api_error), t(50));
+        assert_eq!((h.reachable, h.last_answer), (Some(true), Some(t(50))));
     }
 
     #[test]

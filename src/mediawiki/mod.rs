@@ -9,6 +9,6 @@ pub mod client;
 pub mod error;
 pub mod types;
 
-pub use client::{Secret, Sent, Wiki, WikiOptions};
+pub use client::{Health, Secret, Sent, Wiki, WikiOptions};
 pub use error::{ApiCode, MwError, MwResult};
 pub use types::*;

@@ -58,7 +58,7 @@ impl Daemon {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let all = self.status().await;
-            let j = all.as_array().unwrap().iter().find(|j| j["job"] == job).unwrap().clone();
+            let j = all["jobs"].as_array().unwrap().iter().find(|j| j["job"] == job).unwrap().clone();
             if j["runs"].as_u64() >= Some(runs) {
                 return j;
             }
@@ -454,4 +454,72 @@ async fn notify_ignores_a_mail_for_no_wiki_or_no_mail_and_asks_the_mta_to_retry_
     let out = notify(&fixture);
     assert_eq!(out.status.code(), Some(75), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("sync.ws"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_keeps_each_wikis_login_reports_one_down_since_when_and_runs_its_jobs_when_it_answers_again() {
+    let (ta, tb) = (crate::support::test_wiki(), crate::support::test_wiki_b());
+    let wiki_a: std::net::SocketAddr = ta.api.trim_start_matches("http://").split('/').next().unwrap().parse().unwrap();
+    let cable = crate::support::Cable::connect(0, wiki_a).await;
+    let home = tempdir();
+    let secret = home.path().join("secret");
+    std::fs::write(&secret, &ta.bot_password).unwrap();
+    let table = |name: &str, api: &str| {
+        format!(
+            "[wiki.{name}]\napi = \"{api}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"NoSuchPrefix \"]\n",
+            ta.bot_user,
+            secret.display()
+        )
+    };
+    let cfg = home.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "db = \"{}\"\n[http]\nmax_attempts = 1\n[daemon]\ntoken_env = \"OAI_MIRROR_TOKEN\"\ncheck_wikis_secs = 1\n{}{}",
+            home.path().join("d.sqlite").display(),
+            table("steady", &tb.api),
+            table("flaky", &format!("http://127.0.0.1:{}/w/api.php", cable.port))
+        ),
+    )
+    .unwrap();
+    let d = start(home.path(), &cfg).await;
+    let wiki = |status: &serde_json::Value, name: &str| status["wikis"].as_array().unwrap().iter().find(|w| w["wiki"] == name).unwrap().clone();
+    let until = |what: &'static str, pred: Box<dyn Fn(&serde_json::Value) -> bool>| {
+        let d = &d;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let status = d.status().await;
+                if pred(&status) {
+                    return status;
+                }
+                assert!(Instant::now() < deadline, "never {what}: {status}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    // Both logged in by the daemon before any run: no job has a schedule.
+    let status =
+        until("logged in", Box::new(move |s| ["steady", "flaky"].iter().all(|n| wiki(s, n)["logged_in"] == true && wiki(s, n)["reachable"] == true))).await;
+    assert!(status["jobs"].as_array().unwrap().iter().all(|j| j["runs"] == 0), "{status}");
+
+    let port = cable.cut().await;
+    let cut_at = chrono::Utc::now();
+    let status = until("down", Box::new(move |s| wiki(s, "flaky")["reachable"] == false)).await;
+    let down = wiki(&status, "flaky");
+    let since: chrono::DateTime<chrono::Utc> = down["down_since"].as_str().unwrap().parse().unwrap();
+    assert!(since >= cut_at - chrono::Duration::seconds(1), "{down}");
+    assert_eq!(wiki(&status, "steady")["reachable"], true, "{status}");
+    let metrics = d.http.get(format!("{}/metrics", d.url)).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("oai_mirror_wiki_up{wiki=\"flaky\"} 0") && metrics.contains("oai_mirror_wiki_up{wiki=\"steady\"} 1"), "{metrics}");
+    assert!(metrics.contains(&format!("oai_mirror_wiki_down_since_timestamp_seconds{{wiki=\"flaky\"}} {}", since.timestamp())), "{metrics}");
+
+    // Back: its job runs at once, with no schedule and no trigger.
+    let _cable = crate::support::Cable::connect(port, wiki_a).await;
+    let job = d.wait_runs("wiki.flaky", 1).await;
+    assert_eq!(job["last_outcome"], "ok", "{job}");
+    let status = d.status().await;
+    assert_eq!((wiki(&status, "flaky")["reachable"].clone(), wiki(&status, "flaky")["down_since"].clone()), (serde_json::json!(true), serde_json::Value::Null));
+    let steady = status["jobs"].as_array().unwrap().iter().find(|j| j["job"] == "wiki.steady").unwrap().clone();
+    assert_eq!(steady["runs"], 0, "only the jobs of the wiki that came back ran: {status}");
 }

@@ -241,3 +241,33 @@ async fn a_group_names_three_wikis_or_more_and_categories_as_categories() {
     let out = run(g.command(&["sync", "h"])).await;
     assert!(stderr(&out).contains("[group.*] tables: g"), "{}", stderr(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_is_down_waits_while_the_others_sync_and_catches_up_when_back() {
+    let g = Group::new("");
+    let c_addr: std::net::SocketAddr = test_wiki_c().api.trim_start_matches("http://").split('/').next().unwrap().parse().unwrap();
+    let cable = crate::support::Cable::connect(0, c_addr).await;
+    // c reached through the cable; one attempt per request, so that down is down at once.
+    let text = std::fs::read_to_string(&g.config).unwrap().replacen(&test_wiki_c().api, &format!("http://127.0.0.1:{}/w/api.php", cable.port), 1);
+    let (db, rest) = text.split_once('\n').unwrap();
+    std::fs::write(&g.config, format!("{db}\n[http]\nmax_attempts = 1\n{rest}")).unwrap();
+    let t = g.title("Waits");
+    let page = g.in_category(PAGE);
+    save(&g.wikis[0], &t, &page).await;
+    g.listed(0, &t).await;
+    g.sync().await;
+    assert_eq!(g.texts(&t).await, vec![Some(page.clone()); 3]);
+
+    let port = cable.cut().await;
+    save(&g.wikis[0], &t, &page.replace("first line", "first line (a)")).await;
+    save(&g.wikis[1], &t, &page.replace("last line", "last line (b)")).await;
+    let report = g.sync().await;
+    assert_eq!(report["waiting"], serde_json::json!(["c"]), "{report}");
+    let merged = page.replace("first line", "first line (a)").replace("last line", "last line (b)");
+    assert_eq!(g.texts(&t).await, vec![Some(merged.clone()), Some(merged.clone()), Some(page.clone())]);
+
+    let _cable = crate::support::Cable::connect(port, c_addr).await;
+    let report = g.sync().await;
+    assert!(report.get("waiting").is_none(), "{report}");
+    assert_eq!(g.texts(&t).await, vec![Some(merged); 3]);
+}

@@ -365,7 +365,7 @@ impl Link {
         let bytes =
             reqwest::Client::new().get(format!("http://127.0.0.1:{}/status", self.control)).bearer_auth(TOKEN).send().await.unwrap().bytes().await.unwrap();
         let status: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        status[0]["runs"].as_u64().unwrap_or(0)
+        status["jobs"][0]["runs"].as_u64().unwrap_or(0)
     }
 
     async fn records(&self) -> BTreeMap<String, (bool, Option<String>)> {

@@ -315,3 +315,36 @@ pub fn wiki_mail(wiki: &TestWiki, title: &str) -> Vec<u8> {
     }
     panic!("the wiki mailed nothing about {title}: {}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// A TCP forwarder to `target` on `port` (0: any), that can be cut: a
+/// wiki behind it is down while it is, every open connection closed.
+pub struct Cable {
+    pub port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Cable {
+    pub async fn connect(port: u16, target: std::net::SocketAddr) -> Cable {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            let mut open = tokio::task::JoinSet::new();
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                open.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Cable { port, task }
+    }
+
+    /// Cuts it: the listener and every connection through it close.
+    pub async fn cut(self) -> u16 {
+        self.task.abort();
+        let _ = self.task.await;
+        self.port
+    }
+}
