@@ -304,3 +304,33 @@ async fn a_push_based_on_an_old_revision_never_overwrites_an_edit_of_the_same_ac
     assert_eq!(Peer::Wiki(&side).read_back(&[rev]).await.unwrap()[&rev], merged);
     assert_eq!(current(&p.a, &t).await.unwrap().1, merged);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_talk_page_that_cannot_be_written_is_reported_and_the_run_goes_on() {
+    let p = setup("notify = [\"page-talk\", \"user-talk\"]\n");
+    let tb = test_wiki_b();
+    // b is synced as Otheruser, who may not edit a protected page, and
+    // Harvestbot's talk page on b is protected.
+    let other_secret = p.home.path().join("b-other.secret");
+    std::fs::write(&other_secret, &tb.other_password).unwrap();
+    let config = std::fs::read_to_string(&p.config).unwrap();
+    let (head, b_table) = config.split_once("[wiki.b]").unwrap();
+    let b_table = b_table.replacen(&format!("user = \"{}\"", tb.bot_user), &format!("user = \"{}\"", tb.other_user), 1).replacen(
+        &p.home.path().join("b.secret").display().to_string(),
+        &other_secret.display().to_string(),
+        1,
+    );
+    std::fs::write(&p.config, format!("{head}[wiki.b]{b_table}")).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testbeds/mediawiki.sh");
+    let out = std::process::Command::new("bash").arg(script).args(["php"]).arg(&tb.dir).args(["protect.php", "User talk:Harvestbot"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let t = p.title("Protected talk");
+    let (_, _, report) = p.clash(&t, &PAGE.replace("middle line", "middle line (a)"), &PAGE.replace("middle line", "middle line (b)")).await;
+    let lines: Vec<&str> = report["lines"].as_array().unwrap().iter().filter_map(|l| l.as_str()).collect();
+    assert!(lines.iter().any(|l| l.contains("the notice on [[User talk:Harvestbot]] failed")), "{lines:?}");
+    assert_eq!(report["failed"], 0, "a notice is no write of the sync: {report}");
+    // Otheruser's own talk page on a has the notice all the same.
+    let (_, talk) = current(&p.a, "User talk:Otheruser").await.unwrap();
+    assert!(talk.contains(&format!("[[{t}]]")), "{talk}");
+}
