@@ -523,3 +523,38 @@ async fn the_daemon_keeps_each_wikis_login_reports_one_down_since_when_and_runs_
     let steady = status["jobs"].as_array().unwrap().iter().find(|j| j["job"] == "wiki.steady").unwrap().clone();
     assert_eq!(steady["runs"], 0, "only the jobs of the wiki that came back ran: {status}");
 }
+
+/// The hook on a group: a save on one member reaches the two others, with
+/// no schedule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_on_a_group_member_with_the_hook_reaches_every_other_member() {
+    let g = crate::groups::Group::new("");
+    let text = std::fs::read_to_string(&g.config).unwrap();
+    let (db, rest) = text.split_once('\n').unwrap();
+    std::fs::write(&g.config, format!("{db}\n[daemon]\ntoken_env = \"OAI_MIRROR_TOKEN\"\n{rest}")).unwrap();
+    let d = start(g.home.path(), &g.config).await;
+    let token = g.home.path().join("token");
+    std::fs::write(&token, TOKEN).unwrap();
+    // The hook is installed on b, a spoke: its edits go through the hub to c.
+    let tb = crate::support::test_wiki_b();
+    let triggers = Triggers(tb.dir.join("trigger.php"));
+    std::fs::write(&triggers.0, format!("<?php\n$wgOaiMirrorTriggers = [ '{}/trigger/group.g' ];\n$wgOaiMirrorTokenFile = '{}';\n", d.url, token.display()))
+        .unwrap();
+    let title = g.title("Hooked");
+    for (round, body) in ["saved on b", "edited again on b"].into_iter().enumerate() {
+        if round == 1 {
+            d.wait_runs("group.g", 1).await;
+        }
+        let text = g.in_category(body);
+        let saved = Instant::now();
+        crate::support::save(&g.wikis[1], &title, &text).await;
+        let deadline = saved + Duration::from_secs(30);
+        while g.texts(&title).await != vec![Some(text.clone()); 3] {
+            assert!(Instant::now() < deadline, "edit {round} never reached every member: {}", std::fs::read_to_string(g.home.path().join("daemon.log")).unwrap_or_default());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        println!("edit {round} on b to its text on a and c: {:.2} s", saved.elapsed().as_secs_f64());
+    }
+    let job = d.wait_runs("group.g", 2).await;
+    assert!(job["next_run"].is_null(), "the group has no schedule: {job}");
+}
