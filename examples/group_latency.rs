@@ -63,7 +63,10 @@ async fn main() -> anyhow::Result<()> {
     }
     seconds.sort_by(f64::total_cmp);
     if let (Some(median), Some(max)) = (seconds.get(seconds.len() / 2), seconds.last()) {
-        println!("edit on one member -> the same text on every other, through the hook: median {median:.2} s, max {max:.2} s ({} edits after the first)", seconds.len());
+        println!(
+            "edit on one member -> the same text on every other, through the hook: median {median:.2} s, max {max:.2} s ({} edits after the first)",
+            seconds.len()
+        );
     }
     Ok(())
 }

@@ -29,6 +29,8 @@ pub struct Outcome {
     pub pushes: u64,
     pub queue: u64,
     pub conflicts: u64,
+    /// HTTP requests made, where the run counts them.
+    pub requests: Option<u64>,
 }
 
 /// The part of a harvest the command line may choose; a scheduled run
@@ -61,11 +63,11 @@ async fn run_job(settings: &Settings, store: Arc<Mutex<Store>>, job: &Job) -> an
         match &job.work {
             Work::Harvest(h) => {
                 let s = harvest(settings, store, &job.name, h, &Range::default(), Arc::new(harvest::Quiet)).await?;
-                Ok(Outcome { items: s.records, ..Outcome::default() })
+                Ok(Outcome { items: s.records, requests: Some(s.requests), ..Outcome::default() })
             }
             Work::Mirror(m) => {
                 let s = mirror(settings, store, m).await?;
-                Ok(Outcome { items: s.pages_seen, ..Outcome::default() })
+                Ok(Outcome { items: s.pages_seen, requests: Some(s.requests), ..Outcome::default() })
             }
             Work::Sync(s) => {
                 let r = sync(settings, store.clone(), &job.name, s, false).await?;
@@ -76,7 +78,13 @@ async fn run_job(settings: &Settings, store: Arc<Mutex<Store>>, job: &Job) -> an
                 if r.failed > 0 {
                     anyhow::bail!("{} write(s) did not go through (queued: {})", r.failed, r.queued);
                 }
-                Ok(Outcome { items: r.pushes + r.moves + r.deletes + r.created + r.revived, pushes: r.pushes, queue: r.queued, conflicts: r.open_conflicts })
+                Ok(Outcome {
+                    items: r.pushes + r.moves + r.deletes + r.created + r.revived,
+                    pushes: r.pushes,
+                    queue: r.queued,
+                    conflicts: r.open_conflicts,
+                    requests: Some(r.requests),
+                })
             }
         }
     }

@@ -20,6 +20,7 @@
 
 pub mod compress;
 pub mod error;
+pub mod history;
 pub mod packages;
 pub mod records;
 pub mod schema;
@@ -30,6 +31,7 @@ pub mod sync;
 pub mod wiki;
 
 pub use error::{Error, Result};
+pub use history::JobRun;
 pub use packages::{ChangedPage, ExportStream, ImportState, LoggedState};
 pub use records::{Deleted, RecordFilter};
 pub use served::{OriginFormat, OriginSet, ServedPage, ServedQuery, ServedRecord};

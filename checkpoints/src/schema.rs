@@ -13,7 +13,8 @@
 //! the origin's formats and sets), version 8 MediaWiki XML packages
 //! (each revision's store sequence, a log of page states, the packages
 //! exported and imported), version 9 the slices of a run harvested in
-//! parallel.
+//! parallel, version 10 the daemon's recent runs of each job and each
+//! conflict's base.
 
 use rusqlite::Connection;
 
@@ -30,6 +31,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema/007_serve.sql"),
     include_str!("schema/008_packages.sql"),
     include_str!("schema/009_slices.sql"),
+    include_str!("schema/010_console.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {

@@ -124,6 +124,9 @@ pub struct ConflictRow {
     pub wiki_text: String,
     pub with_text: String,
     pub resolved_text: String,
+    /// The text both sides had agreed on before the clash (`None`:
+    /// recorded before the store kept it).
+    pub base_text: Option<String>,
     pub created_at: i64,
     pub resolved_at: Option<i64>,
 }
@@ -265,9 +268,23 @@ impl Store {
     pub fn add_conflict(&self, sync: &str, c: &ConflictRow, now: i64) -> Result<i64> {
         self.conn()
             .execute(
-                "INSERT INTO sync_conflict (sync, pair_id, title, policy, wiki_rev, with_rev, wiki_user, with_user, wiki_text, with_text, resolved_text, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                params![sync, c.pair_id, c.title, c.policy, c.wiki_rev as i64, c.with_rev as i64, c.wiki_user, c.with_user, c.wiki_text, c.with_text, c.resolved_text, now],
+                "INSERT INTO sync_conflict (sync, pair_id, title, policy, wiki_rev, with_rev, wiki_user, with_user, wiki_text, with_text, resolved_text, created_at, base_text)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    sync,
+                    c.pair_id,
+                    c.title,
+                    c.policy,
+                    c.wiki_rev as i64,
+                    c.with_rev as i64,
+                    c.wiki_user,
+                    c.with_user,
+                    c.wiki_text,
+                    c.with_text,
+                    c.resolved_text,
+                    now,
+                    c.base_text
+                ],
             )
             .doing("recording a conflict")?;
         Ok(self.conn().last_insert_rowid())
@@ -292,7 +309,7 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(
-                "SELECT conflict_id, pair_id, title, policy, wiki_rev, with_rev, wiki_user, with_user, wiki_text, with_text, resolved_text, created_at, resolved_at
+                "SELECT conflict_id, pair_id, title, policy, wiki_rev, with_rev, wiki_user, with_user, wiki_text, with_text, resolved_text, created_at, resolved_at, base_text
                  FROM sync_conflict WHERE sync = ?1 AND (?2 = 0 OR resolved_at IS NULL) ORDER BY conflict_id",
             )
             .doing("listing conflicts")?;
@@ -312,6 +329,7 @@ impl Store {
                     resolved_text: r.get(10)?,
                     created_at: r.get(11)?,
                     resolved_at: r.get(12)?,
+                    base_text: r.get(13)?,
                 })
             })
             .doing("listing conflicts")?;

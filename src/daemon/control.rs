@@ -29,12 +29,14 @@ pub struct Status {
     pub wikis: Vec<WikiStatus>,
 }
 
-pub fn router(daemon: Arc<Daemon>, wikis: Arc<Wikis>, token: String) -> Router {
+/// The API (`/trigger`, `/status`, `/metrics`, bearer token) and the console's pages (signed in).
+pub fn router(daemon: Arc<Daemon>, wikis: Arc<Wikis>, token: Arc<String>, console: Arc<super::console::Console>) -> Router {
     Router::new()
         .route("/trigger/{job}", axum::routing::post(trigger))
         .route("/status", axum::routing::get(status))
         .route("/metrics", axum::routing::get(metrics))
-        .with_state(Control { daemon, wikis, token: Arc::new(token) })
+        .with_state(Control { daemon, wikis, token })
+        .merge(super::console::routes().with_state(console))
 }
 
 /// Compares in constant time, so the token cannot be guessed byte by byte.

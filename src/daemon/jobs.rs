@@ -36,7 +36,23 @@ pub fn runner(settings: Arc<Settings>, db: PathBuf, jobs: Vec<Job>) -> Runner {
                 _ => None,
             };
             let store = tokio::task::spawn_blocking(move || Store::open(&db)).await.context("opening the database panicked")??;
-            crate::tasks::run(&settings, Arc::new(Mutex::new(store)), job).await
+            let store = Arc::new(Mutex::new(store));
+            let started = chrono::Utc::now().timestamp();
+            let result = crate::tasks::run(&settings, store.clone(), job).await;
+            // The console's history of runs; a run is not failed for want of it.
+            let run = checkpoints::JobRun {
+                job: id.clone(),
+                started_at: started,
+                finished_at: chrono::Utc::now().timestamp(),
+                ok: result.is_ok(),
+                items: result.as_ref().map_or(0, |o| o.items),
+                requests: result.as_ref().ok().and_then(|o| o.requests),
+                error: result.as_ref().err().map(|e| format!("{e:#}")),
+            };
+            if let Err(e) = crate::util::blocking(|| crate::util::lock(&store).record_job_run(&run)) {
+                tracing::warn!(job = %id, "the run could not be recorded for the console: {e}");
+            }
+            result
         }) as RunFuture
     })
 }

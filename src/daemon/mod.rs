@@ -5,10 +5,12 @@
 //! * `jobs`: the resolved jobs as the core sees them, and the runner that runs them through `tasks`.
 //! * `serve` (here): the daemon itself, with its shutdown as a parameter (as mini-redis does);
 //!   `shutdown_signals`, the shutdown `oai-mirror run` passes.
+//! * `console`: the control endpoint's HTML pages: jobs, runs, queues, conflicts side by side, resolved from the page.
 //! * `control`: the HTTP control endpoint (trigger, status, metrics), behind a token, and
 //!   `control::fetch_status`, its client for `oai-mirror status`.
 //! * `core`: `Daemon`, the jobs, their schedules, triggers, locks, backoff, status and metrics.
 //! * `wikis`: the jobs' wikis: sessions kept alive between runs, whether each answers, since when not.
+pub mod console;
 pub mod control;
 pub mod core;
 pub mod jobs;
@@ -52,7 +54,11 @@ pub async fn serve(
     };
     let wikis = Arc::new(wikis::Wikis::new(&settings, &jobs)?);
     let specs = jobs::specs(&jobs);
-    let daemon = core::Daemon::new(specs, jobs::runner(Arc::new(settings), db, jobs), Arc::new(core::WallClock), core::Backoff::default());
+    let resolved = jobs.clone();
+    let daemon = core::Daemon::new(specs, jobs::runner(Arc::new(settings), db.clone(), jobs), Arc::new(core::WallClock), core::Backoff::default());
+    let token = Arc::new(token);
+    let port = listener.local_addr().context("the control endpoint's address")?.port();
+    let console = Arc::new(console::Console::new(daemon.clone(), db, token.clone(), port, &resolved));
     for s in daemon.status() {
         tracing::info!(job = %s.job, schedule = ?s.schedule, timezone = ?s.timezone, next = ?s.next_run, "job");
     }
@@ -63,7 +69,7 @@ pub async fn serve(
     });
     let mut server_stop = stop_rx.clone();
     let watching = tokio::spawn(wikis.clone().watch(daemon.clone(), stop_rx.clone()));
-    let server = axum::serve(listener, control::router(daemon.clone(), wikis, token)).with_graceful_shutdown(async move {
+    let server = axum::serve(listener, control::router(daemon.clone(), wikis, token, console)).with_graceful_shutdown(async move {
         let _ = server_stop.wait_for(|s| *s).await;
     });
     let server = tokio::spawn(async move { server.await });

@@ -678,6 +678,8 @@ impl<'a> Run<'a> {
             wiki_text: note.wiki_text.clone(),
             with_text: note.with_text.clone(),
             resolved_text: note.resolved_text.clone(),
+            // Before the pair agrees on the settled text: the base of the clash.
+            base_text: Some(pair.base_text.clone()),
             created_at: 0,
             resolved_at: None,
         };

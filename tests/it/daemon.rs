@@ -550,7 +550,11 @@ async fn an_edit_on_a_group_member_with_the_hook_reaches_every_other_member() {
         crate::support::save(&g.wikis[1], &title, &text).await;
         let deadline = saved + Duration::from_secs(30);
         while g.texts(&title).await != vec![Some(text.clone()); 3] {
-            assert!(Instant::now() < deadline, "edit {round} never reached every member: {}", std::fs::read_to_string(g.home.path().join("daemon.log")).unwrap_or_default());
+            assert!(
+                Instant::now() < deadline,
+                "edit {round} never reached every member: {}",
+                std::fs::read_to_string(g.home.path().join("daemon.log")).unwrap_or_default()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         println!("edit {round} on b to its text on a and c: {:.2} s", saved.elapsed().as_secs_f64());
