@@ -33,6 +33,15 @@ if ! command -v xmllint >/dev/null; then
     exit 1
   fi
 fi
+# Headless Chromium and its WebDriver drive the console's browser tests.
+if ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+  else
+    echo "chromium and chromedriver are needed for the console tests (Debian: apt-get install chromium chromium-driver)" >&2
+    exit 1
+  fi
+fi
 bash tests/testbeds/pyoai-server.sh --setup
 # The tests start three wikis under target/tmp (ports 18681 to 18683) and
 # leave them running for the next run; stop them when this script ends.

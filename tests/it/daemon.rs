@@ -8,12 +8,12 @@ use testbeds::repository::{Fault, RepoSpec, RetryAfter, Testbed};
 
 use crate::support::{bin, run, stderr, stored, tempdir};
 
-const TOKEN: &str = "test-token-0123456789";
+pub(crate) const TOKEN: &str = "test-token-0123456789";
 
-struct Daemon {
-    child: Child,
-    url: String,
-    http: reqwest::Client,
+pub(crate) struct Daemon {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Drop for Daemon {
@@ -27,7 +27,7 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn start(home: &std::path::Path, config: &std::path::Path) -> Daemon {
+pub(crate) async fn start(home: &std::path::Path, config: &std::path::Path) -> Daemon {
     let port = free_port();
     let child = {
         let mut c = bin(home);
@@ -48,13 +48,13 @@ async fn start(home: &std::path::Path, config: &std::path::Path) -> Daemon {
 }
 
 impl Daemon {
-    async fn status(&self) -> serde_json::Value {
+    pub(crate) async fn status(&self) -> serde_json::Value {
         let bytes = self.http.get(format!("{}/status", self.url)).bearer_auth(TOKEN).send().await.unwrap().bytes().await.unwrap();
         serde_json::from_slice(&bytes).unwrap()
     }
 
     /// Waits (bounded) until `job` has finished `runs` runs.
-    async fn wait_runs(&self, job: &str, runs: u64) -> serde_json::Value {
+    pub(crate) async fn wait_runs(&self, job: &str, runs: u64) -> serde_json::Value {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let all = self.status().await;
@@ -258,7 +258,7 @@ async fn a_non_loopback_address_needs_an_explicit_flag_and_bad_schedules_are_ref
 /// A home whose config syncs the two test wikis as `[sync.ab]`, pages
 /// under a fresh prefix made from `name`, with `daemon` added to its
 /// `[daemon]` table: (home, config, prefix).
-fn two_wikis_synced(name: &str, daemon: &str) -> (tempfile::TempDir, std::path::PathBuf, String) {
+pub(crate) fn two_wikis_synced(name: &str, daemon: &str) -> (tempfile::TempDir, std::path::PathBuf, String) {
     let (ta, tb) = (crate::support::test_wiki(), crate::support::test_wiki_b());
     let prefix = format!("{} ", crate::support::unique_title(name).replace(' ', ""));
     let home = tempdir();

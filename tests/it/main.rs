@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod cli;
+mod console;
 mod corpus;
 mod crash;
 mod daemon;
