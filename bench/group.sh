@@ -31,11 +31,19 @@ echo "bench-token-$RANDOM$RANDOM" > "$WORK/token"
 cargo build -q --release --bin oai-mirror --example edit_pages --example group_latency
 mkdir "$WORK/pages"
 for i in $(seq 1 "$TOTAL"); do printf 'Page %s of the group benchmark.\n\n== Section ==\nSome [[wikitext]] with {{templates}} & <ref>references</ref>.\n\n[[Category:Bench]]\n' "$i" > "$WORK/pages/Bench page $i"; done
-echo "importing $TOTAL pages into each wiki..."
-for w in ga gb gc; do
-  (cd "$WORK/pages" && bash "$OLDPWD/tests/testbeds/mediawiki.sh" php "$W/$w" importTextFiles.php --bot --summary import -- * >/dev/null)
-  bash tests/testbeds/mediawiki.sh php "$W/$w" runJobs.php >/dev/null
+echo "importing $TOTAL pages into wiki A, then copying its database to B and C..."
+(cd "$WORK/pages" && bash "$OLDPWD/tests/testbeds/mediawiki.sh" php "$W/ga" importTextFiles.php --bot --summary import -- * >/dev/null)
+bash tests/testbeds/mediawiki.sh php "$W/ga" runJobs.php >/dev/null
+# Three wikis with the same pages: B and C get copies of A's database
+# (the test bed's accounts and secrets are the same in every wiki).
+bash tests/testbeds/mediawiki.sh stop "$W/ga" >/dev/null
+for w in gb gc; do
+  bash tests/testbeds/mediawiki.sh stop "$W/$w" >/dev/null
+  rm -f "$W/$w"/data/*.sqlite*
+  cp "$W/ga/data/"*.sqlite* "$W/$w/data/"
 done
+i=0
+for w in ga gb gc; do bash tests/testbeds/mediawiki.sh start "$W/$w" "${PORTS[$i]}" >/dev/null; i=$((i + 1)); done
 table() { printf '[wiki.%s]\napi = "http://127.0.0.1:%s/w/api.php"\nuser = "%s"\npassword_file = "%s"\nfeed = "api"\n' "$1" "$2" "$MW_BOT_USER" "$WORK/secret"; }
 {
   printf 'db = "%s"\n[daemon]\nlisten = "127.0.0.1:18699"\ntoken_file = "%s"\n' "$WORK/group.sqlite" "$WORK/token"

@@ -126,7 +126,7 @@ fn forbidden() -> Response {
         .into_response()
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:0.5rem 1rem;color:#222}\
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:0.5rem 1rem;color:#222;overflow-wrap:anywhere}\
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.5rem}table{border-collapse:collapse;width:100%;font-size:0.9rem}\
 td,th{border-bottom:1px solid #ddd;padding:0.3rem;text-align:left;vertical-align:top}.scroll{overflow-x:auto}\
 .ok{color:#176f2c}.failed,.error{color:#b00020}.running{color:#0b5cad}.muted{color:#666}\

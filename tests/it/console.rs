@@ -214,6 +214,12 @@ async fn in_a_real_browser_a_conflict_of_two_real_wikis_is_seen_side_by_side_and
     let clashing = c.find_all(Locator::Css("td.clash")).await.unwrap();
     assert!(!clashing.is_empty(), "the clashing line is highlighted");
     b.screenshot("conflict.png").await;
+    // On a phone's width the page wraps instead of running off the side.
+    c.set_window_size(390, 844).await.unwrap();
+    let fits = c.execute("return document.documentElement.scrollWidth <= window.innerWidth", vec![]).await.unwrap();
+    b.screenshot("conflict-phone.png").await;
+    assert_eq!(fits, serde_json::json!(true), "the conflict page is wider than a phone");
+    c.set_window_size(1200, 1400).await.unwrap();
 
     // Resolve by editing the merged text, then run the sync from the page.
     let merged = base.replace("middle line", "middle line, settled in the console");
