@@ -262,27 +262,32 @@ pub(crate) fn two_wikis_synced(name: &str, daemon: &str) -> (tempfile::TempDir, 
     let (ta, tb) = (crate::support::test_wiki(), crate::support::test_wiki_b());
     let prefix = format!("{} ", crate::support::unique_title(name).replace(' ', ""));
     let home = tempdir();
-    let secret = home.path().join("secret");
+    let cfg = daemon_config(home.path(), daemon, [("a", &ta.api), ("b", &tb.api)], &prefix, "[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n");
+    (home, cfg, prefix)
+}
+
+/// A config in `home` for a daemon (`daemon` added to its `[daemon]`
+/// table) with two `[wiki.*]` tables of the test beds' bot, pages under
+/// `prefix`, then `tail`.
+fn daemon_config(home: &std::path::Path, daemon: &str, wikis: [(&str, &str); 2], prefix: &str, tail: &str) -> std::path::PathBuf {
+    let ta = crate::support::test_wiki();
+    let secret = home.join("secret");
     std::fs::write(&secret, &ta.bot_password).unwrap();
-    let table = |name: &str, api: &str| {
+    let table = |(name, api): (&str, &str)| {
         format!(
             "[wiki.{name}]\napi = \"{api}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\"]\n",
             ta.bot_user,
             secret.display()
         )
     };
-    let cfg = home.path().join("config.toml");
+    let cfg = home.join("config.toml");
+    let [first, second] = wikis;
     std::fs::write(
         &cfg,
-        format!(
-            "db = \"{}\"\n[daemon]\ntoken_env = \"OAI_MIRROR_TOKEN\"\n{daemon}{}{}[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n",
-            home.path().join("d.sqlite").display(),
-            table("a", &ta.api),
-            table("b", &tb.api)
-        ),
+        format!("db = \"{}\"\n[daemon]\ntoken_env = \"OAI_MIRROR_TOKEN\"\n{daemon}{}{}{tail}", home.join("d.sqlite").display(), table(first), table(second)),
     )
     .unwrap();
-    (home, cfg, prefix)
+    cfg
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -459,29 +464,12 @@ async fn notify_ignores_a_mail_for_no_wiki_or_no_mail_and_asks_the_mta_to_retry_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_keeps_each_wikis_login_reports_one_down_since_when_and_runs_its_jobs_when_it_answers_again() {
     let (ta, tb) = (crate::support::test_wiki(), crate::support::test_wiki_b());
-    let wiki_a: std::net::SocketAddr = ta.api.trim_start_matches("http://").split('/').next().unwrap().parse().unwrap();
+    let wiki_a = ta.addr();
     let cable = crate::support::Cable::connect(0, wiki_a).await;
     let home = tempdir();
-    let secret = home.path().join("secret");
-    std::fs::write(&secret, &ta.bot_password).unwrap();
-    let table = |name: &str, api: &str| {
-        format!(
-            "[wiki.{name}]\napi = \"{api}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"NoSuchPrefix \"]\n",
-            ta.bot_user,
-            secret.display()
-        )
-    };
-    let cfg = home.path().join("config.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "db = \"{}\"\n[http]\nmax_attempts = 1\n[daemon]\ntoken_env = \"OAI_MIRROR_TOKEN\"\ncheck_wikis_secs = 1\n{}{}",
-            home.path().join("d.sqlite").display(),
-            table("steady", &tb.api),
-            table("flaky", &format!("http://127.0.0.1:{}/w/api.php", cable.port))
-        ),
-    )
-    .unwrap();
+    let flaky = format!("http://127.0.0.1:{}/w/api.php", cable.port);
+    // One attempt per request, so that down is down at once; no pages (no such prefix) to mirror.
+    let cfg = daemon_config(home.path(), "check_wikis_secs = 1\n", [("steady", &tb.api), ("flaky", &flaky)], "NoSuchPrefix ", "[http]\nmax_attempts = 1\n");
     let d = start(home.path(), &cfg).await;
     let wiki = |status: &serde_json::Value, name: &str| status["wikis"].as_array().unwrap().iter().find(|w| w["wiki"] == name).unwrap().clone();
     let until = |what: &'static str, pred: Box<dyn Fn(&serde_json::Value) -> bool>| {

@@ -245,7 +245,7 @@ async fn a_group_names_three_wikis_or_more_and_categories_as_categories() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_that_is_down_waits_while_the_others_sync_and_catches_up_when_back() {
     let g = Group::new("");
-    let c_addr: std::net::SocketAddr = test_wiki_c().api.trim_start_matches("http://").split('/').next().unwrap().parse().unwrap();
+    let c_addr = test_wiki_c().addr();
     let cable = crate::support::Cable::connect(0, c_addr).await;
     // c reached through the cable; one attempt per request, so that down is down at once.
     let text = std::fs::read_to_string(&g.config).unwrap().replacen(&test_wiki_c().api, &format!("http://127.0.0.1:{}/w/api.php", cable.port), 1);

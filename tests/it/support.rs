@@ -164,6 +164,10 @@ impl TestWiki {
     pub fn bot(&self) -> oai_mirror::mediawiki::Wiki {
         self.client("a", &self.bot_user, &self.bot_password)
     }
+    /// The address its server listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.api.trim_start_matches("http://").split('/').next().and_then(|a| a.parse().ok()).expect("the test wiki's API is http://ADDR/…")
+    }
     pub fn other(&self) -> oai_mirror::mediawiki::Wiki {
         self.client("a-other", &self.other_user, &self.other_password)
     }
