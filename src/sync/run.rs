@@ -429,6 +429,14 @@ impl<'a> Run<'a> {
             if busy.contains(&pair.pair_id) {
                 continue;
             }
+            // Neither side changed since they agreed: nothing to decide, and
+            // no need to read either text (most pairs of a big sync, every run).
+            let as_agreed = |live: &HashMap<u64, Live>, page: Option<u64>, rev: u64| {
+                page.and_then(|id| live.get(&id)).is_some_and(|p| p.rev == rev && p.title == pair.title)
+            };
+            if !pair.held && pair.wiki_rev != 0 && as_agreed(&wpages, pair.wiki_page, pair.wiki_rev) && as_agreed(&ypages, pair.with_page, pair.with_rev) {
+                continue;
+            }
             if let Some(members) = &opts.members {
                 // Out of the group's categories on every member: no longer
                 // synced, and deleted nowhere. Its base stays, should it come back.
