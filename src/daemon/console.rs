@@ -449,9 +449,18 @@ async fn conflict_page(State(c): State<Arc<Console>>, headers: HeaderMap, Path((
     let Some((job, wiki, with)) = c.job_of_pair(&pair) else {
         return (StatusCode::NOT_FOUND, Html(page("No such sync", html! { p { "No job syncs " code { (pair) } "." } }).into_string())).into_response();
     };
-    let p2 = pair.clone();
-    let cf = match c.read(move |store| Ok(store.conflicts(&p2, false)?.into_iter().find(|cf| cf.conflict_id == id))).await {
-        Ok(Some(cf)) => cf,
+    let (p2, w2, y2) = (pair.clone(), wiki.clone(), with.clone());
+    let found = c
+        .read(move |store| {
+            let Some(cf) = store.conflicts(&p2, false)?.into_iter().find(|cf| cf.conflict_id == id) else { return Ok(None) };
+            // When each edit was made, as the mirrors of the two wikis have it.
+            let made = |wiki: &str, rev: u64| store.wiki_revision(wiki, rev).map(|r| r.map(|r| r.timestamp));
+            let times = (made(&w2, cf.wiki_rev)?, made(&y2, cf.with_rev)?);
+            Ok(Some((cf, times)))
+        })
+        .await;
+    let (cf, (wiki_made, with_made)) = match found {
+        Ok(Some(found)) => found,
         Ok(None) => {
             return (StatusCode::NOT_FOUND, Html(page("No such conflict", html! { p { "No conflict " (id) " in " code { (pair) } "." } }).into_string()))
                 .into_response();
@@ -463,7 +472,8 @@ async fn conflict_page(State(c): State<Arc<Console>>, headers: HeaderMap, Path((
     let action = format!("/conflict/{pair}/{id}");
     let body = html! {
         p { "Sync " a href=(format!("/job/{job}")) { (job) } ", recorded " (when_secs(cf.created_at)) ". "
-            (cf.wiki_user) " edited it on " (wiki) " (revision " (cf.wiki_rev) "); " (cf.with_user) " on " (with) " (revision " (cf.with_rev) "). "
+            (cf.wiki_user) " edited it on " (wiki) " (revision " (cf.wiki_rev) @if let Some(t) = &wiki_made { ", " (t) } "); "
+            (cf.with_user) " on " (with) " (revision " (cf.with_rev) @if let Some(t) = &with_made { ", " (t) } "). "
             "The lines both changed are " span.clash { "highlighted" } "." }
         @if let Some(resolved) = cf.resolved_at {
             p.ok { "Settled " (when_secs(resolved)) "; the pushes wait for the next run. " (button(&format!("/job/{job}/trigger"), &csrf, "Run the sync now", &[("back", &action)])) }

@@ -674,6 +674,12 @@ impl<'a> Run<'a> {
     /// carries the notice to the other side).
     async fn record_conflict(&mut self, pair: &Pair, note: &plan::ConflictNote) -> anyhow::Result<()> {
         let (store, opts, with) = (self.store, self.opts, self.with);
+        // Who made the `wiki` side's edit, and on which wiki: in a group, a
+        // hub revision another spoke's pair wrote is that spoke's edit.
+        let author = match self.wiki {
+            Peer::Wiki(wiki) => Some(self.wiki_side_author(wiki, pair, note)),
+            Peer::Checkout(_) | Peer::Carried(_) => None,
+        };
         let row = ConflictRow {
             conflict_id: 0,
             pair_id: pair.pair_id,
@@ -681,7 +687,7 @@ impl<'a> Run<'a> {
             policy: note.policy,
             wiki_rev: note.wiki_rev,
             with_rev: note.with_rev,
-            wiki_user: note.wiki_user.clone(),
+            wiki_user: author.as_ref().map_or_else(|| note.wiki_user.clone(), |(user, _, _)| user.clone()),
             with_user: note.with_user.clone(),
             wiki_text: note.wiki_text.clone(),
             with_text: note.with_text.clone(),
@@ -736,9 +742,7 @@ impl<'a> Run<'a> {
             ),
             ConflictPolicy::Markers => "The page now holds both versions between conflict markers; it is not synced again until they are removed.".into(),
         };
-        // Who made the `wiki` side's edit, and on which wiki: in a group, a
-        // hub revision another spoke's pair wrote is that spoke's edit.
-        let (wiki_user, wiki_desc, wiki_origin) = self.wiki_side_author(wiki, pair, note);
+        let (wiki_user, wiki_desc, wiki_origin) = author.unwrap_or_else(|| self.wiki_side_author(wiki, pair, note));
         let notice = format!(
             "\n\n== Edit conflict synced by oai-mirror ==\n[[{}]] was changed on both sides of sync ''{}'' in the same place: by {} ({}) and by {} ({}). {kept} ~~~~\n",
             note.title,
