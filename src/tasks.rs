@@ -50,7 +50,12 @@ pub fn span(job: &Job) -> tracing::Span {
 /// Runs a job as the daemon does: a harvest from its checkpoint, a mirror
 /// on its configured feed, a sync that writes.
 pub async fn run(settings: &Settings, store: Arc<Mutex<Store>>, job: &Job) -> anyhow::Result<Outcome> {
-    let outcome = run_job(settings, store, job).await?;
+    run_telling(settings, store, job, Arc::new(harvest::Quiet)).await
+}
+
+/// [`run`], a harvest telling `progress` of each page it stores.
+pub async fn run_telling(settings: &Settings, store: Arc<Mutex<Store>>, job: &Job, progress: Arc<dyn Progress>) -> anyhow::Result<Outcome> {
+    let outcome = run_job(settings, store, job, progress).await?;
     // A run that stored changes tells the mirrors below at once.
     if outcome.items > 0 {
         crate::serve::notify::notify_all(settings).instrument(span(job)).await;
@@ -58,11 +63,11 @@ pub async fn run(settings: &Settings, store: Arc<Mutex<Store>>, job: &Job) -> an
     Ok(outcome)
 }
 
-async fn run_job(settings: &Settings, store: Arc<Mutex<Store>>, job: &Job) -> anyhow::Result<Outcome> {
+async fn run_job(settings: &Settings, store: Arc<Mutex<Store>>, job: &Job, progress: Arc<dyn Progress>) -> anyhow::Result<Outcome> {
     async {
         match &job.work {
             Work::Harvest(h) => {
-                let s = harvest(settings, store, &job.name, h, &Range::default(), Arc::new(harvest::Quiet)).await?;
+                let s = harvest(settings, store, &job.name, h, &Range::default(), progress).await?;
                 Ok(Outcome { items: s.records, requests: Some(s.requests), ..Outcome::default() })
             }
             Work::Mirror(m) => {

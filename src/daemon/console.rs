@@ -38,10 +38,12 @@ pub struct Console {
     jobs: BTreeMap<String, Job>,
     /// Session id → its CSRF token.
     sessions: Mutex<HashMap<String, String>>,
+    /// How far each running harvest is.
+    progress: super::jobs::Progress,
 }
 
 impl Console {
-    pub fn new(daemon: Arc<Daemon>, db: PathBuf, token: Arc<String>, port: u16, jobs: &[Job]) -> Console {
+    pub fn new(daemon: Arc<Daemon>, db: PathBuf, token: Arc<String>, port: u16, jobs: &[Job], progress: super::jobs::Progress) -> Console {
         Console {
             daemon,
             db,
@@ -49,6 +51,7 @@ impl Console {
             cookie: format!("oai-mirror-console-{port}"),
             jobs: jobs.iter().map(|j| (j.id(), j.clone())).collect(),
             sessions: Mutex::new(HashMap::new()),
+            progress,
         }
     }
 
@@ -177,11 +180,11 @@ fn button(action: &str, csrf: &str, label: &str, fields: &[(&str, &str)]) -> Mar
     }
 }
 
-fn state(s: &JobStatus) -> Markup {
+fn state(s: &JobStatus, progress: Option<String>) -> Markup {
     let now = chrono::Utc::now();
     html! {
         @if s.running {
-            span.running { "running since " (when(s.last_started)) }
+            span.running { "running since " (when(s.last_started)) @if let Some(p) = progress { ": " (p) } }
         } @else if let Some(until) = s.backoff_until.filter(|u| *u > now) {
             span.failed { "backing off until " (when(Some(until))) }
         } @else {
@@ -275,7 +278,7 @@ async fn jobs_page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Respons
                     td { a href=(format!("/job/{}", s.job)) { (s.job) } }
                     td { (c.jobs.get(&s.job).map(|j| j.kind().table()).unwrap_or("")) }
                     td { @match &s.schedule { Some(e) => { (e) " " span.muted { (s.timezone.clone().unwrap_or_default()) } }, None => span.muted { "when triggered" } } }
-                    td { (state(s)) }
+                    td { (state(s, lock(&c.progress).get(&s.job).cloned())) }
                     td {
                         @match s.last_outcome.as_deref() {
                             Some("ok") => { span.ok { "ok" } " " (when(s.last_finished)) }
@@ -320,7 +323,7 @@ async fn job_page(State(c): State<Arc<Console>>, headers: HeaderMap, Path(job): 
     };
     let is_sync = matches!(c.jobs.get(&job).map(Job::kind), Some(Kind::Sync | Kind::Group));
     let body = html! {
-        p { "State: " (state(&status)) ". Last outcome: " (status.last_outcome.clone().unwrap_or_else(|| "never run".into())) ". Next run: " (when(status.next_run)) ". "
+        p { "State: " (state(&status, lock(&c.progress).get(&job).cloned())) ". Last outcome: " (status.last_outcome.clone().unwrap_or_else(|| "never run".into())) ". Next run: " (when(status.next_run)) ". "
             (button(&format!("/job/{job}/trigger"), &csrf, "Run now", &[("back", &format!("/job/{job}"))])) }
         @if let Some(e) = &status.last_error { p.error { (e) } }
         p { (chart(&runs)) }

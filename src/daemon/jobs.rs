@@ -24,11 +24,28 @@ pub fn specs(jobs: &[Job]) -> Vec<JobSpec> {
 ///
 /// Harvests run at most `[harvest] jobs` at once (the others wait their
 /// turn), and share the settings' per-host limits with each other.
-pub fn runner(settings: Arc<Settings>, db: PathBuf, jobs: Vec<Job>) -> Runner {
+/// How far each running harvest is, by job id, for the console.
+pub type Progress = Arc<Mutex<BTreeMap<String, String>>>;
+
+/// A harvest's progress as the console shows it: records so far, and of how many.
+struct Telling {
+    job: String,
+    progress: Progress,
+}
+
+impl crate::harvest::Progress for Telling {
+    fn page_committed(&self, tally: &checkpoints::Tally, list: &crate::harvest::ListProgress) {
+        let of = list.complete_list_size.map(|n| format!(" of about {n}")).unwrap_or_default();
+        let line = format!("{} records{of}, {} pages", tally.records, tally.pages);
+        crate::util::lock(&self.progress).insert(self.job.clone(), line);
+    }
+}
+
+pub fn runner(settings: Arc<Settings>, db: PathBuf, jobs: Vec<Job>, progress: Progress) -> Runner {
     let jobs: Arc<BTreeMap<String, Job>> = Arc::new(jobs.into_iter().map(|j| (j.id(), j)).collect());
     let harvests = Arc::new(tokio::sync::Semaphore::new(settings.harvest.jobs.max(1)));
     Arc::new(move |id: String| {
-        let (settings, db, jobs, harvests) = (settings.clone(), db.clone(), jobs.clone(), harvests.clone());
+        let (settings, db, jobs, harvests, progress) = (settings.clone(), db.clone(), jobs.clone(), harvests.clone(), progress.clone());
         Box::pin(async move {
             let job = jobs.get(&id).with_context(|| format!("no job {id:?}"))?;
             let _turn = match job.kind() {
@@ -38,7 +55,9 @@ pub fn runner(settings: Arc<Settings>, db: PathBuf, jobs: Vec<Job>) -> Runner {
             let store = tokio::task::spawn_blocking(move || Store::open(&db)).await.context("opening the database panicked")??;
             let store = Arc::new(Mutex::new(store));
             let started = chrono::Utc::now().timestamp();
-            let result = crate::tasks::run(&settings, store.clone(), job).await;
+            let telling = Arc::new(Telling { job: id.clone(), progress: progress.clone() });
+            let result = crate::tasks::run_telling(&settings, store.clone(), job, telling).await;
+            crate::util::lock(&progress).remove(&id);
             // The console's history of runs; a run is not failed for want of it.
             let run = checkpoints::JobRun {
                 job: id.clone(),

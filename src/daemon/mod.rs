@@ -55,10 +55,12 @@ pub async fn serve(
     let wikis = Arc::new(wikis::Wikis::new(&settings, &jobs)?);
     let specs = jobs::specs(&jobs);
     let resolved = jobs.clone();
-    let daemon = core::Daemon::new(specs, jobs::runner(Arc::new(settings), db.clone(), jobs), Arc::new(core::WallClock), core::Backoff::default());
+    let progress = jobs::Progress::default();
+    let runner = jobs::runner(Arc::new(settings), db.clone(), jobs, progress.clone());
+    let daemon = core::Daemon::new(specs, runner, Arc::new(core::WallClock), core::Backoff::default());
     let token = Arc::new(token);
     let port = listener.local_addr().context("the control endpoint's address")?.port();
-    let console = Arc::new(console::Console::new(daemon.clone(), db, token.clone(), port, &resolved));
+    let console = Arc::new(console::Console::new(daemon.clone(), db, token.clone(), port, &resolved, progress));
     for s in daemon.status() {
         tracing::info!(job = %s.job, schedule = ?s.schedule, timezone = ?s.timezone, next = ?s.next_run, "job");
     }

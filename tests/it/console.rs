@@ -242,3 +242,27 @@ async fn in_a_real_browser_a_conflict_of_two_real_wikis_is_seen_side_by_side_and
     b.screenshot("settled.png").await;
     c.clone().close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_harvest_shows_how_far_it_is_on_the_jobs_page() {
+    use testbeds::repository::{Fault, RepoSpec, Testbed};
+    let bed = Testbed::new(RepoSpec { records: 1000, ..Default::default() });
+    let url = bed.spawn().await.unwrap();
+    // Page 4 hangs: the run stays in the middle of the harvest.
+    bed.fault(5, Fault::Hang);
+    let home = tempdir();
+    let cfg = crate::daemon::config(home.path(), &url, "");
+    let d = start(home.path(), &cfg).await;
+    let cookie = sign_in(&d).await;
+    d.http.post(format!("{}/trigger/source.bed", d.url)).bearer_auth(TOKEN).send().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = d.http.get(format!("{}/", d.url)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+        if page.contains("300 records of about 1000, 3 pages") {
+            assert!(page.contains("running since"), "{page}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no progress shown: {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

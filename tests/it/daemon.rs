@@ -83,7 +83,7 @@ impl Daemon {
     }
 }
 
-fn config(home: &std::path::Path, url: &str, extra: &str) -> std::path::PathBuf {
+pub(crate) fn config(home: &std::path::Path, url: &str, extra: &str) -> std::path::PathBuf {
     let path = home.join("config.toml");
     std::fs::write(
         &path,
