@@ -156,10 +156,15 @@ async fn the_same_line_on_two_wikis_is_a_conflict_that_keeps_both_with_notices_f
         assert!(notice.contains(&format!("revision {rev_b} on b")) && notice.contains(&format!("revision {rev_c} on c")), "[[{talk}]]: {notice}");
     }
 
-    // Settled with b's text: it reaches all three.
+    // Settled with b's text: queued for the hub and the spoke of the
+    // conflict's pair, named as wikis; the next run brings it to all three.
     let out = run(g.command(&["resolve", "g", &t, "--take", "b"])).await;
     assert!(out.status.success(), "{}", stderr(&out));
+    let queue = stdout(&run(g.command(&["queue", "g"])).await);
+    let targets: Vec<&str> = queue.lines().filter_map(|l| l.split(" to ").nth(1)).filter_map(|l| l.split(' ').next()).collect();
+    assert_eq!(targets, ["a", "c"], "{queue}");
     g.sync().await;
+    assert_eq!(stdout(&run(g.command(&["queue", "g"])).await).trim(), "no pending pushes");
     assert_eq!(g.texts(&t).await, vec![Some(text_b); 3]);
 }
 
