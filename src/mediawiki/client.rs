@@ -268,115 +268,109 @@ impl Wiki {
         title: Option<&str>,
         assert_user: bool,
     ) -> MwResult<Value> {
-        let result = self.send_retrying(http, method, action, params, title, assert_user).await;
+        // Every `return` below ends this block: its outcome goes into the health either way.
+        let result: MwResult<Value> = async {
+            let wiki = &self.options.name;
+            let mut form: Vec<(&str, String)> =
+                vec![("action", action.to_string()), ("format", "json".into()), ("formatversion", "2".into()), ("maxlag", MAXLAG.into())];
+            if assert_user {
+                form.push(("assert", "user".into()));
+            }
+            form.extend(params.iter().cloned());
+            let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str()))).finish();
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let request = match method {
+                    Method::Get => http.get(format!("{}?{encoded}", self.options.api)),
+                    Method::Post => {
+                        http.post(&self.options.api).header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(encoded.clone())
+                    }
+                };
+                let request = request.header(USER_AGENT, &self.options.user_agent).header(ACCEPT_ENCODING, "gzip");
+                self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                // Why we wait, and how long the server asked for.
+                let (reason, asked): (String, Option<Duration>) = match request.send().await {
+                    Err(e) => {
+                        if attempt >= self.options.max_attempts || !(e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()) {
+                            return Err(MwError::Unreachable { wiki: wiki.clone(), url: self.options.api.clone(), source: e });
+                        }
+                        (format!("request failed: {e}"), None)
+                    }
+                    Ok(mut resp) => {
+                        let status = resp.status().as_u16();
+                        if resp.status().is_redirection() {
+                            // Not followed (see `http_client`): say where it went.
+                            let to = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("(no Location)").to_string();
+                            return Err(MwError::Redirected { wiki: wiki.clone(), url: self.options.api.clone(), status, to });
+                        }
+                        if resp.content_length().is_some_and(|n| n > self.options.max_body) {
+                            return Err(MwError::TooLarge { wiki: wiki.clone(), url: self.options.api.clone(), limit: self.options.max_body });
+                        }
+                        let retry_after =
+                            resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| oai::client::parse_retry_after(v, self.clock.now()));
+                        let gzip = resp.headers().get(CONTENT_ENCODING).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+                        let bytes = match read_body(&mut resp, self.options.max_body).await {
+                            Ok(Some(b)) => b,
+                            Ok(None) => return Err(MwError::TooLarge { wiki: wiki.clone(), url: self.options.api.clone(), limit: self.options.max_body }),
+                            Err(e) if attempt < self.options.max_attempts => {
+                                self.wait(attempt, action, &format!("body cut off: {e}"), None).await;
+                                continue;
+                            }
+                            Err(e) => return Err(MwError::Unreachable { wiki: wiki.clone(), url: self.options.api.clone(), source: e }),
+                        };
+                        let body = if gzip {
+                            match gunzip(&bytes, self.options.max_body) {
+                                Ok(Some(b)) => b,
+                                // Not gzip after all: read as sent.
+                                Ok(None) => bytes,
+                                Err(limit) => return Err(MwError::TooLarge { wiki: wiki.clone(), url: self.options.api.clone(), limit }),
+                            }
+                        } else {
+                            bytes
+                        };
+                        if status == 429 || status == 503 || status >= 500 {
+                            (format!("HTTP {status}"), retry_after)
+                        } else {
+                            let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+                                return Err(MwError::NotApi {
+                                    wiki: wiki.clone(),
+                                    url: self.options.api.clone(),
+                                    status,
+                                    snippet: oai::parse::snippet(&String::from_utf8_lossy(&body)),
+                                });
+                            };
+                            if !v.is_object() {
+                                return Err(self.not_api_json(&v));
+                            }
+                            match api_error(&v) {
+                                Some((code, info)) if code == "maxlag" => {
+                                    // The lag in seconds is in the error; Retry-After says when to come back.
+                                    let lag = v.pointer("/error/lag").and_then(Value::as_f64).map(Duration::from_secs_f64);
+                                    (format!("maxlag: {info}"), retry_after.or(lag))
+                                }
+                                Some((code, info)) if code == "ratelimited" => (format!("ratelimited: {info}"), retry_after),
+                                _ => return Ok(v),
+                            }
+                        }
+                    }
+                };
+                if attempt >= self.options.max_attempts {
+                    return Err(MwError::RetriesExhausted {
+                        wiki: wiki.clone(),
+                        action: action.to_string(),
+                        title: title.map(str::to_string),
+                        attempts: attempt,
+                        last: reason,
+                    });
+                }
+                self.wait(attempt, action, &reason, asked).await;
+            }
+        }
+        .await;
         let now = chrono::DateTime::<chrono::Utc>::from(self.clock.now());
         crate::util::lock(&self.health).note(&result, now);
         result
-    }
-
-    async fn send_retrying(
-        &self,
-        http: &reqwest::Client,
-        method: Method,
-        action: &str,
-        params: &[(&str, String)],
-        title: Option<&str>,
-        assert_user: bool,
-    ) -> MwResult<Value> {
-        let wiki = &self.options.name;
-        let mut form: Vec<(&str, String)> =
-            vec![("action", action.to_string()), ("format", "json".into()), ("formatversion", "2".into()), ("maxlag", MAXLAG.into())];
-        if assert_user {
-            form.push(("assert", "user".into()));
-        }
-        form.extend(params.iter().cloned());
-        let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str()))).finish();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let request = match method {
-                Method::Get => http.get(format!("{}?{encoded}", self.options.api)),
-                Method::Post => http.post(&self.options.api).header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(encoded.clone()),
-            };
-            let request = request.header(USER_AGENT, &self.options.user_agent).header(ACCEPT_ENCODING, "gzip");
-            self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            // Why we wait, and how long the server asked for.
-            let (reason, asked): (String, Option<Duration>) = match request.send().await {
-                Err(e) => {
-                    if attempt >= self.options.max_attempts || !(e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()) {
-                        return Err(MwError::Unreachable { wiki: wiki.clone(), url: self.options.api.clone(), source: e });
-                    }
-                    (format!("request failed: {e}"), None)
-                }
-                Ok(mut resp) => {
-                    let status = resp.status().as_u16();
-                    if resp.status().is_redirection() {
-                        // Not followed (see `http_client`): say where it went.
-                        let to = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("(no Location)").to_string();
-                        return Err(MwError::Redirected { wiki: wiki.clone(), url: self.options.api.clone(), status, to });
-                    }
-                    if resp.content_length().is_some_and(|n| n > self.options.max_body) {
-                        return Err(MwError::TooLarge { wiki: wiki.clone(), url: self.options.api.clone(), limit: self.options.max_body });
-                    }
-                    let retry_after =
-                        resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| oai::client::parse_retry_after(v, self.clock.now()));
-                    let gzip = resp.headers().get(CONTENT_ENCODING).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-                    let bytes = match read_body(&mut resp, self.options.max_body).await {
-                        Ok(Some(b)) => b,
-                        Ok(None) => return Err(MwError::TooLarge { wiki: wiki.clone(), url: self.options.api.clone(), limit: self.options.max_body }),
-                        Err(e) if attempt < self.options.max_attempts => {
-                            self.wait(attempt, action, &format!("body cut off: {e}"), None).await;
-                            continue;
-                        }
-                        Err(e) => return Err(MwError::Unreachable { wiki: wiki.clone(), url: self.options.api.clone(), source: e }),
-                    };
-                    let body = if gzip {
-                        match gunzip(&bytes, self.options.max_body) {
-                            Ok(Some(b)) => b,
-                            // Not gzip after all: read as sent.
-                            Ok(None) => bytes,
-                            Err(limit) => return Err(MwError::TooLarge { wiki: wiki.clone(), url: self.options.api.clone(), limit }),
-                        }
-                    } else {
-                        bytes
-                    };
-                    if status == 429 || status == 503 || status >= 500 {
-                        (format!("HTTP {status}"), retry_after)
-                    } else {
-                        let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-                            return Err(MwError::NotApi {
-                                wiki: wiki.clone(),
-                                url: self.options.api.clone(),
-                                status,
-                                snippet: oai::parse::snippet(&String::from_utf8_lossy(&body)),
-                            });
-                        };
-                        if !v.is_object() {
-                            return Err(self.not_api_json(&v));
-                        }
-                        match api_error(&v) {
-                            Some((code, info)) if code == "maxlag" => {
-                                // The lag in seconds is in the error; Retry-After says when to come back.
-                                let lag = v.pointer("/error/lag").and_then(Value::as_f64).map(Duration::from_secs_f64);
-                                (format!("maxlag: {info}"), retry_after.or(lag))
-                            }
-                            Some((code, info)) if code == "ratelimited" => (format!("ratelimited: {info}"), retry_after),
-                            _ => return Ok(v),
-                        }
-                    }
-                }
-            };
-            if attempt >= self.options.max_attempts {
-                return Err(MwError::RetriesExhausted {
-                    wiki: wiki.clone(),
-                    action: action.to_string(),
-                    title: title.map(str::to_string),
-                    attempts: attempt,
-                    last: reason,
-                });
-            }
-            self.wait(attempt, action, &reason, asked).await;
-        }
     }
 
     async fn wait(&self, attempt: u32, action: &str, reason: &str, asked: Option<Duration>) {
