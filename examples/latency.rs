@@ -8,18 +8,11 @@
 
 use std::time::{Duration, Instant};
 
-use oai_mirror::mediawiki::{CreateMode, Edit, PageRef, Secret, Wiki, WikiOptions};
+use oai_mirror::mediawiki::{CreateMode, Edit, PageRef, Wiki};
 
-fn wiki(name: &str, api: &str, user: &str, password: &str) -> anyhow::Result<Wiki> {
-    let mut o = WikiOptions::new(name, api);
-    o.login = Some((user.to_string(), Secret::new(password)));
-    Ok(Wiki::new(o)?)
-}
-
-async fn text_on(w: &Wiki, title: &str) -> Option<String> {
-    let p = w.pages(&[PageRef::Title(title)]).await.ok()?.pop()?;
-    p.revision.and_then(|r| r.text)
-}
+#[path = "probe/mod.rs"]
+mod probe;
+use probe::{text_on, wiki};
 
 async fn edit(w: &Wiki, title: &str, text: &str) -> anyhow::Result<()> {
     let e = Edit {
