@@ -4,23 +4,26 @@
 //! every `[sync.NAME]` a sync. Resolving a table checks it (exactly one of
 //! `with` and `checkout`, a sync naming a wiki that exists, a schedule that
 //! parses) and fills in its defaults; what comes out is a [`Job`] that
-//! [`crate::tasks`] can run without looking at the settings for its shape
+//! [`run`] can run without looking at the settings for its shape
 //! again. The CLI, the daemon and `config check` all resolve through here,
 //! so each check exists once.
 //!
 //! Secrets are not read here: a password file is read when a run logs in,
 //! so that a wiki whose secret is missing fails its own runs, not every job.
 
+pub mod run;
+pub mod schedule;
+
 use std::fmt;
 use std::path::PathBuf;
 
 use checkpoints::SourceKey;
 
-use crate::daemon::schedule::Schedule;
 use crate::harvest::Window;
 use crate::mirror::pull::{Feed, PullOptions};
 use crate::settings::{Settings, WikiSettings};
 use crate::sync::plan::{ConflictPolicy, Target};
+use schedule::Schedule;
 
 /// Which table a job comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -90,7 +93,7 @@ pub struct SyncJob {
     pub policy: ConflictPolicy,
     pub prefer: Target,
     /// Where conflict notices go.
-    pub notify: Vec<crate::sync::run::Notice>,
+    pub notify: Vec<crate::sync::scope::Notice>,
     /// Which pages a group keeps in step; a pair keeps every page its wikis mirror.
     pub membership: Option<Box<Membership>>,
 }

@@ -4,8 +4,8 @@
 //!
 //! * [`cli`]: the command line, one file per group of commands; only it and `main.rs` print.
 //! * [`settings`]: the config file and environment, read with `config`.
-//! * [`jobs`]: the config's tables resolved into typed jobs, once.
-//! * [`tasks`]: one run of a job; shared by the CLI and the daemon.
+//! * [`jobs`]: the config's tables resolved into typed jobs, once, their
+//!   schedules, and one run of a job (`jobs::run`, shared by the CLI and the daemon).
 //! * [`harvest`]: one OAI-PMH source into the store: planning, windows,
 //!   resuming, fetching overlapped with committing.
 //! * [`mediawiki`]: the MediaWiki action API client.
@@ -34,5 +34,4 @@ pub mod records;
 pub mod serve;
 pub mod settings;
 pub mod sync;
-pub mod tasks;
 pub mod util;

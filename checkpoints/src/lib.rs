@@ -37,5 +37,5 @@ pub use records::{Deleted, RecordFilter};
 pub use served::{OriginFormat, OriginSet, ServedPage, ServedQuery, ServedRecord};
 pub use slices::{Slice, SliceRange};
 pub use store::{PageCommit, Position, RecordIn, Run, RunPlan, RunState, Source, SourceKey, SourceStatus, Store, StoredRecord, Tally};
-pub use sync::{CheckoutFile, ConflictPolicy, ConflictRow, Job, NewPush, Pair, SyncSide};
+pub use sync::{CheckoutFile, ConflictPolicy, ConflictRow, NewPush, Pair, Push, SyncSide};
 pub use wiki::{FeedState, PageOp, PageRow, RevisionRow, StoredPage, TitleSpan, WikiWrite};

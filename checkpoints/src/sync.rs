@@ -96,8 +96,9 @@ pub struct NewPush<'a> {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Job {
-    pub job_id: i64,
+pub struct Push {
+    /// The outbox row's id (its column is `job_id`, a name from schema 3).
+    pub push_id: i64,
     pub pair_id: i64,
     pub target: SyncSide,
     pub title: String,
@@ -170,11 +171,11 @@ fn checkout_file(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckoutFile> {
     Ok(CheckoutFile { file_id: u(r, 0)?, name: r.get(1)?, title: r.get(2)?, fingerprint: u(r, 3)?, present: r.get(4)? })
 }
 
-const JOB: &str = "SELECT job_id, pair_id, target, title, page_id, base_rev, text, md5, state, attempts, next_try, last_error FROM outbox";
+const PUSH: &str = "SELECT job_id, pair_id, target, title, page_id, base_rev, text, md5, state, attempts, next_try, last_error FROM outbox";
 
-fn job(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
-    Ok(Job {
-        job_id: r.get(0)?,
+fn push(r: &rusqlite::Row<'_>) -> rusqlite::Result<Push> {
+    Ok(Push {
+        push_id: r.get(0)?,
         pair_id: r.get(1)?,
         target: r.get(2)?,
         title: r.get(3)?,
@@ -227,7 +228,7 @@ impl Store {
         self.conn().execute("DELETE FROM sync_pair WHERE pair_id = ?1", [pair_id]).doing("forgetting a sync pair").map(drop)
     }
 
-    /// Queues a push; returns the job id.
+    /// Queues a push; returns the push id.
     pub fn queue_push(&self, sync: &str, push: &NewPush<'_>, now: i64) -> Result<i64> {
         let NewPush { pair_id, target, title, page_id, base_rev, text, md5 } = *push;
         self.conn()
@@ -239,20 +240,20 @@ impl Store {
         Ok(self.conn().last_insert_rowid())
     }
 
-    pub fn jobs(&self, sync: &str) -> Result<Vec<Job>> {
+    pub fn pushes(&self, sync: &str) -> Result<Vec<Push>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("{JOB} WHERE sync = ?1 ORDER BY job_id")).doing("listing the queue")?;
-        let rows = stmt.query_map([sync], job).doing("listing the queue")?;
+        let mut stmt = conn.prepare(&format!("{PUSH} WHERE sync = ?1 ORDER BY job_id")).doing("listing the queue")?;
+        let rows = stmt.query_map([sync], push).doing("listing the queue")?;
         rows.collect::<rusqlite::Result<_>>().doing("listing the queue")
     }
 
-    /// Marks a job as sent, before the request goes out: if the process dies
+    /// Marks a push as sent, before the request goes out: if the process dies
     /// now, the next run checks the target before sending again.
     pub fn mark_sent(&self, job_id: i64) -> Result<()> {
         self.conn().execute("UPDATE outbox SET state = 'sent', attempts = attempts + 1 WHERE job_id = ?1", [job_id]).doing("marking a push sent").map(drop)
     }
 
-    /// Puts a job back to wait: it failed in a way worth retrying.
+    /// Puts a push back to wait: it failed in a way worth retrying.
     pub fn retry_later(&self, job_id: i64, next_try: i64, error: &str) -> Result<()> {
         self.conn()
             .execute("UPDATE outbox SET state = 'pending', next_try = ?2, last_error = ?3 WHERE job_id = ?1", params![job_id, next_try, error])
@@ -260,8 +261,8 @@ impl Store {
             .map(drop)
     }
 
-    /// Removes a job (verified done, or superseded).
-    pub fn finish_job(&self, job_id: i64) -> Result<()> {
+    /// Removes a push (verified done, or superseded).
+    pub fn finish_push(&self, job_id: i64) -> Result<()> {
         self.conn().execute("DELETE FROM outbox WHERE job_id = ?1", [job_id]).doing("removing a push").map(drop)
     }
 

@@ -8,12 +8,12 @@ use anyhow::{Context, bail};
 use checkpoints::Store;
 
 use super::open;
+use crate::jobs::run as runs;
 use crate::jobs::{self, Kind, Work};
 use crate::settings::Settings;
+use crate::sync::Take;
 use crate::sync::group;
 use crate::sync::plan::Target;
-use crate::sync::run::Take;
-use crate::tasks;
 
 /// Which table NAME is: a `[group.*]` if the config has one, else a `[sync.*]`.
 fn kind_of(settings: &Settings, name: &str) -> Kind {
@@ -31,7 +31,7 @@ fn pair_names(settings: &Settings, name: &str) -> Vec<(String, Option<String>)> 
 pub(super) async fn sync(settings: &Settings, db: &Path, name: &str, dry_run: bool, json: bool) -> anyhow::Result<()> {
     let Work::Sync(job) = jobs::one(settings, kind_of(settings, name), name)?.work else { unreachable!("a [sync.*] or [group.*] resolves to a sync") };
     let store = Arc::new(Mutex::new(open(db)?));
-    let report = tasks::sync(settings, store, name, &job, dry_run).await?;
+    let report = runs::sync(settings, store, name, &job, dry_run).await?;
     let mut out = super::terminal::stdout();
     if json {
         writeln!(out, "{}", serde_json::to_string(&report)?)?;
@@ -141,7 +141,7 @@ pub(super) fn resolve(settings: &Settings, store: &Store, name: &str, title: &st
             None => format!("--take {path}: neither wiki, with, nor a readable file"),
         })?),
     };
-    let queued = crate::sync::run::resolve(store, &pair, title, take)?;
+    let queued = crate::sync::resolve(store, &pair, title, take)?;
     writeln!(super::terminal::stdout(), "[[{title}]]: conflict settled; {queued} push(es) queued for the next `oai-mirror sync {name}`")?;
     Ok(())
 }
@@ -151,7 +151,7 @@ pub(super) fn queue(settings: &Settings, store: &Store, name: &str) -> anyhow::R
     let mut out = super::terminal::stdout();
     let mut jobs = Vec::new();
     for (pair, spoke) in pair_names(settings, name) {
-        jobs.extend(store.jobs(&pair)?.into_iter().map(|j| (j, spoke.clone())));
+        jobs.extend(store.pushes(&pair)?.into_iter().map(|j| (j, spoke.clone())));
     }
     let hub = settings.group.get(name).and_then(|g| g.wikis.first().cloned());
     if jobs.is_empty() {
@@ -174,7 +174,7 @@ pub(super) fn queue(settings: &Settings, store: &Store, name: &str) -> anyhow::R
                 j.last_error.as_deref().unwrap_or("-")
             )
         };
-        writeln!(out, "{}\t[[{}]] to {} (base rev {})\t{why}", j.job_id, j.title, target, j.base_rev)?;
+        writeln!(out, "{}\t[[{}]] to {} (base rev {})\t{why}", j.push_id, j.title, target, j.base_rev)?;
     }
     Ok(())
 }

@@ -39,11 +39,11 @@ pub struct Console {
     /// Session id → its CSRF token.
     sessions: Mutex<HashMap<String, String>>,
     /// How far each running harvest is.
-    progress: super::jobs::Progress,
+    progress: super::runner::Progress,
 }
 
 impl Console {
-    pub fn new(daemon: Arc<Daemon>, db: PathBuf, token: Arc<String>, port: u16, jobs: &[Job], progress: super::jobs::Progress) -> Console {
+    pub fn new(daemon: Arc<Daemon>, db: PathBuf, token: Arc<String>, port: u16, jobs: &[Job], progress: super::runner::Progress) -> Console {
         Console {
             daemon,
             db,
@@ -311,7 +311,7 @@ async fn job_page(State(c): State<Arc<Console>>, headers: HeaderMap, Path(job): 
             let mut conflicts = Vec::new();
             for (pair, wiki, with) in &pairs {
                 let side = |t: Target| if t == Target::Wiki { wiki.clone() } else { with.clone() };
-                queue.extend(store.jobs(pair)?.into_iter().map(|j| (side(j.target), j)));
+                queue.extend(store.pushes(pair)?.into_iter().map(|j| (side(j.target), j)));
                 conflicts.extend(store.conflicts(pair, true)?.into_iter().map(|cf| (pair.clone(), wiki.clone(), with.clone(), cf)));
             }
             Ok((runs, queue, conflicts))
@@ -525,10 +525,10 @@ async fn resolve(State(c): State<Arc<Console>>, headers: HeaderMap, Path((pair, 
         return forbidden();
     }
     let take = match f.take.as_str() {
-        "wiki" => crate::sync::run::Take::Side(Target::Wiki),
-        "with" => crate::sync::run::Take::Side(Target::With),
+        "wiki" => crate::sync::Take::Side(Target::Wiki),
+        "with" => crate::sync::Take::Side(Target::With),
         // A browser sends a textarea's lines with CR LF.
-        "text" => crate::sync::run::Take::Text(f.text.replace("\r\n", "\n")),
+        "text" => crate::sync::Take::Text(f.text.replace("\r\n", "\n")),
         _ => return (StatusCode::BAD_REQUEST, "take is wiki, with or text").into_response(),
     };
     let db = c.db.clone();
@@ -537,7 +537,7 @@ async fn resolve(State(c): State<Arc<Console>>, headers: HeaderMap, Path((pair, 
         let store = checkpoints::Store::open(&db)?;
         let cf = store.conflicts(&p2, true)?.into_iter().find(|cf| cf.conflict_id == id);
         let Some(cf) = cf else { anyhow::bail!("conflict {id} is settled already, or is not one of {p2}") };
-        crate::sync::run::resolve(&store, &p2, &cf.title, take)?;
+        crate::sync::resolve(&store, &p2, &cf.title, take)?;
         Ok(())
     })
     .await;
@@ -549,23 +549,4 @@ async fn resolve(State(c): State<Arc<Console>>, headers: HeaderMap, Path((pair, 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_lines_both_sides_changed_clash_and_the_others_do_not() {
-        let base = "a\nb\nc\nd\n";
-        assert_eq!(clashing_lines(base, "a\nB1\nc\nd\n", "a\nB2\nc\nD\n").into_iter().collect::<Vec<_>>(), [1]);
-        assert!(clashing_lines(base, "A\nb\nc\nd\n", "a\nb\nc\nD\n").is_empty(), "different lines do not clash");
-        // Two insertions at one place clash with each other.
-        assert_eq!(clashing_lines(base, "a\nx\nb\nc\nd\n", "a\ny\nb\nc\nd\n").into_iter().collect::<Vec<_>>(), [1]);
-    }
-
-    #[test]
-    fn whatever_a_text_holds_the_page_shows_it_as_text() {
-        let evil = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
-        let html = side_by_side("", evil, &Default::default(), evil).into_string();
-        assert!(!html.contains("<script>") && !html.contains("<img"), "{html}");
-        assert!(html.contains("&lt;script&gt;") && html.contains("&lt;img src=x onerror=alert(2)&gt;"), "{html}");
-    }
-}
+mod tests;

@@ -18,22 +18,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
 
-use super::schedule::Schedule;
+use oai::Clock;
+
+use crate::jobs::schedule::Schedule;
 use crate::util::lock;
-
-/// The time of day.
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system's clock.
-pub struct WallClock;
-
-impl Clock for WallClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
 
 /// A job as configured.
 #[derive(Clone, Debug)]
@@ -47,7 +35,7 @@ pub struct JobSpec {
 }
 
 /// What a run reports.
-pub use crate::tasks::Outcome;
+pub use crate::jobs::run::Outcome;
 
 pub type RunFuture = Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send>>;
 
@@ -81,7 +69,8 @@ pub struct JobStatus {
     pub conflicts: u64,
 }
 
-struct Job {
+/// A job as the core schedules it: its spec, its state, its trigger.
+struct Scheduled {
     spec: JobSpec,
     status: Mutex<JobStatus>,
     trigger: Notify,
@@ -101,7 +90,7 @@ impl Default for Backoff {
 }
 
 pub struct Daemon {
-    jobs: BTreeMap<String, Arc<Job>>,
+    jobs: BTreeMap<String, Arc<Scheduled>>,
     locks: BTreeMap<String, Arc<tokio::sync::Mutex<()>>>,
     runner: Runner,
     clock: Arc<dyn Clock>,
@@ -109,6 +98,11 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// The time of day, from the daemon's clock.
+    fn now(&self) -> DateTime<Utc> {
+        DateTime::<Utc>::from(self.clock.now())
+    }
+
     pub fn new(specs: Vec<JobSpec>, runner: Runner, clock: Arc<dyn Clock>, backoff: Backoff) -> Arc<Daemon> {
         let mut locks = BTreeMap::new();
         for r in specs.iter().flat_map(|s| s.resources.iter()) {
@@ -123,7 +117,7 @@ impl Daemon {
                     timezone: spec.schedule.as_ref().map(|s| s.timezone().to_string()),
                     ..Default::default()
                 };
-                (spec.name.clone(), Arc::new(Job { spec, status: Mutex::new(status), trigger: Notify::new() }))
+                (spec.name.clone(), Arc::new(Scheduled { spec, status: Mutex::new(status), trigger: Notify::new() }))
             })
             .collect();
         Arc::new(Daemon { jobs, locks, runner, clock, backoff })
@@ -169,12 +163,12 @@ impl Daemon {
         }
     }
 
-    async fn job_loop(self: Arc<Self>, job: Arc<Job>, mut shutdown: watch::Receiver<bool>) {
+    async fn job_loop(self: Arc<Self>, job: Arc<Scheduled>, mut shutdown: watch::Receiver<bool>) {
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            let now = self.clock.now();
+            let now = self.now();
             let next = job.spec.schedule.as_ref().and_then(|s| s.next_after(now));
             lock(&job.status).next_run = next;
             let wait = next.map(|n| (n - now).to_std().unwrap_or_default());
@@ -183,18 +177,18 @@ impl Daemon {
                 _ = job.trigger.notified() => true,
                 _ = shutdown.changed() => return,
             };
-            let in_backoff = lock(&job.status).backoff_until.is_some_and(|b| b > self.clock.now());
+            let in_backoff = lock(&job.status).backoff_until.is_some_and(|b| b > self.now());
             if !triggered && in_backoff {
                 tracing::info!(job = %job.spec.name, "scheduled run skipped: backing off after failures");
                 continue;
             }
-            let started = self.clock.now();
+            let started = self.now();
             self.run_once(&job, triggered).await;
             // Ticks that fell while the job ran are skipped, not caught up.
             if let Some(s) = &job.spec.schedule {
                 let mut missed = 0u64;
                 let mut t = s.next_after(started);
-                let end = self.clock.now();
+                let end = self.now();
                 while let Some(tick) = t.filter(|tick| *tick <= end) {
                     missed += 1;
                     t = s.next_after(tick);
@@ -207,14 +201,14 @@ impl Daemon {
         }
     }
 
-    async fn run_once(&self, job: &Job, triggered: bool) {
+    async fn run_once(&self, job: &Scheduled, triggered: bool) {
         // One wiki, one job at a time: take every resource's lock, in order.
         let names: BTreeSet<&String> = job.spec.resources.iter().collect();
         let mut guards = Vec::new();
         for r in names {
             guards.push(self.locks[r].clone().lock_owned().await);
         }
-        let started = self.clock.now();
+        let started = self.now();
         {
             let mut s = lock(&job.status);
             s.running = true;
@@ -222,7 +216,7 @@ impl Daemon {
         }
         tracing::info!(job = %job.spec.name, triggered, "run starts");
         let result = (self.runner)(job.spec.name.clone()).await;
-        let now = self.clock.now();
+        let now = self.now();
         let mut s = lock(&job.status);
         s.running = false;
         s.runs += 1;

@@ -21,7 +21,9 @@ use std::sync::{Arc, Mutex};
 use checkpoints::Store;
 
 use super::peer::{Peer, Side};
-use super::run::{self, Report, SyncOptions};
+use super::report::Report;
+use super::run;
+use super::scope::{Members, SyncOptions, Upstream};
 use crate::mediawiki::Wiki;
 use crate::mirror::pull::Selection;
 use crate::util::lock;
@@ -29,29 +31,6 @@ use crate::util::lock;
 /// The store name of the pair of `spoke` with the hub of group `group`.
 pub fn pair_name(group: &str, spoke: &str) -> String {
     format!("group.{group}.{spoke}")
-}
-
-/// The pages of a group this run: titles in its categories on some member
-/// (`None`: the group names none, so every page), that its selection takes.
-#[derive(Clone, Debug, Default)]
-pub struct Members {
-    pub titles: Option<HashSet<String>>,
-    pub selection: Selection,
-}
-
-impl Members {
-    pub fn holds(&self, title: &str) -> bool {
-        self.titles.as_ref().is_none_or(|t| t.contains(title)) && self.selection.may_include(title)
-    }
-}
-
-/// Another spoke's pair, as a pair's conflict sees it: a hub revision
-/// that pair wrote is an edit made on `wiki`.
-#[derive(Clone)]
-pub struct Upstream {
-    pub sync: String,
-    pub wiki: String,
-    pub client: Arc<Wiki>,
 }
 
 /// Rounds of the group: the first syncs every spoke; a later one only
@@ -139,7 +118,7 @@ pub async fn run(
     let s = lock(&store);
     for (spoke, _) in spokes {
         let name = pair_name(&opts.name, &spoke.pull.wiki);
-        report.queued += s.jobs(&name)?.len() as u64;
+        report.queued += s.pushes(&name)?.len() as u64;
         report.open_conflicts += s.conflicts(&name, true)?.len() as u64;
     }
     drop(s);
@@ -155,15 +134,4 @@ async fn hub_answers(hub: &Wiki) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_member_is_in_a_category_on_some_wiki_and_taken_by_the_selection() {
-        let titles = Some(["Hand one", "Other"].map(String::from).into_iter().collect());
-        let m = Members { titles, selection: Selection { prefixes: vec!["Hand".into()], ..Selection::default() } };
-        assert_eq!(["Hand one", "Hand two", "Other"].map(|t| m.holds(t)), [true, false, false]);
-        let everything = Members::default();
-        assert!(everything.holds("Anything"), "a group without categories holds every page");
-    }
-}
+mod tests;

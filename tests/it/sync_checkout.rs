@@ -519,15 +519,15 @@ async fn a_failed_push_keeps_its_job_and_backs_off() {
     std::fs::remove_file(co.file(&t)).unwrap();
     std::fs::create_dir(co.file(&t)).unwrap();
     let store = || checkpoints::Store::open(&co.home.path().join("s.sqlite")).unwrap();
-    let job_id = store().jobs("co").unwrap()[0].job_id;
+    let job_id = store().pushes("co").unwrap()[0].push_id;
     for attempt in 1..=2u32 {
         let started = chrono::Utc::now().timestamp();
         let (ok, r, _) = co.sync_may_fail().await;
         assert!(!ok && r["failed"].as_u64() >= Some(1), "{r}");
-        let jobs = store().jobs("co").unwrap();
+        let jobs = store().pushes("co").unwrap();
         assert_eq!(jobs.len(), 1, "{jobs:?}");
         let job = &jobs[0];
-        assert_eq!((job.job_id, job.attempts, job.sent), (job_id, attempt, false), "the same job, counted: {job:?}");
+        assert_eq!((job.push_id, job.attempts, job.sent), (job_id, attempt, false), "the same job, counted: {job:?}");
         let wait = job.next_try - started;
         let expected = 60 << (attempt - 1);
         assert!((expected - 5..=expected + 30).contains(&wait), "attempt {attempt}: waits {wait} s, not about {expected} s");

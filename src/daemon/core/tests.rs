@@ -16,8 +16,11 @@ impl TokioClock {
 }
 
 impl Clock for TokioClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.base + chrono::TimeDelta::from_std(self.start.elapsed()).unwrap_or_default()
+    fn now(&self) -> std::time::SystemTime {
+        (self.base + chrono::TimeDelta::from_std(self.start.elapsed()).unwrap_or_default()).into()
+    }
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(duration))
     }
 }
 

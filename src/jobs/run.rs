@@ -18,7 +18,9 @@ use crate::mirror::pull::{self, PullSummary};
 use crate::settings::Settings;
 use crate::sync::peer::{Carried, Checkout, Peer, Side};
 use crate::sync::plan::Target;
-use crate::sync::run::{self, Report, SyncOptions};
+use crate::sync::report::Report;
+use crate::sync::run;
+use crate::sync::scope::SyncOptions;
 use crate::util::lock;
 
 /// What a run did, in the numbers the daemon keeps per job.

@@ -1,8 +1,7 @@
 //! The daemon: every configured job on its schedule, triggers instead of
 //! polling, a control endpoint, and a graceful shutdown.
 //!
-//! * `schedule`: cron expressions in a time zone; the next run. Pure.
-//! * `jobs`: the resolved jobs as the core sees them, and the runner that runs them through `tasks`.
+//! * `runner`: the resolved jobs as the core sees them, and the runner that runs them through `jobs::run`.
 //! * `serve` (here): the daemon itself, with its shutdown as a parameter (as mini-redis does);
 //!   `shutdown_signals`, the shutdown `oai-mirror run` passes.
 //! * `console`: the control endpoint's HTML pages: jobs, runs, queues, conflicts side by side, resolved from the page.
@@ -13,8 +12,7 @@
 pub mod console;
 pub mod control;
 pub mod core;
-pub mod jobs;
-pub mod schedule;
+pub mod runner;
 pub mod wikis;
 
 use std::future::Future;
@@ -53,11 +51,11 @@ pub async fn serve(
         None => None,
     };
     let wikis = Arc::new(wikis::Wikis::new(&settings, &jobs)?);
-    let specs = jobs::specs(&jobs);
+    let specs = runner::specs(&jobs);
     let resolved = jobs.clone();
-    let progress = jobs::Progress::default();
-    let runner = jobs::runner(Arc::new(settings), db.clone(), jobs, progress.clone());
-    let daemon = core::Daemon::new(specs, runner, Arc::new(core::WallClock), core::Backoff::default());
+    let progress = runner::Progress::default();
+    let runner = runner::runner(Arc::new(settings), db.clone(), jobs, progress.clone());
+    let daemon = core::Daemon::new(specs, runner, Arc::new(oai::SystemClock), core::Backoff::default());
     let token = Arc::new(token);
     let port = listener.local_addr().context("the control endpoint's address")?.port();
     let console = Arc::new(console::Console::new(daemon.clone(), db, token.clone(), port, &resolved, progress));

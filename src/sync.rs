@@ -4,11 +4,17 @@
 //! * `plan`: what to do with one pair, from its base and both sides. Pure.
 //! * `peer`: the sides as the runner sees them, a wiki, a checkout, or the other site of a sync by packages: pull or scan, read, write, move, delete.
 //! * `packages`: a sync by packages: the other site's packages applied before a run, this site's left after it.
-//! * `run`: a sync run through the outbox.
+//! * `scope`: what one run covers and how it behaves (`SyncOptions`, notices, a group's members).
+//! * `report`: what a run did.
+//! * `run`: a sync run: its rounds (`run`), the outbox (`run::outbox`), conflicts (`run::conflicts`).
 //! * `group`: a group of wikis, a star of pairs around its hub, its pages those of its categories.
 pub mod checkout;
 pub mod group;
 pub mod packages;
 pub mod peer;
 pub mod plan;
+pub mod report;
 pub mod run;
+pub mod scope;
+
+pub use run::{Take, resolve};

@@ -1,5 +1,5 @@
 //! The daemon's view of the resolved jobs, and the runner that runs them
-//! through [`crate::tasks`].
+//! through [`crate::jobs::run`].
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -56,7 +56,7 @@ pub fn runner(settings: Arc<Settings>, db: PathBuf, jobs: Vec<Job>, progress: Pr
             let store = Arc::new(Mutex::new(store));
             let started = chrono::Utc::now().timestamp();
             let telling = Arc::new(Telling { job: id.clone(), progress: progress.clone() });
-            let result = crate::tasks::run_telling(&settings, store.clone(), job, telling).await;
+            let result = crate::jobs::run::run_telling(&settings, store.clone(), job, telling).await;
             crate::util::lock(&progress).remove(&id);
             // The console's history of runs; a run is not failed for want of it.
             let run = checkpoints::JobRun {

@@ -1,0 +1,18 @@
+use super::*;
+
+#[test]
+fn the_lines_both_sides_changed_clash_and_the_others_do_not() {
+    let base = "a\nb\nc\nd\n";
+    assert_eq!(clashing_lines(base, "a\nB1\nc\nd\n", "a\nB2\nc\nD\n").into_iter().collect::<Vec<_>>(), [1]);
+    assert!(clashing_lines(base, "A\nb\nc\nd\n", "a\nb\nc\nD\n").is_empty(), "different lines do not clash");
+    // Two insertions at one place clash with each other.
+    assert_eq!(clashing_lines(base, "a\nx\nb\nc\nd\n", "a\ny\nb\nc\nd\n").into_iter().collect::<Vec<_>>(), [1]);
+}
+
+#[test]
+fn whatever_a_text_holds_the_page_shows_it_as_text() {
+    let evil = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
+    let html = side_by_side("", evil, &Default::default(), evil).into_string();
+    assert!(!html.contains("<script>") && !html.contains("<img"), "{html}");
+    assert!(html.contains("&lt;script&gt;") && html.contains("&lt;img src=x onerror=alert(2)&gt;"), "{html}");
+}

@@ -1,0 +1,70 @@
+use super::*;
+
+fn stored(pageid: u64, ns: i64, title: &str, redirect: Option<&str>) -> StoredPage {
+    StoredPage { pageid, ns, title: title.into(), redirect: redirect.map(str::to_string), deleted: false, displaced: false, rev_id: None, sha1: None }
+}
+
+fn rev(revid: u64, parentid: u64, user: &str, comment: &str, text: &str) -> RevisionRow {
+    RevisionRow {
+        revid,
+        parentid,
+        timestamp: "2026-11-22T12:26:53Z".into(),
+        user: user.into(),
+        comment: comment.into(),
+        sha1: crate::util::sha1_hex(text),
+        text: text.into(),
+    }
+}
+
+#[test]
+fn sha1_in_base_36_as_mediawiki_writes_it() {
+    // From the test bed's Special:Export (samples/export): the text
+    // "= Export sample =\nRevision one, by the bot.\n\n[[Category:Samples]]".
+    let text = "= Export sample =\nRevision one, by the bot.\n\n[[Category:Samples]]";
+    assert_eq!(base36_sha1(&crate::util::sha1_hex(text)), "kyregjcn21yumtx640w2ey3ljbxcpgt");
+    assert_eq!(base36_sha1(&"0".repeat(40)), "0".repeat(31));
+    assert_eq!(base36_sha1("xyz"), "");
+}
+
+#[test]
+fn models_follow_mediawikis_defaults() {
+    assert_eq!(content_model(8, "MediaWiki:Common.css").0, "css");
+    assert_eq!(content_model(2, "User:Ann/common.js").0, "javascript");
+    assert_eq!(content_model(2, "User:Ann.js").0, "wikitext", "a user page itself, not a subpage");
+    assert_eq!(content_model(0, "Style.css").0, "wikitext");
+    assert_eq!(content_model(8, "MediaWiki:Data.json"), ("json", "application/json"));
+}
+
+#[test]
+fn pages_written_stream_back_one_at_a_time() {
+    let mut doc = header(&SiteInfo { sitename: "Field & <wiki>", base: Some("http://127.0.0.1/w/api.php?a=1&b=2") });
+    page(&mut doc, &stored(5, 0, "A & B", None), &[rev(7, 0, "Ann", "", "first & <x>"), rev(9, 7, "192.0.2.1", "c <d>", "second\n  line\u{1}")]);
+    page(&mut doc, &stored(6, 1, "Talk:R", Some("A & B")), &[rev(10, 0, "Bob", "", "#REDIRECT [[A & B]]")]);
+    doc.push_str(FOOTER);
+    assert!(doc.contains("<ip>192.0.2.1</ip>") && doc.contains("<username>Ann</username>"));
+    assert!(doc.contains("<sitename>Field &amp; &lt;wiki&gt;</sitename>"));
+    let mut reader = PageReader::new(std::io::Cursor::new(doc.as_bytes()), 1 << 20);
+    let first = reader.next_page().unwrap().unwrap();
+    assert_eq!((first.pageid, first.title.as_str(), first.revisions.len()), (5, "A & B", 2));
+    assert_eq!(first.revisions[0].text, "first & <x>");
+    assert_eq!(first.revisions[1].text, "second\n  line\u{FFFD}", "a control character XML cannot hold");
+    assert_eq!((first.revisions[1].user.as_str(), first.revisions[1].parentid), ("192.0.2.1", 7));
+    let second = reader.next_page().unwrap().unwrap();
+    assert_eq!((second.ns, second.redirect.as_deref()), (1, Some("A & B")));
+    assert_eq!(reader.next_page().unwrap(), None);
+}
+
+#[test]
+fn a_cut_document_and_an_oversized_page_are_errors() {
+    let mut doc = header(&SiteInfo { sitename: "w", base: None });
+    page(&mut doc, &stored(5, 0, "A", None), &[rev(7, 0, "Ann", "", &"x".repeat(5000))]);
+    let cut = &doc[..doc.len() - 40];
+    let e = PageReader::new(std::io::Cursor::new(cut.as_bytes()), 1 << 20).next_page().unwrap_err();
+    assert!(e.contains("ends at byte"), "{e}");
+    let e = PageReader::new(std::io::Cursor::new(doc.as_bytes()), 1024).next_page().unwrap_err();
+    assert!(e.contains("larger than"), "{e}");
+    // No footer after the last page.
+    let mut r = PageReader::new(std::io::Cursor::new(doc.as_bytes()), 1 << 20);
+    assert!(r.next_page().unwrap().is_some());
+    assert!(r.next_page().unwrap_err().contains("without </mediawiki>"));
+}
