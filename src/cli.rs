@@ -25,10 +25,12 @@ pub use daemon::TryLater;
 mod wiki;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use checkpoints::Store;
 use clap::{Parser, Subcommand};
 
+use crate::connections::Connections;
 use crate::harvest::Window;
 use crate::settings::Settings;
 
@@ -391,9 +393,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let settings = Settings::load(cli.config.as_deref())?;
     let db = || settings.db_path(cli.db.as_deref());
+    // The live connections of the commands that reach repositories and wikis.
+    let conns = || Arc::new(Connections::new(Arc::new(settings.clone())));
     match cli.command {
         Command::Identify { url, json } => harvest::identify(&settings, &url, json).await,
-        Command::Harvest(args) => harvest::harvest(&settings, &db()?, args, cli.quiet).await,
+        Command::Harvest(args) => harvest::harvest(&settings, conns(), &db()?, args, cli.quiet).await,
         Command::Records { source, json } => records::records(&settings, &read(&db()?)?, source.as_deref(), json),
         Command::Record { identifier, source } => records::record(&settings, &read(&db()?)?, &identifier, source.as_deref()),
         Command::Cat(args) => records::cat(&settings, &read(&db()?)?, &args),
@@ -403,11 +407,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Notify { dry_run } => daemon::notify(&settings, std::io::stdin().lock(), dry_run).await,
         Command::Run { listen, allow_remote } => daemon::run(settings.clone(), db()?, listen.as_deref(), allow_remote).await,
         Command::Wiki(WikiCommand::Check { name, api, user, password_file }) => wiki::check(&settings, name, api, user, password_file).await,
-        Command::Mirror { name, feed, json } => wiki::mirror(&settings, &db()?, &name, feed, json).await,
+        Command::Mirror { name, feed, json } => wiki::mirror(&settings, &conns(), &db()?, &name, feed, json).await,
         Command::Pages { name, json } => wiki::pages(&settings, &read(&db()?)?, &name, json),
         Command::Show { name, title, rev } => wiki::show(&settings, &read(&db()?)?, &name, &title, rev),
         Command::History { name, title } => wiki::history(&settings, &read(&db()?)?, &name, &title),
-        Command::Sync { name, dry_run, json } => sync::sync(&settings, &db()?, &name, dry_run, json).await,
+        Command::Sync { name, dry_run, json } => sync::sync(&settings, &conns(), &db()?, &name, dry_run, json).await,
         Command::Conflicts { name, all, json } => sync::conflicts(&settings, &read(&db()?)?, &name, all, json),
         Command::Queue { name } => sync::queue(&settings, &read(&db()?)?, &name),
         Command::Resolve { name, title, take } => sync::resolve(&settings, &open(&db()?)?, &name, &title, &take),

@@ -24,6 +24,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use checkpoints::Store;
 
+use crate::connections::Connections;
 use crate::settings::Settings;
 
 /// Runs the daemon until `shutdown` completes: the jobs of the config,
@@ -50,11 +51,13 @@ pub async fn serve(
         }
         None => None,
     };
-    let wikis = Arc::new(wikis::Wikis::new(&settings, &jobs)?);
+    let settings = Arc::new(settings);
+    let conns = Arc::new(Connections::new(settings.clone()));
+    let wikis = Arc::new(wikis::Wikis::new(&settings, &conns, &jobs)?);
     let specs = runner::specs(&jobs);
     let resolved = jobs.clone();
     let progress = runner::Progress::default();
-    let runner = runner::runner(Arc::new(settings), db.clone(), jobs, progress.clone());
+    let runner = runner::runner(settings.clone(), conns, db.clone(), jobs, progress.clone());
     let daemon = core::Daemon::new(specs, runner, Arc::new(oai::SystemClock), core::Backoff::default());
     let token = Arc::new(token);
     let port = listener.local_addr().context("the control endpoint's address")?.port();

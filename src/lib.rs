@@ -4,6 +4,8 @@
 //!
 //! * [`cli`]: the command line, one file per group of commands; only it and `main.rs` print.
 //! * [`settings`]: the config file and environment, read with `config`.
+//! * [`connections`]: the live connections of a process (hosts' limits, wiki
+//!   clients with their logins), built once from the settings and passed down.
 //! * [`jobs`]: the config's tables resolved into typed jobs, once, their
 //!   schedules, and one run of a job (`jobs::run`, shared by the CLI and the daemon).
 //! * [`harvest`]: one OAI-PMH source into the store: planning, windows,
@@ -22,6 +24,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod connections;
 pub mod daemon;
 pub mod harvest;
 pub mod jobs;

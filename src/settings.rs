@@ -36,15 +36,6 @@ pub struct Settings {
     /// `[harvest]`: how many sources at once, how many requests per host.
     #[serde(default)]
     pub harvest: HarvestSettings,
-    /// The politeness every OAI-PMH client of this process shares (requests
-    /// in flight per host, a host's `Retry-After`), made at load from
-    /// `[harvest] max_requests`; clones of the settings share it.
-    #[serde(skip)]
-    pub hosts: HostsHandle,
-    /// The wiki clients of this process, made on first use and kept: the
-    /// daemon's runs keep each wiki's login instead of logging in again.
-    #[serde(skip)]
-    pub wiki_clients: WikiClients,
     /// `[source.NAME]` tables.
     #[serde(default)]
     pub source: BTreeMap<String, SourceSettings>,
@@ -272,26 +263,6 @@ impl Default for HarvestSettings {
     }
 }
 
-/// Wiki clients by `[wiki.NAME]`; clones of the settings share them.
-#[derive(Clone, Default)]
-pub struct WikiClients(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<crate::mediawiki::Wiki>>>>);
-
-impl std::fmt::Debug for WikiClients {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WikiClients").finish_non_exhaustive()
-    }
-}
-
-/// [`oai::Hosts`] in the settings (which must have a default).
-#[derive(Clone, Debug)]
-pub struct HostsHandle(pub oai::Hosts);
-
-impl Default for HostsHandle {
-    fn default() -> Self {
-        HostsHandle(oai::Hosts::new(1))
-    }
-}
-
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSettings {
@@ -399,7 +370,6 @@ impl Settings {
         let built = builder.build().with_context(|| format!("reading {shown}"))?;
         let mut settings: Settings = built.try_deserialize().with_context(|| format!("in {shown}"))?;
         settings.path = path.clone();
-        settings.hosts = HostsHandle(oai::Hosts::new(settings.harvest.max_requests));
         if let Some(dir) = path.as_deref().and_then(Path::parent) {
             settings.anchor_paths(dir, |key| overrides.iter().any(|o| o.0 == key));
         }
@@ -454,19 +424,6 @@ impl Settings {
 
     /// The client options of `[wiki.NAME]`, the password read from its file
     /// or variable.
-    /// The client of `[wiki.NAME]`: the same one for every run of this
-    /// process, so that its session (login, tokens) lives from run to run;
-    /// a session the wiki forgot is logged into again by the client.
-    pub fn wiki_client(&self, name: &str) -> anyhow::Result<std::sync::Arc<crate::mediawiki::Wiki>> {
-        let mut clients = crate::util::lock(&self.wiki_clients.0);
-        if let Some(client) = clients.get(name) {
-            return Ok(client.clone());
-        }
-        let client = std::sync::Arc::new(crate::mediawiki::Wiki::new(self.wiki_options(name)?)?);
-        clients.insert(name.to_string(), client.clone());
-        Ok(client)
-    }
-
     pub fn wiki_options(&self, name: &str) -> anyhow::Result<crate::mediawiki::WikiOptions> {
         let w = self.wiki.get(name).with_context(|| format!("no [wiki.{name}] in the config"))?;
         if w.password.is_some() {
@@ -500,22 +457,6 @@ impl Settings {
             .context("the control endpoint needs a token: set [daemon] token_file or token_env")
     }
 
-    /// The OAI client of `[wiki.NAME]`, if it has an `oai` URL.
-    pub fn wiki_oai_client(&self, name: &str) -> anyhow::Result<Option<oai::Client>> {
-        let w = self.wiki.get(name).with_context(|| format!("no [wiki.{name}] in the config"))?;
-        let Some(url) = &w.oai else { return Ok(None) };
-        let mut options = self.client_options(false);
-        if let Some(user) = &w.oai_user {
-            let password = match (&w.oai_password_file, &w.oai_password_env) {
-                (Some(f), _) => read_password_file(f).with_context(|| format!("[wiki.{name}] oai_password_file"))?,
-                (None, Some(v)) => std::env::var(v).with_context(|| format!("[wiki.{name}] oai_password_env: ${v} is not set"))?,
-                (None, None) => bail!("[wiki.{name}] has oai_user but no oai_password_file or oai_password_env"),
-            };
-            options.basic_auth = Some((user.clone(), password));
-        }
-        Ok(Some(oai::Client::new(url, options).with_context(|| format!("[wiki.{name}] oai"))?))
-    }
-
     /// The body limit in bytes, for both clients.
     pub fn max_body(&self) -> u64 {
         self.http.max_body_mb.max(1).saturating_mul(1 << 20)
@@ -532,6 +473,8 @@ impl Settings {
         }
     }
 
+    /// An OAI-PMH client's options as the settings give them, sharing no
+    /// hosts' limits (`Connections::client_options` adds the process's).
     pub fn client_options(&self, strict: bool) -> oai::ClientOptions {
         oai::ClientOptions {
             user_agent: self.user_agent(),
@@ -539,7 +482,6 @@ impl Settings {
             retry: self.retry_policy(),
             max_body: self.max_body(),
             strict,
-            hosts: Some(self.hosts.0.clone()),
             ..oai::ClientOptions::default()
         }
     }

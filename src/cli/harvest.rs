@@ -9,6 +9,7 @@ use anyhow::bail;
 use checkpoints::{SourceKey, Tally};
 
 use super::{HarvestArgs, looks_like_a_host, open};
+use crate::connections::Connections;
 use crate::harvest::{ListProgress, Progress};
 use crate::jobs::run::{self as runs, Range};
 use crate::jobs::{self, HarvestJob, Kind, Work};
@@ -135,13 +136,13 @@ fn apply_flags(job: &mut HarvestJob, args: &HarvestArgs) {
     job.strict |= args.strict;
 }
 
-pub(super) async fn harvest(settings: &Settings, db: &Path, args: HarvestArgs, quiet: bool) -> anyhow::Result<()> {
+pub(super) async fn harvest(settings: &Settings, conns: Arc<Connections>, db: &Path, args: HarvestArgs, quiet: bool) -> anyhow::Result<()> {
     let jobs = harvest_jobs(settings, &args)?;
     let range = Range { from: args.from.clone(), until: args.until.clone(), full: args.full };
     let store = Arc::new(Mutex::new(open(db)?));
     // Sources are independent: several at once, each host at most
     // `[harvest] max_requests` requests in flight whatever its number of
-    // sources (the clients share `settings.hosts`).
+    // sources (the clients share `conns`' hosts).
     let at_once = args.jobs.unwrap_or(settings.harvest.jobs).max(1);
     let bars = indicatif::MultiProgress::new();
     // Under the sources' lines, how many are done.
@@ -154,12 +155,12 @@ pub(super) async fn harvest(settings: &Settings, db: &Path, args: HarvestArgs, q
     let slots = Arc::new(tokio::sync::Semaphore::new(at_once));
     let mut running = tokio::task::JoinSet::new();
     for (name, job) in jobs {
-        let (settings, store, range, slots) = (settings.clone(), store.clone(), range.clone(), slots.clone());
+        let (settings, conns, store, range, slots) = (settings.clone(), conns.clone(), store.clone(), range.clone(), slots.clone());
         let bars = bars.clone();
         running.spawn(async move {
             let _slot = slots.acquire_owned().await.expect("the semaphore is never closed");
             let progress = progress_for(&name, quiet, Some(&bars));
-            let result = runs::harvest(&settings, store, &name, &job, &range, progress.clone()).await;
+            let result = runs::harvest(&settings, &conns, store, &name, &job, &range, progress.clone()).await;
             progress.finish();
             (name, result)
         });

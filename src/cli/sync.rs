@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use checkpoints::Store;
 
 use super::open;
+use crate::connections::Connections;
 use crate::jobs::run as runs;
 use crate::jobs::{self, Kind, Work};
 use crate::settings::Settings;
@@ -28,10 +29,10 @@ fn pair_names(settings: &Settings, name: &str) -> Vec<(String, Option<String>)> 
     }
 }
 
-pub(super) async fn sync(settings: &Settings, db: &Path, name: &str, dry_run: bool, json: bool) -> anyhow::Result<()> {
+pub(super) async fn sync(settings: &Settings, conns: &Connections, db: &Path, name: &str, dry_run: bool, json: bool) -> anyhow::Result<()> {
     let Work::Sync(job) = jobs::one(settings, kind_of(settings, name), name)?.work else { unreachable!("a [sync.*] or [group.*] resolves to a sync") };
     let store = Arc::new(Mutex::new(open(db)?));
-    let report = runs::sync(settings, store, name, &job, dry_run).await?;
+    let report = runs::sync(settings, conns, store, name, &job, dry_run).await?;
     let mut out = super::terminal::stdout();
     if json {
         writeln!(out, "{}", serde_json::to_string(&report)?)?;

@@ -8,17 +8,18 @@ use anyhow::{Context, bail};
 use checkpoints::Store;
 
 use super::open;
+use crate::connections::Connections;
 use crate::jobs::run as runs;
 use crate::jobs::{self, Kind, Work};
 use crate::mediawiki::{MwError, Secret, Wiki, WikiOptions};
 use crate::mirror::pull::Feed;
 use crate::settings::Settings;
 
-pub(super) async fn mirror(settings: &Settings, db: &Path, name: &str, feed: Option<Feed>, json: bool) -> anyhow::Result<()> {
+pub(super) async fn mirror(settings: &Settings, conns: &Connections, db: &Path, name: &str, feed: Option<Feed>, json: bool) -> anyhow::Result<()> {
     let Work::Mirror(mut job) = jobs::one(settings, Kind::Mirror, name)?.work else { unreachable!("a [wiki.*] resolves to a mirror") };
     job.feed = feed.unwrap_or(job.feed);
     let store = Arc::new(Mutex::new(open(db)?));
-    let summary = runs::mirror(settings, store, &job).await?;
+    let summary = runs::mirror(conns, store, &job).await?;
     if json {
         writeln!(super::terminal::stdout(), "{}", serde_json::to_string(&summary)?)?;
     } else {

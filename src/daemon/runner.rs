@@ -9,6 +9,7 @@ use anyhow::Context;
 use checkpoints::Store;
 
 use super::core::{JobSpec, RunFuture, Runner};
+use crate::connections::Connections;
 use crate::jobs::Job;
 use crate::settings::Settings;
 
@@ -23,7 +24,8 @@ pub fn specs(jobs: &[Job]) -> Vec<JobSpec> {
 /// async workers.
 ///
 /// Harvests run at most `[harvest] jobs` at once (the others wait their
-/// turn), and share the settings' per-host limits with each other.
+/// turn), and share the process's connections (per-host limits, wiki
+/// sessions) with each other.
 /// How far each running harvest is, by job id, for the console.
 pub type Progress = Arc<Mutex<BTreeMap<String, String>>>;
 
@@ -41,11 +43,11 @@ impl crate::harvest::Progress for Telling {
     }
 }
 
-pub fn runner(settings: Arc<Settings>, db: PathBuf, jobs: Vec<Job>, progress: Progress) -> Runner {
+pub fn runner(settings: Arc<Settings>, conns: Arc<Connections>, db: PathBuf, jobs: Vec<Job>, progress: Progress) -> Runner {
     let jobs: Arc<BTreeMap<String, Job>> = Arc::new(jobs.into_iter().map(|j| (j.id(), j)).collect());
     let harvests = Arc::new(tokio::sync::Semaphore::new(settings.harvest.jobs.max(1)));
     Arc::new(move |id: String| {
-        let (settings, db, jobs, harvests, progress) = (settings.clone(), db.clone(), jobs.clone(), harvests.clone(), progress.clone());
+        let (settings, conns, db, jobs, harvests, progress) = (settings.clone(), conns.clone(), db.clone(), jobs.clone(), harvests.clone(), progress.clone());
         Box::pin(async move {
             let job = jobs.get(&id).with_context(|| format!("no job {id:?}"))?;
             let _turn = match job.kind() {
@@ -56,7 +58,7 @@ pub fn runner(settings: Arc<Settings>, db: PathBuf, jobs: Vec<Job>, progress: Pr
             let store = Arc::new(Mutex::new(store));
             let started = chrono::Utc::now().timestamp();
             let telling = Arc::new(Telling { job: id.clone(), progress: progress.clone() });
-            let result = crate::jobs::run::run_telling(&settings, store.clone(), job, telling).await;
+            let result = crate::jobs::run::run_telling(&settings, &conns, store.clone(), job, telling).await;
             crate::util::lock(&progress).remove(&id);
             // The console's history of runs; a run is not failed for want of it.
             let run = checkpoints::JobRun {

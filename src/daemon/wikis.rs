@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::core::Daemon;
+use crate::connections::Connections;
 use crate::mediawiki::{Health, Wiki};
 use crate::settings::Settings;
 
@@ -36,14 +37,14 @@ pub struct Wikis {
 
 impl Wikis {
     /// The wikis the jobs use (`wiki:NAME` among their resources).
-    pub fn new(settings: &Settings, jobs: &[crate::jobs::Job]) -> anyhow::Result<Wikis> {
+    pub fn new(settings: &Settings, conns: &Connections, jobs: &[crate::jobs::Job]) -> anyhow::Result<Wikis> {
         let mut names: Vec<String> = jobs.iter().flat_map(|j| j.resources()).filter_map(|r| r.strip_prefix("wiki:").map(str::to_string)).collect();
         names.sort();
         names.dedup();
         let mut clients = Vec::new();
         for name in names {
             let api = settings.wiki.get(&name).map(|w| w.api.clone()).unwrap_or_default();
-            let client = settings.wiki_client(&name)?;
+            let client = conns.wiki(&name)?;
             clients.push((name, api, client));
         }
         Ok(Wikis { clients, every: Duration::from_secs(settings.daemon.check_wikis_secs.max(1)) })

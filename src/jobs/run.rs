@@ -11,6 +11,7 @@ use anyhow::Context;
 use checkpoints::Store;
 use tracing::Instrument;
 
+use crate::connections::Connections;
 use crate::harvest::{self, HarvestRequest, Progress, Summary};
 use crate::jobs::{HarvestJob, Job, MirrorJob, SyncJob, SyncPeer, Work};
 use crate::mediawiki::Wiki;
@@ -51,13 +52,19 @@ pub fn span(job: &Job) -> tracing::Span {
 
 /// Runs a job as the daemon does: a harvest from its checkpoint, a mirror
 /// on its configured feed, a sync that writes.
-pub async fn run(settings: &Settings, store: Arc<Mutex<Store>>, job: &Job) -> anyhow::Result<Outcome> {
-    run_telling(settings, store, job, Arc::new(harvest::Quiet)).await
+pub async fn run(settings: &Settings, conns: &Connections, store: Arc<Mutex<Store>>, job: &Job) -> anyhow::Result<Outcome> {
+    run_telling(settings, conns, store, job, Arc::new(harvest::Quiet)).await
 }
 
 /// [`run`], a harvest telling `progress` of each page it stores.
-pub async fn run_telling(settings: &Settings, store: Arc<Mutex<Store>>, job: &Job, progress: Arc<dyn Progress>) -> anyhow::Result<Outcome> {
-    let outcome = run_job(settings, store, job, progress).await?;
+pub async fn run_telling(
+    settings: &Settings,
+    conns: &Connections,
+    store: Arc<Mutex<Store>>,
+    job: &Job,
+    progress: Arc<dyn Progress>,
+) -> anyhow::Result<Outcome> {
+    let outcome = run_job(settings, conns, store, job, progress).await?;
     // A run that stored changes tells the mirrors below at once.
     if outcome.items > 0 {
         crate::serve::notify::notify_all(settings).instrument(span(job)).await;
@@ -65,19 +72,19 @@ pub async fn run_telling(settings: &Settings, store: Arc<Mutex<Store>>, job: &Jo
     Ok(outcome)
 }
 
-async fn run_job(settings: &Settings, store: Arc<Mutex<Store>>, job: &Job, progress: Arc<dyn Progress>) -> anyhow::Result<Outcome> {
+async fn run_job(settings: &Settings, conns: &Connections, store: Arc<Mutex<Store>>, job: &Job, progress: Arc<dyn Progress>) -> anyhow::Result<Outcome> {
     async {
         match &job.work {
             Work::Harvest(h) => {
-                let s = harvest(settings, store, &job.name, h, &Range::default(), progress).await?;
+                let s = harvest(settings, conns, store, &job.name, h, &Range::default(), progress).await?;
                 Ok(Outcome { items: s.records, requests: Some(s.requests), ..Outcome::default() })
             }
             Work::Mirror(m) => {
-                let s = mirror(settings, store, m).await?;
+                let s = mirror(conns, store, m).await?;
                 Ok(Outcome { items: s.pages_seen, requests: Some(s.requests), ..Outcome::default() })
             }
             Work::Sync(s) => {
-                let r = sync(settings, store.clone(), &job.name, s, false).await?;
+                let r = sync(settings, conns, store.clone(), &job.name, s, false).await?;
                 // No one reads the report: its lines go to the log.
                 for line in &r.lines {
                     tracing::info!("{line}");
@@ -102,13 +109,14 @@ async fn run_job(settings: &Settings, store: Arc<Mutex<Store>>, job: &Job, progr
 /// Harvests one source, incrementally unless `range` says otherwise.
 pub async fn harvest(
     settings: &Settings,
+    conns: &Connections,
     store: Arc<Mutex<Store>>,
     name: &str,
     job: &HarvestJob,
     range: &Range,
     progress: Arc<dyn Progress>,
 ) -> anyhow::Result<Summary> {
-    let client = oai::Client::new(&job.source.base_url, settings.client_options(job.strict))?;
+    let client = oai::Client::new(&job.source.base_url, conns.client_options(job.strict))?;
     harvest::pack::configure(settings.harvest.pack_threads);
     let _held = {
         let store = crate::util::lock(&store);
@@ -182,10 +190,10 @@ impl HarvestLock {
 }
 
 /// Pulls a wiki once into the mirror.
-pub async fn mirror(settings: &Settings, store: Arc<Mutex<Store>>, job: &MirrorJob) -> anyhow::Result<PullSummary> {
+pub async fn mirror(conns: &Connections, store: Arc<Mutex<Store>>, job: &MirrorJob) -> anyhow::Result<PullSummary> {
     let name = &job.pull.wiki;
-    let wiki = settings.wiki_client(name)?;
-    let oai = settings.wiki_oai_client(name)?;
+    let wiki = conns.wiki(name)?;
+    let oai = conns.wiki_oai(name)?;
     pull::pull(store, &wiki, job.feed, oai.as_ref(), &job.pull).await.with_context(|| format!("mirroring [wiki.{name}]"))
 }
 
@@ -234,11 +242,9 @@ async fn sync_by_packages(
     Ok(report)
 }
 
-pub async fn sync(settings: &Settings, store: Arc<Mutex<Store>>, name: &str, job: &SyncJob, dry_run: bool) -> anyhow::Result<Report> {
+pub async fn sync(settings: &Settings, conns: &Connections, store: Arc<Mutex<Store>>, name: &str, job: &SyncJob, dry_run: bool) -> anyhow::Result<Report> {
     let mut opts = SyncOptions::pair(name, job.policy, job.prefer, job.notify.clone(), dry_run);
-    let client = |m: &MirrorJob| -> anyhow::Result<(Arc<Wiki>, Option<oai::Client>)> {
-        Ok((settings.wiki_client(&m.pull.wiki)?, settings.wiki_oai_client(&m.pull.wiki)?))
-    };
+    let client = |m: &MirrorJob| -> anyhow::Result<(Arc<Wiki>, Option<oai::Client>)> { Ok((conns.wiki(&m.pull.wiki)?, conns.wiki_oai(&m.pull.wiki)?)) };
     let (wiki_client, wiki_oai) = client(&job.wiki)?;
     let wiki = Side { wiki: &wiki_client, oai: wiki_oai.as_ref(), feed: job.wiki.feed, pull: job.wiki.pull.clone() };
     let result = match &job.peer {

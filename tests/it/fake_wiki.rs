@@ -91,10 +91,11 @@ async fn a_wikis_login_lives_from_run_to_run() {
     let config = home.path().join("config.toml");
     std::fs::write(&config, format!("[wiki.f]\napi = \"{url}\"\nuser = \"{USER}\"\npassword_file = \"{}\"\n", secret.display())).unwrap();
     let settings = oai_mirror::settings::Settings::load_with(Some(&config), std::iter::empty()).unwrap();
-    let first_run = settings.wiki_client("f").unwrap();
+    let conns = oai_mirror::connections::Connections::new(Arc::new(settings));
+    let first_run = conns.wiki("f").unwrap();
     saved(&first_run, "one").await;
-    // A later run, as the daemon starts it: its own clone of the settings.
-    let later_run = settings.clone().wiki_client("f").unwrap();
+    // A later run, as the daemon starts it: the process's one connections.
+    let later_run = conns.wiki("f").unwrap();
     assert!(Arc::ptr_eq(&first_run, &later_run));
     saved(&later_run, "two").await;
     let logins = fake.state().log.iter().filter(|l| l.starts_with("POST login")).count();
