@@ -1,5 +1,5 @@
 use super::*;
-use crate::store::{PageCommit, Position, RecordIn, RunPlan};
+use crate::runs::{PageCommit, Position, RecordIn, RunPlan};
 
 fn key(set: Option<&str>) -> SourceKey {
     SourceKey { base_url: "http://r/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: set.map(str::to_string) }

@@ -1,5 +1,6 @@
 use super::*;
-use crate::store::{PageCommit, Position, RecordIn, RunPlan, SourceKey};
+use crate::runs::{PageCommit, Position, RecordIn, RunPlan};
+use crate::store::SourceKey;
 
 fn key() -> SourceKey {
     SourceKey { base_url: "http://r/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::runs::*;
 
 fn key() -> SourceKey {
     SourceKey { base_url: "http://127.0.0.1/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None }
