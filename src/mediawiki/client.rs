@@ -1,7 +1,6 @@
 //! The MediaWiki action API client: one per wiki, serial, logged in with a
 //! bot password, polite under load, and precise about what a write did.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,7 +69,7 @@ impl WikiOptions {
 
 /// HTTP method of a call: reads are GET, writes (and login) POST.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Method {
+pub(super) enum Method {
     Get,
     Post,
 }
@@ -86,7 +85,7 @@ struct Session {
 
 /// A client for one wiki.
 pub struct Wiki {
-    options: WikiOptions,
+    pub(super) options: WikiOptions,
     session: Mutex<Session>,
     clock: Arc<dyn oai::Clock>,
     requests: std::sync::atomic::AtomicU64,
@@ -216,7 +215,7 @@ impl Wiki {
         Ok(())
     }
 
-    fn not_api_json(&self, v: &Value) -> MwError {
+    pub(super) fn not_api_json(&self, v: &Value) -> MwError {
         MwError::NotApi { wiki: self.options.name.clone(), url: self.options.api.clone(), status: 200, snippet: oai::parse::snippet(&v.to_string()) }
     }
 
@@ -224,7 +223,7 @@ impl Wiki {
     /// session (logging in first, and once more on `assertuserfailed`), the
     /// CSRF token for writes (refreshed once on `badtoken`), and waiting out
     /// maxlag, rate limits, 429 and 503 within bounds.
-    async fn call(&self, method: Method, action: &str, params: &[(&str, String)], title: Option<&str>, write: bool) -> MwResult<Value> {
+    pub(super) async fn call(&self, method: Method, action: &str, params: &[(&str, String)], title: Option<&str>, write: bool) -> MwResult<Value> {
         let mut session = self.session.lock().await;
         if !session.logged_in && self.options.login.is_some() {
             self.login_locked(&mut session).await?;
@@ -380,7 +379,7 @@ impl Wiki {
         self.clock.sleep(wait).await;
     }
 
-    fn api_err(&self, action: &str, title: Option<&str>, v: &Value) -> MwError {
+    pub(super) fn api_err(&self, action: &str, title: Option<&str>, v: &Value) -> MwError {
         match api_error(v) {
             Some((code, info)) => {
                 MwError::Api { wiki: self.options.name.clone(), action: action.into(), title: title.map(str::to_string), code: ApiCode::parse(&code), info }
@@ -395,235 +394,12 @@ impl Wiki {
     }
 
     /// A read that must not fail with an API error.
-    async fn query(&self, params: &[(&str, String)], title: Option<&str>) -> MwResult<Value> {
+    pub(super) async fn query(&self, params: &[(&str, String)], title: Option<&str>) -> MwResult<Value> {
         let v = self.call(Method::Get, "query", params, title, false).await?;
         if api_error(&v).is_some() {
             return Err(self.api_err("query", title, &v));
         }
         Ok(v)
-    }
-
-    pub async fn siteinfo(&self) -> MwResult<SiteInfo> {
-        let v =
-            self.query(&[("meta", "siteinfo".into()), ("siprop", "general|namespaces|namespacealiases".into()), ("curtimestamp", "1".into())], None).await?;
-        read_siteinfo(&v).ok_or_else(|| self.not_api_json(&v))
-    }
-
-    pub async fn userinfo(&self) -> MwResult<UserInfo> {
-        let v = self.query(&[("meta", "userinfo".into()), ("uiprop", "rights|groups".into())], None).await?;
-        read_userinfo(&v).ok_or_else(|| self.not_api_json(&v))
-    }
-
-    /// The server's clock now (for `starttimestamp`).
-    pub async fn server_time(&self) -> MwResult<String> {
-        let v = self.query(&[("meta", "siteinfo".into()), ("siprop", "general".into()), ("curtimestamp", "1".into())], None).await?;
-        v.get("curtimestamp").and_then(Value::as_str).map(str::to_string).ok_or_else(|| self.not_api_json(&v))
-    }
-
-    /// Pages by id or title with their current revision (text included),
-    /// 50 per request.
-    pub async fn pages(&self, refs: &[PageRef<'_>]) -> MwResult<Vec<PageState>> {
-        let mut out = Vec::with_capacity(refs.len());
-        for chunk in refs.chunks(50) {
-            let ids: Vec<String> = chunk.iter().filter_map(|r| if let PageRef::Id(id) = r { Some(id.to_string()) } else { None }).collect();
-            let titles: Vec<&str> = chunk.iter().filter_map(|r| if let PageRef::Title(t) = r { Some(*t) } else { None }).collect();
-            for (key, values) in [("pageids", ids.join("|")), ("titles", titles.join("|"))] {
-                if values.is_empty() {
-                    continue;
-                }
-                let v = self
-                    .query(
-                        &[
-                            ("prop", "info|revisions".into()),
-                            ("rvprop", "ids|timestamp|user|comment|sha1|content".into()),
-                            ("rvslots", "main".into()),
-                            (key, values),
-                        ],
-                        None,
-                    )
-                    .await?;
-                out.extend(read_pages(&v));
-            }
-        }
-        Ok(out)
-    }
-
-    /// A read followed through its `continue.KEY` values; `each` sees every answer.
-    async fn query_all<'a>(&self, params: &[(&'a str, String)], key: &'a str, mut each: impl FnMut(&Value)) -> MwResult<()> {
-        let mut guard = Continuation::new(&self.options.name, key);
-        let mut cont: Option<String> = None;
-        loop {
-            let mut p = params.to_vec();
-            if let Some(c) = cont.take() {
-                p.push((key, c));
-            }
-            let v = self.query(&p, None).await?;
-            each(&v);
-            cont = guard.next(v.get("continue").and_then(|c| c.get(key)).and_then(Value::as_str))?;
-            if cont.is_none() {
-                return Ok(());
-            }
-        }
-    }
-
-    /// The ids of every page in a namespace (redirects included).
-    pub async fn all_page_ids(&self, ns: i64) -> MwResult<Vec<u64>> {
-        let mut out = Vec::new();
-        let params = [("list", "allpages".to_string()), ("apnamespace", ns.to_string()), ("aplimit", "500".into())];
-        self.query_all(&params, "apcontinue", |v| {
-            let pages = v.pointer("/query/allpages").and_then(Value::as_array);
-            out.extend(pages.into_iter().flatten().filter_map(|p| p.get("pageid").and_then(Value::as_u64)));
-        })
-        .await?;
-        Ok(out)
-    }
-
-    /// The titles of every page in a category (`Category:NAME`), those a
-    /// template puts there included, as many to a request as the account
-    /// may ask for (5,000 with `apihighlimits`, else 500).
-    pub async fn category_members(&self, category: &str) -> MwResult<Vec<String>> {
-        let mut out = Vec::new();
-        let params = [("list", "categorymembers".to_string()), ("cmtitle", category.to_string()), ("cmprop", "title".into()), ("cmlimit", "max".into())];
-        self.query_all(&params, "cmcontinue", |v| {
-            let members = v.pointer("/query/categorymembers").and_then(Value::as_array);
-            out.extend(members.into_iter().flatten().filter_map(|p| p.get("title").and_then(Value::as_str)).map(str::to_string));
-        })
-        .await?;
-        Ok(out)
-    }
-
-    /// The revisions of a page after `after_revid`, oldest first, with text.
-    pub async fn revisions_after(&self, pageid: u64, after_revid: u64) -> MwResult<Vec<Revision>> {
-        let mut out = Vec::new();
-        let params = [
-            ("prop", "revisions".to_string()),
-            ("pageids", pageid.to_string()),
-            ("rvprop", "ids|timestamp|user|comment|sha1|content".into()),
-            ("rvslots", "main".into()),
-            ("rvdir", "newer".into()),
-            ("rvstartid", (after_revid + 1).to_string()),
-            ("rvlimit", "50".into()),
-        ];
-        self.query_all(&params, "rvcontinue", |v| out.extend(read_revisions(v).into_iter().filter(|r| r.revid > after_revid))).await?;
-        Ok(out)
-    }
-
-    /// One batch of the change feed (recent changes, log entries included),
-    /// oldest first, from `since` (inclusive) or from a continuation.
-    pub async fn changes(&self, since: Option<&str>, cont: Option<&str>, limit: u32) -> MwResult<ChangeBatch> {
-        let mut params = vec![
-            ("list", "recentchanges".to_string()),
-            ("rcprop", "ids|title|timestamp|loginfo|flags|user|redirect|sha1".into()),
-            ("rcdir", "newer".into()),
-            ("rclimit", limit.to_string()),
-            ("curtimestamp", "1".into()),
-        ];
-        if let Some(s) = since {
-            params.push(("rcstart", s.to_string()));
-        }
-        if let Some(c) = cont {
-            params.push(("rccontinue", c.to_string()));
-        }
-        Ok(read_changes(&self.query(&params, None).await?))
-    }
-
-    /// Saves a text. Conflicts, deletions and the like are outcomes, not
-    /// errors. A saved text is read back, because MediaWiki may have merged
-    /// it with an intervening edit.
-    pub async fn edit(&self, edit: &Edit<'_>) -> MwResult<EditOutcome> {
-        let title = edit_title(edit);
-        match self.edit_unread(edit).await? {
-            Sent::Saved { pageid, newrevid, timestamp, created } => {
-                let text = self.revision_text(newrevid, &title).await?;
-                Ok(EditOutcome::Saved { pageid, newrevid, timestamp, created, text })
-            }
-            Sent::Done(outcome) => Ok(outcome),
-        }
-    }
-
-    /// [`edit`](Wiki::edit) without reading the saved text back: the
-    /// caller reads many back at once ([`revision_texts`](Wiki::revision_texts)).
-    pub async fn edit_unread(&self, edit: &Edit<'_>) -> MwResult<Sent> {
-        let title = edit_title(edit);
-        let mut params: Vec<(&str, String)> =
-            vec![("text", edit.text.to_string()), ("summary", edit.summary.to_string()), ("md5", crate::util::md5_hex(edit.text)), ("bot", "1".into())];
-        match edit.page {
-            PageRef::Title(t) => params.push(("title", t.to_string())),
-            PageRef::Id(id) => params.push(("pageid", id.to_string())),
-        }
-        if let Some(r) = edit.base_revid {
-            params.push(("baserevid", r.to_string()));
-        }
-        if let Some(t) = edit.start_timestamp {
-            params.push(("starttimestamp", t.to_string()));
-        }
-        match edit.mode {
-            CreateMode::CreateOnly => params.push(("createonly", "1".into())),
-            CreateMode::NoCreate => params.push(("nocreate", "1".into())),
-            CreateMode::Either => {}
-        }
-        if edit.minor {
-            params.push(("minor", "1".into()));
-        }
-        if !edit.tags.is_empty() {
-            params.push(("tags", edit.tags.join("|")));
-        }
-        let v = self.call(Method::Post, "edit", &params, Some(&title), true).await?;
-        match read_edit(&v) {
-            Some(EditAnswer::Done(outcome)) => Ok(Sent::Done(outcome)),
-            Some(EditAnswer::Saved { pageid, newrevid, timestamp, created }) => Ok(Sent::Saved { pageid, newrevid, timestamp, created }),
-            Some(EditAnswer::Error { .. }) | None => Err(self.api_err("edit", Some(&title), &v)),
-        }
-    }
-
-    /// The texts of these revisions, read 50 to a request (MediaWiki's
-    /// limit for content): revision id → text. A revision the wiki does not
-    /// show (deleted meanwhile) is missing from the answer.
-    pub async fn revision_texts(&self, revids: &[u64]) -> MwResult<HashMap<u64, String>> {
-        let mut out = HashMap::new();
-        for chunk in revids.chunks(50) {
-            let ids: Vec<String> = chunk.iter().map(u64::to_string).collect();
-            let v = self
-                .query(&[("prop", "revisions".into()), ("revids", ids.join("|")), ("rvprop", "ids|content".into()), ("rvslots", "main".into())], None)
-                .await?;
-            out.extend(read_revisions(&v).into_iter().filter_map(|r| Some((r.revid, r.text?))));
-        }
-        Ok(out)
-    }
-
-    pub async fn revision_text(&self, revid: u64, title: &str) -> MwResult<String> {
-        let v = self
-            .query(&[("prop", "revisions".into()), ("revids", revid.to_string()), ("rvprop", "ids|content".into()), ("rvslots", "main".into())], Some(title))
-            .await?;
-        read_revisions(&v).into_iter().find(|r| r.revid == revid).and_then(|r| r.text).ok_or_else(|| MwError::Protocol {
-            wiki: self.options.name.clone(),
-            action: "query".into(),
-            title: Some(title.to_string()),
-            detail: format!("revision {revid} has no readable text"),
-        })
-    }
-
-    /// Moves a page; without a redirect when `noredirect` (needs the
-    /// `suppressredirect` right, else MediaWiki leaves one anyway).
-    pub async fn move_page(&self, from: &str, to: &str, noredirect: bool, reason: &str) -> MwResult<MoveOutcome> {
-        let mut params = vec![("from", from.to_string()), ("to", to.to_string()), ("reason", reason.to_string())];
-        if noredirect {
-            params.push(("noredirect", "1".into()));
-        }
-        let v = self.call(Method::Post, "move", &params, Some(from), true).await?;
-        read_move(&v).ok_or_else(|| self.api_err("move", Some(from), &v))
-    }
-
-    /// Deletes a page; returns the log id.
-    pub async fn delete(&self, title: &str, reason: &str) -> MwResult<u64> {
-        let v = self.call(Method::Post, "delete", &[("title", title.to_string()), ("reason", reason.to_string())], Some(title), true).await?;
-        v.pointer("/delete/logid").and_then(Value::as_u64).ok_or_else(|| self.api_err("delete", Some(title), &v))
-    }
-
-    /// Restores every deleted revision of a title.
-    pub async fn undelete(&self, title: &str, reason: &str) -> MwResult<()> {
-        let v = self.call(Method::Post, "undelete", &[("title", title.to_string()), ("reason", reason.to_string())], Some(title), true).await?;
-        if v.get("undelete").is_some() { Ok(()) } else { Err(self.api_err("undelete", Some(title), &v)) }
     }
 }
 
@@ -689,23 +465,6 @@ fn gunzip(bytes: &[u8], limit: u64) -> Result<Option<Vec<u8>>, u64> {
         Err(_) => Ok(None),
         Ok(n) if n as u64 > limit => Err(limit),
         Ok(_) => Ok(Some(out)),
-    }
-}
-
-/// What an edit sent without reading back did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Sent {
-    /// Saved as this revision; its text not read yet.
-    Saved { pageid: u64, newrevid: u64, timestamp: String, created: bool },
-    /// Anything else: no change, a conflict, a refusal (see [`EditOutcome`]).
-    Done(EditOutcome),
-}
-
-/// How an edit names its page in errors: the title, or `#ID`.
-fn edit_title(edit: &Edit<'_>) -> String {
-    match edit.page {
-        PageRef::Title(t) => t.to_string(),
-        PageRef::Id(id) => format!("#{id}"),
     }
 }
 
