@@ -135,6 +135,20 @@ impl Job {
         format!("{}.{}", self.kind().table(), self.name)
     }
 
+    /// A sync's pairs as the store names them, each with the names of its
+    /// two sides (`wiki`, `with`): one for a pair, one per spoke for a
+    /// group; none for a harvest or a mirror.
+    pub fn pairs(&self) -> Vec<(String, String, String)> {
+        let Work::Sync(s) = &self.work else { return Vec::new() };
+        let (name, hub) = (&self.name, &s.wiki.pull.wiki);
+        match &s.peer {
+            SyncPeer::Wiki(w) => vec![(name.clone(), hub.clone(), w.pull.wiki.clone())],
+            SyncPeer::Checkout(dir) => vec![(name.clone(), hub.clone(), format!("checkout {}", dir.display()))],
+            SyncPeer::Packages(dir) => vec![(name.clone(), hub.clone(), format!("the other site ({})", dir.display()))],
+            SyncPeer::Group(spokes) => spokes.iter().map(|m| (crate::sync::group::pair_name(name, &m.pull.wiki), hub.clone(), m.pull.wiki.clone())).collect(),
+        }
+    }
+
     /// What the job touches: jobs sharing one never run at once.
     pub fn resources(&self) -> Vec<String> {
         match &self.work {

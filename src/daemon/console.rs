@@ -22,7 +22,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::core::{Daemon, JobStatus};
-use crate::jobs::{Job, Kind, SyncPeer, Work};
+use crate::jobs::{Job, Kind};
 use crate::sync::plan::Target;
 use crate::util::lock;
 
@@ -58,14 +58,7 @@ impl Console {
     /// The store names of a sync job's pairs, each with the names of its
     /// two sides (`wiki`, `with`).
     fn pairs_of(&self, job: &str) -> Vec<(String, String, String)> {
-        let Some(Job { name, work: Work::Sync(s), .. }) = self.jobs.get(job) else { return Vec::new() };
-        let hub = s.wiki.pull.wiki.clone();
-        match &s.peer {
-            SyncPeer::Wiki(w) => vec![(name.clone(), hub, w.pull.wiki.clone())],
-            SyncPeer::Checkout(dir) => vec![(name.clone(), hub, format!("checkout {}", dir.display()))],
-            SyncPeer::Packages(dir) => vec![(name.clone(), hub, format!("the other site ({})", dir.display()))],
-            SyncPeer::Group(spokes) => spokes.iter().map(|m| (crate::sync::group::pair_name(name, &m.pull.wiki), hub.clone(), m.pull.wiki.clone())).collect(),
-        }
+        self.jobs.get(job).map(Job::pairs).unwrap_or_default()
     }
 
     /// The job a pair's conflicts belong to, and the pair's two sides.
