@@ -14,6 +14,7 @@ mod fuzz_corpus;
 mod groups;
 mod hostile;
 mod interop;
+mod layout;
 mod mirror_oai;
 mod mirror_random;
 mod newcomer;
