@@ -225,11 +225,16 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
     let (schedule, timezone, work) = match kind {
         Kind::Harvest => {
             let s = settings.source.get(name).ok_or_else(missing)?;
+            web_url(&s.url, "a repository's base URL, such as https://export.arxiv.org/oai2").map_err(|m| problem(Some("url"), m))?;
             let source = SourceKey { base_url: s.url.clone(), metadata_prefix: s.prefix.clone(), set_spec: s.set.clone() };
             (&s.schedule, &s.timezone, Work::Harvest(HarvestJob { source, window: s.window, parallel: s.parallel, strict: s.strict }))
         }
         Kind::Mirror => {
             let w = settings.wiki.get(name).ok_or_else(missing)?;
+            web_url(&w.api, "the wiki's api.php, such as https://wiki.example.org/w/api.php").map_err(|m| problem(Some("api"), m))?;
+            if let Some(oai) = &w.oai {
+                web_url(oai, "the wiki's Special:OAIRepository").map_err(|m| problem(Some("oai"), m))?;
+            }
             (&w.schedule, &w.timezone, Work::Mirror(mirror_job(name, w)))
         }
         Kind::Sync => {
@@ -358,6 +363,16 @@ pub fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
 
 /// A `[wiki.*]` as a mirror: its feed is `feed`, else OAI when it has an
 /// `oai` URL, else the action API.
+/// Whether `text` is a URL this program can ask: http or https. `what` says what it should be, for the message.
+fn web_url(text: &str, what: &str) -> Result<(), String> {
+    match url::Url::parse(text) {
+        // The URL parser refuses an http(s) URL without a host.
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        Ok(u) => Err(format!("{text:?} is a {} URL; only http and https are allowed ({what})", u.scheme())),
+        Err(e) => Err(format!("{text:?} is not a URL: {e} ({what})")),
+    }
+}
+
 fn mirror_job(name: &str, w: &WikiSettings) -> MirrorJob {
     let feed = w.feed.unwrap_or(if w.oai.is_some() { Feed::Oai } else { Feed::Api });
     MirrorJob { feed, pull: PullOptions { wiki: name.to_string(), selection: w.selection(), history: w.history } }

@@ -32,6 +32,9 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(oai_mirror::cli::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of standard output went away (`| head`): nothing failed
+        // that anyone is waiting to hear of.
+        Err(_) if oai_mirror::cli::terminal::stdout_closed() => ExitCode::SUCCESS,
         Err(e) => {
             oai_mirror::cli::terminal::eprint_line(&format!("error: {e:#}"));
             // sysexits' EX_TEMPFAIL: an MTA delivers the mail again later.

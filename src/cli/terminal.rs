@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Characters shown escaped: control characters (C0 but tab and line feed,
 /// DEL, C1) and the bidi controls that reorder text on screen.
@@ -87,10 +88,43 @@ impl<W: Write> Drop for Escaping<W> {
     }
 }
 
+/// Set once a write to standard output found its reader gone (`| head`).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Whether standard output's reader went away: a command that failed for
+/// that alone has nothing left to say to anyone, and ends quietly with
+/// exit status 0, as `head` expects of what it reads.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
+}
+
+/// Standard output's writes, each broken pipe remembered.
+struct Noting<W: Write>(W);
+
+impl<W: Write> Noting<W> {
+    fn noted<T>(result: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &result
+            && e.kind() == io::ErrorKind::BrokenPipe
+        {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+impl<W: Write> Write for Noting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Self::noted(self.0.write(buf))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Self::noted(self.0.flush())
+    }
+}
+
 /// Standard output, escaped when it is a terminal.
 pub fn stdout() -> Box<dyn Write> {
     let out = io::stdout();
-    if out.is_terminal() { Box::new(Escaping::new(out.lock(), false)) } else { Box::new(out.lock()) }
+    if out.is_terminal() { Box::new(Escaping::new(Noting(out.lock()), false)) } else { Box::new(Noting(out.lock())) }
 }
 
 /// Writes one line to standard error, escaped when it is a terminal.

@@ -33,6 +33,32 @@ impl ScheduleError {
     }
 }
 
+/// Each field of a 5-field schedule with the values it allows (a 6-field
+/// one has seconds, 0-59, first).
+const FIELDS: [(&str, u32, u32); 5] = [("minute", 0, 59), ("hour", 0, 23), ("day of the month", 1, 31), ("month", 1, 12), ("day of the week", 0, 7)];
+
+/// The first number of `expr` outside its field's range, said for a
+/// person: `hour 25 is out of range: the hour field allows 0-23`. Names (`MON`,
+/// `JAN`), `*`, `?`, `L` and steps are left to the parser.
+fn out_of_range(expr: &str) -> Option<String> {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let named: Vec<(&str, u32, u32)> = if fields.len() == 6 { [("second", 0, 59)].into_iter().chain(FIELDS).collect() } else { FIELDS.to_vec() };
+    for (field, (name, low, high)) in fields.iter().zip(named) {
+        for part in field.split(',') {
+            // A step (`*/5`, `10-50/5`) counts intervals, not values.
+            let values = part.split('/').next().unwrap_or_default();
+            for value in values.split('-') {
+                if let Ok(n) = value.parse::<u32>()
+                    && !(low..=high).contains(&n)
+                {
+                    return Some(format!("{name} {n} is out of range: the {name} field allows {low}-{high}"));
+                }
+            }
+        }
+    }
+    None
+}
+
 #[derive(Clone, Debug)]
 pub struct Schedule {
     cron: Cron,
@@ -51,11 +77,13 @@ impl Schedule {
         if !(fields == 5 || fields == 6) {
             return Err(ScheduleError::FieldCount { expr: expr.to_string(), fields });
         }
-        let cron = CronParser::builder()
-            .seconds(Seconds::Optional)
-            .build()
-            .parse(expr)
-            .map_err(|e| ScheduleError::NotCron { expr: expr.to_string(), reason: e.to_string() })?;
+        if let Some(reason) = out_of_range(expr) {
+            return Err(ScheduleError::NotCron { expr: expr.to_string(), reason });
+        }
+        let cron = CronParser::builder().seconds(Seconds::Optional).build().parse(expr).map_err(|e| ScheduleError::NotCron {
+            expr: expr.to_string(),
+            reason: format!("{e} (the fields are minute 0-59, hour 0-23, day 1-31, month 1-12, weekday 0-7, with seconds 0-59 first if there are six)"),
+        })?;
         Ok(Schedule { cron, tz, text: expr.to_string() })
     }
 

@@ -129,3 +129,20 @@ fn a_group_of_fewer_than_three_wikis_or_of_a_wiki_twice_or_of_a_category_without
         settings(&format!("{WIKIS}[wiki.c]\napi = \"http://c/api.php\"\n[group.ab]\nwikis = [\"a\", \"b\", \"c\"]\n[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n"));
     assert!(one(&s, Kind::Group, "ab").unwrap_err().message.contains("same name"));
 }
+
+#[test]
+fn a_url_that_cannot_be_asked_says_what_is_allowed() {
+    for (url, said) in
+        [("ftp://x/oai", "is a ftp URL; only http and https are allowed"), ("not a url", "is not a URL"), ("http://", "is not a URL: empty host")]
+    {
+        let s = settings(&format!("[source.z]\nurl = \"{url}\"\n"));
+        let (_, problems) = resolve(&s);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].table.as_str(), problems[0].key), ("source.z", Some("url")));
+        assert!(problems[0].message.contains(said) && problems[0].message.contains("base URL"), "{url}: {}", problems[0].message);
+    }
+    let s = settings("[wiki.w]\napi = \"file:///etc/passwd\"\n");
+    let (_, problems) = resolve(&s);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].key == Some("api") && problems[0].message.contains("only http and https"), "{}", problems[0].message);
+}

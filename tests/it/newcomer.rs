@@ -147,6 +147,24 @@ async fn a_closed_pipe_ends_cat_quietly() {
     assert!(!stderr(&out).contains("error"), "{}", stderr(&out));
 }
 
+/// `status | head -3`, `identify --json | head -2`: a reader that went
+/// away before anything was written ends every command quietly, exit
+/// status 0, whatever the command (the pipe's read end is closed before the
+/// command starts, so its first write fails: no race with the reader).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_gone_before_the_first_line_ends_any_command_quietly() {
+    let (_bed, url, home) = harvested(RepoSpec { records: 300, ..RepoSpec::default() }).await;
+    for args in [vec!["status"], vec!["status", "--json"], vec!["identify", "--json", url.as_str()], vec!["records"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut cmd = home.cmd(&args);
+        cmd.stdout(writer);
+        let out = run(cmd).await;
+        assert!(out.status.success(), "{args:?}: {:?} {}", out.status, stderr(&out));
+        assert!(!stderr(&out).contains("Broken pipe") && !stderr(&out).contains("error"), "{args:?}: {}", stderr(&out));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sources_are_named_as_the_config_names_them_and_can_be_forgotten() {
     let (_bed, url, home) = harvested(RepoSpec { records: 300, ..RepoSpec::default() }).await;

@@ -19,6 +19,11 @@ fn bad_expressions_and_zones_say_what_is_wrong() {
     assert!(fields.to_string().contains("3 fields") && fields.key() == "schedule", "{fields}");
     let cron = Schedule::parse("61 * * * *", None).unwrap_err();
     assert!(matches!(cron, ScheduleError::NotCron { .. }) && cron.to_string().contains("not a cron expression"), "{cron}");
+    let hour = Schedule::parse("0 25 * * *", None).unwrap_err();
+    assert!(hour.to_string().contains("hour 25 is out of range: the hour field allows 0-23"), "{hour}");
+    let seconds = Schedule::parse("75 0 3 * * *", None).unwrap_err();
+    assert!(seconds.to_string().contains("second 75 is out of range: the second field allows 0-59"), "{seconds}");
+    assert!(Schedule::parse("0 3 1-31 1-12 0-7", None).is_ok(), "every bound is allowed");
     let zone = Schedule::parse("0 3 * * *", Some("Mars/Olympus")).unwrap_err();
     assert_eq!((zone.key(), zone), ("timezone", ScheduleError::UnknownTimeZone("Mars/Olympus".into())));
 }
