@@ -414,7 +414,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync { name, dry_run, json } => sync::sync(&settings, &conns(), &db()?, &name, dry_run, json).await,
         Command::Conflicts { name, all, json } => sync::conflicts(&settings, &read(&db()?)?, &name, all, json),
         Command::Queue { name } => sync::queue(&settings, &read(&db()?)?, &name),
-        Command::Resolve { name, title, take } => sync::resolve(&settings, &open(&db()?)?, &name, &title, &take),
+        Command::Resolve { name, title, take } => sync::resolve(&settings, &open(&db()?)?, &name, &title, &take).await,
         Command::Export { name, out, full, since, history, json } => {
             let args = packages::ExportArgs { name: &name, out: &out, full, since: since.as_deref(), history, json };
             packages::export(&settings, &mut open(&db()?)?, &args)

@@ -101,13 +101,17 @@ pub(super) fn conflicts(settings: &Settings, store: &Store, name: &str, all: boo
                 "{}",
                 serde_json::json!({"id": c.conflict_id, "title": c.title, "policy": c.policy.as_str(), "wiki_rev": c.wiki_rev, "with_rev": c.with_rev,
                     "wiki_user": c.wiki_user, "with_user": c.with_user, "wiki_text": c.wiki_text, "with_text": c.with_text,
-                    "resolved_text": c.resolved_text, "created_at": super::rfc3339(c.created_at), "resolved_at": c.resolved_at.map(super::rfc3339),
-                    "wiki": hub, "with": spoke})
+                    "resolved_text": c.resolved_text, "base_text": c.base_text, "created_at": super::rfc3339(c.created_at),
+                    "resolved": c.resolved_at.is_some(), "resolved_at": c.resolved_at.map(super::rfc3339), "wiki": hub, "with": spoke})
             )?;
         } else {
+            let state = match c.resolved_at {
+                Some(at) => format!("resolved {}", super::rfc3339(at)),
+                None => "open".to_string(),
+            };
             writeln!(
                 out,
-                "{}\t[[{}]]\t{} (rev {}) vs {} (rev {}){sides}\t{}",
+                "{}\t[[{}]]\t{} (rev {}) vs {} (rev {}){sides}\t{}\t{state}",
                 c.conflict_id, c.title, c.wiki_user, c.wiki_rev, c.with_user, c.with_rev, c.policy
             )?;
         }
@@ -115,7 +119,7 @@ pub(super) fn conflicts(settings: &Settings, store: &Store, name: &str, all: boo
     Ok(())
 }
 
-pub(super) fn resolve(settings: &Settings, store: &Store, name: &str, title: &str, take: &str) -> anyhow::Result<()> {
+pub(super) async fn resolve(settings: &Settings, store: &Store, name: &str, title: &str, take: &str) -> anyhow::Result<()> {
     if !settings.sync.contains_key(name) && !settings.group.contains_key(name) {
         return not_a_sync(settings, name);
     }
@@ -132,18 +136,41 @@ pub(super) fn resolve(settings: &Settings, store: &Store, name: &str, title: &st
         }
     };
     let members: Vec<String> = settings.group.get(name).map(|g| g.wikis.clone()).unwrap_or_default();
+    // A pair's sides by the config's words (`wiki`, `with`) or by the names
+    // of their wikis.
+    let (wiki_name, with_name) = match settings.sync.get(name) {
+        Some(s) => (Some(s.wiki.as_str()), s.with.as_deref()),
+        None => (None, None),
+    };
     let take = match take {
         "wiki" if spoke.is_none() => Take::Side(Target::Wiki),
         "with" if spoke.is_none() => Take::Side(Target::With),
+        w if spoke.is_none() && wiki_name == Some(w) => Take::Side(Target::Wiki),
+        w if spoke.is_none() && with_name == Some(w) => Take::Side(Target::With),
         w if spoke.as_deref() == Some(w) => Take::Side(Target::With),
         w if members.iter().any(|m| m == w) => Take::Side(Target::Wiki),
         path => Take::Text(std::fs::read_to_string(path).with_context(|| match spoke {
             Some(_) => format!("--take {path}: neither a wiki of the group ({}) nor a readable file", members.join(", ")),
-            None => format!("--take {path}: neither wiki, with, nor a readable file"),
+            None => {
+                let names: Vec<&str> = ["wiki", "with"].into_iter().chain(wiki_name).chain(with_name).collect();
+                format!("--take {path}: neither a side of the sync ({}) nor a readable file", names.join(", "))
+            }
         })?),
     };
     let queued = crate::sync::resolve(store, &pair, title, take)?;
-    writeln!(super::terminal::stdout(), "[[{title}]]: conflict settled; {queued} push(es) queued for the next `oai-mirror sync {name}`")?;
+    let mut out = super::terminal::stdout();
+    writeln!(out, "[[{title}]]: conflict settled; {queued} push(es) queued")?;
+    // A running daemon sends them now; otherwise the next run does.
+    let job = format!("{}.{name}", kind_of(settings, name).table());
+    let said = match settings.daemon_token() {
+        Ok(token) => match crate::daemon::control::send_trigger(&settings.daemon.listen, &token, &job).await {
+            Ok(true) => format!("the daemon at {} runs {job} now to send them", settings.daemon.listen),
+            Ok(false) => format!("the daemon at {} has no job {job}: send them with `oai-mirror sync {name}`", settings.daemon.listen),
+            Err(_) => format!("no daemon answers at {}: send them with `oai-mirror sync {name}`", settings.daemon.listen),
+        },
+        Err(_) => format!("send them with `oai-mirror sync {name}` (or trigger the daemon's job {job})"),
+    };
+    writeln!(out, "{said}")?;
     Ok(())
 }
 
@@ -167,6 +194,11 @@ pub(super) fn queue(settings: &Settings, store: &Store, name: &str) -> anyhow::R
         };
         let why = if j.sent {
             "sent, outcome unknown: checked on the target at the next run".to_string()
+        } else if j.next_try <= chrono::Utc::now().timestamp() {
+            match j.attempts {
+                0 => "due: sent at the next run".to_string(),
+                n => format!("due: sent again at the next run, after {n} attempt(s): {}", j.last_error.as_deref().unwrap_or("-")),
+            }
         } else {
             format!(
                 "waiting until {} after {} attempt(s): {}",

@@ -424,3 +424,70 @@ async fn quiet_logs_only_warnings_and_verbose_logs_more() {
     let out = run(quiet(&["-v", "harvest", "bed", "--full"])).await;
     assert!(stderr(&out).contains("DEBUG"), "-v logs debug lines: {}", stderr(&out));
 }
+
+/// A conflict settled from the command line: a side taken by its wiki's
+/// config name as well as by `wiki`/`with`, the pushes said to be due (not
+/// "waiting until" a time gone by), how they will be sent, and the settled
+/// conflict marked as such with its base in `conflicts --all`. The store
+/// holds the conflict as a sync would have recorded it; no wiki is asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_is_settled_by_a_wikis_name_and_says_what_comes_next() {
+    let home = Home::new(
+        "[wiki.a]\napi = \"http://127.0.0.1:9/w/api.php\"\n[wiki.b]\napi = \"http://127.0.0.1:9/b/api.php\"\n[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n",
+    );
+    {
+        let store = checkpoints::Store::open(&home.db).unwrap();
+        let pair = checkpoints::Pair {
+            pair_id: 0,
+            wiki_page: Some(1),
+            with_page: Some(2),
+            title: "Water".into(),
+            base_text: "Boil water.".into(),
+            wiki_rev: 10,
+            with_rev: 20,
+            held: false,
+        };
+        let pair_id = store.add_sync_pair("ab", &pair, 1).unwrap();
+        let conflict = checkpoints::ConflictRow {
+            conflict_id: 0,
+            pair_id,
+            title: "Water".into(),
+            policy: checkpoints::ConflictPolicy::KeepBoth,
+            wiki_rev: 11,
+            with_rev: 21,
+            wiki_user: "Ann".into(),
+            with_user: "Bob".into(),
+            wiki_text: "Boil water for a minute.".into(),
+            with_text: "Boil water for ten minutes.".into(),
+            resolved_text: "Boil water for a minute.".into(),
+            base_text: Some("Boil water.".into()),
+            created_at: 0,
+            resolved_at: None,
+        };
+        store.add_conflict("ab", &conflict, 2).unwrap();
+    }
+    let e = home.fails(&["resolve", "ab", "Water", "--take", "c"]).await;
+    assert!(e.contains("neither a side of the sync (wiki, with, a, b) nor a readable file"), "{e}");
+    let open = home.ok(&["conflicts", "ab"]).await;
+    assert!(open.contains("[[Water]]") && open.trim_end().ends_with("open"), "{open}");
+
+    let out = home.ok(&["resolve", "ab", "Water", "--take", "b"]).await;
+    assert!(out.contains("conflict settled; 2 push(es) queued"), "{out}");
+    assert!(out.contains("send them with `oai-mirror sync ab`"), "no daemon is configured: {out}");
+    let queue = home.ok(&["queue", "ab"]).await;
+    assert_eq!(queue.lines().count(), 2, "{queue}");
+    assert!(queue.lines().all(|l| l.contains("due: sent at the next run") && !l.contains("waiting until")), "{queue}");
+    let queued = |text: &str| queue.lines().filter(|l| l.contains(text)).count();
+    assert_eq!((queued("to wiki"), queued("to with")), (1, 1), "{queue}");
+
+    assert!(home.ok(&["conflicts", "ab"]).await.is_empty(), "no open conflict left");
+    let all: Vec<serde_json::Value> = json_lines(&home.ok(&["conflicts", "ab", "--all", "--json"]).await);
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!((&all[0]["resolved"], &all[0]["base_text"]), (&serde_json::json!(true), &serde_json::json!("Boil water.")), "{all:?}");
+    let text = home.ok(&["conflicts", "ab", "--all"]).await;
+    assert!(text.contains("\tresolved "), "{text}");
+    // The taken text is the pair's new base, as `resolve` promises.
+    let store = checkpoints::Store::open_read_only(&home.db).unwrap();
+    let pair = &store.sync_pairs("ab").unwrap()[0];
+    assert_eq!(pair.base_text, "Boil water for ten minutes.");
+}
