@@ -220,12 +220,48 @@ pub fn peek(path: &Path) -> anyhow::Result<Manifest> {
     read(path, false)
 }
 
+/// What a file that is no package is, from its first bytes, when it is
+/// something a person may take for one: MediaWiki XML, plain or gzipped
+/// or bzip2ed (an export, a dump). Leaves the file at its start.
+fn not_a_package(file: &mut File) -> std::io::Result<Option<&'static str>> {
+    use std::io::{Seek, SeekFrom};
+    let mut head = [0u8; 512];
+    let mut got = 0;
+    while got < head.len() {
+        match file.read(&mut head[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    file.seek(SeekFrom::Start(0))?;
+    let head = &head[..got];
+    let text = String::from_utf8_lossy(head);
+    let start = text.trim_start_matches('\u{feff}').trim_start();
+    Ok(if start.starts_with("<mediawiki") || (start.starts_with("<?xml") && text.contains("<mediawiki")) {
+        Some("MediaWiki XML")
+    } else if start.starts_with('<') {
+        Some("an XML file")
+    } else if head.starts_with(&[0x1f, 0x8b]) {
+        Some("a gzip file (perhaps a MediaWiki XML dump)")
+    } else if head.starts_with(b"BZh") {
+        Some("a bzip2 file (perhaps a MediaWiki XML dump)")
+    } else {
+        None
+    })
+}
+
 fn read(path: &Path, whole: bool) -> anyhow::Result<Manifest> {
     let shown = path.display();
     if path.is_dir() {
         bail!("{shown} is a directory, not a package (a .tar file written by `oai-mirror export` or a sync by packages)");
     }
-    let file = File::open(path).with_context(|| format!("opening the package {shown}"))?;
+    let mut file = File::open(path).with_context(|| format!("opening the package {shown}"))?;
+    if let Some(kind) = not_a_package(&mut file).with_context(|| format!("reading the package {shown}"))? {
+        bail!(
+            "{shown} is {kind}, not a package of oai-mirror (a tar file written by `oai-mirror export` or a sync by packages): \
+             import MediaWiki XML into a wiki with its importDump.php"
+        );
+    }
     let mut archive = tar::Archive::new(BufReader::new(file));
     let mut entries = archive.entries().with_context(|| format!("{shown} is not a package (a tar file)"))?;
     let mut next = |name: &str| -> anyhow::Result<tar::Entry<'_, BufReader<File>>> {

@@ -77,12 +77,24 @@ pub(super) fn export(settings: &Settings, store: &mut Store, args: &ExportArgs<'
     Ok(())
 }
 
-pub(super) fn import(store: &mut Store, path: &Path, local: Option<&str>, json: bool) -> anyhow::Result<()> {
+pub(super) fn import(db: &Path, path: &Path, local: Option<&str>, json: bool) -> anyhow::Result<()> {
     let local = match local {
         Some(name) => name.to_string(),
         None => blocking(|| package::verify(path))?.wiki,
     };
-    let done = blocking(|| package::import(store, path, &local))?;
+    // A database this import creates is removed again if nothing comes of it.
+    let new = !db.exists();
+    let done = match blocking(|| package::import(&mut super::open(db)?, path, &local)) {
+        Ok(done) => done,
+        Err(e) if new => {
+            for suffix in ["", "-wal", "-shm"] {
+                let file = format!("{}{suffix}", db.display());
+                let _ = std::fs::remove_file(file);
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     let mut out = super::terminal::stdout();
     if json {
         writeln!(out, "{}", serde_json::to_string(&done)?)?;

@@ -491,3 +491,29 @@ async fn a_conflict_is_settled_by_a_wikis_name_and_says_what_comes_next() {
     let pair = &store.sync_pairs("ab").unwrap()[0];
     assert_eq!(pair.base_text, "Boil water for ten minutes.");
 }
+
+/// MediaWiki XML given to `import` is named for what it is, and a failed
+/// import leaves no new database behind (with or without `--as`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn importing_what_is_not_a_package_says_what_it_is_and_creates_nothing() {
+    let home = Home::new("");
+    let xml = home.dir.path().join("pages.xml");
+    std::fs::write(&xml, "<mediawiki xmlns=\"http://www.mediawiki.org/xml/export-0.11/\" version=\"0.11\">\n<page><title>A</title></page>\n</mediawiki>\n")
+        .unwrap();
+    let declared = home.dir.path().join("declared.xml");
+    std::fs::write(&declared, "<?xml version=\"1.0\"?>\n<mediawiki version=\"0.11\"></mediawiki>\n").unwrap();
+    for file in [&xml, &declared] {
+        for extra in [&[][..], &["--as", "w"][..]] {
+            let mut args = vec!["import", file.to_str().unwrap()];
+            args.extend_from_slice(extra);
+            let e = home.fails(&args).await;
+            assert!(e.contains("is MediaWiki XML, not a package of oai-mirror") && e.contains("importDump.php"), "{args:?}: {e}");
+            assert!(!home.db.exists(), "{args:?} left a database behind");
+        }
+    }
+    // Not XML, not a tar: refused as before, and still nothing left behind.
+    let junk = home.dir.path().join("junk.tar");
+    std::fs::write(&junk, vec![b'x'; 2048]).unwrap();
+    home.fails(&["import", junk.to_str().unwrap(), "--as", "w"]).await;
+    assert!(!home.db.exists(), "a failed import left a database behind");
+}
