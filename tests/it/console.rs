@@ -154,6 +154,19 @@ impl Browser {
         std::fs::write(self.shots.join(name), png).unwrap();
     }
 
+    /// Clicks what `locator` finds and waits until the page it was on is gone
+    /// (the old document's root element goes stale): what is read next is
+    /// the page the click led to, never the one it left.
+    async fn click_away(&self, locator: Locator<'_>) {
+        let old = self.client.find(Locator::Css("html")).await.unwrap();
+        self.client.find(locator).await.unwrap().click().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while old.tag_name().await.is_ok() {
+            assert!(Instant::now() < deadline, "the click did not leave the page");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The page's text, once it has loaded.
     async fn text(&self) -> String {
         self.client.wait().for_element(Locator::Css("nav")).await.unwrap();
@@ -203,9 +216,9 @@ async fn in_a_real_browser_a_conflict_of_two_real_wikis_is_seen_side_by_side_and
     b.screenshot("jobs.png").await;
 
     // The job's page lists the conflict; its page shows both texts as text.
-    c.find(Locator::LinkText("sync.ab")).await.unwrap().click().await.unwrap();
+    b.click_away(Locator::LinkText("sync.ab")).await;
     assert!(b.text().await.contains("Recent runs"), "{}", b.text().await);
-    c.find(Locator::LinkText(&title)).await.unwrap().click().await.unwrap();
+    b.click_away(Locator::LinkText(&title)).await;
     let page = b.text().await;
     assert!(page.contains("<script>window.pwned = 1</script>") && page.contains("\"><img src=x onerror=\"window.pwned = 2\">"), "{page}");
     assert!(page.contains(&title) && page.contains("Otheruser") && page.contains("Harvestbot"), "{page}");
@@ -226,7 +239,7 @@ async fn in_a_real_browser_a_conflict_of_two_real_wikis_is_seen_side_by_side_and
     let area = c.find(Locator::Css("textarea[name=text]")).await.unwrap();
     area.clear().await.unwrap();
     area.send_keys(&merged).await.unwrap();
-    c.find(Locator::XPath("//button[text()='Save this text']")).await.unwrap().click().await.unwrap();
+    b.click_away(Locator::XPath("//button[text()='Save this text']")).await;
     assert!(b.text().await.contains("Settled"), "{}", b.text().await);
     c.find(Locator::XPath("//button[text()='Run the sync now']")).await.unwrap().click().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
