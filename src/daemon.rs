@@ -8,11 +8,13 @@
 //! * `control`: the HTTP control endpoint (trigger, status, metrics), behind a token, and
 //!   `control::fetch_status`, its client for `oai-mirror status`.
 //! * `core`: `Daemon`, the jobs, their schedules, triggers, locks, backoff, status and metrics.
+//! * `sessions`: the console's sessions, expiring when idle or old, bounded in number.
 //! * `wikis`: the jobs' wikis: sessions kept alive between runs, whether each answers, since when not.
 pub mod console;
 pub mod control;
 pub mod core;
 pub mod runner;
+pub mod sessions;
 pub mod wikis;
 
 use std::future::Future;

@@ -11,9 +11,10 @@
 //! shown as text whatever it holds. No asset comes from elsewhere: the
 //! style is inline and the pages need no script.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{Form, Path, State};
@@ -22,6 +23,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::core::{Daemon, JobStatus};
+use super::sessions::Sessions;
 use crate::jobs::{Job, Kind};
 use crate::sync::plan::Target;
 use crate::util::lock;
@@ -36,8 +38,8 @@ pub struct Console {
     cookie: String,
     /// Job id → the job, for its kind and its sync's pairs.
     jobs: BTreeMap<String, Job>,
-    /// Session id → its CSRF token.
-    sessions: Mutex<HashMap<String, String>>,
+    /// Signed-in sessions, each with its CSRF token.
+    sessions: Mutex<Sessions>,
     /// How far each running harvest is.
     progress: super::runner::Progress,
 }
@@ -50,7 +52,7 @@ impl Console {
             token,
             cookie: format!("oai-mirror-console-{port}"),
             jobs: jobs.iter().map(|j| (j.id(), j.clone())).collect(),
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(Sessions::default()),
             progress,
         }
     }
@@ -70,7 +72,7 @@ impl Console {
     fn session(&self, headers: &HeaderMap) -> Option<String> {
         let cookies = headers.get_all(header::COOKIE).into_iter().filter_map(|v| v.to_str().ok());
         let id = cookies.flat_map(|c| c.split(';')).find_map(|c| c.trim().strip_prefix(&format!("{}=", self.cookie)).map(str::to_string))?;
-        lock(&self.sessions).get(&id).cloned()
+        lock(&self.sessions).csrf(&id, Instant::now())
     }
 
     /// Reads the store on a blocking thread, through a read-only connection of its own.
@@ -235,8 +237,8 @@ async fn login(State(c): State<Arc<Console>>, Form(f): Form<LoginForm>) -> Respo
         return (StatusCode::UNAUTHORIZED, Html(login_form(Some("That is not the daemon's token.")).into_string())).into_response();
     }
     let id = random_hex();
-    lock(&c.sessions).insert(id.clone(), random_hex());
-    let cookie = format!("{}={id}; HttpOnly; SameSite=Strict; Path=/", c.cookie);
+    lock(&c.sessions).begin(id.clone(), random_hex(), Instant::now());
+    let cookie = format!("{}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}", c.cookie, super::sessions::LIFETIME.as_secs());
     ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
 }
 
@@ -251,7 +253,7 @@ async fn logout(State(c): State<Arc<Console>>, headers: HeaderMap, Form(f): Form
     if !same(&f.csrf, &csrf) {
         return forbidden();
     }
-    lock(&c.sessions).retain(|_, token| *token != csrf);
+    lock(&c.sessions).end(&csrf);
     ([(header::SET_COOKIE, format!("{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0", c.cookie))], Redirect::to("/login")).into_response()
 }
 

@@ -120,19 +120,25 @@ impl Health {
             Err(_) => None,
         };
         match down {
-            None => {
-                self.reachable = Some(true);
-                self.down_since = None;
-                self.last_answer = Some(now);
-            }
-            Some(why) => {
-                if self.reachable != Some(false) {
-                    self.down_since = Some(now);
-                }
-                self.reachable = Some(false);
-                self.last_error = Some(why);
-            }
+            None => self.answered(now),
+            Some(why) => self.unanswered(why, now),
         }
+    }
+
+    fn answered(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        self.reachable = Some(true);
+        self.down_since = None;
+        self.last_answer = Some(now);
+    }
+
+    /// Down from the first request left unanswered, not only once its
+    /// retries ran out: status and metrics say so while they go on.
+    fn unanswered(&mut self, why: String, now: chrono::DateTime<chrono::Utc>) {
+        if self.reachable != Some(false) {
+            self.down_since = Some(now);
+        }
+        self.reachable = Some(false);
+        self.last_error = Some(why);
     }
 }
 
@@ -354,6 +360,10 @@ impl Wiki {
                         }
                     }
                 };
+                if reason.starts_with("request failed") || reason.starts_with("HTTP 5") {
+                    let now = chrono::DateTime::<chrono::Utc>::from(self.clock.now());
+                    crate::util::lock(&self.health).unanswered(format!("{action}: {reason} (attempt {attempt}, retrying)"), now);
+                }
                 if attempt >= self.options.max_attempts {
                     return Err(MwError::RetriesExhausted {
                         wiki: wiki.clone(),

@@ -101,3 +101,50 @@ async fn a_wikis_login_lives_from_run_to_run() {
     let logins = fake.state().log.iter().filter(|l| l.starts_with("POST login")).count();
     assert_eq!(logins, 1, "{:?}", fake.state().log);
 }
+
+/// A clock whose every wait holds until the test lets it go, and says
+/// when one began: the test looks at the client in the middle of its
+/// retries, deterministically.
+struct GateClock {
+    waiting: tokio::sync::Notify,
+    go: Arc<tokio::sync::Notify>,
+}
+
+impl oai::Clock for GateClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+    fn sleep(&self, _: Duration) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        self.waiting.notify_one();
+        let go = self.go.clone();
+        Box::pin(async move { go.notified().await })
+    }
+}
+
+/// A wiki that answers 503 is down from the first unanswered request, while
+/// the client still retries (not only once the retries run out), and up
+/// again at its next answer.
+#[tokio::test]
+async fn a_wiki_is_down_from_its_first_unanswered_request() {
+    let (_fake, url) = start(vec![Fault::Unavailable, Fault::Unavailable]).await;
+    let gate = Arc::new(GateClock { waiting: tokio::sync::Notify::new(), go: Arc::new(tokio::sync::Notify::new()) });
+    let mut o = WikiOptions::new("fake", &url);
+    o.max_attempts = 4;
+    let w = Arc::new(Wiki::with_clock(o, gate.clone()).unwrap());
+    let asking = tokio::spawn({
+        let w = w.clone();
+        async move { w.revision_texts(&[1]).await.map(|_| ()) }
+    });
+    gate.waiting.notified().await;
+    let h = w.health();
+    assert_eq!(h.reachable, Some(false), "retrying after a 503, yet said to be up: {h:?}");
+    assert!(h.down_since.is_some() && h.last_error.as_deref().is_some_and(|e| e.contains("HTTP 503")), "{h:?}");
+    let since = h.down_since;
+    gate.go.notify_one();
+    gate.waiting.notified().await;
+    assert_eq!(w.health().down_since, since, "down since the first failure, not the last");
+    gate.go.notify_one();
+    asking.await.unwrap().unwrap();
+    let h = w.health();
+    assert_eq!((h.reachable, h.down_since), (Some(true), None), "{h:?}");
+}

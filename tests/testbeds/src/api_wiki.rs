@@ -34,6 +34,8 @@ pub enum ApiFault {
     HugeBody(usize),
     /// The next login POST is answered 307 to this URL (another origin).
     RedirectLogin(String),
+    /// HTTP 503 without Retry-After, as a wiki whose PHP workers are gone.
+    Unavailable,
 }
 
 /// The fake's state.
@@ -116,6 +118,10 @@ async fn api(State(fake): State<FakeApi>, method: Method, headers: HeaderMap, Ra
             ApiFault::TooMany(s) => {
                 f.faults.pop_front();
                 return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, s.to_string())], "slow down").into_response();
+            }
+            ApiFault::Unavailable => {
+                f.faults.pop_front();
+                return (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response();
             }
             ApiFault::ForgetSessions => {
                 f.faults.pop_front();
