@@ -317,11 +317,8 @@ pub struct Imported {
     pub already_applied: bool,
     pub pages: u64,
     pub revisions: u64,
-    pub created: u64,
-    pub updated: u64,
-    pub moved: u64,
-    pub deleted: u64,
-    pub undeleted: u64,
+    #[serde(flatten)]
+    pub counts: plan::Counts,
 }
 
 /// Verifies the package at `path`, then applies it to wiki `local` of the
@@ -402,11 +399,7 @@ fn apply(write: &mut WikiWrite<'_>, batch: Vec<Incoming>, done: &mut Imported) -
     let (rows, occupants) = write.lookup(&ids, &titles)?;
     let plan = plan::plan(&plan::known_from(rows), &occupants, batch);
     write.apply(&plan.ops)?;
-    done.created += plan.created.len() as u64;
-    done.updated += plan.updated.len() as u64;
-    done.moved += plan.moves.len() as u64;
-    done.deleted += plan.deleted.len() as u64;
-    done.undeleted += plan.undeleted.len() as u64;
+    done.counts.add(&plan);
     Ok(())
 }
 

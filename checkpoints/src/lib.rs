@@ -29,6 +29,8 @@ pub mod served;
 pub mod slices;
 pub mod store;
 pub mod sync;
+#[cfg(test)]
+mod testing;
 pub mod wiki;
 
 pub use error::{Error, Result};

@@ -104,7 +104,7 @@ pub(super) fn import(db: &Path, path: &Path, local: Option<&str>, json: bool) ->
         writeln!(
             out,
             "{local}: package {} applied: {} pages, {} revisions: {} created, {} updated, {} moved, {} deleted, {} undeleted",
-            done.sequence, done.pages, done.revisions, done.created, done.updated, done.moved, done.deleted, done.undeleted
+            done.sequence, done.pages, done.revisions, done.counts.created, done.counts.updated, done.counts.moved, done.counts.deleted, done.counts.undeleted
         )?;
     }
     Ok(())

@@ -86,6 +86,28 @@ impl Plan {
     }
 }
 
+/// What plans did, counted over a pull's or an import's batches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub created: u64,
+    pub updated: u64,
+    pub moved: u64,
+    pub deleted: u64,
+    pub undeleted: u64,
+    pub displaced: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, plan: &Plan) {
+        self.created += plan.created.len() as u64;
+        self.updated += plan.updated.len() as u64;
+        self.moved += plan.moves.len() as u64;
+        self.deleted += plan.deleted.len() as u64;
+        self.undeleted += plan.undeleted.len() as u64;
+        self.displaced += plan.displaced.len() as u64;
+    }
+}
+
 /// A title no real page can have (`<` is not allowed in MediaWiki titles),
 /// unique per page id.
 pub fn placeholder(pageid: u64) -> String {

@@ -111,12 +111,8 @@ pub struct PullSummary {
     /// Requests to the feed (OAI) or the API.
     pub requests: u64,
     pub pages_seen: u64,
-    pub created: u64,
-    pub updated: u64,
-    pub moved: u64,
-    pub deleted: u64,
-    pub undeleted: u64,
-    pub displaced: u64,
+    #[serde(flatten)]
+    pub counts: super::plan::Counts,
     pub batches: u64,
     /// Whether anything was written to the store.
     pub wrote: bool,
@@ -165,12 +161,7 @@ fn apply_batch(store: &Mutex<Store>, wiki: &str, incoming: Vec<Incoming>, feed: 
     s.apply_wiki_batch(wiki, &plan.ops, feed, chrono::Utc::now().timestamp()).with_context(|| format!("applying a batch of {} pages", ids.len()))?;
     summary.wrote = true;
     summary.batches += 1;
-    summary.created += plan.created.len() as u64;
-    summary.updated += plan.updated.len() as u64;
-    summary.moved += plan.moves.len() as u64;
-    summary.deleted += plan.deleted.len() as u64;
-    summary.undeleted += plan.undeleted.len() as u64;
-    summary.displaced += plan.displaced.len() as u64;
+    summary.counts.add(&plan);
     Ok(())
 }
 

@@ -109,7 +109,7 @@ impl Exchange<'_> {
                     expected = Some(m.stream.clone());
                     notes.push(format!(
                         "{name}: package {} of the other site applied: {} pages ({} moved, {} deleted)",
-                        done.sequence, done.pages, done.moved, done.deleted
+                        done.sequence, done.pages, done.counts.moved, done.counts.deleted
                     ));
                 }
                 // A gap, a damaged copy: said, and the others still tried

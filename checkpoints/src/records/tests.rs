@@ -1,5 +1,5 @@
 use super::*;
-use crate::runs::{PageCommit, Position, RecordIn, RunPlan};
+use crate::testing::{Given, commit};
 
 fn key(set: Option<&str>) -> SourceKey {
     SourceKey { base_url: "http://r/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: set.map(str::to_string) }
@@ -7,27 +7,9 @@ fn key(set: Option<&str>) -> SourceKey {
 
 /// Stores (identifier, datestamp_unix, deleted, sets) records in a source.
 fn harvest(store: &mut Store, key: &SourceKey, records: &[(&str, i64, bool, &[&str])]) -> i64 {
-    let source = store.source(key, 0).unwrap();
-    let run = store.start_run(source.id, &RunPlan::default(), &Position::default(), 0).unwrap();
-    let sets: Vec<Vec<String>> = records.iter().map(|r| r.3.iter().map(|s| s.to_string()).collect()).collect();
-    let stamps: Vec<String> = records.iter().map(|r| format!("t{}", r.1)).collect();
-    let metadata: Vec<String> = records.iter().map(|r| format!("<m>{}@{}</m>", r.0, r.1)).collect();
-    let records = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| RecordIn {
-            identifier: r.0,
-            datestamp: &stamps[i],
-            datestamp_unix: r.1,
-            deleted: r.2,
-            sets: &sets[i],
-            metadata: (!r.2).then(|| metadata[i].as_bytes()),
-            about: None,
-        })
-        .collect();
-    let page = PageCommit::of_records(records, 0);
-    store.commit_page(run.id, &page).unwrap();
-    source.id
+    let given: Vec<Given<'_>> =
+        records.iter().map(|r| Given { id: r.0, unix: r.1, metadata: (!r.2).then(|| format!("<m>{}@{}</m>", r.0, r.1)), sets: r.3 }).collect();
+    commit(store, key, 0, &given)
 }
 
 fn listed(store: &Store, filter: &RecordFilter) -> Vec<String> {

@@ -1,6 +1,6 @@
 use super::*;
-use crate::runs::{PageCommit, Position, RecordIn, RunPlan};
 use crate::store::SourceKey;
+use crate::testing::{Given, commit};
 
 fn key() -> SourceKey {
     SourceKey { base_url: "http://r/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None }
@@ -13,26 +13,8 @@ fn store_at(store: &mut Store, now: i64, records: &[(&str, i64, &str, &[&str])])
 
 /// [`store_at`], into the source of `key`.
 fn store_in(store: &mut Store, key: &SourceKey, now: i64, records: &[(&str, i64, &str, &[&str])]) -> i64 {
-    let source = store.source(key, 0).unwrap();
-    let run = store.start_run(source.id, &RunPlan::default(), &Position::default(), now).unwrap();
-    let sets: Vec<Vec<String>> = records.iter().map(|r| r.3.iter().map(|s| s.to_string()).collect()).collect();
-    let stamps: Vec<String> = records.iter().map(|r| format!("t{}", r.1)).collect();
-    let records = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| RecordIn {
-            identifier: r.0,
-            datestamp: &stamps[i],
-            datestamp_unix: r.1,
-            deleted: false,
-            sets: &sets[i],
-            metadata: Some(r.2.as_bytes()),
-            about: None,
-        })
-        .collect();
-    let page = PageCommit::of_records(records, now);
-    store.commit_page(run.id, &page).unwrap();
-    source.id
+    let given: Vec<Given<'_>> = records.iter().map(|r| Given { id: r.0, unix: r.1, metadata: Some(r.2.to_string()), sets: r.3 }).collect();
+    commit(store, key, now, &given)
 }
 
 fn query(store: &Store, source: i64) -> ServedQuery {
