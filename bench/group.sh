@@ -27,7 +27,7 @@ i=0
 for w in ga gb gc; do bash tests/testbeds/mediawiki.sh start "$W/$w" "${PORTS[$i]}" >/dev/null; i=$((i + 1)); done
 . "$W/ga/credentials.env"
 echo "$MW_BOT_PASSWORD" > "$WORK/secret"
-echo "bench-token-$RANDOM$RANDOM" > "$WORK/token"
+echo "bench-token-$RANDOM$RANDOM-0123456789" > "$WORK/token"
 cargo build -q --release --bin oai-mirror --example edit_pages --example group_latency
 mkdir "$WORK/pages"
 for i in $(seq 1 "$TOTAL"); do printf 'Page %s of the group benchmark.\n\n== Section ==\nSome [[wikitext]] with {{templates}} & <ref>references</ref>.\n\n[[Category:Bench]]\n' "$i" > "$WORK/pages/Bench page $i"; done

@@ -15,7 +15,7 @@ bash tests/testbeds/mediawiki.sh start "$W/a" 18691 >/dev/null
 bash tests/testbeds/mediawiki.sh start "$W/b" 18692 >/dev/null
 . "$W/a/credentials.env"
 echo "$MW_BOT_PASSWORD" > "$WORK/secret"
-echo "bench-token-$RANDOM$RANDOM" > "$WORK/token"
+echo "bench-token-$RANDOM$RANDOM-0123456789" > "$WORK/token"
 cargo build -q --release --bin oai-mirror --example latency
 TITLE="Latency probe $(date +%s)"
 cat > "$WORK/config.toml" <<EOC

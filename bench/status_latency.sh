@@ -29,7 +29,7 @@ for _ in $(seq 300); do
   curl -fs "http://127.0.0.1:$PORT_OAI/oai?verb=Identify" >/dev/null && curl -fs "$WIKI_URL?verb=Identify" >/dev/null && break
   sleep 0.1
 done
-echo "bench-token-$RANDOM$RANDOM" > "$WORK/token"
+echo "bench-token-$RANDOM$RANDOM-0123456789" > "$WORK/token"
 TOKEN=$(cat "$WORK/token")
 cat > "$WORK/config.toml" <<EOC
 db = "$WORK/db.sqlite"

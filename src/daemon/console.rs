@@ -384,12 +384,22 @@ async fn trigger(State(c): State<Arc<Console>>, headers: HeaderMap, Path(job): P
     if !same(&f.csrf, &csrf) {
         return forbidden();
     }
+    // Decided before anything is done, so that a bad one changes nothing.
+    let back = local_path(&f.back);
     if c.daemon.trigger(&job).is_none() {
         return (StatusCode::NOT_FOUND, Html(page("No such job", html! { p { "There is no job " code { (job) } "." } }).into_string())).into_response();
     }
-    // Only a path of this site: never an address elsewhere.
-    let back = if f.back.starts_with('/') && !f.back.starts_with("//") && !f.back.contains('\\') { f.back } else { "/".into() };
-    Redirect::to(&back).into_response()
+    Redirect::to(back).into_response()
+}
+
+/// `back` if it is a path of this site, else `/`: it starts with one `/`
+/// and holds only visible ASCII other than `\`. Browsers drop tabs and
+/// line breaks from a URL and read `\` as `/`, so `/\t/evil.example` or
+/// `/\\evil.example` would lead elsewhere; a control character would not
+/// even make a header.
+fn local_path(back: &str) -> &str {
+    let visible = back.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'\\');
+    if visible && back.starts_with('/') && !back.starts_with("//") { back } else { "/" }
 }
 
 /// Lines of `base` that `side` changed (replaced or deleted), and where it

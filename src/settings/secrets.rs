@@ -8,6 +8,9 @@ use anyhow::{Context, bail};
 
 use super::{NotifySettings, Settings};
 
+/// The shortest token the control endpoint accepts, in bytes.
+pub const MIN_TOKEN: usize = 16;
+
 impl Settings {
     /// The client options of `[wiki.NAME]`, the password read from its file
     /// or variable.
@@ -39,9 +42,23 @@ impl Settings {
     }
 
     /// The control endpoint's token.
+    /// Refused when shorter than [`MIN_TOKEN`] bytes: an empty or short
+    /// token would open the console and the triggers to anyone who guesses.
     pub fn daemon_token(&self) -> anyhow::Result<String> {
-        secret(self.daemon.token_file.as_deref(), self.daemon.token_env.as_deref(), "[daemon]")?
-            .context("the control endpoint needs a token: set [daemon] token_file or token_env")
+        let token = secret(self.daemon.token_file.as_deref(), self.daemon.token_env.as_deref(), "[daemon]")?
+            .context("the control endpoint needs a token: set [daemon] token_file or token_env")?;
+        let from = match (&self.daemon.token_file, &self.daemon.token_env) {
+            (Some(f), _) => format!("token_file {}", f.display()),
+            (None, Some(v)) => format!("token_env ${v}"),
+            (None, None) => "the token".into(),
+        };
+        if token.trim().len() < MIN_TOKEN {
+            bail!(
+                "[daemon] {from} holds a token of {} bytes; at least {MIN_TOKEN} are needed (make one with `head -c 32 /dev/urandom | base64`)",
+                token.trim().len()
+            );
+        }
+        Ok(token)
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use testbeds::repository::{Fault, RepoSpec, RetryAfter, Testbed};
 
-use crate::support::{bin, run, stderr, stored, tempdir};
+use crate::support::{bin, run, stderr, stdout, stored, tempdir};
 
 pub(crate) const TOKEN: &str = "test-token-0123456789";
 
@@ -253,6 +253,31 @@ async fn a_non_loopback_address_needs_an_explicit_flag_and_bad_schedules_are_ref
     })
     .await;
     assert!(stderr(&out).contains("OAI_MIRROR_TOKEN is not set"), "{}", stderr(&out));
+}
+
+/// An empty or short token would let anyone in: the daemon refuses to
+/// start with one, and `config check` says so, with the length needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_or_short_token_is_refused_at_start_and_by_config_check() {
+    let home = tempdir();
+    let cfg = config(home.path(), "http://127.0.0.1:9/oai", "");
+    for token in ["", "   ", "fifteen-bytes!!"] {
+        let out = run({
+            let mut c = bin(home.path());
+            c.arg("--config").arg(&cfg).env("OAI_MIRROR_TOKEN", token).args(["run", "--listen", "127.0.0.1:0"]);
+            c
+        })
+        .await;
+        assert!(!out.status.success() && stderr(&out).contains("at least 16 are needed"), "{token:?}: {}", stderr(&out));
+        let out = run({
+            let mut c = bin(home.path());
+            c.arg("--config").arg(&cfg).env("OAI_MIRROR_TOKEN", token).args(["config", "check", "--offline"]);
+            c
+        })
+        .await;
+        let said = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!out.status.success() && said.contains("at least 16 are needed"), "{token:?}: {said}");
+    }
 }
 
 /// A home whose config syncs the two test wikis as `[sync.ab]`, pages

@@ -16,3 +16,24 @@ fn whatever_a_text_holds_the_page_shows_it_as_text() {
     assert!(!html.contains("<script>") && !html.contains("<img"), "{html}");
     assert!(html.contains("&lt;script&gt;") && html.contains("&lt;img src=x onerror=alert(2)&gt;"), "{html}");
 }
+
+#[test]
+fn back_is_a_path_of_this_site_or_the_start_page() {
+    for ok in ["/", "/job/sync.ab", "/conflict/group.g.b/7", "/job/a?x=1"] {
+        assert_eq!(local_path(ok), ok);
+    }
+    for elsewhere in [
+        "//evil.example/",
+        "/\t/evil.example/",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "https://evil.example/",
+        "/\r\nSet-Cookie: x=1",
+        "/a\0b",
+        "/a b",
+        "",
+        "job",
+    ] {
+        assert_eq!(local_path(elsewhere), "/", "{elsewhere:?}");
+    }
+}
