@@ -438,6 +438,11 @@ fn looks_like_a_host(text: &str) -> bool {
 /// A base URL as given, or an error that says how to write one.
 fn base_url(text: &str) -> anyhow::Result<String> {
     if text.contains("://") {
+        // Credentials in a URL would be shown wherever it is; a source of
+        // the config carries them apart.
+        if let Err(why) = crate::jobs::web_url(text, "a repository's base URL") {
+            anyhow::bail!("{why}, in a [source.NAME] of the config");
+        }
         return Ok(text.to_string());
     }
     if looks_like_a_host(text) {

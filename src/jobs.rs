@@ -71,6 +71,9 @@ pub enum Work {
 #[derive(Clone, Debug)]
 pub struct HarvestJob {
     pub source: SourceKey,
+    /// HTTP Basic credentials: the user, and where the password is read
+    /// from when the harvest runs (a file, else a variable).
+    pub login: Option<(String, Option<PathBuf>, Option<String>)>,
     pub window: Option<Window>,
     /// Slices of the range harvested at once (`--parallel N`).
     pub parallel: Option<u32>,
@@ -226,8 +229,16 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
         Kind::Harvest => {
             let s = settings.source.get(name).ok_or_else(missing)?;
             web_url(&s.url, "a repository's base URL, such as https://export.arxiv.org/oai2").map_err(|m| problem(Some("url"), m))?;
+            let login = match (&s.user, &s.password_file, &s.password_env) {
+                (None, None, None) => None,
+                (Some(user), Some(file), None) => Some((user.clone(), Some(file.clone()), None)),
+                (Some(user), None, Some(env)) => Some((user.clone(), None, Some(env.clone()))),
+                (Some(_), Some(_), Some(_)) => return Err(problem(Some("password_file"), "has both password_file and password_env: keep one".into())),
+                (Some(_), None, None) => return Err(problem(Some("user"), "has a user but no password_file or password_env".into())),
+                (None, _, _) => return Err(problem(Some("user"), "has a password but no user".into())),
+            };
             let source = SourceKey { base_url: s.url.clone(), metadata_prefix: s.prefix.clone(), set_spec: s.set.clone() };
-            (&s.schedule, &s.timezone, Work::Harvest(HarvestJob { source, window: s.window, parallel: s.parallel, strict: s.strict }))
+            (&s.schedule, &s.timezone, Work::Harvest(HarvestJob { source, login, window: s.window, parallel: s.parallel, strict: s.strict }))
         }
         Kind::Mirror => {
             let w = settings.wiki.get(name).ok_or_else(missing)?;
@@ -364,8 +375,15 @@ pub fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
 /// A `[wiki.*]` as a mirror: its feed is `feed`, else OAI when it has an
 /// `oai` URL, else the action API.
 /// Whether `text` is a URL this program can ask: http or https. `what` says what it should be, for the message.
-fn web_url(text: &str, what: &str) -> Result<(), String> {
+pub fn web_url(text: &str, what: &str) -> Result<(), String> {
     match url::Url::parse(text) {
+        // Credentials go in `user` and `password_file`: in the URL they would
+        // be shown wherever the URL is (logs, served records). The message
+        // shows the URL without them.
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = (u.set_username(""), u.set_password(None));
+            Err(format!("{u} is written with a user name or password in it: take them out, and give `user` and `password_file` (or `password_env`) instead"))
+        }
         // The URL parser refuses an http(s) URL without a host.
         Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
         Ok(u) => Err(format!("{text:?} is a {} URL; only http and https are allowed ({what})", u.scheme())),

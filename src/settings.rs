@@ -320,6 +320,12 @@ pub struct SourceSettings {
     pub parallel: Option<u32>,
     #[serde(default)]
     pub strict: bool,
+    /// HTTP Basic credentials for a repository that needs them: the user,
+    /// and the password from a file (its first line) or a variable; never
+    /// in the URL, where it would be shown wherever the URL is.
+    pub user: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub password_env: Option<String>,
     /// When `oai-mirror run` harvests it: cron, 5 fields (or 6 with seconds).
     pub schedule: Option<String>,
     /// The schedule's time zone (IANA name); UTC by default.

@@ -116,7 +116,13 @@ pub async fn harvest(
     range: &Range,
     progress: Arc<dyn Progress>,
 ) -> anyhow::Result<Summary> {
-    let client = oai::Client::new(&job.source.base_url, conns.client_options(job.strict))?;
+    let mut options = conns.client_options(job.strict);
+    if let Some((user, file, env)) = &job.login {
+        let password = crate::settings::secret(file.as_deref(), env.as_deref(), &format!("[source.{name}] password"))?
+            .with_context(|| format!("[source.{name}] has a user but no password_file or password_env"))?;
+        options.basic_auth = Some((user.clone(), password));
+    }
+    let client = oai::Client::new(&job.source.base_url, options)?;
     harvest::pack::configure(settings.harvest.pack_threads);
     let _held = {
         let store = crate::util::lock(&store);

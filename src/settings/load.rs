@@ -81,6 +81,9 @@ impl Settings {
         };
         anchor(&mut self.db, "db".into());
         anchor(&mut self.daemon.token_file, "daemon.token_file".into());
+        for (name, source) in &mut self.source {
+            anchor(&mut source.password_file, format!("source.{name}.password_file"));
+        }
         for (name, wiki) in &mut self.wiki {
             anchor(&mut wiki.password_file, format!("wiki.{name}.password_file"));
             anchor(&mut wiki.oai_password_file, format!("wiki.{name}.oai_password_file"));

@@ -517,3 +517,45 @@ async fn importing_what_is_not_a_package_says_what_it_is_and_creates_nothing() {
     home.fails(&["import", junk.to_str().unwrap(), "--as", "w"]).await;
     assert!(!home.db.exists(), "a failed import left a database behind");
 }
+
+/// A repository behind HTTP Basic auth: credentials written into a URL are
+/// refused (config, command line) without the password ever being shown;
+/// given as `user` and `password_file`, they are sent, and the password
+/// appears in nothing printed, logged or stored as the source's URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_is_never_in_a_url_and_is_sent_from_its_file() {
+    const PASSWORD: &str = "S3cretPass-for-the-test";
+    let bed = Testbed::new(RepoSpec { records: 300, basic_auth: Some(("harvester".into(), PASSWORD.into())), ..RepoSpec::default() });
+    let url = bed.spawn().await.unwrap();
+    let with_password = url.replacen("http://", &format!("http://harvester:{PASSWORD}@"), 1);
+    let never_shown = |out: &std::process::Output, what: &str| {
+        assert!(!stdout(out).contains(PASSWORD) && !stderr(out).contains(PASSWORD), "{what} shows the password: {}{}", stdout(out), stderr(out));
+    };
+
+    let home = Home::new(&format!("[source.locked]\nurl = \"{with_password}\"\n"));
+    for args in
+        [&["harvest", "locked"][..], &["config", "check", "--offline"][..], &["harvest", with_password.as_str()][..], &["identify", with_password.as_str()][..]]
+    {
+        let out = run(home.cmd(args)).await;
+        assert!(!out.status.success(), "{args:?} went ahead");
+        assert!(
+            stderr(&out).contains("with a user name or password in it") || stdout(&out).contains("with a user name or password in it"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        never_shown(&out, &format!("{args:?}"));
+    }
+
+    let secret = tempdir();
+    std::fs::write(secret.path().join("pw"), format!("{PASSWORD}\n")).unwrap();
+    let home = Home::new(&format!("[source.locked]\nurl = \"{url}\"\nuser = \"harvester\"\npassword_file = \"{}\"\n", secret.path().join("pw").display()));
+    let out = run(home.cmd(&["harvest", "locked", "--json"])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    never_shown(&out, "harvest");
+    let summary: serde_json::Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+    assert_eq!(summary["summary"]["records"], 300, "{summary}");
+    let out = run(home.cmd(&["status", "--json"])).await;
+    never_shown(&out, "status");
+    let e = Home::new(&format!("[source.locked]\nurl = \"{url}\"\n")).fails(&["harvest", "locked"]).await;
+    assert!(e.contains("401"), "without the credentials the repository refuses: {e}");
+}

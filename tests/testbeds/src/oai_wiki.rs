@@ -463,7 +463,7 @@ async fn handle(State(fake): State<FakeOaiWiki>, method: Method, headers: Header
     Response::builder().status(StatusCode::OK).header(header::CONTENT_TYPE, "text/xml; charset=utf-8").body(Body::from(answer)).expect("a valid response")
 }
 
-fn base64(s: &str) -> String {
+pub(crate) fn base64(s: &str) -> String {
     const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let b = s.as_bytes();
     let mut out = String::new();

@@ -44,6 +44,8 @@ pub struct RepoSpec {
     /// A `from`+`until` request spanning less than this is answered
     /// HTTP 422, as some repositories refuse narrow ranges.
     pub narrowest_range: Option<TimeDelta>,
+    /// HTTP Basic credentials every request must carry (401 without them).
+    pub basic_auth: Option<(String, String)>,
 }
 
 impl Default for RepoSpec {
@@ -59,6 +61,7 @@ impl Default for RepoSpec {
             latency: std::time::Duration::ZERO,
             crowded_day: 0.0,
             narrowest_range: None,
+            basic_auth: None,
         }
     }
 }
@@ -378,6 +381,16 @@ async fn answer(bed: &Testbed, query: Option<String>, headers: HeaderMap) -> Res
     let (n, fault, spec_gzip, response) = {
         let mut r = bed.repo();
         let n = r.requests.record(query.clone());
+        if let Some((user, password)) = &r.spec.basic_auth {
+            let expected = format!("Basic {}", crate::oai_wiki::base64(&format!("{user}:{password}")));
+            if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+                return Response::builder()
+                    .status(StatusCode::UNAUTHORIZED)
+                    .header(header::WWW_AUTHENTICATE, "Basic realm=\"oai\"")
+                    .body(Body::from("credentials needed"))
+                    .expect("a valid response");
+            }
+        }
         if r.too_narrow(&query) {
             tracing::debug!(request = n, %query, "testbed refuses a narrow range");
             return Response::builder()
