@@ -134,10 +134,43 @@ pub fn eprint_line(line: &str) {
     let _ = writeln!(err.lock(), "{shown}");
 }
 
-/// The log's writer: standard error, escaped (colours kept) when it is a terminal.
+/// One log event as written: every character a terminal or a reader of
+/// the log file would act on escaped, the line breaks inside it too, so
+/// that a value (a title from a mail, an error from a server) can neither
+/// forge a line of its own nor reach a terminal as an escape sequence. The
+/// event's own final line break stays; with `keep_colours`, so do SGR
+/// sequences (the log's colours on a terminal).
+pub fn escape_event(text: &str, keep_colours: bool) -> String {
+    let (body, end) = match text.strip_suffix('\n') {
+        Some(body) => (body, "\n"),
+        None => (text, ""),
+    };
+    format!("{}{end}", escape(body, keep_colours).replace('\n', "\\u{a}"))
+}
+
+/// Writes each write it is given (the log writes an event at once) through
+/// [`escape_event`].
+struct Events<W: Write> {
+    inner: W,
+    keep_colours: bool,
+}
+
+impl<W: Write> Write for Events<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write_all(escape_event(&String::from_utf8_lossy(buf), self.keep_colours).as_bytes())?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The log's writer: standard error, each event escaped (its colours kept
+/// on a terminal, where there are any).
 pub fn log_writer() -> Box<dyn Write> {
     let err = io::stderr();
-    if err.is_terminal() { Box::new(Escaping::new(err, true)) } else { Box::new(err) }
+    let keep_colours = err.is_terminal();
+    Box::new(Events { inner: err, keep_colours })
 }
 
 #[cfg(test)]

@@ -486,6 +486,31 @@ async fn notify_ignores_a_mail_for_no_wiki_or_no_mail_and_asks_the_mta_to_retry_
     assert!(String::from_utf8_lossy(&out.stderr).contains("sync.ws"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// A mail whose page title holds a line break and an escape sequence
+/// (`%0A`, `%1B`) can neither forge a line of the log nor put a raw escape
+/// into it: the log's event stays one line, its controls escaped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_title_from_a_mail_cannot_forge_a_log_line() {
+    let home = tempdir();
+    let cfg = home.path().join("config.toml");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    std::fs::write(
+        &cfg,
+        format!("[daemon]\nlisten = \"{closed}\"\ntoken_env = \"OAI_MIRROR_TOKEN\"\n[wiki.w]\napi = \"http://127.0.0.1:18699/w/api.php\"\n[sync.ws]\nwiki = \"w\"\ncheckout = \"pages\"\n"),
+    )
+    .unwrap();
+    let mail = b"From: wiki@example.org\nSubject: Testwiki page Water has been changed\n\nsee http://127.0.0.1:18699/wiki/Water%0A2026-01-01T00:00:00Z%20INFO%20forged%1B[31m for the current revision\n";
+    let mut c = bin(home.path());
+    c.arg("--config").arg(&cfg).arg("notify").env("OAI_MIRROR_TOKEN", TOKEN).stdin(std::process::Stdio::piped());
+    let out = crate::support::pipe(c, mail);
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(log.contains("forged"), "the title is logged: {log}");
+    assert!(!log.contains('\u{1b}'), "a raw escape reached the log: {log:?}");
+    for line in log.lines().filter(|l| l.contains("forged")) {
+        assert!(line.contains("a notification mail") || line.contains("sync.ws"), "a line of its own: {line:?}\n{log}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_keeps_each_wikis_login_reports_one_down_since_when_and_runs_its_jobs_when_it_answers_again() {
     let (ta, tb) = (crate::support::test_wiki(), crate::support::test_wiki_b());

@@ -29,3 +29,14 @@ fn the_writer_escapes_line_by_line_and_whatever_is_left_on_flush() {
     }
     assert_eq!(String::from_utf8(out).unwrap(), "a\\u{1b}b\ntail\\u{7}");
 }
+
+#[test]
+fn a_log_event_stays_one_line_whatever_its_values_hold() {
+    let forged = "INFO a notification mail title=Water\nINFO forged line\u{1b}[31m red\n";
+    assert_eq!(escape_event(forged, false), "INFO a notification mail title=Water\\u{a}INFO forged line\\u{1b}[31m red\n");
+    assert_eq!(escape_event("plain\n", false), "plain\n");
+    assert_eq!(escape_event("\u{1b}[32m INFO\u{1b}[0m ok\n", true), "\u{1b}[32m INFO\u{1b}[0m ok\n", "the log's own colours on a terminal");
+    let mut out = Vec::new();
+    Events { inner: &mut out, keep_colours: false }.write_all(forged.as_bytes()).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap().lines().count(), 1);
+}
