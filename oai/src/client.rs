@@ -312,10 +312,10 @@ impl Client {
                         _ => jitter(policy.backoff(attempt)),
                     };
                     if attempt >= policy.max_attempts || waited + wait > policy.max_total_wait || spent(waited) + wait >= policy.deadline {
-                        tracing::warn!(%origin, attempt, seconds = spent(waited).as_secs(), error = %e, "giving up");
+                        tracing::warn!(request = %origin.brief(), attempt, seconds = spent(waited).as_secs(), cause = %e.cause(), "giving up");
                         return Err(Error::RetriesExhausted { attempts: attempt, elapsed: spent(waited), last: Box::new(e) });
                     }
-                    tracing::warn!(%origin, attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying");
+                    tracing::warn!(request = %origin.brief(), attempt, wait_ms = wait.as_millis() as u64, cause = %e.cause(), "retrying");
                     // The host asked to be left alone: by every client of it.
                     if let (Error::Status { retry_after: Some(_), .. }, Some(hosts)) = (&e, &self.options.hosts) {
                         hosts.pause(&crate::hosts::host_key(&url), wait, &*self.options.clock);

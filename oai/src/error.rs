@@ -16,6 +16,19 @@ pub struct Origin {
     pub token: Option<String>,
 }
 
+impl Origin {
+    /// The request in a few words, for a line per retry: the verb, the
+    /// base URL without its query, and the start of the token.
+    pub fn brief(&self) -> String {
+        let base = self.url.split_once('?').map_or(self.url.as_str(), |(b, _)| b);
+        let mut out = format!("{} {}", self.verb, shorten(base, 120));
+        if let Some(t) = &self.token {
+            out.push_str(&format!(" (token {})", shorten(t, 24)));
+        }
+        out
+    }
+}
+
 impl fmt::Display for Origin {
     /// The URL and the token, each cut to a readable length: a log line
     /// never carries a megabyte of token.
@@ -271,6 +284,27 @@ impl Error {
     }
 
     /// Where the error happened, if it belongs to one request.
+    /// What went wrong, in a few words, without where (the origin) or the
+    /// start of the body: a retry's line says where once, and this says why.
+    pub fn cause(&self) -> String {
+        match self {
+            Error::Http { cause, .. } => shorten(&format!("request failed: {}", http_cause(cause)), 160).into_owned(),
+            Error::Status { status, retry_after, .. } => {
+                format!("HTTP {status}{}", retry_after.map(|d| format!(" (Retry-After {}s)", d.as_secs())).unwrap_or_default())
+            }
+            Error::NotOaiPmh { status, .. } => format!("HTTP {status}, not an OAI-PMH answer"),
+            Error::Malformed { offset, truncated: true, .. } => format!("the body stops at byte {offset}"),
+            Error::Malformed { offset, detail, .. } => shorten(&format!("malformed at byte {offset}: {detail}"), 160).into_owned(),
+            Error::Decompress { encoding, .. } => format!("could not decompress ({encoding})"),
+            Error::RetriesExhausted { last, .. } => last.cause(),
+            other => {
+                let text = other.to_string();
+                let brief = other.origin().and_then(|o| text.strip_prefix(&format!("{o}: ")).map(str::to_string)).unwrap_or_else(|| text.clone());
+                shorten(&brief, 160).into_owned()
+            }
+        }
+    }
+
     pub fn origin(&self) -> Option<&Origin> {
         match self {
             Error::Http { origin, .. }

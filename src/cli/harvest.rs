@@ -268,6 +268,10 @@ impl Reporter {
     }
 }
 
+/// How often a harvest whose standard error is not a terminal (a log file,
+/// journald) says how far it is: at most once a minute.
+const LOG_PROGRESS_EVERY: Duration = Duration::from_secs(60);
+
 /// A source's progress: a line of its own under `bars` on a terminal
 /// (one per source harvested at once), else a line now and then.
 fn progress_for(name: &str, quiet: bool, bars: Option<&indicatif::MultiProgress>) -> Arc<Reporter> {
@@ -336,7 +340,7 @@ impl Progress for Reporter {
             Output::Nothing => {}
             Output::Lines { last } => {
                 let mut last = crate::util::lock(last);
-                if last.elapsed() >= Duration::from_secs(10) {
+                if last.elapsed() >= LOG_PROGRESS_EVERY {
                     *last = Instant::now();
                     let text = progress_text(t, list.window.as_deref(), done, list.complete_list_size, self.started.elapsed());
                     tracing::info!(source = %self.name, records = t.records, pages = t.pages, "progress: {text}");

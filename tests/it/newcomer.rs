@@ -559,3 +559,24 @@ async fn a_password_is_never_in_a_url_and_is_sent_from_its_file() {
     let e = Home::new(&format!("[source.locked]\nurl = \"{url}\"\n")).fails(&["harvest", "locked"]).await;
     assert!(e.contains("401"), "without the credentials the repository refuses: {e}");
 }
+
+/// A retry is one short line: where (verb, base URL, the token's start)
+/// once, and why in a few words, not the whole URL, token and body twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_is_one_short_line() {
+    let bed = Testbed::new(RepoSpec { records: 300, ..RepoSpec::default() });
+    // Request 1 is Identify, 2 the first page: 3 follows a token.
+    bed.fault(3, testbeds::repository::Fault::Unavailable(testbeds::repository::RetryAfter::Seconds(1)));
+    let url = bed.spawn().await.unwrap();
+    let home = Home::new(&format!("[source.bed]\nurl = \"{url}\"\n"));
+    let out = run(home.cmd(&["harvest", "bed"])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = stderr(&out);
+    let retry = log.lines().find(|l| l.contains("retrying")).unwrap_or_else(|| panic!("no retry line: {log}"));
+    assert!(retry.len() < 300, "{} characters: {retry}", retry.len());
+    assert!(retry.contains("ListRecords") && retry.contains("HTTP 503 (Retry-After 1s)") && retry.contains("(token "), "{retry}");
+    // Once as where, and once in the harvest's span.
+    assert_eq!(retry.matches(&url).count(), 2, "the URL once, besides the span: {retry}");
+    assert_eq!(retry.matches("token").count(), 1, "the token once: {retry}");
+    assert!(!retry.contains("<html") && !retry.contains("verb=ListRecords"), "no body, no query: {retry}");
+}
