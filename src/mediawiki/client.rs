@@ -142,6 +142,25 @@ impl Health {
     }
 }
 
+/// `text` with the value after every `KEY=` and `"KEY":"` replaced by `***`.
+fn redact_values(text: &str, key: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let form = rest.find(&format!("{key}=")).map(|i| (i, i + key.len() + 1));
+        let json = rest.find(&format!("\"{key}\":\"")).map(|i| (i, i + key.len() + 4));
+        let Some((_, start)) = [form, json].into_iter().flatten().min_by_key(|(i, _)| *i) else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str("***");
+        let value = &rest[start..];
+        let end = value.find(|c: char| c == '&' || c == '"' || c == '<' || c.is_whitespace()).unwrap_or(value.len());
+        rest = &value[end..];
+    }
+}
+
 /// The `maxlag` sent with every request: a replicated wiki asks bots to
 /// wait when its replicas lag more than this many seconds.
 const MAXLAG: &str = "5";
@@ -222,7 +241,7 @@ impl Wiki {
     }
 
     pub(super) fn not_api_json(&self, v: &Value) -> MwError {
-        MwError::NotApi { wiki: self.options.name.clone(), url: self.options.api.clone(), status: 200, snippet: oai::parse::snippet(&v.to_string()) }
+        MwError::NotApi { wiki: self.options.name.clone(), url: self.options.api.clone(), status: 200, snippet: self.shown(&v.to_string()) }
     }
 
     /// One API call, with everything a careful bot does around it: the
@@ -342,7 +361,7 @@ impl Wiki {
                                     wiki: wiki.clone(),
                                     url: self.options.api.clone(),
                                     status,
-                                    snippet: oai::parse::snippet(&String::from_utf8_lossy(&body)),
+                                    snippet: self.shown(&String::from_utf8_lossy(&body)),
                                 });
                             };
                             if !v.is_object() {
@@ -389,16 +408,45 @@ impl Wiki {
         self.clock.sleep(wait).await;
     }
 
+    /// The start of what the wiki sent, for an error message, with secrets
+    /// taken out (see [`Wiki::redacted`]).
+    fn shown(&self, text: &str) -> String {
+        oai::parse::snippet(&self.redacted(text))
+    }
+
+    /// `text` with this client's password and every value of a password
+    /// or token parameter (`lgpassword=…`, `"lgpassword":"…"`, and the
+    /// like) replaced by `***`: a server or proxy that echoes the request
+    /// must not put the password into an error message or a log.
+    pub(super) fn redacted(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        if let Some((_, secret)) = &self.options.login
+            && !secret.expose().is_empty()
+        {
+            out = out.replace(secret.expose(), "***");
+            let encoded: String = url::form_urlencoded::byte_serialize(secret.expose().as_bytes()).collect();
+            out = out.replace(&encoded, "***");
+        }
+        for key in ["lgpassword", "password", "lgtoken", "token"] {
+            out = redact_values(&out, key);
+        }
+        out
+    }
+
     pub(super) fn api_err(&self, action: &str, title: Option<&str>, v: &Value) -> MwError {
         match api_error(v) {
-            Some((code, info)) => {
-                MwError::Api { wiki: self.options.name.clone(), action: action.into(), title: title.map(str::to_string), code: ApiCode::parse(&code), info }
-            }
+            Some((code, info)) => MwError::Api {
+                wiki: self.options.name.clone(),
+                action: action.into(),
+                title: title.map(str::to_string),
+                code: ApiCode::parse(&code),
+                info: self.redacted(&info),
+            },
             None => MwError::Protocol {
                 wiki: self.options.name.clone(),
                 action: action.into(),
                 title: title.map(str::to_string),
-                detail: oai::parse::snippet(&v.to_string()),
+                detail: self.shown(&v.to_string()),
             },
         }
     }

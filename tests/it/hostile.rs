@@ -127,3 +127,32 @@ async fn a_decompression_bomb_or_a_huge_answer_from_the_api_is_refused() {
         assert!(matches!(e, MwError::TooLarge { .. }) && e.to_string().contains("max_body_mb"), "{fault:?}: {e}");
     }
 }
+
+/// A wiki (or a proxy before it) that echoes the login request back: the
+/// password is in the body it sends, and the error that quotes the body
+/// shows it taken out, in `wiki check` and in a mirror's run alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_that_echoes_the_login_request_never_gets_the_password_printed() {
+    let home = tempdir();
+    std::fs::write(home.path().join("pw"), format!("{PASSWORD}\n")).unwrap();
+    for args in [&["wiki", "check", "f"][..], &["mirror", "f", "--feed", "api"][..]] {
+        let (_api, api_url) = FakeApi::spawn(vec![ApiFault::EchoLogin]).await.unwrap();
+        let cfg = home.path().join("c.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "db = \"{}\"\n[wiki.f]\napi = \"{api_url}\"\nuser = \"{USER}\"\npassword_file = \"{}\"\n",
+                home.path().join("d.sqlite").display(),
+                home.path().join("pw").display()
+            ),
+        )
+        .unwrap();
+        let mut c = bin(home.path());
+        c.arg("--config").arg(&cfg).args(args);
+        let out = crate::support::run(c).await;
+        let (stdout, stderr) = (crate::support::stdout(&out), crate::support::stderr(&out));
+        assert!(!out.status.success(), "{args:?}: {stdout}");
+        assert!(stderr.contains("You sent") && stderr.contains("lgpassword=***"), "{args:?}: the body is quoted, the password taken out: {stderr}");
+        assert!(!stderr.contains(PASSWORD) && !stdout.contains(PASSWORD), "{args:?} printed the password: {stderr}");
+    }
+}

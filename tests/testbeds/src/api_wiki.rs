@@ -36,6 +36,9 @@ pub enum ApiFault {
     RedirectLogin(String),
     /// HTTP 503 without Retry-After, as a wiki whose PHP workers are gone.
     Unavailable,
+    /// The next login POST is answered with a page that echoes the request
+    /// (as a broken proxy or a debugging page does), password included.
+    EchoLogin,
 }
 
 /// The fake's state.
@@ -144,11 +147,15 @@ async fn api(State(fake): State<FakeApi>, method: Method, headers: HeaderMap, Ra
                 let body = axum::body::Body::from_stream(futures_util::stream::iter(chunks.map(Ok::<_, std::io::Error>)));
                 return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
             }
+            ApiFault::EchoLogin if action == "login" => {
+                f.faults.pop_front();
+                return (StatusCode::OK, [(header::CONTENT_TYPE, "text/html")], format!("<html><body>You sent: {raw}</body></html>")).into_response();
+            }
             ApiFault::RedirectLogin(to) if action == "login" => {
                 f.faults.pop_front();
                 return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, to)], "").into_response();
             }
-            ApiFault::BadToken | ApiFault::RepeatContinue | ApiFault::RedirectLogin(_) => {}
+            ApiFault::BadToken | ApiFault::RepeatContinue | ApiFault::RedirectLogin(_) | ApiFault::EchoLogin => {}
         }
     }
     if p.get("list").map(String::as_str) == Some("allpages") && f.faults.iter().any(|f| matches!(f, ApiFault::RepeatContinue)) {
