@@ -386,7 +386,8 @@ async fn trigger(State(c): State<Arc<Console>>, headers: HeaderMap, Path(job): P
     }
     // Decided before anything is done, so that a bad one changes nothing.
     let back = local_path(&f.back);
-    if c.daemon.trigger(&job).is_none() {
+    // A person asked: the run goes ahead even while the job backs off.
+    if c.daemon.retry_now(&job).is_none() {
         return (StatusCode::NOT_FOUND, Html(page("No such job", html! { p { "There is no job " code { (job) } "." } }).into_string())).into_response();
     }
     Redirect::to(back).into_response()

@@ -142,6 +142,13 @@ impl Daemon {
         Some(())
     }
 
+    /// Runs a job now, its backoff after failures ended: for what has just
+    /// changed the odds (its wiki answers again, a person asked for it).
+    pub fn retry_now(&self, job: &str) -> Option<()> {
+        lock(&self.jobs.get(job)?.status).backoff_until = None;
+        self.trigger(job)
+    }
+
     pub fn status(&self) -> Vec<JobStatus> {
         self.jobs.values().map(|j| lock(&j.status).clone()).collect()
     }
@@ -181,6 +188,21 @@ impl Daemon {
             if !triggered && in_backoff {
                 tracing::info!(job = %job.spec.name, "scheduled run skipped: backing off after failures");
                 continue;
+            }
+            if in_backoff {
+                // A trigger waits for the backoff to end: a failing job under a
+                // stream of edits does not run back to back. Triggers meanwhile
+                // make no more runs than this one; `retry_now` ends the wait.
+                tracing::info!(job = %job.spec.name, "triggered while backing off after failures: runs when the backoff ends");
+                loop {
+                    let until = lock(&job.status).backoff_until;
+                    let Some(wait) = until.and_then(|u| (u - self.now()).to_std().ok()).filter(|w| !w.is_zero()) else { break };
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => break,
+                        _ = job.trigger.notified() => {}
+                        _ = shutdown.changed() => return,
+                    }
+                }
             }
             let started = self.now();
             self.run_once(&job, triggered).await;

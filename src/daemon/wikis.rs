@@ -100,7 +100,7 @@ impl Wikis {
                         let jobs = daemon.jobs_using(&resource);
                         tracing::info!(wiki = %name, jobs = %jobs.join(", "), "the wiki answers again; running its jobs");
                         for job in jobs {
-                            daemon.trigger(&job);
+                            daemon.retry_now(&job);
                         }
                     }
                     Ok(()) => {}

@@ -135,6 +135,32 @@ async fn a_failing_job_backs_off_while_the_others_go_on() {
     assert!(d.metrics().contains("oai_mirror_failures_total{job=\"wiki.bad\"} 3\n"), "{}", d.metrics());
 }
 
+/// Triggers (an edit hook, a mail, another mirror) respect the backoff of
+/// a failing job: a stream of them makes one run when the backoff ends,
+/// not runs back to back; `retry_now` (the wiki answers again, a person
+/// asked) runs at once.
+#[tokio::test(start_paused = true)]
+async fn triggers_wait_for_a_failing_jobs_backoff_and_coalesce() {
+    let fake = Arc::new(Fake::default());
+    let (d, _tx, _h) = start(vec![job("sync.bad", None, &["wiki:a"])], runner(fake.clone(), Duration::from_secs(1), &["sync.bad"]));
+    d.trigger("sync.bad").unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(runs(&fake, "sync.bad"), 1);
+    assert_eq!(status(&d, "sync.bad").backoff_until, Some(at("2026-11-22T10:01:01Z")), "backing off a minute from the end of the run");
+    // Ten edits in the next half minute: no run until the backoff ends.
+    for _ in 0..10 {
+        d.trigger("sync.bad").unwrap();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    assert_eq!(runs(&fake, "sync.bad"), 1, "triggered during the backoff, yet ran");
+    tokio::time::sleep(Duration::from_secs(40)).await;
+    assert_eq!(runs(&fake, "sync.bad"), 2, "the triggers made exactly one run, when the backoff ended");
+    // Backing off two minutes now; a retry_now does not wait.
+    d.retry_now("sync.bad").unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(runs(&fake, "sync.bad"), 3);
+}
+
 #[tokio::test(start_paused = true)]
 async fn jobs_on_one_wiki_never_run_together_but_different_wikis_do() {
     let fake = Arc::new(Fake::default());
