@@ -121,6 +121,13 @@ async fn the_same_line_changed_on_both_is_a_conflict_that_keeps_both_texts() {
         notice.contains("Otheruser") && notice.contains("Harvestbot") && notice.contains(&rev_a.to_string()) && notice.contains(&rev_b.to_string()),
         "{notice}"
     );
+    // Synced to b, it says what happened there too: a's text won, b's is in b's history.
+    p.sync().await;
+    for wiki in [&p.a, &p.b] {
+        let (_, notice) = current(wiki, &format!("Talk:{t}")).await.expect("the notice on both wikis");
+        assert!(notice.contains("hold the text from a;") && notice.contains("in the history of b"), "{notice}");
+        assert!(!notice.contains("this wiki") && !notice.contains("the other side"), "{notice}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

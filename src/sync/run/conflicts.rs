@@ -77,14 +77,18 @@ impl Run<'_> {
             return Ok(());
         }
         let kept = match note.policy {
-            ConflictPolicy::KeepBoth => format!(
-                "The overlapping parts now hold the text from {}; the other version is kept whole {} and in the mirror (conflict {id}).",
-                if opts.prefer == Target::Wiki { "this wiki" } else { "the other side" },
-                match &kept_beside {
-                    Some(file) => format!("in the file {file:?} beside the page's file"),
-                    None => "in that wiki's history".into(),
-                }
-            ),
+            // Named, not "this wiki": the notice is carried to the other
+            // side, where it must say the same thing.
+            ConflictPolicy::KeepBoth => {
+                let (kept_from, other) = if opts.prefer == Target::Wiki { (self.wiki.name(), with.name()) } else { (with.name(), self.wiki.name()) };
+                format!(
+                    "The overlapping parts now hold the text from {kept_from}; the other version is kept whole {} and in the mirror (conflict {id}).",
+                    match &kept_beside {
+                        Some(file) => format!("in the file {file:?} beside the page's file"),
+                        None => format!("in the history of {other}"),
+                    }
+                )
+            }
             ConflictPolicy::Markers => "The page now holds both versions between conflict markers; it is not synced again until they are removed.".into(),
         };
         let (wiki_user, wiki_desc, wiki_origin) = author.unwrap_or_else(|| self.wiki_side_author(wiki, pair, note));
