@@ -97,6 +97,8 @@ pub struct SyncJob {
     pub prefer: Target,
     /// Where conflict notices go.
     pub notify: Vec<crate::sync::scope::Notice>,
+    /// Which sides are written.
+    pub direction: crate::sync::scope::Direction,
     /// Which pages a group keeps in step; a pair keeps every page its wikis mirror.
     pub membership: Option<Box<Membership>>,
 }
@@ -278,7 +280,21 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
                     ));
                 }
             };
-            (&s.schedule, &s.timezone, Work::Sync(SyncJob { wiki, peer, policy: s.conflicts, prefer: s.prefer, notify: s.notify.clone(), membership: None }))
+            // A direction that writes only to a wiki without an account would write nothing.
+            let without_account = |w: &str| settings.wiki.get(w).is_some_and(|w| w.user.is_none());
+            let written = match (s.direction, &s.with) {
+                (crate::sync::scope::Direction::Push, _) => Some(&s.wiki),
+                (crate::sync::scope::Direction::Pull, Some(with)) => Some(with),
+                _ => None,
+            };
+            if let Some(w) = written.filter(|w| without_account(w)) {
+                return Err(problem(Some("direction"), format!("writes only to [wiki.{w}], which has no account: give it `user` and `password_file`")));
+            }
+            (
+                &s.schedule,
+                &s.timezone,
+                Work::Sync(SyncJob { wiki, peer, policy: s.conflicts, prefer: s.prefer, notify: s.notify.clone(), direction: s.direction, membership: None }),
+            )
         }
         Kind::Group => {
             let g = settings.group.get(name).ok_or_else(missing)?;
@@ -317,6 +333,7 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
                 // The hub's text: the one the group agreed on before the clash.
                 prefer: Target::Wiki,
                 notify: g.notify.clone(),
+                direction: crate::sync::scope::Direction::Both,
                 membership: Some(Box::new(membership)),
             };
             (&g.schedule, &g.timezone, Work::Sync(job))

@@ -141,6 +141,11 @@ pub struct SyncSettings {
     /// Where conflict notices go: `page-talk` and/or `user-talk`.
     #[serde(default = "crate::sync::scope::default_notices")]
     pub notify: Vec<crate::sync::scope::Notice>,
+    /// `both` (default), `pull` (the `wiki` is only read) or `push` (the
+    /// other side is only read). A wiki without an account is only read
+    /// whatever this says.
+    #[serde(default)]
+    pub direction: crate::sync::scope::Direction,
     /// When `oai-mirror run` runs it: cron, 5 fields (or 6 with seconds).
     pub schedule: Option<String>,
     /// The schedule's time zone (IANA name); UTC by default.

@@ -42,7 +42,7 @@ pub(super) async fn sync(settings: &Settings, conns: &Connections, db: &Path, na
         }
         writeln!(
             out,
-            "{name}: {} pushes, {} merged, {} conflicts, {} moves, {} deletions, {} created, {} revived, {} failed, {} queued; {} requests{}",
+            "{name}: {} pushes, {} merged, {} conflicts, {} moves, {} deletions, {} created, {} revived, {} failed, {} queued; {} requests{}{}",
             report.pushes,
             report.merged,
             report.conflicts,
@@ -53,6 +53,7 @@ pub(super) async fn sync(settings: &Settings, conns: &Connections, db: &Path, na
             report.failed,
             report.queued,
             report.requests,
+            if report.held_back > 0 { format!("; {} change(s) held back: one-way, pending where they were made", report.held_back) } else { String::new() },
             if dry_run { " (dry run: nothing written)" } else { "" }
         )?;
     }

@@ -250,6 +250,7 @@ async fn sync_by_packages(
 
 pub async fn sync(settings: &Settings, conns: &Connections, store: Arc<Mutex<Store>>, name: &str, job: &SyncJob, dry_run: bool) -> anyhow::Result<Report> {
     let mut opts = SyncOptions::pair(name, job.policy, job.prefer, job.notify.clone(), dry_run);
+    opts.direction = job.direction;
     let client = |m: &MirrorJob| -> anyhow::Result<(Arc<Wiki>, Option<oai::Client>)> { Ok((conns.wiki(&m.pull.wiki)?, conns.wiki_oai(&m.pull.wiki)?)) };
     let (wiki_client, wiki_oai) = client(&job.wiki)?;
     let wiki = Side { wiki: &wiki_client, oai: wiki_oai.as_ref(), feed: job.wiki.feed, pull: job.wiki.pull.clone() };

@@ -146,3 +146,13 @@ fn a_url_that_cannot_be_asked_says_what_is_allowed() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].key == Some("api") && problems[0].message.contains("only http and https"), "{}", problems[0].message);
 }
+
+#[test]
+fn a_direction_that_writes_only_to_a_wiki_without_an_account_is_refused() {
+    let ok = settings("[wiki.pub]\napi = \"http://p/api.php\"\n[sync.s]\nwiki = \"pub\"\ncheckout = \"/srv/p\"\ndirection = \"pull\"\n");
+    assert_eq!(resolve(&ok).1, [], "pull from a wiki without an account: it is only read");
+    let s = settings("[wiki.pub]\napi = \"http://p/api.php\"\n[sync.s]\nwiki = \"pub\"\ncheckout = \"/srv/p\"\ndirection = \"push\"\n");
+    let (_, problems) = resolve(&s);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].key == Some("direction") && problems[0].message.contains("[wiki.pub], which has no account"), "{}", problems[0].message);
+}

@@ -193,6 +193,12 @@ impl Wiki {
         if self.options.login.is_some() { self.userinfo().await.map(drop) } else { self.server_time().await.map(drop) }
     }
 
+    /// Whether this client logs in: a wiki without an account is only read,
+    /// never written (an edit would go in as the server's IP address).
+    pub fn has_account(&self) -> bool {
+        self.options.login.is_some()
+    }
+
     pub fn name(&self) -> &str {
         &self.options.name
     }

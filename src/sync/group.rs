@@ -89,6 +89,7 @@ pub async fn run(
                 announce: true,
                 notify: opts.notify.clone(),
                 members: Some(members.clone()),
+                direction: opts.direction,
                 upstream: spokes
                     .iter()
                     .filter(|(other, _)| other.pull.wiki != spoke.pull.wiki)

@@ -14,6 +14,9 @@ pub struct Report {
     pub revived: u64,
     pub created: u64,
     pub failed: u64,
+    /// Changes not carried to a side this sync only reads: still where they
+    /// were made, pending.
+    pub held_back: u64,
     pub queued: u64,
     /// Requests to both wikis.
     pub requests: u64,
@@ -53,22 +56,31 @@ impl Report {
         self.revived += other.revived;
         self.created += other.created;
         self.failed += other.failed;
+        self.held_back += other.held_back;
         self.requests += other.requests;
         self.pages_examined += other.pages_examined;
         self.wiki_writes += other.wiki_writes;
     }
 
     /// Counts what `action` would do, as a dry run reports it: the same
-    /// numbers a real run would count when everything goes through.
-    pub(super) fn count_planned(&mut self, action: &Action) {
+    /// numbers a real run would count when everything goes through. What
+    /// would go to a side the run only reads (`read_only`) is held back.
+    pub(super) fn count_planned(&mut self, action: &Action, read_only: impl Fn(Target) -> bool) {
         match action {
             Action::Nothing | Action::Hold | Action::Forget => {}
+            Action::Create { target, .. } | Action::Move { target, .. } | Action::Delete { target, .. } | Action::Revive { target, .. }
+                if read_only(*target) =>
+            {
+                self.held_back += 1
+            }
             Action::Create { .. } => self.created += 1,
             Action::Move { .. } => self.moves += 1,
             Action::Delete { .. } => self.deletes += 1,
             Action::Revive { .. } => self.revived += 1,
             Action::Write { pushes, conflict, .. } => {
-                self.pushes += pushes.len() as u64;
+                let held = pushes.iter().filter(|p| read_only(p.target)).count() as u64;
+                self.held_back += held;
+                self.pushes += pushes.len() as u64 - held;
                 self.merged += (pushes.len() == 2) as u64;
                 self.conflicts += conflict.is_some() as u64;
             }

@@ -19,7 +19,7 @@ use tracing::Instrument;
 use super::peer::{Live, Peer, Side};
 use super::plan::{self, Action, Base, ConflictPolicy, State, Target};
 use super::report::{Report, describe};
-use super::scope::SyncOptions;
+use super::scope::{Direction, SyncOptions};
 use crate::util::lock;
 
 mod conflicts;
@@ -62,6 +62,11 @@ struct Run<'a> {
 impl<'a> Run<'a> {
     async fn rounds(&mut self) -> anyhow::Result<()> {
         let requests_before = self.wiki.requests() + self.with.requests();
+        for target in [Target::Wiki, Target::With] {
+            if let Some(why) = self.read_only(target) {
+                self.report.say(format!("one-way: {why}; its changes are carried to the other side, nothing is written to it"));
+            }
+        }
         for round in 0..ROUNDS {
             // The outbox first: its pushes move pairs' bases, so the sides are
             // read after it, and decisions never meet a base newer than the
@@ -89,6 +94,31 @@ impl<'a> Run<'a> {
         drop(s);
         self.report.requests = self.wiki.requests() + self.with.requests() - requests_before;
         Ok(())
+    }
+
+    /// Why this run writes nothing to `target`, if it does not: the
+    /// sync's direction, or a wiki without an account (which would take an
+    /// edit as the server's IP address).
+    fn read_only(&self, target: Target) -> Option<String> {
+        let side = self.side(target);
+        match (self.opts.direction, target) {
+            (Direction::Pull, Target::Wiki) => return Some(format!("direction = \"pull\": {} is only read", side.name())),
+            (Direction::Push, Target::With) => return Some(format!("direction = \"push\": {} is only read", side.name())),
+            _ => {}
+        }
+        match side {
+            Peer::Wiki(s) if !s.wiki.has_account() => Some(format!("[wiki.{}] has no account, so it is only read", s.pull.wiki)),
+            _ => None,
+        }
+    }
+
+    /// Counts and tells a change held back from a side the run only reads,
+    /// once a run however many rounds meet it.
+    fn hold_back(&mut self, line: String) {
+        if self.told.insert(line.clone()) {
+            self.report.held_back += 1;
+            self.report.say(line);
+        }
     }
 
     fn side(&self, target: Target) -> Peer<'a> {
@@ -169,7 +199,8 @@ impl<'a> Run<'a> {
                 }
             }
             if opts.dry_run {
-                self.report.count_planned(&action);
+                let read_only = [self.read_only(Target::Wiki).is_some(), self.read_only(Target::With).is_some()];
+                self.report.count_planned(&action, |t| read_only[(t == Target::With) as usize]);
                 continue;
             }
             again |= self.execute(pair, action, &wstate, &ystate).await?;
@@ -202,6 +233,9 @@ impl<'a> Run<'a> {
                 self.wiki.forget(store, pair.wiki_page)?;
                 self.with.forget(store, pair.with_page)?;
                 write(store, |s| s.forget_sync_pair(pair.pair_id))?;
+            }
+            Action::Move { target, from, .. } | Action::Delete { target, title: from } if self.read_only(target).is_some() => {
+                self.hold_back(format!("[[{from}]]: not changed on {} ({}); pending", self.side(target).name(), self.read_only(target).unwrap_or_default()));
             }
             Action::Move { target, from, to } => {
                 let side = self.side(target);

@@ -31,12 +31,29 @@ pub struct SyncOptions {
     /// In a group, the other spokes' pairs: a hub revision one of them
     /// wrote is that spoke's edit, and its notices go to that spoke.
     pub upstream: Vec<Upstream>,
+    /// Which sides are written (`[sync.NAME] direction`).
+    pub direction: Direction,
+}
+
+/// Which way a sync carries changes. A side it does not write still has
+/// its changes read; an edit that would go to it stays where it was made,
+/// pending, and every run says so.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    /// Both sides are written.
+    #[default]
+    Both,
+    /// From the `wiki` side to the other: the `wiki` is only read.
+    Pull,
+    /// From the other side to the `wiki`: the other side is only read.
+    Push,
 }
 
 impl SyncOptions {
     /// A pair's options, as `[sync.NAME]` gives them.
     pub fn pair(name: &str, policy: ConflictPolicy, prefer: Target, notify: Vec<Notice>, dry_run: bool) -> SyncOptions {
-        SyncOptions { name: name.to_string(), policy, prefer, dry_run, announce: true, notify, members: None, upstream: Vec::new() }
+        SyncOptions { name: name.to_string(), policy, prefer, dry_run, announce: true, notify, members: None, upstream: Vec::new(), direction: Direction::Both }
     }
 }
 

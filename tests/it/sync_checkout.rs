@@ -536,3 +536,42 @@ async fn a_failed_push_keeps_its_job_and_backs_off() {
     }
     assert_eq!(current(&co.wiki, &t).await.unwrap().1, "first", "nothing was lost or pushed meanwhile");
 }
+
+/// A wiki without an account is only read: its edits reach the checkout,
+/// but a file edited there is never written to the wiki (which would take
+/// it as an edit by the server's IP address). The sync says it is one-way,
+/// in a dry run too; the local edit stays, pending, and nothing fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wiki_without_an_account_is_only_read() {
+    let co = setup("");
+    let anonymous: String = std::fs::read_to_string(&co.config)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("user =") && !l.starts_with("password_file ="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&co.config, anonymous).unwrap();
+    let t = co.title("ReadOnly");
+    save(&co.wiki, &t, "one").await;
+    let first = co.sync().await;
+    assert_eq!(first["created"], 1, "the wiki's page reaches the checkout: {first}");
+    assert!(first["lines"].as_array().unwrap().iter().any(|l| l.as_str().unwrap().contains("one-way: [wiki.a] has no account")), "{first}");
+    let before = co.wiki.pages(&[PageRef::Title(&t)]).await.unwrap().remove(0).revision.unwrap().revid;
+
+    std::fs::write(co.file(&t), "one\nlocal line\n").unwrap();
+    let mut c = bin(co.home.path());
+    c.arg("--config").arg(&co.config).args(["sync", "co", "--dry-run"]);
+    let dry = stdout(&run(c).await);
+    assert!(dry.contains("one-way") && dry.contains("1 change(s) held back"), "{dry}");
+    let second = co.sync().await;
+    assert_eq!((second["pushes"].as_u64(), second["held_back"].as_u64(), second["failed"].as_u64()), (Some(0), Some(1), Some(0)), "{second}");
+    let after = co.wiki.pages(&[PageRef::Title(&t)]).await.unwrap().remove(0).revision.unwrap();
+    assert_eq!((after.revid, after.text.as_deref()), (before, Some("one")), "the wiki was written without an account");
+    assert_eq!(read(&co.file(&t)), "one\nlocal line\n", "the local edit stays");
+    // The wiki's own edits still come.
+    let t2 = co.title("ReadOnlyNew");
+    save(&co.wiki, &t2, "from the wiki").await;
+    let third = co.sync().await;
+    assert_eq!(read(&co.file(&t2)), "from the wiki\n", "{third}");
+    assert_eq!(third["held_back"], 1, "the local edit is still pending: {third}");
+}

@@ -55,7 +55,7 @@ impl Run<'_> {
         }
         let id = write(store, |s| s.add_conflict(&opts.name, &row, now()))?;
         let mut kept_beside = None;
-        if note.policy == ConflictPolicy::KeepBoth {
+        if note.policy == ConflictPolicy::KeepBoth && self.read_only(Target::With).is_none() {
             let other_text = if opts.prefer == Target::Wiki { &note.with_text } else { &note.wiki_text };
             kept_beside = match with.keep_beside(store, pair.with_page, id, other_text) {
                 Ok(kept) => kept,
@@ -120,6 +120,24 @@ impl Run<'_> {
                 places.push((other.wiki, format!("User talk:{}", note.with_user)));
             }
         }
+        // Nothing is written to a side this sync only reads: no notice goes
+        // to a wiki without an account (it would be signed by an IP address)
+        // or against the sync's direction.
+        let unwritable: Vec<&str> = [Target::Wiki, Target::With]
+            .into_iter()
+            .filter(|t| self.read_only(*t).is_some())
+            .filter_map(|t| match self.side(t) {
+                Peer::Wiki(s) => Some(s.wiki.name()),
+                _ => None,
+            })
+            .collect();
+        places.retain(|(on, talk)| {
+            let skip = !on.has_account() || unwritable.contains(&on.name());
+            if skip {
+                self.report.say(format!("[[{}]]: no notice on [[{talk}]] of {}: this sync does not write there", note.title, on.name()));
+            }
+            !skip
+        });
         for (on, talk) in places {
             // A talk page that cannot be written (a blocked user, a protected
             // page) is reported; the conflict is recorded either way.

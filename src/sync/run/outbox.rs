@@ -210,6 +210,15 @@ impl Run<'_> {
     pub(super) async fn push(&mut self, pair: &Pair, out: Outgoing<'_>, queued: Option<&Push>) -> anyhow::Result<Option<Landed>> {
         let (store, opts) = (self.store, self.opts);
         let Outgoing { target, title, page_id, base_rev, text } = out;
+        // A side this sync only reads is never written: the change stays
+        // where it was made, and the pair's base does not move.
+        if let Some(why) = self.read_only(target) {
+            if let Some(job) = queued {
+                write(store, |s| s.finish_push(job.push_id))?;
+            }
+            self.hold_back(format!("[[{title}]]: not written to {} ({why}); the change stays pending where it was made", self.side(target).name()));
+            return Ok(None);
+        }
         // MediaWiki strips trailing white space from every saved text.
         let text = text.trim_end();
         let (job, attempts) = match queued {
