@@ -158,19 +158,27 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
     if parallel.is_some() && request.window.is_some() {
         bail!("--parallel and --window both cut the range into parts: choose one");
     }
-    // Writes to the store wait for other connections and the disk: off the worker.
-    let source = blocking(|| lock(&store).source(&request.source, now))?;
+    // A source is made in the store only once its repository has answered
+    // Identify (or was known already): a first harvest that cannot reach it
+    // leaves nothing behind to be listed or served. Writes to the store wait
+    // for other connections and the disk: off the worker.
+    let known = blocking(|| lock(&store).find_source(&request.source))?;
 
     // The granularity decides how `from` and `until` are written. Ask
     // Identify once per source; the store remembers it. Windows and
     // slices are placed from its earliestDatestamp and responseDate.
     let mut earliest = None;
     let mut server_now = None;
-    let granularity = match (&source.granularity, request.window, parallel) {
-        (Some(g), None, None) => Granularity::from_identify(g),
+    let (source, granularity) = match (known.as_ref().and_then(|s| s.granularity.clone()), request.window, parallel) {
+        (Some(g), None, None) => (known.expect("a source with a granularity is known"), Granularity::from_identify(&g)),
         _ => {
             let id = client.identify().await.context("asking the repository to Identify itself")?.value;
-            blocking(|| lock(&store).set_granularity(source.id, &id.granularity_text))?;
+            let source = blocking(|| {
+                let store = lock(&store);
+                let source = store.source(&request.source, now)?;
+                store.set_granularity(source.id, &id.granularity_text)?;
+                Ok::<_, checkpoints::Error>(source)
+            })?;
             earliest = oai::parse_datestamp(&id.earliest_datestamp).filter(|at| {
                 let trusted = believable(*at);
                 if !trusted {
@@ -179,7 +187,7 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
                 trusted
             });
             server_now = oai::parse_datestamp(&id.response_date).filter(|at| believable(*at)).map(|_| id.response_date.clone());
-            id.granularity()
+            (source, id.granularity())
         }
     };
 

@@ -97,7 +97,7 @@ pub(super) async fn status(settings: &Settings, db: &Path, json: bool) -> anyhow
         let value = serde_json::json!({
             "daemon": jobs.as_ref().map(|d| serde_json::json!({"listen": settings.daemon.listen, "jobs": d.jobs, "wikis": d.wikis})),
             "database": db.display().to_string(),
-            "sources": match &store { Some(s) => sources_json(settings, s)?, None => Vec::new() },
+            "sources": match &store { Some(s) => sources_json(settings, s, db)?, None => Vec::new() },
         });
         writeln!(super::terminal::stdout(), "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(());
@@ -156,7 +156,17 @@ fn wikis_status(wikis: &[crate::daemon::wikis::WikiStatus]) -> anyhow::Result<()
     Ok(())
 }
 
-fn sources_json(settings: &Settings, store: &Store) -> anyhow::Result<Vec<serde_json::Value>> {
+/// A run's state as a person should read it: a run the store has as in
+/// progress that no harvest holds (its process failed or was killed) is
+/// `interrupted`, and the next harvest resumes it.
+fn run_state(db: &Path, source: &checkpoints::Source, run: &checkpoints::Run) -> &'static str {
+    match run.state {
+        checkpoints::RunState::Running if !crate::jobs::run::HarvestLock::held(db, &source.key) => "interrupted",
+        state => state.as_str(),
+    }
+}
+
+fn sources_json(settings: &Settings, store: &Store, db: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
     let all = store.status()?;
     let labels = super::records::labels(settings, &all.iter().map(|s| s.source.clone()).collect::<Vec<_>>());
     let rows: Vec<_> = all
@@ -180,7 +190,7 @@ fn sources_json(settings: &Settings, store: &Store) -> anyhow::Result<Vec<serde_
                 "in_flight_token": run.filter(|r| r.state == checkpoints::RunState::Running).and_then(|r| r.position.token.clone()),
                 "last_run": run.map(|r| serde_json::json!({
                     "id": r.id,
-                    "state": r.state.as_str(),
+                    "state": run_state(db, &s.source, r),
                     "started_at": super::rfc3339(r.started_at),
                     "finished_at": r.finished_at.map(super::rfc3339),
                     "from": r.plan.range_from,
@@ -224,7 +234,7 @@ fn sources_status(settings: &Settings, store: &Store, db: &Path) -> anyhow::Resu
             writeln!(
                 out,
                 "  last run  {} at {when}: {} records in {} pages, {} requests, from {}",
-                r.state.as_str(),
+                run_state(db, &s.source, r),
                 r.tally.records,
                 r.tally.pages,
                 r.tally.requests,
@@ -240,6 +250,9 @@ fn sources_status(settings: &Settings, store: &Store, db: &Path) -> anyhow::Resu
             }
             if let Some(e) = &r.last_error {
                 writeln!(out, "  error     {e}")?;
+            }
+            if run_state(db, &s.source, r) == "interrupted" {
+                writeln!(out, "            the next harvest resumes it where it stopped")?;
             }
         }
     }

@@ -124,13 +124,10 @@ pub async fn harvest(
     }
     let client = oai::Client::new(&job.source.base_url, options)?;
     harvest::pack::configure(settings.harvest.pack_threads);
-    let _held = {
-        let store = crate::util::lock(&store);
-        let source = store.source(&job.source, chrono::Utc::now().timestamp())?;
-        match store.path() {
-            Some(db) => Some(HarvestLock::take(db, source.id, name)?),
-            None => None,
-        }
+    let db = crate::util::lock(&store).path().map(std::path::Path::to_path_buf);
+    let _held = match &db {
+        Some(db) => Some(HarvestLock::take(db, &job.source, name)?),
+        None => None,
     };
     let request = HarvestRequest {
         source: job.source.clone(),
@@ -157,18 +154,33 @@ pub async fn harvest(
 /// Held while a source is harvested, so that a second harvest of it (in
 /// another process, or the daemon beside the command line) is refused
 /// instead of taking over the first one's position. An OS file lock
-/// beside the database (`DB.locks/source-ID`): it goes when the process
-/// does, however it ends, so no stale lock ever needs clearing.
-struct HarvestLock {
+/// beside the database (`DB.locks/source-HASH`, named by the source's URL,
+/// prefix and set, so that taking it creates nothing in the store): it goes
+/// when the process does, however it ends, so no stale lock ever needs
+/// clearing.
+pub struct HarvestLock {
     _file: std::fs::File,
 }
 
 impl HarvestLock {
-    fn take(db: &std::path::Path, source_id: i64, name: &str) -> anyhow::Result<HarvestLock> {
+    fn path(db: &std::path::Path, source: &checkpoints::SourceKey) -> std::path::PathBuf {
+        let key = format!("{}\n{}\n{}", source.base_url, source.metadata_prefix, source.set_spec.as_deref().unwrap_or(""));
+        std::path::PathBuf::from(format!("{}.locks", db.display())).join(format!("source-{}", &crate::util::md5_hex(&key)[..16]))
+    }
+
+    /// Whether a harvest of `source` holds its lock now (in any process):
+    /// a run the store says is in progress but whose lock nobody holds was
+    /// interrupted, and the next harvest resumes it.
+    pub fn held(db: &std::path::Path, source: &checkpoints::SourceKey) -> bool {
+        let Ok(file) = std::fs::File::open(Self::path(db, source)) else { return false };
+        matches!(file.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock))
+    }
+
+    fn take(db: &std::path::Path, source: &checkpoints::SourceKey, name: &str) -> anyhow::Result<HarvestLock> {
         use std::io::{Read, Seek, Write};
-        let dir = std::path::PathBuf::from(format!("{}.locks", db.display()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let path = dir.join(format!("source-{source_id}"));
+        let path = Self::path(db, source);
+        let dir = path.parent().expect("the lock is in a directory");
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)

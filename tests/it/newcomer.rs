@@ -580,3 +580,36 @@ async fn a_retry_is_one_short_line() {
     assert_eq!(retry.matches("token").count(), 1, "the token once: {retry}");
     assert!(!retry.contains("<html") && !retry.contains("verb=ListRecords"), "no body, no query: {retry}");
 }
+
+/// A harvest that failed is said to have failed: a first harvest that
+/// never reached its repository leaves no source behind (nothing to list or
+/// serve), and a run that stopped part way is `interrupted`, with its error,
+/// in `status` and `status --json`, until the next harvest resumes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_harvest_is_said_to_have_failed_and_leaves_nothing_it_did_not_get() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let home = Home::new(&format!("[http]\nmax_attempts = 1\n[source.gone]\nurl = \"http://{closed}/oai\"\n"));
+    home.fails(&["harvest", "gone"]).await;
+    let status: serde_json::Value = serde_json::from_str(&home.ok(&["status", "--json"]).await).unwrap();
+    assert_eq!(status["sources"], serde_json::json!([]), "a repository never reached is no source: {status}");
+
+    let bed = Testbed::new(RepoSpec { records: 500, ..RepoSpec::default() });
+    // Request 1 is Identify, 2 the first page: the third fails for good.
+    bed.fault(3, Fault::HtmlPage);
+    let url = bed.spawn().await.unwrap();
+    let home = Home::new(&format!("[http]\nmax_attempts = 1\n[source.bed]\nurl = \"{url}\"\n"));
+    home.fails(&["harvest", "bed"]).await;
+    let text = home.ok(&["status"]).await;
+    assert!(text.contains("last run  interrupted at") && text.contains("  error     ") && text.contains("resumes it"), "{text}");
+    let status: serde_json::Value = serde_json::from_str(&home.ok(&["status", "--json"]).await).unwrap();
+    let run = &status["sources"][0]["last_run"];
+    assert_eq!(run["state"], "interrupted", "{status}");
+    assert!(run["last_error"].as_str().is_some_and(|e| e.contains("not OAI-PMH")), "{status}");
+    home.ok(&["harvest", "bed"]).await;
+    let status: serde_json::Value = serde_json::from_str(&home.ok(&["status", "--json"]).await).unwrap();
+    assert_eq!(
+        (&status["sources"][0]["last_run"]["state"], &status["sources"][0]["records"]),
+        (&serde_json::json!("completed"), &serde_json::json!(500)),
+        "{status}"
+    );
+}
