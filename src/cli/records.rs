@@ -199,20 +199,33 @@ pub(super) fn cat(settings: &Settings, store: &Store, args: &CatArgs) -> anyhow:
     finish(result.and_then(|()| out.flush()))
 }
 
+/// A file per record in `dir`, the directory kept as the selection says
+/// the records are now: a record deleted at its source has its file
+/// removed when the files hold no deletions (`--deleted exclude`, or the
+/// payload format, which has nothing to write for one); otherwise its file
+/// says it is deleted. Run again after each harvest, the directory follows.
 fn cat_to_dir(store: &Store, filter: &RecordFilter, format: Format, dir: &Path, labels: &HashMap<i64, String>) -> anyhow::Result<()> {
     let label = |id: i64| labels.get(&id).map_or("", String::as_str);
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // Deleted records are walked even when they are not written: their
+    // files from an earlier run go.
+    let walk = RecordFilter { deleted: if filter.deleted == Deleted::Exclude { Deleted::Include } else { filter.deleted }, ..filter.clone() };
     let mut taken: HashSet<String> = HashSet::new();
-    let (mut written, mut failed) = (0u64, None);
-    store.for_each_latest(filter, |r| {
-        let Some(content) = records::file_content(format, &r, label(r.source_id)) else { return true };
+    let (mut written, mut removed, mut failed) = (0u64, 0u64, None);
+    store.for_each_latest(&walk, |r| {
         let name = crate::sync::checkout::safe_name(&r.identifier, format.extension(), &taken);
         taken.insert(name.to_lowercase());
-        match crate::util::replace_file(dir, &name, &content) {
-            Ok(()) => {
-                written += 1;
-                true
-            }
+        let content = if r.deleted && filter.deleted == Deleted::Exclude { None } else { records::file_content(format, &r, label(r.source_id)) };
+        let done = match content {
+            Some(content) => crate::util::replace_file(dir, &name, &content).map(|()| written += 1),
+            None if r.deleted => match std::fs::symlink_metadata(dir.join(&name)) {
+                Ok(m) if m.is_file() => std::fs::remove_file(dir.join(&name)).map(|()| removed += 1),
+                _ => Ok(()),
+            },
+            None => Ok(()),
+        };
+        match done {
+            Ok(()) => true,
             Err(e) => {
                 failed = Some(anyhow::Error::new(e).context(format!("writing {}", dir.join(&name).display())));
                 false
@@ -220,9 +233,9 @@ fn cat_to_dir(store: &Store, filter: &RecordFilter, format: Format, dir: &Path, 
         }
     })?;
     if let Some(e) = failed {
-        return Err(e.context(format!("{written} record files written before")));
+        return Err(e.context(format!("{written} record files written and {removed} removed before")));
     }
-    tracing::info!(files = written, dir = %dir.display(), "records written");
+    tracing::info!(files = written, removed, dir = %dir.display(), "records written; files of deleted records removed");
     Ok(())
 }
 

@@ -613,3 +613,39 @@ async fn a_failed_harvest_is_said_to_have_failed_and_leaves_nothing_it_did_not_g
         "{status}"
     );
 }
+
+/// `cat --dir` run after each harvest keeps the directory as the records
+/// are: the file of a record deleted at its source goes when the files hold
+/// no deletions (payload, or `--deleted exclude`), and says it is deleted
+/// otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cat_dir_follows_deletions() {
+    let bed = Testbed::new(RepoSpec { records: 200, deleted_every: 0, ..RepoSpec::default() });
+    let url = bed.spawn().await.unwrap();
+    let home = Home::new(&format!("[source.bed]\nurl = \"{url}\"\n"));
+    home.ok(&["harvest", "bed"]).await;
+    let (payload, excluded, xml) = (home.dir.path().join("payload"), home.dir.path().join("excluded"), home.dir.path().join("xml"));
+    let cat = |dir: &Path, extra: &[&str]| {
+        let mut args = vec!["cat", "bed", "--dir", dir.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_string).collect::<Vec<String>>()
+    };
+    let all = [(cat(&payload, &["--format", "payload"])), cat(&excluded, &["--deleted", "exclude"]), cat(&xml, &[])];
+    for args in &all {
+        home.ok(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    }
+    let files = |dir: &Path| std::fs::read_dir(dir).unwrap().count();
+    assert_eq!((files(&payload), files(&excluded), files(&xml)), (200, 200, 200));
+
+    bed.advance(chrono::TimeDelta::hours(1));
+    bed.delete(7);
+    home.ok(&["harvest", "bed"]).await;
+    for args in &all {
+        home.ok(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    }
+    assert_eq!((files(&payload), files(&excluded), files(&xml)), (199, 199, 200), "the deleted record's file goes where no deletion is written");
+    let gone = "oai%3Atestbed.example%3A00000007";
+    assert!(!payload.join(format!("{gone}.xml")).exists() && !excluded.join(format!("{gone}.xml")).exists());
+    let kept = std::fs::read_to_string(xml.join(format!("{gone}.xml"))).unwrap();
+    assert!(kept.contains("status=\"deleted\""), "{kept}");
+}
