@@ -59,6 +59,9 @@ pub struct Summary {
     /// HTTP requests made by this invocation, retries included.
     pub requests: u64,
     pub restarts: u64,
+    /// Records a harvest of the whole range no longer found, marked deleted
+    /// (how deletions are learnt from a repository that does not report them).
+    pub vanished: u64,
     /// Whether an interrupted run was resumed.
     pub resumed: bool,
     pub from: Option<String>,
@@ -275,6 +278,7 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
         skipped: written.skipped,
         requests: client.requests() - requests_at_start,
         restarts: written.restarts,
+        vanished: written.vanished,
         resumed,
         from: range_from,
         until: range_until,

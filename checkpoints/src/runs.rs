@@ -271,7 +271,8 @@ impl Store {
                             rec.metadata.map(|m| m.len() as i64),
                             seq,
                             stored_at,
-                            rec.about
+                            rec.about,
+                            run_id
                         ])
                         .map_err(|source| Error::Sqlite { doing: format!("storing record {}", rec.identifier), source })?;
                 }
@@ -341,15 +342,40 @@ impl Store {
     }
 
     /// Completes a run and sets the source's next `from`, in one transaction.
-    pub fn finish_run(&mut self, run_id: i64, next_from: Option<&str>, now: i64) -> Result<()> {
+    /// With `vanished` (a complete harvest of the whole range), the
+    /// source's records this run did not see are no longer in the
+    /// repository: each is marked deleted (its metadata kept in the row),
+    /// stored anew so that serving hands the deletion on; returns how many.
+    pub fn finish_run(&mut self, run_id: i64, next_from: Option<&str>, now: i64, vanished: bool) -> Result<u64> {
         let tx = self.conn.write_transaction().doing("finishing a run")?;
+        let mut gone = 0u64;
+        if vanished {
+            let (mut seq, last_at): (i64, i64) =
+                tx.query_row("SELECT last_seq, last_at FROM store_clock WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).doing("reading the store clock")?;
+            let stored_at = last_at.max(now);
+            let ids: Vec<i64> = tx
+                .prepare("SELECT record.id FROM record JOIN run ON run.id = ?1 WHERE record.source_id = run.source_id AND record.deleted = 0 AND record.seen_run IS NOT ?1 ORDER BY record.id")
+                .and_then(|mut q| q.query_map([run_id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>())
+                .doing("finding records the repository no longer lists")?;
+            let mut mark =
+                tx.prepare("UPDATE record SET deleted = 1, stored_seq = ?2, stored_at = ?3 WHERE id = ?1").doing("marking a vanished record deleted")?;
+            for id in ids {
+                seq += 1;
+                mark.execute(params![id, seq, stored_at]).doing("marking a vanished record deleted")?;
+                gone += 1;
+            }
+            drop(mark);
+            tx.execute("UPDATE store_clock SET last_seq = ?1, last_at = ?2 WHERE id = 1", params![seq, stored_at]).doing("saving the store clock")?;
+            tx.execute("UPDATE run SET deleted = deleted + ?2 WHERE id = ?1", params![run_id, gone as i64]).doing("counting vanished records")?;
+        }
         tx.execute("UPDATE run SET state = 'completed', finished_at = ?2, token = NULL, last_error = NULL WHERE id = ?1", params![run_id, now])
             .doing("finishing a run")?;
         if let Some(from) = next_from {
             tx.execute("UPDATE source SET next_from = ?2 WHERE id = (SELECT source_id FROM run WHERE id = ?1)", params![run_id, from])
                 .doing("saving the next from")?;
         }
-        tx.commit().doing("finishing a run")
+        tx.commit().doing("finishing a run")?;
+        Ok(gone)
     }
 }
 
@@ -414,8 +440,8 @@ impl Store {
 // changes: a record seen again unchanged is not new to anyone serving it.
 const UPSERT_RECORD: &str = "
 INSERT INTO record (source_id, identifier, datestamp, datestamp_unix, deleted, sets, metadata, first_seen, last_seen, metadata_codec, metadata_dictionary, metadata_size,
-                    stored_seq, stored_at, provenance)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                    stored_seq, stored_at, provenance, seen_run)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
 ON CONFLICT (source_id, identifier) DO UPDATE SET
     provenance     = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.provenance ELSE record.provenance END,
     stored_seq     = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix AND (excluded.datestamp IS NOT record.datestamp OR excluded.deleted IS NOT record.deleted
@@ -430,7 +456,8 @@ ON CONFLICT (source_id, identifier) DO UPDATE SET
     metadata_dictionary = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.metadata_dictionary ELSE record.metadata_dictionary END,
     metadata_size  = CASE WHEN excluded.datestamp_unix >= record.datestamp_unix THEN excluded.metadata_size ELSE record.metadata_size END,
     datestamp_unix = MAX(excluded.datestamp_unix, record.datestamp_unix),
-    last_seen      = excluded.last_seen";
+    last_seen      = excluded.last_seen,
+    seen_run       = excluded.seen_run";
 
 const RUN_COLUMNS: &str = "SELECT id, source_id, state, range_from, range_until, window, window_from, window_until, token,
     server_started, pages, records, deleted, repairs, requests, restarts, started_at, finished_at, last_error, skipped, transcoded, parallel FROM run";

@@ -357,7 +357,13 @@ fn summary_line(name: &str, s: &crate::harvest::Summary) -> String {
     let mut line = format!("{name}: {} records ({} deleted), {} pages, {:.1}s, {rate:.0}/s", s.records, s.deleted, s.pages, s.seconds);
     // Requests beyond one per page (and Identify) are retries: worth a look.
     let extra_requests = if s.requests > s.pages + 1 { s.requests } else { 0 };
-    for (n, what) in [(extra_requests, "requests"), (s.repairs, "repairs"), (s.restarts, "window restarts"), (s.skipped, "skipped (see the log)")] {
+    for (n, what) in [
+        (extra_requests, "requests"),
+        (s.repairs, "repairs"),
+        (s.restarts, "window restarts"),
+        (s.skipped, "skipped (see the log)"),
+        (s.vanished, "no longer listed (marked deleted)"),
+    ] {
         if n > 0 {
             line.push_str(&format!(", {n} {what}"));
         }

@@ -103,6 +103,8 @@ pub(super) struct Written {
     pub(super) repairs: u64,
     pub(super) skipped: u64,
     pub(super) restarts: u64,
+    /// Records a complete full harvest no longer found, marked deleted.
+    pub(super) vanished: u64,
     pub(super) next_from: Option<String>,
 }
 
@@ -156,7 +158,7 @@ pub(super) fn commit_turns() -> Arc<tokio::sync::Semaphore> {
 /// SQLite takes one writer at a time anyway.
 pub(super) async fn write_pages(desk: Desk, mut tally: Tally, mut rx: mpsc::Receiver<Write>, progress: Arc<dyn Progress>) -> anyhow::Result<Written> {
     let Desk { store, run_id, source_id, packing, clocks } = desk;
-    let mut written = Written { records: 0, requests: 0, deleted: 0, pages: 0, repairs: 0, skipped: 0, restarts: 0, next_from: None };
+    let mut written = Written { records: 0, requests: 0, deleted: 0, pages: 0, repairs: 0, skipped: 0, restarts: 0, vanished: 0, next_from: None };
     // The newest datestamp stored, for when the server's clock cannot be believed.
     let mut newest_seen: Option<DateTime<Utc>> = None;
     let mut waiting = None;
@@ -240,14 +242,20 @@ pub(super) async fn write_pages(desk: Desk, mut tally: Tally, mut rx: mpsc::Rece
             Write::Finish { range_until, range_from, requests } => {
                 let _turn = commit_turns().acquire_owned().await.expect("the semaphore is never closed");
                 let unattributed = requests.saturating_sub(written.requests);
-                written.next_from = blocking(|| -> anyhow::Result<_> {
+                (written.next_from, written.vanished) = blocking(|| -> anyhow::Result<_> {
                     let mut s = lock(&store);
                     s.note_requests(run_id, unattributed)?;
                     let run = s.run(run_id)?;
                     let next_from = next_from(range_until, run.server_started, newest_seen, range_from);
-                    s.finish_run(run_id, next_from.as_deref(), now)?;
-                    Ok(next_from)
+                    // Only a harvest of the whole range saw every record the
+                    // repository holds: what it did not see is gone there.
+                    let whole = run.plan.range_from.is_none() && run.plan.range_until.is_none();
+                    let vanished = s.finish_run(run_id, next_from.as_deref(), now, whole)?;
+                    Ok((next_from, vanished))
                 })?;
+                if written.vanished > 0 {
+                    tracing::warn!(records = written.vanished, "records the repository no longer lists, marked deleted");
+                }
                 break;
             }
             Write::Failed { error, requests } => {

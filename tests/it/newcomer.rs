@@ -649,3 +649,30 @@ async fn cat_dir_follows_deletions() {
     let kept = std::fs::read_to_string(xml.join(format!("{gone}.xml"))).unwrap();
     assert!(kept.contains("status=\"deleted\""), "{kept}");
 }
+
+/// A repository that does not report deletions: records it stops listing
+/// are found only by a harvest of the whole range (`--full`), which marks
+/// them deleted, says how many, and hands the deletion on like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_harvest_marks_deleted_what_the_repository_no_longer_lists() {
+    let bed = Testbed::new(RepoSpec { records: 300, deleted_every: 0, ..RepoSpec::default() });
+    let url = bed.spawn().await.unwrap();
+    let home = Home::new(&format!("[source.bed]\nurl = \"{url}\"\n"));
+    home.ok(&["harvest", "bed"]).await;
+    bed.remove(5);
+    bed.remove(6);
+    let summary = |text: String| -> serde_json::Value { serde_json::from_str::<serde_json::Value>(text.lines().next().unwrap()).unwrap()["summary"].clone() };
+    let incremental = summary(home.ok(&["harvest", "bed", "--json"]).await);
+    assert_eq!(incremental["vanished"], 0, "an incremental harvest cannot tell: {incremental}");
+    let full = summary(home.ok(&["harvest", "bed", "--full", "--json"]).await);
+    assert_eq!((&full["vanished"], &full["records"]), (&serde_json::json!(2), &serde_json::json!(298)), "{full}");
+    let gone: Vec<String> =
+        json_lines(&home.ok(&["cat", "--format", "jsonl", "--deleted", "only"]).await).iter().map(|r| r["identifier"].as_str().unwrap().to_string()).collect();
+    assert_eq!(gone, ["oai:testbed.example:00000005", "oai:testbed.example:00000006"]);
+    let status: serde_json::Value = serde_json::from_str(&home.ok(&["status", "--json"]).await).unwrap();
+    assert_eq!((&status["sources"][0]["records"], &status["sources"][0]["deleted"]), (&serde_json::json!(300), &serde_json::json!(2)), "{status}");
+    let again = summary(home.ok(&["harvest", "bed", "--full", "--json"]).await);
+    assert_eq!(again["vanished"], 0, "marked once: {again}");
+    let line = home.ok(&["harvest", "bed", "--full"]).await;
+    assert!(!line.contains("no longer listed"), "{line}");
+}

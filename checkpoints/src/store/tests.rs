@@ -87,7 +87,7 @@ fn finishing_a_run_sets_next_from_and_an_interrupted_run_is_found_again() {
     s.commit_page(run.id, &page(vec![], Some("t"), 2)).unwrap();
     let open = s.open_run(src.id).unwrap().unwrap();
     assert_eq!((open.id, open.plan.clone(), open.position.token.as_deref()), (run.id, plan, Some("t")));
-    s.finish_run(run.id, Some("2026-01-01T00:00:02Z"), 3).unwrap();
+    s.finish_run(run.id, Some("2026-01-01T00:00:02Z"), 3, false).unwrap();
     assert!(s.open_run(src.id).unwrap().is_none());
     assert_eq!(s.source(&key(), 9).unwrap().next_from.as_deref(), Some("2026-01-01T00:00:02Z"));
     assert_eq!(s.last_run(src.id).unwrap().unwrap().state, RunState::Completed);

@@ -269,6 +269,13 @@ impl Testbed {
         }
     }
 
+    /// Removes a record without a trace, as a repository that does not
+    /// report deletions (`deletedRecord` `no`) does.
+    pub fn remove(&self, index: usize) {
+        let id = format!("oai:testbed.example:{index:08}");
+        self.repo().items.retain(|it| it.identifier != id);
+    }
+
     /// The tokens of every page of a full ListRecords, in order, for
     /// fetching the same pages with another client.
     pub fn full_list_urls(&self, base: &str) -> Vec<String> {
