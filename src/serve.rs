@@ -59,17 +59,30 @@ pub struct Repository {
 
 /// The repositories the store holds, each named as the config names a
 /// source of its base URL (the first by name), else after its host and
-/// path (`export.arxiv.org-oai2`).
+/// path (`export.arxiv.org-oai2`). Names are unique: a name taken already
+/// (two URLs differing only in a trailing slash, or a config's name) gets
+/// `-2`, `-3` … in the order of the base URLs, config names first.
 pub fn repositories(settings: &Settings, sources: Vec<Source>) -> Vec<Repository> {
     let mut by_url: BTreeMap<String, Vec<Source>> = BTreeMap::new();
     for s in sources {
         by_url.entry(s.key.base_url.clone()).or_default().push(s);
     }
+    let named: Vec<Option<String>> = by_url.keys().map(|origin| settings.source.iter().find(|(_, s)| s.url == *origin).map(|(name, _)| name.clone())).collect();
+    let mut taken: std::collections::HashSet<String> = named.iter().flatten().cloned().collect();
     by_url
         .into_iter()
-        .map(|(origin, sources)| {
-            let named = settings.source.iter().find(|(_, s)| s.url == origin).map(|(name, _)| name.clone());
-            let name = named.unwrap_or_else(|| slug(&origin));
+        .zip(named)
+        .map(|((origin, sources), named)| {
+            let name = named.unwrap_or_else(|| {
+                let base = slug(&origin);
+                let mut name = base.clone();
+                let mut n = 2;
+                while !taken.insert(name.clone()) {
+                    name = format!("{base}-{n}");
+                    n += 1;
+                }
+                name
+            });
             Repository { name, origin, sources }
         })
         .collect()

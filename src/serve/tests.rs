@@ -138,5 +138,15 @@ fn repositories_are_named_by_the_config_else_by_their_url() {
     sources.push(arxiv);
     let names: Vec<String> = repositories(&settings, sources).into_iter().map(|r| r.name).collect();
     assert_eq!(names, ["origin-oai", "arxiv"]);
+    // Base URLs that make the same name: each gets one of its own.
+    let mut sources = store.sources().unwrap();
+    for (id, url) in [(7, "http://origin/oai/"), (8, "http://origin/oai?"), (9, "http://elsewhere/x")] {
+        let mut s = sources[0].clone();
+        (s.id, s.key.base_url) = (id, url.into());
+        sources.push(s);
+    }
+    let named: Settings = toml::from_str("[source.origin-oai]\nurl = \"http://elsewhere/x\"\n").unwrap();
+    let names: Vec<String> = repositories(&named, sources).into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["origin-oai", "origin-oai-2", "origin-oai-3", "origin-oai-4"], "the config's name wins; the others are told apart");
     assert!(has_uri_scheme("oai:x:1") && has_uri_scheme("urn:nbn:de:1") && !has_uri_scheme("12345") && !has_uri_scheme("10.1000/x:y"));
 }
