@@ -210,14 +210,42 @@ fn cat_to_dir(store: &Store, filter: &RecordFilter, format: Format, dir: &Path, 
     // Deleted records are walked even when they are not written: their
     // files from an earlier run go.
     let walk = RecordFilter { deleted: if filter.deleted == Deleted::Exclude { Deleted::Include } else { filter.deleted }, ..filter.clone() };
-    let mut taken: HashSet<String> = HashSet::new();
+    // Records of several sources (repositories, formats, sets) go into a
+    // directory per source, named as `records` names it: one identifier in
+    // three of them is three files, never one written three times.
+    let matching = store.sources()?.into_iter().filter(|s| filter.sources.is_empty() || filter.sources.contains(&s.id));
+    let several = matching.filter(|s| filter.prefix.as_ref().is_none_or(|p| *p == s.key.metadata_prefix)).count() > 1;
+    let mut taken: HashMap<PathBuf, HashSet<String>> = HashMap::new();
+    let mut whose: HashMap<PathBuf, (i64, String)> = HashMap::new();
     let (mut written, mut removed, mut failed) = (0u64, 0u64, None);
     store.for_each_latest(&walk, |r| {
-        let name = crate::sync::checkout::safe_name(&r.identifier, format.extension(), &taken);
-        taken.insert(name.to_lowercase());
+        let dir = match several {
+            true => dir.join(crate::sync::checkout::safe_name(label(r.source_id), "", &HashSet::new())),
+            false => dir.to_path_buf(),
+        };
+        let names = taken.entry(dir.clone()).or_default();
+        if names.is_empty()
+            && let Err(e) = std::fs::create_dir_all(&dir)
+        {
+            failed = Some(anyhow::Error::new(e).context(format!("creating {}", dir.display())));
+            return false;
+        }
+        let name = crate::sync::checkout::safe_name(&r.identifier, format.extension(), names);
+        names.insert(name.to_lowercase());
+        // A file name is one record's: two records meeting in one is an error naming both.
+        let path = dir.join(&name);
+        match whose.get(&path) {
+            Some((source, identifier)) if (*source, identifier.as_str()) != (r.source_id, r.identifier.as_str()) => {
+                failed = Some(anyhow::anyhow!("{} and {} ({}) would both be written to {}", identifier, r.identifier, label(r.source_id), path.display()));
+                return false;
+            }
+            _ => {
+                whose.insert(path, (r.source_id, r.identifier.clone()));
+            }
+        }
         let content = if r.deleted && filter.deleted == Deleted::Exclude { None } else { records::file_content(format, &r, label(r.source_id)) };
         let done = match content {
-            Some(content) => crate::util::replace_file(dir, &name, &content).map(|()| written += 1),
+            Some(content) => crate::util::replace_file(&dir, &name, &content).map(|()| written += 1),
             None if r.deleted => match std::fs::symlink_metadata(dir.join(&name)) {
                 Ok(m) if m.is_file() => std::fs::remove_file(dir.join(&name)).map(|()| removed += 1),
                 _ => Ok(()),

@@ -676,3 +676,20 @@ async fn a_full_harvest_marks_deleted_what_the_repository_no_longer_lists() {
     let line = home.ok(&["harvest", "bed", "--full"]).await;
     assert!(!line.contains("no longer listed"), "{line}");
 }
+
+/// Records of several sources written with `--dir`: one directory per
+/// source, so that one identifier in two repositories is two files (the
+/// test beds give the same identifiers), never one written twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cat_dir_writes_each_sources_records_apart() {
+    let (one, two) = (Testbed::new(RepoSpec { records: 100, ..RepoSpec::default() }), Testbed::new(RepoSpec { records: 60, ..RepoSpec::default() }));
+    let (u1, u2) = (one.spawn().await.unwrap(), two.spawn().await.unwrap());
+    let home = Home::new(&format!("[source.one]\nurl = \"{u1}\"\n[source.two]\nurl = \"{u2}\"\n"));
+    home.ok(&["harvest"]).await;
+    let dir = home.dir.path().join("out");
+    home.ok(&["cat", "--dir", dir.to_str().unwrap()]).await;
+    let count = |d: &Path| std::fs::read_dir(d).unwrap().count();
+    assert_eq!((count(&dir), count(&dir.join("one")), count(&dir.join("two"))), (2, 100, 60));
+    let same = "oai%3Atestbed.example%3A00000001.xml";
+    assert!(dir.join("one").join(same).is_file() && dir.join("two").join(same).is_file());
+}
