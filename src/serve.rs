@@ -380,8 +380,9 @@ pub struct Server {
 /// connection with its page cache and decompressors (a few MB), so this
 /// bounds the server's memory as well as its share of the disk.
 const CONCURRENT: usize = 8;
-/// The longest query or form body taken.
-const MAX_QUERY: usize = 64 * 1024;
+/// The longest query or form body taken; a longer one is badArgument. (A
+/// request line over 64 KiB is refused by the HTTP layer itself, with 414.)
+const MAX_QUERY: usize = 32 * 1024;
 
 impl Server {
     pub fn new(settings: Arc<Settings>, db: PathBuf, public_url: String) -> Server {
@@ -467,24 +468,36 @@ impl Server {
 fn encoded(body: Vec<u8>, headers: &HeaderMap) -> Response {
     use std::io::Write;
     let accepts = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let wants = |name: &str| accepts.split(',').any(|p| p.trim().split(';').next().is_some_and(|e| e.trim().eq_ignore_ascii_case(name)));
     let content_type = (header::CONTENT_TYPE, "text/xml; charset=UTF-8");
-    if wants("gzip") {
+    // The answer depends on Accept-Encoding: caches must know.
+    let vary = (header::VARY, "Accept-Encoding");
+    if accepted(accepts, "gzip") {
         let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
         if enc.write_all(&body).is_ok()
             && let Ok(zipped) = enc.finish()
         {
-            return ([content_type, (header::CONTENT_ENCODING, "gzip")], zipped).into_response();
+            return ([content_type, vary, (header::CONTENT_ENCODING, "gzip")], zipped).into_response();
         }
-    } else if wants("deflate") {
+    } else if accepted(accepts, "deflate") {
         let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
         if enc.write_all(&body).is_ok()
             && let Ok(zipped) = enc.finish()
         {
-            return ([content_type, (header::CONTENT_ENCODING, "deflate")], zipped).into_response();
+            return ([content_type, vary, (header::CONTENT_ENCODING, "deflate")], zipped).into_response();
         }
     }
-    ([content_type], body).into_response()
+    ([content_type, vary], body).into_response()
+}
+
+/// Whether an `Accept-Encoding` value takes `coding`: named with a quality
+/// above zero (`gzip;q=0` refuses it).
+fn accepted(accepts: &str, coding: &str) -> bool {
+    accepts.split(',').any(|part| {
+        let mut params = part.split(';');
+        let named = params.next().is_some_and(|c| c.trim().eq_ignore_ascii_case(coding));
+        let quality = params.find_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q=")).map(|q| q.trim().parse::<f32>().unwrap_or(0.0)));
+        named && quality.is_none_or(|q| q > 0.0)
+    })
 }
 
 /// A request's arguments, decoded; an over-long query or form is answered

@@ -3,7 +3,7 @@
 //! exclusive), repeated or unknown ones, and dates. Pure; what it returns
 //! is either a request to answer or the error to answer with.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc};
 
 /// An OAI-PMH error code and its message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,12 +163,20 @@ fn parse_arguments(verb: &'static str, pairs: &[(String, String)], required: &[&
 /// `YYYY-MM-DDThh:mm:ssZ`, as Unix seconds. Anything else is badArgument.
 fn date(name: &str, text: &str) -> Result<(i64, bool), OaiError> {
     let bad = || OaiError::new("badArgument", format!("{name} is not a date of this repository's granularity (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ)"));
+    // Year 0 and leap seconds (`23:59:60`) parse, but are no datestamp the
+    // protocol's schema takes: echoed back, they would make the answer invalid.
     if text.len() == 10 {
         let d = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad())?;
+        if d.year() < 1 {
+            return Err(bad());
+        }
         return Ok((Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).ok_or_else(bad)?).timestamp(), true));
     }
     if text.len() == 20 && text.ends_with('Z') {
         let t = DateTime::parse_from_rfc3339(text).map_err(|_| bad())?;
+        if t.year() < 1 || t.nanosecond() >= 1_000_000_000 {
+            return Err(bad());
+        }
         return Ok((t.timestamp(), false));
     }
     Err(bad())

@@ -150,3 +150,23 @@ fn repositories_are_named_by_the_config_else_by_their_url() {
     assert_eq!(names, ["origin-oai", "origin-oai-2", "origin-oai-3", "origin-oai-4"], "the config's name wins; the others are told apart");
     assert!(has_uri_scheme("oai:x:1") && has_uri_scheme("urn:nbn:de:1") && !has_uri_scheme("12345") && !has_uri_scheme("10.1000/x:y"));
 }
+
+#[test]
+fn an_answer_is_compressed_only_as_asked_and_says_it_varies() {
+    let mut headers = HeaderMap::new();
+    for (accepts, coding) in [
+        ("gzip", Some("gzip")),
+        ("deflate, gzip;q=0.5", Some("gzip")),
+        ("gzip;q=0", None),
+        ("gzip;q=0, deflate", Some("deflate")),
+        ("GZIP; q=0.000", None),
+        ("br", None),
+        ("", None),
+    ] {
+        headers.insert(axum::http::header::ACCEPT_ENCODING, accepts.parse().unwrap());
+        let answer = encoded(b"<OAI-PMH/>".to_vec(), &headers);
+        let got = answer.headers().get(axum::http::header::CONTENT_ENCODING).map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(got.as_deref(), coding, "{accepts:?}");
+        assert_eq!(answer.headers().get(axum::http::header::VARY).map(|v| v.to_str().unwrap()), Some("Accept-Encoding"), "{accepts:?}");
+    }
+}

@@ -34,6 +34,10 @@ fn the_verb_and_every_argument_are_checked_as_the_spec_says() {
         ("verb=ListRecords&metadataPrefix=oai_dc&set=a::b", "badArgument"),
         ("verb=ListRecords&metadataPrefix=oai%20dc", "badArgument"),
         ("verb=GetRecord&metadataPrefix=oai_dc&identifier=a%00b", "badArgument"),
+        // Parsed by chrono, but no datestamp of the protocol's schema.
+        ("verb=ListRecords&metadataPrefix=oai_dc&until=0000-01-01", "badArgument"),
+        ("verb=ListRecords&metadataPrefix=oai_dc&from=0000-06-01T00:00:00Z", "badArgument"),
+        ("verb=ListRecords&metadataPrefix=oai_dc&from=2016-12-31T23:59:60Z", "badArgument"),
     ] {
         assert_eq!(code(query), expected, "{query}");
     }
