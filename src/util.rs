@@ -82,9 +82,20 @@ pub fn replace_file(dir: &std::path::Path, name: &str, content: &[u8]) -> std::i
     result
 }
 
-/// Escapes text for XML content and attribute values.
+/// A character XML 1.0 cannot hold at all, escaped or not: C0 controls
+/// but tab and line ends, and U+FFFE/U+FFFF.
+fn xml_forbidden(c: char) -> bool {
+    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+}
+
+/// Escapes text for XML content and attribute values: the one rule for
+/// everything written as XML (served answers, exports, packages, `cat`).
+/// A character XML cannot hold becomes U+FFFD, so no value (a title from
+/// a package, a text from a wiki) can make a document not well-formed;
+/// MediaWiki never saves one, so only text that did not come from a wiki
+/// is changed.
 pub fn xml_escape(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains(['&', '<', '>', '"']) {
+    if !text.contains(['&', '<', '>', '"']) && !text.contains(xml_forbidden) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
@@ -94,8 +105,12 @@ pub fn xml_escape(text: &str) -> std::borrow::Cow<'_, str> {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
+            c if xml_forbidden(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
     std::borrow::Cow::Owned(out)
 }
+
+#[cfg(test)]
+mod tests;

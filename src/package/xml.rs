@@ -67,15 +67,8 @@ pub fn page(out: &mut String, page: &StoredPage, revisions: &[RevisionRow]) {
     out.push_str("  </page>\n");
 }
 
-/// Escapes text for XML. A character XML 1.0 cannot hold at all (C0
-/// controls but tab and newlines) becomes U+FFFD: MediaWiki never saves
-/// one, so only a text that did not come from a wiki has it.
+/// Escapes text for XML, by the one rule (`util::xml_escape`).
 fn text(s: &str) -> std::borrow::Cow<'_, str> {
-    let forbidden = |c: char| c < ' ' && !matches!(c, '\t' | '\n' | '\r') || matches!(c, '\u{FFFE}' | '\u{FFFF}');
-    if s.contains(forbidden) {
-        let clean: String = s.chars().map(|c| if forbidden(c) { '\u{FFFD}' } else { c }).collect();
-        return std::borrow::Cow::Owned(crate::util::xml_escape(&clean).into_owned());
-    }
     crate::util::xml_escape(s)
 }
 

@@ -1,0 +1,19 @@
+use super::*;
+
+#[test]
+fn xml_escape_is_one_rule_for_markup_and_characters_xml_cannot_hold() {
+    assert_eq!(xml_escape("plain Zürich 東京\ttab\nline"), "plain Zürich 東京\ttab\nline");
+    assert_eq!(xml_escape("a & <b> \"c\""), "a &amp; &lt;b&gt; &quot;c&quot;");
+    assert_eq!(xml_escape("title\u{1}with\u{1b}[31mcontrols\u{FFFF}"), "title\u{FFFD}with\u{FFFD}[31mcontrols\u{FFFD}");
+    assert_eq!(xml_escape("<\u{0}>"), "&lt;\u{FFFD}&gt;");
+    // What comes out is well-formed wherever it is put.
+    let doc = format!("<t a=\"{0}\">{0}</t>", xml_escape("\u{1}\u{2}&<\"\u{8}\u{b}\u{c}\u{fffe}"));
+    let mut reader = quick_xml::Reader::from_str(&doc);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("{doc:?}: {e}"),
+        }
+    }
+}
