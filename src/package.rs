@@ -36,6 +36,16 @@ const MANIFEST: &str = "manifest.json";
 const MANIFEST_SUM: &str = "manifest.sha256";
 const XML: &str = "pages.xml.gz";
 const DELETE_FIRST: &str = "delete-first.txt";
+
+/// A title's line of `delete-first.txt`, which `deleteBatch.php` reads a
+/// title a line: a title that could add a line of its own (or that
+/// MediaWiki would refuse anyway) is refused instead of written.
+fn delete_line(title: &str) -> anyhow::Result<String> {
+    match crate::mediawiki::title_problem(title) {
+        Some(why) => bail!("the mirror holds a title with {why} ({title:?}): it cannot go into {DELETE_FIRST}"),
+        None => Ok(format!("{title}\n")),
+    }
+}
 /// A manifest is a few lines per moved or deleted page; more is not one.
 const MAX_MANIFEST: u64 = 256 << 20;
 /// The most one page of XML (all its revisions) may take when imported.
@@ -116,7 +126,7 @@ pub fn export(store: &mut Store, opts: &ExportOptions, out: &Path) -> anyhow::Re
             if c.now.deleted {
                 if let (true, Some(b)) = (was_live, &before) {
                     deletions.push(Removed { page: c.now.pageid, title: b.title.clone() });
-                    delete_first.push_str(&format!("{}\n", b.title));
+                    delete_first.push_str(&delete_line(&b.title)?);
                 }
                 return Ok(());
             }
@@ -133,7 +143,7 @@ pub fn export(store: &mut Store, opts: &ExportOptions, out: &Path) -> anyhow::Re
                 }
                 Some(b) if (b.ns, &b.title) != (c.now.ns, &c.now.title) => {
                     moves.push(Moved { page: c.now.pageid, from: b.title.clone(), to: c.now.title.clone() });
-                    delete_first.push_str(&format!("{}\n", b.title));
+                    delete_first.push_str(&delete_line(&b.title)?);
                     true
                 }
                 Some(_) => false,
@@ -327,6 +337,14 @@ pub struct Imported {
 /// every page it does not hold.
 pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imported> {
     let manifest = verify(path)?;
+    // The manifest's titles are checked as the pages' are: a title MediaWiki
+    // forbids is never stored, nor written again into a package.
+    let titles = manifest.moves.iter().flat_map(|m| [&m.from, &m.to]).chain(manifest.deletions.iter().chain(&manifest.undeletions).map(|d| &d.title));
+    for title in titles {
+        if let Some(why) = crate::mediawiki::title_problem(title) {
+            bail!("{}: its manifest names a title with {why}: {title:?}; the package is refused, nothing applied", path.display());
+        }
+    }
     let mut done = Imported { wiki: local.to_string(), sequence: manifest.sequence, ..Imported::default() };
     let holds_pages = store.has_wiki(local)?;
     let mut write = store.begin_wiki_write(local, chrono::Utc::now().timestamp())?;
@@ -356,6 +374,9 @@ pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imp
         let next = pages.next_page().map_err(|e| anyhow::anyhow!("{shown}: {XML}: {e}"))?;
         let last = next.is_none();
         if let Some(p) = next {
+            if let Some(why) = crate::mediawiki::title_problem(&p.title) {
+                bail!("{shown}: page {} has {why}: {:?}; the package is refused, nothing applied", p.pageid, p.title);
+            }
             seen.insert(p.pageid);
             done.pages += 1;
             done.revisions += p.revisions.len() as u64;

@@ -412,6 +412,23 @@ fn log_change(logtype: &str, action: &str, pageid: u64, title: String, timestamp
 /// `Talk:Foo` on a wiki whose titles start with a capital, as most do).
 /// The exact form comes first, so a wiki that keeps the case of first
 /// letters finds its own page before a capitalised twin.
+/// Why MediaWiki would refuse `title`, if it would: empty, longer than
+/// 255 bytes, or holding a character no title may hold (`# < > [ ] | { }`,
+/// a control character). A title read from a file (a package) is checked
+/// with this before it is stored or written anywhere.
+pub fn title_problem(title: &str) -> Option<String> {
+    if title.trim().is_empty() {
+        return Some("an empty title".into());
+    }
+    if title.len() > 255 {
+        return Some(format!("a title of {} bytes (MediaWiki takes 255 at most)", title.len()));
+    }
+    title
+        .chars()
+        .find(|c| matches!(c, '#' | '<' | '>' | '[' | ']' | '|' | '{' | '}') || c.is_control())
+        .map(|c| format!("the character {:?}, which MediaWiki forbids in titles", c))
+}
+
 pub fn title_candidates(title: &str) -> Vec<String> {
     let spaced = title.replace('_', " ").split_whitespace().collect::<Vec<_>>().join(" ");
     let upper_first = |s: &str| {

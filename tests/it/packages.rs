@@ -522,3 +522,26 @@ async fn lost_repeated_and_stray_packages_in_a_sync_lose_nothing() {
     let ours = |site: &str| packages().iter().filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(site)).count();
     assert_eq!((ours("hq-"), ours("field-")), (1, 1), "{:?}", packages());
 }
+
+/// A title MediaWiki forbids (here one holding a line break, as a forged
+/// feed could leave in a store): a package holding it is refused at
+/// import, and it never becomes a line of its own in `delete-first.txt`,
+/// which `deleteBatch.php` would read as a second title to delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_title_mediawiki_forbids_is_refused_and_never_adds_a_line_to_delete_first() {
+    let origin = seeded(3, 1);
+    let forged = "Doomed\nPage 1";
+    let mut store = checkpoints::Store::open(&origin.home.path().join("m.sqlite")).unwrap();
+    store.apply_wiki_batch("w", &[page_op(9, forged, vec![rev(9, 1)])], None, 1_700_000_050).unwrap();
+    let full = origin.package("w-1.tar");
+    origin.ok(&["export", "w", "--out", full.to_str().unwrap(), "--history"]).await;
+    let site = seeded(0, 0);
+    let e = refused(&site, &full).await;
+    assert!(e.contains("MediaWiki forbids in titles") && e.contains("page 9"), "{e}");
+
+    store.apply_wiki_batch("w", &[checkpoints::PageOp::Delete { pageid: 9 }], None, 1_700_000_060).unwrap();
+    let second = origin.package("w-2.tar");
+    let out = run(origin.cmd(&["export", "w", "--out", second.to_str().unwrap(), "--history"])).await;
+    assert!(!out.status.success() && stderr(&out).contains("cannot go into delete-first.txt"), "{}", stderr(&out));
+    assert!(!second.exists(), "no package with a forged line was written");
+}

@@ -88,3 +88,14 @@ fn pages_and_revisions() {
     let missing = read_pages(&sample("20-query-missing-pageid"));
     assert!(missing[0].missing);
 }
+
+#[test]
+fn titles_mediawiki_forbids_are_named() {
+    for ok in ["Main Page", "Help:Editing/Tables", "Zürich & 東京", "C++ (language)", "50% off"] {
+        assert_eq!(title_problem(ok), None, "{ok}");
+    }
+    for bad in ["Doomed\nMain Page", "a\rb", "x#y", "[[x]]", "a|b", "{{t}}", "<b>", "", "  ", "tab\there"] {
+        assert!(title_problem(bad).is_some(), "{bad:?}");
+    }
+    assert!(title_problem(&"x".repeat(256)).is_some_and(|p| p.contains("256 bytes")));
+}
