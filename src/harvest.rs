@@ -62,6 +62,9 @@ pub struct Summary {
     /// Records a harvest of the whole range no longer found, marked deleted
     /// (how deletions are learnt from a repository that does not report them).
     pub vanished: u64,
+    /// Records the repository sent outside the range asked for (a provider
+    /// that ignores `from`/`until`): stored, and counted here.
+    pub outside: u64,
     /// Whether an interrupted run was resumed.
     pub resumed: bool,
     pub from: Option<String>,
@@ -279,6 +282,7 @@ pub async fn harvest(store: Arc<Mutex<Store>>, client: &Client, request: &Harves
         requests: client.requests() - requests_at_start,
         restarts: written.restarts,
         vanished: written.vanished,
+        outside: written.outside,
         resumed,
         from: range_from,
         until: range_until,

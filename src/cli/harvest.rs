@@ -363,6 +363,7 @@ fn summary_line(name: &str, s: &crate::harvest::Summary) -> String {
         (s.restarts, "window restarts"),
         (s.skipped, "skipped (see the log)"),
         (s.vanished, "no longer listed (marked deleted)"),
+        (s.outside, "outside the range asked for (see the log)"),
     ] {
         if n > 0 {
             line.push_str(&format!(", {n} {what}"));

@@ -188,6 +188,10 @@ pub(super) async fn fetch_pages(
         for why in &page.skipped {
             tracing::warn!(%origin, skipped = %why, "a record left out; the rest of the page is stored");
         }
+        let outside = super::plan::outside(&page.items, position.window_from.as_deref(), position.window_until.as_deref());
+        if outside > 0 {
+            tracing::warn!(records = outside, from = ?position.window_from, until = ?position.window_until, "records outside the range asked for: stored, and counted");
+        }
         // Pages waiting for the writer are bounded in bytes as well as in
         // number: a page of a million tiny records is as big as many pages.
         let kib = page.items.iter().map(|r| r.header.identifier.len() + r.header.datestamp.len() + r.metadata.as_ref().map_or(0, Vec::len) + 64).sum::<usize>()
@@ -204,6 +208,7 @@ pub(super) async fn fetch_pages(
                 requests,
                 repairs: fetched.repairs,
                 skipped: page.skipped.len() as u64,
+                outside,
                 transcoded: fetched.transcoded.is_some(),
                 response_date: page.response_date,
                 list,

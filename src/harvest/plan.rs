@@ -137,5 +137,17 @@ impl Windows {
     }
 }
 
+/// How many of `records` fall outside the range `from`..`until` that was
+/// asked for (a day as `until` is the whole day): a repository that ignores
+/// the range, or treats it wrongly, is told of, not silently trusted. A
+/// datestamp that does not parse is not counted here (the header's own
+/// check deals with it).
+pub(super) fn outside(records: &[oai::Record], from: Option<&str>, until: Option<&str>) -> u64 {
+    let from = from.and_then(oai::parse_datestamp);
+    let until = until.and_then(|u| oai::parse_datestamp(u).map(|t| if u.trim().len() == 10 { t + TimeDelta::seconds(86_399) } else { t }));
+    records.iter().filter_map(|r| oai::parse_datestamp(&r.header.datestamp)).filter(|t| from.is_some_and(|f| *t < f) || until.is_some_and(|u| *t > u)).count()
+        as u64
+}
+
 #[cfg(test)]
 mod tests;

@@ -57,6 +57,8 @@ pub(super) struct PageWrite {
     pub(super) requests: u64,
     pub(super) repairs: u64,
     pub(super) skipped: u64,
+    /// Records outside the range asked for.
+    pub(super) outside: u64,
     pub(super) transcoded: bool,
     pub(super) response_date: String,
     pub(super) list: ListProgress,
@@ -105,6 +107,8 @@ pub(super) struct Written {
     pub(super) restarts: u64,
     /// Records a complete full harvest no longer found, marked deleted.
     pub(super) vanished: u64,
+    /// Records the repository sent outside the range asked for.
+    pub(super) outside: u64,
     pub(super) next_from: Option<String>,
 }
 
@@ -158,7 +162,7 @@ pub(super) fn commit_turns() -> Arc<tokio::sync::Semaphore> {
 /// SQLite takes one writer at a time anyway.
 pub(super) async fn write_pages(desk: Desk, mut tally: Tally, mut rx: mpsc::Receiver<Write>, progress: Arc<dyn Progress>) -> anyhow::Result<Written> {
     let Desk { store, run_id, source_id, packing, clocks } = desk;
-    let mut written = Written { records: 0, requests: 0, deleted: 0, pages: 0, repairs: 0, skipped: 0, restarts: 0, vanished: 0, next_from: None };
+    let mut written = Written { records: 0, requests: 0, deleted: 0, pages: 0, repairs: 0, skipped: 0, restarts: 0, vanished: 0, outside: 0, next_from: None };
     // The newest datestamp stored, for when the server's clock cannot be believed.
     let mut newest_seen: Option<DateTime<Utc>> = None;
     let mut waiting = None;
@@ -227,6 +231,7 @@ pub(super) async fn write_pages(desk: Desk, mut tally: Tally, mut rx: mpsc::Rece
                     tally.deleted += deleted;
                     tally.repairs += page.repairs;
                     tally.skipped += page.skipped;
+                    written.outside += page.outside;
                     tally.transcoded += page.transcoded as u64;
                     tally.requests += page.requests;
                     progress.page_committed(&tally, &page.list);

@@ -693,3 +693,21 @@ async fn cat_dir_writes_each_sources_records_apart() {
     let same = "oai%3Atestbed.example%3A00000001.xml";
     assert!(dir.join("one").join(same).is_file() && dir.join("two").join(same).is_file());
 }
+
+/// A repository that ignores `until`: the records it sends beyond the range
+/// are stored (they are its records) but counted, said in the summary and
+/// the log, not taken silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_outside_the_range_asked_for_are_counted_and_said() {
+    let bed = Testbed::new(RepoSpec { records: 100, deleted_every: 0, ignores_until: true, ..RepoSpec::default() });
+    let url = bed.spawn().await.unwrap();
+    let home = Home::new(&format!("[source.bed]\nurl = \"{url}\"\n"));
+    // One record an hour from 2001-01-01T00:00:00Z: 24 fall on the first day.
+    let out = run(home.cmd(&["harvest", "bed", "--until", "2001-01-01", "--json"])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+    assert_eq!((&report["summary"]["records"], &report["summary"]["outside"]), (&serde_json::json!(100), &serde_json::json!(76)), "{report}");
+    assert!(stderr(&out).contains("records outside the range asked for"), "{}", stderr(&out));
+    let text = home.ok(&["harvest", "bed", "--until", "2001-01-01"]).await;
+    assert!(text.contains("76 outside the range asked for"), "{text}");
+}

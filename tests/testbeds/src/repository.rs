@@ -46,6 +46,8 @@ pub struct RepoSpec {
     pub narrowest_range: Option<TimeDelta>,
     /// HTTP Basic credentials every request must carry (401 without them).
     pub basic_auth: Option<(String, String)>,
+    /// Answers as if `until` had not been given, as a broken provider does.
+    pub ignores_until: bool,
 }
 
 impl Default for RepoSpec {
@@ -62,6 +64,7 @@ impl Default for RepoSpec {
             crowded_day: 0.0,
             narrowest_range: None,
             basic_auth: None,
+            ignores_until: false,
         }
     }
 }
@@ -607,7 +610,7 @@ impl Repo {
             Err(m) => return self.error(verb, "badArgument", &m),
         };
         let lo = from.map_or(0, |f| self.items.partition_point(|i| i.datestamp < f));
-        let hi = until.map_or(self.items.len(), |u| self.items.partition_point(|i| i.datestamp <= u));
+        let hi = until.filter(|_| !self.spec.ignores_until).map_or(self.items.len(), |u| self.items.partition_point(|i| i.datestamp <= u));
         // Without a set, a page is a slice of the items: serving it costs
         // nothing in proportion to the size of the repository (the
         // benchmark serves up to 1M records).
