@@ -297,7 +297,8 @@ pub(crate) fn list_page<T>(
     records: bool,
     max_seq: i64,
     count: impl FnOnce() -> anyhow::Result<u64>,
-    fetch: impl FnOnce(i64, usize) -> anyhow::Result<Vec<T>>,
+    latest: impl FnOnce() -> anyhow::Result<i64>,
+    fetch: impl Fn(i64, i64, usize) -> anyhow::Result<Vec<T>>,
     seq: impl Fn(&T) -> i64,
     mut write: impl FnMut(&mut Vec<u8>, &T),
 ) -> anyhow::Result<Result<Vec<u8>, OaiError>> {
@@ -305,9 +306,22 @@ pub(crate) fn list_page<T>(
         Some(t) => t,
         None => count()?,
     };
-    let mut page = fetch(start.after, PAGE + 1)?;
+    let mut page = fetch(start.after, max_seq, PAGE + 1)?;
     if page.is_empty() && start.fresh {
         return Ok(Err(OaiError::new("noRecordsMatch", "no record matches these arguments")));
+    }
+    if page.is_empty() {
+        // What was left of the list changed after it began (stored again
+        // above its snapshot bound): the list goes on past the bound, with
+        // those newer versions, rather than end with a page of no record,
+        // which the protocol does not allow.
+        page = fetch(start.after, latest()?, PAGE + 1)?;
+        if page.is_empty() {
+            return Ok(Err(OaiError::new(
+                "badResumptionToken",
+                "the rest of this list is no longer in this repository (its records were removed); harvest again from your last responseDate",
+            )));
+        }
     }
     let more = page.len() > PAGE;
     page.truncate(PAGE);
@@ -359,7 +373,8 @@ fn list_records(store: &Store, service: &Service, repo: &Repository, list: &List
         records,
         max_seq,
         || Ok(store.served_count(&query)?),
-        |after, n| Ok(store.served_page(&query, after, n)?),
+        || Ok(store.last_stored_seq()?),
+        |after, bound, n| Ok(store.served_page(&checkpoints::ServedQuery { max_seq: bound, ..query.clone() }, after, n)?),
         |r| r.stored_seq,
         |out, r| push_record(out, service, repo, r, &namespace, records),
     )

@@ -170,3 +170,38 @@ fn an_answer_is_compressed_only_as_asked_and_says_it_varies() {
         assert_eq!(answer.headers().get(axum::http::header::VARY).map(|v| v.to_str().unwrap()), Some("Accept-Encoding"), "{accepts:?}");
     }
 }
+
+/// A list whose remaining records were all stored again after it began
+/// (their new versions above its snapshot bound) goes on with those new
+/// versions: a resumed page never holds no record, which the protocol
+/// does not allow.
+#[test]
+fn a_resumed_page_whose_records_all_changed_is_not_empty() {
+    let (mut store, repo) = store_with(150);
+    let first = ask(&store, &repo, "verb=ListIdentifiers&metadataPrefix=oai_dc");
+    assert_eq!(between(&first, "<header", "</header>").len(), 100);
+    let token = between(&first, "<resumptionToken", "</resumptionToken>")[0].split('>').nth(1).unwrap().to_string();
+    // Every record after the first page is stored again, changed.
+    let key = SourceKey { base_url: "http://origin/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None };
+    let source = store.source(&key, 0).unwrap();
+    let run = store.start_run(source.id, &RunPlan::default(), &Position::default(), 0).unwrap();
+    let ids: Vec<String> = (100..150).map(|i| if i % 7 == 3 { format!("plain-{i:04}") } else { format!("oai:origin:{i:04}") }).collect();
+    let sets = vec!["s0".to_string()];
+    let records = ids
+        .iter()
+        .map(|id| RecordIn {
+            identifier: id,
+            datestamp: "2001-01-02",
+            datestamp_unix: 978_393_600,
+            deleted: false,
+            sets: &sets,
+            metadata: Some(b"<dc xmlns=\"http://purl.org/dc/elements/1.1/\">changed</dc>"),
+            about: None,
+        })
+        .collect();
+    store.commit_page(run.id, &PageCommit::of_records(records, 1_700_000_100)).unwrap();
+    let rest =
+        ask(&store, &repo, &format!("verb=ListIdentifiers&resumptionToken={}", url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()));
+    assert_eq!(error_code(&rest), None, "{rest}");
+    assert_eq!(between(&rest, "<header", "</header>").len(), 50, "the changed records, in their new versions: {rest}");
+}

@@ -94,7 +94,8 @@ fn respond(store: &Store, service: &Service, wiki: &str, r: &Request, now: i64) 
                 records,
                 max_seq,
                 || Ok(store.served_wiki_count(wiki, max_seq, selection.from, selection.until)?),
-                |after, n| Ok(store.served_wiki_pages(wiki, after, max_seq, selection.from, selection.until, n)?),
+                || Ok(store.last_stored_seq()?),
+                |after, bound, n| Ok(store.served_wiki_pages(wiki, after, bound, selection.from, selection.until, n)?),
                 |p| p.stored_seq,
                 |out, p| push_page(out, service, wiki, p, &selection.prefix, records),
             );
