@@ -297,8 +297,8 @@ pub(crate) fn list_page<T>(
     records: bool,
     max_seq: i64,
     count: impl FnOnce() -> anyhow::Result<u64>,
-    latest: impl FnOnce() -> anyhow::Result<i64>,
-    fetch: impl Fn(i64, i64, usize) -> anyhow::Result<Vec<T>>,
+    // A page after a sequence, under a bound (`None`: the store's newest).
+    fetch: impl Fn(i64, Option<i64>, usize) -> anyhow::Result<Vec<T>>,
     seq: impl Fn(&T) -> i64,
     mut write: impl FnMut(&mut Vec<u8>, &T),
 ) -> anyhow::Result<Result<Vec<u8>, OaiError>> {
@@ -306,7 +306,7 @@ pub(crate) fn list_page<T>(
         Some(t) => t,
         None => count()?,
     };
-    let mut page = fetch(start.after, max_seq, PAGE + 1)?;
+    let mut page = fetch(start.after, Some(max_seq), PAGE + 1)?;
     if page.is_empty() && start.fresh {
         return Ok(Err(OaiError::new("noRecordsMatch", "no record matches these arguments")));
     }
@@ -315,7 +315,7 @@ pub(crate) fn list_page<T>(
         // above its snapshot bound): the list goes on past the bound, with
         // those newer versions, rather than end with a page of no record,
         // which the protocol does not allow.
-        page = fetch(start.after, latest()?, PAGE + 1)?;
+        page = fetch(start.after, None, PAGE + 1)?;
         if page.is_empty() {
             return Ok(Err(OaiError::new(
                 "badResumptionToken",
@@ -373,8 +373,13 @@ fn list_records(store: &Store, service: &Service, repo: &Repository, list: &List
         records,
         max_seq,
         || Ok(store.served_count(&query)?),
-        || Ok(store.last_stored_seq()?),
-        |after, bound, n| Ok(store.served_page(&checkpoints::ServedQuery { max_seq: bound, ..query.clone() }, after, n)?),
+        |after, bound, n| {
+            let max_seq = match bound {
+                Some(b) => b,
+                None => store.last_stored_seq()?,
+            };
+            Ok(store.served_page(&checkpoints::ServedQuery { max_seq, ..query.clone() }, after, n)?)
+        },
         |r| r.stored_seq,
         |out, r| push_record(out, service, repo, r, &namespace, records),
     )

@@ -94,8 +94,13 @@ fn respond(store: &Store, service: &Service, wiki: &str, r: &Request, now: i64) 
                 records,
                 max_seq,
                 || Ok(store.served_wiki_count(wiki, max_seq, selection.from, selection.until)?),
-                || Ok(store.last_stored_seq()?),
-                |after, bound, n| Ok(store.served_wiki_pages(wiki, after, bound, selection.from, selection.until, n)?),
+                |after, bound, n| {
+                    let bound = match bound {
+                        Some(b) => b,
+                        None => store.last_stored_seq()?,
+                    };
+                    Ok(store.served_wiki_pages(wiki, after, bound, selection.from, selection.until, n)?)
+                },
                 |p| p.stored_seq,
                 |out, p| push_page(out, service, wiki, p, &selection.prefix, records),
             );
