@@ -74,7 +74,12 @@ pub async fn serve(
     });
     let mut server_stop = stop_rx.clone();
     let watching = tokio::spawn(wikis.clone().watch(daemon.clone(), stop_rx.clone()));
-    let server = axum::serve(listener, control::router(daemon.clone(), wikis, token, console)).with_graceful_shutdown(async move {
+    // Clients of the control endpoint are bounded as the OAI-PMH server's are:
+    // idle connections can neither pile up nor take the descriptors the
+    // jobs need (a database, a lock, a harvest's sockets).
+    let guarded =
+        crate::serve::guard::GuardedListener::new(listener, settings.daemon.max_connections, Duration::from_secs(settings.daemon.client_timeout_secs.max(1)));
+    let server = axum::serve(guarded, control::router(daemon.clone(), wikis, token, console)).with_graceful_shutdown(async move {
         let _ = server_stop.wait_for(|s| *s).await;
     });
     let server = tokio::spawn(async move { server.await });

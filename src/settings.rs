@@ -112,11 +112,23 @@ pub struct DaemonSettings {
     pub grace_secs: u64,
     /// How often an idle wiki's session is checked (and kept alive), in seconds.
     pub check_wikis_secs: u64,
+    /// Connections to the control endpoint at once; more wait in the kernel's queue.
+    pub max_connections: usize,
+    /// A control connection that sends or takes no byte this long is closed, in seconds.
+    pub client_timeout_secs: u64,
 }
 
 impl Default for DaemonSettings {
     fn default() -> Self {
-        DaemonSettings { listen: "127.0.0.1:7878".into(), token_file: None, token_env: None, grace_secs: 60, check_wikis_secs: 300 }
+        DaemonSettings {
+            listen: "127.0.0.1:7878".into(),
+            token_file: None,
+            token_env: None,
+            grace_secs: 60,
+            check_wikis_secs: 300,
+            max_connections: 64,
+            client_timeout_secs: 30,
+        }
     }
 }
 

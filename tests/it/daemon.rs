@@ -280,6 +280,71 @@ async fn an_empty_or_short_token_is_refused_at_start_and_by_config_check() {
     }
 }
 
+/// Idle connections to the control endpoint cannot take the descriptors
+/// the jobs need: the daemon, held to 120 open files, keeps at most
+/// `[daemon] max_connections` of them while more than that hang (all the
+/// kernel queues), and its scheduled
+/// harvest (every second) opens its database and stores its records all
+/// the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_control_connections_never_starve_the_jobs_of_descriptors() {
+    let bed = Testbed::new(RepoSpec { records: 300, ..Default::default() });
+    let url = bed.spawn().await.unwrap();
+    let home = tempdir();
+    let cfg = config(home.path(), &url, "schedule = \"*/2 * * * * *\"\n");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("grace_secs = 3\n", "grace_secs = 3\nmax_connections = 8\nclient_timeout_secs = 60\n");
+    std::fs::write(&cfg, text).unwrap();
+    let port = free_port();
+    let exe = env!("CARGO_BIN_EXE_oai-mirror");
+    let mut c = std::process::Command::new("bash");
+    c.arg("-c")
+        .arg(format!("ulimit -n 120 && exec {exe} --config {} run --listen 127.0.0.1:{port}", cfg.display()))
+        .env("HOME", home.path())
+        .env("OAI_MIRROR_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(home.path().join("daemon.log")).unwrap());
+    let mut child = c.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the daemon did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let open = || std::fs::read_dir(format!("/proc/{}/fd", child.id())).map(|d| d.count()).unwrap_or(0);
+    let before = open();
+    // Past the kernel's queue a connect would wait for minutes: each gets a moment.
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut idle = Vec::new();
+    while idle.len() < 300
+        && let Ok(stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+    {
+        idle.push(stream);
+    }
+    assert!(idle.len() >= 120, "only {} connections made", idle.len());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let during = open();
+    assert!(during <= before + 8 + 4, "{} descriptors open with {} idle connections (was {before})", during, idle.len());
+    // The scheduled harvest runs and stores everything meanwhile.
+    let db = home.path().join("d.sqlite");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let stored = checkpoints::Store::open_read_only(&db).ok().and_then(|s| s.status().ok()).and_then(|s| s.first().map(|s| s.records)).unwrap_or(0);
+        if stored == 300 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the harvest did not store its records with idle connections open: {stored}\n{}",
+            std::fs::read_to_string(home.path().join("daemon.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let log = std::fs::read_to_string(home.path().join("daemon.log")).unwrap_or_default();
+    assert!(!log.contains("cannot open the database") && !log.contains("Too many open files"), "{log}");
+    drop(idle);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// A home whose config syncs the two test wikis as `[sync.ab]`, pages
 /// under a fresh prefix made from `name`, with `daemon` added to its
 /// `[daemon]` table: (home, config, prefix).
