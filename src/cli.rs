@@ -400,6 +400,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Harvest(args) => harvest::harvest(&settings, conns(), &db()?, args, cli.quiet).await,
         Command::Records { source, json } => records::records(&settings, &read(&db()?)?, source.as_deref(), json),
         Command::Record { identifier, source } => records::record(&settings, &read(&db()?)?, &identifier, source.as_deref()),
+        // A cursor is written to the store; a plain `cat` only reads it.
+        Command::Cat(args) if args.since_last.is_some() => records::cat(&settings, &open(&db()?)?, &args),
         Command::Cat(args) => records::cat(&settings, &read(&db()?)?, &args),
         Command::Forget { source, yes } => records::forget(&settings, &mut open(&db()?)?, &source, yes),
         Command::Status { json } => daemon::status(&settings, &db()?, json).await,

@@ -31,6 +31,9 @@ pub struct RecordFilter {
     /// Only records whose datestamp is at or before this (Unix seconds).
     pub until_unix: Option<i64>,
     pub deleted: Deleted,
+    /// Only versions stored after the first store sequence and up to the
+    /// second (a cursor's position and the store's newest when it began).
+    pub stored: Option<(i64, i64)>,
 }
 
 impl RecordFilter {
@@ -70,6 +73,24 @@ impl Store {
             .doing("looking up a source")
     }
 
+    /// Where the cursor `name` stands in the store's order (`None`: it
+    /// has not been used).
+    pub fn cat_cursor(&self, name: &str) -> Result<Option<i64>> {
+        self.conn().query_row("SELECT stored_seq FROM cat_cursor WHERE name = ?1", [name], |r| r.get(0)).optional().doing("reading a cursor")
+    }
+
+    /// Moves the cursor `name` to `stored_seq`.
+    pub fn set_cat_cursor(&self, name: &str, stored_seq: i64, now: i64) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO cat_cursor (name, stored_seq, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET stored_seq = excluded.stored_seq, updated_at = excluded.updated_at",
+                params![name, stored_seq, now],
+            )
+            .doing("moving a cursor")
+            .map(drop)
+    }
+
     /// Calls `each` with the latest version of every record `filter` takes,
     /// metadata included, in identifier order per repository; stops when
     /// `each` returns false. A record held by several sources of one
@@ -106,10 +127,12 @@ impl Store {
             let order = if group.len() == 1 { "identifier" } else { "identifier, datestamp_unix DESC" };
             let sql = format!(
                 "{columns} WHERE source_id IN ({ids}) AND (?1 IS NULL OR datestamp_unix >= ?1) AND (?2 IS NULL OR datestamp_unix <= ?2){deleted}
+                 AND (?3 IS NULL OR stored_seq > ?3) AND (?4 IS NULL OR stored_seq <= ?4)
                  ORDER BY {order}"
             );
             let mut stmt = self.conn().prepare(&sql).doing("listing records")?;
-            let mut rows = stmt.query(params![filter.from_unix, filter.until_unix]).doing("listing records")?;
+            let (after, upto) = filter.stored.unzip();
+            let mut rows = stmt.query(params![filter.from_unix, filter.until_unix, after, upto]).doing("listing records")?;
             let mut previous: Option<String> = None;
             while let Some(row) = rows.next().doing("listing records")? {
                 let row = record_from_row(row).doing("listing records")?;

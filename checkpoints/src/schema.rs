@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema/009_slices.sql"),
     include_str!("schema/010_console.sql"),
     include_str!("schema/011_seen.sql"),
+    include_str!("schema/012_cursors.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {

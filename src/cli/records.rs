@@ -149,6 +149,10 @@ pub struct CatArgs {
     /// Write one file per record into this directory instead (safe names, each written atomically)
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Only what was stored since the last `cat --since-last NAME` that ran to its end (everything, the
+    /// first time): a delta to hand on. The cursor NAME moves only when the output was written whole
+    #[arg(long, value_name = "NAME")]
+    pub since_last: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -178,11 +182,29 @@ pub(super) fn cat(settings: &Settings, store: &Store, args: &CatArgs) -> anyhow:
             DeletedArg::Exclude => Deleted::Exclude,
             DeletedArg::Only => Deleted::Only,
         },
+        stored: None,
+    };
+    // A delta: the versions stored after the cursor, up to the store's
+    // newest now (what is stored meanwhile comes next time).
+    let cursor = match &args.since_last {
+        Some(name) => Some((name.as_str(), store.last_stored_seq()?)),
+        None => None,
+    };
+    let filter = match cursor {
+        Some((name, upto)) => RecordFilter { stored: Some((store.cat_cursor(name)?.unwrap_or(0), upto)), ..filter },
+        None => filter,
+    };
+    let advance = |store: &Store| -> anyhow::Result<()> {
+        if let Some((name, upto)) = cursor {
+            store.set_cat_cursor(name, upto, chrono::Utc::now().timestamp())?;
+        }
+        Ok(())
     };
     let labels = labels(settings, &store.sources()?);
     let label = |id: i64| labels.get(&id).map_or("", String::as_str);
     if let Some(dir) = &args.dir {
-        return cat_to_dir(store, &filter, args.format, dir, &labels);
+        cat_to_dir(store, &filter, args.format, dir, &labels)?;
+        return advance(store);
     }
     // Large writes: a record is a few hundred bytes to a few KB.
     let mut out = BufWriter::with_capacity(1 << 18, super::terminal::stdout());
@@ -196,7 +218,12 @@ pub(super) fn cat(settings: &Settings, store: &Store, args: &CatArgs) -> anyhow:
     if args.format == Format::Xml {
         result = result.and_then(|()| out.write_all(records::XML_END.as_bytes()));
     }
-    finish(result.and_then(|()| out.flush()))
+    let result = result.and_then(|()| out.flush());
+    // Only a delta written whole moves its cursor (a reader gone, `| head`, did not get it all).
+    if result.is_ok() {
+        advance(store)?;
+    }
+    finish(result)
 }
 
 /// A file per record in `dir`, the directory kept as the selection says

@@ -711,3 +711,38 @@ async fn records_outside_the_range_asked_for_are_counted_and_said() {
     let text = home.ok(&["harvest", "bed", "--until", "2001-01-01"]).await;
     assert!(text.contains("76 outside the range asked for"), "{text}");
 }
+
+/// `cat --since-last NAME` hands on a delta: everything the first time,
+/// then only the versions stored since (changes and deletions alike); a
+/// cursor moves only when its output was written whole, and each name has
+/// its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cat_since_last_hands_on_only_what_changed() {
+    let bed = Testbed::new(RepoSpec { records: 100, deleted_every: 0, ..RepoSpec::default() });
+    let url = bed.spawn().await.unwrap();
+    let home = Home::new(&format!("[source.bed]\nurl = \"{url}\"\n"));
+    home.ok(&["harvest", "bed"]).await;
+    let delta = |name: &'static str| {
+        let home = &home;
+        async move { json_lines(&home.ok(&["cat", "--format", "jsonl", "--since-last", name]).await) }
+    };
+    assert_eq!(delta("partner").await.len(), 100, "everything, the first time");
+    assert_eq!(delta("partner").await.len(), 0, "nothing changed since");
+    bed.advance(chrono::TimeDelta::hours(1));
+    bed.touch(&[3, 4]);
+    bed.delete(5);
+    home.ok(&["harvest", "bed"]).await;
+    // A reader gone before the end: the cursor stays.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cut = home.cmd(&["cat", "--format", "jsonl", "--since-last", "partner"]);
+    cut.stdout(writer);
+    assert!(run(cut).await.status.success());
+    let changed = delta("partner").await;
+    let ids: Vec<(&str, bool)> = changed.iter().map(|r| (r["identifier"].as_str().unwrap(), r["deleted"].as_bool().unwrap())).collect();
+    assert_eq!(ids, [("oai:testbed.example:00000003", false), ("oai:testbed.example:00000004", false), ("oai:testbed.example:00000005", true)]);
+    assert_eq!(delta("partner").await.len(), 0);
+    assert_eq!(delta("another").await.len(), 100, "each name has its own cursor");
+    // A plain cat never writes: it works on a database this user may only read.
+    assert_eq!(json_lines(&home.ok(&["cat", "--format", "jsonl"]).await).len(), 100);
+}
