@@ -231,10 +231,11 @@ fn sources_status(settings: &Settings, store: &Store, db: &Path) -> anyhow::Resu
         writeln!(out, "  next from {}", s.source.next_from.as_deref().unwrap_or("(none: the next harvest is full)"))?;
         if let Some(r) = &s.last_run {
             let when = chrono::DateTime::from_timestamp(r.started_at, 0).map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string()).unwrap_or_default();
+            // Asked once: it looks at the harvest's lock file.
+            let state = run_state(db, &s.source, r);
             writeln!(
                 out,
-                "  last run  {} at {when}: {} records in {} pages, {} requests, from {}",
-                run_state(db, &s.source, r),
+                "  last run  {state} at {when}: {} records in {} pages, {} requests, from {}",
                 r.tally.records,
                 r.tally.pages,
                 r.tally.requests,
@@ -251,7 +252,7 @@ fn sources_status(settings: &Settings, store: &Store, db: &Path) -> anyhow::Resu
             if let Some(e) = &r.last_error {
                 writeln!(out, "  error     {e}")?;
             }
-            if run_state(db, &s.source, r) == "interrupted" {
+            if state == "interrupted" {
                 writeln!(out, "            the next harvest resumes it where it stopped")?;
             }
         }

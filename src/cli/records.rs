@@ -200,10 +200,11 @@ pub(super) fn cat(settings: &Settings, store: &Store, args: &CatArgs) -> anyhow:
         }
         Ok(())
     };
-    let labels = labels(settings, &store.sources()?);
+    let sources = store.sources()?;
+    let labels = labels(settings, &sources);
     let label = |id: i64| labels.get(&id).map_or("", String::as_str);
     if let Some(dir) = &args.dir {
-        cat_to_dir(store, &filter, args.format, dir, &labels)?;
+        cat_to_dir(store, &sources, &filter, args.format, dir, &labels)?;
         return advance(store);
     }
     // Large writes: a record is a few hundred bytes to a few KB.
@@ -231,7 +232,7 @@ pub(super) fn cat(settings: &Settings, store: &Store, args: &CatArgs) -> anyhow:
 /// removed when the files hold no deletions (`--deleted exclude`, or the
 /// payload format, which has nothing to write for one); otherwise its file
 /// says it is deleted. Run again after each harvest, the directory follows.
-fn cat_to_dir(store: &Store, filter: &RecordFilter, format: Format, dir: &Path, labels: &HashMap<i64, String>) -> anyhow::Result<()> {
+fn cat_to_dir(store: &Store, sources: &[Source], filter: &RecordFilter, format: Format, dir: &Path, labels: &HashMap<i64, String>) -> anyhow::Result<()> {
     let label = |id: i64| labels.get(&id).map_or("", String::as_str);
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     // Deleted records are walked even when they are not written: their
@@ -240,7 +241,7 @@ fn cat_to_dir(store: &Store, filter: &RecordFilter, format: Format, dir: &Path, 
     // Records of several sources (repositories, formats, sets) go into a
     // directory per source, named as `records` names it: one identifier in
     // three of them is three files, never one written three times.
-    let matching = store.sources()?.into_iter().filter(|s| filter.sources.is_empty() || filter.sources.contains(&s.id));
+    let matching = sources.iter().filter(|s| filter.sources.is_empty() || filter.sources.contains(&s.id));
     let several = matching.filter(|s| filter.prefix.as_ref().is_none_or(|p| *p == s.key.metadata_prefix)).count() > 1;
     let mut taken: HashMap<PathBuf, HashSet<String>> = HashMap::new();
     let mut whose: HashMap<PathBuf, (i64, String)> = HashMap::new();
