@@ -120,6 +120,9 @@ pub enum Command {
         /// Allow an address other than loopback
         #[arg(long)]
         allow_remote: bool,
+        /// Rename a served repository (its path /oai/OLD becomes /oai/NEW) and exit; names are otherwise kept whatever the config says
+        #[arg(long, num_args = 2, value_names = ["OLD", "NEW"])]
+        rename: Option<Vec<String>>,
     },
     /// List stored records: source, identifier, datestamp, deleted, sets
     #[command(after_help = "Examples:\n  oai-mirror records --source arxiv-cs | head\n  oai-mirror records --json")]
@@ -405,7 +408,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cat(args) => records::cat(&settings, &read(&db()?)?, &args),
         Command::Forget { source, yes } => records::forget(&settings, &mut open(&db()?)?, &source, yes),
         Command::Status { json } => daemon::status(&settings, &db()?, json).await,
-        Command::Serve { listen, allow_remote } => daemon::serve(settings.clone(), db()?, listen.as_deref(), allow_remote).await,
+        Command::Serve { listen, allow_remote, rename } => daemon::serve(settings.clone(), db()?, listen.as_deref(), allow_remote, rename.as_deref()).await,
         Command::Notify { dry_run } => daemon::notify(&settings, std::io::stdin().lock(), dry_run).await,
         Command::Run { listen, allow_remote } => daemon::run(settings.clone(), db()?, listen.as_deref(), allow_remote).await,
         Command::Wiki(WikiCommand::Check { name, api, user, password_file }) => wiki::check(&settings, name, api, user, password_file).await,

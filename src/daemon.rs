@@ -43,8 +43,14 @@ pub async fn serve(
     let jobs = crate::jobs::resolve_all(&settings)?;
     // Opened once here so that a database that cannot be opened or migrated
     // stops the start, not every run.
-    let opened = db.clone();
-    tokio::task::spawn_blocking(move || Store::open(&opened)).await.context("opening the database panicked")??;
+    let (opened, naming) = (db.clone(), settings.clone());
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut store = Store::open(&opened)?;
+        // Served repositories keep the names they were first given.
+        crate::serve::name_repositories(&naming, &mut store)
+    })
+    .await
+    .context("opening the database panicked")??;
     let grace = Duration::from_secs(settings.daemon.grace_secs);
     let settings_serve = match &settings.serve {
         Some(serve) => {

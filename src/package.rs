@@ -368,6 +368,14 @@ pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imp
         .ok_or_else(|| anyhow::anyhow!("{shown} changed while it was read: its {XML} is gone"))?;
     let hashing = HashingReader { inner: entry, hasher: Sha256::new() };
     let mut pages = xml::PageReader::new(BufReader::new(flate2::read::GzDecoder::new(hashing)), MAX_PAGE);
+    // A follow-up package's deletions come first, in the manifest's order:
+    // at the origin they were made before the pages' newest state, which
+    // may put another page on a deleted one's title.
+    if manifest.follows.is_some() {
+        for chunk in manifest.deletions.chunks(BATCH) {
+            apply(&mut write, chunk.iter().map(|d| Incoming::Deleted { pageid: d.page }).collect(), &mut done)?;
+        }
+    }
     let mut seen = HashSet::new();
     let mut batch = Vec::with_capacity(BATCH);
     loop {
@@ -389,9 +397,10 @@ pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imp
             break;
         }
     }
+    // A full package deletes every page it does not hold, known once read.
     let removed: Vec<u64> = match manifest.follows {
         None => write.live_page_ids()?.into_iter().filter(|id| !seen.contains(id)).collect(),
-        Some(_) => manifest.deletions.iter().map(|d| d.page).collect(),
+        Some(_) => Vec::new(),
     };
     for ids in removed.chunks(BATCH) {
         apply(&mut write, ids.iter().map(|&pageid| Incoming::Deleted { pageid }).collect(), &mut done)?;

@@ -29,7 +29,7 @@ pub mod request;
 pub mod token;
 pub mod wiki;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -57,35 +57,59 @@ pub struct Repository {
     pub sources: Vec<Source>,
 }
 
-/// The repositories the store holds, each named as the config names a
-/// source of its base URL (the first by name), else after its host and
-/// path (`export.arxiv.org-oai2`). Names are unique: a name taken already
-/// (two URLs differing only in a trailing slash, or a config's name) gets
-/// `-2`, `-3` … in the order of the base URLs, config names first.
-pub fn repositories(settings: &Settings, sources: Vec<Source>) -> Vec<Repository> {
+/// The repositories the store serves, each under the name the store gave
+/// its base URL (see [`name_repositories`]): a served path never moves
+/// under its harvesters when the config changes. A base URL not named yet
+/// (a store no writer has named since it was upgraded) is shown under the
+/// name it would be given.
+pub fn repositories(settings: &Settings, sources: Vec<Source>, names: &HashMap<String, String>) -> Vec<Repository> {
     let mut by_url: BTreeMap<String, Vec<Source>> = BTreeMap::new();
     for s in sources {
         by_url.entry(s.key.base_url.clone()).or_default().push(s);
     }
-    let named: Vec<Option<String>> = by_url.keys().map(|origin| settings.source.iter().find(|(_, s)| s.url == *origin).map(|(name, _)| name.clone())).collect();
-    let mut taken: std::collections::HashSet<String> = named.iter().flatten().cloned().collect();
+    let mut taken: std::collections::HashSet<String> = names.values().cloned().collect();
+    let mut unnamed: Vec<&String> = by_url.keys().filter(|u| !names.contains_key(*u)).collect();
+    unnamed.sort_by_key(|u| std::cmp::Reverse(wanted_names(settings, u).len()));
+    let mut given: HashMap<String, String> = HashMap::new();
+    for origin in unnamed {
+        let wanted = wanted_names(settings, origin);
+        let name = wanted.iter().find(|w| !taken.contains(*w)).cloned().unwrap_or_else(|| {
+            let base = wanted.last().cloned().unwrap_or_default();
+            (2..).map(|n| format!("{base}-{n}")).find(|n| !taken.contains(n)).expect("a free name")
+        });
+        taken.insert(name.clone());
+        given.insert(origin.clone(), name);
+    }
     by_url
         .into_iter()
-        .zip(named)
-        .map(|((origin, sources), named)| {
-            let name = named.unwrap_or_else(|| {
-                let base = slug(&origin);
-                let mut name = base.clone();
-                let mut n = 2;
-                while !taken.insert(name.clone()) {
-                    name = format!("{base}-{n}");
-                    n += 1;
-                }
-                name
-            });
+        .map(|(origin, sources)| {
+            let name = names.get(&origin).or_else(|| given.get(&origin)).cloned().unwrap_or_default();
             Repository { name, origin, sources }
         })
         .collect()
+}
+
+/// The names a base URL asks for, best first: what the config calls a
+/// source of it (the first by name), then its host and path
+/// (`export.arxiv.org-oai2`). A name taken already gets `-2`, `-3` …
+pub fn wanted_names(settings: &Settings, base_url: &str) -> Vec<String> {
+    let mut wanted: Vec<String> = settings.source.iter().filter(|(_, s)| s.url == base_url).map(|(name, _)| name.clone()).take(1).collect();
+    wanted.push(slug(base_url));
+    wanted
+}
+
+/// Gives every served base URL that has none its name, kept from then on
+/// (done when serving starts and after each harvest).
+pub fn name_repositories(settings: &Settings, store: &mut Store) -> anyhow::Result<()> {
+    let names = store.served_names()?;
+    let urls: std::collections::BTreeSet<String> = store.served_sources()?.into_iter().map(|s| s.key.base_url).filter(|u| !names.contains_key(u)).collect();
+    let mut urls: Vec<String> = urls.into_iter().collect();
+    // Those the config names first: their names are theirs.
+    urls.sort_by_key(|u| std::cmp::Reverse(wanted_names(settings, u).len()));
+    for url in urls {
+        store.claim_served_name(&url, &wanted_names(settings, &url))?;
+    }
+    Ok(())
 }
 
 /// A base URL as a path segment: its host and path, other characters `-`.
@@ -450,7 +474,7 @@ impl Server {
                 let now = chrono::Utc::now().timestamp() - 1;
                 match &what {
                     Served::Repository(name) => {
-                        let repos = repositories(&this.settings, store.sources()?);
+                        let repos = repositories(&this.settings, store.served_sources()?, &store.served_names()?);
                         let Some(repo) = repos.into_iter().find(|r| r.name == *name) else { return Ok(None) };
                         answer(&store, &this.service, &repo, &arguments, now).map(Some)
                     }
@@ -571,7 +595,7 @@ async fn list_repositories(State(s): State<Server>) -> Response {
     let this = s.clone();
     let listed = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
         let store = Store::open_read_only(&this.db)?;
-        let repos = repositories(&this.settings, store.sources()?);
+        let repos = repositories(&this.settings, store.served_sources()?, &store.served_names()?);
         let mut text: String = repos.iter().map(|r| format!("{}\t{}\n", this.service.base_url(r), r.origin)).collect();
         for wiki in store.wiki_names()? {
             text.push_str(&format!("{}/oai/wiki/{wiki}\t[wiki.{wiki}]\n", this.service.public_url.trim_end_matches('/')));

@@ -35,6 +35,8 @@ pub enum Error {
     NoSuchRun(i64),
     #[error("harvest run {run} has no slice {slice} (or it was split once begun)")]
     NoSuchSlice { run: i64, slice: i64 },
+    #[error("the served name {0} is taken by another repository: choose another")]
+    NameTaken(String),
     #[error("the stored metadata of record {identifier} cannot be read or written: {detail}")]
     Metadata { identifier: String, detail: String },
     #[error("the compression dictionary {id} cannot be used: {detail}")]

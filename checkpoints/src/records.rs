@@ -1,9 +1,11 @@
 //! Getting records out: every matching record, the latest version of each,
 //! streamed without loading them all; and forgetting a source.
 
+use std::collections::HashMap;
+
 use rusqlite::{OptionalExtension, params};
 
-use crate::error::{Doing, Result};
+use crate::error::{Doing, Error, Result};
 use crate::store::{RECORD_COLUMNS, RECORD_HEADER_COLUMNS, Source, SourceKey, Store, StoredRecord, WriteTransaction, record_from_row};
 
 /// Which deleted records a listing takes.
@@ -59,13 +61,13 @@ fn groups(sources: Vec<Source>) -> Vec<Vec<i64>> {
 }
 
 impl Store {
-    /// The source with exactly this key, if it was ever harvested; unlike
-    /// [`Store::source`], never creates one.
+    /// The source with exactly this key, if it is harvested (not
+    /// forgotten); unlike [`Store::source`], never creates one.
     pub fn find_source(&self, key: &SourceKey) -> Result<Option<Source>> {
         let set = key.set_spec.clone().unwrap_or_default();
         self.conn()
             .query_row(
-                "SELECT id, granularity, next_from FROM source WHERE base_url = ?1 AND metadata_prefix = ?2 AND set_spec = ?3",
+                "SELECT id, granularity, next_from FROM source WHERE base_url = ?1 AND metadata_prefix = ?2 AND set_spec = ?3 AND forgotten_at IS NULL",
                 params![key.base_url, key.metadata_prefix, set],
                 |r| Ok(Source { id: r.get(0)?, key: key.clone(), granularity: r.get(1)?, next_from: r.get(2)? }),
             )
@@ -151,27 +153,93 @@ impl Store {
         Ok(())
     }
 
-    /// Removes a source with its records, runs and compression
-    /// dictionaries, in one transaction. Returns how many records went.
-    pub fn forget_source(&mut self, source_id: i64) -> Result<u64> {
+    /// Forgets a source, in one transaction: its runs, dictionaries and
+    /// metadata go, and each of its records stays only as a deletion (its
+    /// identifier, sets and datestamp), stored anew, so that a harvester of
+    /// the served repository learns of it as Identify promises
+    /// (`deletedRecord=persistent`). The source is no longer listed;
+    /// harvesting it again brings it back. Returns how many records it had.
+    pub fn forget_source(&mut self, source_id: i64, now: i64) -> Result<u64> {
+        let clock = self.clock.clone();
         let tx = self.conn_mut().write_transaction().doing("forgetting a source")?;
-        let records = tx.execute("DELETE FROM record WHERE source_id = ?1", [source_id]).doing("deleting the source's records")?;
+        let records: i64 =
+            tx.query_row("SELECT COUNT(*) FROM record WHERE source_id = ?1", [source_id], |r| r.get(0)).doing("counting the source's records")?;
+        let live: Vec<i64> = tx
+            .prepare("SELECT id FROM record WHERE source_id = ?1 AND deleted = 0 ORDER BY id")
+            .and_then(|mut q| q.query_map([source_id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>())
+            .doing("listing the source's records")?;
+        tx.execute("UPDATE record SET metadata = NULL, metadata_codec = 'raw', metadata_dictionary = NULL WHERE source_id = ?1", [source_id])
+            .doing("removing the source's metadata")?;
+        let (mut seq, last_at): (i64, i64) =
+            tx.query_row("SELECT last_seq, last_at FROM store_clock WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).doing("reading the store clock")?;
+        let stored_at = Store::store_time(&clock, last_at);
+        {
+            let mut mark = tx.prepare("UPDATE record SET deleted = 1, stored_seq = ?2, stored_at = ?3 WHERE id = ?1").doing("marking a record deleted")?;
+            for id in live {
+                seq += 1;
+                mark.execute(params![id, seq, stored_at]).doing("marking a record deleted")?;
+            }
+        }
+        tx.execute("UPDATE store_clock SET last_seq = ?1, last_at = ?2 WHERE id = 1", params![seq, stored_at]).doing("saving the store clock")?;
         tx.execute("DELETE FROM run WHERE source_id = ?1", [source_id]).doing("deleting the source's runs")?;
         tx.execute("DELETE FROM metadata_dictionary WHERE source_id = ?1", [source_id]).doing("deleting the source's dictionaries")?;
-        // What the repository declared goes with its last source.
-        for table in ["origin_format", "origin_set"] {
-            tx.execute(
-                &format!(
-                    "DELETE FROM {table} WHERE base_url = (SELECT base_url FROM source WHERE id = ?1)
-                     AND NOT EXISTS (SELECT 1 FROM source other WHERE other.base_url = {table}.base_url AND other.id <> ?1)"
-                ),
-                [source_id],
-            )
-            .doing("deleting what the repository declared")?;
-        }
-        tx.execute("DELETE FROM source WHERE id = ?1", [source_id]).doing("deleting the source")?;
+        tx.execute("UPDATE source SET forgotten_at = ?2, next_from = NULL, granularity = NULL WHERE id = ?1", params![source_id, now])
+            .doing("forgetting the source")?;
         tx.commit().doing("forgetting a source")?;
+        self.packers.remove(&source_id);
         Ok(records as u64)
+    }
+
+    /// The served names given so far, by origin base URL.
+    pub fn served_names(&self) -> Result<HashMap<String, String>> {
+        let mut stmt = self.conn().prepare("SELECT base_url, name FROM served_name").doing("reading served names")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).doing("reading served names")?;
+        rows.collect::<rusqlite::Result<_>>().doing("reading served names")
+    }
+
+    /// The served name of `base_url`: the one it was given, else the first
+    /// of `wanted` no other repository has, else the last with `-2`, `-3` …
+    pub fn claim_served_name(&mut self, base_url: &str, wanted: &[String]) -> Result<String> {
+        let tx = self.conn_mut().write_transaction().doing("naming a served repository")?;
+        let given: Option<String> =
+            tx.query_row("SELECT name FROM served_name WHERE base_url = ?1", [base_url], |r| r.get(0)).optional().doing("reading a served name")?;
+        if let Some(name) = given {
+            return Ok(name);
+        }
+        let taken = |name: &str| -> Result<bool> {
+            tx.query_row("SELECT 1 FROM served_name WHERE name = ?1", [name], |_| Ok(())).optional().doing("reading a served name").map(|f| f.is_some())
+        };
+        let mut chosen = None;
+        for w in wanted {
+            if !taken(w)? {
+                chosen = Some(w.clone());
+                break;
+            }
+        }
+        let chosen = match chosen {
+            Some(c) => c,
+            None => {
+                let base = wanted.last().cloned().unwrap_or_else(|| "repository".into());
+                let mut n = 2;
+                while taken(&format!("{base}-{n}"))? {
+                    n += 1;
+                }
+                format!("{base}-{n}")
+            }
+        };
+        tx.execute("INSERT INTO served_name (base_url, name) VALUES (?1, ?2)", params![base_url, chosen]).doing("saving a served name")?;
+        tx.commit().doing("naming a served repository")?;
+        Ok(chosen)
+    }
+
+    /// Renames a served repository: its harvesters must be told the new
+    /// base URL (the old one answers 404, its resumption tokens with it).
+    pub fn rename_served(&self, old: &str, new: &str) -> Result<bool> {
+        match self.conn().execute("UPDATE served_name SET name = ?2 WHERE name = ?1", params![old, new]) {
+            Ok(n) => Ok(n == 1),
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => Err(Error::NameTaken(new.to_string())),
+            Err(source) => Err(Error::Sqlite { doing: "renaming a served repository".into(), source }),
+        }
     }
 }
 

@@ -195,9 +195,8 @@ impl Store {
         let tx = self.conn.write_transaction().doing("storing a page")?;
         // Under the write lock: the store's sequence and time go on from
         // the last ones given out, and its time never goes back.
-        let (mut seq, stored_at): (i64, i64) =
+        let (mut seq, last_at): (i64, i64) =
             tx.query_row("SELECT last_seq, last_at FROM store_clock WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).doing("reading the store clock")?;
-        let stored_at = stored_at.max(pages.first().map_or(0, |p| p.now));
         let source_id: i64 = tx
             .prepare_cached("SELECT source_id FROM run WHERE id = ?1")
             .and_then(|mut q| q.query_row([run_id], |r| r.get(0)).optional())
@@ -216,6 +215,9 @@ impl Store {
                 new_packer.as_mut()
             }
         };
+        // The time is read now, after waiting for the lock and training a
+        // dictionary: only the inserts and the commit come after it.
+        let stored_at = Store::store_time(&self.clock, last_at);
         {
             let mut upsert = tx.prepare_cached(UPSERT_RECORD).doing("storing a record")?;
             // A slice's page moves its slice, not the run's own position.
@@ -352,7 +354,7 @@ impl Store {
         if vanished {
             let (mut seq, last_at): (i64, i64) =
                 tx.query_row("SELECT last_seq, last_at FROM store_clock WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).doing("reading the store clock")?;
-            let stored_at = last_at.max(now);
+            let stored_at = Store::store_time(&self.clock, last_at);
             let ids: Vec<i64> = tx
                 .prepare("SELECT record.id FROM record JOIN run ON run.id = ?1 WHERE record.source_id = run.source_id AND record.deleted = 0 AND record.seen_run IS NOT ?1 ORDER BY record.id")
                 .and_then(|mut q| q.query_map([run_id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>())

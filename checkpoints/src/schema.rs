@@ -14,7 +14,9 @@
 //! (each revision's store sequence, a log of page states, the packages
 //! exported and imported), version 9 the slices of a run harvested in
 //! parallel, version 10 the daemon's recent runs of each job and each
-//! conflict's base.
+//! conflict's base, version 11 the run that last saw each record, version
+//! 12 `cat`'s named cursors, version 13 served repository names and
+//! forgotten sources.
 
 use rusqlite::Connection;
 
@@ -34,6 +36,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema/010_console.sql"),
     include_str!("schema/011_seen.sql"),
     include_str!("schema/012_cursors.sql"),
+    include_str!("schema/013_served_names.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {

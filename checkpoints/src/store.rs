@@ -62,6 +62,16 @@ pub struct Store {
     pub(crate) packers: HashMap<i64, Packer>,
     /// Reading takes `&self`; decompressors are made on first use.
     unpackers: RefCell<Unpackers>,
+    /// The time written into `stored_at` (Unix seconds): the system's,
+    /// unless a test sets another (see [`Store::set_clock`]).
+    pub(crate) clock: Clock,
+}
+
+/// What [`Store`] asks for the time.
+pub(crate) type Clock = std::sync::Arc<dyn Fn() -> i64 + Send + Sync>;
+
+fn system_clock() -> Clock {
+    std::sync::Arc::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64))
 }
 
 impl Store {
@@ -116,7 +126,21 @@ impl Store {
             }
             Err(e) => return Err(e.on_open(path)),
         };
-        Ok(Store { conn, packers: HashMap::new(), unpackers: RefCell::default() })
+        Ok(Store { conn, packers: HashMap::new(), unpackers: RefCell::default(), clock: system_clock() })
+    }
+
+    /// Replaces the clock that store times are read from (tests hold time
+    /// still or move it on by hand).
+    pub fn set_clock(&mut self, clock: impl Fn() -> i64 + Send + Sync + 'static) {
+        self.clock = std::sync::Arc::new(clock);
+    }
+
+    /// The store's time for a write about to commit: never before the last
+    /// one given out. Read inside the write transaction, after its work,
+    /// so that a reader who began before the commit, and answered with a
+    /// time a second before its own start, is never past it (see `served`).
+    pub(crate) fn store_time(clock: &Clock, last_at: i64) -> i64 {
+        last_at.max(clock())
     }
 
     pub fn open_in_memory() -> Result<Store> {
@@ -144,7 +168,7 @@ impl Store {
         // (bench/run.sh, interleaved runs of 64 to 1000 pages).
         conn.pragma_update(None, "wal_autocheckpoint", 256).doing("setting the checkpoint interval")?;
         conn.pragma_update(None, "foreign_keys", "ON").doing("enabling foreign keys")?;
-        let mut store = Store { conn, packers: HashMap::new(), unpackers: RefCell::default() };
+        let mut store = Store { conn, packers: HashMap::new(), unpackers: RefCell::default(), clock: system_clock() };
         schema::migrate(&mut store.conn, path)?;
         Ok(store)
     }
@@ -167,13 +191,13 @@ impl Store {
         self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).doing("reading the schema version")
     }
 
-    /// The source's row, created if new.
+    /// The source's row, created if new, brought back if forgotten.
     pub fn source(&self, key: &SourceKey, now: i64) -> Result<Source> {
         let set = key.set_spec.clone().unwrap_or_default();
         self.conn
             .execute(
                 "INSERT INTO source (base_url, metadata_prefix, set_spec, created_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (base_url, metadata_prefix, set_spec) DO NOTHING",
+                 ON CONFLICT (base_url, metadata_prefix, set_spec) DO UPDATE SET forgotten_at = NULL",
                 params![key.base_url, key.metadata_prefix, set, now],
             )
             .doing("adding a source")?;
@@ -191,12 +215,18 @@ impl Store {
     }
 
     pub fn sources(&self) -> Result<Vec<Source>> {
+        self.sources_where("forgotten_at IS NULL", rusqlite::params![])
+    }
+
+    /// Every source whose records are served: the harvested ones and the
+    /// forgotten ones, whose records are served as deletions.
+    pub fn served_sources(&self) -> Result<Vec<Source>> {
         self.sources_where("1", rusqlite::params![])
     }
 
     /// The sources harvested from `base_url` (one per prefix and set).
     pub fn sources_at(&self, base_url: &str) -> Result<Vec<Source>> {
-        self.sources_where("base_url = ?1", rusqlite::params![base_url])
+        self.sources_where("base_url = ?1 AND forgotten_at IS NULL", rusqlite::params![base_url])
     }
 
     fn sources_where(&self, condition: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Source>> {

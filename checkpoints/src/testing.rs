@@ -16,6 +16,8 @@ pub(crate) struct Given<'a> {
 /// Commits `records` as one page of a new run of the source of `key`, at
 /// store time `now`; returns the source's id.
 pub(crate) fn commit(store: &mut Store, key: &SourceKey, now: i64, records: &[Given<'_>]) -> i64 {
+    // The store's clock says `now` while these are stored.
+    store.set_clock(move || now);
     let source = store.source(key, 0).unwrap();
     let run = store.start_run(source.id, &RunPlan::default(), &Position::default(), now).unwrap();
     let sets: Vec<Vec<String>> = records.iter().map(|r| r.sets.iter().map(|s| s.to_string()).collect()).collect();

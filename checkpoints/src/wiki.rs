@@ -147,12 +147,12 @@ impl Store {
     /// Starts a write transaction on a wiki's pages: the batches applied in
     /// it are committed together by [`WikiWrite::finish`], or not at all.
     pub fn begin_wiki_write(&mut self, wiki: &str, now: i64) -> Result<WikiWrite<'_>> {
-        let tx = self.conn_mut().write_transaction().doing("applying a batch")?;
+        let tx = self.conn.write_transaction().doing("applying a batch")?;
         // Every page this write changes gets the next store sequence, and
         // the store's time, which never goes back (see `served`).
-        let (seq, stored_at): (i64, i64) =
+        let (seq, last_at): (i64, i64) =
             tx.query_row("SELECT last_seq, last_at FROM store_clock WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).doing("reading the store clock")?;
-        Ok(WikiWrite { tx, wiki: wiki.to_string(), seq, stored_at: stored_at.max(now), now })
+        Ok(WikiWrite { tx, wiki: wiki.to_string(), first_seq: seq, seq, last_at, clock: self.clock.clone(), now })
     }
 
     pub fn wiki_feed(&self, wiki: &str, feed: &str) -> Result<FeedState> {
@@ -254,9 +254,13 @@ fn lookup(conn: &rusqlite::Connection, wiki: &str, ids: &[u64], titles: &[(i64, 
 pub struct WikiWrite<'s> {
     pub(crate) tx: rusqlite::Transaction<'s>,
     pub(crate) wiki: String,
-    /// The last store sequence given out.
+    /// The last store sequence given out before this write, and since.
+    first_seq: i64,
     seq: i64,
-    stored_at: i64,
+    /// The store's time before this write; the write's own is read when
+    /// it commits (a package's write may take minutes).
+    last_at: i64,
+    clock: crate::store::Clock,
     now: i64,
 }
 
@@ -268,7 +272,9 @@ impl WikiWrite<'_> {
 
     /// Applies a planned batch's operations, in order.
     pub fn apply(&mut self, ops: &[PageOp]) -> Result<()> {
-        let (tx, wiki, now, stored_at) = (&self.tx, self.wiki.as_str(), self.now, self.stored_at);
+        // Rows get the store's time before this write for now; `finish`
+        // gives them the time of the commit.
+        let (tx, wiki, now, stored_at) = (&self.tx, self.wiki.as_str(), self.now, self.last_at);
         for op in ops {
             self.seq += 1;
             let seq = self.seq;
@@ -289,9 +295,11 @@ impl WikiWrite<'_> {
                     .doing("moving a page aside")?;
                     *pageid
                 }
+                // A deleted page claims no title: one moved aside first is
+                // displaced no more, and its deletion is served.
                 PageOp::Delete { pageid } => {
                     tx.execute(
-                        "UPDATE wiki_page SET deleted = 1, updated_at = ?3, stored_seq = ?4, stored_at = ?5 WHERE wiki = ?1 AND page_id = ?2",
+                        "UPDATE wiki_page SET deleted = 1, displaced = 0, updated_at = ?3, stored_seq = ?4, stored_at = ?5 WHERE wiki = ?1 AND page_id = ?2",
                         params![wiki, *pageid as i64, now, seq, stored_at],
                     )
                     .doing("marking a page deleted")?;
@@ -352,7 +360,13 @@ impl WikiWrite<'_> {
     /// feed's new checkpoint.
     pub fn finish(self, feed: Option<(&str, &FeedState)>) -> Result<()> {
         let tx = self.tx;
-        tx.execute("UPDATE store_clock SET last_seq = ?1, last_at = ?2 WHERE id = 1", params![self.seq, self.stored_at]).doing("saving the store clock")?;
+        let stored_at = Store::store_time(&self.clock, self.last_at);
+        tx.execute(
+            "UPDATE wiki_page SET stored_at = ?4 WHERE wiki = ?1 AND stored_seq > ?2 AND stored_seq <= ?3",
+            params![self.wiki, self.first_seq, self.seq, stored_at],
+        )
+        .doing("dating the pages written")?;
+        tx.execute("UPDATE store_clock SET last_seq = ?1, last_at = ?2 WHERE id = 1", params![self.seq, stored_at]).doing("saving the store clock")?;
         if let Some((feed, state)) = feed {
             tx.execute(
                 "INSERT INTO wiki_feed (wiki, feed, next_from, token, run_start, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)

@@ -66,17 +66,49 @@ pub(super) async fn notify(settings: &Settings, mut input: impl std::io::Read, d
 }
 
 /// `serve`: the store over OAI-PMH until SIGTERM or SIGINT.
-pub(super) async fn serve(settings: Settings, db: PathBuf, listen: Option<&str>, allow_remote: bool) -> anyhow::Result<()> {
+pub(super) async fn serve(settings: Settings, db: PathBuf, listen: Option<&str>, allow_remote: bool, rename: Option<&[String]>) -> anyhow::Result<()> {
+    if let Some([old, new]) = rename {
+        return rename_served(&db, old, new).await;
+    }
     let configured = settings.serve.clone().unwrap_or_default();
     let addr = crate::daemon::checked_address(listen.unwrap_or(&configured.listen), allow_remote, "the OAI-PMH server")?;
     // The database must be there to be served; opening it says so if not.
     let check = db.clone();
     tokio::task::spawn_blocking(move || Store::open_read_only(&check)).await??;
+    // Served names are given once and kept; a store this process may not
+    // write is served under the names it would be given.
+    let (naming, named_settings) = (db.clone(), settings.clone());
+    let named = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut store = Store::open(&naming)?;
+        crate::serve::name_repositories(&named_settings, &mut store)
+    })
+    .await?;
+    if let Err(e) = named {
+        tracing::warn!(error = %format!("{e:#}"), "served names could not be kept in the database: repositories are served under the names they would be given");
+    }
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
     let bound = listener.local_addr()?;
     tracing::info!(addr = %bound, "serving the store over OAI-PMH: GET /oai lists the repositories, /oai/NAME serves one");
     let server = crate::serve::Server::new(std::sync::Arc::new(settings), db, format!("http://{bound}"));
     server.run(listener, crate::daemon::shutdown_signals()).await?;
+    Ok(())
+}
+
+/// Renames a served repository, saying what that breaks.
+async fn rename_served(db: &Path, old: &str, new: &str) -> anyhow::Result<()> {
+    if new.is_empty() || !new.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) || new == "wiki" {
+        anyhow::bail!("{new:?} cannot be a served name: use letters, digits, '.', '_' and '-' (and not \"wiki\")");
+    }
+    let db = db.to_path_buf();
+    let (o, n) = (old.to_string(), new.to_string());
+    let renamed = tokio::task::spawn_blocking(move || Store::open(&db)?.rename_served(&o, &n)).await??;
+    if !renamed {
+        anyhow::bail!("no served repository is named {old:?}: `curl http://HOST:PORT/oai` lists them");
+    }
+    writeln!(
+        super::terminal::stdout(),
+        "renamed /oai/{old} to /oai/{new}: its harvesters must be told the new base URL (the old one now answers 404, and their resumption tokens end with it)"
+    )?;
     Ok(())
 }
 

@@ -304,9 +304,9 @@ pub(super) fn forget(settings: &Settings, store: &mut Store, name: &str, yes: bo
     if !yes {
         use std::io::IsTerminal;
         if !std::io::stdin().is_terminal() {
-            bail!("forgetting {} removes its records for good: pass --yes to confirm", listed.join(", "));
+            bail!("forgetting {} removes its records' metadata and runs for good (served, they stay as deletions): pass --yes to confirm", listed.join(", "));
         }
-        eprint!("Forget {}, with its records and runs? [y/N] ", listed.join(", "));
+        eprint!("Forget {}, with its records' metadata and runs? Served, its records stay as deletions. [y/N] ", listed.join(", "));
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
@@ -314,8 +314,8 @@ pub(super) fn forget(settings: &Settings, store: &mut Store, name: &str, yes: bo
         }
     }
     for s in &sources {
-        let records = store.forget_source(s.id)?;
-        writeln!(super::terminal::stdout(), "forgot {}: {records} records", labels[&s.id])?;
+        let records = store.forget_source(s.id, chrono::Utc::now().timestamp())?;
+        writeln!(super::terminal::stdout(), "forgot {}: {records} records (served from now on as deletions)", labels[&s.id])?;
     }
     Ok(())
 }

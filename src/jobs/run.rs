@@ -139,6 +139,9 @@ pub async fn harvest(
     };
     let described = crate::util::blocking(|| crate::util::lock(&store).origin_formats(&job.source.base_url).map(|f| !f.is_empty()))?;
     let summary = harvest::harvest(store.clone(), &client, &request, progress).await.with_context(|| format!("harvesting {name}"))?;
+    // Its served name is given on the first harvest and kept from then on.
+    let wanted = crate::serve::wanted_names(settings, &job.source.base_url);
+    crate::util::blocking(|| crate::util::lock(&store).claim_served_name(&job.source.base_url, &wanted))?;
     // Serving declares each origin's formats and sets as the origin did:
     // asked on a repository's first harvest (two requests), and again on a
     // full one. Not getting them fails nothing: serving falls back to what

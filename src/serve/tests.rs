@@ -6,6 +6,7 @@ use super::*;
 /// sets `s0`/`s1`), some with identifiers outside any URI scheme.
 fn store_with(n: usize) -> (Store, Repository) {
     let mut store = Store::open_in_memory().unwrap();
+    store.set_clock(|| 1_700_000_000);
     let key = SourceKey { base_url: "http://origin/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None };
     let source = store.source(&key, 0).unwrap();
     let run = store.start_run(source.id, &RunPlan::default(), &Position::default(), 0).unwrap();
@@ -136,7 +137,7 @@ fn repositories_are_named_by_the_config_else_by_their_url() {
     arxiv.key.base_url = "https://export.arxiv.org/oai2".into();
     arxiv.id = 99;
     sources.push(arxiv);
-    let names: Vec<String> = repositories(&settings, sources).into_iter().map(|r| r.name).collect();
+    let names: Vec<String> = repositories(&settings, sources, &HashMap::new()).into_iter().map(|r| r.name).collect();
     assert_eq!(names, ["origin-oai", "arxiv"]);
     // Base URLs that make the same name: each gets one of its own.
     let mut sources = store.sources().unwrap();
@@ -146,7 +147,7 @@ fn repositories_are_named_by_the_config_else_by_their_url() {
         sources.push(s);
     }
     let named: Settings = toml::from_str("[source.origin-oai]\nurl = \"http://elsewhere/x\"\n").unwrap();
-    let names: Vec<String> = repositories(&named, sources).into_iter().map(|r| r.name).collect();
+    let names: Vec<String> = repositories(&named, sources, &HashMap::new()).into_iter().map(|r| r.name).collect();
     assert_eq!(names, ["origin-oai", "origin-oai-2", "origin-oai-3", "origin-oai-4"], "the config's name wins; the others are told apart");
     assert!(has_uri_scheme("oai:x:1") && has_uri_scheme("urn:nbn:de:1") && !has_uri_scheme("12345") && !has_uri_scheme("10.1000/x:y"));
 }
@@ -204,4 +205,128 @@ fn a_resumed_page_whose_records_all_changed_is_not_empty() {
         ask(&store, &repo, &format!("verb=ListIdentifiers&resumptionToken={}", url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()));
     assert_eq!(error_code(&rest), None, "{rest}");
     assert_eq!(between(&rest, "<header", "</header>").len(), 50, "the changed records, in their new versions: {rest}");
+}
+
+#[test]
+fn a_served_name_stays_whatever_the_config_says_later_until_renamed() {
+    let (mut store, _) = store_with(1);
+    let names = |store: &Store, settings: &Settings| -> Vec<String> {
+        repositories(settings, store.served_sources().unwrap(), &store.served_names().unwrap()).into_iter().map(|r| r.name).collect()
+    };
+    let first: Settings = toml::from_str("[source.repo1]\nurl = \"http://origin/oai\"\n").unwrap();
+    let later: Settings = toml::from_str("[source.other]\nurl = \"http://elsewhere/oai\"\n").unwrap();
+    assert_eq!(names(&store, &later), ["origin-oai"], "not named yet: shown as it would be");
+    name_repositories(&first, &mut store).unwrap();
+    assert_eq!(names(&store, &first), ["repo1"]);
+    assert_eq!(names(&store, &later), ["repo1"], "a config that no longer names it does not move it");
+    name_repositories(&later, &mut store).unwrap();
+    assert_eq!(names(&store, &later), ["repo1"]);
+    assert!(store.rename_served("repo1", "renamed").unwrap());
+    assert!(!store.rename_served("repo1", "again").unwrap(), "the old name is gone");
+    assert_eq!(names(&store, &first), ["renamed"]);
+}
+
+#[test]
+fn a_forgotten_source_is_served_as_deletions_from_when_it_was_forgotten() {
+    let (mut store, _) = store_with(10);
+    let before = ask_store(&store, "verb=ListIdentifiers&metadataPrefix=oai_dc");
+    assert_eq!(between(&before, "<header", ">").iter().filter(|h| h.contains("deleted")).count(), 1);
+    store.set_clock(|| 1_700_000_100);
+    let source = store.sources().unwrap()[0].id;
+    assert_eq!(store.forget_source(source, 1_700_000_100).unwrap(), 10);
+    assert!(store.sources().unwrap().is_empty(), "no longer listed");
+    // A harvester going on from its last responseDate learns of the nine
+    // it had (the tenth was deleted already, and served so).
+    let after = ask_store(&store, "verb=ListIdentifiers&metadataPrefix=oai_dc&from=2023-11-14T22:15:00Z");
+    let headers = between(&after, "<header", "</header>");
+    assert_eq!(headers.len(), 9, "{after}");
+    assert!(headers.iter().all(|h| h.contains("status=\"deleted\"") && h.contains("<datestamp>2023-11-14T22:15:00Z</datestamp>")), "{after}");
+    // Records hold no metadata any more; harvesting the source again brings it back.
+    let all = ask_store(&store, "verb=ListRecords&metadataPrefix=oai_dc");
+    assert!(!all.contains("<metadata>"), "{all}");
+    let key = SourceKey { base_url: "http://origin/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None };
+    assert!(store.find_source(&key).unwrap().is_none());
+    assert_eq!(store.source(&key, 0).unwrap().id, source);
+    assert_eq!(store.sources().unwrap().len(), 1);
+}
+
+/// Asks the store's one served repository, as the server finds it.
+fn ask_store(store: &Store, query: &str) -> String {
+    let repo = repositories(&Settings::default(), store.served_sources().unwrap(), &store.served_names().unwrap()).remove(0);
+    ask(store, &repo, query)
+}
+
+/// The invariant downstream mirrors rely on: a harvester that always goes
+/// on from the previous responseDate misses nothing, whatever the writers
+/// do. Here a package-like write holds the write lock across a downstream
+/// harvest for ten seconds of store time, and a harvest's page waits for
+/// the lock all that while.
+#[test]
+fn a_harvester_going_on_from_each_response_date_misses_no_write_held_open_across_it() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let clock = Arc::new(AtomicI64::new(1_000_000));
+    let (mut writer, mut harvester) = (Store::open(&path).unwrap(), Store::open(&path).unwrap());
+    for store in [&mut writer, &mut harvester] {
+        let clock = clock.clone();
+        store.set_clock(move || clock.load(Ordering::SeqCst));
+    }
+    let key = SourceKey { base_url: "http://origin/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None };
+    let source = harvester.source(&key, 0).unwrap();
+    let run = harvester.start_run(source.id, &RunPlan::default(), &Position::default(), 0).unwrap();
+
+    let mut write = writer.begin_wiki_write("w", 1_000_000).unwrap();
+    let page = checkpoints::PageRow { pageid: 1, ns: 0, title: "Water".into(), redirect: None, displaced: false, rev_id: 7 };
+    let revision = checkpoints::RevisionRow {
+        revid: 7,
+        parentid: 0,
+        timestamp: "2026-01-01T00:00:00Z".into(),
+        user: "Ann".into(),
+        comment: String::new(),
+        sha1: String::new(),
+        text: "wet".into(),
+    };
+    write.apply(&[checkpoints::PageOp::Upsert { page, revisions: vec![revision] }]).unwrap();
+    let waiting = std::thread::spawn(move || {
+        let (sets, metadata) = (Vec::new(), b"<dc/>".to_vec());
+        let records = vec![RecordIn {
+            identifier: "oai:origin:1",
+            datestamp: "2001-01-01",
+            datestamp_unix: 978_307_200,
+            deleted: false,
+            sets: &sets,
+            metadata: Some(&metadata),
+            about: None,
+        }];
+        harvester.commit_page(run.id, &PageCommit::of_records(records, 1_000_000)).unwrap();
+    });
+
+    // Ten seconds on, a downstream harvest: nothing is committed yet.
+    clock.store(1_000_010, Ordering::SeqCst);
+    let reader = Store::open_read_only(&path).unwrap();
+    let now = clock.load(Ordering::SeqCst) - 1;
+    let repo = Repository { name: "origin".into(), origin: key.base_url.clone(), sources: reader.served_sources().unwrap() };
+    let list = |from: Option<&str>, now: i64| {
+        let from = from.map(|f| format!("&from={f}")).unwrap_or_default();
+        let records = answer(&reader, &service(), &repo, &args(&format!("verb=ListIdentifiers&metadataPrefix=oai_dc{from}")), now).unwrap();
+        let pages = wiki::answer(&reader, &service(), "w", &args(&format!("verb=ListIdentifiers&metadataPrefix=mediawiki{from}")), now).unwrap();
+        (String::from_utf8(records).unwrap(), String::from_utf8(pages).unwrap())
+    };
+    let (records, pages) = list(None, now);
+    assert_eq!((error_code(&records), error_code(&pages)), (Some("noRecordsMatch"), Some("noRecordsMatch")), "{records}\n{pages}");
+    let response_date = between(&records, "<responseDate>", "<").remove(0).to_string();
+
+    // Both writes commit a second later; the next harvest goes on from the
+    // last responseDate and finds both.
+    clock.store(1_000_011, Ordering::SeqCst);
+    write.finish(None).unwrap();
+    waiting.join().unwrap();
+    let (records, pages) = list(Some(&response_date), clock.load(Ordering::SeqCst) - 1);
+    assert!(records.contains("oai:origin:1"), "the record is missed: {records}");
+    assert!(pages.contains("<identifier>"), "the page is missed: {pages}");
+}
+
+fn args(query: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.as_bytes()).into_owned().collect()
 }

@@ -194,7 +194,7 @@ async fn sources_are_named_as_the_config_names_them_and_can_be_forgotten() {
     let e = home.fails(&["forget", "bed"]).await;
     assert!(e.contains("--yes"), "{e}");
     assert_eq!(json_lines(&home.ok(&["records", "--json"]).await).len(), 300, "nothing forgotten");
-    assert_eq!(home.ok(&["forget", "bed", "--yes"]).await, "forgot bed: 300 records\n");
+    assert_eq!(home.ok(&["forget", "bed", "--yes"]).await, "forgot bed: 300 records (served from now on as deletions)\n");
     assert_eq!(home.ok(&["records"]).await, "");
     let status: serde_json::Value = serde_json::from_str(&home.ok(&["status", "--json"]).await).unwrap();
     assert_eq!(status["sources"], serde_json::json!([]));

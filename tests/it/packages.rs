@@ -545,3 +545,32 @@ async fn a_title_mediawiki_forbids_is_refused_and_never_adds_a_line_to_delete_fi
     assert!(!out.status.success() && stderr(&out).contains("cannot go into delete-first.txt"), "{}", stderr(&out));
     assert!(!second.exists(), "no package with a forged line was written");
 }
+
+/// At the origin a page is deleted and another moved onto its title; the
+/// follow-up package carries both. Applied downstream, the deletion is
+/// served like any other (it once ended as a page moved aside, never
+/// served deleted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_then_a_move_onto_its_title_in_one_package_serves_the_deletion() {
+    let origin = seeded(2, 1);
+    let first = origin.package("w-1.tar");
+    origin.ok(&["export", "w", "--out", first.to_str().unwrap(), "--history"]).await;
+    let site = seeded(0, 0);
+    site.ok(&["import", first.to_str().unwrap(), "--as", "w"]).await;
+
+    let mut store = checkpoints::Store::open(&origin.home.path().join("m.sqlite")).unwrap();
+    let moved = page_op(2, "Page 1", vec![rev(2, 2)]);
+    store.apply_wiki_batch("w", &[checkpoints::PageOp::Delete { pageid: 1 }, moved], None, 1_700_000_100).unwrap();
+    let second = origin.package("w-2.tar");
+    origin.ok(&["export", "w", "--out", second.to_str().unwrap(), "--history"]).await;
+    site.ok(&["import", second.to_str().unwrap(), "--as", "w"]).await;
+
+    let store = checkpoints::Store::open_read_only(&site.home.path().join("m.sqlite")).unwrap();
+    let service = oai_mirror::serve::Service { public_url: "http://mirror".into(), admin_emails: vec![], namespace: "mirror.example".into() };
+    let args = [("verb".to_string(), "ListIdentifiers".to_string()), ("metadataPrefix".into(), "mediawiki".into())];
+    let listed = String::from_utf8(oai_mirror::serve::wiki::answer(&store, &service, "w", &args, chrono::Utc::now().timestamp()).unwrap()).unwrap();
+    let headers: Vec<&str> = listed.split("<header").skip(1).collect();
+    assert_eq!(headers.len(), 2, "{listed}");
+    assert_eq!(headers.iter().filter(|h| h.starts_with(" status=\"deleted\"")).count(), 1, "page 1's deletion is served: {listed}");
+    assert_eq!(site.ok(&["show", "w", "Page 1"]).await, origin.ok(&["show", "w", "Page 1"]).await);
+}

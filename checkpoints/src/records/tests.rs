@@ -60,16 +60,18 @@ fn forgetting_a_source_leaves_the_others() {
     let mut store = Store::open_in_memory().unwrap();
     let x = harvest(&mut store, &key(Some("x")), &[("a", 10, false, &[]), ("b", 10, false, &[])]);
     harvest(&mut store, &key(Some("y")), &[("c", 10, false, &[])]);
-    assert_eq!(store.forget_source(x).unwrap(), 2);
+    assert_eq!(store.forget_source(x, 0).unwrap(), 2);
     assert_eq!(listed(&store, &RecordFilter::default()), ["c <m>c@10</m>"]);
     assert!(store.find_source(&key(Some("x"))).unwrap().is_none());
     assert!(store.find_source(&key(Some("y"))).unwrap().is_some());
     assert!(store.last_run(x).unwrap().is_none());
-    // The repository's own description stays while a source of it does.
+    // The repository's own description stays: its records are still
+    // served, as deletions.
     let format = crate::OriginFormat { prefix: "oai_dc".into(), schema: "s".into(), namespace: "n".into() };
     store.save_origin_description("http://r/oai", std::slice::from_ref(&format), &[]).unwrap();
     let y = store.find_source(&key(Some("y"))).unwrap().unwrap().id;
+    store.forget_source(y, 0).unwrap();
     assert_eq!(store.origin_formats("http://r/oai").unwrap(), [format]);
-    store.forget_source(y).unwrap();
-    assert!(store.origin_formats("http://r/oai").unwrap().is_empty(), "gone with the last source");
+    assert_eq!(store.served_sources().unwrap().len(), 2);
+    assert!(store.sources().unwrap().is_empty());
 }
