@@ -48,6 +48,8 @@ fn revision(page: u64, rev: u64) -> RevisionRow {
         comment: format!("edit {rev}"),
         sha1: oai_mirror::util::sha1_hex(&text),
         text,
+        minor: rev.is_multiple_of(5),
+        user_id: Some(if rev.is_multiple_of(3) { 0 } else { 1 + rev % 7 }),
     }
 }
 

@@ -115,8 +115,8 @@ pub fn export(store: &mut Store, opts: &ExportOptions, out: &Path) -> anyhow::Re
     let mut undeletions = Vec::new();
     let mut delete_first = String::new();
     let (mut pages, mut revisions) = (0u64, 0u64);
-    let site = xml::SiteInfo { sitename: wiki, base: opts.site.as_deref() };
-    counted.write_all(xml::header(&site).as_bytes()).context("writing the package")?;
+    let site = store.wiki_site(wiki)?.unwrap_or_default();
+    counted.write_all(xml::header(&site, wiki).as_bytes()).context("writing the package")?;
     let end = store.in_snapshot(|s| -> anyhow::Result<i64> {
         let end = s.last_stored_seq()?;
         let mut page_xml = String::new();
@@ -407,6 +407,9 @@ pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imp
     }
     // The bytes applied are the bytes verified, even if the file was
     // replaced in between.
+    if let Some(site) = pages.site() {
+        write.save_site(site, chrono::Utc::now().timestamp())?;
+    }
     let mut rest = pages.into_inner().into_inner().into_inner();
     std::io::copy(&mut rest, &mut std::io::sink()).with_context(|| format!("reading {shown}"))?;
     if sha256_hex_of(rest.hasher) != manifest.xml.sha256 {

@@ -42,4 +42,4 @@ pub use served::{OriginFormat, OriginSet, ServedPage, ServedQuery, ServedRecord}
 pub use slices::{Slice, SliceRange};
 pub use store::{Source, SourceKey, Store, StoredRecord};
 pub use sync::{CheckoutFile, ConflictPolicy, ConflictRow, NewPush, Pair, Push, SyncSide};
-pub use wiki::{FeedState, PageOp, PageRow, RevisionRow, StoredPage, TitleSpan, WikiWrite};
+pub use wiki::{FeedState, PageOp, PageRow, RevisionRow, SiteNamespace, StoredPage, TitleSpan, WikiSite, WikiWrite};

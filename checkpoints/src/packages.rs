@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::error::{Doing, Error, Result};
 use crate::store::Store;
-use crate::wiki::{PAGE_FROM, PAGE_SELECT, RevisionRow, StoredPage, WikiWrite, page_from_row, revision_from_row};
+use crate::wiki::{PAGE_FROM, PAGE_SELECT, REVISION_COLUMNS, RevisionRow, StoredPage, WikiWrite, page_from_row, revision_from_row};
 
 /// A page's title and deletion at some store sequence.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,10 +88,7 @@ impl Store {
     pub fn wiki_revisions_stored_after(&self, wiki: &str, pageid: u64, after: Option<i64>) -> Result<Vec<RevisionRow>> {
         let mut stmt = self
             .conn()
-            .prepare_cached(
-                "SELECT rev_id, parent_id, timestamp, user, comment, sha1, text FROM wiki_revision
-                 WHERE wiki = ?1 AND page_id = ?2 AND stored_seq > ?3 ORDER BY rev_id",
-            )
+            .prepare_cached(&format!("SELECT {REVISION_COLUMNS} FROM wiki_revision WHERE wiki = ?1 AND page_id = ?2 AND stored_seq > ?3 ORDER BY rev_id"))
             .doing("listing revisions")?;
         let rows = stmt.query_map(params![wiki, pageid as i64, after.unwrap_or(-1)], revision_from_row).doing("listing revisions")?;
         rows.collect::<rusqlite::Result<_>>().doing("listing revisions")

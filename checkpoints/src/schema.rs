@@ -16,7 +16,8 @@
 //! parallel, version 10 the daemon's recent runs of each job and each
 //! conflict's base, version 11 the run that last saw each record, version
 //! 12 `cat`'s named cursors, version 13 served repository names and
-//! forgotten sources.
+//! forgotten sources, version 14 revisions' minor flag and user id and
+//! each wiki's site information.
 
 use rusqlite::Connection;
 
@@ -37,6 +38,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema/011_seen.sql"),
     include_str!("schema/012_cursors.sql"),
     include_str!("schema/013_served_names.sql"),
+    include_str!("schema/014_fidelity.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {

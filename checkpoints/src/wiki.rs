@@ -30,6 +30,33 @@ pub struct RevisionRow {
     /// Hex SHA-1 of `text`.
     pub sha1: String,
     pub text: String,
+    pub minor: bool,
+    /// The contributor's user id: 0 for an IP, `None` where the source
+    /// did not say.
+    pub user_id: Option<u64>,
+}
+
+/// What a wiki says of itself, as its export's `<siteinfo>` does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WikiSite {
+    pub sitename: String,
+    /// The wiki's database name (`wikiid`).
+    pub dbname: String,
+    /// Its main page's URL.
+    pub base: String,
+    /// e.g. "MediaWiki 1.39.17".
+    pub generator: String,
+    /// "first-letter" or "case-sensitive".
+    pub case: String,
+    pub namespaces: Vec<SiteNamespace>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SiteNamespace {
+    pub id: i64,
+    pub case: String,
+    /// The wiki's name for it ("" for the main namespace).
+    pub name: String,
 }
 
 /// One step of a planned batch (see the main crate's `mirror::plan`).
@@ -127,8 +154,13 @@ pub(crate) fn revision_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Revis
         comment: r.get(4)?,
         sha1: r.get(5)?,
         text: r.get(6)?,
+        minor: r.get(7)?,
+        user_id: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
     })
 }
+
+/// A revision's columns, in the order [`revision_from_row`] reads them.
+pub(crate) const REVISION_COLUMNS: &str = "rev_id, parent_id, timestamp, user, comment, sha1, text, minor, user_id";
 
 impl Store {
     /// The stored rows of these page ids, and the live pages on these titles.
@@ -153,6 +185,35 @@ impl Store {
         let (seq, last_at): (i64, i64) =
             tx.query_row("SELECT last_seq, last_at FROM store_clock WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).doing("reading the store clock")?;
         Ok(WikiWrite { tx, wiki: wiki.to_string(), first_seq: seq, seq, last_at, clock: self.clock.clone(), now })
+    }
+
+    /// Keeps what a wiki says of itself (replacing what was kept).
+    pub fn save_wiki_site(&self, wiki: &str, site: &WikiSite, now: i64) -> Result<()> {
+        save_site(self.conn(), wiki, site, now)
+    }
+
+    /// What a wiki said of itself, once known.
+    pub fn wiki_site(&self, wiki: &str) -> Result<Option<WikiSite>> {
+        self.conn()
+            .query_row("SELECT sitename, dbname, base, generator, case_rule, namespaces FROM wiki_site WHERE wiki = ?1", [wiki], |r| {
+                let namespaces: String = r.get(5)?;
+                Ok(WikiSite {
+                    sitename: r.get(0)?,
+                    dbname: r.get(1)?,
+                    base: r.get(2)?,
+                    generator: r.get(3)?,
+                    case: r.get(4)?,
+                    namespaces: namespaces
+                        .lines()
+                        .filter_map(|l| {
+                            let mut f = l.splitn(3, '\t');
+                            Some(SiteNamespace { id: f.next()?.parse().ok()?, case: f.next()?.to_string(), name: f.next()?.to_string() })
+                        })
+                        .collect(),
+                })
+            })
+            .optional()
+            .doing("reading the wiki's site information")
     }
 
     pub fn wiki_feed(&self, wiki: &str, feed: &str) -> Result<FeedState> {
@@ -203,7 +264,7 @@ impl Store {
     pub fn wiki_revisions(&self, wiki: &str, pageid: u64) -> Result<Vec<RevisionRow>> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare("SELECT rev_id, parent_id, timestamp, user, comment, sha1, text FROM wiki_revision WHERE wiki = ?1 AND page_id = ?2 ORDER BY rev_id")
+            .prepare(&format!("SELECT {REVISION_COLUMNS} FROM wiki_revision WHERE wiki = ?1 AND page_id = ?2 ORDER BY rev_id"))
             .doing("listing revisions")?;
         let rows = stmt.query_map(params![wiki, pageid as i64], revision_from_row).doing("listing revisions")?;
         rows.collect::<rusqlite::Result<_>>().doing("listing revisions")
@@ -211,11 +272,7 @@ impl Store {
 
     pub fn wiki_revision(&self, wiki: &str, revid: u64) -> Result<Option<RevisionRow>> {
         self.conn()
-            .query_row(
-                "SELECT rev_id, parent_id, timestamp, user, comment, sha1, text FROM wiki_revision WHERE wiki = ?1 AND rev_id = ?2",
-                params![wiki, revid as i64],
-                revision_from_row,
-            )
+            .query_row(&format!("SELECT {REVISION_COLUMNS} FROM wiki_revision WHERE wiki = ?1 AND rev_id = ?2"), params![wiki, revid as i64], revision_from_row)
             .optional()
             .doing("reading a revision")
     }
@@ -228,6 +285,22 @@ impl Store {
             stmt.query_map(params![wiki, pageid as i64], |r| Ok(TitleSpan { ns: r.get(0)?, title: r.get(1)?, since: r.get(2)? })).doing("listing titles")?;
         rows.collect::<rusqlite::Result<_>>().doing("listing titles")
     }
+}
+
+fn save_site(conn: &rusqlite::Connection, wiki: &str, site: &WikiSite, now: i64) -> Result<()> {
+    let namespaces: String = site.namespaces.iter().map(|ns| format!("{}\t{}\t{}\n", ns.id, one_line(&ns.case), one_line(&ns.name))).collect();
+    conn.execute(
+        "INSERT OR REPLACE INTO wiki_site (wiki, sitename, dbname, base, generator, case_rule, namespaces, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![wiki, site.sitename, site.dbname, site.base, site.generator, site.case, namespaces, now],
+    )
+    .doing("saving the wiki's site information")
+    .map(drop)
+}
+
+/// Tabs and line ends in a stored namespace line would split it.
+fn one_line(s: &str) -> String {
+    s.replace(['\t', '\n', '\r'], " ")
 }
 
 fn lookup(conn: &rusqlite::Connection, wiki: &str, ids: &[u64], titles: &[(i64, String)]) -> Result<(HashMap<u64, StoredPage>, Occupants)> {
@@ -270,6 +343,11 @@ impl WikiWrite<'_> {
         lookup(&self.tx, &self.wiki, ids, titles)
     }
 
+    /// Keeps what the wiki says of itself, committed with this write.
+    pub fn save_site(&self, site: &WikiSite, now: i64) -> Result<()> {
+        save_site(&self.tx, &self.wiki, site, now)
+    }
+
     /// Applies a planned batch's operations, in order.
     pub fn apply(&mut self, ops: &[PageOp]) -> Result<()> {
         // Rows get the store's time before this write for now; `finish`
@@ -308,9 +386,22 @@ impl WikiWrite<'_> {
                 PageOp::Upsert { page, revisions } => {
                     for r in revisions {
                         tx.execute(
-                            "INSERT OR IGNORE INTO wiki_revision (wiki, rev_id, page_id, parent_id, timestamp, user, comment, sha1, text, stored_seq)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                            params![wiki, r.revid as i64, page.pageid as i64, r.parentid as i64, r.timestamp, r.user, r.comment, r.sha1, r.text, seq],
+                            "INSERT OR IGNORE INTO wiki_revision (wiki, rev_id, page_id, parent_id, timestamp, user, comment, sha1, text, stored_seq, minor, user_id)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                            params![
+                                wiki,
+                                r.revid as i64,
+                                page.pageid as i64,
+                                r.parentid as i64,
+                                r.timestamp,
+                                r.user,
+                                r.comment,
+                                r.sha1,
+                                r.text,
+                                seq,
+                                r.minor,
+                                r.user_id.map(|v| v as i64)
+                            ],
                         )
                         .doing(&format!("storing revision {}", r.revid))?;
                     }

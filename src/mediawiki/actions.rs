@@ -44,7 +44,7 @@ impl Wiki {
                     .query(
                         &[
                             ("prop", "info|revisions".into()),
-                            ("rvprop", "ids|timestamp|user|comment|sha1|content".into()),
+                            ("rvprop", "ids|timestamp|user|userid|flags|comment|sha1|content".into()),
                             ("rvslots", "main".into()),
                             (key, values),
                         ],
@@ -107,7 +107,7 @@ impl Wiki {
         let params = [
             ("prop", "revisions".to_string()),
             ("pageids", pageid.to_string()),
-            ("rvprop", "ids|timestamp|user|comment|sha1|content".into()),
+            ("rvprop", "ids|timestamp|user|userid|flags|comment|sha1|content".into()),
             ("rvslots", "main".into()),
             ("rvdir", "newer".into()),
             ("rvstartid", (after_revid + 1).to_string()),

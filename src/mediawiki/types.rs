@@ -8,6 +8,10 @@ use serde_json::Value;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SiteInfo {
     pub sitename: String,
+    /// Its database name (`wikiid`).
+    pub dbname: String,
+    /// Its main page's URL.
+    pub base: String,
     /// e.g. "MediaWiki 1.39.17"
     pub generator: String,
     /// "first-letter" or "case-sensitive"
@@ -76,6 +80,9 @@ pub struct Revision {
     pub sha1: String,
     /// Absent when the content was not asked for or is hidden.
     pub text: Option<String>,
+    pub minor: bool,
+    /// 0 for an IP; `None` when not asked for or hidden.
+    pub user_id: Option<u64>,
 }
 
 /// A page as the wiki holds it now.
@@ -282,6 +289,8 @@ pub fn read_siteinfo(v: &Value) -> Option<SiteInfo> {
         .unwrap_or_default();
     Some(SiteInfo {
         sitename: s(g, "sitename"),
+        dbname: s(g, "wikiid"),
+        base: s(g, "base"),
         generator: s(g, "generator"),
         case: s(g, "case"),
         namespaces,
@@ -305,6 +314,8 @@ fn read_revision(r: &Value) -> Revision {
         comment: s(r, "comment"),
         sha1: s(r, "sha1"),
         text,
+        minor: b(r, "minor"),
+        user_id: r.get("userid").and_then(Value::as_u64),
     }
 }
 

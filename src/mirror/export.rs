@@ -29,6 +29,9 @@ pub struct ExportRevision {
     pub user: String,
     pub comment: String,
     pub text: String,
+    pub minor: bool,
+    /// The contributor's `<id>`; 0 for an IP.
+    pub user_id: Option<u64>,
 }
 
 impl ExportPage {
@@ -47,6 +50,8 @@ impl ExportPage {
                 comment: r.comment,
                 sha1: crate::util::sha1_hex(&r.text),
                 text: r.text,
+                minor: r.minor,
+                user_id: r.user_id,
             })
             .collect();
         let rev_id = revisions.last().map_or(0, |r| r.revid);
@@ -169,10 +174,19 @@ fn revision(r: &mut Reader<&[u8]>) -> Result<ExportRevision, String> {
             "timestamp" => rev.timestamp = text(r)?,
             "comment" => rev.comment = text(r)?,
             "text" => rev.text = text(r)?,
+            "minor" => {
+                rev.minor = true;
+                skip(r)?;
+            }
             "contributor" => {
                 while let Some(c) = child(r)? {
                     match local(&c) {
-                        "username" | "ip" => rev.user = text(r)?,
+                        "username" => rev.user = text(r)?,
+                        "ip" => {
+                            rev.user = text(r)?;
+                            rev.user_id = Some(0);
+                        }
+                        "id" => rev.user_id = Some(number(r, "contributor <id>")?),
                         _ => skip(r)?,
                     }
                 }
@@ -187,38 +201,46 @@ fn revision(r: &mut Reader<&[u8]>) -> Result<ExportRevision, String> {
 pub const NAMESPACE: &str = "http://www.mediawiki.org/xml/export-0.11/";
 pub const SCHEMA: &str = "http://www.mediawiki.org/xml/export-0.11.xsd";
 
-/// One page in MediaWiki's export format (0.11), as the OAI extension puts
-/// it inside `<metadata>`: a `<mediawiki>` element holding the page and
-/// its revisions. [`parse`] reads it back to the same page.
-pub fn write(page: &ExportPage) -> String {
-    use crate::util::xml_escape as esc;
-    let mut out = format!(
-        "<mediawiki xmlns=\"{NAMESPACE}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"{NAMESPACE} {SCHEMA}\" version=\"0.11\" xml:lang=\"en\">\
-         <page><title>{}</title><ns>{}</ns><id>{}</id>",
-        esc(&page.title),
-        page.ns,
-        page.pageid
-    );
-    if let Some(target) = &page.redirect {
-        out.push_str(&format!("<redirect title=\"{}\"/>", esc(target)));
-    }
-    for r in &page.revisions {
-        out.push_str(&format!("<revision><id>{}</id>", r.revid));
-        if r.parentid != 0 {
-            out.push_str(&format!("<parentid>{}</parentid>", r.parentid));
+/// What a document's `<siteinfo>` says, if it has one: read from its start
+/// (the part before the first page).
+pub fn parse_siteinfo(xml: &str) -> Result<Option<checkpoints::WikiSite>, String> {
+    let mut r = Reader::from_str(xml);
+    r.config_mut().expand_empty_elements = true;
+    loop {
+        match r.read_event() {
+            Ok(Event::Start(e)) if local(&e) == "siteinfo" => break,
+            Ok(Event::Start(e)) if local(&e) == "page" => return Ok(None),
+            Ok(Event::Eof) => return Ok(None),
+            Ok(_) => {}
+            Err(e) => return Err(err(&r, e)),
         }
-        out.push_str(&format!("<timestamp>{}</timestamp><contributor><username>{}</username></contributor>", esc(&r.timestamp), esc(&r.user)));
-        if !r.comment.is_empty() {
-            out.push_str(&format!("<comment>{}</comment>", esc(&r.comment)));
-        }
-        out.push_str(&format!(
-            "<model>wikitext</model><format>text/x-wiki</format><text bytes=\"{}\" xml:space=\"preserve\">{}</text></revision>",
-            r.text.len(),
-            esc(&r.text)
-        ));
     }
-    out.push_str("</page></mediawiki>");
-    out
+    let mut site = checkpoints::WikiSite::default();
+    while let Some(e) = child(&mut r)? {
+        match local(&e) {
+            "sitename" => site.sitename = text(&mut r)?,
+            "dbname" => site.dbname = text(&mut r)?,
+            "base" => site.base = text(&mut r)?,
+            "generator" => site.generator = text(&mut r)?,
+            "case" => site.case = text(&mut r)?,
+            "namespaces" => {
+                while let Some(ns) = child(&mut r)? {
+                    let attr = |name: &str| {
+                        ns.attributes()
+                            .with_checks(false)
+                            .flatten()
+                            .find(|a| a.key.0 == name)
+                            .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
+                    };
+                    let id = attr("key").and_then(|k| k.trim().parse().ok()).ok_or_else(|| err(&r, "a <namespace> without a numeric key"))?;
+                    let case = attr("case").unwrap_or_default();
+                    site.namespaces.push(checkpoints::SiteNamespace { id, case, name: text(&mut r)? });
+                }
+            }
+            _ => skip(&mut r)?,
+        }
+    }
+    Ok(Some(site))
 }
 
 #[cfg(test)]

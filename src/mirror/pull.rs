@@ -175,7 +175,21 @@ fn revision_row(r: &Revision) -> Option<RevisionRow> {
         comment: r.comment.clone(),
         sha1: sha1_hex(&text),
         text,
+        minor: r.minor,
+        user_id: r.user_id,
     })
+}
+
+/// What the wiki says of itself, as kept in the store.
+pub fn wiki_site(site: &crate::mediawiki::SiteInfo) -> checkpoints::WikiSite {
+    checkpoints::WikiSite {
+        sitename: site.sitename.clone(),
+        dbname: site.dbname.clone(),
+        base: site.base.clone(),
+        generator: site.generator.clone(),
+        case: site.case.clone(),
+        namespaces: site.namespaces.iter().map(|ns| checkpoints::SiteNamespace { id: ns.id, case: ns.case.clone(), name: ns.name.clone() }).collect(),
+    }
 }
 
 /// The revisions to store for a page whose current revision is `current`:
@@ -323,10 +337,20 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
     let last = state.next_from.as_deref().map(ApiCheckpoint::parse);
     let since = last.as_ref().map(|c| overlapped(&c.start));
     let mut read: Vec<(u64, String)> = Vec::new();
+    // What the wiki says of itself goes into packages and served records:
+    // read on the first pull, and once where the store lacks it.
+    let site = match since.is_none() || lock(&store).wiki_site(&opts.wiki)?.is_none() {
+        true => {
+            let site = wiki.siteinfo().await?;
+            lock(&store).save_wiki_site(&opts.wiki, &wiki_site(&site), chrono::Utc::now().timestamp())?;
+            Some(site)
+        }
+        false => None,
+    };
     let (ids, start) = match &since {
         None => {
             // First pull: every page of the selected namespaces.
-            let site = wiki.siteinfo().await?;
+            let site = site.context("the site information was read")?;
             let start = site.server_time.clone().context("the wiki did not say its time")?;
             let mut ids = Vec::new();
             for ns in site.namespaces.iter().filter(|n| n.id >= 0 && opts.selection.includes_namespace(n.id)) {

@@ -4,31 +4,50 @@
 
 use std::io::BufRead;
 
-use checkpoints::{RevisionRow, StoredPage};
+use checkpoints::{RevisionRow, StoredPage, WikiSite};
 
 use crate::mirror::export::{self, ExportPage, NAMESPACE, SCHEMA};
 
-/// What `<siteinfo>` says.
-pub struct SiteInfo<'a> {
-    pub sitename: &'a str,
-    /// A URL of the wiki (its API), if known.
-    pub base: Option<&'a str>,
-}
-
-/// The document's start, up to the first page. Namespaces are left out:
-/// importDump.php then reads each title's namespace from `<ns>` and the
-/// importing wiki's own names.
-pub fn header(site: &SiteInfo<'_>) -> String {
+/// The document's start, up to the first page, with what the wiki says of
+/// itself: its name, database name, main page, software, case rule and
+/// namespaces, as its own Special:Export writes them (importDump.php then
+/// maps each title's namespace by the foreign namespace's id, or its
+/// name for one the importing wiki lacks). A wiki the store knows nothing
+/// of gets its config name and the first-letter rule.
+pub fn header(site: &WikiSite, wiki: &str) -> String {
     let mut out = format!(
         "<mediawiki xmlns=\"{NAMESPACE}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
-         xsi:schemaLocation=\"{NAMESPACE} {SCHEMA}\" version=\"0.11\" xml:lang=\"en\">\n  <siteinfo>\n    <sitename>{}</sitename>\n",
-        text(site.sitename)
+         xsi:schemaLocation=\"{NAMESPACE} {SCHEMA}\" version=\"0.11\" xml:lang=\"en\">\n"
     );
-    if let Some(base) = site.base {
-        out.push_str(&format!("    <base>{}</base>\n", text(base)));
-    }
-    out.push_str(&format!("    <generator>oai-mirror {}</generator>\n    <case>first-letter</case>\n  </siteinfo>\n", env!("CARGO_PKG_VERSION")));
+    siteinfo(&mut out, site, wiki);
     out
+}
+
+/// A `<siteinfo>` element, in the schema's order.
+pub fn siteinfo(out: &mut String, site: &WikiSite, wiki: &str) {
+    let sitename = if site.sitename.is_empty() { wiki } else { &site.sitename };
+    out.push_str(&format!("  <siteinfo>\n    <sitename>{}</sitename>\n", text(sitename)));
+    if !site.dbname.is_empty() {
+        out.push_str(&format!("    <dbname>{}</dbname>\n", text(&site.dbname)));
+    }
+    if !site.base.is_empty() {
+        out.push_str(&format!("    <base>{}</base>\n", text(&site.base)));
+    }
+    let generator = if site.generator.is_empty() { format!("oai-mirror {}", env!("CARGO_PKG_VERSION")) } else { site.generator.clone() };
+    let case = if site.case.is_empty() { "first-letter" } else { &site.case };
+    out.push_str(&format!("    <generator>{}</generator>\n    <case>{}</case>\n", text(&generator), text(case)));
+    if !site.namespaces.is_empty() {
+        out.push_str("    <namespaces>\n");
+        for ns in &site.namespaces {
+            let case = if ns.case.is_empty() { case } else { &ns.case };
+            match ns.name.is_empty() {
+                true => out.push_str(&format!("      <namespace key=\"{}\" case=\"{}\" />\n", ns.id, text(case))),
+                false => out.push_str(&format!("      <namespace key=\"{}\" case=\"{}\">{}</namespace>\n", ns.id, text(case), text(&ns.name))),
+            }
+        }
+        out.push_str("    </namespaces>\n");
+    }
+    out.push_str("  </siteinfo>\n");
 }
 
 pub const FOOTER: &str = "</mediawiki>\n";
@@ -46,12 +65,19 @@ pub fn page(out: &mut String, page: &StoredPage, revisions: &[RevisionRow]) {
             out.push_str(&format!("      <parentid>{}</parentid>\n", r.parentid));
         }
         out.push_str(&format!("      <timestamp>{}</timestamp>\n      <contributor>\n", text(&r.timestamp)));
-        if r.user.parse::<std::net::IpAddr>().is_ok() {
-            out.push_str(&format!("        <ip>{}</ip>\n", r.user));
+        // As MediaWiki's own export: an IP when the editor had no account.
+        if r.user_id.unwrap_or(0) == 0 && r.user.parse::<std::net::IpAddr>().is_ok() {
+            out.push_str(&format!("        <ip>{}</ip>\n", text(&r.user)));
         } else {
             out.push_str(&format!("        <username>{}</username>\n", text(&r.user)));
+            if let Some(id) = r.user_id {
+                out.push_str(&format!("        <id>{id}</id>\n"));
+            }
         }
         out.push_str("      </contributor>\n");
+        if r.minor {
+            out.push_str("      <minor/>\n");
+        }
         if !r.comment.is_empty() {
             out.push_str(&format!("      <comment>{}</comment>\n", text(&r.comment)));
         }
@@ -120,11 +146,18 @@ pub struct PageReader<R> {
     /// The most bytes one page may take.
     max_page: usize,
     offset: u64,
+    /// The document's `<siteinfo>`, once read.
+    site: Option<WikiSite>,
 }
 
 impl<R: BufRead> PageReader<R> {
     pub fn new(input: R, max_page: usize) -> PageReader<R> {
-        PageReader { input, buf: Vec::new(), max_page, offset: 0 }
+        PageReader { input, buf: Vec::new(), max_page, offset: 0, site: None }
+    }
+
+    /// What the document's `<siteinfo>` said, once the first page is read.
+    pub fn site(&self) -> Option<&WikiSite> {
+        self.site.as_ref()
     }
 
     pub fn into_inner(self) -> R {
@@ -159,6 +192,9 @@ impl<R: BufRead> PageReader<R> {
         // The chunk holds the page, and before the first one the document's
         // start, whose elements the parser passes over.
         let start = chunk.rfind("<page>").or_else(|| chunk.rfind("<page ")).ok_or_else(|| format!("no <page> before the </page> at byte {at}"))?;
+        if at == 0 {
+            self.site = export::parse_siteinfo(&chunk[..start]).map_err(|e| format!("the <siteinfo>: {e}"))?;
+        }
         let mut pages = export::parse(&chunk[start..]).map_err(|e| format!("the page at byte {}: {e}", at + start as u64))?;
         match (pages.pop(), pages.is_empty()) {
             (Some(p), true) => Ok(Some(p)),

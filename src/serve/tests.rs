@@ -286,6 +286,8 @@ fn a_harvester_going_on_from_each_response_date_misses_no_write_held_open_across
         comment: String::new(),
         sha1: String::new(),
         text: "wet".into(),
+        minor: false,
+        user_id: None,
     };
     write.apply(&[checkpoints::PageOp::Upsert { page, revisions: vec![revision] }]).unwrap();
     let waiting = std::thread::spawn(move || {

@@ -9,7 +9,8 @@ use checkpoints::{OriginFormat, ServedPage, Store};
 use super::render;
 use super::request::{OaiError, Request};
 use super::{ListStart, Service};
-use crate::mirror::export::{self, ExportPage, ExportRevision};
+use crate::mirror::export;
+use crate::package::xml;
 use crate::util::xml_escape as esc;
 
 fn formats() -> Vec<OriginFormat> {
@@ -42,6 +43,7 @@ pub fn answer(store: &Store, service: &Service, wiki: &str, arguments: &[(String
 }
 
 fn respond(store: &Store, service: &Service, wiki: &str, r: &Request, now: i64) -> anyhow::Result<Result<Vec<u8>, OaiError>> {
+    let served = Served { service, wiki, site: store.wiki_site(wiki)?.unwrap_or_default() };
     let mut out = Vec::with_capacity(64 * 1024);
     let known_format = |p: &str| formats().iter().any(|f| f.prefix == p);
     match r {
@@ -69,7 +71,7 @@ fn respond(store: &Store, service: &Service, wiki: &str, r: &Request, now: i64) 
                 return Ok(Err(OaiError::new("cannotDisseminateFormat", format!("pages are served as mediawiki and oai_dc, not {prefix}"))));
             }
             out.extend_from_slice(b"<GetRecord>");
-            push_page(&mut out, service, wiki, &found, prefix, true);
+            push_page(&mut out, &served, &found, prefix, true);
             out.extend_from_slice(b"</GetRecord>\n");
         }
         Request::ListIdentifiers(list) | Request::ListRecords(list) => {
@@ -102,14 +104,23 @@ fn respond(store: &Store, service: &Service, wiki: &str, r: &Request, now: i64) 
                     Ok(store.served_wiki_pages(wiki, after, bound, selection.from, selection.until, n)?)
                 },
                 |p| p.stored_seq,
-                |out, p| push_page(out, service, wiki, p, &selection.prefix, records),
+                |out, p| push_page(out, &served, p, &selection.prefix, records),
             );
         }
     }
     Ok(Ok(out))
 }
 
-fn push_page(out: &mut Vec<u8>, service: &Service, wiki: &str, p: &ServedPage, prefix: &str, with_metadata: bool) {
+/// What every record of one answer shares.
+struct Served<'a> {
+    service: &'a Service,
+    wiki: &'a str,
+    /// What the wiki says of itself (empty where the store does not know).
+    site: checkpoints::WikiSite,
+}
+
+fn push_page(out: &mut Vec<u8>, served: &Served<'_>, p: &ServedPage, prefix: &str, with_metadata: bool) {
+    let (service, wiki) = (served.service, served.wiki);
     let id = identifier(service, wiki, p.page.pageid);
     // A page with no revision here cannot be served with content.
     let deleted = p.page.deleted || p.revision.is_none();
@@ -124,20 +135,12 @@ fn push_page(out: &mut Vec<u8>, service: &Service, wiki: &str, p: &ServedPage, p
     if !deleted && let Some(rev) = &p.revision {
         out.extend_from_slice(b"<metadata>");
         let metadata = if prefix == "mediawiki" {
-            export::write(&ExportPage {
-                pageid: p.page.pageid,
-                ns: p.page.ns,
-                title: p.page.title.clone(),
-                redirect: p.page.redirect.clone(),
-                revisions: vec![ExportRevision {
-                    revid: rev.revid,
-                    parentid: rev.parentid,
-                    timestamp: rev.timestamp.clone(),
-                    user: rev.user.clone(),
-                    comment: rev.comment.clone(),
-                    text: rev.text.clone(),
-                }],
-            })
+            // As the OAI extension serves a page: its export, with the
+            // wiki's <siteinfo> and the current revision.
+            let mut doc = xml::header(&served.site, wiki);
+            xml::page(&mut doc, &p.page, std::slice::from_ref(rev));
+            doc.push_str(xml::FOOTER);
+            doc
         } else {
             format!(
                 "<oai_dc:dc xmlns:oai_dc=\"http://www.openarchives.org/OAI/2.0/oai_dc/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \

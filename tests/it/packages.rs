@@ -202,6 +202,8 @@ fn rev(page: u64, n: u64) -> checkpoints::RevisionRow {
         comment: format!("edit {n}"),
         sha1: oai_mirror::util::sha1_hex(&text),
         text,
+        minor: n.is_multiple_of(3),
+        user_id: Some(if n.is_multiple_of(2) { 7 } else { 0 }),
     }
 }
 
@@ -553,13 +555,25 @@ async fn a_title_mediawiki_forbids_is_refused_and_never_adds_a_line_to_delete_fi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deletion_then_a_move_onto_its_title_in_one_package_serves_the_deletion() {
     let origin = seeded(2, 1);
+    let site_info = checkpoints::WikiSite {
+        sitename: "Field notes".into(),
+        dbname: "fieldwiki".into(),
+        base: "http://field.example/wiki/Main_Page".into(),
+        generator: "MediaWiki 1.39.17".into(),
+        case: "first-letter".into(),
+        namespaces: vec![
+            checkpoints::SiteNamespace { id: 0, case: "first-letter".into(), name: String::new() },
+            checkpoints::SiteNamespace { id: 1, case: "first-letter".into(), name: "Talk".into() },
+        ],
+    };
+    checkpoints::Store::open(&origin.home.path().join("m.sqlite")).unwrap().save_wiki_site("w", &site_info, 0).unwrap();
     let first = origin.package("w-1.tar");
     origin.ok(&["export", "w", "--out", first.to_str().unwrap(), "--history"]).await;
     let site = seeded(0, 0);
     site.ok(&["import", first.to_str().unwrap(), "--as", "w"]).await;
 
     let mut store = checkpoints::Store::open(&origin.home.path().join("m.sqlite")).unwrap();
-    let moved = page_op(2, "Page 1", vec![rev(2, 2)]);
+    let moved = page_op(2, "Page 1", vec![rev(2, 6)]);
     store.apply_wiki_batch("w", &[checkpoints::PageOp::Delete { pageid: 1 }, moved], None, 1_700_000_100).unwrap();
     let second = origin.package("w-2.tar");
     origin.ok(&["export", "w", "--out", second.to_str().unwrap(), "--history"]).await;
@@ -573,4 +587,10 @@ async fn a_deletion_then_a_move_onto_its_title_in_one_package_serves_the_deletio
     assert_eq!(headers.len(), 2, "{listed}");
     assert_eq!(headers.iter().filter(|h| h.starts_with(" status=\"deleted\"")).count(), 1, "page 1's deletion is served: {listed}");
     assert_eq!(site.ok(&["show", "w", "Page 1"]).await, origin.ok(&["show", "w", "Page 1"]).await);
+    // What MediaWiki's own export keeps travels too: the minor flag, the
+    // contributor's id, the wiki's <siteinfo>.
+    let kept = checkpoints::Store::open_read_only(&origin.home.path().join("m.sqlite")).unwrap();
+    assert_eq!(store.wiki_revisions("w", 2).unwrap(), kept.wiki_revisions("w", 2).unwrap());
+    assert!(kept.wiki_revisions("w", 2).unwrap().iter().any(|r| r.minor && r.user_id == Some(7)));
+    assert_eq!(store.wiki_site("w").unwrap(), Some(site_info));
 }

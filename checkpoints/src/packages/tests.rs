@@ -10,6 +10,8 @@ fn rev(revid: u64, text: &str) -> RevisionRow {
         comment: String::new(),
         sha1: String::new(),
         text: text.into(),
+        minor: false,
+        user_id: None,
     }
 }
 

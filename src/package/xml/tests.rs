@@ -13,6 +13,8 @@ fn rev(revid: u64, parentid: u64, user: &str, comment: &str, text: &str) -> Revi
         comment: comment.into(),
         sha1: crate::util::sha1_hex(text),
         text: text.into(),
+        minor: false,
+        user_id: None,
     }
 }
 
@@ -37,15 +39,34 @@ fn models_follow_mediawikis_defaults() {
 
 #[test]
 fn pages_written_stream_back_one_at_a_time() {
-    let mut doc = header(&SiteInfo { sitename: "Field & <wiki>", base: Some("http://127.0.0.1/w/api.php?a=1&b=2") });
-    page(&mut doc, &stored(5, 0, "A & B", None), &[rev(7, 0, "Ann", "", "first & <x>"), rev(9, 7, "192.0.2.1", "c <d>", "second\n  line\u{1}")]);
+    let site = WikiSite {
+        sitename: "Field & <wiki>".into(),
+        dbname: "fieldwiki".into(),
+        base: "http://127.0.0.1/w/index.php?title=Main_Page&a=1".into(),
+        generator: "MediaWiki 1.39.17".into(),
+        case: "first-letter".into(),
+        namespaces: vec![
+            checkpoints::SiteNamespace { id: 0, case: "first-letter".into(), name: String::new() },
+            checkpoints::SiteNamespace { id: 1, case: "first-letter".into(), name: "Talk".into() },
+            checkpoints::SiteNamespace { id: 3000, case: "case-sensitive".into(), name: "Field & notes".into() },
+        ],
+    };
+    let mut doc = header(&site, "w");
+    let minor = RevisionRow { minor: true, user_id: Some(4), ..rev(7, 0, "Ann", "", "first & <x>") };
+    let imported = RevisionRow { user_id: Some(0), ..rev(11, 0, "imported>Old", "", "x") };
+    page(&mut doc, &stored(5, 0, "A & B", None), &[minor, rev(9, 7, "192.0.2.1", "c <d>", "second\n  line\u{1}"), imported]);
     page(&mut doc, &stored(6, 1, "Talk:R", Some("A & B")), &[rev(10, 0, "Bob", "", "#REDIRECT [[A & B]]")]);
     doc.push_str(FOOTER);
-    assert!(doc.contains("<ip>192.0.2.1</ip>") && doc.contains("<username>Ann</username>"));
+    assert!(doc.contains("<ip>192.0.2.1</ip>") && doc.contains("<username>Ann</username>\n        <id>4</id>"));
+    assert!(doc.contains("<username>imported&gt;Old</username>\n        <id>0</id>"), "a name without an account is not an IP");
     assert!(doc.contains("<sitename>Field &amp; &lt;wiki&gt;</sitename>"));
     let mut reader = PageReader::new(std::io::Cursor::new(doc.as_bytes()), 1 << 20);
+    assert_eq!(reader.site(), None, "read with the first page");
     let first = reader.next_page().unwrap().unwrap();
-    assert_eq!((first.pageid, first.title.as_str(), first.revisions.len()), (5, "A & B", 2));
+    assert_eq!(reader.site(), Some(&site), "<siteinfo> reads back as written");
+    assert_eq!((first.pageid, first.title.as_str(), first.revisions.len()), (5, "A & B", 3));
+    assert_eq!((first.revisions[0].minor, first.revisions[0].user_id), (true, Some(4)));
+    assert_eq!((first.revisions[1].minor, first.revisions[1].user_id), (false, Some(0)));
     assert_eq!(first.revisions[0].text, "first & <x>");
     assert_eq!(first.revisions[1].text, "second\n  line\u{FFFD}", "a control character XML cannot hold");
     assert_eq!((first.revisions[1].user.as_str(), first.revisions[1].parentid), ("192.0.2.1", 7));
@@ -56,7 +77,7 @@ fn pages_written_stream_back_one_at_a_time() {
 
 #[test]
 fn a_cut_document_and_an_oversized_page_are_errors() {
-    let mut doc = header(&SiteInfo { sitename: "w", base: None });
+    let mut doc = header(&WikiSite::default(), "w");
     page(&mut doc, &stored(5, 0, "A", None), &[rev(7, 0, "Ann", "", &"x".repeat(5000))]);
     let cut = &doc[..doc.len() - 40];
     let e = PageReader::new(std::io::Cursor::new(cut.as_bytes()), 1 << 20).next_page().unwrap_err();
