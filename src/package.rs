@@ -351,14 +351,30 @@ pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imp
     // Decided under the write lock: a second import of the same package
     // waits for the first and then finds it applied.
     let applied = write.package_import_state()?.map(|s| Applied { stream: s.stream, origin: s.origin, sequence: s.sequence, end: s.end_seq });
-    match manifest::admit(&manifest, local, applied.as_ref(), holds_pages).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))? {
-        Verdict::AlreadyApplied => {
-            done.already_applied = true;
-            return Ok(done);
-        }
+    let shown = path.display();
+    match manifest::admit(&manifest, local, applied.as_ref(), holds_pages).map_err(|e| anyhow::anyhow!("{shown}: {e}"))? {
+        // Its range was applied: then so was what it holds. A package that
+        // holds what the store lacks shows that one applied before claimed
+        // more than it held (damaged or forged): a full package mends the
+        // stream, a follow-up one is refused.
+        Verdict::AlreadyApplied => match missing_from(&write, path)? {
+            0 => {
+                done.already_applied = true;
+                return Ok(done);
+            }
+            missing if manifest.follows.is_none() => {
+                tracing::warn!(package = %shown, missing, "a full package of a stream whose range was applied already holds what the store lacks: applied, to mend the stream");
+            }
+            missing => bail!(
+                "{shown}: {} is within the range wiki '{local}' here has applied, yet it holds {missing} revisions the store lacks: \
+                 a package applied before claimed more than it held (damaged or forged). Nothing applied; \
+                 import a full package of the wiki (`oai-mirror export {} --full` where it was written) to mend the stream",
+                manifest::describe(&manifest),
+                manifest.wiki
+            ),
+        },
         Verdict::Apply => {}
     }
-    let shown = path.display();
     let file = File::open(path).with_context(|| format!("opening the package {shown}"))?;
     let mut archive = tar::Archive::new(BufReader::new(file));
     let entry = archive
@@ -397,6 +413,15 @@ pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imp
             break;
         }
     }
+    if (done.pages, done.revisions) != (manifest.pages, manifest.revisions) {
+        bail!(
+            "{shown}: its manifest says {} pages and {} revisions, its XML holds {} and {}: a damaged or forged package; nothing applied",
+            manifest.pages,
+            manifest.revisions,
+            done.pages,
+            done.revisions
+        );
+    }
     // A full package deletes every page it does not hold, known once read.
     let removed: Vec<u64> = match manifest.follows {
         None => write.live_page_ids()?.into_iter().filter(|id| !seen.contains(id)).collect(),
@@ -425,6 +450,28 @@ pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imp
     write.record_package_import(&state, chrono::Utc::now().timestamp())?;
     write.finish(None)?;
     Ok(done)
+}
+
+/// How many of a package's revisions the store lacks. (Revisions are
+/// never removed, so an applied package's are all there, whatever came
+/// after it; a page's deletion may have been undone since.)
+fn missing_from(write: &WikiWrite<'_>, path: &Path) -> anyhow::Result<u64> {
+    let shown = path.display();
+    let mut missing = 0u64;
+    let file = File::open(path).with_context(|| format!("opening the package {shown}"))?;
+    let mut archive = tar::Archive::new(BufReader::new(file));
+    let entry = archive
+        .entries()?
+        .filter_map(Result::ok)
+        .find(|e| e.path().is_ok_and(|p| p == Path::new(XML)))
+        .ok_or_else(|| anyhow::anyhow!("{shown} changed while it was read: its {XML} is gone"))?;
+    let mut pages = xml::PageReader::new(BufReader::new(flate2::read::GzDecoder::new(entry)), MAX_PAGE);
+    while let Some(page) = pages.next_page().map_err(|e| anyhow::anyhow!("{shown}: {XML}: {e}"))? {
+        for r in &page.revisions {
+            missing += write.revision_page(r.revid)?.is_none() as u64;
+        }
+    }
+    Ok(missing)
 }
 
 fn apply(write: &mut WikiWrite<'_>, batch: Vec<Incoming>, done: &mut Imported) -> anyhow::Result<()> {

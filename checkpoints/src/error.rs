@@ -35,6 +35,10 @@ pub enum Error {
     NoSuchRun(i64),
     #[error("harvest run {run} has no slice {slice} (or it was split once begun)")]
     NoSuchSlice { run: i64, slice: i64 },
+    #[error(
+        "page {page} [[{title}]] comes with revision {revid}, which is page {owner}'s here: a revision belongs to one page (a damaged or forged source); nothing of it was stored"
+    )]
+    RevisionOfAnotherPage { revid: u64, page: u64, owner: u64, title: String },
     #[error("the served name {0} is taken by another repository: choose another")]
     NameTaken(String),
     #[error("the stored metadata of record {identifier} cannot be read or written: {detail}")]

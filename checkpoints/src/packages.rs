@@ -150,6 +150,15 @@ impl WikiWrite<'_> {
         import_state(&self.tx, &self.wiki)
     }
 
+    /// The page a stored revision of this wiki belongs to, if it is stored.
+    pub fn revision_page(&self, revid: u64) -> Result<Option<u64>> {
+        self.tx
+            .query_row("SELECT page_id FROM wiki_revision WHERE wiki = ?1 AND rev_id = ?2", params![self.wiki, revid as i64], |r| r.get::<_, i64>(0))
+            .optional()
+            .doing("looking up a revision")
+            .map(|p| p.map(|p| p as u64))
+    }
+
     /// The ids of the wiki's live pages.
     pub fn live_page_ids(&self) -> Result<Vec<u64>> {
         let mut stmt = self.tx.prepare("SELECT page_id FROM wiki_page WHERE wiki = ?1 AND deleted = 0 ORDER BY page_id").doing("listing pages")?;

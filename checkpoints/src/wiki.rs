@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, params};
 
-use crate::error::{Doing, Result};
+use crate::error::{Doing, Error, Result};
 use crate::store::{Store, WriteTransaction};
 
 /// A page's row, as written.
@@ -385,7 +385,7 @@ impl WikiWrite<'_> {
                 }
                 PageOp::Upsert { page, revisions } => {
                     for r in revisions {
-                        tx.execute(
+                        let added = tx.execute(
                             "INSERT OR IGNORE INTO wiki_revision (wiki, rev_id, page_id, parent_id, timestamp, user, comment, sha1, text, stored_seq, minor, user_id)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                             params![
@@ -404,6 +404,37 @@ impl WikiWrite<'_> {
                             ],
                         )
                         .doing(&format!("storing revision {}", r.revid))?;
+                        // A revision id is the wiki's, not the page's. The same
+                        // revision now under another page (MediaWiki restores a
+                        // deleted page's revisions into the page recreated on
+                        // its title) moves with it; a different one is refused,
+                        // never mixed in.
+                        if added == 0 {
+                            let (owner, sha1, owner_current): (i64, String, bool) = tx
+                                .query_row(
+                                    "SELECT r.page_id, r.sha1, EXISTS (SELECT 1 FROM wiki_page p WHERE p.wiki = r.wiki AND p.page_id = r.page_id
+                                         AND p.rev_id = r.rev_id AND p.deleted = 0)
+                                     FROM wiki_revision r WHERE r.wiki = ?1 AND r.rev_id = ?2",
+                                    params![wiki, r.revid as i64],
+                                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                                )
+                                .doing("looking up a revision")?;
+                            if owner as u64 != page.pageid {
+                                if sha1 != r.sha1 || owner_current {
+                                    return Err(Error::RevisionOfAnotherPage {
+                                        revid: r.revid,
+                                        page: page.pageid,
+                                        owner: owner as u64,
+                                        title: page.title.clone(),
+                                    });
+                                }
+                                tx.execute(
+                                    "UPDATE wiki_revision SET page_id = ?3 WHERE wiki = ?1 AND rev_id = ?2",
+                                    params![wiki, r.revid as i64, page.pageid as i64],
+                                )
+                                .doing("moving a restored revision to its page")?;
+                            }
+                        }
                     }
                     tx.execute(
                         "INSERT INTO wiki_page (wiki, page_id, ns, title, redirect, deleted, displaced, rev_id, updated_at, stored_seq, stored_at)

@@ -110,6 +110,11 @@ pub enum Verdict {
 /// and what to do instead.
 pub fn admit(m: &Manifest, local: &str, applied: Option<&Applied>, holds_pages: bool) -> Result<Verdict, String> {
     let what = describe(m);
+    if let Some(f) = m.follows
+        && m.end < f.end
+    {
+        return Err(format!("{what} says it reaches store sequence {} but follows a package that reached {}: a damaged or forged manifest", m.end, f.end));
+    }
     let Some(applied) = applied else {
         if holds_pages {
             return Err(format!(

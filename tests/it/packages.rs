@@ -594,3 +594,98 @@ async fn a_deletion_then_a_move_onto_its_title_in_one_package_serves_the_deletio
     assert!(kept.wiki_revisions("w", 2).unwrap().iter().any(|r| r.minor && r.user_id == Some(7)));
     assert_eq!(store.wiki_site("w").unwrap(), Some(site_info));
 }
+
+/// A package made again from `package` with its manifest and XML changed
+/// by `edit`, its checksums made to agree: what a forger can write.
+fn forge(package: &Path, out: &Path, edit: impl FnOnce(&mut serde_json::Value, &mut String)) {
+    use sha2::Digest;
+    use std::io::{Read, Write};
+    let hex = |bytes: &[u8]| sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut members = BTreeMap::new();
+    for entry in tar::Archive::new(std::fs::File::open(package).unwrap()).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        members.insert(name, bytes);
+    }
+    let mut manifest: serde_json::Value = serde_json::from_slice(&members["manifest.json"]).unwrap();
+    let mut xml = String::new();
+    flate2::read::GzDecoder::new(members["pages.xml.gz"].as_slice()).read_to_string(&mut xml).unwrap();
+    edit(&mut manifest, &mut xml);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(xml.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    manifest["xml"]["bytes"] = gz.len().into();
+    manifest["xml"]["sha256"] = hex(&gz).into();
+    let json = serde_json::to_vec(&manifest).unwrap();
+    let sum = format!("{}  manifest.json\n", hex(&json));
+    let mut tar = tar::Builder::new(std::fs::File::create(out).unwrap());
+    for (name, bytes) in
+        [("manifest.json", json.as_slice()), ("manifest.sha256", sum.as_bytes()), ("pages.xml.gz", &gz), ("delete-first.txt", &members["delete-first.txt"])]
+    {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, name, bytes).unwrap();
+    }
+    tar.finish().unwrap();
+}
+
+/// A package whose manifest claims a range far past what it holds blocks
+/// its stream no more: the next honest package is refused loudly, not
+/// taken for applied, and a full package mends the stream. A page that
+/// comes with another page's revision id is refused whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lying_package_neither_blocks_its_stream_silently_nor_mixes_pages() {
+    let origin = seeded(3, 1);
+    let p = |n: u32| origin.package(&format!("w-{n}.tar"));
+    origin.ok(&["export", "w", "--out", p(1).to_str().unwrap(), "--history"]).await;
+    change(&origin, 1, 3, 2);
+    origin.ok(&["export", "w", "--out", p(2).to_str().unwrap(), "--history"]).await;
+    change(&origin, 2, 3, 3);
+    origin.ok(&["export", "w", "--out", p(3).to_str().unwrap(), "--history"]).await;
+    let site = seeded(0, 0);
+    site.ok(&["import", p(1).to_str().unwrap()]).await;
+
+    // Counts that disagree with the XML are refused.
+    let miscounted = site.package("miscounted.tar");
+    forge(&p(2), &miscounted, |m, _| m["revisions"] = 99.into());
+    let e = refused(&site, &miscounted).await;
+    assert!(e.contains("holds 1 and 1") || e.contains("its XML holds"), "{e}");
+
+    // Package 2 claiming the end of time is applied (nothing shows it
+    // lies yet); package 3, honest, is then inside its range but holds
+    // what the store lacks: an error, never "nothing to do".
+    let poisoned = site.package("poisoned.tar");
+    forge(&p(2), &poisoned, |m, _| m["end"] = i64::MAX.into());
+    site.ok(&["import", poisoned.to_str().unwrap()]).await;
+    let out = run(site.cmd(&["import", p(3).to_str().unwrap()])).await;
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let e = stderr(&out);
+    assert!(e.contains("claimed more than it held") && e.contains("--full"), "{e}");
+    // Package 2 again holds nothing new: that is applied already, truly.
+    assert!(site.ok(&["import", p(2).to_str().unwrap()]).await.contains("applied already"));
+    // A full package mends the stream; the honest ones go on after it.
+    let full = origin.package("w-full.tar");
+    origin.ok(&["export", "w", "--out", full.to_str().unwrap(), "--full", "--history"]).await;
+    site.ok(&["import", full.to_str().unwrap()]).await;
+    assert_eq!(view(&site).await, view(&origin).await);
+
+    // A new page whose revision id is another page's: refused whole.
+    let thief = site.package("thief.tar");
+    forge(&p(3), &thief, |_, xml| {
+        let stolen = "<id>2003</id>";
+        assert!(xml.contains(stolen), "{xml}");
+        *xml = xml.replace("<title>Page 2</title>", "<title>Page 9</title>").replace("<id>2</id>", "<id>9</id>");
+    });
+    let other = seeded(0, 0);
+    other.ok(&["import", p(1).to_str().unwrap()]).await;
+    other.ok(&["import", p(2).to_str().unwrap()]).await;
+    let mut store = checkpoints::Store::open(&other.home.path().join("m.sqlite")).unwrap();
+    store.apply_wiki_batch("w", &[page_op(2, "Page 2", vec![rev(2, 3)])], None, 0).unwrap();
+    drop(store);
+    let e = refused(&other, &thief).await;
+    assert!(e.contains("revision 2003") && e.contains("belongs to one page"), "{e}");
+}

@@ -99,3 +99,23 @@ fn an_export_stream_keeps_its_name_and_its_highest_sequence() {
     s.record_package_export("w", "other", 2, 20).unwrap();
     assert_eq!(s.package_export_stream("w").unwrap(), Some(ExportStream { stream: "abc".into(), last_sequence: 3, last_end_seq: 30 }));
 }
+
+#[test]
+fn a_page_claiming_another_pages_revision_is_refused_and_a_restored_one_moves() {
+    let mut store = Store::open_in_memory().unwrap();
+    let mine = RevisionRow { sha1: "aa".into(), ..rev(7, "mine") };
+    store.apply_wiki_batch("w", &[upsert(1, "Mine", std::slice::from_ref(&mine))], None, 0).unwrap();
+    // Another text under the same revision id: refused whole.
+    let forged = RevisionRow { sha1: "bb".into(), ..rev(7, "forged") };
+    let e = store.apply_wiki_batch("w", &[upsert(3, "Other", &[rev(6, "x")]), upsert(2, "Thief", &[forged])], None, 0).unwrap_err();
+    assert!(matches!(e, Error::RevisionOfAnotherPage { revid: 7, page: 2, owner: 1, .. }), "{e}");
+    assert!(store.wiki_page_by_title("w", "Other").unwrap().is_none(), "nothing of the batch stored");
+    assert_eq!(store.wiki_revision("w", 7).unwrap().unwrap().text, "mine");
+    // The same revision, claimed while its page still shows it: refused too.
+    assert!(store.apply_wiki_batch("w", &[upsert(2, "Thief", std::slice::from_ref(&mine))], None, 0).is_err());
+    // Deleted, then restored into a page recreated on the title: it moves.
+    store.apply_wiki_batch("w", &[PageOp::Delete { pageid: 1 }], None, 0).unwrap();
+    store.apply_wiki_batch("w", &[upsert(4, "Mine", &[mine.clone(), rev(9, "new")])], None, 0).unwrap();
+    assert_eq!(store.wiki_revisions("w", 4).unwrap().iter().map(|r| r.revid).collect::<Vec<_>>(), [7, 9]);
+    assert!(store.wiki_revisions("w", 1).unwrap().is_empty());
+}
