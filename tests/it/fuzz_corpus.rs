@@ -58,6 +58,8 @@ fn every_fuzz_target_passes_on_its_corpus() {
         ("mediawiki", replay("mediawiki", &ours, &["mediawiki", "mediawiki-oai"], checks::mediawiki)),
         ("names", replay("names", &ours, &[], checks::names)),
         ("merge", replay("merge", &ours, &[], checks::merge)),
+        ("package", replay("package", &ours, &[], checks::package)),
+        ("request", replay("request", &ours, &[], checks::request)),
     ];
     for (target, n) in counts {
         assert!(n > 0, "fuzz target {target} has no corpus");
