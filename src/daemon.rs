@@ -83,12 +83,17 @@ pub async fn serve(
     // Clients of the control endpoint are bounded as the OAI-PMH server's are:
     // idle connections can neither pile up nor take the descriptors the
     // jobs need (a database, a lock, a harvest's sockets).
-    let guarded =
-        crate::serve::guard::GuardedListener::new(listener, settings.daemon.max_connections, Duration::from_secs(settings.daemon.client_timeout_secs.max(1)));
-    let server = axum::serve(guarded, control::router(daemon.clone(), wikis, token, console)).with_graceful_shutdown(async move {
+    let limits = crate::serve::guard::Limits {
+        max_connections: settings.daemon.max_connections,
+        per_ip: settings.daemon.max_connections_per_ip,
+        idle: Duration::from_secs(settings.daemon.client_timeout_secs.max(1)),
+        request: Duration::from_secs(settings.daemon.request_timeout_secs.max(1)),
+    };
+    let guarded = crate::serve::guard::GuardedListener::new(listener, limits);
+    let server = crate::serve::guard::serve(guarded, control::router(daemon.clone(), wikis, token, console), async move {
         let _ = server_stop.wait_for(|s| *s).await;
     });
-    let server = tokio::spawn(async move { server.await });
+    let server = tokio::spawn(server);
     // With a [serve] table, the store is served over OAI-PMH beside the jobs.
     let provider = match settings_serve {
         Some((addr, provider)) => {

@@ -47,7 +47,9 @@ pub fn write_xml(out: &mut impl Write, r: &StoredRecord) -> io::Result<()> {
         out.write_all(b"</setSpec>")?;
     }
     out.write_all(b"</header>")?;
-    if let Some(m) = r.metadata.as_deref().filter(|_| !r.deleted) {
+    // Metadata that is not one well-formed element (a broken origin's) is
+    // left out, as serving leaves it out: the document stays well-formed.
+    if let Some(m) = r.metadata.as_deref().filter(|m| !r.deleted && crate::util::well_formed_element(m)) {
         out.write_all(b"<metadata>")?;
         out.write_all(m)?;
         out.write_all(b"</metadata>")?;

@@ -258,7 +258,8 @@ fn respond(store: &Store, service: &Service, repo: &Repository, r: &Request, now
                 return Ok(Err(OaiError::new("cannotDisseminateFormat", format!("the record is not available as {prefix}"))));
             };
             let format = formats_of(store, repo)?.into_iter().find(|f| f.prefix == *prefix);
-            push_record(&mut out, service, repo, &found, format.as_ref().map_or("", |f| f.namespace.as_str()), true);
+            let left_out = push_record(&mut out, service, repo, &found, format.as_ref().map_or("", |f| f.namespace.as_str()), true);
+            note_left_out(repo, left_out as u64);
             out = [b"<GetRecord>".as_slice(), &out, b"</GetRecord>\n"].concat();
         }
         Request::ListIdentifiers(list) | Request::ListRecords(list) => {
@@ -269,7 +270,9 @@ fn respond(store: &Store, service: &Service, repo: &Repository, r: &Request, now
     Ok(Ok(out))
 }
 
-fn push_record(out: &mut Vec<u8>, service: &Service, repo: &Repository, r: &checkpoints::ServedRecord, namespace: &str, with_metadata: bool) {
+/// Writes a record; returns true if its metadata was left out (not
+/// well-formed as the origin sent it).
+fn push_record(out: &mut Vec<u8>, service: &Service, repo: &Repository, r: &checkpoints::ServedRecord, namespace: &str, with_metadata: bool) -> bool {
     let identifier = service.served_identifier(repo, &r.record.identifier);
     let h = Header { identifier: &identifier, stored_at: r.stored_at, sets: &r.record.sets, deleted: r.record.deleted };
     if with_metadata {
@@ -281,10 +284,18 @@ fn push_record(out: &mut Vec<u8>, service: &Service, repo: &Repository, r: &chec
             harvested_at: r.stored_at,
             nested: r.provenance.as_deref(),
         };
-        render::record(out, &h, r.record.metadata.as_deref(), &origin);
+        render::record(out, &h, r.record.metadata.as_deref(), &origin)
     } else {
         render::header(out, &h);
         out.push(b'\n');
+        false
+    }
+}
+
+/// Says how many records of an answer went without their metadata.
+fn note_left_out(repo: &Repository, left_out: u64) {
+    if left_out > 0 {
+        tracing::warn!(repository = %repo.name, records = left_out, "records served without their metadata: it is not well-formed XML as the origin sent it");
     }
 }
 
@@ -392,7 +403,8 @@ fn list_records(store: &Store, service: &Service, repo: &Repository, list: &List
     };
     let query = checkpoints::ServedQuery { sources, set: selection.set.clone(), from: selection.from, until: selection.until, max_seq, headers_only: !records };
     let namespace = formats_of(store, repo)?.into_iter().find(|f| f.prefix == selection.prefix).map(|f| f.namespace).unwrap_or_default();
-    list_page(
+    let left_out = std::cell::Cell::new(0u64);
+    let answer = list_page(
         &start,
         records,
         max_seq,
@@ -405,8 +417,10 @@ fn list_records(store: &Store, service: &Service, repo: &Repository, list: &List
             Ok(store.served_page(&checkpoints::ServedQuery { max_seq, ..query.clone() }, after, n)?)
         },
         |r| r.stored_seq,
-        |out, r| push_record(out, service, repo, r, &namespace, records),
-    )
+        |out, r| left_out.set(left_out.get() + push_record(out, service, repo, r, &namespace, records) as u64),
+    );
+    note_left_out(repo, left_out.get());
+    answer
 }
 
 /// The HTTP side: one read-only connection per request at once, up to a
@@ -446,8 +460,13 @@ impl Server {
     /// as `[serve]` says.
     pub async fn run(self, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let serve = self.settings.serve.clone().unwrap_or_default();
-        let guarded = guard::GuardedListener::new(listener, serve.max_connections, std::time::Duration::from_secs(serve.client_timeout_secs.max(1)));
-        axum::serve(guarded, self.router()).with_graceful_shutdown(shutdown).await
+        let limits = guard::Limits {
+            max_connections: serve.max_connections,
+            per_ip: serve.max_connections_per_ip,
+            idle: std::time::Duration::from_secs(serve.client_timeout_secs.max(1)),
+            request: std::time::Duration::from_secs(serve.request_timeout_secs.max(1)),
+        };
+        guard::serve(guard::GuardedListener::new(listener, limits), self.router(), shutdown).await
     }
 
     pub fn router(self) -> axum::Router {
@@ -619,7 +638,9 @@ impl Default for ServeSettings {
             repository_identifier: "oai-mirror.local".into(),
             notify: Vec::new(),
             max_connections: 256,
+            max_connections_per_ip: 32,
             client_timeout_secs: 30,
+            request_timeout_secs: 10,
         }
     }
 }

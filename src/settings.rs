@@ -84,8 +84,12 @@ pub struct ServeSettings {
     pub notify: Vec<NotifySettings>,
     /// Connections open at once; more wait in the kernel's queue.
     pub max_connections: usize,
+    /// Connections open at once from one client address; more are closed.
+    pub max_connections_per_ip: usize,
     /// A connection that neither sends nor takes a byte for this long is closed.
     pub client_timeout_secs: u64,
+    /// A request's head must have arrived whole this long after its first byte.
+    pub request_timeout_secs: u64,
 }
 
 /// One mirror to tell: its trigger URL and the token it wants.
@@ -114,8 +118,12 @@ pub struct DaemonSettings {
     pub check_wikis_secs: u64,
     /// Connections to the control endpoint at once; more wait in the kernel's queue.
     pub max_connections: usize,
+    /// Control connections at once from one client address; more are closed.
+    pub max_connections_per_ip: usize,
     /// A control connection that sends or takes no byte this long is closed, in seconds.
     pub client_timeout_secs: u64,
+    /// A request's head must have arrived whole this long after its first byte, in seconds.
+    pub request_timeout_secs: u64,
 }
 
 impl Default for DaemonSettings {
@@ -127,7 +135,9 @@ impl Default for DaemonSettings {
             grace_secs: 60,
             check_wikis_secs: 300,
             max_connections: 64,
+            max_connections_per_ip: 16,
             client_timeout_secs: 30,
+            request_timeout_secs: 10,
         }
     }
 }

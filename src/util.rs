@@ -112,5 +112,92 @@ pub fn xml_escape(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Whether `bytes` are one well-formed XML element, with only whitespace,
+/// comments and processing instructions around it: what can go inside a
+/// served `<metadata>` (or `cat`'s) without making the document not
+/// well-formed. Checked: UTF-8, characters XML allows, tags that match,
+/// attributes, references (the five predefined entities and character
+/// references to allowed characters; a DTD's entities cannot be known
+/// here), no XML declaration or DOCTYPE inside. Namespace prefixes are not
+/// checked: a prefix the origin declared on an outer element is bound
+/// there.
+pub fn well_formed_element(bytes: &[u8]) -> bool {
+    use quick_xml::events::Event;
+    let Ok(text) = std::str::from_utf8(bytes) else { return false };
+    if text.contains(xml_forbidden) {
+        return false;
+    }
+    let mut r = quick_xml::Reader::from_str(text);
+    r.config_mut().check_end_names = true;
+    r.config_mut().check_comments = true;
+    let (mut depth, mut roots) = (0usize, 0usize);
+    let attributes_ok = |e: &quick_xml::events::BytesStart<'_>| {
+        e.attributes().with_checks(true).all(|a| match a {
+            Ok(a) => !a.value.contains('<') && references_ok(a.value.as_bytes()),
+            Err(_) => false,
+        })
+    };
+    loop {
+        match r.read_event() {
+            Err(_) | Ok(Event::Decl(_) | Event::DocType(_)) => return false,
+            Ok(Event::Eof) => return depth == 0 && roots == 1,
+            Ok(Event::Start(e)) => {
+                if !attributes_ok(&e) {
+                    return false;
+                }
+                roots += (depth == 0) as usize;
+                depth += 1;
+            }
+            Ok(Event::Empty(e)) => {
+                if !attributes_ok(&e) {
+                    return false;
+                }
+                roots += (depth == 0) as usize;
+            }
+            Ok(Event::End(_)) => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return false,
+            },
+            Ok(Event::Text(t)) => {
+                if depth == 0 && !t.trim_ascii().is_empty() {
+                    return false;
+                }
+            }
+            Ok(Event::GeneralRef(g)) => {
+                let known = matches!(&*g, "amp" | "lt" | "gt" | "quot" | "apos");
+                if depth == 0 || !(known || matches!(g.resolve_char_ref(), Ok(Some(c)) if !xml_forbidden(c))) {
+                    return false;
+                }
+            }
+            Ok(Event::CData(_)) if depth == 0 => return false,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Whether every `&…;` in an attribute's raw value is a reference XML
+/// knows without a DTD.
+fn references_ok(raw: &[u8]) -> bool {
+    let mut rest = raw;
+    while let Some(at) = rest.iter().position(|&b| b == b'&') {
+        let after = &rest[at + 1..];
+        let Some(end) = after.iter().position(|&b| b == b';') else { return false };
+        let name = &after[..end];
+        let ok = match name {
+            b"amp" | b"lt" | b"gt" | b"quot" | b"apos" => true,
+            [b'#', b'x', hex @ ..] => {
+                std::str::from_utf8(hex).ok().and_then(|h| u32::from_str_radix(h, 16).ok()).and_then(char::from_u32).is_some_and(|c| !xml_forbidden(c))
+            }
+            [b'#', dec @ ..] => std::str::from_utf8(dec).ok().and_then(|d| d.parse::<u32>().ok()).and_then(char::from_u32).is_some_and(|c| !xml_forbidden(c)),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+        rest = &after[end + 1..];
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests;

@@ -48,6 +48,16 @@ pub struct ImportState {
 impl Store {
     /// Runs `f` on one snapshot of the store: everything it reads is as of
     /// one moment, whatever other connections commit meanwhile.
+    /// Runs `f` in one write transaction, taken when it begins (`BEGIN
+    /// IMMEDIATE`): everything `f` reads and writes through the store is
+    /// one step, committed if `f` returns `Ok`, rolled back otherwise.
+    pub fn in_write<T, E: From<Error>>(&self, f: impl FnOnce(&Store) -> std::result::Result<T, E>) -> std::result::Result<T, E> {
+        let tx = rusqlite::Transaction::new_unchecked(self.conn(), rusqlite::TransactionBehavior::Immediate).doing("starting a write")?;
+        let out = f(self)?;
+        tx.commit().doing("committing a write")?;
+        Ok(out)
+    }
+
     pub fn in_snapshot<T, E: From<Error>>(&self, f: impl FnOnce(&Store) -> std::result::Result<T, E>) -> std::result::Result<T, E> {
         let tx = self.conn().unchecked_transaction().doing("starting a read")?;
         let out = f(self)?;

@@ -28,7 +28,7 @@ pub struct Source {
 }
 
 /// A stored record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StoredRecord {
     pub source_id: i64,
     pub identifier: String,

@@ -224,6 +224,15 @@ impl Store {
             .map(drop)
     }
 
+    /// Sets a pair's base alone (and lets it go on), leaving what a run may
+    /// have moved meanwhile (its revisions, titles) as it is.
+    pub fn set_sync_base(&self, pair_id: i64, base_text: &str, now: i64) -> Result<()> {
+        self.conn()
+            .execute("UPDATE sync_pair SET base_text = ?2, held = 0, updated_at = ?3 WHERE pair_id = ?1", params![pair_id, base_text, now])
+            .doing("saving a sync base")
+            .map(drop)
+    }
+
     pub fn forget_sync_pair(&self, pair_id: i64) -> Result<()> {
         self.conn().execute("DELETE FROM sync_pair WHERE pair_id = ?1", [pair_id]).doing("forgetting a sync pair").map(drop)
     }

@@ -120,6 +120,9 @@ pub(super) fn conflicts(settings: &Settings, store: &Store, name: &str, all: boo
     Ok(())
 }
 
+/// How long `resolve` waits for a run of its sync to end.
+pub const SETTLE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub(super) async fn resolve(settings: &Settings, store: &Store, name: &str, title: &str, take: &str) -> anyhow::Result<()> {
     if !settings.sync.contains_key(name) && !settings.group.contains_key(name) {
         return not_a_sync(settings, name);
@@ -157,6 +160,11 @@ pub(super) async fn resolve(settings: &Settings, store: &Store, name: &str, titl
                 format!("--take {path}: neither a side of the sync ({}) nor a readable file", names.join(", "))
             }
         })?),
+    };
+    // Settled under the job's lock: a run of it in progress ends first.
+    let _held = match store.path() {
+        Some(db) => Some(crate::util::blocking(|| crate::jobs::run::RunLock::sync_when_free(db, name, SETTLE_PATIENCE))?),
+        None => None,
     };
     let queued = crate::sync::resolve(store, &pair, title, take)?;
     let mut out = super::terminal::stdout();

@@ -540,6 +540,10 @@ async fn resolve(State(c): State<Arc<Console>>, headers: HeaderMap, Path((pair, 
     let db = c.db.clone();
     let p2 = pair.clone();
     let done = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        // Under the job's lock, as the command line settles: a run of it in
+        // progress ends first.
+        let job = crate::sync::group::job_of(&p2);
+        let _held = crate::jobs::run::RunLock::sync_when_free(&db, job, std::time::Duration::from_secs(10))?;
         let store = checkpoints::Store::open(&db)?;
         let cf = store.conflicts(&p2, true)?.into_iter().find(|cf| cf.conflict_id == id);
         let Some(cf) = cf else { anyhow::bail!("conflict {id} is settled already, or is not one of {p2}") };

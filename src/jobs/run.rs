@@ -154,34 +154,67 @@ pub async fn harvest(
     Ok(summary)
 }
 
-/// Held while a source is harvested, so that a second harvest of it (in
-/// another process, or the daemon beside the command line) is refused
-/// instead of taking over the first one's position. An OS file lock
-/// beside the database (`DB.locks/source-HASH`, named by the source's URL,
-/// prefix and set, so that taking it creates nothing in the store): it goes
-/// when the process does, however it ends, so no stale lock ever needs
-/// clearing.
-pub struct HarvestLock {
+/// Held while a job runs on a resource (a source's harvest, a sync), so
+/// that a second run of it (in another process, or the daemon beside the
+/// command line) is refused instead of taking over the first one's
+/// position, and a `resolve` waits for it. An OS file lock beside the
+/// database (`DB.locks/KIND-HASH`, named by the resource, so that taking it
+/// creates nothing in the store): it goes when the process does, however
+/// it ends, so no stale lock ever needs clearing.
+pub struct RunLock {
     _file: std::fs::File,
 }
 
-impl HarvestLock {
-    fn path(db: &std::path::Path, source: &checkpoints::SourceKey) -> std::path::PathBuf {
-        let key = format!("{}\n{}\n{}", source.base_url, source.metadata_prefix, source.set_spec.as_deref().unwrap_or(""));
-        std::path::PathBuf::from(format!("{}.locks", db.display())).join(format!("source-{}", &crate::util::md5_hex(&key)[..16]))
+/// A harvest's lock, on its source's URL, prefix and set.
+pub type HarvestLock = RunLock;
+
+fn source_key(source: &checkpoints::SourceKey) -> String {
+    format!("{}\n{}\n{}", source.base_url, source.metadata_prefix, source.set_spec.as_deref().unwrap_or(""))
+}
+
+impl RunLock {
+    fn path(db: &std::path::Path, kind: &str, key: &str) -> std::path::PathBuf {
+        std::path::PathBuf::from(format!("{}.locks", db.display())).join(format!("{kind}-{}", &crate::util::md5_hex(key)[..16]))
     }
 
     /// Whether a harvest of `source` holds its lock now (in any process):
     /// a run the store says is in progress but whose lock nobody holds was
     /// interrupted, and the next harvest resumes it.
     pub fn held(db: &std::path::Path, source: &checkpoints::SourceKey) -> bool {
-        let Ok(file) = std::fs::File::open(Self::path(db, source)) else { return false };
+        let Ok(file) = std::fs::File::open(Self::path(db, "source", &source_key(source))) else { return false };
         matches!(file.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock))
     }
 
-    fn take(db: &std::path::Path, source: &checkpoints::SourceKey, name: &str) -> anyhow::Result<HarvestLock> {
+    fn take(db: &std::path::Path, source: &checkpoints::SourceKey, name: &str) -> anyhow::Result<RunLock> {
+        Self::try_take(db, "source", &source_key(source))?
+            .map_err(|pid| anyhow::anyhow!("a harvest of {name} is already running (pid {pid}); let it finish, or stop it, before starting another"))
+    }
+
+    /// The lock of sync `name`, for its run: refused while another holds it.
+    pub fn sync(db: &std::path::Path, name: &str) -> anyhow::Result<RunLock> {
+        Self::try_take(db, "sync", name)?
+            .map_err(|pid| anyhow::anyhow!("a run of sync {name} is already going (pid {pid}); let it finish, or stop it, before starting another"))
+    }
+
+    /// The lock of sync `name`, for settling a conflict: waits up to
+    /// `patience` for a run that holds it to end.
+    pub fn sync_when_free(db: &std::path::Path, name: &str, patience: std::time::Duration) -> anyhow::Result<RunLock> {
+        let until = std::time::Instant::now() + patience;
+        loop {
+            match Self::try_take(db, "sync", name)? {
+                Ok(lock) => return Ok(lock),
+                Err(pid) if std::time::Instant::now() >= until => {
+                    anyhow::bail!("sync {name} is running (pid {pid}); settle the conflict again when the run has ended")
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// The lock, or who holds it (a pid, or "unknown").
+    fn try_take(db: &std::path::Path, kind: &str, key: &str) -> anyhow::Result<Result<RunLock, String>> {
         use std::io::{Read, Seek, Write};
-        let path = Self::path(db, source);
+        let path = Self::path(db, kind, key);
         let dir = path.parent().expect("the lock is in a directory");
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut file = std::fs::OpenOptions::new()
@@ -193,17 +226,16 @@ impl HarvestLock {
             .with_context(|| format!("opening the lock {}", path.display()))?;
         match file.try_lock() {
             Ok(()) => {
-                // Who holds it, for the message a second harvest prints.
+                // Who holds it, for the message a second run prints.
                 file.set_len(0)?;
                 file.rewind()?;
                 write!(file, "{}", std::process::id())?;
-                Ok(HarvestLock { _file: file })
+                Ok(Ok(RunLock { _file: file }))
             }
             Err(std::fs::TryLockError::WouldBlock) => {
                 let mut pid = String::new();
                 let _ = file.read_to_string(&mut pid);
-                let pid = if pid.trim().is_empty() { "unknown".to_string() } else { pid.trim().to_string() };
-                anyhow::bail!("a harvest of {name} is already running (pid {pid}); let it finish, or stop it, before starting another")
+                Ok(Err(if pid.trim().is_empty() { "unknown".to_string() } else { pid.trim().to_string() }))
             }
             Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
         }
@@ -264,6 +296,12 @@ async fn sync_by_packages(
 }
 
 pub async fn sync(settings: &Settings, conns: &Connections, store: Arc<Mutex<Store>>, name: &str, job: &SyncJob, dry_run: bool) -> anyhow::Result<Report> {
+    // One run of a sync at a time, in any process; `resolve` waits for it.
+    let db = crate::util::lock(&store).path().map(std::path::Path::to_path_buf);
+    let _held = match &db {
+        Some(db) => Some(RunLock::sync(db, name)?),
+        None => None,
+    };
     let mut opts = SyncOptions::pair(name, job.policy, job.prefer, job.notify.clone(), dry_run);
     opts.direction = job.direction;
     let client = |m: &MirrorJob| -> anyhow::Result<(Arc<Wiki>, Option<oai::Client>)> { Ok((conns.wiki(&m.pull.wiki)?, conns.wiki_oai(&m.pull.wiki)?)) };

@@ -156,3 +156,22 @@ fn a_direction_that_writes_only_to_a_wiki_without_an_account_is_refused() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].key == Some("direction") && problems[0].message.contains("[wiki.pub], which has no account"), "{}", problems[0].message);
 }
+
+#[test]
+fn a_sync_runs_once_at_a_time_and_settling_waits_for_its_run() {
+    use crate::jobs::run::RunLock;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let running = RunLock::sync(&db, "ab").unwrap();
+    let e = RunLock::sync(&db, "ab").err().unwrap().to_string();
+    assert!(e.contains("already going") && e.contains(&std::process::id().to_string()), "{e}");
+    assert!(RunLock::sync(&db, "other").is_ok(), "another sync is not held up");
+    let e = RunLock::sync_when_free(&db, "ab", std::time::Duration::from_millis(200)).err().unwrap().to_string();
+    assert!(e.contains("settle the conflict again when the run has ended"), "{e}");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(running);
+    });
+    assert!(RunLock::sync_when_free(&db, "ab", std::time::Duration::from_secs(10)).is_ok(), "taken once the run ends");
+    release.join().unwrap();
+}

@@ -154,13 +154,21 @@ fn provenance_content(container: &[u8]) -> Option<&[u8]> {
 pub const PROVENANCE_NS: &str = "http://www.openarchives.org/OAI/2.0/provenance";
 
 /// A record: header, metadata as stored (byte for byte), provenance.
-pub fn record(out: &mut Vec<u8>, h: &Header<'_>, metadata: Option<&[u8]>, origin: &Origin<'_>) {
+/// Metadata that is not one well-formed element (as a broken origin sent
+/// it) is left out, the header and provenance kept, so the answer stays
+/// well-formed: returns true then.
+pub fn record(out: &mut Vec<u8>, h: &Header<'_>, metadata: Option<&[u8]>, origin: &Origin<'_>) -> bool {
     push(out, "<record>");
     header(out, h);
-    if let Some(m) = metadata.filter(|_| !h.deleted) {
-        push(out, "<metadata>");
-        out.extend_from_slice(m);
-        push(out, "</metadata>");
+    let mut left_out = false;
+    match metadata.filter(|_| !h.deleted) {
+        Some(m) if crate::util::well_formed_element(m) => {
+            push(out, "<metadata>");
+            out.extend_from_slice(m);
+            push(out, "</metadata>");
+        }
+        Some(_) => left_out = true,
+        None => {}
     }
     push(
         out,
@@ -180,6 +188,7 @@ pub fn record(out: &mut Vec<u8>, h: &Header<'_>, metadata: Option<&[u8]>, origin
         out.extend_from_slice(inner.trim_ascii());
     }
     push(out, "</originDescription></provenance></about></record>\n");
+    left_out
 }
 
 /// The resumptionToken element: a token for the next page, or the empty

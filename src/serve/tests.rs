@@ -332,3 +332,42 @@ fn a_harvester_going_on_from_each_response_date_misses_no_write_held_open_across
 fn args(query: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.as_bytes()).into_owned().collect()
 }
+
+#[test]
+fn metadata_that_is_not_well_formed_is_left_out_and_the_answer_stays_well_formed() {
+    let mut store = Store::open_in_memory().unwrap();
+    let key = SourceKey { base_url: "http://origin/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None };
+    let source = store.source(&key, 0).unwrap();
+    let run = store.start_run(source.id, &RunPlan::default(), &Position::default(), 0).unwrap();
+    let bad = ["<a><b></a>", "<a>&undefined;</a>", "<?xml version=\"1.0\"?><a/>", "<dc>good</dc>"];
+    let ids: Vec<String> = (0..bad.len()).map(|i| format!("oai:origin:{i}")).collect();
+    let records = bad
+        .iter()
+        .enumerate()
+        .map(|(i, m)| RecordIn {
+            identifier: &ids[i],
+            datestamp: "2001-01-01",
+            datestamp_unix: 978_307_200,
+            deleted: false,
+            sets: &[],
+            metadata: Some(m.as_bytes()),
+            about: None,
+        })
+        .collect();
+    store.commit_page(run.id, &PageCommit::of_records(records, 0)).unwrap();
+    let repo = Repository { name: "origin".into(), origin: key.base_url.clone(), sources: store.sources().unwrap() };
+    for query in ["verb=ListRecords&metadataPrefix=oai_dc", "verb=GetRecord&metadataPrefix=oai_dc&identifier=oai:origin:1"] {
+        let doc = ask(&store, &repo, query);
+        let body = doc.split_once("?>").unwrap().1;
+        assert!(crate::util::well_formed_element(body.as_bytes()), "{doc}");
+    }
+    let doc = ask(&store, &repo, "verb=ListRecords&metadataPrefix=oai_dc");
+    assert_eq!(between(&doc, "<record>", "</record>").len(), 4, "every record is listed, header and provenance kept: {doc}");
+    assert_eq!(between(&doc, "<metadata>", "</metadata>"), ["<dc>good</dc>"]);
+    let mut cat = Vec::new();
+    for r in bad {
+        let record = checkpoints::StoredRecord { metadata: Some(r.as_bytes().to_vec()), ..checkpoints::StoredRecord::default() };
+        crate::records::write_xml(&mut cat, &record).unwrap();
+    }
+    assert_eq!(String::from_utf8(cat).unwrap().matches("<metadata>").count(), 1, "cat --format xml leaves them out alike");
+}

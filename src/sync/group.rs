@@ -33,6 +33,11 @@ pub fn pair_name(group: &str, spoke: &str) -> String {
     format!("group.{group}.{spoke}")
 }
 
+/// The job a stored pair name belongs to: its group, or the sync itself.
+pub fn job_of(pair: &str) -> &str {
+    pair.strip_prefix("group.").and_then(|rest| rest.rsplit_once('.')).map_or(pair, |(group, _)| group)
+}
+
 /// Rounds of the group: the first syncs every spoke; a later one only
 /// those the hub changed for since their turn. Three suffice unless the
 /// wikis are edited during the run; what is left waits for the next run.

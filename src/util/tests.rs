@@ -17,3 +17,34 @@ fn xml_escape_is_one_rule_for_markup_and_characters_xml_cannot_hold() {
         }
     }
 }
+
+#[test]
+fn only_one_well_formed_element_may_go_inside_metadata() {
+    for good in [
+        "<a/>",
+        "  <dc xmlns=\"x\">T &amp; &lt;U&gt; &#233; &#xE9;</dc>\n",
+        "<!-- c --><a b=\"1 &amp; 2\"><b/><![CDATA[<x>]]></a><?pi x?>",
+        "<oai_dc:dc><dc:title>unbound prefixes are the origin's</dc:title></oai_dc:dc>",
+    ] {
+        assert!(well_formed_element(good.as_bytes()), "{good}");
+    }
+    for bad in [
+        "<a><b></a>",
+        "<a>&undefined;</a>",
+        "<?xml version=\"1.0\"?><a/>",
+        "<a/><b/>",
+        "text<a/>",
+        "<a>",
+        "</a>",
+        "",
+        "<a>&#1;</a>",
+        "<a>\u{1}</a>",
+        "<a b=\"&nope;\"/>",
+        "<a b=\"1\" b=\"2\"/>",
+        "<!DOCTYPE a [<!ENTITY e \"x\">]><a>&e;</a>",
+        "<a><!-- -- --></a>",
+    ] {
+        assert!(!well_formed_element(bad.as_bytes()), "{bad:?}");
+    }
+    assert!(!well_formed_element(b"<a>\xff</a>"), "not UTF-8");
+}

@@ -594,6 +594,69 @@ fn validate_export(files: &[PathBuf]) {
     assert!(out.status.success(), "not valid export-0.11: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Slowloris: a thousand clients from one address, each sending a header
+/// line every second and never finishing its request, keep a legitimate
+/// client from another address waiting not at all: one address gets its
+/// share of connections (the rest are closed at once), and a request whose
+/// head is not whole within `request_timeout_secs` is closed, however
+/// steadily it trickles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_slow_clients_never_keep_a_legitimate_one_waiting() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_bed, mirror) = origin_and_mirror(10).await;
+    let text = std::fs::read_to_string(&mirror.config).unwrap().replace("[serve]\n", "[serve]\nrequest_timeout_secs = 3\n");
+    std::fs::write(&mirror.config, text).unwrap();
+    let served = mirror.serve().await;
+    let addr = served.root.trim_start_matches("http://").to_string();
+    let mut slow = Vec::new();
+    for _ in 0..1000 {
+        let mut s = tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(&addr)).await.unwrap().unwrap();
+        let _ = s.write_all(b"GET /oai/bed?verb=Identify HTTP/1.1\r\nHost: slow\r\n").await;
+        slow.push(s);
+    }
+    let started = std::time::Instant::now();
+    let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();
+    let trickle = tokio::spawn(async move {
+        // A header line a second each, as long as the server keeps them.
+        loop {
+            for s in slow.iter_mut() {
+                let _ = tokio::time::timeout(Duration::from_millis(5), s.write_all(b"X-Slow: 1\r\n")).await;
+            }
+            tokio::select! {
+                _ = &mut done_rx => return slow,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    });
+    let legit = reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 0, 2])).timeout(Duration::from_secs(20)).build().unwrap();
+    for _ in 0..5 {
+        let asked = std::time::Instant::now();
+        let answer = legit.get(format!("{}?verb=Identify", served.url())).send().await.unwrap().text().await.unwrap();
+        assert!(answer.contains("<Identify>"), "{answer}");
+        assert!(asked.elapsed() < Duration::from_secs(2), "a legitimate client waited {:?}", asked.elapsed());
+    }
+    // Past the request deadline every slow one is closed, although each
+    // sent a byte within the idle timeout all along.
+    tokio::time::sleep(Duration::from_secs(5).saturating_sub(started.elapsed())).await;
+    let _ = done_tx.send(());
+    let slow = trickle.await.unwrap();
+    let mut open = 0;
+    for mut s in slow {
+        let mut buf = [0u8; 256];
+        loop {
+            match tokio::time::timeout(Duration::from_millis(50), s.read(&mut buf)).await {
+                Ok(Ok(0) | Err(_)) => break,
+                Ok(Ok(_)) => continue,
+                Err(_) => {
+                    open += 1;
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(open, 0, "slow clients still held open after the request deadline");
+}
+
 /// Clients that stall (a request sent in part, then nothing) hold a
 /// connection slot for the idle timeout at most; meanwhile and after, other
 /// clients are served, many at once, and absurd requests get OAI errors.

@@ -209,6 +209,13 @@ pub enum Take {
 /// pair's base becomes it at both sides' current revisions, and a push is
 /// queued to each side that does not hold it yet; the next run sends them.
 pub fn resolve(s: &Store, sync: &str, title: &str, take: Take) -> anyhow::Result<u32> {
+    // One step: a run that writes the pair meanwhile (its lock is taken by
+    // the callers too) can neither interleave nor be overwritten by an
+    // earlier read of the pair.
+    s.in_write(|s| settle(s, sync, title, take))
+}
+
+fn settle(s: &Store, sync: &str, title: &str, take: Take) -> anyhow::Result<u32> {
     let open: Vec<ConflictRow> = s.conflicts(sync, true)?.into_iter().filter(|c| c.title == title).collect();
     let latest = open.last().with_context(|| format!("no open conflict on [[{title}]] in sync {sync}"))?;
     let text = match take {
@@ -217,7 +224,7 @@ pub fn resolve(s: &Store, sync: &str, title: &str, take: Take) -> anyhow::Result
         Take::Text(text) => text,
     };
     let text = text.trim_end();
-    let mut pair = s.sync_pair(latest.pair_id)?.with_context(|| format!("the pair of [[{title}]] is gone"))?;
+    let pair = s.sync_pair(latest.pair_id)?.with_context(|| format!("the pair of [[{title}]] is gone"))?;
     // The pair's revisions, not the mirror's: they include the sync's own
     // last writes, which the mirror sees only at the next pull. A side that
     // already holds the text answers "no change".
@@ -225,9 +232,7 @@ pub fn resolve(s: &Store, sync: &str, title: &str, take: Take) -> anyhow::Result
         let md5 = md5_hex(text);
         s.queue_push(sync, &NewPush { pair_id: pair.pair_id, target, title: &pair.title, page_id: page, base_rev: rev, text, md5: &md5 }, now())?;
     }
-    pair.base_text = text.to_string();
-    pair.held = false;
-    s.update_sync_pair(&pair, now())?;
+    s.set_sync_base(pair.pair_id, text, now())?;
     for c in &open {
         s.resolve_conflict(c.conflict_id, now())?;
     }

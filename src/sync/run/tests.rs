@@ -48,3 +48,51 @@ fn the_other_site_of_a_sync_by_packages_re_creates_a_page_under_a_new_id() {
     let new = pair_new_pages(&mut pairs, &live(&[(1, "Back")]), &other, false);
     assert_eq!((pairs[0].with_page, new.len()), (Some(11), 1));
 }
+
+/// A run that moves a pair on while a conflict of it is being settled:
+/// made deterministic by holding the run's write open on another
+/// connection while `resolve` starts. Settling is one step after the
+/// run's commit, so the run's new revision stays and the pushes are based
+/// on it (an earlier read written back whole lost it).
+#[test]
+fn settling_a_conflict_never_writes_back_a_pair_a_run_moved_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let store = Store::open(&db).unwrap();
+    let pair_id =
+        store.add_sync_pair("ab", &Pair { wiki_rev: 1, with_rev: 1, base_text: "old".into(), held: true, ..pair(0, Some(1), Some(11), "Water") }, 0).unwrap();
+    let clash = checkpoints::ConflictRow {
+        conflict_id: 0,
+        pair_id,
+        title: "Water".into(),
+        policy: checkpoints::ConflictPolicy::KeepBoth,
+        wiki_rev: 1,
+        with_rev: 1,
+        wiki_user: "Ann".into(),
+        with_user: "Bob".into(),
+        wiki_text: "ours".into(),
+        with_text: "theirs".into(),
+        resolved_text: String::new(),
+        base_text: Some("old".into()),
+        created_at: 0,
+        resolved_at: None,
+    };
+    store.add_conflict("ab", &clash, 0).unwrap();
+    let run = Store::open(&db).unwrap();
+    let settling = run.in_write(|run| -> anyhow::Result<std::thread::JoinHandle<u32>> {
+        // The run's write is open: `resolve` starts now and must wait.
+        let db = db.clone();
+        let resolving = std::thread::spawn(move || resolve(&Store::open(&db).unwrap(), "ab", "Water", Take::Side(Target::With)).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let mut moved = run.sync_pair(pair_id)?.unwrap();
+        moved.wiki_rev = 5;
+        run.update_sync_pair(&moved, 1)?;
+        Ok(resolving)
+    });
+    assert_eq!(settling.unwrap().join().unwrap(), 2);
+    let now = store.sync_pair(pair_id).unwrap().unwrap();
+    assert_eq!((now.wiki_rev, now.base_text.as_str(), now.held), (5, "theirs", false), "the run's revision kept, the base settled");
+    let pushes = store.pushes("ab").unwrap();
+    assert!(pushes.iter().any(|p| p.target == Target::Wiki && p.base_rev == 5), "{pushes:?}");
+    assert!(store.conflicts("ab", true).unwrap().is_empty());
+}
