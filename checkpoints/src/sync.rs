@@ -151,6 +151,7 @@ fn ou(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<u64>> {
 }
 
 const PAIR: &str = "SELECT pair_id, wiki_page, with_page, title, base_text, wiki_rev, with_rev, held FROM sync_pair";
+const PAIR_WITHOUT_BASE: &str = "SELECT pair_id, wiki_page, with_page, title, '' AS base_text, wiki_rev, with_rev, held FROM sync_pair";
 
 fn pair(r: &rusqlite::Row<'_>) -> rusqlite::Result<Pair> {
     Ok(Pair {
@@ -198,6 +199,56 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().doing("listing sync pairs")
     }
 
+    /// The pairs of a sync without their base texts (each `base_text`
+    /// empty): what a run needs to find the few pairs that changed, whose
+    /// base it then reads with [`Store::sync_base`].
+    pub fn sync_pairs_without_base(&self, sync: &str) -> Result<Vec<Pair>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("{PAIR_WITHOUT_BASE} WHERE sync = ?1 ORDER BY pair_id")).doing("listing sync pairs")?;
+        let rows = stmt.query_map([sync], pair).doing("listing sync pairs")?;
+        rows.collect::<rusqlite::Result<_>>().doing("listing sync pairs")
+    }
+
+    /// A pair's base text ("" for a pair that is gone).
+    pub fn sync_base(&self, pair_id: i64) -> Result<String> {
+        self.conn()
+            .query_row("SELECT base_text FROM sync_pair WHERE pair_id = ?1", [pair_id], |r| r.get(0))
+            .optional()
+            .doing("reading a sync base")
+            .map(Option::unwrap_or_default)
+    }
+
+    /// The pair of a sync whose `wiki` side is this page at this revision.
+    pub fn sync_pair_at(&self, sync: &str, wiki_page: u64, wiki_rev: u64) -> Result<Option<Pair>> {
+        self.conn()
+            .query_row(
+                &format!("{PAIR_WITHOUT_BASE} WHERE sync = ?1 AND wiki_page = ?2 AND wiki_rev = ?3 LIMIT 1"),
+                params![sync, wiki_page as i64, wiki_rev as i64],
+                pair,
+            )
+            .optional()
+            .doing("finding a sync pair")
+    }
+
+    /// The pairs of a sync with a push queued.
+    pub fn pairs_with_pushes(&self, sync: &str) -> Result<std::collections::HashSet<i64>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT DISTINCT pair_id FROM outbox WHERE sync = ?1").doing("listing queued pushes")?;
+        let rows = stmt.query_map([sync], |r| r.get(0)).doing("listing queued pushes")?;
+        rows.collect::<rusqlite::Result<_>>().doing("listing queued pushes")
+    }
+
+    /// How many pushes a sync has queued, and how many conflicts open.
+    pub fn sync_backlog(&self, sync: &str) -> Result<(u64, u64)> {
+        self.conn()
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM outbox WHERE sync = ?1), (SELECT COUNT(*) FROM sync_conflict WHERE sync = ?1 AND resolved_at IS NULL)",
+                [sync],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .doing("counting a sync's backlog")
+    }
+
     pub fn sync_pair(&self, pair_id: i64) -> Result<Option<Pair>> {
         self.conn().query_row(&format!("{PAIR} WHERE pair_id = ?1"), [pair_id], pair).optional().doing("reading a sync pair")
     }
@@ -221,6 +272,17 @@ impl Store {
                 params![p.pair_id, p.wiki_page.map(|v| v as i64), p.with_page.map(|v| v as i64), p.title, p.base_text, p.wiki_rev as i64, p.with_rev as i64, p.held, now],
             )
             .doing("saving a sync base")
+            .map(drop)
+    }
+
+    /// Sets a pair's page ids alone (a page paired anew, or adopted).
+    pub fn set_sync_pages(&self, pair_id: i64, wiki_page: Option<u64>, with_page: Option<u64>, now: i64) -> Result<()> {
+        self.conn()
+            .execute(
+                "UPDATE sync_pair SET wiki_page = ?2, with_page = ?3, updated_at = ?4 WHERE pair_id = ?1",
+                params![pair_id, wiki_page.map(|v| v as i64), with_page.map(|v| v as i64), now],
+            )
+            .doing("saving a sync pair's pages")
             .map(drop)
     }
 

@@ -268,7 +268,8 @@ async fn sync_by_packages(
         site: settings.wiki.get(&job.wiki.pull.wiki).map(|w| w.api.clone()),
         history: job.wiki.pull.history,
     };
-    let received = if opts.dry_run { Vec::new() } else { exchange.receive(&store)? };
+    // Tar headers read, packages applied: off the async worker.
+    let received = if opts.dry_run { Vec::new() } else { crate::util::blocking(|| exchange.receive(&store))? };
     // Both sites must settle a conflict alike: the text of the site whose
     // stream of packages sorts first fills the overlapping parts. Only the
     // other site announces it: it always meets the conflict (its wiki holds
@@ -288,7 +289,7 @@ async fn sync_by_packages(
         if report.pushes > 0 {
             crate::mirror::pull::pull(store.clone(), wiki.wiki, wiki.feed, wiki.oai, &wiki.pull).await.context("reading back this run's writes")?;
         }
-        if let Some(line) = exchange.send(&store)? {
+        if let Some(line) = crate::util::blocking(|| exchange.send(&store))? {
             report.lines.push(line);
         }
     }

@@ -121,13 +121,12 @@ pub async fn run(
             break;
         }
     }
-    let s = lock(&store);
     for (spoke, _) in spokes {
         let name = pair_name(&opts.name, &spoke.pull.wiki);
-        report.queued += s.pushes(&name)?.len() as u64;
-        report.open_conflicts += s.conflicts(&name, true)?.len() as u64;
+        let (queued, open) = crate::util::blocking(|| lock(&store).sync_backlog(&name))?;
+        report.queued += queued;
+        report.open_conflicts += open;
     }
-    drop(s);
     // Every request of the run, the membership reads included.
     report.requests = everyone.map(Wiki::requests).sum::<u64>() - requests_before;
     Ok(report)

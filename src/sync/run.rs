@@ -134,8 +134,10 @@ impl<'a> Run<'a> {
         let (store, opts) = (self.store, self.opts);
         let wpages = self.wiki.pages(store)?;
         let ypages = self.with.pages(store)?;
-        let mut pairs = lock(store).sync_pairs(&opts.name)?;
-        let busy: HashSet<i64> = lock(store).pushes(&opts.name)?.iter().map(|j| j.pair_id).collect();
+        // Pairs without their base texts: most have not changed, and the
+        // base of those that have is read one at a time below.
+        let mut pairs = write(store, |s| s.sync_pairs_without_base(&opts.name))?;
+        let busy: HashSet<i64> = write(store, |s| s.pairs_with_pushes(&opts.name))?;
         let before: HashMap<i64, (Option<u64>, Option<u64>)> = pairs.iter().map(|p| (p.pair_id, (p.wiki_page, p.with_page))).collect();
         // A group pairs only its members' pages; the others stay where they are.
         let held = |live: &HashMap<u64, Live>| -> HashMap<u64, Live> {
@@ -147,7 +149,7 @@ impl<'a> Run<'a> {
         };
         if !opts.dry_run {
             for p in pairs.iter().filter(|p| before.get(&p.pair_id) != Some(&(p.wiki_page, p.with_page))) {
-                write(store, |s| s.update_sync_pair(p, now()))?;
+                write(store, |s| s.set_sync_pages(p.pair_id, p.wiki_page, p.with_page, now()))?;
             }
         }
         for mut p in new_pairs {
@@ -158,7 +160,7 @@ impl<'a> Run<'a> {
         }
 
         let mut again = false;
-        for pair in pairs {
+        for mut pair in pairs {
             if busy.contains(&pair.pair_id) {
                 continue;
             }
@@ -190,6 +192,9 @@ impl<'a> Run<'a> {
                     continue;
                 }
             };
+            if pair.pair_id != 0 {
+                pair.base_text = write(store, |s| s.sync_base(pair.pair_id))?;
+            }
             let base = Base { title: pair.title.clone(), text: pair.base_text.clone(), wiki_rev: pair.wiki_rev, with_rev: pair.with_rev, held: pair.held };
             let action = plan::decide(&base, &wstate, &ystate, opts.policy, opts.prefer);
             if action != Action::Nothing {

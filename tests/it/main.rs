@@ -8,6 +8,7 @@ mod console;
 mod corpus;
 mod crash;
 mod daemon;
+mod downstream;
 mod fake_wiki;
 mod faults;
 mod fuzz_corpus;

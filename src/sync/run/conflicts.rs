@@ -155,13 +155,10 @@ impl Run<'_> {
     /// revision) is that spoke's edit, by the author of its revision there.
     fn wiki_side_author(&self, wiki: &Side<'_>, pair: &Pair, note: &plan::ConflictNote) -> (String, String, Option<Arc<Wiki>>) {
         for up in &self.opts.upstream {
+            let Some(page) = pair.wiki_page else { continue };
             let s = lock(self.store);
-            let written = s
-                .sync_pairs(&up.sync)
-                .ok()
-                .into_iter()
-                .flatten()
-                .find(|p| p.wiki_page.is_some() && p.wiki_page == pair.wiki_page && p.wiki_rev == note.wiki_rev);
+            // The one pair that wrote this revision, not every spoke's pairs.
+            let written = crate::util::blocking(|| s.sync_pair_at(&up.sync, page, note.wiki_rev)).ok().flatten();
             let Some(p) = written else { continue };
             if let Ok(Some(r)) = s.wiki_revision(&up.wiki, p.with_rev) {
                 return (r.user, format!("revision {} on {}", p.with_rev, up.wiki), Some(up.client.clone()));
