@@ -44,8 +44,15 @@ use self::token::Token;
 use crate::settings::{ServeSettings, Settings};
 use crate::util::lock;
 
-/// Records per page of ListRecords and ListIdentifiers.
+/// Records per page of ListRecords and ListIdentifiers, at most.
 pub const PAGE: usize = 100;
+
+/// A page of a list ends once its answer holds this many bytes (its last
+/// record may take it past).
+pub const PAGE_BYTES: usize = 1 << 20;
+
+/// Records read from the store at a time while a page is written.
+const READ_AHEAD: usize = 10;
 
 /// A served repository: the store's sources of one origin base URL.
 #[derive(Clone, Debug)]
@@ -325,14 +332,16 @@ impl ListStart {
 
 /// One page of a list, whatever it lists: `count` gives the whole list's
 /// size (first page only), `fetch` the items after a store sequence below
-/// the snapshot bound (one more than a page, to know whether more follow),
-/// `seq` an item's store sequence and `write` its element.
+/// the snapshot bound (`None`: the store's newest), `seq` an item's store
+/// sequence and `write` its element. A page ends at [`PAGE`] items or once
+/// it holds [`PAGE_BYTES`], whichever comes first, and items are read a
+/// few at a time: an answer's memory follows what it holds, not how large
+/// the records it lists are.
 pub(crate) fn list_page<T>(
     start: &ListStart,
     records: bool,
     max_seq: i64,
     count: impl FnOnce() -> anyhow::Result<u64>,
-    // A page after a sequence, under a bound (`None`: the store's newest).
     fetch: impl Fn(i64, Option<i64>, usize) -> anyhow::Result<Vec<T>>,
     seq: impl Fn(&T) -> i64,
     mut write: impl FnMut(&mut Vec<u8>, &T),
@@ -341,38 +350,52 @@ pub(crate) fn list_page<T>(
         Some(t) => t,
         None => count()?,
     };
-    let mut page = fetch(start.after, Some(max_seq), PAGE + 1)?;
-    if page.is_empty() && start.fresh {
+    let mut bound = Some(max_seq);
+    let mut batch = fetch(start.after, bound, READ_AHEAD)?;
+    if batch.is_empty() && start.fresh {
         return Ok(Err(OaiError::new("noRecordsMatch", "no record matches these arguments")));
     }
-    if page.is_empty() {
+    if batch.is_empty() {
         // What was left of the list changed after it began (stored again
         // above its snapshot bound): the list goes on past the bound, with
         // those newer versions, rather than end with a page of no record,
         // which the protocol does not allow.
-        page = fetch(start.after, None, PAGE + 1)?;
-        if page.is_empty() {
+        bound = None;
+        batch = fetch(start.after, bound, READ_AHEAD)?;
+        if batch.is_empty() {
             return Ok(Err(OaiError::new(
                 "badResumptionToken",
                 "the rest of this list is no longer in this repository (its records were removed); harvest again from your last responseDate",
             )));
         }
     }
-    let more = page.len() > PAGE;
-    page.truncate(PAGE);
-    let mut out = Vec::with_capacity(page.len() * 2048 + 256);
+    let mut out = Vec::with_capacity(64 * 1024);
     out.extend_from_slice(if records { b"<ListRecords>\n".as_slice() } else { b"<ListIdentifiers>\n".as_slice() });
-    for item in &page {
-        write(&mut out, item);
-    }
-    let given = start.cursor + page.len() as u64;
+    let (mut given, mut last) = (0usize, start.after);
+    let more = 'page: loop {
+        let full = batch.len() == READ_AHEAD;
+        let mut items = batch.into_iter();
+        for item in items.by_ref() {
+            write(&mut out, &item);
+            given += 1;
+            last = seq(&item);
+            if given == PAGE || out.len() >= PAGE_BYTES {
+                break 'page items.next().is_some() || !fetch(last, bound, 1)?.is_empty();
+            }
+        }
+        if !full {
+            break false;
+        }
+        batch = fetch(last, bound, READ_AHEAD)?;
+        if batch.is_empty() {
+            break false;
+        }
+    };
+    let given = start.cursor + given as u64;
     // The list's size, as counted when it began, is kept; a list that grew
     // past it (records changed during the walk) shows what it gave.
     let size = total.max(given);
-    let next = match (more, page.last()) {
-        (true, Some(last)) => Some(Token::new(&start.selection, seq(last), max_seq, given, size).encode()),
-        _ => None,
-    };
+    let next = more.then(|| Token::new(&start.selection, last, max_seq, given, size).encode());
     if next.is_some() || !start.fresh {
         render::token(&mut out, next.as_deref(), size, start.cursor);
     }

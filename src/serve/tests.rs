@@ -371,3 +371,40 @@ fn metadata_that_is_not_well_formed_is_left_out_and_the_answer_stays_well_formed
     }
     assert_eq!(String::from_utf8(cat).unwrap().matches("<metadata>").count(), 1, "cat --format xml leaves them out alike");
 }
+
+#[test]
+fn a_page_of_large_records_ends_at_its_byte_bound_and_the_list_goes_on() {
+    let mut store = Store::open_in_memory().unwrap();
+    let key = SourceKey { base_url: "http://origin/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None };
+    let source = store.source(&key, 0).unwrap();
+    let run = store.start_run(source.id, &RunPlan::default(), &Position::default(), 0).unwrap();
+    let big: Vec<String> = (0..30).map(|i| format!("<dc>{i} {}</dc>", "x".repeat(300 << 10))).collect();
+    let ids: Vec<String> = (0..30).map(|i| format!("oai:origin:{i:02}")).collect();
+    let records = (0..30)
+        .map(|i| RecordIn {
+            identifier: &ids[i],
+            datestamp: "2001-01-01",
+            datestamp_unix: 978_307_200,
+            deleted: false,
+            sets: &[],
+            metadata: Some(big[i].as_bytes()),
+            about: None,
+        })
+        .collect();
+    store.commit_page(run.id, &PageCommit::of_records(records, 0)).unwrap();
+    let repo = Repository { name: "origin".into(), origin: key.base_url.clone(), sources: store.sources().unwrap() };
+    let mut seen = Vec::new();
+    let mut query = "verb=ListRecords&metadataPrefix=oai_dc".to_string();
+    let mut sizes = Vec::new();
+    loop {
+        let doc = ask(&store, &repo, &query);
+        sizes.push(doc.len());
+        seen.extend(between(&doc, "<header><identifier>", "</identifier>").into_iter().map(str::to_string));
+        match between(&doc, "<resumptionToken", "</resumptionToken>").first().and_then(|t| t.split('>').nth(1)).filter(|t| !t.is_empty()) {
+            Some(token) => query = format!("verb=ListRecords&resumptionToken={token}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids, "each once, in order");
+    assert!(sizes.len() >= 3 && sizes.iter().all(|s| *s < PAGE_BYTES + (400 << 10)), "pages of {sizes:?} bytes");
+}

@@ -594,6 +594,56 @@ fn validate_export(files: &[PathBuf]) {
     assert!(out.status.success(), "not valid export-0.11: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Thirty clients ask for a list of large records (200 KB each: 20 MB a
+/// page of 100 before pages had a byte bound) and never read their answer:
+/// the server's memory follows what a page may hold, and a client that
+/// reads is answered meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_never_read_large_answers_hold_bounded_memory() {
+    use tokio::io::AsyncWriteExt;
+    let mirror = Mirror::new("http://origin.invalid/oai");
+    {
+        let mut store = checkpoints::Store::open(&mirror.home.path().join("m.sqlite")).unwrap();
+        let key = checkpoints::SourceKey { base_url: "http://origin.invalid/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None };
+        let source = store.source(&key, 0).unwrap();
+        let run = store.start_run(source.id, &checkpoints::RunPlan::default(), &checkpoints::Position::default(), 0).unwrap();
+        let mut rng = fastrand::Rng::with_seed(6);
+        // Text that does not compress away: the store keeps it as large.
+        let big: Vec<String> = (0..200).map(|i| format!("<dc>{i} {}</dc>", (0..200_000).map(|_| rng.alphanumeric()).collect::<String>())).collect();
+        let ids: Vec<String> = (0..200).map(|i| format!("oai:origin:{i:03}")).collect();
+        let records = (0..200)
+            .map(|i| checkpoints::RecordIn {
+                identifier: &ids[i],
+                datestamp: "2001-01-01",
+                datestamp_unix: 978_307_200,
+                deleted: false,
+                sets: &[],
+                metadata: Some(big[i].as_bytes()),
+                about: None,
+            })
+            .collect();
+        store.commit_page(run.id, &checkpoints::PageCommit::of_records(records, 0)).unwrap();
+    }
+    let served = mirror.serve().await;
+    let list = String::from_utf8(reqwest::get(format!("{}/oai", served.root)).await.unwrap().bytes().await.unwrap().to_vec()).unwrap();
+    let path = list.split_whitespace().next().unwrap().trim_start_matches(&served.root).to_string();
+    let addr = served.root.trim_start_matches("http://").to_string();
+    let mut idle = Vec::new();
+    for _ in 0..30 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(format!("GET {path}?verb=ListRecords&metadataPrefix=oai_dc HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).await.unwrap();
+        idle.push(s);
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let answer = reqwest::get(format!("{}{path}?verb=Identify", served.root)).await.unwrap().text().await.unwrap();
+    assert!(answer.contains("<Identify>"), "{answer}");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", served.child.id())).unwrap();
+    let peak_kb: i64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches(" kB").trim().parse().unwrap();
+    println!("30 clients not reading 20 MB of records each: server peak RSS {:.1} MB", peak_kb as f64 / 1024.0);
+    assert!(peak_kb < 200 * 1024, "peak RSS {} MB", peak_kb / 1024);
+    drop(idle);
+}
+
 /// Slowloris: a thousand clients from one address, each sending a header
 /// line every second and never finishing its request, keep a legitimate
 /// client from another address waiting not at all: one address gets its
