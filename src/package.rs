@@ -48,8 +48,14 @@ fn delete_line(title: &str) -> anyhow::Result<String> {
 }
 /// A manifest is a few lines per moved or deleted page; more is not one.
 const MAX_MANIFEST: u64 = 256 << 20;
-/// The most one page of XML (all its revisions) may take when imported.
-pub const MAX_PAGE: usize = 512 << 20;
+/// The most one revision of XML (with its page's head) may take when
+/// imported; a page of many revisions is read in parts.
+pub const MAX_PAGE: usize = 64 << 20;
+
+/// A batch of an import is applied once its text reaches this many bytes…
+const BATCH_BYTES: usize = 16 << 20;
+/// … or it holds this many revisions.
+const BATCH_REVISIONS: usize = 20_000;
 /// Pages planned together when a package is applied (as a pull's batch).
 const BATCH: usize = 50;
 
@@ -394,20 +400,32 @@ pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imp
     }
     let mut seen = HashSet::new();
     let mut batch = Vec::with_capacity(BATCH);
+    // A batch is applied once it holds BATCH pages, BATCH_BYTES of text or
+    // BATCH_REVISIONS revisions: memory follows what is parsed, whatever
+    // the pages hold. A page read in parts is applied part by part.
+    let (mut bytes, mut revisions) = (0usize, 0usize);
     loop {
         let next = pages.next_page().map_err(|e| anyhow::anyhow!("{shown}: {XML}: {e}"))?;
         let last = next.is_none();
+        let part = pages.continues();
         if let Some(p) = next {
             if let Some(why) = crate::mediawiki::title_problem(&p.title) {
                 bail!("{shown}: page {} has {why}: {:?}; the package is refused, nothing applied", p.pageid, p.title);
             }
+            if part && !batch.is_empty() {
+                apply(&mut write, std::mem::take(&mut batch), &mut done)?;
+                (bytes, revisions) = (0, 0);
+            }
             seen.insert(p.pageid);
-            done.pages += 1;
+            done.pages += !part as u64;
             done.revisions += p.revisions.len() as u64;
+            bytes += p.revisions.iter().map(|r| r.text.len() + r.comment.len()).sum::<usize>();
+            revisions += p.revisions.len();
             batch.push(p.into_incoming());
         }
-        if batch.len() == BATCH || (last && !batch.is_empty()) {
+        if batch.len() == BATCH || bytes >= BATCH_BYTES || revisions >= BATCH_REVISIONS || (last && !batch.is_empty()) {
             apply(&mut write, std::mem::take(&mut batch), &mut done)?;
+            (bytes, revisions) = (0, 0);
         }
         if last {
             break;

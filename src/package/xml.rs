@@ -139,20 +139,37 @@ pub fn base36_sha1(hex: &str) -> String {
 
 /// Reads the pages of an export document from a stream, one at a time: a
 /// page's bytes are collected up to its `</page>` (which cannot occur in
-/// escaped text) and parsed alone, so memory holds one page.
+/// escaped text) and parsed alone, so memory holds one page. A page of
+/// many revisions comes in parts of about `part` bytes, each ending after a
+/// revision, with the page's head (title, id) again: memory then holds one
+/// part ([`PageReader::continues`] tells a part after the first).
 pub struct PageReader<R> {
     input: R,
     buf: Vec<u8>,
-    /// The most bytes one page may take.
+    /// The most bytes one revision (with its page's head) may take.
     max_page: usize,
+    /// A page larger than this comes in parts.
+    part: usize,
     offset: u64,
     /// The document's `<siteinfo>`, once read.
     site: Option<WikiSite>,
+    /// The head of a page whose first part was given (up to its first
+    /// `<revision`), for the parts after it.
+    head: Option<String>,
+    continues: bool,
 }
+
+/// Where a part of a page may end: after a revision.
+const REVISION_END: &[u8] = b"</revision>";
 
 impl<R: BufRead> PageReader<R> {
     pub fn new(input: R, max_page: usize) -> PageReader<R> {
-        PageReader { input, buf: Vec::new(), max_page, offset: 0, site: None }
+        PageReader { input, buf: Vec::new(), max_page, part: PART, offset: 0, site: None, head: None, continues: false }
+    }
+
+    /// As [`PageReader::new`], with parts of `part` bytes.
+    pub fn with_parts(input: R, max_page: usize, part: usize) -> PageReader<R> {
+        PageReader { part, ..PageReader::new(input, max_page) }
     }
 
     /// What the document's `<siteinfo>` said, once the first page is read.
@@ -160,48 +177,82 @@ impl<R: BufRead> PageReader<R> {
         self.site.as_ref()
     }
 
+    /// Whether the page last given is a later part of the one before it
+    /// (more of its revisions).
+    pub fn continues(&self) -> bool {
+        self.continues
+    }
+
     pub fn into_inner(self) -> R {
         self.input
     }
 
-    /// The next page, `None` after the last (once `</mediawiki>` is read).
+    /// The next page, or part of a page; `None` after the last (once
+    /// `</mediawiki>` is read).
     pub fn next_page(&mut self) -> Result<Option<ExportPage>, String> {
         self.buf.clear();
-        loop {
+        let whole = loop {
             let room = (self.max_page - self.buf.len().min(self.max_page)) as u64 + 1;
             let n = <&mut R as std::io::Read>::take(&mut self.input, room)
                 .read_until(b'>', &mut self.buf)
                 .map_err(|e| format!("reading the XML at byte {}: {e}", self.offset + self.buf.len() as u64))?;
             if self.buf.ends_with(b"</page>") {
-                break;
+                break true;
+            }
+            if self.buf.len() >= self.part && self.buf.ends_with(REVISION_END) {
+                break false;
             }
             if self.buf.len() > self.max_page {
-                return Err(format!("a page at byte {} is larger than {} MiB", self.offset, self.max_page >> 20));
+                return Err(format!("a revision at byte {} is larger than {} MiB", self.offset, self.max_page >> 20));
             }
             if n == 0 {
                 let rest = String::from_utf8_lossy(&self.buf);
-                if rest.trim_end().ends_with("</mediawiki>") && !rest.contains("<page") {
+                if self.head.is_none() && rest.trim_end().ends_with("</mediawiki>") && !rest.contains("<page") {
                     return Ok(None);
                 }
                 return Err(format!("the XML ends at byte {} inside a page or without </mediawiki>", self.offset + self.buf.len() as u64));
             }
-        }
+        };
         let at = self.offset;
         self.offset += self.buf.len() as u64;
         let chunk = std::str::from_utf8(&self.buf).map_err(|e| format!("the page at byte {at} is not UTF-8: {e}"))?;
-        // The chunk holds the page, and before the first one the document's
-        // start, whose elements the parser passes over.
-        let start = chunk.rfind("<page>").or_else(|| chunk.rfind("<page ")).ok_or_else(|| format!("no <page> before the </page> at byte {at}"))?;
-        if at == 0 {
-            self.site = export::parse_siteinfo(&chunk[..start]).map_err(|e| format!("the <siteinfo>: {e}"))?;
-        }
-        let mut pages = export::parse(&chunk[start..]).map_err(|e| format!("the page at byte {}: {e}", at + start as u64))?;
+        self.continues = self.head.is_some();
+        let text = match self.head.take() {
+            // A later part: the page's head again, then its revisions.
+            Some(head) => {
+                if !whole {
+                    self.head = Some(head.clone());
+                }
+                let tail = if whole { "" } else { "</page>" };
+                format!("{head}{chunk}{tail}")
+            }
+            None => {
+                // The chunk holds the page, and before the first one the
+                // document's start, whose elements the parser passes over.
+                let start = chunk.rfind("<page>").or_else(|| chunk.rfind("<page ")).ok_or_else(|| format!("no <page> before byte {}", self.offset))?;
+                if at == 0 {
+                    self.site = export::parse_siteinfo(&chunk[..start]).map_err(|e| format!("the <siteinfo>: {e}"))?;
+                }
+                let page = &chunk[start..];
+                if whole {
+                    page.to_string()
+                } else {
+                    let head_end = page.find("<revision").ok_or_else(|| format!("the page at byte {} has no revision where it is cut", at + start as u64))?;
+                    self.head = Some(page[..head_end].to_string());
+                    format!("{page}</page>")
+                }
+            }
+        };
+        let mut pages = export::parse(&text).map_err(|e| format!("the page at byte {at}: {e}"))?;
         match (pages.pop(), pages.is_empty()) {
             (Some(p), true) => Ok(Some(p)),
-            _ => Err(format!("the page at byte {} is not one <page> element", at + start as u64)),
+            _ => Err(format!("the page at byte {at} is not one <page> element")),
         }
     }
 }
+
+/// A page larger than this is read in parts.
+pub const PART: usize = 4 << 20;
 
 #[cfg(test)]
 mod tests;

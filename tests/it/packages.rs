@@ -689,3 +689,91 @@ async fn a_lying_package_neither_blocks_its_stream_silently_nor_mixes_pages() {
     let e = refused(&other, &thief).await;
     assert!(e.contains("revision 2003") && e.contains("belongs to one page"), "{e}");
 }
+
+/// Runs `cmd` to its end; whether it succeeded, its stderr and its peak
+/// RSS in MiB, read by a small Python parent (`RUSAGE_CHILDREN`), so that
+/// this test process's own memory is not counted.
+fn measured(cmd: &std::process::Command) -> (bool, String, i64) {
+    let measure = "import resource, subprocess, sys\n\
+                   r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n\
+                   sys.stderr.buffer.write(r.stderr)\n\
+                   print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n\
+                   sys.exit(r.returncode)";
+    let mut py = std::process::Command::new("python3");
+    py.args(["-c", measure]).arg(cmd.get_program()).args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => py.env(k, v),
+            None => py.env_remove(k),
+        };
+    }
+    let out = py.stdin(std::process::Stdio::null()).output().unwrap();
+    let kb: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned(), kb / 1024)
+}
+
+/// Packages small on disk that unpack to much XML: one page of 64 MiB of
+/// tiny revisions, and pages of one 100 MiB revision each. Imported
+/// within 200 MB (the first), refused with what the limit is (the second):
+/// memory follows what is parsed, never what the XML claims.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packages_that_unpack_to_much_xml_are_imported_or_refused_within_bounded_memory() {
+    let origin = seeded(1, 1);
+    let small = origin.package("small.tar");
+    origin.ok(&["export", "w", "--out", small.to_str().unwrap(), "--history"]).await;
+    let site = seeded(0, 0);
+
+    let revisions = 280_000u64;
+    let tiny = site.package("tiny.tar");
+    forge(&small, &tiny, |m, xml| {
+        let head = &xml[..xml.find("<page>").unwrap()];
+        let mut doc = format!("{head}<page><title>Many</title><ns>0</ns><id>1</id>");
+        for n in 1..=revisions {
+            doc.push_str(&format!(
+                "<revision><id>{n}</id><timestamp>2026-01-01T00:00:00Z</timestamp><contributor><username>A</username></contributor>\
+                 <origin>{n}</origin><model>wikitext</model><format>text/x-wiki</format><text bytes=\"1\" xml:space=\"preserve\">{}</text></revision>\n",
+                n % 10
+            ));
+        }
+        doc.push_str("</page></mediawiki>\n");
+        assert!(doc.len() > 64 << 20, "{} bytes", doc.len());
+        *xml = doc;
+        m["pages"] = 1.into();
+        m["revisions"] = revisions.into();
+    });
+    let (ok, err, peak) = tokio::task::spawn_blocking({
+        let cmd = site.cmd(&["import", tiny.to_str().unwrap(), "--as", "tiny"]);
+        move || measured(&cmd)
+    })
+    .await
+    .unwrap();
+    println!("{} bytes of package, 64 MiB of XML, {revisions} revisions: imported at {peak} MB peak RSS", std::fs::metadata(&tiny).unwrap().len());
+    assert!(ok, "{err}");
+    assert!(peak <= 200, "peak RSS {peak} MB");
+    assert_eq!(checkpoints::Store::open_read_only(&site.home.path().join("m.sqlite")).unwrap().wiki_revisions("tiny", 1).unwrap().len() as u64, revisions);
+
+    let huge = site.package("huge.tar");
+    forge(&small, &huge, |m, xml| {
+        let head = &xml[..xml.find("<page>").unwrap()];
+        let mut doc = head.to_string();
+        for id in 1..=4 {
+            doc.push_str(&format!("<page><title>Huge {id}</title><ns>0</ns><id>{id}</id><revision><id>{id}</id><timestamp>2026-01-01T00:00:00Z</timestamp>"));
+            doc.push_str("<contributor><username>A</username></contributor><text xml:space=\"preserve\">");
+            doc.push_str(&"x".repeat(100 << 20));
+            doc.push_str("</text></revision></page>\n");
+        }
+        doc.push_str("</mediawiki>\n");
+        *xml = doc;
+        m["pages"] = 4.into();
+        m["revisions"] = 4.into();
+    });
+    let (ok, err, peak) = tokio::task::spawn_blocking({
+        let cmd = site.cmd(&["import", huge.to_str().unwrap(), "--as", "huge"]);
+        move || measured(&cmd)
+    })
+    .await
+    .unwrap();
+    println!("{} bytes of package, 4 revisions of 100 MiB: refused at {peak} MB peak RSS", std::fs::metadata(&huge).unwrap().len());
+    assert!(!ok && err.contains("larger than 64 MiB"), "{err}");
+    assert!(peak <= 200, "peak RSS {peak} MB");
+}

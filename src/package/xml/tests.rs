@@ -89,3 +89,27 @@ fn a_cut_document_and_an_oversized_page_are_errors() {
     assert!(r.next_page().unwrap().is_some());
     assert!(r.next_page().unwrap_err().contains("without </mediawiki>"));
 }
+
+#[test]
+fn a_page_of_many_revisions_comes_in_parts_each_with_its_head() {
+    let revisions: Vec<RevisionRow> = (1..=200).map(|n| rev(n, n - 1, "Ann", "", &format!("text {n} {}", "w".repeat(n as usize % 50)))).collect();
+    let mut doc = header(&WikiSite::default(), "w");
+    page(&mut doc, &stored(5, 1, "Talk:Many", Some("Elsewhere")), &revisions);
+    page(&mut doc, &stored(6, 0, "After", None), &revisions[..1]);
+    doc.push_str(FOOTER);
+    let mut reader = PageReader::with_parts(std::io::Cursor::new(doc.as_bytes()), 1 << 20, 4096);
+    let (mut parts, mut read) = (0, Vec::new());
+    while let Some(p) = reader.next_page().unwrap() {
+        if p.pageid == 6 {
+            assert!(!reader.continues());
+            break;
+        }
+        assert_eq!((p.pageid, p.ns, p.title.as_str(), p.redirect.as_deref()), (5, 1, "Talk:Many", Some("Elsewhere")), "every part has the head");
+        assert_eq!(reader.continues(), parts > 0);
+        parts += 1;
+        read.extend(p.revisions.into_iter().map(|r| (r.revid, r.text)));
+    }
+    assert!(parts > 5, "{parts} parts");
+    assert_eq!(read, revisions.iter().map(|r| (r.revid, r.text.clone())).collect::<Vec<_>>(), "every revision once, in order");
+    assert_eq!(reader.next_page().unwrap(), None);
+}
