@@ -123,6 +123,38 @@ async fn origin_and_mirror(records: usize) -> (Testbed, Mirror) {
     (bed, mirror)
 }
 
+/// A served path stays where its harvesters found it: the config that
+/// named the source can change or go, the name stays, until `serve
+/// --rename`, which says what that breaks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_served_name_survives_the_config_and_moves_only_when_renamed() {
+    let (_bed, mirror) = origin_and_mirror(5).await;
+    let listed = |served: &Served| {
+        let root = served.root.clone();
+        async move { reqwest::get(format!("{root}/oai")).await.unwrap().text().await.unwrap() }
+    };
+    let served = mirror.serve().await;
+    assert!(listed(&served).await.starts_with(&format!("{}/oai/bed\t", served.root)), "named by the config");
+    drop(served);
+    // The config renames the source: the served path does not move.
+    let text = std::fs::read_to_string(&mirror.config).unwrap().replace("[source.bed]", "[source.renamed]");
+    std::fs::write(&mirror.config, text).unwrap();
+    let served = mirror.serve().await;
+    assert!(listed(&served).await.starts_with(&format!("{}/oai/bed\t", served.root)), "kept: {}", listed(&served).await);
+    drop(served);
+    let said = mirror.ok(&["serve", "--rename", "bed", "papers"]).await;
+    assert!(said.contains("/oai/bed to /oai/papers") && said.contains("404"), "{said}");
+    let out = run(mirror.cmd(&["serve", "--rename", "nothing", "x"])).await;
+    assert!(!out.status.success() && stderr(&out).contains("no served repository is named \"nothing\""), "{}", stderr(&out));
+    let out = run(mirror.cmd(&["serve", "--rename", "papers", "a/b"])).await;
+    assert!(!out.status.success() && stderr(&out).contains("cannot be a served name"), "{}", stderr(&out));
+    let served = mirror.serve().await;
+    assert!(listed(&served).await.starts_with(&format!("{}/oai/papers\t", served.root)), "{}", listed(&served).await);
+    let identify = reqwest::get(format!("{}/oai/papers?verb=Identify", served.root)).await.unwrap().text().await.unwrap();
+    assert!(identify.contains(&format!("<baseURL>{}/oai/papers</baseURL>", served.root)), "{identify}");
+    assert_eq!(reqwest::get(format!("{}/oai/bed?verb=Identify", served.root)).await.unwrap().status(), 404);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_and_every_page_of_a_list_is_valid_against_the_schema() {
     let (_bed, mirror) = origin_and_mirror(250).await;
