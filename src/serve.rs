@@ -23,26 +23,24 @@
 //! in its `<about>` provenance. Deletions are persistent.
 
 pub mod guard;
+pub mod http;
 pub mod notify;
 pub mod render;
 pub mod request;
+pub mod spool;
 pub mod token;
 pub mod wiki;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path as UrlPath, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use checkpoints::{OriginFormat, Source, Store};
 
+pub use self::http::Server;
 use self::render::{Envelope, Header, Identity, Origin};
 use self::request::{List, OaiError, Request};
+use self::spool::Spool;
 use self::token::Token;
-use crate::settings::{ServeSettings, Settings};
-use crate::util::lock;
+use crate::settings::Settings;
 
 /// Records per page of ListRecords and ListIdentifiers, at most.
 pub const PAGE: usize = 100;
@@ -191,7 +189,28 @@ fn sources_in(repo: &Repository, prefix: &str) -> Vec<i64> {
 
 /// The answer to one request, as a document.
 pub fn answer(store: &Store, service: &Service, repo: &Repository, arguments: &[(String, String)], now: i64) -> anyhow::Result<Vec<u8>> {
+    Ok(answer_spooled(store, service, repo, arguments, now)?.into_vec()?)
+}
+
+/// As [`answer`], its body left where it was written (see [`spool`]).
+pub fn answer_spooled(store: &Store, service: &Service, repo: &Repository, arguments: &[(String, String)], now: i64) -> anyhow::Result<Answer> {
     document(&service.base_url(repo), arguments, now, |r| respond(store, service, repo, r, now))
+}
+
+/// A whole answer: the envelope's start, then the body, then
+/// [`render::TAIL`].
+pub struct Answer {
+    pub head: Vec<u8>,
+    pub body: Spool,
+}
+
+impl Answer {
+    pub fn into_vec(self) -> std::io::Result<Vec<u8>> {
+        let mut out = self.head;
+        out.extend_from_slice(&self.body.into_vec()?);
+        out.extend_from_slice(render::TAIL);
+        Ok(out)
+    }
 }
 
 /// A request's whole answer: its arguments checked, then `respond`'s body
@@ -200,8 +219,8 @@ pub(crate) fn document(
     base_url: &str,
     arguments: &[(String, String)],
     now: i64,
-    respond: impl FnOnce(&Request) -> anyhow::Result<Result<Vec<u8>, OaiError>>,
-) -> anyhow::Result<Vec<u8>> {
+    respond: impl FnOnce(&Request) -> anyhow::Result<Result<Spool, OaiError>>,
+) -> anyhow::Result<Answer> {
     let (verb, parsed) = request::parse(arguments);
     let outcome = match parsed {
         Ok(r) => respond(&r)?,
@@ -213,15 +232,20 @@ pub(crate) fn document(
         _ => None,
     };
     let env = Envelope { response_date: now, base_url, echo };
-    Ok(match outcome {
-        Ok(body) => render::document(&env, |out| out.extend_from_slice(&body)),
-        Err(e) => render::document(&env, |out| render::error(out, &e)),
-    })
+    let body = match outcome {
+        Ok(body) => body,
+        Err(e) => {
+            let mut body = Spool::new();
+            render::error(&mut body, &e);
+            body
+        }
+    };
+    Ok(Answer { head: render::head(&env), body })
 }
 
 /// The body of a valid request's answer, or the OAI-PMH error it gets.
-fn respond(store: &Store, service: &Service, repo: &Repository, r: &Request, now: i64) -> anyhow::Result<Result<Vec<u8>, OaiError>> {
-    let mut out = Vec::with_capacity(64 * 1024);
+fn respond(store: &Store, service: &Service, repo: &Repository, r: &Request, now: i64) -> anyhow::Result<Result<Spool, OaiError>> {
+    let mut out = Spool::new();
     let all: Vec<i64> = repo.sources.iter().map(|s| s.id).collect();
     match r {
         Request::Identify => {
@@ -265,9 +289,10 @@ fn respond(store: &Store, service: &Service, repo: &Repository, r: &Request, now
                 return Ok(Err(OaiError::new("cannotDisseminateFormat", format!("the record is not available as {prefix}"))));
             };
             let format = formats_of(store, repo)?.into_iter().find(|f| f.prefix == *prefix);
+            out.extend_from_slice(b"<GetRecord>");
             let left_out = push_record(&mut out, service, repo, &found, format.as_ref().map_or("", |f| f.namespace.as_str()), true);
             note_left_out(repo, left_out as u64);
-            out = [b"<GetRecord>".as_slice(), &out, b"</GetRecord>\n"].concat();
+            out.extend_from_slice(b"</GetRecord>\n");
         }
         Request::ListIdentifiers(list) | Request::ListRecords(list) => {
             let records = matches!(r, Request::ListRecords(_));
@@ -344,8 +369,8 @@ pub(crate) fn list_page<T>(
     count: impl FnOnce() -> anyhow::Result<u64>,
     fetch: impl Fn(i64, Option<i64>, usize) -> anyhow::Result<Vec<T>>,
     seq: impl Fn(&T) -> i64,
-    mut write: impl FnMut(&mut Vec<u8>, &T),
-) -> anyhow::Result<Result<Vec<u8>, OaiError>> {
+    mut write: impl FnMut(&mut Spool, &T) -> anyhow::Result<()>,
+) -> anyhow::Result<Result<Spool, OaiError>> {
     let total = match start.total {
         Some(t) => t,
         None => count()?,
@@ -369,17 +394,18 @@ pub(crate) fn list_page<T>(
             )));
         }
     }
-    let mut out = Vec::with_capacity(64 * 1024);
+    let mut out = Spool::new();
     out.extend_from_slice(if records { b"<ListRecords>\n".as_slice() } else { b"<ListIdentifiers>\n".as_slice() });
     let (mut given, mut last) = (0usize, start.after);
     let more = 'page: loop {
         let full = batch.len() == READ_AHEAD;
         let mut items = batch.into_iter();
         for item in items.by_ref() {
-            write(&mut out, &item);
+            write(&mut out, &item)?;
+            out.spill();
             given += 1;
             last = seq(&item);
-            if given == PAGE || out.len() >= PAGE_BYTES {
+            if given == PAGE || out.total_len() >= PAGE_BYTES as u64 {
                 break 'page items.next().is_some() || !fetch(last, bound, 1)?.is_empty();
             }
         }
@@ -403,7 +429,7 @@ pub(crate) fn list_page<T>(
     Ok(Ok(out))
 }
 
-fn list_records(store: &Store, service: &Service, repo: &Repository, list: &List, records: bool) -> anyhow::Result<Result<Vec<u8>, OaiError>> {
+fn list_records(store: &Store, service: &Service, repo: &Repository, list: &List, records: bool) -> anyhow::Result<Result<Spool, OaiError>> {
     let start = match ListStart::of(list) {
         Ok(s) => s,
         Err(e) => return Ok(Err(e)),
@@ -440,232 +466,13 @@ fn list_records(store: &Store, service: &Service, repo: &Repository, list: &List
             Ok(store.served_page(&checkpoints::ServedQuery { max_seq, ..query.clone() }, after, n)?)
         },
         |r| r.stored_seq,
-        |out, r| left_out.set(left_out.get() + push_record(out, service, repo, r, &namespace, records) as u64),
+        |out, r| {
+            left_out.set(left_out.get() + push_record(out, service, repo, r, &namespace, records) as u64);
+            Ok(())
+        },
     );
     note_left_out(repo, left_out.get());
     answer
-}
-
-/// The HTTP side: one read-only connection per request at once, up to a
-/// bound, reused.
-#[derive(Clone)]
-pub struct Server {
-    settings: Arc<Settings>,
-    db: PathBuf,
-    service: Service,
-    idle: Arc<Mutex<Vec<Store>>>,
-    permits: Arc<tokio::sync::Semaphore>,
-}
-
-/// Requests answered at once; more wait their turn. Each holds a
-/// connection with its page cache and decompressors (a few MB), so this
-/// bounds the server's memory as well as its share of the disk.
-const CONCURRENT: usize = 8;
-/// The longest query or form body taken; a longer one is badArgument. (A
-/// request line over 64 KiB is refused by the HTTP layer itself, with 414.)
-const MAX_QUERY: usize = 32 * 1024;
-
-impl Server {
-    pub fn new(settings: Arc<Settings>, db: PathBuf, public_url: String) -> Server {
-        let serve = settings.serve.clone().unwrap_or_default();
-        let admin_emails = if serve.admin_email.is_empty() {
-            // The schema wants an address with a dotted domain.
-            let fallback = format!("admin@{}", serve.repository_identifier);
-            vec![settings.contact.as_deref().and_then(|c| c.strip_prefix("mailto:")).map_or(fallback, str::to_string)]
-        } else {
-            serve.admin_email.clone()
-        };
-        let service = Service { public_url: serve.public_url.clone().unwrap_or(public_url), admin_emails, namespace: serve.repository_identifier.clone() };
-        Server { settings, db, service, idle: Arc::default(), permits: Arc::new(tokio::sync::Semaphore::new(CONCURRENT)) }
-    }
-
-    /// Serves on `listener` until `shutdown` completes, connections guarded
-    /// as `[serve]` says.
-    pub async fn run(self, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let serve = self.settings.serve.clone().unwrap_or_default();
-        let limits = guard::Limits {
-            max_connections: serve.max_connections,
-            per_ip: serve.max_connections_per_ip,
-            idle: std::time::Duration::from_secs(serve.client_timeout_secs.max(1)),
-            request: std::time::Duration::from_secs(serve.request_timeout_secs.max(1)),
-        };
-        guard::serve(guard::GuardedListener::new(listener, limits), self.router(), shutdown).await
-    }
-
-    pub fn router(self) -> axum::Router {
-        axum::Router::new()
-            .route("/oai/{name}", axum::routing::get(get_oai).post(post_oai))
-            .route("/oai/wiki/{name}", axum::routing::get(get_wiki).post(post_wiki))
-            .route("/oai", axum::routing::get(list_repositories))
-            .with_state(self)
-    }
-
-    /// Answers on a blocking thread with a pooled read-only connection.
-    async fn respond_to(&self, what: Served, arguments: Vec<(String, String)>, headers: &HeaderMap) -> Response {
-        let Ok(_permit) = self.permits.clone().acquire_owned().await else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
-        let this = self.clone();
-        let work = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Vec<u8>>> {
-            let store = match lock(&this.idle).pop() {
-                Some(s) => s,
-                None => Store::open_read_only(&this.db)?,
-            };
-            let result = (|| {
-                // A version stored while this answer is read may carry a
-                // store time a moment older than now: the response date
-                // leaves a second for it, so a harvest from it misses nothing.
-                let now = chrono::Utc::now().timestamp() - 1;
-                match &what {
-                    Served::Repository(name) => {
-                        let repos = repositories(&this.settings, store.served_sources()?, &store.served_names()?);
-                        let Some(repo) = repos.into_iter().find(|r| r.name == *name) else { return Ok(None) };
-                        answer(&store, &this.service, &repo, &arguments, now).map(Some)
-                    }
-                    Served::Wiki(name) => {
-                        if !store.has_wiki(name)? {
-                            return Ok(None);
-                        }
-                        wiki::answer(&store, &this.service, name, &arguments, now).map(Some)
-                    }
-                }
-            })();
-            let mut idle = lock(&this.idle);
-            if idle.len() < CONCURRENT {
-                idle.push(store);
-            }
-            result
-        });
-        let body = match work.await {
-            Ok(Ok(Some(body))) => body,
-            Ok(Ok(None)) => return (StatusCode::NOT_FOUND, "no such repository here; GET /oai lists them\n").into_response(),
-            Ok(Err(e)) => {
-                tracing::error!(error = %format!("{e:#}"), "serving a request failed");
-                return (StatusCode::INTERNAL_SERVER_ERROR, "the store could not be read; see the server's log\n").into_response();
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "serving a request panicked");
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
-        };
-        encoded(body, headers)
-    }
-}
-
-/// The body, compressed as the client asks (gzip or deflate), as XML.
-fn encoded(body: Vec<u8>, headers: &HeaderMap) -> Response {
-    use std::io::Write;
-    let accepts = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let content_type = (header::CONTENT_TYPE, "text/xml; charset=UTF-8");
-    // The answer depends on Accept-Encoding: caches must know.
-    let vary = (header::VARY, "Accept-Encoding");
-    if accepted(accepts, "gzip") {
-        let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
-        if enc.write_all(&body).is_ok()
-            && let Ok(zipped) = enc.finish()
-        {
-            return ([content_type, vary, (header::CONTENT_ENCODING, "gzip")], zipped).into_response();
-        }
-    } else if accepted(accepts, "deflate") {
-        let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
-        if enc.write_all(&body).is_ok()
-            && let Ok(zipped) = enc.finish()
-        {
-            return ([content_type, vary, (header::CONTENT_ENCODING, "deflate")], zipped).into_response();
-        }
-    }
-    ([content_type, vary], body).into_response()
-}
-
-/// Whether an `Accept-Encoding` value takes `coding`: named with a quality
-/// above zero (`gzip;q=0` refuses it).
-fn accepted(accepts: &str, coding: &str) -> bool {
-    accepts.split(',').any(|part| {
-        let mut params = part.split(';');
-        let named = params.next().is_some_and(|c| c.trim().eq_ignore_ascii_case(coding));
-        let quality = params.find_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q=")).map(|q| q.trim().parse::<f32>().unwrap_or(0.0)));
-        named && quality.is_none_or(|q| q > 0.0)
-    })
-}
-
-/// A request's arguments, decoded; an over-long query or form is answered
-/// as an argument error (an argument no verb takes), parsed no further.
-fn decode_arguments(raw: &[u8]) -> Vec<(String, String)> {
-    if raw.len() > MAX_QUERY {
-        return vec![("verb".into(), "Identify".into()), ("the request is too long".into(), String::new())];
-    }
-    url::form_urlencoded::parse(raw).into_owned().collect()
-}
-
-/// A POST's arguments, if it is a form (`None`: see [`not_a_form`]).
-fn posted_arguments(headers: &HeaderMap, body: &[u8]) -> Option<Vec<(String, String)>> {
-    let form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-    form.then(|| decode_arguments(body))
-}
-
-fn not_a_form() -> Response {
-    (StatusCode::UNSUPPORTED_MEDIA_TYPE, "POST needs Content-Type: application/x-www-form-urlencoded\n").into_response()
-}
-
-async fn get_oai(State(s): State<Server>, UrlPath(name): UrlPath<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    s.respond_to(Served::Repository(name), decode_arguments(query.unwrap_or_default().as_bytes()), &headers).await
-}
-
-async fn post_oai(State(s): State<Server>, UrlPath(name): UrlPath<String>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    match posted_arguments(&headers, &body) {
-        Some(arguments) => s.respond_to(Served::Repository(name), arguments, &headers).await,
-        None => not_a_form(),
-    }
-}
-
-async fn get_wiki(State(s): State<Server>, UrlPath(name): UrlPath<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    s.respond_to(Served::Wiki(name), decode_arguments(query.unwrap_or_default().as_bytes()), &headers).await
-}
-
-async fn post_wiki(State(s): State<Server>, UrlPath(name): UrlPath<String>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    match posted_arguments(&headers, &body) {
-        Some(arguments) => s.respond_to(Served::Wiki(name), arguments, &headers).await,
-        None => not_a_form(),
-    }
-}
-
-/// What a request is about.
-enum Served {
-    Repository(String),
-    Wiki(String),
-}
-
-async fn list_repositories(State(s): State<Server>) -> Response {
-    let this = s.clone();
-    let listed = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
-        let store = Store::open_read_only(&this.db)?;
-        let repos = repositories(&this.settings, store.served_sources()?, &store.served_names()?);
-        let mut text: String = repos.iter().map(|r| format!("{}\t{}\n", this.service.base_url(r), r.origin)).collect();
-        for wiki in store.wiki_names()? {
-            text.push_str(&format!("{}/oai/wiki/{wiki}\t[wiki.{wiki}]\n", this.service.public_url.trim_end_matches('/')));
-        }
-        Ok(text)
-    })
-    .await;
-    match listed {
-        Ok(Ok(text)) => ([(header::CONTENT_TYPE, "text/plain; charset=UTF-8")], text).into_response(),
-        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-}
-
-/// The `[serve]` settings' defaults.
-impl Default for ServeSettings {
-    fn default() -> Self {
-        ServeSettings {
-            listen: "127.0.0.1:8080".into(),
-            public_url: None,
-            admin_email: Vec::new(),
-            repository_identifier: "oai-mirror.local".into(),
-            notify: Vec::new(),
-            max_connections: 256,
-            max_connections_per_ip: 32,
-            client_timeout_secs: 30,
-            request_timeout_secs: 10,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub use history::JobRun;
 pub use packages::{ChangedPage, ExportStream, ImportState, LoggedState};
 pub use records::{Deleted, RecordFilter};
 pub use runs::{PageCommit, Position, RecordIn, Run, RunPlan, RunState, SourceStatus, Tally};
-pub use served::{OriginFormat, OriginSet, ServedPage, ServedQuery, ServedRecord};
+pub use served::{INLINE_TEXT, OriginFormat, OriginSet, ServedPage, ServedQuery, ServedRecord};
 pub use slices::{Slice, SliceRange};
 pub use store::{Source, SourceKey, Store, StoredRecord};
 pub use sync::{CheckoutFile, ConflictPolicy, ConflictRow, NewPush, Pair, Push, SyncSide};

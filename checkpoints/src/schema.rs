@@ -17,7 +17,7 @@
 //! conflict's base, version 11 the run that last saw each record, version
 //! 12 `cat`'s named cursors, version 13 served repository names and
 //! forgotten sources, version 14 revisions' minor flag and user id and
-//! each wiki's site information.
+//! each wiki's site information, version 15 each revision's text size.
 
 use rusqlite::Connection;
 
@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema/012_cursors.sql"),
     include_str!("schema/013_served_names.sql"),
     include_str!("schema/014_fidelity.sql"),
+    include_str!("schema/015_text_size.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {

@@ -4,7 +4,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use crate::error::{Doing, Result};
+use crate::error::{Doing, Error, Result};
 use crate::store::{RECORD_COLUMNS, RECORD_HEADER_COLUMNS, Store, StoredRecord, WriteTransaction, record_from_row};
 use crate::wiki::{PAGE_FROM, PAGE_SELECT, RevisionRow, StoredPage, page_from_row};
 
@@ -13,10 +13,18 @@ use crate::wiki::{PAGE_FROM, PAGE_SELECT, RevisionRow, StoredPage, page_from_row
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServedPage {
     pub page: StoredPage,
+    /// The current revision; its `text` is empty when the text is large
+    /// (see `large_text`).
     pub revision: Option<RevisionRow>,
     pub stored_seq: i64,
     pub stored_at: i64,
+    /// A text over [`INLINE_TEXT`] bytes is not read with the page: its
+    /// row and size, for [`Store::read_text`], a part at a time.
+    pub large_text: Option<(i64, u64)>,
 }
+
+/// Texts up to this size are read with their page when served.
+pub const INLINE_TEXT: i64 = 1 << 20;
 
 /// The condition of a wiki's list; `?1` … `?5` are the wiki, after_seq,
 /// max_seq, from and until. A page moved aside for a moment (displaced) is
@@ -129,11 +137,43 @@ impl Store {
     }
 
     fn with_revision(&self, wiki: &str, page: StoredPage, stored_seq: i64, stored_at: i64) -> Result<ServedPage> {
-        let revision = match page.rev_id {
-            Some(rev) => self.wiki_revision(wiki, rev)?,
-            None => None,
+        let Some(rev) = page.rev_id else { return Ok(ServedPage { page, revision: None, stored_seq, stored_at, large_text: None }) };
+        // A large text is left where it is: SQLite reads a column's value
+        // only where the CASE takes it.
+        let found = self
+            .conn()
+            .query_row(
+                "SELECT rev_id, parent_id, timestamp, user, comment, sha1, CASE WHEN bytes IS NULL OR bytes <= ?3 THEN text ELSE '' END,
+                     minor, user_id, rowid, bytes FROM wiki_revision WHERE wiki = ?1 AND rev_id = ?2",
+                params![wiki, rev as i64, INLINE_TEXT],
+                |r| {
+                    let bytes: Option<i64> = r.get(10)?;
+                    let large = bytes.filter(|b| *b > INLINE_TEXT).map(|b| r.get::<_, i64>(9).map(|rowid| (rowid, b as u64)));
+                    Ok((crate::wiki::revision_from_row(r)?, large.transpose()?))
+                },
+            )
+            .optional()
+            .doing("reading a served revision")?;
+        let (revision, large_text) = match found {
+            Some((r, large)) => (Some(r), large),
+            None => (None, None),
         };
-        Ok(ServedPage { page, revision, stored_seq, stored_at })
+        Ok(ServedPage { page, revision, stored_seq, stored_at, large_text })
+    }
+
+    /// Reads a large text (see [`ServedPage::large_text`]) a part of at most
+    /// `part` bytes at a time, in order.
+    pub fn read_text<E: From<Error>>(&self, rowid: i64, part: usize, mut each: impl FnMut(&[u8]) -> std::result::Result<(), E>) -> std::result::Result<(), E> {
+        use std::io::Read;
+        let mut blob = self.conn().blob_open(rusqlite::MAIN_DB, "wiki_revision", "text", rowid, true).doing("opening a revision's text")?;
+        let mut buf = vec![0u8; part.max(1)];
+        loop {
+            let n = blob.read(&mut buf).map_err(|e| Error::Metadata { identifier: format!("revision row {rowid}"), detail: e.to_string() })?;
+            if n == 0 {
+                return Ok(());
+            }
+            each(&buf[..n])?;
+        }
     }
 }
 

@@ -386,8 +386,8 @@ impl WikiWrite<'_> {
                 PageOp::Upsert { page, revisions } => {
                     for r in revisions {
                         let added = tx.execute(
-                            "INSERT OR IGNORE INTO wiki_revision (wiki, rev_id, page_id, parent_id, timestamp, user, comment, sha1, text, stored_seq, minor, user_id)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                            "INSERT OR IGNORE INTO wiki_revision (wiki, rev_id, page_id, parent_id, timestamp, user, comment, sha1, text, stored_seq, minor, user_id, bytes)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                             params![
                                 wiki,
                                 r.revid as i64,
@@ -400,7 +400,8 @@ impl WikiWrite<'_> {
                                 r.text,
                                 seq,
                                 r.minor,
-                                r.user_id.map(|v| v as i64)
+                                r.user_id.map(|v| v as i64),
+                                r.text.len() as i64
                             ],
                         )
                         .doing(&format!("storing revision {}", r.revid))?;

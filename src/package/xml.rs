@@ -54,43 +54,64 @@ pub const FOOTER: &str = "</mediawiki>\n";
 
 /// One page and the given revisions, oldest first, appended to `out`.
 pub fn page(out: &mut String, page: &StoredPage, revisions: &[RevisionRow]) {
+    page_open(out, page);
+    for r in revisions {
+        revision_open(out, page, r, r.text.len() as u64);
+        out.push_str(&text(&r.text));
+        revision_close(out, r);
+    }
+    page_close(out);
+}
+
+/// A page's start: its title, namespace, id and redirect.
+pub fn page_open(out: &mut String, page: &StoredPage) {
     out.push_str(&format!("  <page>\n    <title>{}</title>\n    <ns>{}</ns>\n    <id>{}</id>\n", text(&page.title), page.ns, page.pageid));
     if let Some(target) = &page.redirect {
         out.push_str(&format!("    <redirect title=\"{}\" />\n", text(target)));
     }
-    let (model, format) = content_model(page.ns, &page.title);
-    for r in revisions {
-        out.push_str(&format!("    <revision>\n      <id>{}</id>\n", r.revid));
-        if r.parentid != 0 {
-            out.push_str(&format!("      <parentid>{}</parentid>\n", r.parentid));
-        }
-        out.push_str(&format!("      <timestamp>{}</timestamp>\n      <contributor>\n", text(&r.timestamp)));
-        // As MediaWiki's own export: an IP when the editor had no account.
-        if r.user_id.unwrap_or(0) == 0 && r.user.parse::<std::net::IpAddr>().is_ok() {
-            out.push_str(&format!("        <ip>{}</ip>\n", text(&r.user)));
-        } else {
-            out.push_str(&format!("        <username>{}</username>\n", text(&r.user)));
-            if let Some(id) = r.user_id {
-                out.push_str(&format!("        <id>{id}</id>\n"));
-            }
-        }
-        out.push_str("      </contributor>\n");
-        if r.minor {
-            out.push_str("      <minor/>\n");
-        }
-        if !r.comment.is_empty() {
-            out.push_str(&format!("      <comment>{}</comment>\n", text(&r.comment)));
-        }
-        let sha1 = base36_sha1(&r.sha1);
-        out.push_str(&format!(
-            "      <origin>{}</origin>\n      <model>{model}</model>\n      <format>{format}</format>\n      \
-             <text bytes=\"{}\" sha1=\"{sha1}\" xml:space=\"preserve\">{}</text>\n      <sha1>{sha1}</sha1>\n    </revision>\n",
-            r.revid,
-            r.text.len(),
-            text(&r.text)
-        ));
-    }
+}
+
+pub fn page_close(out: &mut String) {
     out.push_str("  </page>\n");
+}
+
+/// A revision up to its text's start tag, the text being `bytes` long:
+/// its escaped text follows, then [`revision_close`] (a large text is
+/// written a part at a time in between).
+pub fn revision_open(out: &mut String, page: &StoredPage, r: &RevisionRow, bytes: u64) {
+    let (model, format) = content_model(page.ns, &page.title);
+    out.push_str(&format!("    <revision>\n      <id>{}</id>\n", r.revid));
+    if r.parentid != 0 {
+        out.push_str(&format!("      <parentid>{}</parentid>\n", r.parentid));
+    }
+    out.push_str(&format!("      <timestamp>{}</timestamp>\n      <contributor>\n", text(&r.timestamp)));
+    // As MediaWiki's own export: an IP when the editor had no account.
+    if r.user_id.unwrap_or(0) == 0 && r.user.parse::<std::net::IpAddr>().is_ok() {
+        out.push_str(&format!("        <ip>{}</ip>\n", text(&r.user)));
+    } else {
+        out.push_str(&format!("        <username>{}</username>\n", text(&r.user)));
+        if let Some(id) = r.user_id {
+            out.push_str(&format!("        <id>{id}</id>\n"));
+        }
+    }
+    out.push_str("      </contributor>\n");
+    if r.minor {
+        out.push_str("      <minor/>\n");
+    }
+    if !r.comment.is_empty() {
+        out.push_str(&format!("      <comment>{}</comment>\n", text(&r.comment)));
+    }
+    let sha1 = base36_sha1(&r.sha1);
+    out.push_str(&format!(
+        "      <origin>{}</origin>\n      <model>{model}</model>\n      <format>{format}</format>\n      \
+         <text bytes=\"{bytes}\" sha1=\"{sha1}\" xml:space=\"preserve\">",
+        r.revid
+    ));
+}
+
+/// A revision's end, after its text.
+pub fn revision_close(out: &mut String, r: &RevisionRow) {
+    out.push_str(&format!("</text>\n      <sha1>{}</sha1>\n    </revision>\n", base36_sha1(&r.sha1)));
 }
 
 /// Escapes text for XML, by the one rule (`util::xml_escape`).

@@ -27,7 +27,8 @@ xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
 xsi:schemaLocation=\"http://www.openarchives.org/OAI/2.0/ http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd\">\n";
 
 /// A whole document: the envelope, then what `body` writes.
-pub fn document(env: &Envelope<'_>, body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+/// The document's start, up to its body; [`TAIL`] ends it.
+pub fn head(env: &Envelope<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(4096);
     out.extend_from_slice(START.as_bytes());
     push(&mut out, &format!("<responseDate>{}</responseDate>\n<request", datestamp(env.response_date)));
@@ -38,10 +39,11 @@ pub fn document(env: &Envelope<'_>, body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> 
         }
     }
     push(&mut out, &format!(">{}</request>\n", esc(env.base_url)));
-    body(&mut out);
-    out.extend_from_slice(b"</OAI-PMH>\n");
     out
 }
+
+/// The document's end, after its body.
+pub const TAIL: &[u8] = b"</OAI-PMH>\n";
 
 fn push(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(text.as_bytes());

@@ -1,5 +1,9 @@
 use checkpoints::{PageCommit, Position, RecordIn, RunPlan, SourceKey};
 
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+
 use super::*;
 
 /// A store holding `n` records of one repository (every tenth deleted,
@@ -165,7 +169,10 @@ fn an_answer_is_compressed_only_as_asked_and_says_it_varies() {
         ("", None),
     ] {
         headers.insert(axum::http::header::ACCEPT_ENCODING, accepts.parse().unwrap());
-        let answer = encoded(b"<OAI-PMH/>".to_vec(), &headers);
+        let chosen = http::coding_of(&headers);
+        let mut body = Spool::new();
+        body.extend_from_slice(b"<body/>");
+        let answer = http::response(http::compressed(Answer { head: b"<OAI-PMH>".to_vec(), body }, chosen).unwrap(), chosen);
         let got = answer.headers().get(axum::http::header::CONTENT_ENCODING).map(|v| v.to_str().unwrap().to_string());
         assert_eq!(got.as_deref(), coding, "{accepts:?}");
         assert_eq!(answer.headers().get(axum::http::header::VARY).map(|v| v.to_str().unwrap()), Some("Accept-Encoding"), "{accepts:?}");
@@ -407,4 +414,34 @@ fn a_page_of_large_records_ends_at_its_byte_bound_and_the_list_goes_on() {
     }
     assert_eq!(seen, ids, "each once, in order");
     assert!(sizes.len() >= 3 && sizes.iter().all(|s| *s < PAGE_BYTES + (400 << 10)), "pages of {sizes:?} bytes");
+}
+
+/// A page whose text is larger than what is read with a page is written a
+/// part at a time, escaped across the parts' ends (a character cut in
+/// two, markup), and spooled: it reads back whole.
+#[test]
+fn a_large_page_is_served_whole_from_parts() {
+    let mut store = Store::open_in_memory().unwrap();
+    let text: String = (0..80_000).map(|i| format!("line {i}: Ωmega & <b>bold</b> \u{1F600} \"q\"\n")).collect();
+    assert!(text.len() as i64 > checkpoints::INLINE_TEXT * 2);
+    let revision = checkpoints::RevisionRow {
+        revid: 7,
+        timestamp: "2026-01-01T00:00:00Z".into(),
+        user: "Ann".into(),
+        sha1: crate::util::sha1_hex(&text),
+        text: text.clone(),
+        ..checkpoints::RevisionRow::default()
+    };
+    let page = checkpoints::PageRow { pageid: 1, ns: 0, title: "Big".into(), redirect: None, displaced: false, rev_id: 7 };
+    store.apply_wiki_batch("w", &[checkpoints::PageOp::Upsert { page, revisions: vec![revision] }], None, 0).unwrap();
+    let served = store.served_wiki_page("w", 1).unwrap().unwrap();
+    assert!(served.large_text.is_some() && served.revision.as_ref().unwrap().text.is_empty(), "not read with the page");
+    let args = args("verb=GetRecord&metadataPrefix=mediawiki&identifier=oai:mirror.example:w:1");
+    let answer = wiki::answer_spooled(&store, &service(), "w", &args, 1_800_000_000).unwrap();
+    assert!(answer.body.total_len() > answer.body.len() as u64, "spooled to disk");
+    let doc = String::from_utf8(answer.into_vec().unwrap()).unwrap();
+    let metadata = doc.split("<metadata>").nth(1).unwrap().split("</metadata>").next().unwrap();
+    let pages = crate::mirror::export::parse(metadata).unwrap();
+    assert_eq!(pages[0].revisions[0].text, text);
+    assert!(metadata.contains(&format!("<text bytes=\"{}\"", text.len())));
 }

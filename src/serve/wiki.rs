@@ -8,6 +8,7 @@ use checkpoints::{OriginFormat, ServedPage, Store};
 
 use super::render;
 use super::request::{OaiError, Request};
+use super::spool::Spool;
 use super::{ListStart, Service};
 use crate::mirror::export;
 use crate::package::xml;
@@ -39,12 +40,17 @@ fn base_url(service: &Service, wiki: &str) -> String {
 
 /// The answer to one request about `wiki`, as a document.
 pub fn answer(store: &Store, service: &Service, wiki: &str, arguments: &[(String, String)], now: i64) -> anyhow::Result<Vec<u8>> {
+    Ok(answer_spooled(store, service, wiki, arguments, now)?.into_vec()?)
+}
+
+/// As [`answer`], its body left where it was written (see [`super::spool`]).
+pub fn answer_spooled(store: &Store, service: &Service, wiki: &str, arguments: &[(String, String)], now: i64) -> anyhow::Result<super::Answer> {
     super::document(&base_url(service, wiki), arguments, now, |r| respond(store, service, wiki, r, now))
 }
 
-fn respond(store: &Store, service: &Service, wiki: &str, r: &Request, now: i64) -> anyhow::Result<Result<Vec<u8>, OaiError>> {
-    let served = Served { service, wiki, site: store.wiki_site(wiki)?.unwrap_or_default() };
-    let mut out = Vec::with_capacity(64 * 1024);
+fn respond(store: &Store, service: &Service, wiki: &str, r: &Request, now: i64) -> anyhow::Result<Result<Spool, OaiError>> {
+    let served = Served { store, service, wiki, site: store.wiki_site(wiki)?.unwrap_or_default() };
+    let mut out = Spool::new();
     let known_format = |p: &str| formats().iter().any(|f| f.prefix == p);
     match r {
         Request::Identify => {
@@ -71,7 +77,7 @@ fn respond(store: &Store, service: &Service, wiki: &str, r: &Request, now: i64) 
                 return Ok(Err(OaiError::new("cannotDisseminateFormat", format!("pages are served as mediawiki and oai_dc, not {prefix}"))));
             }
             out.extend_from_slice(b"<GetRecord>");
-            push_page(&mut out, &served, &found, prefix, true);
+            push_page(&mut out, &served, &found, prefix, true)?;
             out.extend_from_slice(b"</GetRecord>\n");
         }
         Request::ListIdentifiers(list) | Request::ListRecords(list) => {
@@ -113,13 +119,14 @@ fn respond(store: &Store, service: &Service, wiki: &str, r: &Request, now: i64) 
 
 /// What every record of one answer shares.
 struct Served<'a> {
+    store: &'a Store,
     service: &'a Service,
     wiki: &'a str,
     /// What the wiki says of itself (empty where the store does not know).
     site: checkpoints::WikiSite,
 }
 
-fn push_page(out: &mut Vec<u8>, served: &Served<'_>, p: &ServedPage, prefix: &str, with_metadata: bool) {
+fn push_page(out: &mut Spool, served: &Served<'_>, p: &ServedPage, prefix: &str, with_metadata: bool) -> anyhow::Result<()> {
     let (service, wiki) = (served.service, served.wiki);
     let id = identifier(service, wiki, p.page.pageid);
     // A page with no revision here cannot be served with content.
@@ -128,7 +135,7 @@ fn push_page(out: &mut Vec<u8>, served: &Served<'_>, p: &ServedPage, prefix: &st
     if !with_metadata {
         render::header(out, &header);
         out.push(b'\n');
-        return;
+        return Ok(());
     }
     out.extend_from_slice(b"<record>");
     render::header(out, &header);
@@ -136,9 +143,29 @@ fn push_page(out: &mut Vec<u8>, served: &Served<'_>, p: &ServedPage, prefix: &st
         out.extend_from_slice(b"<metadata>");
         let metadata = if prefix == "mediawiki" {
             // As the OAI extension serves a page: its export, with the
-            // wiki's <siteinfo> and the current revision.
+            // wiki's <siteinfo> and the current revision. A large text is
+            // read from the store and escaped a part at a time, into the
+            // spool, which moves it on to disk as it grows.
             let mut doc = xml::header(&served.site, wiki);
-            xml::page(&mut doc, &p.page, std::slice::from_ref(rev));
+            xml::page_open(&mut doc, &p.page);
+            let bytes = p.large_text.map_or(rev.text.len() as u64, |(_, bytes)| bytes);
+            xml::revision_open(&mut doc, &p.page, rev, bytes);
+            match p.large_text {
+                None => doc.push_str(&esc(&rev.text)),
+                Some((rowid, _)) => {
+                    out.extend_from_slice(doc.as_bytes());
+                    doc.clear();
+                    let mut escaper = Escaper::default();
+                    served.store.read_text(rowid, TEXT_PART, |part| -> anyhow::Result<()> {
+                        escaper.write(out, part);
+                        out.spill();
+                        Ok(())
+                    })?;
+                    escaper.finish(out);
+                }
+            }
+            xml::revision_close(&mut doc, rev);
+            xml::page_close(&mut doc);
             doc.push_str(xml::FOOTER);
             doc
         } else {
@@ -158,4 +185,35 @@ fn push_page(out: &mut Vec<u8>, served: &Served<'_>, p: &ServedPage, prefix: &st
         out.extend_from_slice(b"</metadata>");
     }
     out.extend_from_slice(b"</record>\n");
+    Ok(())
+}
+
+/// A large text is read this much at a time.
+const TEXT_PART: usize = 64 << 10;
+
+/// Escapes text that arrives in parts cut anywhere: a character cut in two
+/// waits for its other half.
+#[derive(Default)]
+struct Escaper {
+    held: Vec<u8>,
+}
+
+impl Escaper {
+    fn write(&mut self, out: &mut Vec<u8>, part: &[u8]) {
+        self.held.extend_from_slice(part);
+        let whole = match std::str::from_utf8(&self.held) {
+            Ok(_) => self.held.len(),
+            // Up to the last whole character; a byte that can never be
+            // UTF-8 is written as U+FFFD by `finish`'s lossy rule.
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => self.held.len(),
+        };
+        let text = String::from_utf8_lossy(&self.held[..whole]);
+        out.extend_from_slice(esc(&text).as_bytes());
+        self.held.drain(..whole);
+    }
+
+    fn finish(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(esc(&String::from_utf8_lossy(&self.held)).as_bytes());
+    }
 }

@@ -676,6 +676,58 @@ async fn clients_that_never_read_large_answers_hold_bounded_memory() {
     drop(idle);
 }
 
+/// A wiki with one page of 100 MiB, asked for by four clients at once:
+/// each answer reads the text from the store a part at a time and spools
+/// what it writes to disk, so the server's memory stays bounded, and each
+/// client gets the page whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_page_asked_for_at_once_by_four_clients_costs_disk_not_memory() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mirror = Mirror::new("http://origin.invalid/oai");
+    let size = 100usize << 20;
+    {
+        let mut store = checkpoints::Store::open(&mirror.home.path().join("m.sqlite")).unwrap();
+        let line = "The quick brown fox jumps over the lazy dog, and a few words more to fill it.\n";
+        let text = line.repeat(size / line.len() + 1);
+        let revision = checkpoints::RevisionRow {
+            revid: 1,
+            timestamp: "2026-01-01T00:00:00Z".into(),
+            user: "Ann".into(),
+            sha1: "0".repeat(40),
+            text,
+            ..checkpoints::RevisionRow::default()
+        };
+        let page = checkpoints::PageRow { pageid: 1, ns: 0, title: "Huge".into(), redirect: None, displaced: false, rev_id: 1 };
+        store.apply_wiki_batch("w", &[checkpoints::PageOp::Upsert { page, revisions: vec![revision] }], None, 0).unwrap();
+    }
+    let served = mirror.serve().await;
+    let addr = served.root.trim_start_matches("http://").to_string();
+    let asks: Vec<_> = (0..4)
+        .map(|_| {
+            let addr = addr.clone();
+            tokio::spawn(async move {
+                let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+                s.write_all(b"GET /oai/wiki/w?verb=ListRecords&metadataPrefix=mediawiki HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+                let (mut total, mut buf) = (0usize, vec![0u8; 1 << 16]);
+                loop {
+                    match s.read(&mut buf).await.unwrap() {
+                        0 => return total,
+                        n => total += n,
+                    }
+                }
+            })
+        })
+        .collect();
+    for a in asks {
+        let got = a.await.unwrap();
+        assert!(got > size, "a whole answer: {got} bytes");
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", served.child.id())).unwrap();
+    let peak_kb: i64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches(" kB").trim().parse().unwrap();
+    println!("a 100 MiB page asked for by 4 clients at once: server peak RSS {:.1} MB", peak_kb as f64 / 1024.0);
+    assert!(peak_kb < 200 * 1024, "peak RSS {} MB", peak_kb / 1024);
+}
+
 /// Slowloris: a thousand clients from one address, each sending a header
 /// line every second and never finishing its request, keep a legitimate
 /// client from another address waiting not at all: one address gets its

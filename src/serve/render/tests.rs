@@ -4,11 +4,14 @@ use super::*;
 fn the_envelope_echoes_arguments_escaped_only_when_asked() {
     let args = vec![("verb".to_string(), "GetRecord".to_string()), ("identifier".to_string(), "a\"<b>&".to_string())];
     let env = Envelope { response_date: 0, base_url: "http://h/oai/x?a&b", echo: Some(("GetRecord", &args)) };
-    let doc = String::from_utf8(document(&env, |out| error(out, &OaiError::new("idDoesNotExist", "no <such> record")))).unwrap();
+    let mut doc = head(&env);
+    error(&mut doc, &OaiError::new("idDoesNotExist", "no <such> record"));
+    doc.extend_from_slice(TAIL);
+    let doc = String::from_utf8(doc).unwrap();
     assert!(doc.contains("<responseDate>1970-01-01T00:00:00Z</responseDate>"), "{doc}");
     assert!(doc.contains("<request verb=\"GetRecord\" identifier=\"a&quot;&lt;b&gt;&amp;\">http://h/oai/x?a&amp;b</request>"), "{doc}");
     assert!(doc.contains("<error code=\"idDoesNotExist\">no &lt;such&gt; record</error>"), "{doc}");
-    let bare = String::from_utf8(document(&Envelope { echo: None, ..env }, |_| {})).unwrap();
+    let bare = String::from_utf8(head(&Envelope { echo: None, ..env })).unwrap();
     assert!(bare.contains("<request>http://h/oai/x?a&amp;b</request>"), "{bare}");
 }
 
