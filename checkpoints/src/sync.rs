@@ -452,3 +452,6 @@ impl Store {
         self.conn().execute("DELETE FROM checkout_file WHERE sync = ?1 AND name = ?2", [sync, name]).doing("forgetting a checkout file").map(drop)
     }
 }
+
+#[cfg(test)]
+mod tests;
