@@ -381,14 +381,8 @@ pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imp
         },
         Verdict::Apply => {}
     }
-    let file = File::open(path).with_context(|| format!("opening the package {shown}"))?;
-    let mut archive = tar::Archive::new(BufReader::new(file));
-    let entry = archive
-        .entries()?
-        .filter_map(Result::ok)
-        .find(|e| e.path().is_ok_and(|p| p == Path::new(XML)))
-        .ok_or_else(|| anyhow::anyhow!("{shown} changed while it was read: its {XML} is gone"))?;
-    let hashing = HashingReader { inner: entry, hasher: Sha256::new() };
+    let mut archive = open_archive(path)?;
+    let hashing = HashingReader { inner: xml_member(&mut archive, path)?, hasher: Sha256::new() };
     let mut pages = xml::PageReader::new(BufReader::new(flate2::read::GzDecoder::new(hashing)), MAX_PAGE);
     // A follow-up package's deletions come first, in the manifest's order:
     // at the origin they were made before the pages' newest state, which
@@ -476,20 +470,31 @@ pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imp
 fn missing_from(write: &WikiWrite<'_>, path: &Path) -> anyhow::Result<u64> {
     let shown = path.display();
     let mut missing = 0u64;
-    let file = File::open(path).with_context(|| format!("opening the package {shown}"))?;
-    let mut archive = tar::Archive::new(BufReader::new(file));
-    let entry = archive
-        .entries()?
-        .filter_map(Result::ok)
-        .find(|e| e.path().is_ok_and(|p| p == Path::new(XML)))
-        .ok_or_else(|| anyhow::anyhow!("{shown} changed while it was read: its {XML} is gone"))?;
-    let mut pages = xml::PageReader::new(BufReader::new(flate2::read::GzDecoder::new(entry)), MAX_PAGE);
+    let mut archive = open_archive(path)?;
+    let mut pages = xml::PageReader::new(BufReader::new(flate2::read::GzDecoder::new(xml_member(&mut archive, path)?)), MAX_PAGE);
     while let Some(page) = pages.next_page().map_err(|e| anyhow::anyhow!("{shown}: {XML}: {e}"))? {
         for r in &page.revisions {
             missing += write.revision_page(r.revid)?.is_none() as u64;
         }
     }
     Ok(missing)
+}
+
+type Archive = tar::Archive<BufReader<File>>;
+
+fn open_archive(path: &Path) -> anyhow::Result<Archive> {
+    let file = File::open(path).with_context(|| format!("opening the package {}", path.display()))?;
+    Ok(tar::Archive::new(BufReader::new(file)))
+}
+
+/// The package's XML member, read from the start of the file (verified
+/// whole before; gone means the file was replaced meanwhile).
+fn xml_member<'a>(archive: &'a mut Archive, path: &Path) -> anyhow::Result<tar::Entry<'a, BufReader<File>>> {
+    archive
+        .entries()?
+        .filter_map(Result::ok)
+        .find(|e| e.path().is_ok_and(|p| p == Path::new(XML)))
+        .ok_or_else(|| anyhow::anyhow!("{} changed while it was read: its {XML} is gone", path.display()))
 }
 
 fn apply(write: &mut WikiWrite<'_>, batch: Vec<Incoming>, done: &mut Imported) -> anyhow::Result<()> {

@@ -200,10 +200,15 @@ impl Store {
     /// The served name of `base_url`: the one it was given, else the first
     /// of `wanted` no other repository has, else the last with `-2`, `-3` …
     pub fn claim_served_name(&mut self, base_url: &str, wanted: &[String]) -> Result<String> {
+        let given = |conn: &rusqlite::Connection| -> Result<Option<String>> {
+            conn.query_row("SELECT name FROM served_name WHERE base_url = ?1", [base_url], |r| r.get(0)).optional().doing("reading a served name")
+        };
+        // Named already (every harvest after the first): no write lock taken.
+        if let Some(name) = given(self.conn())? {
+            return Ok(name);
+        }
         let tx = self.conn_mut().write_transaction().doing("naming a served repository")?;
-        let given: Option<String> =
-            tx.query_row("SELECT name FROM served_name WHERE base_url = ?1", [base_url], |r| r.get(0)).optional().doing("reading a served name")?;
-        if let Some(name) = given {
+        if let Some(name) = given(&tx)? {
             return Ok(name);
         }
         let taken = |name: &str| -> Result<bool> {

@@ -88,10 +88,8 @@ impl<'a> Run<'a> {
             }
             tracing::debug!(round, "moves replayed; deciding again");
         }
-        let s = lock(self.store);
-        self.report.queued = s.pushes(&self.opts.name)?.len() as u64;
-        self.report.open_conflicts = s.conflicts(&self.opts.name, true)?.len() as u64;
-        drop(s);
+        // Counted, not loaded: the queue's texts stay in the store.
+        (self.report.queued, self.report.open_conflicts) = write(self.store, |s| s.sync_backlog(&self.opts.name))?;
         self.report.requests = self.wiki.requests() + self.with.requests() - requests_before;
         Ok(())
     }
