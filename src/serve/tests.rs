@@ -336,23 +336,17 @@ fn a_harvester_going_on_from_each_response_date_misses_no_write_held_open_across
     assert!(pages.contains("<identifier>"), "the page is missed: {pages}");
 }
 
-fn args(query: &str) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(query.as_bytes()).into_owned().collect()
-}
-
-#[test]
-fn metadata_that_is_not_well_formed_is_left_out_and_the_answer_stays_well_formed() {
+/// A store holding these (identifier, metadata) records of one source,
+/// stored in one page; and the source's key.
+fn store_of(records: &[(String, String)]) -> (Store, SourceKey) {
     let mut store = Store::open_in_memory().unwrap();
     let key = SourceKey { base_url: "http://origin/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None };
     let source = store.source(&key, 0).unwrap();
     let run = store.start_run(source.id, &RunPlan::default(), &Position::default(), 0).unwrap();
-    let bad = ["<a><b></a>", "<a>&undefined;</a>", "<?xml version=\"1.0\"?><a/>", "<dc>good</dc>"];
-    let ids: Vec<String> = (0..bad.len()).map(|i| format!("oai:origin:{i}")).collect();
-    let records = bad
+    let input = records
         .iter()
-        .enumerate()
-        .map(|(i, m)| RecordIn {
-            identifier: &ids[i],
+        .map(|(id, m)| RecordIn {
+            identifier: id,
             datestamp: "2001-01-01",
             datestamp_unix: 978_307_200,
             deleted: false,
@@ -361,7 +355,18 @@ fn metadata_that_is_not_well_formed_is_left_out_and_the_answer_stays_well_formed
             about: None,
         })
         .collect();
-    store.commit_page(run.id, &PageCommit::of_records(records, 0)).unwrap();
+    store.commit_page(run.id, &PageCommit::of_records(input, 0)).unwrap();
+    (store, key)
+}
+
+fn args(query: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+}
+
+#[test]
+fn metadata_that_is_not_well_formed_is_left_out_and_the_answer_stays_well_formed() {
+    let bad = ["<a><b></a>", "<a>&undefined;</a>", "<?xml version=\"1.0\"?><a/>", "<dc>good</dc>"];
+    let (store, key) = store_of(&bad.iter().enumerate().map(|(i, m)| (format!("oai:origin:{i}"), m.to_string())).collect::<Vec<_>>());
     let repo = Repository { name: "origin".into(), origin: key.base_url.clone(), sources: store.sources().unwrap() };
     for query in ["verb=ListRecords&metadataPrefix=oai_dc", "verb=GetRecord&metadataPrefix=oai_dc&identifier=oai:origin:1"] {
         let doc = ask(&store, &repo, query);
@@ -381,24 +386,9 @@ fn metadata_that_is_not_well_formed_is_left_out_and_the_answer_stays_well_formed
 
 #[test]
 fn a_page_of_large_records_ends_at_its_byte_bound_and_the_list_goes_on() {
-    let mut store = Store::open_in_memory().unwrap();
-    let key = SourceKey { base_url: "http://origin/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None };
-    let source = store.source(&key, 0).unwrap();
-    let run = store.start_run(source.id, &RunPlan::default(), &Position::default(), 0).unwrap();
-    let big: Vec<String> = (0..30).map(|i| format!("<dc>{i} {}</dc>", "x".repeat(300 << 10))).collect();
-    let ids: Vec<String> = (0..30).map(|i| format!("oai:origin:{i:02}")).collect();
-    let records = (0..30)
-        .map(|i| RecordIn {
-            identifier: &ids[i],
-            datestamp: "2001-01-01",
-            datestamp_unix: 978_307_200,
-            deleted: false,
-            sets: &[],
-            metadata: Some(big[i].as_bytes()),
-            about: None,
-        })
-        .collect();
-    store.commit_page(run.id, &PageCommit::of_records(records, 0)).unwrap();
+    let records: Vec<(String, String)> = (0..30).map(|i| (format!("oai:origin:{i:02}"), format!("<dc>{i} {}</dc>", "x".repeat(300 << 10)))).collect();
+    let (store, key) = store_of(&records);
+    let ids: Vec<String> = records.iter().map(|(id, _)| id.clone()).collect();
     let repo = Repository { name: "origin".into(), origin: key.base_url.clone(), sources: store.sources().unwrap() };
     let mut seen = Vec::new();
     let mut query = "verb=ListRecords&metadataPrefix=oai_dc".to_string();

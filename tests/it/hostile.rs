@@ -4,44 +4,25 @@
 //! limit reached is a clear, permanent error, and credentials never leave
 //! their origin.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use oai_mirror::mediawiki::{MwError, Secret, Wiki, WikiOptions};
 use testbeds::api_wiki::{ApiFault, FakeApi, PASSWORD, USER};
 use testbeds::hostile::Hostile;
 
-use crate::support::{RecordingClock, bin, options, tempdir};
+use crate::support::{RecordingClock, bin, measured, options, tempdir};
 
 /// Peak resident memory the binary may reach on any hostile input, with
 /// the default settings.
 const RSS_TARGET_KB: i64 = 100 * 1024;
 
 /// Runs `oai-mirror harvest URL` to its end; its exit status, stderr and
-/// peak RSS in KiB. The peak comes from a small Python parent's
-/// `RUSAGE_CHILDREN`: measured from this test process, a spawned child's
-/// peak would include this process's own (Linux counts the memory a child
-/// starts with before it executes the binary).
+/// peak RSS in KiB (see [`measured`]).
 fn harvest_measured(url: &str) -> (bool, String, i64) {
     let home = tempdir();
     let mut oai_mirror = bin(home.path());
     oai_mirror.arg("--db").arg(home.path().join("h.sqlite")).args(["harvest", url]);
-    let measure = "import resource, subprocess, sys\n\
-                   r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n\
-                   sys.stderr.buffer.write(r.stderr)\n\
-                   print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n\
-                   sys.exit(r.returncode)";
-    let mut cmd = std::process::Command::new("python3");
-    cmd.args(["-c", measure]).arg(oai_mirror.get_program()).args(oai_mirror.get_args());
-    for (k, v) in oai_mirror.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    let out = cmd.stdin(Stdio::null()).output().unwrap();
-    let rss_kb = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|e| panic!("{e}: {out:?}"));
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned(), rss_kb)
+    measured(&oai_mirror)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -690,28 +690,6 @@ async fn a_lying_package_neither_blocks_its_stream_silently_nor_mixes_pages() {
     assert!(e.contains("revision 2003") && e.contains("belongs to one page"), "{e}");
 }
 
-/// Runs `cmd` to its end; whether it succeeded, its stderr and its peak
-/// RSS in MiB, read by a small Python parent (`RUSAGE_CHILDREN`), so that
-/// this test process's own memory is not counted.
-fn measured(cmd: &std::process::Command) -> (bool, String, i64) {
-    let measure = "import resource, subprocess, sys\n\
-                   r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n\
-                   sys.stderr.buffer.write(r.stderr)\n\
-                   print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n\
-                   sys.exit(r.returncode)";
-    let mut py = std::process::Command::new("python3");
-    py.args(["-c", measure]).arg(cmd.get_program()).args(cmd.get_args());
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => py.env(k, v),
-            None => py.env_remove(k),
-        };
-    }
-    let out = py.stdin(std::process::Stdio::null()).output().unwrap();
-    let kb: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|e| panic!("{e}: {out:?}"));
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned(), kb / 1024)
-}
-
 /// Packages small on disk that unpack to much XML: one page of 64 MiB of
 /// tiny revisions, and pages of one 100 MiB revision each. Imported
 /// within 200 MB (the first), refused with what the limit is (the second):
@@ -743,10 +721,11 @@ async fn packages_that_unpack_to_much_xml_are_imported_or_refused_within_bounded
     });
     let (ok, err, peak) = tokio::task::spawn_blocking({
         let cmd = site.cmd(&["import", tiny.to_str().unwrap(), "--as", "tiny"]);
-        move || measured(&cmd)
+        move || crate::support::measured(&cmd)
     })
     .await
     .unwrap();
+    let peak = peak / 1024;
     println!("{} bytes of package, 64 MiB of XML, {revisions} revisions: imported at {peak} MB peak RSS", std::fs::metadata(&tiny).unwrap().len());
     assert!(ok, "{err}");
     assert!(peak <= 200, "peak RSS {peak} MB");
@@ -769,10 +748,11 @@ async fn packages_that_unpack_to_much_xml_are_imported_or_refused_within_bounded
     });
     let (ok, err, peak) = tokio::task::spawn_blocking({
         let cmd = site.cmd(&["import", huge.to_str().unwrap(), "--as", "huge"]);
-        move || measured(&cmd)
+        move || crate::support::measured(&cmd)
     })
     .await
     .unwrap();
+    let peak = peak / 1024;
     println!("{} bytes of package, 4 revisions of 100 MiB: refused at {peak} MB peak RSS", std::fs::metadata(&huge).unwrap().len());
     assert!(!ok && err.contains("larger than 64 MiB"), "{err}");
     assert!(peak <= 200, "peak RSS {peak} MB");

@@ -669,8 +669,7 @@ async fn clients_that_never_read_large_answers_hold_bounded_memory() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let answer = reqwest::get(format!("{}{path}?verb=Identify", served.root)).await.unwrap().text().await.unwrap();
     assert!(answer.contains("<Identify>"), "{answer}");
-    let status = std::fs::read_to_string(format!("/proc/{}/status", served.child.id())).unwrap();
-    let peak_kb: i64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches(" kB").trim().parse().unwrap();
+    let peak_kb = crate::support::peak_rss_kb(served.child.id());
     println!("30 clients not reading 20 MB of records each: server peak RSS {:.1} MB", peak_kb as f64 / 1024.0);
     assert!(peak_kb < 200 * 1024, "peak RSS {} MB", peak_kb / 1024);
     drop(idle);
@@ -722,8 +721,7 @@ async fn a_huge_page_asked_for_at_once_by_four_clients_costs_disk_not_memory() {
         let got = a.await.unwrap();
         assert!(got > size, "a whole answer: {got} bytes");
     }
-    let status = std::fs::read_to_string(format!("/proc/{}/status", served.child.id())).unwrap();
-    let peak_kb: i64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches(" kB").trim().parse().unwrap();
+    let peak_kb = crate::support::peak_rss_kb(served.child.id());
     println!("a 100 MiB page asked for by 4 clients at once: server peak RSS {:.1} MB", peak_kb as f64 / 1024.0);
     assert!(peak_kb < 200 * 1024, "peak RSS {} MB", peak_kb / 1024);
 }

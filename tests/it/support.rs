@@ -352,3 +352,33 @@ impl Cable {
         self.port
     }
 }
+
+/// Runs `cmd` to its end: whether it succeeded, its stderr, and its peak
+/// RSS in KiB. The peak comes from a small Python parent's
+/// `RUSAGE_CHILDREN`: measured from this test process, a spawned child's
+/// peak would include this process's own (Linux counts the memory a child
+/// starts with before it executes the binary).
+pub fn measured(cmd: &std::process::Command) -> (bool, String, i64) {
+    let measure = "import resource, subprocess, sys\n\
+                   r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n\
+                   sys.stderr.buffer.write(r.stderr)\n\
+                   print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n\
+                   sys.exit(r.returncode)";
+    let mut py = std::process::Command::new("python3");
+    py.args(["-c", measure]).arg(cmd.get_program()).args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => py.env(k, v),
+            None => py.env_remove(k),
+        };
+    }
+    let out = py.stdin(std::process::Stdio::null()).output().unwrap();
+    let kb = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned(), kb)
+}
+
+/// The peak RSS in KiB so far of a running process (its `VmHWM`).
+pub fn peak_rss_kb(pid: u32) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches(" kB").trim().parse().unwrap()
+}
