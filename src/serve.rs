@@ -77,11 +77,8 @@ pub fn repositories(settings: &Settings, sources: Vec<Source>, names: &HashMap<S
     unnamed.sort_by_key(|u| std::cmp::Reverse(wanted_names(settings, u).len()));
     let mut given: HashMap<String, String> = HashMap::new();
     for origin in unnamed {
-        let wanted = wanted_names(settings, origin);
-        let name = wanted.iter().find(|w| !taken.contains(*w)).cloned().unwrap_or_else(|| {
-            let base = wanted.last().cloned().unwrap_or_default();
-            (2..).map(|n| format!("{base}-{n}")).find(|n| !taken.contains(n)).expect("a free name")
-        });
+        let name = checkpoints::pick_served_name(&wanted_names(settings, origin), |n| Ok::<_, std::convert::Infallible>(taken.contains(n)))
+            .unwrap_or_else(|never| match never {});
         taken.insert(name.clone());
         given.insert(origin.clone(), name);
     }

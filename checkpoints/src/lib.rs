@@ -36,7 +36,7 @@ pub mod wiki;
 pub use error::{Error, Result};
 pub use history::JobRun;
 pub use packages::{ChangedPage, ExportStream, ImportState, LoggedState};
-pub use records::{Deleted, RecordFilter};
+pub use records::{Deleted, RecordFilter, pick_served_name};
 pub use runs::{PageCommit, Position, RecordIn, Run, RunPlan, RunState, SourceStatus, Tally};
 pub use served::{INLINE_TEXT, OriginFormat, OriginSet, ServedPage, ServedQuery, ServedRecord};
 pub use slices::{Slice, SliceRange};

@@ -214,24 +214,7 @@ impl Store {
         let taken = |name: &str| -> Result<bool> {
             tx.query_row("SELECT 1 FROM served_name WHERE name = ?1", [name], |_| Ok(())).optional().doing("reading a served name").map(|f| f.is_some())
         };
-        let mut chosen = None;
-        for w in wanted {
-            if !taken(w)? {
-                chosen = Some(w.clone());
-                break;
-            }
-        }
-        let chosen = match chosen {
-            Some(c) => c,
-            None => {
-                let base = wanted.last().cloned().unwrap_or_else(|| "repository".into());
-                let mut n = 2;
-                while taken(&format!("{base}-{n}"))? {
-                    n += 1;
-                }
-                format!("{base}-{n}")
-            }
-        };
+        let chosen = pick_served_name(wanted, taken)?;
         tx.execute("INSERT INTO served_name (base_url, name) VALUES (?1, ?2)", params![base_url, chosen]).doing("saving a served name")?;
         tx.commit().doing("naming a served repository")?;
         Ok(chosen)
@@ -246,6 +229,22 @@ impl Store {
             Err(source) => Err(Error::Sqlite { doing: "renaming a served repository".into(), source }),
         }
     }
+}
+
+/// The first of `wanted` not `taken`, else the last with `-2`, `-3` …:
+/// how a served repository gets its name (see [`Store::claim_served_name`]).
+pub fn pick_served_name<E>(wanted: &[String], mut taken: impl FnMut(&str) -> std::result::Result<bool, E>) -> std::result::Result<String, E> {
+    for w in wanted {
+        if !taken(w)? {
+            return Ok(w.clone());
+        }
+    }
+    let base = wanted.last().cloned().unwrap_or_else(|| "repository".into());
+    let mut n = 2;
+    while taken(&format!("{base}-{n}"))? {
+        n += 1;
+    }
+    Ok(format!("{base}-{n}"))
 }
 
 #[cfg(test)]

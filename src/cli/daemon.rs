@@ -193,7 +193,7 @@ fn wikis_status(wikis: &[crate::daemon::wikis::WikiStatus]) -> anyhow::Result<()
 /// `interrupted`, and the next harvest resumes it.
 fn run_state(db: &Path, source: &checkpoints::Source, run: &checkpoints::Run) -> &'static str {
     match run.state {
-        checkpoints::RunState::Running if !crate::jobs::run::HarvestLock::held(db, &source.key) => "interrupted",
+        checkpoints::RunState::Running if !crate::jobs::run::RunLock::held(db, &source.key) => "interrupted",
         state => state.as_str(),
     }
 }

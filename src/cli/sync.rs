@@ -162,10 +162,7 @@ pub(super) async fn resolve(settings: &Settings, store: &Store, name: &str, titl
         })?),
     };
     // Settled under the job's lock: a run of it in progress ends first.
-    let _held = match store.path() {
-        Some(db) => Some(crate::util::blocking(|| crate::jobs::run::RunLock::sync_when_free(db, name, SETTLE_PATIENCE))?),
-        None => None,
-    };
+    let _held = store.path().map(|db| crate::util::blocking(|| crate::jobs::run::RunLock::sync_when_free(db, name, SETTLE_PATIENCE))).transpose()?;
     let queued = crate::sync::resolve(store, &pair, title, take)?;
     let mut out = super::terminal::stdout();
     writeln!(out, "[[{title}]]: conflict settled; {queued} push(es) queued")?;

@@ -125,10 +125,7 @@ pub async fn harvest(
     let client = oai::Client::new(&job.source.base_url, options)?;
     harvest::pack::configure(settings.harvest.pack_threads);
     let db = crate::util::lock(&store).path().map(std::path::Path::to_path_buf);
-    let _held = match &db {
-        Some(db) => Some(HarvestLock::take(db, &job.source, name)?),
-        None => None,
-    };
+    let _held = db.as_deref().map(|db| RunLock::harvest(db, &job.source, name)).transpose()?;
     let request = HarvestRequest {
         source: job.source.clone(),
         from: range.from.clone(),
@@ -165,9 +162,6 @@ pub struct RunLock {
     _file: std::fs::File,
 }
 
-/// A harvest's lock, on its source's URL, prefix and set.
-pub type HarvestLock = RunLock;
-
 fn source_key(source: &checkpoints::SourceKey) -> String {
     format!("{}\n{}\n{}", source.base_url, source.metadata_prefix, source.set_spec.as_deref().unwrap_or(""))
 }
@@ -185,7 +179,8 @@ impl RunLock {
         matches!(file.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock))
     }
 
-    fn take(db: &std::path::Path, source: &checkpoints::SourceKey, name: &str) -> anyhow::Result<RunLock> {
+    /// The lock of a harvest of `source`, on its URL, prefix and set.
+    fn harvest(db: &std::path::Path, source: &checkpoints::SourceKey, name: &str) -> anyhow::Result<RunLock> {
         Self::try_take(db, "source", &source_key(source))?
             .map_err(|pid| anyhow::anyhow!("a harvest of {name} is already running (pid {pid}); let it finish, or stop it, before starting another"))
     }
@@ -299,10 +294,7 @@ async fn sync_by_packages(
 pub async fn sync(settings: &Settings, conns: &Connections, store: Arc<Mutex<Store>>, name: &str, job: &SyncJob, dry_run: bool) -> anyhow::Result<Report> {
     // One run of a sync at a time, in any process; `resolve` waits for it.
     let db = crate::util::lock(&store).path().map(std::path::Path::to_path_buf);
-    let _held = match &db {
-        Some(db) => Some(RunLock::sync(db, name)?),
-        None => None,
-    };
+    let _held = db.as_deref().map(|db| RunLock::sync(db, name)).transpose()?;
     let mut opts = SyncOptions::pair(name, job.policy, job.prefer, job.notify.clone(), dry_run);
     opts.direction = job.direction;
     let client = |m: &MirrorJob| -> anyhow::Result<(Arc<Wiki>, Option<oai::Client>)> { Ok((conns.wiki(&m.pull.wiki)?, conns.wiki_oai(&m.pull.wiki)?)) };

@@ -339,13 +339,12 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
     let mut read: Vec<(u64, String)> = Vec::new();
     // What the wiki says of itself goes into packages and served records:
     // read on the first pull, and once where the store lacks it.
-    let site = match since.is_none() || lock(&store).wiki_site(&opts.wiki)?.is_none() {
-        true => {
-            let site = wiki.siteinfo().await?;
-            lock(&store).save_wiki_site(&opts.wiki, &wiki_site(&site), chrono::Utc::now().timestamp())?;
-            Some(site)
-        }
-        false => None,
+    let site = if since.is_none() || lock(&store).wiki_site(&opts.wiki)?.is_none() {
+        let site = wiki.siteinfo().await?;
+        lock(&store).save_wiki_site(&opts.wiki, &wiki_site(&site), chrono::Utc::now().timestamp())?;
+        Some(site)
+    } else {
+        None
     };
     let (ids, start) = match &since {
         None => {
