@@ -170,8 +170,7 @@ impl Store {
             .doing("listing the source's records")?;
         tx.execute("UPDATE record SET metadata = NULL, metadata_codec = 'raw', metadata_dictionary = NULL WHERE source_id = ?1", [source_id])
             .doing("removing the source's metadata")?;
-        let (mut seq, last_at): (i64, i64) =
-            tx.query_row("SELECT last_seq, last_at FROM store_clock WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).doing("reading the store clock")?;
+        let (mut seq, last_at): (i64, i64) = crate::store::read_store_clock(&tx)?;
         let stored_at = Store::store_time(&clock, last_at);
         {
             let mut mark = tx.prepare("UPDATE record SET deleted = 1, stored_seq = ?2, stored_at = ?3 WHERE id = ?1").doing("marking a record deleted")?;

@@ -195,8 +195,7 @@ impl Store {
         let tx = self.conn.write_transaction().doing("storing a page")?;
         // Under the write lock: the store's sequence and time go on from
         // the last ones given out, and its time never goes back.
-        let (mut seq, last_at): (i64, i64) =
-            tx.query_row("SELECT last_seq, last_at FROM store_clock WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).doing("reading the store clock")?;
+        let (mut seq, last_at): (i64, i64) = crate::store::read_store_clock(&tx)?;
         let source_id: i64 = tx
             .prepare_cached("SELECT source_id FROM run WHERE id = ?1")
             .and_then(|mut q| q.query_row([run_id], |r| r.get(0)).optional())
@@ -352,8 +351,7 @@ impl Store {
         let tx = self.conn.write_transaction().doing("finishing a run")?;
         let mut gone = 0u64;
         if vanished {
-            let (mut seq, last_at): (i64, i64) =
-                tx.query_row("SELECT last_seq, last_at FROM store_clock WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).doing("reading the store clock")?;
+            let (mut seq, last_at): (i64, i64) = crate::store::read_store_clock(&tx)?;
             let stored_at = Store::store_time(&self.clock, last_at);
             let ids: Vec<i64> = tx
                 .prepare("SELECT record.id FROM record JOIN run ON run.id = ?1 WHERE record.source_id = run.source_id AND record.deleted = 0 AND record.seen_run IS NOT ?1 ORDER BY record.id")

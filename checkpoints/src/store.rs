@@ -67,6 +67,12 @@ pub struct Store {
     pub(crate) clock: Clock,
 }
 
+/// The last store sequence and time given out, read under the write lock
+/// by every write that gives out more.
+pub(crate) fn read_store_clock(conn: &Connection) -> Result<(i64, i64)> {
+    conn.query_row("SELECT last_seq, last_at FROM store_clock WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).doing("reading the store clock")
+}
+
 /// What [`Store`] asks for the time.
 pub(crate) type Clock = std::sync::Arc<dyn Fn() -> i64 + Send + Sync>;
 

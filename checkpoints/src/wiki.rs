@@ -182,8 +182,7 @@ impl Store {
         let tx = self.conn.write_transaction().doing("applying a batch")?;
         // Every page this write changes gets the next store sequence, and
         // the store's time, which never goes back (see `served`).
-        let (seq, last_at): (i64, i64) =
-            tx.query_row("SELECT last_seq, last_at FROM store_clock WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).doing("reading the store clock")?;
+        let (seq, last_at): (i64, i64) = crate::store::read_store_clock(&tx)?;
         Ok(WikiWrite { tx, wiki: wiki.to_string(), first_seq: seq, seq, last_at, clock: self.clock.clone(), now })
     }
 
