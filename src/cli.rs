@@ -150,6 +150,9 @@ pub enum Command {
         /// The change feed [default: oai if the wiki has an `oai` URL, else api]
         #[arg(long, value_enum)]
         feed: Option<crate::mirror::pull::Feed>,
+        /// Every revision of every page, the history there was before included (as `history = "full"`)
+        #[arg(long)]
+        history: bool,
         /// Print the summary as JSON
         #[arg(long)]
         json: bool,
@@ -412,7 +415,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Notify { dry_run } => daemon::notify(&settings, std::io::stdin().lock(), dry_run).await,
         Command::Run { listen, allow_remote } => daemon::run(settings.clone(), db()?, listen.as_deref(), allow_remote).await,
         Command::Wiki(WikiCommand::Check { name, api, user, password_file }) => wiki::check(&settings, name, api, user, password_file).await,
-        Command::Mirror { name, feed, json } => wiki::mirror(&settings, &conns(), &db()?, &name, feed, json).await,
+        Command::Mirror { name, feed, history, json } => wiki::mirror(&settings, &conns(), &db()?, &name, feed, history, json).await,
         Command::Pages { name, json } => wiki::pages(&settings, &read(&db()?)?, &name, json),
         Command::Show { name, title, rev } => wiki::show(&settings, &read(&db()?)?, &name, &title, rev),
         Command::History { name, title } => wiki::history(&settings, &read(&db()?)?, &name, &title),

@@ -5,8 +5,10 @@
 //!
 //! * `export`: MediaWiki's XML export format, as the OAI extension sends it.
 //! * `plan`: moves, displacements, deletions and undeletions, planned.
-//! * `pull`: one pull through either feed, with selections and history.
+//! * `pull`: one pull through either feed, with selections.
+//! * `history`: the history pass, every revision a page had, a chunk at a time.
 
 pub mod export;
+pub mod history;
 pub mod plan;
 pub mod pull;

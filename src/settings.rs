@@ -249,8 +249,10 @@ pub struct WikiSettings {
     pub timezone: Option<String>,
     /// Which change feed `mirror` reads: `oai` (default when `oai` is set) or `api`.
     pub feed: Option<crate::mirror::pull::Feed>,
-    /// Fetch every revision between pulls through the API (OAI sends only the current one).
-    #[serde(default)]
+    /// `"full"`: every revision of every page, read after each pull through
+    /// the API (a first pass reads the history there was before); `"current"`
+    /// (the default): each page's current revision. `true`/`false` mean the same.
+    #[serde(default, deserialize_with = "history_mode")]
     pub history: bool,
     /// Only these namespaces (ids); empty: all.
     #[serde(default)]
@@ -267,6 +269,24 @@ pub struct WikiSettings {
     pub oai_user: Option<String>,
     pub oai_password_file: Option<PathBuf>,
     pub oai_password_env: Option<String>,
+}
+
+/// `history = "full" | "current"`, or `true`/`false` as written before.
+fn history_mode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Mode {
+        Flag(bool),
+        Named(String),
+    }
+    match Mode::deserialize(d)? {
+        Mode::Flag(full) => Ok(full),
+        Mode::Named(name) => match name.as_str() {
+            "full" => Ok(true),
+            "current" => Ok(false),
+            other => Err(serde::de::Error::custom(format!("history = {other:?}: use \"full\" (every revision) or \"current\""))),
+        },
+    }
 }
 
 impl WikiSettings {

@@ -14,10 +14,12 @@
 //! * [`sync`]: two-way sync pairs, the push outbox, conflicts, checkout files.
 //! * [`packages`]: what MediaWiki XML packages read and record: pages changed since a sequence, with their state then.
 //! * [`wiki`]: mirrored wiki pages, revisions, title history, feed checkpoints.
+//! * [`backfill`]: how far each page's full history is stored; older revisions added.
 //! * [`compress`]: record metadata at rest, zstd against a dictionary per source.
 //! * [`schema`]: migrations tracked with `PRAGMA user_version`.
 //! * [`error`]: the crate's one error type.
 
+pub mod backfill;
 pub mod compress;
 pub mod error;
 pub mod history;
@@ -33,6 +35,7 @@ pub mod sync;
 mod testing;
 pub mod wiki;
 
+pub use backfill::HistoryGap;
 pub use error::{Error, Result};
 pub use history::JobRun;
 pub use packages::{ChangedPage, ExportStream, ImportState, LoggedState};

@@ -17,7 +17,9 @@
 //! conflict's base, version 11 the run that last saw each record, version
 //! 12 `cat`'s named cursors, version 13 served repository names and
 //! forgotten sources, version 14 revisions' minor flag and user id and
-//! each wiki's site information, version 15 each revision's text size.
+//! each wiki's site information, version 15 each revision's text size,
+//! version 16 how far each page's full history is stored, and which
+//! revision a replayed push carries and saved.
 
 use rusqlite::Connection;
 
@@ -40,6 +42,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema/013_served_names.sql"),
     include_str!("schema/014_fidelity.sql"),
     include_str!("schema/015_text_size.sql"),
+    include_str!("schema/016_history.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {

@@ -321,6 +321,61 @@ fn lookup(conn: &rusqlite::Connection, wiki: &str, ids: &[u64], titles: &[(i64, 
     Ok((by_id, on_title))
 }
 
+/// Stores revisions of a page at store sequence `seq`. A revision id is the
+/// wiki's, not the page's: one stored already under another page is
+/// refused, unless it is the same revision restored into a page recreated
+/// on its title, which it then moves to.
+fn store_revisions(tx: &rusqlite::Transaction<'_>, wiki: &str, pageid: u64, title: &str, revisions: &[RevisionRow], seq: i64) -> Result<u64> {
+    let mut stored = 0;
+    for r in revisions {
+        let added = tx.execute(
+                "INSERT OR IGNORE INTO wiki_revision (wiki, rev_id, page_id, parent_id, timestamp, user, comment, sha1, text, stored_seq, minor, user_id, bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    wiki,
+                    r.revid as i64,
+                    pageid as i64,
+                    r.parentid as i64,
+                    r.timestamp,
+                    r.user,
+                    r.comment,
+                    r.sha1,
+                    r.text,
+                    seq,
+                    r.minor,
+                    r.user_id.map(|v| v as i64),
+                    r.text.len() as i64
+                ],
+            )
+            .doing(&format!("storing revision {}", r.revid))?;
+        stored += added as u64;
+        // A revision id is the wiki's, not the page's. The same
+        // revision now under another page (MediaWiki restores a
+        // deleted page's revisions into the page recreated on
+        // its title) moves with it; a different one is refused,
+        // never mixed in.
+        if added == 0 {
+            let (owner, sha1, owner_current): (i64, String, bool) = tx
+                .query_row(
+                    "SELECT r.page_id, r.sha1, EXISTS (SELECT 1 FROM wiki_page p WHERE p.wiki = r.wiki AND p.page_id = r.page_id
+                             AND p.rev_id = r.rev_id AND p.deleted = 0)
+                         FROM wiki_revision r WHERE r.wiki = ?1 AND r.rev_id = ?2",
+                    params![wiki, r.revid as i64],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .doing("looking up a revision")?;
+            if owner as u64 != pageid {
+                if sha1 != r.sha1 || owner_current {
+                    return Err(Error::RevisionOfAnotherPage { revid: r.revid, page: pageid, owner: owner as u64, title: title.to_string() });
+                }
+                tx.execute("UPDATE wiki_revision SET page_id = ?3 WHERE wiki = ?1 AND rev_id = ?2", params![wiki, r.revid as i64, pageid as i64])
+                    .doing("moving a restored revision to its page")?;
+            }
+        }
+    }
+    Ok(stored)
+}
+
 /// One write transaction on a wiki's pages (see [`Store::begin_wiki_write`]).
 /// Dropped without [`finish`](WikiWrite::finish), it changes nothing.
 pub struct WikiWrite<'s> {
@@ -383,59 +438,7 @@ impl WikiWrite<'_> {
                     *pageid
                 }
                 PageOp::Upsert { page, revisions } => {
-                    for r in revisions {
-                        let added = tx.execute(
-                            "INSERT OR IGNORE INTO wiki_revision (wiki, rev_id, page_id, parent_id, timestamp, user, comment, sha1, text, stored_seq, minor, user_id, bytes)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                            params![
-                                wiki,
-                                r.revid as i64,
-                                page.pageid as i64,
-                                r.parentid as i64,
-                                r.timestamp,
-                                r.user,
-                                r.comment,
-                                r.sha1,
-                                r.text,
-                                seq,
-                                r.minor,
-                                r.user_id.map(|v| v as i64),
-                                r.text.len() as i64
-                            ],
-                        )
-                        .doing(&format!("storing revision {}", r.revid))?;
-                        // A revision id is the wiki's, not the page's. The same
-                        // revision now under another page (MediaWiki restores a
-                        // deleted page's revisions into the page recreated on
-                        // its title) moves with it; a different one is refused,
-                        // never mixed in.
-                        if added == 0 {
-                            let (owner, sha1, owner_current): (i64, String, bool) = tx
-                                .query_row(
-                                    "SELECT r.page_id, r.sha1, EXISTS (SELECT 1 FROM wiki_page p WHERE p.wiki = r.wiki AND p.page_id = r.page_id
-                                         AND p.rev_id = r.rev_id AND p.deleted = 0)
-                                     FROM wiki_revision r WHERE r.wiki = ?1 AND r.rev_id = ?2",
-                                    params![wiki, r.revid as i64],
-                                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-                                )
-                                .doing("looking up a revision")?;
-                            if owner as u64 != page.pageid {
-                                if sha1 != r.sha1 || owner_current {
-                                    return Err(Error::RevisionOfAnotherPage {
-                                        revid: r.revid,
-                                        page: page.pageid,
-                                        owner: owner as u64,
-                                        title: page.title.clone(),
-                                    });
-                                }
-                                tx.execute(
-                                    "UPDATE wiki_revision SET page_id = ?3 WHERE wiki = ?1 AND rev_id = ?2",
-                                    params![wiki, r.revid as i64, page.pageid as i64],
-                                )
-                                .doing("moving a restored revision to its page")?;
-                            }
-                        }
-                    }
+                    store_revisions(tx, wiki, page.pageid, &page.title, revisions, seq)?;
                     tx.execute(
                         "INSERT INTO wiki_page (wiki, page_id, ns, title, redirect, deleted, displaced, rev_id, updated_at, stored_seq, stored_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10)
@@ -476,6 +479,28 @@ impl WikiWrite<'_> {
             .doing("logging a page change")?;
         }
         Ok(())
+    }
+
+    /// Adds older revisions of a stored page (its history, read after the
+    /// page) and logs the page as changed, so that packages carry them; the
+    /// page's title and current revision stay as they are.
+    /// Returns how many were not stored before.
+    pub fn add_revisions(&mut self, pageid: u64, title: &str, revisions: &[RevisionRow]) -> Result<u64> {
+        self.seq += 1;
+        let (tx, wiki, seq) = (&self.tx, self.wiki.as_str(), self.seq);
+        let stored = store_revisions(tx, wiki, pageid, title, revisions, seq)?;
+        tx.execute(
+            "UPDATE wiki_page SET updated_at = ?3, stored_seq = ?4, stored_at = ?5 WHERE wiki = ?1 AND page_id = ?2",
+            params![wiki, pageid as i64, self.now, seq, self.last_at],
+        )
+        .doing("marking a page's history added")?;
+        tx.execute(
+            "INSERT OR REPLACE INTO wiki_page_log (wiki, page_id, seq, ns, title, deleted)
+             SELECT wiki, page_id, ?3, ns, title, deleted FROM wiki_page WHERE wiki = ?1 AND page_id = ?2",
+            params![wiki, pageid as i64, seq],
+        )
+        .doing("logging a page change")?;
+        Ok(stored)
     }
 
     /// Commits everything applied, the store clock and, with `feed`, the

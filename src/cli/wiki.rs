@@ -15,9 +15,18 @@ use crate::mediawiki::{MwError, Secret, Wiki, WikiOptions};
 use crate::mirror::pull::Feed;
 use crate::settings::Settings;
 
-pub(super) async fn mirror(settings: &Settings, conns: &Connections, db: &Path, name: &str, feed: Option<Feed>, json: bool) -> anyhow::Result<()> {
+pub(super) async fn mirror(
+    settings: &Settings,
+    conns: &Connections,
+    db: &Path,
+    name: &str,
+    feed: Option<Feed>,
+    history: bool,
+    json: bool,
+) -> anyhow::Result<()> {
     let Work::Mirror(mut job) = jobs::one(settings, Kind::Mirror, name)?.work else { unreachable!("a [wiki.*] resolves to a mirror") };
     job.feed = feed.unwrap_or(job.feed);
+    job.pull.history |= history;
     let store = Arc::new(Mutex::new(open(db)?));
     let summary = runs::mirror(conns, store, &job).await?;
     if json {
@@ -37,6 +46,11 @@ pub(super) async fn mirror(settings: &Settings, conns: &Connections, db: &Path, 
             summary.requests,
             if summary.wrote { "" } else { ", nothing written" },
         )?;
+        if let Some(h) = &summary.history {
+            let hidden = if h.hidden > 0 { format!(", {} hidden by the wiki (not stored)", h.hidden) } else { String::new() };
+            let failed = if h.failed > 0 { format!("; {} pages failed (see the log), read again next time", h.failed) } else { String::new() };
+            writeln!(super::terminal::stdout(), "{name}: history: {} revisions added from {} pages{hidden}{failed}", h.revisions, h.pages)?;
+        }
     }
     Ok(())
 }

@@ -101,20 +101,33 @@ impl Wiki {
         Ok(out)
     }
 
-    /// The revisions of a page after `after_revid`, oldest first, with text.
-    pub async fn revisions_after(&self, pageid: u64, after_revid: u64) -> MwResult<Vec<Revision>> {
-        let mut out = Vec::new();
-        let params = [
+    /// One chunk of a page's revisions with their text, in the wiki's order
+    /// (timestamp, then id): from revision `from` (itself included) or the
+    /// first, through revision `through` (the page's current one, where
+    /// the caller stops), or on from a continuation. `None`: the wiki has
+    /// no such page now.
+    pub async fn revision_chunk(&self, pageid: u64, from: Option<u64>, through: u64, cont: Option<&str>) -> MwResult<Option<RevisionChunk>> {
+        let mut params = vec![
             ("prop", "revisions".to_string()),
             ("pageids", pageid.to_string()),
             ("rvprop", "ids|timestamp|user|userid|flags|comment|sha1|content".into()),
             ("rvslots", "main".into()),
             ("rvdir", "newer".into()),
-            ("rvstartid", (after_revid + 1).to_string()),
-            ("rvlimit", "50".into()),
+            ("rvendid", through.to_string()),
+            ("rvlimit", REVISION_CHUNK.to_string()),
         ];
-        self.query_all(&params, "rvcontinue", |v| out.extend(read_revisions(v).into_iter().filter(|r| r.revid > after_revid))).await?;
-        Ok(out)
+        if let Some(from) = from {
+            params.push(("rvstartid", from.to_string()));
+        }
+        if let Some(c) = cont {
+            params.push(("rvcontinue", c.to_string()));
+        }
+        let v = self.query(&params, None).await?;
+        if read_pages(&v).first().is_none_or(|p| p.missing || p.invalid) {
+            return Ok(None);
+        }
+        let next = v.pointer("/continue/rvcontinue").and_then(Value::as_str).map(str::to_string);
+        Ok(Some(RevisionChunk { revisions: read_revisions(&v), next }))
     }
 
     /// One batch of the change feed (recent changes, log entries included),
@@ -235,6 +248,17 @@ impl Wiki {
         if v.get("undelete").is_some() { Ok(()) } else { Err(self.api_err("undelete", Some(title), &v)) }
     }
 }
+/// Revisions read with their text in one request: MediaWiki's limit for
+/// content, so a page of any length is read in bounded memory.
+pub const REVISION_CHUNK: usize = 50;
+
+/// A chunk of a page's revisions, and where the next one starts.
+#[derive(Clone, Debug)]
+pub struct RevisionChunk {
+    pub revisions: Vec<Revision>,
+    pub next: Option<String>,
+}
+
 /// What an edit sent without reading back did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Sent {

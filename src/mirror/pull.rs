@@ -10,8 +10,8 @@ use checkpoints::{FeedState, PageRow, RevisionRow, Store};
 
 use super::export::{self, ExportPage};
 use super::plan::{self, Incoming};
-use crate::mediawiki::{Change, PageRef, PageState, Revision, Wiki};
-use crate::util::{lock, sha1_hex};
+use crate::mediawiki::{Change, PageRef, PageState, Wiki};
+use crate::util::lock;
 
 /// Which change feed a pull reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
@@ -99,8 +99,8 @@ pub struct PullOptions {
     /// The `[wiki.NAME]` the pages are stored under.
     pub wiki: String,
     pub selection: Selection,
-    /// Fetch the revisions between the mirror's and the current one through
-    /// the API (OAI offers only the current one), so the history is complete.
+    /// Every revision of every page, not only the current one: after the
+    /// feed, the history pass (`mirror::history`) reads what the store lacks.
     pub history: bool,
 }
 
@@ -116,6 +116,9 @@ pub struct PullSummary {
     pub batches: u64,
     /// Whether anything was written to the store.
     pub wrote: bool,
+    /// What the history pass did, with full history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<super::history::HistorySummary>,
 }
 
 /// Plans a batch against the store and applies it with `feed`'s new state.
@@ -165,21 +168,6 @@ fn apply_batch(store: &Mutex<Store>, wiki: &str, incoming: Vec<Incoming>, feed: 
     Ok(())
 }
 
-fn revision_row(r: &Revision) -> Option<RevisionRow> {
-    let text = r.text.clone()?;
-    Some(RevisionRow {
-        revid: r.revid,
-        parentid: r.parentid,
-        timestamp: r.timestamp.clone(),
-        user: r.user.clone(),
-        comment: r.comment.clone(),
-        sha1: sha1_hex(&text),
-        text,
-        minor: r.minor,
-        user_id: r.user_id,
-    })
-}
-
 /// What the wiki says of itself, as kept in the store.
 pub fn wiki_site(site: &crate::mediawiki::SiteInfo) -> checkpoints::WikiSite {
     checkpoints::WikiSite {
@@ -192,24 +180,6 @@ pub fn wiki_site(site: &crate::mediawiki::SiteInfo) -> checkpoints::WikiSite {
     }
 }
 
-/// The revisions to store for a page whose current revision is `current`:
-/// with `history`, every one after what the mirror has.
-async fn revisions_for(store: &Mutex<Store>, wiki: &Wiki, opts: &PullOptions, pageid: u64, current: Vec<RevisionRow>) -> anyhow::Result<Vec<RevisionRow>> {
-    if !opts.history {
-        return Ok(current);
-    }
-    let have = lock(store).wiki_lookup(&opts.wiki, &[pageid], &[])?.0.get(&pageid).and_then(|p| p.rev_id).unwrap_or(0);
-    let newest = current.last().map_or(0, |r| r.revid);
-    if newest <= have {
-        return Ok(current);
-    }
-    let mut all: Vec<RevisionRow> = wiki.revisions_after(pageid, have).await?.iter().filter_map(revision_row).collect();
-    if all.last().map(|r| r.revid) != Some(newest) {
-        all.extend(current);
-    }
-    Ok(all)
-}
-
 /// Turns the API's view of pages into incoming states (pages out of the
 /// selection leave the mirror as if deleted).
 fn incoming_from_states(states: Vec<PageState>, opts: &PullOptions, requested: &[u64]) -> Vec<(Incoming, Option<RevisionRow>)> {
@@ -218,7 +188,7 @@ fn incoming_from_states(states: Vec<PageState>, opts: &PullOptions, requested: &
     for st in states {
         let Some(id) = st.pageid else { continue };
         answered.insert(id);
-        let row = st.revision.as_ref().and_then(revision_row);
+        let row = st.revision.as_ref().and_then(super::history::row);
         if st.missing || st.invalid || !opts.selection.includes(st.ns, &st.title) || row.is_none() {
             out.push((Incoming::Deleted { pageid: id }, None));
             continue;
@@ -247,11 +217,25 @@ const BATCH: usize = 50;
 /// Pulls a wiki once through `feed`: the API, or OAI through `oai`.
 #[tracing::instrument(name = "pull", skip_all, fields(wiki = %opts.wiki, feed = feed.as_str()))]
 pub async fn pull(store: Arc<Mutex<Store>>, wiki: &Wiki, feed: Feed, oai: Option<&oai::Client>, opts: &PullOptions) -> anyhow::Result<PullSummary> {
+    let mut summary = read_feed(&store, wiki, feed, oai, opts).await?;
+    // The feed stores each page's current revision; with full history the
+    // pass after it reads what came before, a chunk at a time.
+    if opts.history {
+        let before = wiki.requests();
+        let history = super::history::fill(&store, wiki, &opts.wiki).await?;
+        summary.wrote |= history.revisions > 0;
+        summary.history = Some(history);
+        summary.requests += wiki.requests() - before;
+    }
+    Ok(summary)
+}
+
+async fn read_feed(store: &Arc<Mutex<Store>>, wiki: &Wiki, feed: Feed, oai: Option<&oai::Client>, opts: &PullOptions) -> anyhow::Result<PullSummary> {
     match feed {
-        Feed::Api => pull_api(store, wiki, opts).await,
+        Feed::Api => pull_api(store.clone(), wiki, opts).await,
         Feed::Oai => {
             let client = oai.with_context(|| format!("[wiki.{}] has no `oai` URL; use the api feed", opts.wiki))?;
-            pull_oai(store, client, opts.history.then_some(wiki), opts).await
+            pull_oai(store.clone(), client, opts).await
         }
     }
 }
@@ -424,10 +408,7 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
         let mut incoming = Vec::new();
         for (inc, current) in incoming_from_states(states, opts, chunk) {
             match inc {
-                Incoming::Present { page, .. } => {
-                    let revisions = revisions_for(&store, wiki, opts, page.pageid, current.into_iter().collect()).await?;
-                    incoming.push(Incoming::Present { page, revisions });
-                }
+                Incoming::Present { page, .. } => incoming.push(Incoming::Present { page, revisions: current.into_iter().collect() }),
                 deleted => incoming.push(deleted),
             }
         }
@@ -447,8 +428,7 @@ pub fn page_id_of(identifier: &str) -> Option<u64> {
 }
 
 /// Pulls a wiki through Special:OAIRepository (metadataPrefix `mediawiki`).
-/// `wiki` (the API) is needed only with `history`.
-pub async fn pull_oai(store: Arc<Mutex<Store>>, client: &oai::Client, wiki: Option<&Wiki>, opts: &PullOptions) -> anyhow::Result<PullSummary> {
+pub async fn pull_oai(store: Arc<Mutex<Store>>, client: &oai::Client, opts: &PullOptions) -> anyhow::Result<PullSummary> {
     let mut summary = PullSummary { feed: "oai", ..Default::default() };
     let before = client.requests();
     let state = lock(&store).wiki_feed(&opts.wiki, "oai")?;
@@ -479,7 +459,7 @@ pub async fn pull_oai(store: Arc<Mutex<Store>>, client: &oai::Client, wiki: Opti
             let xml = String::from_utf8_lossy(record.metadata.as_deref().unwrap_or_default()).into_owned();
             let pages = export::parse(&xml).map_err(|e| anyhow::anyhow!("record {}: {e}", record.header.identifier))?;
             for p in pages {
-                incoming.push(match present_from_export(&store, wiki, opts, p).await? {
+                incoming.push(match present_from_export(opts, p) {
                     Some(inc) => inc,
                     None => Incoming::Deleted { pageid: id },
                 });
@@ -500,21 +480,13 @@ pub async fn pull_oai(store: Arc<Mutex<Store>>, client: &oai::Client, wiki: Opti
             None => break,
         }
     }
-    summary.requests = client.requests() - before + wiki.map_or(0, |w| w.requests());
+    summary.requests = client.requests() - before;
     Ok(summary)
 }
 
 /// An exported page as an incoming state; `None` if it is outside the selection.
-async fn present_from_export(store: &Mutex<Store>, wiki: Option<&Wiki>, opts: &PullOptions, p: ExportPage) -> anyhow::Result<Option<Incoming>> {
-    if !opts.selection.includes(p.ns, &p.title) {
-        return Ok(None);
-    }
-    let Incoming::Present { page, revisions: current } = p.into_incoming() else { unreachable!("an exported page is present") };
-    let revisions = match wiki {
-        Some(w) if opts.history => revisions_for(store, w, opts, page.pageid, current).await?,
-        _ => current,
-    };
-    Ok(Some(Incoming::Present { page, revisions }))
+fn present_from_export(opts: &PullOptions, p: ExportPage) -> Option<Incoming> {
+    opts.selection.includes(p.ns, &p.title).then(|| p.into_incoming())
 }
 
 #[cfg(test)]

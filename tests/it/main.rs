@@ -13,6 +13,7 @@ mod fake_wiki;
 mod faults;
 mod fuzz_corpus;
 mod groups;
+mod history;
 mod hostile;
 mod interop;
 mod layout;

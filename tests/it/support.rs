@@ -382,3 +382,19 @@ pub fn peak_rss_kb(pid: u32) -> i64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches(" kB").trim().parse().unwrap()
 }
+
+/// A page's revisions after revision `after` (0: all), oldest first, read
+/// through the product's chunked reader.
+pub async fn revisions_after(w: &oai_mirror::mediawiki::Wiki, pageid: u64, after: u64) -> Vec<oai_mirror::mediawiki::Revision> {
+    let page = w.pages(&[oai_mirror::mediawiki::PageRef::Id(pageid)]).await.unwrap().remove(0);
+    let Some(current) = page.revision.map(|r| r.revid) else { return Vec::new() };
+    let (mut out, mut cont) = (Vec::new(), None);
+    loop {
+        let chunk = w.revision_chunk(pageid, None, current, cont.as_deref()).await.unwrap().expect("the page exists");
+        out.extend(chunk.revisions.into_iter().filter(|r| r.revid > after));
+        match chunk.next {
+            Some(n) => cont = Some(n),
+            None => return out,
+        }
+    }
+}

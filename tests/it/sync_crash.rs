@@ -90,7 +90,7 @@ impl Verdict {
 
 /// The sync's revisions of a page since `rev`.
 async fn sync_revisions(wiki: &Wiki, id: u64, rev: u64) -> usize {
-    wiki.revisions_after(id, rev).await.unwrap().into_iter().filter(|r| r.comment.starts_with("oai-mirror sync")).count()
+    crate::support::revisions_after(wiki, id, rev).await.into_iter().filter(|r| r.comment.starts_with("oai-mirror sync")).count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -213,7 +213,7 @@ async fn a_push_whose_outcome_was_unknown_is_checked_before_it_is_sent_again() {
     // As if a run died right after sending: a job marked sent, whose text is on b.
     let edited = PAGE.replace("middle line", "middle line (landed)");
     save(&p.b, &t, &edited).await;
-    let before = p.b.revisions_after(b_id, 0).await.unwrap().len();
+    let before = crate::support::revisions_after(&p.b, b_id, 0).await.len();
     {
         let store = checkpoints::Store::open(&p.home.path().join("s.sqlite")).unwrap();
         let pair = store.sync_pairs("ab").unwrap().into_iter().find(|x| x.title == t).unwrap();
@@ -237,7 +237,7 @@ async fn a_push_whose_outcome_was_unknown_is_checked_before_it_is_sent_again() {
     }
     let report = p.sync().await;
     assert!(report["lines"].to_string().contains("had landed; not sent again"), "{report}");
-    assert_eq!(p.b.revisions_after(b_id, 0).await.unwrap().len(), before, "nothing pushed to b again");
+    assert_eq!(crate::support::revisions_after(&p.b, b_id, 0).await.len(), before, "nothing pushed to b again");
     assert_eq!(current(&p.a, &t).await.unwrap().1, edited, "and the edit reached a");
     assert!(p.cli(&["queue", "ab"]).await.contains("no pending pushes"));
 }

@@ -214,7 +214,7 @@ async fn revisions_after_a_given_one_and_pages_by_id() {
     let (id, r1, _) = saved(&w, &edit(&title, "one", None)).await;
     let (_, r2, _) = saved(&w, &edit(&title, "two", Some(r1))).await;
     let (_, r3, _) = saved(&w, &edit(&title, "three", Some(r2))).await;
-    let after = w.revisions_after(id, r1).await.unwrap();
+    let after = crate::support::revisions_after(&w, id, r1).await;
     assert_eq!(after.iter().map(|r| (r.revid, r.text.clone().unwrap())).collect::<Vec<_>>(), [(r2, "two".to_string()), (r3, "three".to_string())]);
     assert_eq!(after[1].parentid, r2);
     let by_id = w.pages(&[PageRef::Id(id), PageRef::Id(999_999_999)]).await.unwrap();

@@ -1,0 +1,85 @@
+//! Full history: how far each mirrored page's revisions are stored, and
+//! the older revisions a history pass adds.
+//!
+//! A page's history is stored up to a point in the wiki's own order of
+//! revisions (timestamp, then id): every revision up to `through` is in
+//! the store. A page is complete when that point is its current revision;
+//! a page changed since reads on from there. So a pass cut short anywhere
+//! goes on where its last commit left it, and reads nothing twice but the
+//! revisions of the second it stopped in.
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::error::{Doing, Result};
+use crate::store::Store;
+use crate::wiki::RevisionRow;
+
+/// A live page whose stored history does not reach its current revision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryGap {
+    pub pageid: u64,
+    pub title: String,
+    /// Its current revision in the mirror.
+    pub rev_id: u64,
+    /// How far its history is stored: (timestamp, revision); `None`: not begun.
+    pub through: Option<(String, u64)>,
+}
+
+impl Store {
+    /// Live pages of a wiki whose history does not reach their current
+    /// revision, by page id after `after`, at most `limit`.
+    pub fn history_gaps(&self, wiki: &str, after: u64, limit: usize) -> Result<Vec<HistoryGap>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT p.page_id, p.title, p.rev_id, h.through_ts, h.through_rev
+                 FROM wiki_page p LEFT JOIN wiki_history h ON h.wiki = p.wiki AND h.page_id = p.page_id
+                 WHERE p.wiki = ?1 AND p.page_id > ?2 AND p.deleted = 0 AND p.displaced = 0 AND p.rev_id IS NOT NULL
+                   AND (h.through_rev IS NULL OR h.through_rev <> p.rev_id)
+                 ORDER BY p.page_id LIMIT ?3",
+            )
+            .doing("finding pages whose history is not complete")?;
+        let rows = stmt
+            .query_map(params![wiki, after as i64, limit as i64], |r| {
+                let through = match (r.get::<_, Option<String>>(3)?, r.get::<_, Option<i64>>(4)?) {
+                    (Some(ts), Some(rev)) => Some((ts, rev as u64)),
+                    _ => None,
+                };
+                Ok(HistoryGap { pageid: r.get::<_, i64>(0)? as u64, title: r.get(1)?, rev_id: r.get::<_, i64>(2)? as u64, through })
+            })
+            .doing("finding pages whose history is not complete")?;
+        rows.collect::<rusqlite::Result<_>>().doing("finding pages whose history is not complete")
+    }
+
+    /// How far a page's history is stored.
+    pub fn history_through(&self, wiki: &str, pageid: u64) -> Result<Option<(String, u64)>> {
+        self.conn()
+            .query_row("SELECT through_ts, through_rev FROM wiki_history WHERE wiki = ?1 AND page_id = ?2", params![wiki, pageid as i64], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .optional()
+            .doing("reading how far a page's history is stored")
+    }
+
+    /// Stores revisions of a page read in the wiki's order and, in the same
+    /// transaction, that its history is stored through `through`: a pass
+    /// killed anywhere goes on from the last of these commits. Returns how
+    /// many revisions were not stored before.
+    pub fn add_history(&mut self, wiki: &str, pageid: u64, title: &str, revisions: &[RevisionRow], through: (&str, u64), now: i64) -> Result<u64> {
+        let mut write = self.begin_wiki_write(wiki, now)?;
+        let stored = if revisions.is_empty() { 0 } else { write.add_revisions(pageid, title, revisions)? };
+        write
+            .tx
+            .execute(
+                "INSERT INTO wiki_history (wiki, page_id, through_ts, through_rev) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (wiki, page_id) DO UPDATE SET through_ts = excluded.through_ts, through_rev = excluded.through_rev",
+                params![wiki, pageid as i64, through.0, through.1 as i64],
+            )
+            .doing("recording how far a page's history is stored")?;
+        write.finish(None)?;
+        Ok(stored)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,70 @@
+use super::*;
+use crate::error::Error;
+use crate::wiki::{PageOp, PageRow};
+
+fn rev(revid: u64, second: u64, text: &str) -> RevisionRow {
+    RevisionRow {
+        revid,
+        parentid: 0,
+        timestamp: format!("2026-01-01T00:00:{second:02}Z"),
+        user: "Ann".into(),
+        comment: String::new(),
+        sha1: format!("sha{revid}"),
+        text: text.into(),
+        minor: false,
+        user_id: Some(7),
+    }
+}
+
+fn upsert(pageid: u64, title: &str, current: RevisionRow) -> PageOp {
+    PageOp::Upsert { page: PageRow { pageid, ns: 0, title: title.into(), redirect: None, displaced: false, rev_id: current.revid }, revisions: vec![current] }
+}
+
+#[test]
+fn a_page_is_a_gap_until_its_history_reaches_its_current_revision_and_again_once_it_changes() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.apply_wiki_batch("w", &[upsert(1, "A", rev(30, 30, "a3")), upsert(2, "B", rev(31, 31, "b"))], None, 10).unwrap();
+    s.apply_wiki_batch("w", &[PageOp::Delete { pageid: 2 }], None, 11).unwrap();
+    let gaps = s.history_gaps("w", 0, 10).unwrap();
+    assert_eq!(gaps, [HistoryGap { pageid: 1, title: "A".into(), rev_id: 30, through: None }], "deleted pages are not read");
+
+    // Two chunks, the second reaching the current revision.
+    s.add_history("w", 1, "A", &[rev(10, 1, "a1")], ("2026-01-01T00:00:01Z", 10), 12).unwrap();
+    assert_eq!(s.history_gaps("w", 0, 10).unwrap()[0].through, Some(("2026-01-01T00:00:01Z".into(), 10)));
+    let added = s.add_history("w", 1, "A", &[rev(20, 2, "a2"), rev(30, 30, "a3")], ("2026-01-01T00:00:30Z", 30), 13).unwrap();
+    assert_eq!(added, 1, "the current revision was there");
+    assert!(s.history_gaps("w", 0, 10).unwrap().is_empty());
+    let texts: Vec<String> = s.wiki_revisions("w", 1).unwrap().into_iter().map(|r| r.text).collect();
+    assert_eq!(texts, ["a1", "a2", "a3"], "the current revision stored once");
+    assert_eq!(s.wiki_page_by_title("w", "A").unwrap().unwrap().rev_id, Some(30), "the current revision stays");
+
+    // An edit makes it a gap again, from where it was.
+    s.apply_wiki_batch("w", &[upsert(1, "A", rev(50, 50, "a5"))], None, 14).unwrap();
+    assert_eq!(s.history_gaps("w", 0, 10).unwrap()[0].through, Some(("2026-01-01T00:00:30Z".into(), 30)));
+    assert!(s.history_gaps("w", 1, 10).unwrap().is_empty(), "after a page id");
+}
+
+#[test]
+fn history_added_is_logged_so_that_the_next_package_carries_it() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.apply_wiki_batch("w", &[upsert(1, "A", rev(30, 30, "a3"))], None, 10).unwrap();
+    let before = s.last_stored_seq().unwrap();
+    s.add_history("w", 1, "A", &[rev(10, 1, "a1")], ("2026-01-01T00:00:01Z", 10), 12).unwrap();
+    let mut changed = Vec::new();
+    s.for_each_changed_page::<Error>("w", before, |c| {
+        changed.push(c.now.pageid);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(changed, [1]);
+}
+
+#[test]
+fn a_revision_of_another_page_is_refused_and_nothing_of_the_chunk_is_kept() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.apply_wiki_batch("w", &[upsert(1, "A", rev(30, 30, "a")), upsert(2, "B", rev(31, 31, "b"))], None, 10).unwrap();
+    let err = s.add_history("w", 1, "A", &[rev(5, 1, "a0"), rev(31, 31, "not b")], ("2026-01-01T00:00:31Z", 31), 12).unwrap_err();
+    assert!(matches!(err, Error::RevisionOfAnotherPage { revid: 31, .. }), "{err}");
+    assert!(s.wiki_revision("w", 5).unwrap().is_none());
+    assert_eq!(s.history_through("w", 1).unwrap(), None);
+}
