@@ -99,6 +99,8 @@ pub struct SyncJob {
     pub notify: Vec<crate::sync::scope::Notice>,
     /// Which sides are written.
     pub direction: crate::sync::scope::Direction,
+    /// How a change goes to the other side.
+    pub history: crate::sync::replay::History,
     /// Which pages a group keeps in step; a pair keeps every page its wikis mirror.
     pub membership: Option<Box<Membership>>,
 }
@@ -293,7 +295,16 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
             (
                 &s.schedule,
                 &s.timezone,
-                Work::Sync(SyncJob { wiki, peer, policy: s.conflicts, prefer: s.prefer, notify: s.notify.clone(), direction: s.direction, membership: None }),
+                Work::Sync(SyncJob {
+                    wiki,
+                    peer,
+                    policy: s.conflicts,
+                    prefer: s.prefer,
+                    notify: s.notify.clone(),
+                    direction: s.direction,
+                    history: s.history,
+                    membership: None,
+                }),
             )
         }
         Kind::Group => {
@@ -334,6 +345,7 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
                 prefer: Target::Wiki,
                 notify: g.notify.clone(),
                 direction: crate::sync::scope::Direction::Both,
+                history: g.history,
                 membership: Some(Box::new(membership)),
             };
             (&g.schedule, &g.timezone, Work::Sync(job))

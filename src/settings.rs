@@ -168,6 +168,10 @@ pub struct SyncSettings {
     /// whatever this says.
     #[serde(default)]
     pub direction: crate::sync::scope::Direction,
+    /// `replay` (default): a change goes to the other wiki as the revisions
+    /// that made it, each with its author; `squash`: as one edit.
+    #[serde(default)]
+    pub history: crate::sync::replay::History,
     /// When `oai-mirror run` runs it: cron, 5 fields (or 6 with seconds).
     pub schedule: Option<String>,
     /// The schedule's time zone (IANA name); UTC by default.
@@ -197,6 +201,9 @@ pub struct GroupSettings {
     /// Where conflict notices go: `page-talk` and/or `user-talk`.
     #[serde(default = "crate::sync::scope::default_notices")]
     pub notify: Vec<crate::sync::scope::Notice>,
+    /// `replay` (default) or `squash`, as for a sync.
+    #[serde(default)]
+    pub history: crate::sync::replay::History,
     /// When `oai-mirror run` runs it: cron, 5 fields (or 6 with seconds).
     pub schedule: Option<String>,
     /// The schedule's time zone (IANA name); UTC by default.

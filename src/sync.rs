@@ -5,6 +5,7 @@
 //! * `peer`: the sides as the runner sees them, a wiki, a checkout, or the other site of a sync by packages: pull or scan, read, write, move, delete.
 //! * `packages`: a sync by packages: the other site's packages applied before a run, this site's left after it.
 //! * `scope`: what one run covers and how it behaves (`SyncOptions`, notices, a group's members).
+//! * `replay`: what replaying one side's revisions on the other sends: attributed summaries, squashes, import requests. Pure.
 //! * `report`: what a run did.
 //! * `run`: a sync run: its rounds (`run`), the outbox (`run::outbox`), conflicts (`run::conflicts`).
 //! * `group`: a group of wikis, a star of pairs around its hub, its pages those of its categories.
@@ -13,6 +14,7 @@ pub mod group;
 pub mod packages;
 pub mod peer;
 pub mod plan;
+pub mod replay;
 pub mod report;
 pub mod run;
 pub mod scope;

@@ -51,6 +51,17 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().doing("finding pages whose history is not complete")
     }
 
+    /// Forgets how far these pages' histories are stored: the next pass
+    /// reads each whole again (revisions imported into a page may be older
+    /// than the point it had reached), storing only what is new.
+    pub fn forget_history(&self, wiki: &str, pageids: &[u64]) -> Result<()> {
+        let mut stmt = self.conn().prepare_cached("DELETE FROM wiki_history WHERE wiki = ?1 AND page_id = ?2").doing("forgetting a page's history point")?;
+        for id in pageids {
+            stmt.execute(params![wiki, *id as i64]).doing("forgetting a page's history point")?;
+        }
+        Ok(())
+    }
+
     /// How far a page's history is stored.
     pub fn history_through(&self, wiki: &str, pageid: u64) -> Result<Option<(String, u64)>> {
         self.conn()
@@ -59,6 +70,42 @@ impl Store {
             })
             .optional()
             .doing("reading how far a page's history is stored")
+    }
+
+    /// A page's stored revisions after revision `after` (`None`: from its
+    /// first) through revision `through`, in the wiki's order (timestamp,
+    /// then id), without their texts; at most `limit`. `None` when the store
+    /// lacks either end under this page.
+    pub fn revisions_between(&self, wiki: &str, pageid: u64, after: Option<u64>, through: u64, limit: usize) -> Result<Option<Vec<RevisionRow>>> {
+        let conn = self.conn();
+        let at = |rev: u64| -> Result<Option<(String, i64)>> {
+            conn.query_row(
+                "SELECT timestamp, rev_id FROM wiki_revision WHERE wiki = ?1 AND rev_id = ?2 AND page_id = ?3",
+                params![wiki, rev as i64, pageid as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .doing("finding a revision")
+        };
+        let Some(end) = at(through)? else { return Ok(None) };
+        let start = match after {
+            Some(rev) => match at(rev)? {
+                Some(start) => start,
+                None => return Ok(None),
+            },
+            None => (String::new(), 0),
+        };
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT rev_id, parent_id, timestamp, user, comment, sha1, '' AS text, minor, user_id FROM wiki_revision
+                 WHERE wiki = ?1 AND page_id = ?2 AND (timestamp, rev_id) > (?3, ?4) AND (timestamp, rev_id) <= (?5, ?6)
+                 ORDER BY timestamp, rev_id LIMIT ?7",
+            )
+            .doing("listing revisions between two")?;
+        let rows = stmt
+            .query_map(params![wiki, pageid as i64, start.0, start.1, end.0, end.1, limit as i64], crate::wiki::revision_from_row)
+            .doing("listing revisions between two")?;
+        Ok(Some(rows.collect::<rusqlite::Result<_>>().doing("listing revisions between two")?))
     }
 
     /// Stores revisions of a page read in the wiki's order and, in the same

@@ -93,6 +93,9 @@ pub struct NewPush<'a> {
     pub text: &'a str,
     /// The text's MD5, to tell after a crash whether the push landed.
     pub md5: &'a str,
+    /// The other side's revision this push replays (its text, by its
+    /// author), if it replays one.
+    pub source_rev: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,6 +113,10 @@ pub struct Push {
     pub attempts: u32,
     pub next_try: i64,
     pub last_error: Option<String>,
+    /// The other side's revision it replays, if it replays one.
+    pub source_rev: Option<u64>,
+    /// The target's revision it saved, once the target answered.
+    pub landed_rev: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,7 +179,8 @@ fn checkout_file(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckoutFile> {
     Ok(CheckoutFile { file_id: u(r, 0)?, name: r.get(1)?, title: r.get(2)?, fingerprint: u(r, 3)?, present: r.get(4)? })
 }
 
-const PUSH: &str = "SELECT job_id, pair_id, target, title, page_id, base_rev, text, md5, state, attempts, next_try, last_error FROM outbox";
+const PUSH: &str =
+    "SELECT job_id, pair_id, target, title, page_id, base_rev, text, md5, state, attempts, next_try, last_error, source_rev, landed_rev FROM outbox";
 
 fn push(r: &rusqlite::Row<'_>) -> rusqlite::Result<Push> {
     Ok(Push {
@@ -188,6 +196,8 @@ fn push(r: &rusqlite::Row<'_>) -> rusqlite::Result<Push> {
         attempts: r.get(9)?,
         next_try: r.get(10)?,
         last_error: r.get(11)?,
+        source_rev: ou(r, 12)?,
+        landed_rev: ou(r, 13)?,
     })
 }
 
@@ -301,11 +311,12 @@ impl Store {
 
     /// Queues a push; returns the push id.
     pub fn queue_push(&self, sync: &str, push: &NewPush<'_>, now: i64) -> Result<i64> {
-        let NewPush { pair_id, target, title, page_id, base_rev, text, md5 } = *push;
+        let NewPush { pair_id, target, title, page_id, base_rev, text, md5, source_rev } = *push;
         self.conn()
             .execute(
-                "INSERT INTO outbox (sync, pair_id, target, title, page_id, base_rev, text, md5, state, next_try, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?9)",
-                params![sync, pair_id, target, title, page_id.map(|v| v as i64), base_rev as i64, text, md5, now],
+                "INSERT INTO outbox (sync, pair_id, target, title, page_id, base_rev, text, md5, state, next_try, created_at, source_rev)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?9, ?10)",
+                params![sync, pair_id, target, title, page_id.map(|v| v as i64), base_rev as i64, text, md5, now, source_rev.map(|v| v as i64)],
             )
             .doing("queueing a push")?;
         Ok(self.conn().last_insert_rowid())
@@ -321,13 +332,25 @@ impl Store {
     /// Marks a push as sent, before the request goes out: if the process dies
     /// now, the next run checks the target before sending again.
     pub fn mark_sent(&self, job_id: i64) -> Result<()> {
-        self.conn().execute("UPDATE outbox SET state = 'sent', attempts = attempts + 1 WHERE job_id = ?1", [job_id]).doing("marking a push sent").map(drop)
+        self.conn()
+            .execute("UPDATE outbox SET state = 'sent', attempts = attempts + 1, landed_rev = NULL WHERE job_id = ?1", [job_id])
+            .doing("marking a push sent")
+            .map(drop)
+    }
+
+    /// Records the target's revision a sent push saved, before it is read
+    /// back: a run that dies now leaves the next one that revision to check.
+    pub fn set_landed_rev(&self, job_id: i64, rev: u64) -> Result<()> {
+        self.conn().execute("UPDATE outbox SET landed_rev = ?2 WHERE job_id = ?1", params![job_id, rev as i64]).doing("recording a push's revision").map(drop)
     }
 
     /// Puts a push back to wait: it failed in a way worth retrying.
     pub fn retry_later(&self, job_id: i64, next_try: i64, error: &str) -> Result<()> {
         self.conn()
-            .execute("UPDATE outbox SET state = 'pending', next_try = ?2, last_error = ?3 WHERE job_id = ?1", params![job_id, next_try, error])
+            .execute(
+                "UPDATE outbox SET state = 'pending', next_try = ?2, last_error = ?3, landed_rev = NULL WHERE job_id = ?1",
+                params![job_id, next_try, error],
+            )
             .doing("deferring a push")
             .map(drop)
     }

@@ -297,9 +297,14 @@ pub async fn sync(settings: &Settings, conns: &Connections, store: Arc<Mutex<Sto
     let _held = db.as_deref().map(|db| RunLock::sync(db, name)).transpose()?;
     let mut opts = SyncOptions::pair(name, job.policy, job.prefer, job.notify.clone(), dry_run);
     opts.direction = job.direction;
+    opts.history = job.history;
+    // A replay reads the revisions a side made from its mirror: each side
+    // keeps its full history.
+    let replay = job.history == crate::sync::replay::History::Replay;
+    let pull = |m: &MirrorJob| pull::PullOptions { history: m.pull.history || replay, ..m.pull.clone() };
     let client = |m: &MirrorJob| -> anyhow::Result<(Arc<Wiki>, Option<oai::Client>)> { Ok((conns.wiki(&m.pull.wiki)?, conns.wiki_oai(&m.pull.wiki)?)) };
     let (wiki_client, wiki_oai) = client(&job.wiki)?;
-    let wiki = Side { wiki: &wiki_client, oai: wiki_oai.as_ref(), feed: job.wiki.feed, pull: job.wiki.pull.clone() };
+    let wiki = Side { wiki: &wiki_client, oai: wiki_oai.as_ref(), feed: job.wiki.feed, pull: pull(&job.wiki) };
     let result = match &job.peer {
         SyncPeer::Checkout(dir) => {
             let selection = job.wiki.pull.selection.clone();
@@ -314,7 +319,7 @@ pub async fn sync(settings: &Settings, conns: &Connections, store: Arc<Mutex<Sto
         }
         SyncPeer::Wiki(other) => {
             let (with_client, with_oai) = client(other)?;
-            let with = Side { wiki: &with_client, oai: with_oai.as_ref(), feed: other.feed, pull: other.pull.clone() };
+            let with = Side { wiki: &with_client, oai: with_oai.as_ref(), feed: other.feed, pull: pull(other) };
             run::run(store, &wiki, Peer::Wiki(&with), &opts).await
         }
         SyncPeer::Packages(dir) => sync_by_packages(settings, store, &wiki, dir, job, &mut opts).await,
@@ -324,7 +329,7 @@ pub async fn sync(settings: &Settings, conns: &Connections, store: Arc<Mutex<Sto
                 clients.push((client(m)?, m));
             }
             let spokes: Vec<(Side<'_>, Arc<Wiki>)> =
-                clients.iter().map(|((wiki, oai), m)| (Side { wiki, oai: oai.as_ref(), feed: m.feed, pull: m.pull.clone() }, wiki.clone())).collect();
+                clients.iter().map(|((wiki, oai), m)| (Side { wiki, oai: oai.as_ref(), feed: m.feed, pull: pull(m) }, wiki.clone())).collect();
             let membership = job.membership.as_deref().cloned().unwrap_or_default();
             let report = crate::sync::group::run(store, &wiki, &spokes, &membership.categories, &membership.selection, &opts).await;
             return report.with_context(|| format!("syncing [group.{name}]"));

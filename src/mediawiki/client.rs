@@ -74,6 +74,14 @@ pub(super) enum Method {
     Post,
 }
 
+/// A file sent with a POST as `multipart/form-data` (an import's XML).
+pub(super) struct FilePart {
+    /// The form field it goes in.
+    pub(super) field: &'static str,
+    pub(super) name: String,
+    pub(super) bytes: Vec<u8>,
+}
+
 /// Session state, behind the client's lock: requests to one wiki are serial.
 struct Session {
     /// The HTTP client and with it the cookie jar: one per login, because
@@ -255,6 +263,19 @@ impl Wiki {
     /// CSRF token for writes (refreshed once on `badtoken`), and waiting out
     /// maxlag, rate limits, 429 and 503 within bounds.
     pub(super) async fn call(&self, method: Method, action: &str, params: &[(&str, String)], title: Option<&str>, write: bool) -> MwResult<Value> {
+        self.call_with(method, action, params, title, write, None).await
+    }
+
+    /// [`call`](Wiki::call), with a file in a `multipart/form-data` POST.
+    pub(super) async fn call_with(
+        &self,
+        method: Method,
+        action: &str,
+        params: &[(&str, String)],
+        title: Option<&str>,
+        write: bool,
+        file: Option<&FilePart>,
+    ) -> MwResult<Value> {
         let mut session = self.session.lock().await;
         if !session.logged_in && self.options.login.is_some() {
             self.login_locked(&mut session).await?;
@@ -270,7 +291,7 @@ impl Wiki {
                 }
                 all.push(("token", session.csrf.clone().unwrap_or_default()));
             }
-            let v = self.send(&session.http, method, action, &all, title, session.logged_in).await?;
+            let v = self.send_with(&session.http, method, action, &all, title, session.logged_in, file).await?;
             match api_error(&v).map(|(code, _)| ApiCode::parse(&code)) {
                 Some(ApiCode::AssertUserFailed) if !relogged && self.options.login.is_some() => {
                     tracing::warn!(wiki = %self.options.name, action, "session lost; logging in again");
@@ -298,6 +319,20 @@ impl Wiki {
         title: Option<&str>,
         assert_user: bool,
     ) -> MwResult<Value> {
+        self.send_with(http, method, action, params, title, assert_user, None).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send_with(
+        &self,
+        http: &reqwest::Client,
+        method: Method,
+        action: &str,
+        params: &[(&str, String)],
+        title: Option<&str>,
+        assert_user: bool,
+        file: Option<&FilePart>,
+    ) -> MwResult<Value> {
         // Every `return` below ends this block: its outcome goes into the health either way.
         let result: MwResult<Value> = async {
             let wiki = &self.options.name;
@@ -311,9 +346,18 @@ impl Wiki {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                let request = match method {
-                    Method::Get => http.get(format!("{}?{encoded}", self.options.api)),
-                    Method::Post => {
+                let request = match (method, file) {
+                    (Method::Post, Some(file)) => {
+                        // The form is built again for each attempt.
+                        let mut parts = reqwest::multipart::Form::new();
+                        for (k, v) in &form {
+                            parts = parts.text(k.to_string(), v.clone());
+                        }
+                        let part = reqwest::multipart::Part::bytes(file.bytes.clone()).file_name(file.name.clone());
+                        http.post(&self.options.api).multipart(parts.part(file.field, part))
+                    }
+                    (Method::Get, _) => http.get(format!("{}?{encoded}", self.options.api)),
+                    (Method::Post, None) => {
                         http.post(&self.options.api).header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(encoded.clone())
                     }
                 };

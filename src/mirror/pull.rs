@@ -346,6 +346,9 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
             // Titles whose page may have no entry of its own: the redirect a
             // move leaves behind, a restored page.
             let mut titles = BTreeSet::new();
+            // Titles whose page took imported revisions: they may be older
+            // than its history as stored, which is then read again whole.
+            let mut imported = BTreeSet::new();
             let mut cont = None;
             let mut guard = crate::mediawiki::client::Continuation::new(&opts.wiki, "rccontinue");
             let mut start = None;
@@ -377,6 +380,11 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
                             ids.insert(pageid);
                             titles.insert(title);
                         }
+                        // An import's revisions show only as its log entry.
+                        Change::OtherLog { logtype, title, .. } if logtype == "import" && sel.may_include(&title) => {
+                            titles.insert(title.clone());
+                            imported.insert(title);
+                        }
                         _ => {}
                     }
                 }
@@ -386,9 +394,19 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
                 }
             }
             let titles: Vec<String> = titles.into_iter().collect();
+            let mut reread = Vec::new();
             for chunk in titles.chunks(BATCH) {
                 let refs: Vec<PageRef<'_>> = chunk.iter().map(|t| PageRef::Title(t)).collect();
-                ids.extend(wiki.pages(&refs).await?.into_iter().filter(|p| !p.missing).filter_map(|p| p.pageid));
+                for p in wiki.pages(&refs).await?.into_iter().filter(|p| !p.missing) {
+                    let Some(id) = p.pageid else { continue };
+                    if imported.contains(&p.title) {
+                        reread.push(id);
+                    }
+                    ids.insert(id);
+                }
+            }
+            if !reread.is_empty() {
+                lock(&store).forget_history(&opts.wiki, &reread)?;
             }
             ids.remove(&0);
             (ids.into_iter().collect(), start.context("the wiki did not say its time")?)

@@ -95,6 +95,7 @@ pub async fn run(
                 notify: opts.notify.clone(),
                 members: Some(members.clone()),
                 direction: opts.direction,
+                history: opts.history,
                 upstream: spokes
                     .iter()
                     .filter(|(other, _)| other.pull.wiki != spoke.pull.wiki)

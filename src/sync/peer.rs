@@ -142,7 +142,7 @@ impl<'a> Peer<'a> {
     }
 
     /// The side's wiki in the store, for the sides that are one.
-    fn stored_wiki(&self) -> Option<&str> {
+    pub fn stored_wiki(&self) -> Option<&str> {
         match self {
             Peer::Wiki(s) => Some(&s.pull.wiki),
             Peer::Carried(c) => Some(&c.wiki),
@@ -224,6 +224,12 @@ impl<'a> Peer<'a> {
     /// The text the side holds now for a page, read from the side itself
     /// (not the store): to check whether a push of unknown outcome landed.
     pub async fn current_text(&self, store: &Mutex<Store>, page_id: Option<u64>, title: &str) -> anyhow::Result<Option<String>> {
+        Ok(self.current(store, page_id, title).await?.map(|(_, text)| text))
+    }
+
+    /// The revision and text the side holds now for a page, read from the
+    /// side itself (a checkout's revision is 0).
+    pub async fn current(&self, store: &Mutex<Store>, page_id: Option<u64>, title: &str) -> anyhow::Result<Option<(u64, String)>> {
         match self {
             Peer::Wiki(s) => {
                 let r = match page_id {
@@ -231,14 +237,14 @@ impl<'a> Peer<'a> {
                     None => PageRef::Title(title),
                 };
                 let current = s.wiki.pages(&[r]).await?;
-                Ok(current.into_iter().next().and_then(|p| p.revision).and_then(|r| r.text))
+                Ok(current.into_iter().next().and_then(|p| p.revision).and_then(|r| Some((r.revid, r.text?))))
             }
             Peer::Checkout(c) => {
                 let name = match row(store, page_id)? {
                     Some(f) => f.name,
                     None => checkout::file_name(title, &HashSet::new()),
                 };
-                Ok(c.read(&name)?)
+                Ok(c.read(&name)?.map(|t| (0, t)))
             }
             // What the other site's last package said it holds.
             Peer::Carried(c) => {
@@ -248,7 +254,7 @@ impl<'a> Peer<'a> {
                     None => s.wiki_page_by_title(&c.wiki, title)?,
                 };
                 let rev = page.filter(|p| !p.deleted).and_then(|p| p.rev_id);
-                Ok(rev.map(|r| s.wiki_revision(&c.wiki, r)).transpose()?.flatten().map(|r| r.text))
+                Ok(rev.map(|r| s.wiki_revision(&c.wiki, r)).transpose()?.flatten().map(|r| (r.revid, r.text)))
             }
         }
     }

@@ -13,6 +13,8 @@ pub struct Report {
     pub deletes: u64,
     pub revived: u64,
     pub created: u64,
+    /// Revisions carried as the revisions they were, each with its author.
+    pub replayed: u64,
     pub failed: u64,
     /// Changes not carried to a side this sync only reads: still where they
     /// were made, pending.
@@ -55,6 +57,7 @@ impl Report {
         self.deletes += other.deletes;
         self.revived += other.revived;
         self.created += other.created;
+        self.replayed += other.replayed;
         self.failed += other.failed;
         self.held_back += other.held_back;
         self.requests += other.requests;

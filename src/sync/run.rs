@@ -24,6 +24,7 @@ use crate::util::lock;
 
 mod conflicts;
 mod outbox;
+mod replay;
 
 pub use conflicts::{Take, resolve, talk_title};
 use outbox::{Deferred, Outgoing};
@@ -38,7 +39,8 @@ const ROUNDS: usize = 3;
 /// Runs a sync between `wiki` and `with`.
 pub async fn run(store: Arc<Mutex<Store>>, wiki: &Side<'_>, with: Peer<'_>, opts: &SyncOptions) -> anyhow::Result<Report> {
     let span = tracing::info_span!("sync", sync = %opts.name, wiki = %wiki.pull.wiki, with = %with.name());
-    let mut run = Run { store: &store, wiki: Peer::Wiki(wiki), with, opts, report: Report::default(), deferred: Vec::new(), told: HashSet::new() };
+    let mut run =
+        Run { store: &store, wiki: Peer::Wiki(wiki), with, opts, report: Report::default(), deferred: Vec::new(), told: HashSet::new(), can_import: [None; 2] };
     run.rounds().instrument(span).await?;
     Ok(run.report)
 }
@@ -57,6 +59,9 @@ struct Run<'a> {
     /// later round (one the other site of a sync by packages carries out)
     /// is told once.
     told: HashSet<String>,
+    /// Whether each side's account may import (asked once a run, when a
+    /// replay first needs to know), by `Target as usize`.
+    can_import: [Option<bool>; 2],
 }
 
 impl<'a> Run<'a> {
@@ -190,6 +195,17 @@ impl<'a> Run<'a> {
                     continue;
                 }
             };
+            // A wiki's mirror behind the pair's base (its revision older
+            // than the one agreed, which a write of this sync made) has not
+            // seen that write come back through its feed yet: its page is
+            // not an edit. Decided once the feed shows it.
+            let behind = |side: Peer<'_>, state: &State, agreed: u64| {
+                matches!(side, Peer::Wiki(_) | Peer::Carried(_)) && matches!(state, State::Present { rev, .. } if *rev < agreed)
+            };
+            if behind(self.wiki, &wstate, pair.wiki_rev) || behind(self.with, &ystate, pair.with_rev) {
+                tracing::info!(title = %pair.title, "a mirror is behind the pair's base; left for the next run");
+                continue;
+            }
             if pair.pair_id != 0 {
                 pair.base_text = write(store, |s| s.sync_base(pair.pair_id))?;
             }
@@ -227,6 +243,11 @@ impl<'a> Run<'a> {
         match action {
             Action::Nothing | Action::Hold => {}
             Action::Create { target, title, text, source_rev } => {
+                let source = if target == Target::Wiki { ystate } else { wstate };
+                if let Some(all) = self.replay(&mut pair, target, None, source, 0).await? {
+                    self.report.created += all as u64;
+                    return Ok(all);
+                }
                 if self.copy_over(&mut pair, target, &title, &text, source_rev).await? {
                     self.report.created += 1;
                     return Ok(true);
@@ -283,6 +304,14 @@ impl<'a> Run<'a> {
                 }
             }
             Action::Write { pushes, agreed, conflict } => {
+                // A change made on one side: replayed as its revisions.
+                if let ([p], None) = (pushes.as_slice(), &conflict) {
+                    let (source, after) = if p.target == Target::Wiki { (ystate, pair.with_rev) } else { (wstate, pair.wiki_rev) };
+                    pair.held = false;
+                    if after != 0 && self.replay(&mut pair, p.target, Some(after), source, p.base_rev).await?.is_some() {
+                        return Ok(false);
+                    }
+                }
                 let (mut wrev, mut yrev) = (rev_of(wstate), rev_of(ystate));
                 let mut all_landed = true;
                 let mut landed_all = Vec::new();
@@ -293,7 +322,14 @@ impl<'a> Run<'a> {
                         all_landed = false;
                         continue;
                     }
-                    let outgoing = Outgoing { target: p.target, title: &pair.title, page_id: page_on(p.target, &pair), base_rev: p.base_rev, text: &p.text };
+                    let outgoing = Outgoing {
+                        target: p.target,
+                        title: &pair.title,
+                        page_id: page_on(p.target, &pair),
+                        base_rev: p.base_rev,
+                        text: &p.text,
+                        replays: None,
+                    };
                     match self.push(&pair, outgoing, None).await? {
                         Some(landed) => {
                             if p.target == Target::Wiki {
@@ -325,7 +361,7 @@ impl<'a> Run<'a> {
     /// Creates the page on `target` with the other side's `text` (at its
     /// revision `source_rev`), and makes that the pair's base. True if it landed.
     async fn copy_over(&mut self, pair: &mut Pair, target: Target, title: &str, text: &str, source_rev: u64) -> anyhow::Result<bool> {
-        let outgoing = Outgoing { target, title, page_id: None, base_rev: 0, text };
+        let outgoing = Outgoing { target, title, page_id: None, base_rev: 0, text, replays: None };
         let Some(landed) = self.push(pair, outgoing, None).await? else { return Ok(false) };
         pair.title = title.to_string();
         let (wiki_rev, with_rev) = match target {

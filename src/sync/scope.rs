@@ -33,6 +33,8 @@ pub struct SyncOptions {
     pub upstream: Vec<Upstream>,
     /// Which sides are written (`[sync.NAME] direction`).
     pub direction: Direction,
+    /// How a change goes to the other side (`[sync.NAME] history`).
+    pub history: super::replay::History,
 }
 
 /// Which way a sync carries changes. A side it does not write still has
@@ -53,7 +55,18 @@ pub enum Direction {
 impl SyncOptions {
     /// A pair's options, as `[sync.NAME]` gives them.
     pub fn pair(name: &str, policy: ConflictPolicy, prefer: Target, notify: Vec<Notice>, dry_run: bool) -> SyncOptions {
-        SyncOptions { name: name.to_string(), policy, prefer, dry_run, announce: true, notify, members: None, upstream: Vec::new(), direction: Direction::Both }
+        SyncOptions {
+            name: name.to_string(),
+            policy,
+            prefer,
+            dry_run,
+            announce: true,
+            notify,
+            members: None,
+            upstream: Vec::new(),
+            direction: Direction::Both,
+            history: Default::default(),
+        }
     }
 }
 

@@ -22,6 +22,7 @@ mod mirror_random;
 mod newcomer;
 mod packages;
 mod parallel;
+mod replay;
 mod scale;
 mod serve;
 mod support;

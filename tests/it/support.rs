@@ -111,6 +111,9 @@ pub struct TestWiki {
     pub bot_password: String,
     pub other_user: String,
     pub other_password: String,
+    /// The bot's password with the `import` grant.
+    pub import_user: String,
+    pub import_password: String,
 }
 
 pub fn test_wiki() -> &'static TestWiki {
@@ -151,6 +154,8 @@ fn start_wiki(name: &str, offset: u16) -> TestWiki {
             bot_password: get("MW_BOT_PASSWORD"),
             other_user: get("MW_OTHER_USER"),
             other_password: get("MW_OTHER_PASSWORD"),
+            import_user: get("MW_IMPORT_USER"),
+            import_password: get("MW_IMPORT_PASSWORD"),
         }
     }
 }

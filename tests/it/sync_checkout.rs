@@ -379,7 +379,9 @@ fn queue_unsent(co: &Co, title: &str, target: SyncSide, base_rev: u64, text: &st
     let pair = store.sync_pairs("co").unwrap().into_iter().find(|x| x.title == title).unwrap();
     let page = if target == SyncSide::Wiki { pair.wiki_page } else { pair.with_page };
     let md5 = oai_mirror::util::md5_hex(text);
-    store.queue_push("co", &checkpoints::NewPush { pair_id: pair.pair_id, target, title, page_id: page, base_rev, text, md5: &md5 }, 0).unwrap();
+    store
+        .queue_push("co", &checkpoints::NewPush { pair_id: pair.pair_id, target, title, page_id: page, base_rev, text, md5: &md5, source_rev: None }, 0)
+        .unwrap();
 }
 
 /// Both sides hold `text`, and a further run has nothing to push.

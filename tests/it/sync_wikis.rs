@@ -229,6 +229,7 @@ async fn a_push_whose_outcome_was_unknown_is_checked_before_it_is_sent_again() {
                     base_rev: 0,
                     text: &edited,
                     md5: &md5,
+                    source_rev: None,
                 },
                 0,
             )

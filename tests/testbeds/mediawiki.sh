@@ -12,6 +12,8 @@
 #   Harvestbot@mirror  (groups bot, sysop)   the account the mirror uses
 #   Otheruser@mirror   (no groups)           a second person: conflicts, and
 #                      an account without the bot, delete and suppressredirect rights
+#   Harvestbot@importer                      the same bot with the `import` grant
+#                      too: a sync that replays revisions through the API's import
 # DIR/credentials.env holds the URLs and passwords (shell syntax).
 #
 # Facts this relies on (MediaWiki 1.39.x on Debian bookworm):
@@ -27,6 +29,7 @@ MWSRC=/usr/share/mediawiki
 REPO=$(cd "$(dirname "$0")/../.." && pwd -P)
 BOT_SECRET=testbedbotpasswordsecret00000000
 OTHER_SECRET=otheruserbotpasswordsecret000000
+IMPORT_SECRET=testbedimporterpasswordsecret000
 
 say() { printf '[mediawiki.sh] %s\n' "$*" >&2; }
 
@@ -89,6 +92,12 @@ start() {
   mkdir -p "$dir/mail"
   printf '#!/bin/sh\nexec cat > "$(mktemp "%s/mail/XXXXXXXX.eml")"\n' "$dir" >"$dir/sendmail"
   chmod +x "$dir/sendmail"
+  # A bot password may import only with the grant (sysop has the rights).
+  if [ ! -f "$dir/.importer" ]; then
+    maintenance "$dir" createBotPassword.php --appid importer \
+      --grants basic,highvolume,editpage,editprotected,createeditmovepage,delete,import Harvestbot "$IMPORT_SECRET" >>"$dir/logs/install.log" 2>&1
+    touch "$dir/.importer"
+  fi
   if [ ! -f "$dir/.emails" ]; then
     for u in Harvestbot Otheruser; do
       maintenance "$dir" resetUserEmail.php --no-reset-password "$u" "$(echo "$u" | tr A-Z a-z)@testbed.example" >>"$dir/logs/install.log" 2>&1
@@ -101,6 +110,8 @@ MW_BOT_USER=Harvestbot@mirror
 MW_BOT_PASSWORD=$BOT_SECRET
 MW_OTHER_USER=Otheruser@mirror
 MW_OTHER_PASSWORD=$OTHER_SECRET
+MW_IMPORT_USER=Harvestbot@importer
+MW_IMPORT_PASSWORD=$IMPORT_SECRET
 EOF
   # Ours and running: done. Something else on the port: refuse, rather than
   # test against another wiki.

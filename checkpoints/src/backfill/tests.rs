@@ -68,3 +68,17 @@ fn a_revision_of_another_page_is_refused_and_nothing_of_the_chunk_is_kept() {
     assert!(s.wiki_revision("w", 5).unwrap().is_none());
     assert_eq!(s.history_through("w", 1).unwrap(), None);
 }
+
+#[test]
+fn revisions_between_two_are_listed_in_the_wikis_order_without_text() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.apply_wiki_batch("w", &[upsert(1, "A", rev(50, 50, "a5"))], None, 10).unwrap();
+    // Revision 40 was imported: a higher id than 20, an earlier time.
+    s.add_history("w", 1, "A", &[rev(10, 1, "a1"), rev(40, 2, "a4"), rev(20, 3, "a2")], ("2026-01-01T00:00:50Z", 50), 12).unwrap();
+    let ids = |after, through| s.revisions_between("w", 1, after, through, 10).unwrap().map(|v| v.iter().map(|r| r.revid).collect::<Vec<_>>());
+    assert_eq!(ids(Some(10), 50), Some(vec![40, 20, 50]));
+    assert_eq!(ids(None, 20), Some(vec![10, 40, 20]));
+    assert_eq!(ids(Some(99), 50), None, "an end the store lacks");
+    assert!(s.revisions_between("w", 1, None, 50, 10).unwrap().unwrap().iter().all(|r| r.text.is_empty()));
+    assert_eq!(s.revisions_between("w", 1, None, 50, 2).unwrap().unwrap().len(), 2);
+}

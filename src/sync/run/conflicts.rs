@@ -227,7 +227,11 @@ fn settle(s: &Store, sync: &str, title: &str, take: Take) -> anyhow::Result<u32>
     // already holds the text answers "no change".
     for (target, page, rev) in [(Target::Wiki, pair.wiki_page, pair.wiki_rev), (Target::With, pair.with_page, pair.with_rev)] {
         let md5 = md5_hex(text);
-        s.queue_push(sync, &NewPush { pair_id: pair.pair_id, target, title: &pair.title, page_id: page, base_rev: rev, text, md5: &md5 }, now())?;
+        s.queue_push(
+            sync,
+            &NewPush { pair_id: pair.pair_id, target, title: &pair.title, page_id: page, base_rev: rev, text, md5: &md5, source_rev: None },
+            now(),
+        )?;
     }
     s.set_sync_base(pair.pair_id, text, now())?;
     for c in &open {

@@ -25,6 +25,9 @@ pub(super) struct Outgoing<'t> {
     pub(super) page_id: Option<u64>,
     pub(super) base_rev: u64,
     pub(super) text: &'t str,
+    /// The other side's revision it replays, with the summary that names
+    /// its author; `None`: the sync's own write, "oai-mirror sync (NAME)".
+    pub(super) replays: Option<(u64, &'t str)>,
 }
 
 /// A write that landed on its target.
@@ -70,7 +73,7 @@ impl Run<'_> {
     /// the pair. The one place a base moves: callers pass only revisions
     /// read back from their targets (or, for a side not written, the one
     /// the decision saw), so a base never gets ahead of what the sides hold.
-    fn agree(&self, pair: &mut Pair, text: &str, wiki_rev: u64, with_rev: u64) -> anyhow::Result<()> {
+    pub(super) fn agree(&self, pair: &mut Pair, text: &str, wiki_rev: u64, with_rev: u64) -> anyhow::Result<()> {
         pair.base_text = text.trim_end().to_string();
         pair.wiki_rev = wiki_rev;
         pair.with_rev = with_rev;
@@ -85,9 +88,10 @@ impl Run<'_> {
             let target = job.target;
             let side = self.side(target);
             if job.sent {
-                // Did it land? The target's current text says.
-                let current = match side.current_text(self.store, job.page_id, &job.title).await {
-                    Ok(current) => current,
+                // Did it land? The revision it saved says, if the run that
+                // sent it lived to record it; else the target's current text.
+                let landed = match self.landed(&job).await {
+                    Ok(landed) => landed,
                     Err(e) => {
                         // The job stays as it is: the next run asks again.
                         self.report.failed += 1;
@@ -99,13 +103,23 @@ impl Run<'_> {
                         continue;
                     }
                 };
-                let landed = current.is_some_and(|t| md5_hex(&t) == job.md5);
                 write(self.store, |s| s.finish_push(job.push_id))?;
+                // A replayed revision that landed moves the pair's base to
+                // it: the other side had that text at the revision it
+                // replays, so the next run replays on from there.
+                let pair = match (landed, job.source_rev) {
+                    (Some(_), Some(_)) => write(self.store, |s| s.sync_pair(job.pair_id))?,
+                    _ => None,
+                };
+                if let (Some(rev), Some(source_rev), Some(mut pair)) = (landed, job.source_rev, pair) {
+                    let (wiki_rev, with_rev) = if target == Target::Wiki { (rev, source_rev) } else { (source_rev, rev) };
+                    self.agree(&mut pair, &job.text, wiki_rev, with_rev)?;
+                }
                 self.report.say(format!(
                     "[[{}]] on {}: an earlier push {}",
                     job.title,
                     side.name(),
-                    if landed { "had landed; not sent again" } else { "had not landed; deciding again" }
+                    if landed.is_some() { "had landed; not sent again" } else { "had not landed; deciding again" }
                 ));
             } else if job.next_try > now() {
                 self.report.say(format!("[[{}]] on {}: waiting to retry ({})", job.title, side.name(), job.last_error.as_deref().unwrap_or("")));
@@ -117,7 +131,7 @@ impl Run<'_> {
                     write(self.store, |s| s.finish_push(job.push_id))?;
                     continue;
                 };
-                let outgoing = Outgoing { target, title: &job.title, page_id: job.page_id, base_rev: job.base_rev, text: &job.text };
+                let outgoing = Outgoing { target, title: &job.title, page_id: job.page_id, base_rev: job.base_rev, text: &job.text, replays: None };
                 let Some(landed) = self.push(&pair, outgoing, Some(&job)).await? else { continue };
                 match target {
                     Target::Wiki => pair.wiki_page = Some(landed.page_id),
@@ -139,6 +153,19 @@ impl Run<'_> {
             }
         }
         self.verify_deferred().await
+    }
+
+    /// The target's revision holding a sent push's text, if it landed: the
+    /// revision it saved, read back, or (the run died before recording it)
+    /// the page's current revision if it holds the text.
+    async fn landed(&self, job: &Push) -> anyhow::Result<Option<u64>> {
+        let side = self.side(job.target);
+        if let Some(rev) = job.landed_rev {
+            let texts = side.read_back(&[rev]).await?;
+            return Ok(texts.get(&rev).is_some_and(|t| t.trim_end() == job.text.trim_end()).then_some(rev));
+        }
+        let current = side.current(self.store, job.page_id, &job.title).await?;
+        Ok(current.filter(|(_, t)| md5_hex(t) == job.md5).map(|(rev, _)| rev))
     }
 
     /// Moves a pair's base once its writes are read back, or at once if
@@ -209,7 +236,7 @@ impl Run<'_> {
     /// outbox only when its outcome is known.
     pub(super) async fn push(&mut self, pair: &Pair, out: Outgoing<'_>, queued: Option<&Push>) -> anyhow::Result<Option<Landed>> {
         let (store, opts) = (self.store, self.opts);
-        let Outgoing { target, title, page_id, base_rev, text } = out;
+        let Outgoing { target, title, page_id, base_rev, text, replays } = out;
         // A side this sync only reads is never written: the change stays
         // where it was made, and the pair's base does not move.
         if let Some(why) = self.read_only(target) {
@@ -225,12 +252,12 @@ impl Run<'_> {
             Some(job) => (job.push_id, job.attempts + 1),
             None => {
                 let md5 = md5_hex(text);
-                let new = NewPush { pair_id: pair.pair_id, target, title, page_id, base_rev, text, md5: &md5 };
+                let new = NewPush { pair_id: pair.pair_id, target, title, page_id, base_rev, text, md5: &md5, source_rev: replays.map(|r| r.0) };
                 (write(store, |s| s.queue_push(&opts.name, &new, now()))?, 1)
             }
         };
         write(store, |s| s.mark_sent(job))?;
-        let summary = format!("oai-mirror sync ({})", opts.name);
+        let summary = replays.map_or_else(|| format!("oai-mirror sync ({})", opts.name), |r| r.1.to_string());
         let side = self.side(target);
         let name = side.name();
         match side.write(store, title, page_id, base_rev, text, &summary).await? {
@@ -241,7 +268,9 @@ impl Run<'_> {
                 Ok(Some(Landed { page_id, rev, exact: Some(exact), pending: None }))
             }
             Written::Sent { page_id, rev } => {
-                // The job stays sent until its text is read back.
+                // The job stays sent until its text is read back; the
+                // revision it saved is kept for a run that must check it.
+                write(store, |s| s.set_landed_rev(job, rev))?;
                 self.report.pushes += 1;
                 self.report.wiki_writes += (target == Target::Wiki) as u64;
                 Ok(Some(Landed { page_id, rev, exact: None, pending: Some(Check { job, target, rev, text: text.to_string() }) }))

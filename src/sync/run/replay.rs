@@ -1,0 +1,270 @@
+//! Replaying one side's revisions on the other (`[sync.NAME] history =
+//! "replay"`, the default).
+//!
+//! A change made on one side only goes to the other as the revisions that
+//! made it, oldest first, read from the source side's mirror (a replaying
+//! sync keeps both sides' full history). Where the target's account may
+//! import, they go through the API's import, up to 50 to a request: each
+//! keeps its author (`a>Name`), time, summary and minor flag. Otherwise
+//! each is one edit by the sync's account whose summary names the author,
+//! the wiki and the time, at most `replay::MAX_EDITS` a page a run.
+//!
+//! The outbox's rules hold. A replayed edit is a push that names the
+//! source revision it replays; once read back, the pair's base moves to
+//! that revision, so a run that dies in the middle leaves the next one to
+//! go on from the first revision not verified on the target: none twice,
+//! none skipped. An import is one push, of the text the page must end
+//! with; MediaWiki skips the revisions a page has already (same time and
+//! SHA-1), so an import sent again adds nothing twice.
+
+use checkpoints::{NewPush, Pair, RevisionRow, StoredPage};
+
+use super::outbox::Outgoing;
+use super::{Run, now, write};
+use crate::mediawiki::MwError;
+use crate::package::xml;
+use crate::sync::peer::Peer;
+use crate::sync::plan::{State, Target};
+use crate::sync::replay::{self, History};
+use crate::util::md5_hex;
+
+/// Revisions listed at most (without their texts) for one page's replay.
+const LISTED: usize = 100_000;
+
+/// The pair's page on a side.
+fn page_on(target: Target, pair: &Pair) -> Option<u64> {
+    if target == Target::Wiki { pair.wiki_page } else { pair.with_page }
+}
+
+fn set_page(target: Target, pair: &mut Pair, id: u64) {
+    match target {
+        Target::Wiki => pair.wiki_page = Some(id),
+        Target::With => pair.with_page = Some(id),
+    }
+}
+
+/// (wiki revision, with revision) of a base: `target_rev` on the target,
+/// `source_rev` on the other side.
+fn revs(target: Target, target_rev: u64, source_rev: u64) -> (u64, u64) {
+    if target == Target::Wiki { (target_rev, source_rev) } else { (source_rev, target_rev) }
+}
+
+impl Run<'_> {
+    /// Replays on `target` the revisions the other side made to the pair's
+    /// page after its revision `after` (`None`: every one, the page being
+    /// created on `target`) through its current one, `source`. `Ok(None)`:
+    /// not replayed (history = "squash", a side that is not a wiki,
+    /// revisions the store lacks): the caller writes the text as one edit.
+    /// `Ok(Some(all))`: replayed, `all` if the target took every revision.
+    pub(super) async fn replay(
+        &mut self,
+        pair: &mut Pair,
+        target: Target,
+        after: Option<u64>,
+        source: &State,
+        target_base: u64,
+    ) -> anyhow::Result<Option<bool>> {
+        if self.opts.history != History::Replay || self.read_only(target).is_some() {
+            return Ok(None);
+        }
+        let (src, dst) = (self.side(target.other()), self.side(target));
+        let (Peer::Wiki(dst_side), Some(src_wiki), State::Present { rev: current, text: final_text, .. }) = (dst, src.stored_wiki(), source) else {
+            return Ok(None);
+        };
+        let Some(src_page) = page_on(target.other(), pair) else { return Ok(None) };
+        let src_wiki = src_wiki.to_string();
+        let listed = write(self.store, |s| s.revisions_between(&src_wiki, src_page, after, *current, LISTED))?;
+        let Some(revisions) = listed.filter(|r| !r.is_empty()) else { return Ok(None) };
+        let importing = match self.can_import[target as usize] {
+            Some(known) => known,
+            None => {
+                let known = dst_side.wiki.can_import().await.unwrap_or(false);
+                self.can_import[target as usize] = Some(known);
+                known
+            }
+        };
+        let all = if importing {
+            self.replay_by_import(pair, target, &src_wiki, src_page, &revisions, (*current, final_text), target_base).await?
+        } else {
+            self.replay_by_edits(pair, target, &src_wiki, &revisions, (*current, final_text), target_base).await?
+        };
+        Ok(Some(all))
+    }
+
+    /// One edit per revision, attributed in its summary; past
+    /// `replay::MAX_EDITS`, the rest as one edit naming every author.
+    async fn replay_by_edits(
+        &mut self,
+        pair: &mut Pair,
+        target: Target,
+        src_wiki: &str,
+        revisions: &[RevisionRow],
+        (current, final_text): (u64, &str),
+        target_base: u64,
+    ) -> anyhow::Result<bool> {
+        let (each, rest) = replay::split_edits(revisions);
+        let mut base = target_base;
+        let title = pair.title.clone();
+        for r in each {
+            let Some(text) = write(self.store, |s| s.wiki_revision(src_wiki, r.revid))?.map(|r| r.text) else { return Ok(false) };
+            let summary = replay::attributed(r, src_wiki);
+            let out = Outgoing { target, title: &title, page_id: page_on(target, pair), base_rev: base, text: &text, replays: Some((r.revid, &summary)) };
+            let Some(landed) = self.push(pair, out, None).await? else { return Ok(false) };
+            set_page(target, pair, landed.page_id);
+            base = landed.rev;
+            self.report.replayed += 1;
+            let (w, y) = revs(target, landed.rev, r.revid);
+            self.settle(pair.clone(), vec![landed], Some((text, w, y)), true)?;
+        }
+        if !rest.is_empty() {
+            let summary = replay::squashed(rest, src_wiki, &self.opts.name);
+            let out = Outgoing { target, title: &title, page_id: page_on(target, pair), base_rev: base, text: final_text, replays: Some((current, &summary)) };
+            let Some(landed) = self.push(pair, out, None).await? else { return Ok(false) };
+            set_page(target, pair, landed.page_id);
+            let (w, y) = revs(target, landed.rev, current);
+            self.settle(pair.clone(), vec![landed], Some((final_text.to_string(), w, y)), true)?;
+        }
+        Ok(true)
+    }
+
+    /// The revisions through the API's import, then, if the page's text is
+    /// not the source's (imported revisions older than the page's newest
+    /// do not become its text), one edit that makes it so.
+    #[allow(clippy::too_many_arguments)]
+    async fn replay_by_import(
+        &mut self,
+        pair: &mut Pair,
+        target: Target,
+        src_wiki: &str,
+        src_page: u64,
+        revisions: &[RevisionRow],
+        (current, final_text): (u64, &str),
+        target_base: u64,
+    ) -> anyhow::Result<bool> {
+        let (store, opts) = (self.store, self.opts);
+        let final_text = final_text.trim_end();
+        let md5 = md5_hex(final_text);
+        let title = pair.title.clone();
+        let new = NewPush {
+            pair_id: pair.pair_id,
+            target,
+            title: &title,
+            page_id: page_on(target, pair),
+            base_rev: target_base,
+            text: final_text,
+            md5: &md5,
+            source_rev: Some(current),
+        };
+        let job = write(store, |s| s.queue_push(&opts.name, &new, now()))?;
+        write(store, |s| s.mark_sent(job))?;
+        let (site, page) = write(store, |s| Ok((s.wiki_site(src_wiki)?.unwrap_or_default(), s.wiki_lookup(src_wiki, &[src_page], &[])?.0.remove(&src_page))))?;
+        let Some(page) = page else {
+            write(store, |s| s.finish_push(job))?;
+            return Ok(false);
+        };
+        // Under the title both sides agreed on.
+        let page = StoredPage { title: title.clone(), ..page };
+        let name = self.side(target).name();
+        let Peer::Wiki(side) = self.side(target) else { unreachable!("replay checked the target is a wiki") };
+        let summary = format!("oai-mirror sync ({}): revisions of [[{title}]] from {src_wiki}", opts.name);
+        let mut chunk: Vec<RevisionRow> = Vec::new();
+        let mut bytes = 0u64;
+        for (i, r) in revisions.iter().enumerate() {
+            let Some(full) = write(store, |s| s.wiki_revision(src_wiki, r.revid))? else {
+                write(store, |s| s.finish_push(job))?;
+                return Ok(false);
+            };
+            let size = full.text.len() as u64;
+            if replay::send_before(chunk.len(), bytes, size) {
+                if !self.import(side.wiki, job, &site, src_wiki, &page, &std::mem::take(&mut chunk), &summary).await? {
+                    return Ok(false);
+                }
+                bytes = 0;
+            }
+            bytes += size;
+            chunk.push(full);
+            if i + 1 == revisions.len() && !self.import(side.wiki, job, &site, src_wiki, &page, &chunk, &summary).await? {
+                return Ok(false);
+            }
+        }
+        self.report.replayed += revisions.len() as u64;
+        // What the page holds now says whether the import made its text.
+        let now_there = match self.side(target).current(store, page_on(target, pair), &title).await {
+            Ok(now_there) => now_there,
+            Err(e) => {
+                // The push stays sent: the next run checks the page first.
+                self.report.failed += 1;
+                self.report.say(format!("[[{title}]] on {name}: imported, but its text could not be read back ({e:#}); checked next run"));
+                return Ok(false);
+            }
+        };
+        write(store, |s| s.finish_push(job))?;
+        let Some((rev, text)) = now_there else {
+            self.report.failed += 1;
+            self.report.say(format!("[[{title}]] on {name}: imported, but the page is not there; deciding again next run"));
+            return Ok(false);
+        };
+        let page_id = match page_on(target, pair) {
+            Some(id) => id,
+            None => match side.wiki.pages(&[crate::mediawiki::PageRef::Title(&title)]).await?.first().and_then(|p| p.pageid) {
+                Some(id) => id,
+                None => return Ok(false),
+            },
+        };
+        set_page(target, pair, page_id);
+        self.report.pushes += 1;
+        if text.trim_end() == final_text {
+            let (w, y) = revs(target, rev, current);
+            self.agree(pair, final_text, w, y)?;
+            return Ok(true);
+        }
+        // The imported revisions are in its history, below a newer one:
+        // one edit gives the page the source's text.
+        let last = revisions.last().expect("not empty");
+        let summary = format!(
+            "oai-mirror sync ({}): the text of {} as on {src_wiki} ({}), whose revisions were imported below this page's newer ones",
+            opts.name,
+            title,
+            replay::attributed(last, src_wiki)
+        );
+        let out = Outgoing { target, title: &title, page_id: Some(page_id), base_rev: rev, text: final_text, replays: Some((current, &summary)) };
+        let Some(landed) = self.push(pair, out, None).await? else { return Ok(false) };
+        let (w, y) = revs(target, landed.rev, current);
+        self.settle(pair.clone(), vec![landed], Some((final_text.to_string(), w, y)), true)?;
+        Ok(true)
+    }
+
+    /// Sends one import request; false (the push left as the outcome
+    /// requires, and said) if it did not go through.
+    #[allow(clippy::too_many_arguments)]
+    async fn import(
+        &mut self,
+        wiki: &crate::mediawiki::Wiki,
+        job: i64,
+        site: &checkpoints::WikiSite,
+        src_wiki: &str,
+        page: &StoredPage,
+        revisions: &[RevisionRow],
+        summary: &str,
+    ) -> anyhow::Result<bool> {
+        let mut doc = xml::header(site, src_wiki);
+        xml::page(&mut doc, page, revisions);
+        doc.push_str(xml::FOOTER);
+        match wiki.import_xml(doc.into_bytes(), src_wiki, summary, &page.title).await {
+            Ok(_) => Ok(true),
+            Err(e @ (MwError::Unreachable { .. } | MwError::RetriesExhausted { .. })) => {
+                // Whether it landed is unknown: the push stays sent, and
+                // the next run looks at the page before sending again.
+                self.report.failed += 1;
+                self.report.say(format!("[[{}]] on {}: import outcome unknown ({e}); will check before retrying", page.title, wiki.name()));
+                Ok(false)
+            }
+            Err(e) => {
+                write(self.store, |s| s.finish_push(job))?;
+                self.report.failed += 1;
+                self.report.say(format!("[[{}]] on {}: import refused ({e}); deciding again next run", page.title, wiki.name()));
+                Ok(false)
+            }
+        }
+    }
+}
