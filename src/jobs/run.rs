@@ -261,7 +261,8 @@ async fn sync_by_packages(
         sync: &opts.name,
         local: &job.wiki.pull.wiki,
         site: settings.wiki.get(&job.wiki.pull.wiki).map(|w| w.api.clone()),
-        history: job.wiki.pull.history,
+        // A replaying sync carries every revision, which the other site replays.
+        history: wiki.pull.history,
     };
     // Tar headers read, packages applied: off the async worker.
     let received = if opts.dry_run { Vec::new() } else { crate::util::blocking(|| exchange.receive(&store))? };

@@ -322,13 +322,23 @@ impl<'a> Run<'a> {
                         all_landed = false;
                         continue;
                     }
+                    // Both sides changed: the other side's revisions are
+                    // replayed merged, then this write names every author.
+                    let (mut base_rev, mut summary) = (p.base_rev, None);
+                    if pushes.len() == 2 || conflict.is_some() {
+                        let (there, source) = if p.target == Target::Wiki { (wstate, ystate) } else { (ystate, wstate) };
+                        if let State::Present { text, .. } = there {
+                            (base_rev, summary) = self.replay_merged(&mut pair, p.target, (p.base_rev, text), rev_of(source), conflict.as_ref()).await?;
+                        }
+                    }
                     let outgoing = Outgoing {
                         target: p.target,
                         title: &pair.title,
                         page_id: page_on(p.target, &pair),
-                        base_rev: p.base_rev,
+                        base_rev,
                         text: &p.text,
-                        replays: None,
+                        summary: summary.as_deref(),
+                        source_rev: None,
                     };
                     match self.push(&pair, outgoing, None).await? {
                         Some(landed) => {
@@ -361,7 +371,7 @@ impl<'a> Run<'a> {
     /// Creates the page on `target` with the other side's `text` (at its
     /// revision `source_rev`), and makes that the pair's base. True if it landed.
     async fn copy_over(&mut self, pair: &mut Pair, target: Target, title: &str, text: &str, source_rev: u64) -> anyhow::Result<bool> {
-        let outgoing = Outgoing { target, title, page_id: None, base_rev: 0, text, replays: None };
+        let outgoing = Outgoing { target, title, page_id: None, base_rev: 0, text, summary: None, source_rev: None };
         let Some(landed) = self.push(pair, outgoing, None).await? else { return Ok(false) };
         pair.title = title.to_string();
         let (wiki_rev, with_rev) = match target {

@@ -155,3 +155,83 @@ async fn squash_carries_a_change_as_one_edit_as_before() {
     assert_eq!(last.comment, "oai-mirror sync (ab)");
     assert_eq!(last.text.as_deref(), Some(EDITS[2].0));
 }
+
+const PAGE: &str = "= Intro =\nfirst line\n\n= Middle =\nmiddle line\n\n= End =\nlast line";
+
+/// The comments of a title's revisions on `w` after its first `skip`.
+async fn comments_after(w: &Wiki, title: &str, skip: usize) -> Vec<String> {
+    history(w, title).await.into_iter().skip(skip).map(|r| r.comment).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interleaved_edits_on_both_wikis_are_each_replayed_on_the_other_in_time_order() {
+    let p = setup(false, "");
+    let t = p.title("Both");
+    save(&p.a, &t, PAGE).await;
+    p.sync().await;
+    let (on_a, on_b) = (history(&p.a, &t).await.len(), history(&p.b, &t).await.len());
+    let a1 = PAGE.replace("first line", "first line (a)");
+    let b1 = PAGE.replace("last line", "last line (b)");
+    let a2 = a1.replace("middle line", "middle line (a)");
+    edit(&p.a_other, &t, &a1, "intro on a").await;
+    edit(&p.b, &t, &b1, "end on b").await;
+    edit(&p.a_other, &t, &a2, "middle on a").await;
+    let report = p.sync().await;
+    assert_eq!(report["merged"], 1, "{report}");
+    let all = a2.replace("last line", "last line (b)");
+    assert_eq!(current(&p.a, &t).await.unwrap().1, all);
+    assert_eq!(current(&p.b, &t).await.unwrap().1, all);
+
+    // Each wiki: its own edits, then the other's, in the order they were made.
+    let a_side = comments_after(&p.a, &t, on_a).await;
+    assert_eq!(a_side.len(), 3, "{a_side:?}");
+    assert!(a_side[2].starts_with("Harvestbot on b, ") && a_side[2].ends_with("end on b (merged with the edits on a)"), "{a_side:?}");
+    let b_side = comments_after(&p.b, &t, on_b).await;
+    assert_eq!(b_side.len(), 3, "{b_side:?}");
+    assert_eq!(b_side[0], "end on b");
+    assert!(b_side[1].starts_with("Otheruser on a, ") && b_side[1].ends_with("intro on a (merged with the edits on b)"), "{b_side:?}");
+    assert!(b_side[2].starts_with("Otheruser on a, ") && b_side[2].ends_with("middle on a (merged with the edits on b)"), "{b_side:?}");
+    let texts: Vec<String> = history(&p.b, &t).await.into_iter().skip(on_b).map(|r| r.text.unwrap()).collect();
+    assert_eq!(texts, [b1.clone(), a1.replace("last line", "last line (b)"), all.clone()], "each replayed edit merged onto b's text");
+
+    let again = p.sync().await;
+    assert_eq!((again["pushes"].as_u64(), again["replayed"].as_u64()), (Some(0), Some(0)), "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overlapping_edit_is_a_conflict_said_in_the_summary_with_its_notice_and_nothing_lost() {
+    let p = setup(false, "conflicts = \"keep-both\"\nprefer = \"wiki\"\nnotify = [\"page-talk\", \"user-talk\"]\n");
+    let t = p.title("Clash");
+    save(&p.a, &t, PAGE).await;
+    p.sync().await;
+    let on_b = history(&p.b, &t).await.len();
+    let a1 = PAGE.replace("first line", "first line (a)");
+    let a2 = a1.replace("middle line", "middle line (a)");
+    let b1 = PAGE.replace("middle line", "middle line (b)");
+    edit(&p.a_other, &t, &a1, "intro on a").await;
+    edit(&p.b, &t, &b1, "middle on b").await;
+    edit(&p.a_other, &t, &a2, "middle on a").await;
+    let report = p.sync().await;
+    assert_eq!(report["conflicts"], 1, "{report}");
+    // The preferred side's text on both; b's own text is in its history and in the store.
+    assert_eq!(current(&p.a, &t).await.unwrap().1, a2);
+    assert_eq!(current(&p.b, &t).await.unwrap().1, a2);
+    let b_side = history(&p.b, &t).await;
+    let b_side: Vec<(String, String)> = b_side.into_iter().skip(on_b).map(|r| (r.comment, r.text.unwrap())).collect();
+    assert_eq!(b_side[0], ("middle on b".to_string(), b1.clone()));
+    assert!(b_side[1].0.ends_with("intro on a (merged with the edits on b)"), "the clean one replayed alone: {b_side:?}");
+    assert_eq!(b_side.len(), 3, "{b_side:?}");
+    assert!(b_side[2].0.contains("middle on a (merged with the edits on b); conflict with the edit of Harvestbot on b: both texts kept"), "{b_side:?}");
+    let mut c = bin(p.home.path());
+    c.arg("--config").arg(&p.config).args(["conflicts", "ab", "--json"]);
+    let conflicts: Vec<serde_json::Value> = stdout(&run(c).await).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!((conflicts[0]["wiki_text"].as_str(), conflicts[0]["with_text"].as_str()), (Some(a2.as_str()), Some(b1.as_str())));
+    let (_, notice) = current(&p.a, &format!("Talk:{t}")).await.expect("a notice on the talk page");
+    assert!(notice.contains("Otheruser") && notice.contains("Harvestbot"), "{notice}");
+    // Both contributors hear of it, each on the wiki where they edited.
+    for (wiki, user) in [(&p.a, "Otheruser"), (&p.b, "Harvestbot")] {
+        let (_, talk) = current(wiki, &format!("User talk:{user}")).await.unwrap_or_else(|| panic!("no notice for {user}"));
+        assert!(talk.contains(&format!("[[{t}]]")), "{user}: {talk}");
+    }
+}

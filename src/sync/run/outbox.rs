@@ -25,9 +25,10 @@ pub(super) struct Outgoing<'t> {
     pub(super) page_id: Option<u64>,
     pub(super) base_rev: u64,
     pub(super) text: &'t str,
-    /// The other side's revision it replays, with the summary that names
-    /// its author; `None`: the sync's own write, "oai-mirror sync (NAME)".
-    pub(super) replays: Option<(u64, &'t str)>,
+    /// Its summary; `None`: "oai-mirror sync (NAME)".
+    pub(super) summary: Option<&'t str>,
+    /// The other side's revision it replays (its text as it was there).
+    pub(super) source_rev: Option<u64>,
 }
 
 /// A write that landed on its target.
@@ -131,7 +132,8 @@ impl Run<'_> {
                     write(self.store, |s| s.finish_push(job.push_id))?;
                     continue;
                 };
-                let outgoing = Outgoing { target, title: &job.title, page_id: job.page_id, base_rev: job.base_rev, text: &job.text, replays: None };
+                let outgoing =
+                    Outgoing { target, title: &job.title, page_id: job.page_id, base_rev: job.base_rev, text: &job.text, summary: None, source_rev: None };
                 let Some(landed) = self.push(&pair, outgoing, Some(&job)).await? else { continue };
                 match target {
                     Target::Wiki => pair.wiki_page = Some(landed.page_id),
@@ -236,7 +238,7 @@ impl Run<'_> {
     /// outbox only when its outcome is known.
     pub(super) async fn push(&mut self, pair: &Pair, out: Outgoing<'_>, queued: Option<&Push>) -> anyhow::Result<Option<Landed>> {
         let (store, opts) = (self.store, self.opts);
-        let Outgoing { target, title, page_id, base_rev, text, replays } = out;
+        let Outgoing { target, title, page_id, base_rev, text, summary, source_rev } = out;
         // A side this sync only reads is never written: the change stays
         // where it was made, and the pair's base does not move.
         if let Some(why) = self.read_only(target) {
@@ -252,12 +254,12 @@ impl Run<'_> {
             Some(job) => (job.push_id, job.attempts + 1),
             None => {
                 let md5 = md5_hex(text);
-                let new = NewPush { pair_id: pair.pair_id, target, title, page_id, base_rev, text, md5: &md5, source_rev: replays.map(|r| r.0) };
+                let new = NewPush { pair_id: pair.pair_id, target, title, page_id, base_rev, text, md5: &md5, source_rev };
                 (write(store, |s| s.queue_push(&opts.name, &new, now()))?, 1)
             }
         };
         write(store, |s| s.mark_sent(job))?;
-        let summary = replays.map_or_else(|| format!("oai-mirror sync ({})", opts.name), |r| r.1.to_string());
+        let summary = summary.map_or_else(|| format!("oai-mirror sync ({})", opts.name), str::to_string);
         let side = self.side(target);
         let name = side.name();
         match side.write(store, title, page_id, base_rev, text, &summary).await? {

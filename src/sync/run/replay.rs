@@ -22,8 +22,10 @@ use checkpoints::{NewPush, Pair, RevisionRow, StoredPage};
 use super::outbox::Outgoing;
 use super::{Run, now, write};
 use crate::mediawiki::MwError;
+use crate::merge::{self, Merged};
 use crate::package::xml;
 use crate::sync::peer::Peer;
+use crate::sync::plan::ConflictNote;
 use crate::sync::plan::{State, Target};
 use crate::sync::replay::{self, History};
 use crate::util::md5_hex;
@@ -91,6 +93,70 @@ impl Run<'_> {
         Ok(Some(all))
     }
 
+    /// Both sides changed since they agreed: the other side's revisions but
+    /// the last, each merged onto what `target` holds (at `target_rev`,
+    /// `target_text`) as one attributed edit, as long as each merges
+    /// cleanly; the merge of both sides' texts then goes as the last write.
+    /// Returns the target's revision that write goes on from, and its
+    /// summary, which names every author it carries (and the conflict, if
+    /// the sides clashed). `source_rev` is the other side's current revision.
+    pub(super) async fn replay_merged(
+        &mut self,
+        pair: &mut Pair,
+        target: Target,
+        (target_rev, target_text): (u64, &str),
+        source_rev: u64,
+        conflict: Option<&ConflictNote>,
+    ) -> anyhow::Result<(u64, Option<String>)> {
+        let unchanged = Ok((target_rev, None));
+        if self.opts.history != History::Replay || self.read_only(target).is_some() {
+            return unchanged;
+        }
+        let source = self.side(target.other());
+        let (Peer::Wiki(_), Some(src_wiki)) = (self.side(target), source.stored_wiki().map(str::to_string)) else { return unchanged };
+        let Some(src_page) = page_on(target.other(), pair) else { return unchanged };
+        let after = if target == Target::Wiki { pair.with_rev } else { pair.wiki_rev };
+        let listed = write(self.store, |s| s.revisions_between(&src_wiki, src_page, Some(after), source_rev, LISTED))?;
+        let Some(revisions) = listed.filter(|r| !r.is_empty()) else { return unchanged };
+        let on = self.side(target).name();
+        let merged_here = format!("(merged with the edits on {on})");
+        let (mut before, mut now_there, mut rev) = (pair.base_text.clone(), target_text.to_string(), target_rev);
+        let title = pair.title.clone();
+        let mut done = 0;
+        for r in &revisions[..(revisions.len() - 1).min(replay::MAX_EDITS - 1)] {
+            let Some(text) = write(self.store, |s| s.wiki_revision(&src_wiki, r.revid))?.map(|r| r.text) else { break };
+            match merge::three_way(&before, &text, &now_there, ("source", "target")) {
+                // Its change is there already.
+                Merged::Clean(t) if t.trim_end() == now_there.trim_end() => {}
+                Merged::Clean(t) => {
+                    let summary = format!("{} {merged_here}", replay::attributed(r, &src_wiki));
+                    let out =
+                        Outgoing { target, title: &title, page_id: page_on(target, pair), base_rev: rev, text: &t, summary: Some(&summary), source_rev: None };
+                    let Some(landed) = self.push(pair, out, None).await? else { break };
+                    set_page(target, pair, landed.page_id);
+                    rev = landed.rev;
+                    self.settle(pair.clone(), vec![landed], None, true)?;
+                    self.report.replayed += 1;
+                    now_there = t;
+                }
+                // Overlapping: it goes with the rest, in the last write.
+                Merged::Conflict(_) => break,
+            }
+            before = text;
+            done += 1;
+        }
+        let rest = &revisions[done..];
+        let mut summary = match rest {
+            [one] => format!("{} {merged_here}", replay::attributed(one, &src_wiki)),
+            _ => format!("{} {merged_here}", replay::squashed(rest, &src_wiki, &self.opts.name)),
+        };
+        if let Some(c) = conflict {
+            let theirs = if target == Target::Wiki { &c.wiki_user } else { &c.with_user };
+            summary = format!("{summary}; conflict with the edit of {theirs} on {on}: both texts kept, see the talk page");
+        }
+        Ok((rev, Some(summary)))
+    }
+
     /// One edit per revision, attributed in its summary; past
     /// `replay::MAX_EDITS`, the rest as one edit naming every author.
     async fn replay_by_edits(
@@ -108,7 +174,15 @@ impl Run<'_> {
         for r in each {
             let Some(text) = write(self.store, |s| s.wiki_revision(src_wiki, r.revid))?.map(|r| r.text) else { return Ok(false) };
             let summary = replay::attributed(r, src_wiki);
-            let out = Outgoing { target, title: &title, page_id: page_on(target, pair), base_rev: base, text: &text, replays: Some((r.revid, &summary)) };
+            let out = Outgoing {
+                target,
+                title: &title,
+                page_id: page_on(target, pair),
+                base_rev: base,
+                text: &text,
+                summary: Some(&summary),
+                source_rev: Some(r.revid),
+            };
             let Some(landed) = self.push(pair, out, None).await? else { return Ok(false) };
             set_page(target, pair, landed.page_id);
             base = landed.rev;
@@ -118,7 +192,15 @@ impl Run<'_> {
         }
         if !rest.is_empty() {
             let summary = replay::squashed(rest, src_wiki, &self.opts.name);
-            let out = Outgoing { target, title: &title, page_id: page_on(target, pair), base_rev: base, text: final_text, replays: Some((current, &summary)) };
+            let out = Outgoing {
+                target,
+                title: &title,
+                page_id: page_on(target, pair),
+                base_rev: base,
+                text: final_text,
+                summary: Some(&summary),
+                source_rev: Some(current),
+            };
             let Some(landed) = self.push(pair, out, None).await? else { return Ok(false) };
             set_page(target, pair, landed.page_id);
             let (w, y) = revs(target, landed.rev, current);
@@ -227,7 +309,8 @@ impl Run<'_> {
             title,
             replay::attributed(last, src_wiki)
         );
-        let out = Outgoing { target, title: &title, page_id: Some(page_id), base_rev: rev, text: final_text, replays: Some((current, &summary)) };
+        let out =
+            Outgoing { target, title: &title, page_id: Some(page_id), base_rev: rev, text: final_text, summary: Some(&summary), source_rev: Some(current) };
         let Some(landed) = self.push(pair, out, None).await? else { return Ok(false) };
         let (w, y) = revs(target, landed.rev, current);
         self.settle(pair.clone(), vec![landed], Some((final_text.to_string(), w, y)), true)?;
