@@ -757,3 +757,49 @@ async fn packages_that_unpack_to_much_xml_are_imported_or_refused_within_bounded
     assert!(!ok && err.contains("larger than 64 MiB"), "{err}");
     assert!(peak <= 200, "peak RSS {peak} MB");
 }
+
+/// A sync by packages replays each edit made at one site on the other
+/// site's wiki, as its own edit, its summary naming the author and the
+/// site (packages of a replaying sync carry every revision).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_by_packages_replays_each_edit_with_its_author() {
+    let (ta, tb) = (test_wiki(), crate::support::test_wiki_b());
+    let (a, b, a_other) = (ta.bot(), tb.bot(), ta.other());
+    let prefix = format!("{} ", unique_title("UsbReplay").replace(' ', ""));
+    let title = format!("{prefix}Replayed");
+    let stick = tempdir();
+    let (hq, field) = (Site::new("hq", ta, &prefix, stick.path()), Site::new("field", tb, &prefix, stick.path()));
+    save(&a, &title, "one").await;
+    for _ in 0..2 {
+        hq.sync().await;
+        field.sync().await;
+    }
+    let history = |w: Wiki| {
+        let title = title.clone();
+        async move {
+            let id = crate::support::current(&w, &title).await.expect("the page is there").0;
+            crate::support::revisions_after(&w, id, 0).await
+        }
+    };
+    let before = history(tb.bot()).await.len();
+    for (text, summary) in [("one\ntwo", "hq adds two"), ("one\ntwo\nthree", "hq adds three")] {
+        let e = oai_mirror::mediawiki::Edit {
+            page: oai_mirror::mediawiki::PageRef::Title(&title),
+            text,
+            summary,
+            base_revid: None,
+            start_timestamp: None,
+            mode: oai_mirror::mediawiki::CreateMode::Either,
+            minor: false,
+            tags: &[],
+        };
+        a_other.edit(&e).await.unwrap();
+    }
+    hq.sync().await;
+    let said = field.sync().await;
+    let on_b: Vec<(String, String)> = history(tb.bot()).await.into_iter().skip(before).map(|r| (r.comment, r.text.unwrap())).collect();
+    assert_eq!(on_b.len(), 2, "{on_b:?}\n{said}");
+    assert!(on_b[0].0.starts_with("Otheruser on Testwiki, ") && on_b[0].0.ends_with(": hq adds two"), "{on_b:?}");
+    assert!(on_b[1].0.ends_with(": hq adds three") && on_b[1].1 == "one\ntwo\nthree", "{on_b:?}");
+    assert_eq!(crate::support::current(&b, &title).await.unwrap().1, "one\ntwo\nthree");
+}

@@ -235,3 +235,32 @@ async fn an_overlapping_edit_is_a_conflict_said_in_the_summary_with_its_notice_a
         assert!(talk.contains(&format!("[[{t}]]")), "{user}: {talk}");
     }
 }
+
+/// A group replays an edit made on a member on the others: through its hub,
+/// whose own replay names the author again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_replays_each_edit_on_every_member() {
+    let g = crate::groups::Group::new("");
+    let t = g.title("Replayed");
+    save(&g.wikis[0], &t, &g.in_category("one")).await;
+    g.sync().await;
+    let before: Vec<usize> = {
+        let mut n = Vec::new();
+        for w in &g.wikis {
+            n.push(history(w, &t).await.len());
+        }
+        n
+    };
+    let (two, three) = (g.in_category("one\ntwo"), g.in_category("one\ntwo\nthree"));
+    edit(&g.others[2], &t, &two, "c adds two").await;
+    edit(&g.others[2], &t, &three, "c adds three").await;
+    g.sync().await;
+    g.sync().await;
+    for (i, w) in g.wikis.iter().enumerate().take(2) {
+        let comments: Vec<String> = history(w, &t).await.into_iter().skip(before[i]).map(|r| r.comment).collect();
+        assert_eq!(comments.len(), 2, "wiki {i}: {comments:?}");
+        assert!(comments[0].contains("Otheruser on c, ") && comments[0].ends_with(": c adds two"), "wiki {i}: {comments:?}");
+        assert!(comments[1].ends_with(": c adds three"), "wiki {i}: {comments:?}");
+    }
+    assert_eq!(g.texts(&t).await, vec![Some(three.clone()); 3]);
+}

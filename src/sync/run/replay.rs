@@ -30,6 +30,15 @@ use crate::sync::plan::{State, Target};
 use crate::sync::replay::{self, History};
 use crate::util::md5_hex;
 
+/// Where replayed revisions come from: the side's wiki in the store, and
+/// the name people know it by (in summaries, and as the import's prefix
+/// of user names): a wiki's config name, or the other site of a sync by
+/// packages by its site name.
+struct Origin {
+    wiki: String,
+    label: String,
+}
+
 /// Revisions listed at most (without their texts) for one page's replay.
 const LISTED: usize = 100_000;
 
@@ -52,6 +61,21 @@ fn revs(target: Target, target_rev: u64, source_rev: u64) -> (u64, u64) {
 }
 
 impl Run<'_> {
+    /// The origin of revisions replayed from the side `source`, if it is a
+    /// wiki in the store.
+    fn origin(&self, source: Target) -> anyhow::Result<Option<Origin>> {
+        let side = self.side(source);
+        let Some(wiki) = side.stored_wiki().map(str::to_string) else { return Ok(None) };
+        let label = match side {
+            Peer::Carried(_) => {
+                let site = write(self.store, |s| s.wiki_site(&wiki))?;
+                site.map(|s| s.sitename).filter(|n| !n.is_empty()).unwrap_or_else(|| "the other site".into())
+            }
+            _ => wiki.clone(),
+        };
+        Ok(Some(Origin { wiki, label }))
+    }
+
     /// Replays on `target` the revisions the other side made to the pair's
     /// page after its revision `after` (`None`: every one, the page being
     /// created on `target`) through its current one, `source`. `Ok(None)`:
@@ -69,13 +93,12 @@ impl Run<'_> {
         if self.opts.history != History::Replay || self.read_only(target).is_some() {
             return Ok(None);
         }
-        let (src, dst) = (self.side(target.other()), self.side(target));
-        let (Peer::Wiki(dst_side), Some(src_wiki), State::Present { rev: current, text: final_text, .. }) = (dst, src.stored_wiki(), source) else {
+        let dst = self.side(target);
+        let (Peer::Wiki(dst_side), Some(origin), State::Present { rev: current, text: final_text, .. }) = (dst, self.origin(target.other())?, source) else {
             return Ok(None);
         };
         let Some(src_page) = page_on(target.other(), pair) else { return Ok(None) };
-        let src_wiki = src_wiki.to_string();
-        let listed = write(self.store, |s| s.revisions_between(&src_wiki, src_page, after, *current, LISTED))?;
+        let listed = write(self.store, |s| s.revisions_between(&origin.wiki, src_page, after, *current, LISTED))?;
         let Some(revisions) = listed.filter(|r| !r.is_empty()) else { return Ok(None) };
         let importing = match self.can_import[target as usize] {
             Some(known) => known,
@@ -86,9 +109,9 @@ impl Run<'_> {
             }
         };
         let all = if importing {
-            self.replay_by_import(pair, target, &src_wiki, src_page, &revisions, (*current, final_text), target_base).await?
+            self.replay_by_import(pair, target, &origin, src_page, &revisions, (*current, final_text), target_base).await?
         } else {
-            self.replay_by_edits(pair, target, &src_wiki, &revisions, (*current, final_text), target_base).await?
+            self.replay_by_edits(pair, target, &origin, &revisions, (*current, final_text), target_base).await?
         };
         Ok(Some(all))
     }
@@ -112,11 +135,10 @@ impl Run<'_> {
         if self.opts.history != History::Replay || self.read_only(target).is_some() {
             return unchanged;
         }
-        let source = self.side(target.other());
-        let (Peer::Wiki(_), Some(src_wiki)) = (self.side(target), source.stored_wiki().map(str::to_string)) else { return unchanged };
+        let (Peer::Wiki(_), Some(origin)) = (self.side(target), self.origin(target.other())?) else { return unchanged };
         let Some(src_page) = page_on(target.other(), pair) else { return unchanged };
         let after = if target == Target::Wiki { pair.with_rev } else { pair.wiki_rev };
-        let listed = write(self.store, |s| s.revisions_between(&src_wiki, src_page, Some(after), source_rev, LISTED))?;
+        let listed = write(self.store, |s| s.revisions_between(&origin.wiki, src_page, Some(after), source_rev, LISTED))?;
         let Some(revisions) = listed.filter(|r| !r.is_empty()) else { return unchanged };
         let on = self.side(target).name();
         let merged_here = format!("(merged with the edits on {on})");
@@ -124,12 +146,12 @@ impl Run<'_> {
         let title = pair.title.clone();
         let mut done = 0;
         for r in &revisions[..(revisions.len() - 1).min(replay::MAX_EDITS - 1)] {
-            let Some(text) = write(self.store, |s| s.wiki_revision(&src_wiki, r.revid))?.map(|r| r.text) else { break };
+            let Some(text) = write(self.store, |s| s.wiki_revision(&origin.wiki, r.revid))?.map(|r| r.text) else { break };
             match merge::three_way(&before, &text, &now_there, ("source", "target")) {
                 // Its change is there already.
                 Merged::Clean(t) if t.trim_end() == now_there.trim_end() => {}
                 Merged::Clean(t) => {
-                    let summary = format!("{} {merged_here}", replay::attributed(r, &src_wiki));
+                    let summary = format!("{} {merged_here}", replay::attributed(r, &origin.label));
                     let out =
                         Outgoing { target, title: &title, page_id: page_on(target, pair), base_rev: rev, text: &t, summary: Some(&summary), source_rev: None };
                     let Some(landed) = self.push(pair, out, None).await? else { break };
@@ -147,8 +169,8 @@ impl Run<'_> {
         }
         let rest = &revisions[done..];
         let mut summary = match rest {
-            [one] => format!("{} {merged_here}", replay::attributed(one, &src_wiki)),
-            _ => format!("{} {merged_here}", replay::squashed(rest, &src_wiki, &self.opts.name)),
+            [one] => format!("{} {merged_here}", replay::attributed(one, &origin.label)),
+            _ => format!("{} {merged_here}", replay::squashed(rest, &origin.label, &self.opts.name)),
         };
         if let Some(c) = conflict {
             let theirs = if target == Target::Wiki { &c.wiki_user } else { &c.with_user };
@@ -163,7 +185,7 @@ impl Run<'_> {
         &mut self,
         pair: &mut Pair,
         target: Target,
-        src_wiki: &str,
+        origin: &Origin,
         revisions: &[RevisionRow],
         (current, final_text): (u64, &str),
         target_base: u64,
@@ -172,8 +194,8 @@ impl Run<'_> {
         let mut base = target_base;
         let title = pair.title.clone();
         for r in each {
-            let Some(text) = write(self.store, |s| s.wiki_revision(src_wiki, r.revid))?.map(|r| r.text) else { return Ok(false) };
-            let summary = replay::attributed(r, src_wiki);
+            let Some(text) = write(self.store, |s| s.wiki_revision(&origin.wiki, r.revid))?.map(|r| r.text) else { return Ok(false) };
+            let summary = replay::attributed(r, &origin.label);
             let out = Outgoing {
                 target,
                 title: &title,
@@ -191,7 +213,7 @@ impl Run<'_> {
             self.settle(pair.clone(), vec![landed], Some((text, w, y)), true)?;
         }
         if !rest.is_empty() {
-            let summary = replay::squashed(rest, src_wiki, &self.opts.name);
+            let summary = replay::squashed(rest, &origin.label, &self.opts.name);
             let out = Outgoing {
                 target,
                 title: &title,
@@ -217,7 +239,7 @@ impl Run<'_> {
         &mut self,
         pair: &mut Pair,
         target: Target,
-        src_wiki: &str,
+        origin: &Origin,
         src_page: u64,
         revisions: &[RevisionRow],
         (current, final_text): (u64, &str),
@@ -239,7 +261,8 @@ impl Run<'_> {
         };
         let job = write(store, |s| s.queue_push(&opts.name, &new, now()))?;
         write(store, |s| s.mark_sent(job))?;
-        let (site, page) = write(store, |s| Ok((s.wiki_site(src_wiki)?.unwrap_or_default(), s.wiki_lookup(src_wiki, &[src_page], &[])?.0.remove(&src_page))))?;
+        let (site, page) =
+            write(store, |s| Ok((s.wiki_site(&origin.wiki)?.unwrap_or_default(), s.wiki_lookup(&origin.wiki, &[src_page], &[])?.0.remove(&src_page))))?;
         let Some(page) = page else {
             write(store, |s| s.finish_push(job))?;
             return Ok(false);
@@ -248,24 +271,24 @@ impl Run<'_> {
         let page = StoredPage { title: title.clone(), ..page };
         let name = self.side(target).name();
         let Peer::Wiki(side) = self.side(target) else { unreachable!("replay checked the target is a wiki") };
-        let summary = format!("oai-mirror sync ({}): revisions of [[{title}]] from {src_wiki}", opts.name);
+        let summary = format!("oai-mirror sync ({}): revisions of [[{title}]] from {}", opts.name, origin.label);
         let mut chunk: Vec<RevisionRow> = Vec::new();
         let mut bytes = 0u64;
         for (i, r) in revisions.iter().enumerate() {
-            let Some(full) = write(store, |s| s.wiki_revision(src_wiki, r.revid))? else {
+            let Some(full) = write(store, |s| s.wiki_revision(&origin.wiki, r.revid))? else {
                 write(store, |s| s.finish_push(job))?;
                 return Ok(false);
             };
             let size = full.text.len() as u64;
             if replay::send_before(chunk.len(), bytes, size) {
-                if !self.import(side.wiki, job, &site, src_wiki, &page, &std::mem::take(&mut chunk), &summary).await? {
+                if !self.import(side.wiki, job, &site, origin, &page, &std::mem::take(&mut chunk), &summary).await? {
                     return Ok(false);
                 }
                 bytes = 0;
             }
             bytes += size;
             chunk.push(full);
-            if i + 1 == revisions.len() && !self.import(side.wiki, job, &site, src_wiki, &page, &chunk, &summary).await? {
+            if i + 1 == revisions.len() && !self.import(side.wiki, job, &site, origin, &page, &chunk, &summary).await? {
                 return Ok(false);
             }
         }
@@ -304,10 +327,11 @@ impl Run<'_> {
         // one edit gives the page the source's text.
         let last = revisions.last().expect("not empty");
         let summary = format!(
-            "oai-mirror sync ({}): the text of {} as on {src_wiki} ({}), whose revisions were imported below this page's newer ones",
+            "oai-mirror sync ({}): the text of {} as on {} ({}), whose revisions were imported below this page's newer ones",
             opts.name,
             title,
-            replay::attributed(last, src_wiki)
+            origin.label,
+            replay::attributed(last, &origin.label)
         );
         let out =
             Outgoing { target, title: &title, page_id: Some(page_id), base_rev: rev, text: final_text, summary: Some(&summary), source_rev: Some(current) };
@@ -325,15 +349,15 @@ impl Run<'_> {
         wiki: &crate::mediawiki::Wiki,
         job: i64,
         site: &checkpoints::WikiSite,
-        src_wiki: &str,
+        origin: &Origin,
         page: &StoredPage,
         revisions: &[RevisionRow],
         summary: &str,
     ) -> anyhow::Result<bool> {
-        let mut doc = xml::header(site, src_wiki);
+        let mut doc = xml::header(site, &origin.wiki);
         xml::page(&mut doc, page, revisions);
         doc.push_str(xml::FOOTER);
-        match wiki.import_xml(doc.into_bytes(), src_wiki, summary, &page.title).await {
+        match wiki.import_xml(doc.into_bytes(), &origin.label, summary, &page.title).await {
             Ok(_) => Ok(true),
             Err(e @ (MwError::Unreachable { .. } | MwError::RetriesExhausted { .. })) => {
                 // Whether it landed is unknown: the push stays sent, and
