@@ -422,7 +422,8 @@ pub fn web_url(text: &str, what: &str) -> Result<(), String> {
 
 fn mirror_job(name: &str, w: &WikiSettings) -> MirrorJob {
     let feed = w.feed.unwrap_or(if w.oai.is_some() { Feed::Oai } else { Feed::Api });
-    MirrorJob { feed, pull: PullOptions { wiki: name.to_string(), selection: w.selection(), history: w.history } }
+    let history = if w.history { crate::mirror::pull::History::Full } else { crate::mirror::pull::History::Current };
+    MirrorJob { feed, pull: PullOptions { wiki: name.to_string(), selection: w.selection(), history } }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use crate::error::{Doing, Result};
-use crate::store::Store;
+use crate::store::{Store, WriteTransaction};
 use crate::wiki::RevisionRow;
 
 /// A live page whose stored history does not reach its current revision.
@@ -49,6 +49,33 @@ impl Store {
             })
             .doing("finding pages whose history is not complete")?;
         rows.collect::<rusqlite::Result<_>>().doing("finding pages whose history is not complete")
+    }
+
+    /// Starts the history of every page of a wiki at its current revision,
+    /// the first time it is called for the wiki (recorded as the feed
+    /// `history` of `wiki_feed`): the wiki's past is not read, what comes
+    /// after is, and pages stored later are read whole. Returns how many
+    /// pages it started.
+    pub fn start_history_here(&mut self, wiki: &str, now: i64) -> Result<u64> {
+        let tx = self.conn.write_transaction().doing("starting a wiki's history")?;
+        let started: bool = tx
+            .query_row("SELECT EXISTS (SELECT 1 FROM wiki_feed WHERE wiki = ?1 AND feed = 'history')", [wiki], |r| r.get(0))
+            .doing("starting a wiki's history")?;
+        if started {
+            return Ok(0);
+        }
+        let pages = tx
+            .execute(
+                "INSERT OR IGNORE INTO wiki_history (wiki, page_id, through_ts, through_rev)
+                 SELECT p.wiki, p.page_id, r.timestamp, p.rev_id FROM wiki_page p JOIN wiki_revision r ON r.wiki = p.wiki AND r.rev_id = p.rev_id
+                 WHERE p.wiki = ?1",
+                [wiki],
+            )
+            .doing("starting a wiki's history at its current revisions")?;
+        tx.execute("INSERT INTO wiki_feed (wiki, feed, next_from, updated_at) VALUES (?1, 'history', 'started', ?2)", params![wiki, now])
+            .doing("starting a wiki's history")?;
+        tx.commit().doing("starting a wiki's history")?;
+        Ok(pages as u64)
     }
 
     /// Forgets how far these pages' histories are stored: the next pass

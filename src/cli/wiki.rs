@@ -26,7 +26,9 @@ pub(super) async fn mirror(
 ) -> anyhow::Result<()> {
     let Work::Mirror(mut job) = jobs::one(settings, Kind::Mirror, name)?.work else { unreachable!("a [wiki.*] resolves to a mirror") };
     job.feed = feed.unwrap_or(job.feed);
-    job.pull.history |= history;
+    if history {
+        job.pull.history = crate::mirror::pull::History::Full;
+    }
     let store = Arc::new(Mutex::new(open(db)?));
     let summary = runs::mirror(conns, store, &job).await?;
     if json {

@@ -262,7 +262,7 @@ async fn sync_by_packages(
         local: &job.wiki.pull.wiki,
         site: settings.wiki.get(&job.wiki.pull.wiki).map(|w| w.api.clone()),
         // A replaying sync carries every revision, which the other site replays.
-        history: wiki.pull.history,
+        history: wiki.pull.history != pull::History::Current,
     };
     // Tar headers read, packages applied: off the async worker.
     let received = if opts.dry_run { Vec::new() } else { crate::util::blocking(|| exchange.receive(&store))? };
@@ -300,9 +300,12 @@ pub async fn sync(settings: &Settings, conns: &Connections, store: Arc<Mutex<Sto
     opts.direction = job.direction;
     opts.history = job.history;
     // A replay reads the revisions a side made from its mirror: each side
-    // keeps its full history.
+    // keeps every revision from the sync's first run on.
     let replay = job.history == crate::sync::replay::History::Replay;
-    let pull = |m: &MirrorJob| pull::PullOptions { history: m.pull.history || replay, ..m.pull.clone() };
+    let pull = |m: &MirrorJob| {
+        let history = if replay && m.pull.history == pull::History::Current { pull::History::Onward } else { m.pull.history };
+        pull::PullOptions { history, ..m.pull.clone() }
+    };
     let client = |m: &MirrorJob| -> anyhow::Result<(Arc<Wiki>, Option<oai::Client>)> { Ok((conns.wiki(&m.pull.wiki)?, conns.wiki_oai(&m.pull.wiki)?)) };
     let (wiki_client, wiki_oai) = client(&job.wiki)?;
     let wiki = Side { wiki: &wiki_client, oai: wiki_oai.as_ref(), feed: job.wiki.feed, pull: pull(&job.wiki) };

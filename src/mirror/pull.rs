@@ -93,15 +93,30 @@ fn glob(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// Which revisions of its pages a mirror keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum History {
+    /// Each page's current revision, as the feed shows it.
+    #[default]
+    Current,
+    /// Every revision each page had (`history = "full"`).
+    Full,
+    /// Every revision from the mirror's first pull with history on: the
+    /// pages stored then start their history at their current revision,
+    /// pages new since are read whole. What a replaying sync needs (the
+    /// revisions after each pair's base), without reading a wiki's past.
+    Onward,
+}
+
 /// How to pull one wiki.
 #[derive(Clone, Debug)]
 pub struct PullOptions {
     /// The `[wiki.NAME]` the pages are stored under.
     pub wiki: String,
     pub selection: Selection,
-    /// Every revision of every page, not only the current one: after the
-    /// feed, the history pass (`mirror::history`) reads what the store lacks.
-    pub history: bool,
+    /// Which revisions are kept: each page's current one, or also those
+    /// before it, read after the feed by the history pass (`mirror::history`).
+    pub history: History,
 }
 
 /// What a pull did.
@@ -218,9 +233,12 @@ const BATCH: usize = 50;
 #[tracing::instrument(name = "pull", skip_all, fields(wiki = %opts.wiki, feed = feed.as_str()))]
 pub async fn pull(store: Arc<Mutex<Store>>, wiki: &Wiki, feed: Feed, oai: Option<&oai::Client>, opts: &PullOptions) -> anyhow::Result<PullSummary> {
     let mut summary = read_feed(&store, wiki, feed, oai, opts).await?;
-    // The feed stores each page's current revision; with full history the
-    // pass after it reads what came before, a chunk at a time.
-    if opts.history {
+    // The feed stores each page's current revision; with history the pass
+    // after it reads what came before, a chunk at a time.
+    if opts.history == History::Onward {
+        lock(&store).start_history_here(&opts.wiki, chrono::Utc::now().timestamp())?;
+    }
+    if opts.history != History::Current {
         let before = wiki.requests();
         let history = super::history::fill(&store, wiki, &opts.wiki).await?;
         summary.wrote |= history.revisions > 0;

@@ -82,3 +82,20 @@ fn revisions_between_two_are_listed_in_the_wikis_order_without_text() {
     assert!(s.revisions_between("w", 1, None, 50, 10).unwrap().unwrap().iter().all(|r| r.text.is_empty()));
     assert_eq!(s.revisions_between("w", 1, None, 50, 2).unwrap().unwrap().len(), 2);
 }
+
+#[test]
+fn a_history_started_here_reads_no_past_but_what_comes_after_and_new_pages_whole() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.apply_wiki_batch("w", &[upsert(1, "A", rev(30, 30, "a3"))], None, 10).unwrap();
+    assert_eq!(s.start_history_here("w", 10).unwrap(), 1);
+    assert!(s.history_gaps("w", 0, 10).unwrap().is_empty(), "the past is not read");
+    s.apply_wiki_batch("w", &[upsert(1, "A", rev(50, 50, "a5")), upsert(2, "B", rev(51, 51, "b"))], None, 11).unwrap();
+    assert_eq!(s.start_history_here("w", 11).unwrap(), 0, "once for a wiki");
+    let gaps = s.history_gaps("w", 0, 10).unwrap();
+    assert_eq!(gaps[0].through, Some(("2026-01-01T00:00:30Z".into(), 30)), "read on from where it started");
+    assert_eq!(gaps[1].through, None, "a page new since is read whole");
+    // A page read again whole (it took imported revisions) stays so.
+    s.forget_history("w", &[1]).unwrap();
+    assert_eq!(s.start_history_here("w", 12).unwrap(), 0);
+    assert_eq!(s.history_gaps("w", 0, 10).unwrap()[0].through, None);
+}
