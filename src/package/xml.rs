@@ -84,17 +84,20 @@ pub fn revision_open(out: &mut String, page: &StoredPage, r: &RevisionRow, bytes
     if r.parentid != 0 {
         out.push_str(&format!("      <parentid>{}</parentid>\n", r.parentid));
     }
-    out.push_str(&format!("      <timestamp>{}</timestamp>\n      <contributor>\n", text(&r.timestamp)));
-    // As MediaWiki's own export: an IP when the editor had no account.
-    if r.user_id.unwrap_or(0) == 0 && r.user.parse::<std::net::IpAddr>().is_ok() {
-        out.push_str(&format!("        <ip>{}</ip>\n", text(&r.user)));
+    out.push_str(&format!("      <timestamp>{}</timestamp>\n", text(&r.timestamp)));
+    // As MediaWiki's own export: an IP when the editor had no account, and
+    // no name where the wiki hides it.
+    if r.user.is_empty() {
+        out.push_str("      <contributor deleted=\"deleted\" />\n");
+    } else if r.user_id.unwrap_or(0) == 0 && r.user.parse::<std::net::IpAddr>().is_ok() {
+        out.push_str(&format!("      <contributor>\n        <ip>{}</ip>\n      </contributor>\n", text(&r.user)));
     } else {
-        out.push_str(&format!("        <username>{}</username>\n", text(&r.user)));
+        out.push_str(&format!("      <contributor>\n        <username>{}</username>\n", text(&r.user)));
         if let Some(id) = r.user_id {
             out.push_str(&format!("        <id>{id}</id>\n"));
         }
+        out.push_str("      </contributor>\n");
     }
-    out.push_str("      </contributor>\n");
     if r.minor {
         out.push_str("      <minor/>\n");
     }

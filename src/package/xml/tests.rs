@@ -113,3 +113,15 @@ fn a_page_of_many_revisions_comes_in_parts_each_with_its_head() {
     assert_eq!(read, revisions.iter().map(|r| (r.revid, r.text.clone())).collect::<Vec<_>>(), "every revision once, in order");
     assert_eq!(reader.next_page().unwrap(), None);
 }
+
+#[test]
+fn a_hidden_author_is_written_as_mediawiki_writes_it_and_read_back_empty() {
+    let mut doc = header(&WikiSite::default(), "w");
+    page(&mut doc, &stored(1, 0, "A", None), &[rev(1, 0, "", "", "text"), rev(2, 1, "192.0.2.7", "", "more"), rev(3, 2, "Ann", "", "end")]);
+    doc.push_str(FOOTER);
+    assert!(doc.contains("<contributor deleted=\"deleted\" />"), "{doc}");
+    assert!(doc.contains("<ip>192.0.2.7</ip>") && doc.contains("<username>Ann</username>"), "{doc}");
+    let back = crate::mirror::export::parse(&doc).unwrap();
+    let users: Vec<&str> = back[0].revisions.iter().map(|r| r.user.as_str()).collect();
+    assert_eq!(users, ["", "192.0.2.7", "Ann"]);
+}
