@@ -230,7 +230,7 @@ impl Wiki {
         session.logged_in = false;
         crate::util::lock(&self.health).logged_in = false;
         session.csrf = None;
-        let v = self.send(&session.http, Method::Get, "query", &[("meta", "tokens".into()), ("type", "login".into())], None, false).await?;
+        let v = self.send(&session.http, Method::Get, "query", &[("meta", "tokens".into()), ("type", "login".into())], None, false, None).await?;
         let token = v.pointer("/query/tokens/logintoken").and_then(Value::as_str).ok_or_else(|| self.not_api_json(&v))?.to_string();
         let v = self
             .send(
@@ -240,6 +240,7 @@ impl Wiki {
                 &[("lgname", user.clone()), ("lgpassword", password.expose().to_string()), ("lgtoken", token)],
                 None,
                 false,
+                None,
             )
             .await?;
         let login = v.get("login").ok_or_else(|| self.not_api_json(&v))?;
@@ -286,12 +287,12 @@ impl Wiki {
             let mut all: Vec<(&str, String)> = params.to_vec();
             if write {
                 if session.csrf.is_none() {
-                    let v = self.send(&session.http, Method::Get, "query", &[("meta", "tokens".into())], None, session.logged_in).await?;
+                    let v = self.send(&session.http, Method::Get, "query", &[("meta", "tokens".into())], None, session.logged_in, None).await?;
                     session.csrf = v.pointer("/query/tokens/csrftoken").and_then(Value::as_str).map(str::to_string);
                 }
                 all.push(("token", session.csrf.clone().unwrap_or_default()));
             }
-            let v = self.send_with(&session.http, method, action, &all, title, session.logged_in, file).await?;
+            let v = self.send(&session.http, method, action, &all, title, session.logged_in, file).await?;
             match api_error(&v).map(|(code, _)| ApiCode::parse(&code)) {
                 Some(ApiCode::AssertUserFailed) if !relogged && self.options.login.is_some() => {
                     tracing::warn!(wiki = %self.options.name, action, "session lost; logging in again");
@@ -310,20 +311,8 @@ impl Wiki {
 
     /// One request and its bounded retries (no session logic); its outcome
     /// goes into the wiki's [`Health`].
-    async fn send(
-        &self,
-        http: &reqwest::Client,
-        method: Method,
-        action: &str,
-        params: &[(&str, String)],
-        title: Option<&str>,
-        assert_user: bool,
-    ) -> MwResult<Value> {
-        self.send_with(http, method, action, params, title, assert_user, None).await
-    }
-
     #[allow(clippy::too_many_arguments)]
-    async fn send_with(
+    async fn send(
         &self,
         http: &reqwest::Client,
         method: Method,

@@ -4,7 +4,7 @@
 
 use oai_mirror::mediawiki::{CreateMode, Edit, EditOutcome, PageRef, Revision, Wiki};
 
-use crate::support::{TestWiki, bin, current, revisions_after, run, save, stderr, stdout, tempdir, test_wiki, test_wiki_b, unique_title};
+use crate::support::{bin, current, revisions_after, run, save, stderr, stdout, tempdir, test_wiki, test_wiki_b, unique_title};
 
 struct Pair {
     a: Wiki,
@@ -21,26 +21,8 @@ fn setup(b_imports: bool, extra: &str) -> Pair {
     let (ta, tb) = (test_wiki(), test_wiki_b());
     let prefix = format!("{} ", unique_title("Replay").replace(' ', ""));
     let home = tempdir();
-    let table = |name: &str, w: &TestWiki, user: &str, password: &str| {
-        let secret = home.path().join(format!("{name}.secret"));
-        std::fs::write(&secret, password).unwrap();
-        format!(
-            "[wiki.{name}]\napi = \"{}\"\nuser = \"{user}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\", \"Talk:{prefix}\"]\n",
-            w.api,
-            secret.display()
-        )
-    };
-    let b = if b_imports { table("b", tb, &tb.import_user, &tb.import_password) } else { table("b", tb, &tb.bot_user, &tb.bot_password) };
-    let config = home.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "db = \"{}\"\n{}{b}[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n{extra}",
-            home.path().join("s.sqlite").display(),
-            table("a", ta, &ta.bot_user, &ta.bot_password)
-        ),
-    )
-    .unwrap();
+    let b = if b_imports { (tb.import_user.as_str(), tb.import_password.as_str()) } else { (tb.bot_user.as_str(), tb.bot_password.as_str()) };
+    let config = crate::support::sync_ab_config(home.path(), &[prefix.clone(), format!("Talk:{prefix}")], b, extra);
     Pair { a: ta.bot(), b: tb.bot(), a_other: ta.other(), prefix, home, config }
 }
 

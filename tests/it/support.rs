@@ -403,3 +403,28 @@ pub async fn revisions_after(w: &oai_mirror::mediawiki::Wiki, pageid: u64, after
         }
     }
 }
+
+/// Writes `home/config.toml`: the test wikis a and b (their API feeds, the
+/// bot's account on a, `b_account` (user, password) on b, titles under
+/// each of `prefixes`), and `[sync.ab]` between them with `extra` in it.
+pub fn sync_ab_config(home: &Path, prefixes: &[String], b_account: (&str, &str), extra: &str) -> PathBuf {
+    let (ta, tb) = (test_wiki(), test_wiki_b());
+    let list = prefixes.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(", ");
+    let table = |name: &str, w: &TestWiki, (user, password): (&str, &str)| {
+        let secret = home.join(format!("{name}.secret"));
+        std::fs::write(&secret, password).unwrap();
+        format!("[wiki.{name}]\napi = \"{}\"\nuser = \"{user}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [{list}]\n", w.api, secret.display())
+    };
+    let config = home.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "db = \"{}\"\n{}{}[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n{extra}",
+            home.join("s.sqlite").display(),
+            table("a", ta, (&ta.bot_user, &ta.bot_password)),
+            table("b", tb, b_account)
+        ),
+    )
+    .unwrap();
+    config
+}

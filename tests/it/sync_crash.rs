@@ -102,23 +102,7 @@ async fn killed_syncs_lose_nothing_and_push_nothing_twice() {
     let (a, b) = (ta.bot(), tb.bot());
     let prefix = format!("{} ", unique_title("Crash").replace(' ', ""));
     let home = tempdir();
-    let (sa, sb) = (home.path().join("a"), home.path().join("b"));
-    std::fs::write(&sa, &ta.bot_password).unwrap();
-    std::fs::write(&sb, &tb.bot_password).unwrap();
-    let config = home.path().join("config.toml");
-    let table = |name: &str, api: &str, user: &str, secret: &std::path::Path| {
-        format!("[wiki.{name}]\napi = \"{api}\"\nuser = \"{user}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\"]\n", secret.display())
-    };
-    std::fs::write(
-        &config,
-        format!(
-            "db = \"{}\"\n{}{}[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n",
-            home.path().join("s.sqlite").display(),
-            table("a", &ta.api, &ta.bot_user, &sa),
-            table("b", &tb.api, &tb.bot_user, &sb)
-        ),
-    )
-    .unwrap();
+    let config = crate::support::sync_ab_config(home.path(), std::slice::from_ref(&prefix), (&tb.bot_user, &tb.bot_password), "");
     let sync = || {
         let mut c = bin(home.path());
         c.arg("--config").arg(&config).args(["sync", "ab"]);
@@ -320,24 +304,8 @@ async fn replay_trials(import: bool, seed: u64, trials: usize) -> Verdict {
     let (a, b) = (ta.bot(), tb.bot());
     let prefix = format!("{} ", unique_title(if import { "ImpCrash" } else { "RepCrash" }).replace(' ', ""));
     let home = tempdir();
-    let (b_user, b_password) = if import { (&tb.import_user, &tb.import_password) } else { (&tb.bot_user, &tb.bot_password) };
-    let (sa, sb) = (home.path().join("a"), home.path().join("b"));
-    std::fs::write(&sa, &ta.bot_password).unwrap();
-    std::fs::write(&sb, b_password).unwrap();
-    let config = home.path().join("config.toml");
-    let table = |name: &str, api: &str, user: &str, secret: &std::path::Path| {
-        format!("[wiki.{name}]\napi = \"{api}\"\nuser = \"{user}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\"]\n", secret.display())
-    };
-    std::fs::write(
-        &config,
-        format!(
-            "db = \"{}\"\n{}{}[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n",
-            home.path().join("s.sqlite").display(),
-            table("a", &ta.api, &ta.bot_user, &sa),
-            table("b", &tb.api, b_user, &sb)
-        ),
-    )
-    .unwrap();
+    let b_account = if import { (tb.import_user.as_str(), tb.import_password.as_str()) } else { (tb.bot_user.as_str(), tb.bot_password.as_str()) };
+    let config = crate::support::sync_ab_config(home.path(), std::slice::from_ref(&prefix), b_account, "");
     let sync = || {
         let mut c = bin(home.path());
         c.arg("--config").arg(&config).args(["sync", "ab"]);

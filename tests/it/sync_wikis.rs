@@ -2,7 +2,7 @@
 
 use oai_mirror::mediawiki::Wiki;
 
-use crate::support::{TestWiki, bin, current, run, save, stderr, stdout, tempdir, test_wiki, test_wiki_b, unique_title};
+use crate::support::{bin, current, run, save, stderr, stdout, tempdir, test_wiki, test_wiki_b, unique_title};
 
 struct Pair {
     a: Wiki,
@@ -13,33 +13,11 @@ struct Pair {
     config: std::path::PathBuf,
 }
 
-fn wiki_table(name: &str, w: &TestWiki, secret: &std::path::Path, prefix: &str) -> String {
-    format!(
-        "[wiki.{name}]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"{prefix}\", \"Talk:{prefix}\"]\n",
-        w.api,
-        w.bot_user,
-        secret.display()
-    )
-}
-
 fn setup(extra: &str) -> Pair {
     let (ta, tb) = (test_wiki(), test_wiki_b());
     let prefix = format!("{} ", unique_title("Sync").replace(' ', ""));
     let home = tempdir();
-    let (sa, sb) = (home.path().join("a.secret"), home.path().join("b.secret"));
-    std::fs::write(&sa, &ta.bot_password).unwrap();
-    std::fs::write(&sb, &tb.bot_password).unwrap();
-    let config = home.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "db = \"{}\"\n{}{}[sync.ab]\nwiki = \"a\"\nwith = \"b\"\n{extra}",
-            home.path().join("s.sqlite").display(),
-            wiki_table("a", ta, &sa, &prefix),
-            wiki_table("b", tb, &sb, &prefix)
-        ),
-    )
-    .unwrap();
+    let config = crate::support::sync_ab_config(home.path(), &[prefix.clone(), format!("Talk:{prefix}")], (&tb.bot_user, &tb.bot_password), extra);
     Pair { a: ta.bot(), b: tb.bot(), a_other: ta.other(), prefix, home, config }
 }
 
