@@ -246,3 +246,44 @@ async fn a_group_replays_each_edit_on_every_member() {
     }
     assert_eq!(g.texts(&t).await, vec![Some(three.clone()); 3]);
 }
+
+/// Imported revisions older than the page's newest on the other wiki do
+/// not become its text: one more edit by the sync makes it the source's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_below_a_newer_revision_is_followed_by_the_edit_that_makes_the_text_right() {
+    let p = setup(true, "");
+    let t = p.title("Below");
+    save(&p.a, &t, "first line").await;
+    let made = history(&p.a, &t).await.pop().unwrap().timestamp;
+    // b's copy is imported at least two seconds later: its import's null
+    // revision is newer than anything a makes in the next second.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    p.sync().await;
+    let b_top = history(&p.b, &t).await.pop().unwrap().timestamp;
+    assert!(b_top > made, "{b_top} after {made}");
+    // On a, a revision one second after the first: a's newest, older than b's.
+    let at = (chrono::DateTime::parse_from_rfc3339(&made).unwrap() + chrono::Duration::seconds(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    assert!(at < b_top);
+    let xml = format!(
+        r#"<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11" xml:lang="en"><page><title>{t}</title><ns>0</ns><revision><timestamp>{at}</timestamp><contributor><username>Otheruser</username></contributor><comment>older than b's</comment><model>wikitext</model><format>text/x-wiki</format><text xml:space="preserve">first line
+second, from an import</text></revision></page></mediawiki>"#
+    );
+    let file = p.home.path().join("older.xml");
+    std::fs::write(&file, xml).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testbeds/mediawiki.sh");
+    let out = std::process::Command::new("bash").arg(script).arg("php").arg(&test_wiki().dir).arg("importDump.php").arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let a_text = current(&p.a, &t).await.unwrap().1;
+    assert_eq!(a_text, "first line\nsecond, from an import", "a's newest revision");
+
+    let report = p.sync().await;
+    assert_eq!(report["replayed"], 1, "{report}");
+    assert_eq!(current(&p.b, &t).await.unwrap().1, a_text, "b's text is a's");
+    let on_b = history(&p.b, &t).await;
+    let imported = on_b.iter().find(|r| r.user == "a>Otheruser").expect("the revision imported, its author kept");
+    assert_eq!((imported.timestamp.as_str(), imported.comment.as_str()), (at.as_str(), "older than b's"));
+    let last = on_b.last().unwrap();
+    assert!(last.comment.contains("whose revisions were imported below this page's newer ones"), "{on_b:?}");
+    let again = p.sync().await;
+    assert_eq!((again["pushes"].as_u64(), again["replayed"].as_u64()), (Some(0), Some(0)), "{again}");
+}
