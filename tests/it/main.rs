@@ -28,6 +28,7 @@ mod serve;
 mod support;
 mod sync_checkout;
 mod sync_crash;
+mod sync_packages;
 mod sync_wikis;
 mod wiki;
 mod wiki_cli;
