@@ -281,14 +281,14 @@ impl Run<'_> {
             };
             let size = full.text.len() as u64;
             if replay::send_before(chunk.len(), bytes, size) {
-                if !self.import(side.wiki, job, &site, origin, &page, &std::mem::take(&mut chunk), &summary).await? {
+                if !self.import((side.wiki, target), job, &site, origin, &page, &std::mem::take(&mut chunk), &summary).await? {
                     return Ok(false);
                 }
                 bytes = 0;
             }
             bytes += size;
             chunk.push(full);
-            if i + 1 == revisions.len() && !self.import(side.wiki, job, &site, origin, &page, &chunk, &summary).await? {
+            if i + 1 == revisions.len() && !self.import((side.wiki, target), job, &site, origin, &page, &chunk, &summary).await? {
                 return Ok(false);
             }
         }
@@ -346,7 +346,7 @@ impl Run<'_> {
     #[allow(clippy::too_many_arguments)]
     async fn import(
         &mut self,
-        wiki: &crate::mediawiki::Wiki,
+        (wiki, target): (&crate::mediawiki::Wiki, Target),
         job: i64,
         site: &checkpoints::WikiSite,
         origin: &Origin,
@@ -367,9 +367,12 @@ impl Run<'_> {
                 Ok(false)
             }
             Err(e) => {
+                // Refused (a right taken away, an upload limit): this
+                // process replays as edits to this wiki from now on.
                 write(self.store, |s| s.finish_push(job))?;
+                self.can_import[target as usize] = Some(false);
                 self.report.failed += 1;
-                self.report.say(format!("[[{}]] on {}: import refused ({e}); deciding again next run", page.title, wiki.name()));
+                self.report.say(format!("[[{}]] on {}: import refused ({e}); replayed as edits instead, from the next run on", page.title, wiki.name()));
                 Ok(false)
             }
         }
