@@ -108,11 +108,14 @@ impl Run<'_> {
                 known
             }
         };
-        let all = if importing {
-            self.replay_by_import(pair, target, &origin, src_page, &revisions, (*current, final_text), target_base).await?
-        } else {
-            self.replay_by_edits(pair, target, &origin, &revisions, (*current, final_text), target_base).await?
-        };
+        let mut all = false;
+        if importing {
+            all = self.replay_by_import(pair, target, &origin, src_page, &revisions, (*current, final_text), target_base).await?;
+        }
+        // Without the right, or the import refused (which says so).
+        if !importing || (!all && self.can_import[target as usize] == Some(false)) {
+            all = self.replay_by_edits(pair, target, &origin, &revisions, (*current, final_text), target_base).await?;
+        }
         Ok(Some(all))
     }
 
@@ -367,12 +370,12 @@ impl Run<'_> {
                 Ok(false)
             }
             Err(e) => {
-                // Refused (a right taken away, an upload limit): this
-                // process replays as edits to this wiki from now on.
+                // Refused (a right taken away, an upload limit): this run
+                // replays as edits to this wiki, this page at once.
                 write(self.store, |s| s.finish_push(job))?;
                 self.can_import[target as usize] = Some(false);
                 self.report.failed += 1;
-                self.report.say(format!("[[{}]] on {}: import refused ({e}); replayed as edits instead, from the next run on", page.title, wiki.name()));
+                self.report.say(format!("[[{}]] on {}: import refused ({e}); replayed as edits instead", page.title, wiki.name()));
                 Ok(false)
             }
         }
