@@ -25,9 +25,11 @@ pub enum History {
 /// rest go as one edit whose summary names every author.
 pub const MAX_EDITS: usize = 50;
 
-/// Revisions sent in one import request, and their text at most.
+/// Revisions sent in one import request, and their text at most: the XML
+/// goes as an uploaded file, and PHP's default `upload_max_filesize` is 2 MB
+/// (a request over it is refused, and the page then replayed as edits).
 pub const IMPORT_REVISIONS: usize = 50;
-pub const IMPORT_BYTES: u64 = 8 << 20;
+pub const IMPORT_BYTES: u64 = 1536 << 10;
 
 /// MediaWiki keeps 500 characters of a summary.
 const SUMMARY_CHARS: usize = 500;

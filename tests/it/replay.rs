@@ -287,3 +287,26 @@ second, from an import</text></revision></page></mediawiki>"#
     let again = p.sync().await;
     assert_eq!((again["pushes"].as_u64(), again["replayed"].as_u64()), (Some(0), Some(0)), "{again}");
 }
+
+/// An import the wiki refuses (here PHP's 2 MB limit on an uploaded file:
+/// a revision whose text escapes to more) is replayed as an attributed
+/// edit instead, and the run says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_the_wiki_refuses_is_replayed_as_an_edit() {
+    let p = setup(true, "");
+    let t = p.title("Refused");
+    save(&p.a, &t, "small").await;
+    p.sync().await;
+    // 1.9 MB of text (MediaWiki takes 2 MB), 9.5 MB of XML once escaped.
+    let big = "&".repeat(1_900_000);
+    edit(&p.a_other, &t, &big, "a large revision").await;
+    let report = p.sync().await;
+    assert_eq!(report["replayed"], 1, "{report}");
+    let lines = report["lines"].as_array().unwrap();
+    assert!(lines.iter().any(|l| l.as_str().unwrap().contains("import refused")), "{report}");
+    assert_eq!(current(&p.b, &t).await.unwrap().1, big);
+    let last = history(&p.b, &t).await.pop().unwrap();
+    assert!(last.comment.starts_with("Otheruser on a, ") && last.comment.ends_with(": a large revision"), "{}", last.comment);
+    let again = p.sync().await;
+    assert_eq!((again["pushes"].as_u64(), again["replayed"].as_u64()), (Some(0), Some(0)), "{again}");
+}

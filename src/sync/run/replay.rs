@@ -108,14 +108,15 @@ impl Run<'_> {
                 known
             }
         };
-        let mut all = false;
-        if importing {
-            all = self.replay_by_import(pair, target, &origin, src_page, &revisions, (*current, final_text), target_base).await?;
-        }
-        // Without the right, or the import refused (which says so).
-        if !importing || (!all && self.can_import[target as usize] == Some(false)) {
-            all = self.replay_by_edits(pair, target, &origin, &revisions, (*current, final_text), target_base).await?;
-        }
+        let imported = match importing {
+            true => self.replay_by_import(pair, target, &origin, src_page, &revisions, (*current, final_text), target_base).await?,
+            false => None,
+        };
+        // Without the right, or the import refused before anything went in (said).
+        let all = match imported {
+            Some(all) => all,
+            None => self.replay_by_edits(pair, target, &origin, &revisions, (*current, final_text), target_base).await?,
+        };
         Ok(Some(all))
     }
 
@@ -236,7 +237,8 @@ impl Run<'_> {
 
     /// The revisions through the API's import, then, if the page's text is
     /// not the source's (imported revisions older than the page's newest
-    /// do not become its text), one edit that makes it so.
+    /// do not become its text), one edit that makes it so. `None`: the
+    /// import was refused before any revision went in.
     #[allow(clippy::too_many_arguments)]
     async fn replay_by_import(
         &mut self,
@@ -247,7 +249,7 @@ impl Run<'_> {
         revisions: &[RevisionRow],
         (current, final_text): (u64, &str),
         target_base: u64,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Option<bool>> {
         let (store, opts) = (self.store, self.opts);
         let final_text = final_text.trim_end();
         let md5 = md5_hex(final_text);
@@ -268,7 +270,7 @@ impl Run<'_> {
             write(store, |s| Ok((s.wiki_site(&origin.wiki)?.unwrap_or_default(), s.wiki_lookup(&origin.wiki, &[src_page], &[])?.0.remove(&src_page))))?;
         let Some(page) = page else {
             write(store, |s| s.finish_push(job))?;
-            return Ok(false);
+            return Ok(Some(false));
         };
         // Under the title both sides agreed on.
         let page = StoredPage { title: title.clone(), ..page };
@@ -277,22 +279,23 @@ impl Run<'_> {
         let summary = format!("oai-mirror sync ({}): revisions of [[{title}]] from {}", opts.name, origin.label);
         let mut chunk: Vec<RevisionRow> = Vec::new();
         let mut bytes = 0u64;
+        let mut sent = false;
         for (i, r) in revisions.iter().enumerate() {
             let Some(full) = write(store, |s| s.wiki_revision(&origin.wiki, r.revid))? else {
                 write(store, |s| s.finish_push(job))?;
-                return Ok(false);
+                return Ok(Some(false));
             };
             let size = full.text.len() as u64;
             if replay::send_before(chunk.len(), bytes, size) {
                 if !self.import((side.wiki, target), job, &site, origin, &page, &std::mem::take(&mut chunk), &summary).await? {
-                    return Ok(false);
+                    return Ok(self.stopped(target, sent));
                 }
-                bytes = 0;
+                (bytes, sent) = (0, true);
             }
             bytes += size;
             chunk.push(full);
             if i + 1 == revisions.len() && !self.import((side.wiki, target), job, &site, origin, &page, &chunk, &summary).await? {
-                return Ok(false);
+                return Ok(self.stopped(target, sent));
             }
         }
         self.report.replayed += revisions.len() as u64;
@@ -303,20 +306,20 @@ impl Run<'_> {
                 // The push stays sent: the next run checks the page first.
                 self.report.failed += 1;
                 self.report.say(format!("[[{title}]] on {name}: imported, but its text could not be read back ({e:#}); checked next run"));
-                return Ok(false);
+                return Ok(Some(false));
             }
         };
         write(store, |s| s.finish_push(job))?;
         let Some((rev, text)) = now_there else {
             self.report.failed += 1;
             self.report.say(format!("[[{title}]] on {name}: imported, but the page is not there; deciding again next run"));
-            return Ok(false);
+            return Ok(Some(false));
         };
         let page_id = match page_on(target, pair) {
             Some(id) => id,
             None => match side.wiki.pages(&[crate::mediawiki::PageRef::Title(&title)]).await?.first().and_then(|p| p.pageid) {
                 Some(id) => id,
-                None => return Ok(false),
+                None => return Ok(Some(false)),
             },
         };
         set_page(target, pair, page_id);
@@ -324,7 +327,7 @@ impl Run<'_> {
         if text.trim_end() == final_text {
             let (w, y) = revs(target, rev, current);
             self.agree(pair, final_text, w, y)?;
-            return Ok(true);
+            return Ok(Some(true));
         }
         // The imported revisions are in its history, below a newer one:
         // one edit gives the page the source's text.
@@ -338,10 +341,22 @@ impl Run<'_> {
         );
         let out =
             Outgoing { target, title: &title, page_id: Some(page_id), base_rev: rev, text: final_text, summary: Some(&summary), source_rev: Some(current) };
-        let Some(landed) = self.push(pair, out, None).await? else { return Ok(false) };
+        let Some(landed) = self.push(pair, out, None).await? else { return Ok(Some(false)) };
         let (w, y) = revs(target, landed.rev, current);
         self.settle(pair.clone(), vec![landed], Some((final_text.to_string(), w, y)), true)?;
-        Ok(true)
+        Ok(Some(true))
+    }
+
+    /// After an import request that did not go through: `None` (replay as
+    /// edits) if the wiki refused it before any revision went in; else a
+    /// write that failed.
+    fn stopped(&mut self, target: Target, sent: bool) -> Option<bool> {
+        let refused = self.can_import[target as usize] == Some(false);
+        if refused && !sent {
+            return None;
+        }
+        self.report.failed += refused as u64;
+        Some(false)
     }
 
     /// Sends one import request; false (the push left as the outcome
@@ -374,8 +389,7 @@ impl Run<'_> {
                 // replays as edits to this wiki, this page at once.
                 write(self.store, |s| s.finish_push(job))?;
                 self.can_import[target as usize] = Some(false);
-                self.report.failed += 1;
-                self.report.say(format!("[[{}]] on {}: import refused ({e}); replayed as edits instead", page.title, wiki.name()));
+                self.report.say(format!("[[{}]] on {}: import refused ({e}); what it did not take is replayed as edits", page.title, wiki.name()));
                 Ok(false)
             }
         }
