@@ -353,9 +353,13 @@ impl Run<'_> {
     fn stopped(&mut self, target: Target, sent: bool) -> Option<bool> {
         let refused = self.can_import[target as usize] == Some(false);
         if refused && !sent {
+            self.report.say("nothing of it was imported: replayed as edits instead".into());
             return None;
         }
-        self.report.failed += refused as u64;
+        if refused {
+            self.report.failed += 1;
+            self.report.say("the revisions imported before stay; the rest is decided again next run".into());
+        }
         Some(false)
     }
 
@@ -389,7 +393,7 @@ impl Run<'_> {
                 // replays as edits to this wiki, this page at once.
                 write(self.store, |s| s.finish_push(job))?;
                 self.can_import[target as usize] = Some(false);
-                self.report.say(format!("[[{}]] on {}: import refused ({e}); what it did not take is replayed as edits", page.title, wiki.name()));
+                self.report.say(format!("[[{}]] on {}: import refused ({e})", page.title, wiki.name()));
                 Ok(false)
             }
         }
