@@ -243,6 +243,17 @@ impl Wiki {
             .collect())
     }
 
+    /// Uploads a file (`action=upload`, the `upload` right; `reupload` for
+    /// a new version over an existing one, which `ignorewarnings` allows):
+    /// its description page gets `text` when the file is new. Returns the
+    /// upload's result (`Success`, or `Warning` when it was not stored).
+    pub async fn upload(&self, filename: &str, bytes: Vec<u8>, comment: &str, text: &str) -> MwResult<String> {
+        let params = [("filename", filename.to_string()), ("comment", comment.to_string()), ("text", text.to_string()), ("ignorewarnings", "1".into())];
+        let file = FilePart { field: "file", name: filename.to_string(), bytes };
+        let v = self.call_with(Method::Post, "upload", &params, Some(filename), true, Some(&file)).await?;
+        v.pointer("/upload/result").and_then(Value::as_str).map(str::to_string).ok_or_else(|| self.api_err("upload", Some(filename), &v))
+    }
+
     /// Whether the account may import uploaded XML (`importupload`).
     pub async fn can_import(&self) -> MwResult<bool> {
         Ok(self.userinfo().await?.has("importupload"))

@@ -403,6 +403,10 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
                             titles.insert(title.clone());
                             imported.insert(title);
                         }
+                        // So does an upload's file page (new, or a new version).
+                        Change::OtherLog { logtype, title, .. } if logtype == "upload" && sel.may_include(&title) => {
+                            titles.insert(title);
+                        }
                         _ => {}
                     }
                 }

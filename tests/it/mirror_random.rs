@@ -212,3 +212,32 @@ fn cli_in(home: &tempfile::TempDir, config: &std::path::Path, args: &[&str]) -> 
     c.arg("--config").arg(config).args(args);
     c
 }
+
+/// A file uploaded through the API after the first pull shows in recent
+/// changes only as an `upload` log entry: the API feed follows it to the
+/// file's page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_uploaded_after_the_first_pull_reaches_the_mirror() {
+    let tw = test_wiki();
+    let name = unique_title("Up").replace(' ', "");
+    let (home, config) = mirror_config(tw, "u", &format!("File:{name}"), "");
+    let cli = |args: &[&str]| cli_in(&home, &config, args);
+    // A first pull that stores a page, so that the next one reads the feed.
+    save(&tw.bot(), &format!("File:{name} notes"), "a description page of no file").await;
+    assert!(run(cli(&["mirror", "u"])).await.status.success());
+    assert!(stdout(&run(cli(&["pages", "u"])).await).contains("notes"));
+    // A 1×1 PNG, uploaded through the API.
+    let png: [u8; 67] = [
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08,
+        0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00,
+        0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    ];
+    let result =
+        tw.client("a-upload", &tw.upload_user, &tw.upload_password).upload(&format!("{name}.png"), png.to_vec(), "uploaded", "A pixel.").await.unwrap();
+    assert_eq!(result, "Success");
+
+    let out = run(cli(&["mirror", "u", "--json"])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pages = stdout(&run(cli(&["pages", "u"])).await);
+    assert!(pages.contains(&format!("File:{name}.png")), "the file's page is mirrored: {pages}");
+}

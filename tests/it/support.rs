@@ -114,6 +114,9 @@ pub struct TestWiki {
     /// The bot's password with the `import` grant.
     pub import_user: String,
     pub import_password: String,
+    /// The bot's password with the upload grants.
+    pub upload_user: String,
+    pub upload_password: String,
 }
 
 pub fn test_wiki() -> &'static TestWiki {
@@ -156,6 +159,8 @@ fn start_wiki(name: &str, offset: u16) -> TestWiki {
             other_password: get("MW_OTHER_PASSWORD"),
             import_user: get("MW_IMPORT_USER"),
             import_password: get("MW_IMPORT_PASSWORD"),
+            upload_user: get("MW_UPLOAD_USER"),
+            upload_password: get("MW_UPLOAD_PASSWORD"),
         }
     }
 }

@@ -14,6 +14,7 @@
 #                      an account without the bot, delete and suppressredirect rights
 #   Harvestbot@importer                      the same bot with the `import` grant
 #                      too: a sync that replays revisions through the API's import
+#   Harvestbot@uploader                      the bot with the upload grants
 # DIR/credentials.env holds the URLs and passwords (shell syntax).
 #
 # Facts this relies on (MediaWiki 1.39.x on Debian bookworm):
@@ -30,6 +31,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd -P)
 BOT_SECRET=testbedbotpasswordsecret00000000
 OTHER_SECRET=otheruserbotpasswordsecret000000
 IMPORT_SECRET=testbedimporterpasswordsecret000
+UPLOAD_SECRET=testbeduploaderpasswordsecret000
 
 say() { printf '[mediawiki.sh] %s\n' "$*" >&2; }
 
@@ -98,6 +100,11 @@ start() {
       --grants basic,highvolume,editpage,editprotected,createeditmovepage,delete,import Harvestbot "$IMPORT_SECRET" >>"$dir/logs/install.log" 2>&1
     touch "$dir/.importer"
   fi
+  if [ ! -f "$dir/.uploader" ]; then
+    maintenance "$dir" createBotPassword.php --appid uploader \
+      --grants basic,highvolume,editpage,createeditmovepage,uploadfile,uploadeditmovefile Harvestbot "$UPLOAD_SECRET" >>"$dir/logs/install.log" 2>&1
+    touch "$dir/.uploader"
+  fi
   if [ ! -f "$dir/.emails" ]; then
     for u in Harvestbot Otheruser; do
       maintenance "$dir" resetUserEmail.php --no-reset-password "$u" "$(echo "$u" | tr A-Z a-z)@testbed.example" >>"$dir/logs/install.log" 2>&1
@@ -112,6 +119,8 @@ MW_OTHER_USER=Otheruser@mirror
 MW_OTHER_PASSWORD=$OTHER_SECRET
 MW_IMPORT_USER=Harvestbot@importer
 MW_IMPORT_PASSWORD=$IMPORT_SECRET
+MW_UPLOAD_USER=Harvestbot@uploader
+MW_UPLOAD_PASSWORD=$UPLOAD_SECRET
 EOF
   # Ours and running: done. Something else on the port: refuse, rather than
   # test against another wiki.
@@ -161,6 +170,10 @@ write_settings() {
 \$wgJobRunRate = 1;
 \$wgRunJobsAsync = false;
 \$wgPingback = false;
+// Uploads, into this instance's own directory (\$IP is the package's).
+\$wgEnableUploads = true;
+\$wgUploadDirectory = "$1/w/images";
+\$wgUploadPath = "/w/images";
 // Notification mails (enotif) for watched pages and user talk pages,
 // "sent" through DIR/sendmail into DIR/mail/, one file each. The wiki's
 // job queue sends them: runJobs.php (API requests run no jobs).
