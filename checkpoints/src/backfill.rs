@@ -57,11 +57,14 @@ impl Store {
     /// after is, and pages stored later are read whole. Returns how many
     /// pages it started.
     pub fn start_history_here(&mut self, wiki: &str, now: i64) -> Result<u64> {
+        const STARTED: &str = "SELECT EXISTS (SELECT 1 FROM wiki_feed WHERE wiki = ?1 AND feed = 'history')";
+        let started = |conn: &rusqlite::Connection| -> Result<bool> { conn.query_row(STARTED, [wiki], |r| r.get(0)).doing("starting a wiki's history") };
+        // Every pull asks; only the first takes the write lock.
+        if started(&self.conn)? {
+            return Ok(0);
+        }
         let tx = self.conn.write_transaction().doing("starting a wiki's history")?;
-        let started: bool = tx
-            .query_row("SELECT EXISTS (SELECT 1 FROM wiki_feed WHERE wiki = ?1 AND feed = 'history')", [wiki], |r| r.get(0))
-            .doing("starting a wiki's history")?;
-        if started {
+        if started(&tx)? {
             return Ok(0);
         }
         let pages = tx

@@ -221,14 +221,9 @@ impl<'a> Peer<'a> {
         }
     }
 
-    /// The text the side holds now for a page, read from the side itself
-    /// (not the store): to check whether a push of unknown outcome landed.
-    pub async fn current_text(&self, store: &Mutex<Store>, page_id: Option<u64>, title: &str) -> anyhow::Result<Option<String>> {
-        Ok(self.current(store, page_id, title).await?.map(|(_, text)| text))
-    }
-
     /// The revision and text the side holds now for a page, read from the
-    /// side itself (a checkout's revision is 0).
+    /// side itself, not the store (a checkout's revision is 0): to check
+    /// whether a push of unknown outcome landed.
     pub async fn current(&self, store: &Mutex<Store>, page_id: Option<u64>, title: &str) -> anyhow::Result<Option<(u64, String)>> {
         match self {
             Peer::Wiki(s) => {

@@ -231,7 +231,6 @@ impl<'a> Run<'a> {
     /// Carries out one pair's decision; returns whether to decide again.
     async fn execute(&mut self, mut pair: Pair, action: Action, wstate: &State, ystate: &State) -> anyhow::Result<bool> {
         let store = self.store;
-        let page_on = |t: Target, pair: &Pair| if t == Target::Wiki { pair.wiki_page } else { pair.with_page };
         // The other site of a sync by packages does these itself, from
         // the pages this site's next package carries; the pair's base waits
         // until its package shows them done.
@@ -374,16 +373,8 @@ impl<'a> Run<'a> {
         let outgoing = Outgoing { target, title, page_id: None, base_rev: 0, text, summary: None, source_rev: None };
         let Some(landed) = self.push(pair, outgoing, None).await? else { return Ok(false) };
         pair.title = title.to_string();
-        let (wiki_rev, with_rev) = match target {
-            Target::Wiki => {
-                pair.wiki_page = Some(landed.page_id);
-                (landed.rev, source_rev)
-            }
-            Target::With => {
-                pair.with_page = Some(landed.page_id);
-                (source_rev, landed.rev)
-            }
-        };
+        set_page(target, pair, landed.page_id);
+        let (wiki_rev, with_rev) = revs(target, landed.rev, source_rev);
         // A created page is the base whatever MediaWiki made of the text
         // (it may normalise it): the next run compares from there.
         self.settle(pair.clone(), vec![landed], Some((text.to_string(), wiki_rev, with_rev)), false)?;
@@ -435,6 +426,24 @@ fn pair_new_pages(pairs: &mut [Pair], wpages: &HashMap<u64, Live>, ypages: &Hash
     }
     out.sort_by(|a, b| a.title.cmp(&b.title));
     out
+}
+
+/// The pair's page on a side.
+fn page_on(target: Target, pair: &Pair) -> Option<u64> {
+    if target == Target::Wiki { pair.wiki_page } else { pair.with_page }
+}
+
+fn set_page(target: Target, pair: &mut Pair, id: u64) {
+    match target {
+        Target::Wiki => pair.wiki_page = Some(id),
+        Target::With => pair.with_page = Some(id),
+    }
+}
+
+/// A base's (wiki revision, with revision): `target_rev` on `target`,
+/// `other_rev` on the other side.
+fn revs(target: Target, target_rev: u64, other_rev: u64) -> (u64, u64) {
+    if target == Target::Wiki { (target_rev, other_rev) } else { (other_rev, target_rev) }
 }
 
 fn rev_of(s: &State) -> u64 {

@@ -14,7 +14,7 @@ use checkpoints::{NewPush, Pair, Push};
 
 use super::super::peer::Written;
 use super::super::plan::Target;
-use super::{Run, now, write};
+use super::{Run, now, page_on, revs, set_page, write};
 use crate::util::{lock, md5_hex};
 
 /// One write to one side: the text, and the target's revision it is based
@@ -108,12 +108,10 @@ impl Run<'_> {
                 // A replayed revision that landed moves the pair's base to
                 // it: the other side had that text at the revision it
                 // replays, so the next run replays on from there.
-                let pair = match (landed, job.source_rev) {
-                    (Some(_), Some(_)) => write(self.store, |s| s.sync_pair(job.pair_id))?,
-                    _ => None,
-                };
-                if let (Some(rev), Some(source_rev), Some(mut pair)) = (landed, job.source_rev, pair) {
-                    let (wiki_rev, with_rev) = if target == Target::Wiki { (rev, source_rev) } else { (source_rev, rev) };
+                if let (Some(rev), Some(source_rev)) = (landed, job.source_rev)
+                    && let Some(mut pair) = write(self.store, |s| s.sync_pair(job.pair_id))?
+                {
+                    let (wiki_rev, with_rev) = revs(target, rev, source_rev);
                     self.agree(&mut pair, &job.text, wiki_rev, with_rev)?;
                 }
                 self.report.say(format!(
@@ -135,10 +133,7 @@ impl Run<'_> {
                 let outgoing =
                     Outgoing { target, title: &job.title, page_id: job.page_id, base_rev: job.base_rev, text: &job.text, summary: None, source_rev: None };
                 let Some(landed) = self.push(&pair, outgoing, Some(&job)).await? else { continue };
-                match target {
-                    Target::Wiki => pair.wiki_page = Some(landed.page_id),
-                    Target::With => pair.with_page = Some(landed.page_id),
-                }
+                set_page(target, &mut pair, landed.page_id);
                 // The pair's base moves to this text only if the other side
                 // holds it too. A job left by a killed run may be the first
                 // of a merge's two writes, the other side still holding
@@ -146,10 +141,10 @@ impl Run<'_> {
                 // that side's text look like the newer edit and undo the
                 // rest of the merge. Left as it was, the base makes the new
                 // revision an edit, merged with the other side's as usual.
-                let other_page = if target == Target::Wiki { pair.with_page } else { pair.wiki_page };
-                let other_text = self.side(target.other()).current_text(self.store, other_page, &job.title).await;
-                let other_holds_it = other_text.is_ok_and(|t| t.is_some_and(|t| t.trim_end() == job.text.trim_end()));
-                let (wiki_rev, with_rev) = if target == Target::Wiki { (landed.rev, pair.with_rev) } else { (pair.wiki_rev, landed.rev) };
+                let other = self.side(target.other()).current(self.store, page_on(target.other(), &pair), &job.title).await;
+                let other_holds_it = other.is_ok_and(|c| c.is_some_and(|(_, t)| t.trim_end() == job.text.trim_end()));
+                let other_rev = if target == Target::Wiki { pair.with_rev } else { pair.wiki_rev };
+                let (wiki_rev, with_rev) = revs(target, landed.rev, other_rev);
                 let agree = other_holds_it.then(|| (job.text.clone(), wiki_rev, with_rev));
                 self.settle(pair, vec![landed], agree, true)?;
             }

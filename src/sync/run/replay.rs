@@ -20,7 +20,7 @@
 use checkpoints::{NewPush, Pair, RevisionRow, StoredPage};
 
 use super::outbox::Outgoing;
-use super::{Run, now, write};
+use super::{Run, now, page_on, revs, set_page, write};
 use crate::mediawiki::MwError;
 use crate::merge::{self, Merged};
 use crate::package::xml;
@@ -42,24 +42,6 @@ struct Origin {
 /// Revisions listed at most (without their texts) for one page's replay.
 const LISTED: usize = 100_000;
 
-/// The pair's page on a side.
-fn page_on(target: Target, pair: &Pair) -> Option<u64> {
-    if target == Target::Wiki { pair.wiki_page } else { pair.with_page }
-}
-
-fn set_page(target: Target, pair: &mut Pair, id: u64) {
-    match target {
-        Target::Wiki => pair.wiki_page = Some(id),
-        Target::With => pair.with_page = Some(id),
-    }
-}
-
-/// (wiki revision, with revision) of a base: `target_rev` on the target,
-/// `source_rev` on the other side.
-fn revs(target: Target, target_rev: u64, source_rev: u64) -> (u64, u64) {
-    if target == Target::Wiki { (target_rev, source_rev) } else { (source_rev, target_rev) }
-}
-
 impl Run<'_> {
     /// The origin of revisions replayed from the side `source`, if it is a
     /// wiki in the store.
@@ -76,6 +58,21 @@ impl Run<'_> {
         Ok(Some(Origin { wiki, label }))
     }
 
+    /// What a replay on `target` carries: the other side's revisions of the
+    /// pair's page after its revision `after` (`None`: from its first)
+    /// through `through`, with where they come from and the page's id
+    /// there. `None` when nothing is replayed: history = "squash", a target
+    /// this sync only reads or that is not a wiki, a source not in the
+    /// store, or revisions the store lacks.
+    fn to_replay(&self, pair: &Pair, target: Target, after: Option<u64>, through: u64) -> anyhow::Result<Option<(Origin, u64, Vec<RevisionRow>)>> {
+        if self.opts.history != History::Replay || self.read_only(target).is_some() || !matches!(self.side(target), Peer::Wiki(_)) {
+            return Ok(None);
+        }
+        let (Some(origin), Some(src_page)) = (self.origin(target.other())?, page_on(target.other(), pair)) else { return Ok(None) };
+        let listed = write(self.store, |s| s.revisions_between(&origin.wiki, src_page, after, through, LISTED))?;
+        Ok(listed.filter(|r| !r.is_empty()).map(|revisions| (origin, src_page, revisions)))
+    }
+
     /// Replays on `target` the revisions the other side made to the pair's
     /// page after its revision `after` (`None`: every one, the page being
     /// created on `target`) through its current one, `source`. `Ok(None)`:
@@ -90,16 +87,8 @@ impl Run<'_> {
         source: &State,
         target_base: u64,
     ) -> anyhow::Result<Option<bool>> {
-        if self.opts.history != History::Replay || self.read_only(target).is_some() {
-            return Ok(None);
-        }
-        let dst = self.side(target);
-        let (Peer::Wiki(dst_side), Some(origin), State::Present { rev: current, text: final_text, .. }) = (dst, self.origin(target.other())?, source) else {
-            return Ok(None);
-        };
-        let Some(src_page) = page_on(target.other(), pair) else { return Ok(None) };
-        let listed = write(self.store, |s| s.revisions_between(&origin.wiki, src_page, after, *current, LISTED))?;
-        let Some(revisions) = listed.filter(|r| !r.is_empty()) else { return Ok(None) };
+        let (Peer::Wiki(dst_side), State::Present { rev: current, text: final_text, .. }) = (self.side(target), source) else { return Ok(None) };
+        let Some((origin, src_page, revisions)) = self.to_replay(pair, target, after, *current)? else { return Ok(None) };
         let importing = match self.can_import[target as usize] {
             Some(known) => known,
             None => {
@@ -135,15 +124,8 @@ impl Run<'_> {
         source_rev: u64,
         conflict: Option<&ConflictNote>,
     ) -> anyhow::Result<(u64, Option<String>)> {
-        let unchanged = Ok((target_rev, None));
-        if self.opts.history != History::Replay || self.read_only(target).is_some() {
-            return unchanged;
-        }
-        let (Peer::Wiki(_), Some(origin)) = (self.side(target), self.origin(target.other())?) else { return unchanged };
-        let Some(src_page) = page_on(target.other(), pair) else { return unchanged };
         let after = if target == Target::Wiki { pair.with_rev } else { pair.wiki_rev };
-        let listed = write(self.store, |s| s.revisions_between(&origin.wiki, src_page, Some(after), source_rev, LISTED))?;
-        let Some(revisions) = listed.filter(|r| !r.is_empty()) else { return unchanged };
+        let Some((origin, _, revisions)) = self.to_replay(pair, target, Some(after), source_rev)? else { return Ok((target_rev, None)) };
         let on = self.side(target).name();
         let merged_here = format!("(merged with the edits on {on})");
         let (mut before, mut now_there, mut rev) = (pair.base_text.clone(), target_text.to_string(), target_rev);
