@@ -40,18 +40,26 @@ impl Wiki {
                 if values.is_empty() {
                     continue;
                 }
-                let v = self
-                    .query(
-                        &[
-                            ("prop", "info|revisions".into()),
-                            ("rvprop", "ids|timestamp|user|userid|flags|comment|sha1|content".into()),
-                            ("rvslots", "main".into()),
-                            (key, values),
-                        ],
-                        None,
-                    )
-                    .await?;
-                out.extend(read_pages(&v));
+                let params = [
+                    ("prop", "info|revisions".to_string()),
+                    ("rvprop", "ids|timestamp|user|userid|flags|comment|sha1|content".into()),
+                    ("rvslots", "main".into()),
+                    (key, values),
+                ];
+                // An answer over $wgAPIMaxResultSize (8 MB) leaves the
+                // pages after a large one without their revision, to be
+                // continued: followed until every page has it.
+                let mut got: Vec<PageState> = Vec::new();
+                self.query_all(&params, "rvcontinue", |v| {
+                    for page in read_pages(v) {
+                        match got.iter_mut().find(|g| g.pageid == page.pageid && g.title == page.title) {
+                            Some(seen) => seen.revision = seen.revision.take().or(page.revision),
+                            None => got.push(page),
+                        }
+                    }
+                })
+                .await?;
+                out.extend(got);
             }
         }
         Ok(out)

@@ -233,3 +233,22 @@ async fn the_requests_one_edit_costs() {
     // Then two: the edit and reading the saved text back.
     assert_eq!(w.requests(), 7);
 }
+
+/// Pages whose texts together pass MediaWiki's limit on one answer
+/// ($wgAPIMaxResultSize, 8 MB): the API leaves the last ones without their
+/// revision, to be continued; every page comes back with it.
+#[tokio::test]
+async fn pages_read_together_past_the_answer_size_limit_all_come_with_their_revision() {
+    let w = test_wiki().bot();
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let title = unique_title("Large");
+        let text = if i == 5 { "small".to_string() } else { format!("{i}").repeat(1_900_000) };
+        ids.push(saved(&w, &edit(&title, &text, None)).await.0);
+    }
+    let refs: Vec<PageRef<'_>> = ids.iter().map(|id| PageRef::Id(*id)).collect();
+    let pages = w.pages(&refs).await.unwrap();
+    assert_eq!(pages.len(), 6);
+    let sizes: Vec<usize> = pages.iter().map(|p| p.revision.as_ref().and_then(|r| r.text.as_ref()).map_or(0, String::len)).collect();
+    assert_eq!(sizes, [1_900_000, 1_900_000, 1_900_000, 1_900_000, 1_900_000, 5], "{sizes:?}");
+}
