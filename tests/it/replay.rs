@@ -4,40 +4,15 @@
 
 use oai_mirror::mediawiki::{CreateMode, Edit, EditOutcome, PageRef, Revision, Wiki};
 
-use crate::support::{bin, current, revisions_after, run, save, stderr, stdout, tempdir, test_wiki, test_wiki_b, unique_title};
-
-struct Pair {
-    a: Wiki,
-    b: Wiki,
-    a_other: Wiki,
-    prefix: String,
-    home: tempfile::TempDir,
-    config: std::path::PathBuf,
-}
+use crate::support::{bin, current, revisions_after, run, save, stdout, test_wiki, test_wiki_b};
+use crate::sync_wikis::Pair;
 
 /// A sync `ab` between the test wikis a and b, pages under a new prefix;
 /// b's account may import when `b_imports`.
 fn setup(b_imports: bool, extra: &str) -> Pair {
-    let (ta, tb) = (test_wiki(), test_wiki_b());
-    let prefix = format!("{} ", unique_title("Replay").replace(' ', ""));
-    let home = tempdir();
+    let tb = test_wiki_b();
     let b = if b_imports { (tb.import_user.as_str(), tb.import_password.as_str()) } else { (tb.bot_user.as_str(), tb.bot_password.as_str()) };
-    let config = crate::support::sync_ab_config(home.path(), &[prefix.clone(), format!("Talk:{prefix}")], b, extra);
-    Pair { a: ta.bot(), b: tb.bot(), a_other: ta.other(), prefix, home, config }
-}
-
-impl Pair {
-    fn title(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
-    }
-
-    async fn sync(&self) -> serde_json::Value {
-        let mut c = bin(self.home.path());
-        c.arg("--config").arg(&self.config).args(["sync", "ab", "--json"]);
-        let out = run(c).await;
-        assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
-        serde_json::from_str(stdout(&out).trim()).unwrap()
-    }
+    Pair::new("Replay", b, extra)
 }
 
 /// Saves `text` as `w` with this summary; the new revision.

@@ -4,29 +4,37 @@ use oai_mirror::mediawiki::Wiki;
 
 use crate::support::{bin, current, run, save, stderr, stdout, tempdir, test_wiki, test_wiki_b, unique_title};
 
-struct Pair {
-    a: Wiki,
-    b: Wiki,
-    a_other: Wiki,
-    prefix: String,
-    home: tempfile::TempDir,
-    config: std::path::PathBuf,
+/// A sync `ab` between the test wikis a and b, pages under a prefix of its own.
+pub(crate) struct Pair {
+    pub(crate) a: Wiki,
+    pub(crate) b: Wiki,
+    pub(crate) a_other: Wiki,
+    pub(crate) prefix: String,
+    pub(crate) home: tempfile::TempDir,
+    pub(crate) config: std::path::PathBuf,
 }
 
 fn setup(extra: &str) -> Pair {
-    let (ta, tb) = (test_wiki(), test_wiki_b());
-    let prefix = format!("{} ", unique_title("Sync").replace(' ', ""));
-    let home = tempdir();
-    let config = crate::support::sync_ab_config(home.path(), &[prefix.clone(), format!("Talk:{prefix}")], (&tb.bot_user, &tb.bot_password), extra);
-    Pair { a: ta.bot(), b: tb.bot(), a_other: ta.other(), prefix, home, config }
+    let tb = test_wiki_b();
+    Pair::new("Sync", (&tb.bot_user, &tb.bot_password), extra)
 }
 
 impl Pair {
-    fn title(&self, name: &str) -> String {
+    /// Titles start with `name` and a unique number; `b_account` (user,
+    /// password) is b's account; `extra` goes into `[sync.ab]`.
+    pub(crate) fn new(name: &str, b_account: (&str, &str), extra: &str) -> Pair {
+        let (ta, tb) = (test_wiki(), test_wiki_b());
+        let prefix = format!("{} ", unique_title(name).replace(' ', ""));
+        let home = tempdir();
+        let config = crate::support::sync_ab_config(home.path(), &[prefix.clone(), format!("Talk:{prefix}")], b_account, extra);
+        Pair { a: ta.bot(), b: tb.bot(), a_other: ta.other(), prefix, home, config }
+    }
+
+    pub(crate) fn title(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
     }
 
-    async fn sync(&self) -> serde_json::Value {
+    pub(crate) async fn sync(&self) -> serde_json::Value {
         let mut c = bin(self.home.path());
         c.arg("--config").arg(&self.config).args(["sync", "ab", "--json"]);
         let out = run(c).await;
