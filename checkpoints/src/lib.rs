@@ -14,14 +14,18 @@
 //! * [`sync`]: two-way sync pairs, the push outbox, conflicts, checkout files.
 //! * [`packages`]: what MediaWiki XML packages read and record: pages changed since a sequence, with their state then.
 //! * [`wiki`]: mirrored wiki pages, revisions, title history, feed checkpoints.
+//! * [`files`]: each version of a mirrored wiki's files, what the wiki states of it and whether it is stored.
+//! * [`blobs`]: the files directory beside the database, contents by SHA-1.
 //! * [`backfill`]: how far each page's full history is stored; older revisions added.
 //! * [`compress`]: record metadata at rest, zstd against a dictionary per source.
 //! * [`schema`]: migrations tracked with `PRAGMA user_version`.
 //! * [`error`]: the crate's one error type.
 
 pub mod backfill;
+pub mod blobs;
 pub mod compress;
 pub mod error;
+pub mod files;
 pub mod history;
 pub mod packages;
 pub mod records;
@@ -36,7 +40,9 @@ mod testing;
 pub mod wiki;
 
 pub use backfill::HistoryGap;
+pub use blobs::Blobs;
 pub use error::{Error, Result};
+pub use files::{FileGap, FileState, FileVersion, FilesStatus, StoredFile};
 pub use history::JobRun;
 pub use packages::{ChangedPage, ExportStream, ImportState, LoggedState};
 pub use records::{Deleted, RecordFilter, pick_served_name};

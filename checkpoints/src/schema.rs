@@ -19,7 +19,8 @@
 //! forgotten sources, version 14 revisions' minor flag and user id and
 //! each wiki's site information, version 15 each revision's text size,
 //! version 16 how far each page's full history is stored, and which
-//! revision a replayed push carries and saved.
+//! revision a replayed push carries and saved, version 17 the versions of
+//! mirrored wikis' files.
 
 use rusqlite::Connection;
 
@@ -43,6 +44,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema/014_fidelity.sql"),
     include_str!("schema/015_text_size.sql"),
     include_str!("schema/016_history.sql"),
+    include_str!("schema/017_files.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
