@@ -24,6 +24,8 @@ pub struct Connections {
     hosts: oai::Hosts,
     /// The client of each `[wiki.NAME]`, made on first use and kept.
     wikis: Mutex<HashMap<String, Arc<Wiki>>>,
+    /// Shared by every files pass: downloads per host, the bandwidth cap.
+    downloads: crate::mirror::files::Downloads,
 }
 
 impl std::fmt::Debug for Connections {
@@ -35,7 +37,14 @@ impl std::fmt::Debug for Connections {
 impl Connections {
     pub fn new(settings: Arc<Settings>) -> Connections {
         let hosts = oai::Hosts::new(settings.harvest.max_requests);
-        Connections { settings, hosts, wikis: Mutex::new(HashMap::new()) }
+        let f = &settings.files;
+        let downloads = crate::mirror::files::Downloads::new(f.max_downloads, f.max_kib_per_sec.map(|k| k.saturating_mul(1024)));
+        Connections { settings, hosts, wikis: Mutex::new(HashMap::new()), downloads }
+    }
+
+    /// The downloads of files of this process (their limits per host and cap).
+    pub fn downloads(&self) -> &crate::mirror::files::Downloads {
+        &self.downloads
     }
 
     /// The options of an OAI-PMH client of this process: the settings'

@@ -85,6 +85,8 @@ pub struct MirrorJob {
     pub feed: Feed,
     /// `pull.wiki` is the `[wiki.NAME]`.
     pub pull: PullOptions,
+    /// Its files, unless `files = false`.
+    pub files: Option<crate::mirror::files::FilesOptions>,
 }
 
 #[derive(Clone, Debug)]
@@ -250,12 +252,12 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
             if let Some(oai) = &w.oai {
                 web_url(oai, "the wiki's Special:OAIRepository").map_err(|m| problem(Some("oai"), m))?;
             }
-            (&w.schedule, &w.timezone, Work::Mirror(mirror_job(name, w)))
+            (&w.schedule, &w.timezone, Work::Mirror(mirror_job(name, w, &settings.files)))
         }
         Kind::Sync => {
             let s = settings.sync.get(name).ok_or_else(missing)?;
             let wiki_named = |w: &str| match settings.wiki.get(w) {
-                Some(settings) => Ok(mirror_job(w, settings)),
+                Some(ws) => Ok(mirror_job(w, ws, &settings.files)),
                 None => Err(problem(None, format!("names wiki {w:?}, which has no [wiki.{w}]"))),
             };
             let wiki = wiki_named(&s.wiki)?;
@@ -315,13 +317,13 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
             }
             let mut members = Vec::new();
             for w in &g.wikis {
-                let Some(settings) = settings.wiki.get(w) else {
+                let Some(ws) = settings.wiki.get(w) else {
                     return Err(problem(Some("wikis"), format!("names wiki {w:?}, which has no [wiki.{w}]")));
                 };
                 if members.iter().any(|m: &MirrorJob| m.pull.wiki == *w) {
                     return Err(problem(Some("wikis"), format!("names wiki {w:?} twice")));
                 }
-                members.push(mirror_job(w, settings));
+                members.push(mirror_job(w, ws, &settings.files));
             }
             if members.len() < 3 {
                 return Err(problem(
@@ -420,10 +422,18 @@ pub fn web_url(text: &str, what: &str) -> Result<(), String> {
     }
 }
 
-fn mirror_job(name: &str, w: &WikiSettings) -> MirrorJob {
+fn mirror_job(name: &str, w: &WikiSettings, f: &crate::settings::FilesSettings) -> MirrorJob {
     let feed = w.feed.unwrap_or(if w.oai.is_some() { Feed::Oai } else { Feed::Api });
     let history = if w.history { crate::mirror::pull::History::Full } else { crate::mirror::pull::History::Current };
-    MirrorJob { feed, pull: PullOptions { wiki: name.to_string(), selection: w.selection(), history } }
+    const MB: u64 = 1024 * 1024;
+    let files = w.files.then(|| crate::mirror::files::FilesOptions {
+        all_versions: w.history,
+        copy_foreign: w.foreign_files == crate::settings::ForeignFiles::Copy,
+        max_file_bytes: f.max_file_mb.saturating_mul(MB),
+        max_total_bytes: f.max_total_mb.map(|m| m.saturating_mul(MB)),
+        dir: f.dir.clone(),
+    });
+    MirrorJob { feed, pull: PullOptions { wiki: name.to_string(), selection: w.selection(), history }, files }
 }
 
 #[cfg(test)]

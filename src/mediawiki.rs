@@ -9,9 +9,11 @@
 pub mod actions;
 pub mod client;
 pub mod error;
+pub mod files;
 pub mod types;
 
 pub use actions::Sent;
 pub use client::{Health, Secret, Wiki, WikiOptions};
 pub use error::{ApiCode, MwError, MwResult};
+pub use files::{Download, FileInfo, FileRevision};
 pub use types::*;

@@ -7,8 +7,10 @@
 //! * `plan`: moves, displacements, deletions and undeletions, planned.
 //! * `pull`: one pull through either feed, with selections.
 //! * `history`: the history pass, every revision a page had, a chunk at a time.
+//! * `files`: the files pass, each File: page's file versions downloaded and checked.
 
 pub mod export;
+pub mod files;
 pub mod history;
 pub mod plan;
 pub mod pull;

@@ -60,6 +60,9 @@ pub struct Settings {
     pub group: BTreeMap<String, GroupSettings>,
     #[serde(default)]
     pub daemon: DaemonSettings,
+    /// `[files]`: where mirrored wikis' files go, and their limits.
+    #[serde(default)]
+    pub files: FilesSettings,
     /// `[serve]`: serving the store over OAI-PMH; `oai-mirror run` serves
     /// too when the table is there.
     pub serve: Option<ServeSettings>,
@@ -272,6 +275,14 @@ pub struct WikiSettings {
     /// Only titles matching one of these (`*`, `?`).
     #[serde(default)]
     pub patterns: Vec<String>,
+    /// Whether the files of its File: pages are mirrored (default true).
+    #[serde(default = "yes")]
+    pub files: bool,
+    /// Files the wiki takes from a shared repository (Wikimedia Commons, a
+    /// `ForeignAPIRepo`): `"record"` (default) keeps their names and
+    /// hashes, `"copy"` downloads them too.
+    #[serde(default)]
+    pub foreign_files: ForeignFiles,
     /// HTTP Basic credentials for Special:OAIRepository, if it asks for them.
     pub oai_user: Option<String>,
     pub oai_password_file: Option<PathBuf>,
@@ -304,6 +315,41 @@ impl WikiSettings {
             prefixes: self.prefixes.clone(),
             patterns: self.patterns.clone(),
         }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[wiki.NAME] foreign_files`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForeignFiles {
+    #[default]
+    Record,
+    Copy,
+}
+
+/// `[files]`: mirrored wikis' files.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesSettings {
+    /// Where the files go; by default `DB.files` beside the database.
+    pub dir: Option<PathBuf>,
+    /// A file version larger than this is recorded, not downloaded.
+    pub max_file_mb: u64,
+    /// The most the files directory may hold in all; none by default.
+    pub max_total_mb: Option<u64>,
+    /// Downloads in flight to one host at once.
+    pub max_downloads: usize,
+    /// A bandwidth cap for downloads, KiB/s for the whole process; none by default.
+    pub max_kib_per_sec: Option<u64>,
+}
+
+impl Default for FilesSettings {
+    fn default() -> Self {
+        FilesSettings { dir: None, max_file_mb: 100, max_total_mb: None, max_downloads: 2, max_kib_per_sec: None }
     }
 }
 

@@ -110,7 +110,8 @@ pub struct FilesStatus {
     pub bad_downloads: u64,
 }
 
-const FILE_COLUMNS: &str = "SELECT f.page_id, COALESCE(p.title, ''), COALESCE(p.deleted, 0), f.timestamp, f.sha1, f.size, f.mime, f.user, f.comment, f.url, f.state,
+const FILE_COLUMNS: &str =
+    "SELECT f.page_id, COALESCE(p.title, ''), COALESCE(p.deleted, 0), f.timestamp, f.sha1, f.size, f.mime, f.user, f.comment, f.url, f.state,
         f.attempts, f.bad, f.error
      FROM wiki_file f LEFT JOIN wiki_page p ON p.wiki = f.wiki AND p.page_id = f.page_id";
 
@@ -219,9 +220,7 @@ impl Store {
                  ORDER BY f.page_id, f.timestamp LIMIT ?5"
             ))
             .doing("listing files to download")?;
-        let rows = stmt
-            .query_map(params![wiki, after.0 as i64, after.1, max_attempts as i64, limit as i64], stored_file)
-            .doing("listing files to download")?;
+        let rows = stmt.query_map(params![wiki, after.0 as i64, after.1, max_attempts as i64, limit as i64], stored_file).doing("listing files to download")?;
         rows.collect::<rusqlite::Result<_>>().doing("listing files to download")
     }
 
@@ -250,9 +249,11 @@ impl Store {
         )
         .doing(doing)?;
         let state: String = tx
-            .query_row("SELECT state FROM wiki_file WHERE wiki = ?1 AND page_id = ?2 AND timestamp = ?3 AND sha1 = ?4", params![wiki, pageid as i64, timestamp, sha1], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT state FROM wiki_file WHERE wiki = ?1 AND page_id = ?2 AND timestamp = ?3 AND sha1 = ?4",
+                params![wiki, pageid as i64, timestamp, sha1],
+                |r| r.get(0),
+            )
             .doing(doing)?;
         tx.commit().doing(doing)?;
         Ok(FileState::parse(&state))
@@ -280,7 +281,9 @@ impl Store {
     /// A page's file versions, newest first.
     pub fn file_versions(&self, wiki: &str, pageid: u64) -> Result<Vec<StoredFile>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached(&format!("{FILE_COLUMNS} WHERE f.wiki = ?1 AND f.page_id = ?2 ORDER BY f.timestamp DESC")).doing("listing a file's versions")?;
+        let mut stmt = conn
+            .prepare_cached(&format!("{FILE_COLUMNS} WHERE f.wiki = ?1 AND f.page_id = ?2 ORDER BY f.timestamp DESC"))
+            .doing("listing a file's versions")?;
         let rows = stmt.query_map(params![wiki, pageid as i64], stored_file).doing("listing a file's versions")?;
         rows.collect::<rusqlite::Result<_>>().doing("listing a file's versions")
     }
@@ -304,9 +307,8 @@ impl Store {
     pub fn files_status(&self, wiki: Option<&str>) -> Result<FilesStatus> {
         let conn = self.conn();
         let mut s = FilesStatus::default();
-        let mut stmt = conn
-            .prepare_cached("SELECT state, COUNT(*), SUM(bad) FROM wiki_file WHERE ?1 IS NULL OR wiki = ?1 GROUP BY state")
-            .doing("counting files")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT state, COUNT(*), SUM(bad) FROM wiki_file WHERE ?1 IS NULL OR wiki = ?1 GROUP BY state").doing("counting files")?;
         let mut rows = stmt.query([wiki]).doing("counting files")?;
         while let Some(r) = rows.next().doing("counting files")? {
             let n = r.get::<_, i64>(1).doing("counting files")? as u64;

@@ -53,6 +53,19 @@ pub(super) async fn mirror(
             let failed = if h.failed > 0 { format!("; {} pages failed (see the log), read again next time", h.failed) } else { String::new() };
             writeln!(super::terminal::stdout(), "{name}: history: {} revisions added from {} pages{hidden}{failed}", h.revisions, h.pages)?;
         }
+        if let Some(f) = &summary.files {
+            let bad = if f.bad > 0 { format!(", {} downloads did not match what the wiki states (quarantined)", f.bad) } else { String::new() };
+            let failed = if f.failed > 0 { format!("; {} versions not downloaded (see the log), tried again next time", f.failed) } else { String::new() };
+            writeln!(
+                super::terminal::stdout(),
+                "{name}: files: {} file pages read, {} versions new, {} downloaded ({} bytes), {} already kept{bad}{failed}",
+                f.pages,
+                f.versions,
+                f.downloaded,
+                f.bytes,
+                f.reused
+            )?;
+        }
     }
     Ok(())
 }

@@ -242,7 +242,16 @@ pub async fn mirror(conns: &Connections, store: Arc<Mutex<Store>>, job: &MirrorJ
     let name = &job.pull.wiki;
     let wiki = conns.wiki(name)?;
     let oai = conns.wiki_oai(name)?;
-    pull::pull(store, &wiki, job.feed, oai.as_ref(), &job.pull).await.with_context(|| format!("mirroring [wiki.{name}]"))
+    let mut summary = pull::pull(store.clone(), &wiki, job.feed, oai.as_ref(), &job.pull).await.with_context(|| format!("mirroring [wiki.{name}]"))?;
+    if let Some(files) = &job.files {
+        let before = wiki.requests();
+        let done =
+            crate::mirror::files::fill(&store, &wiki, name, files, conns.downloads()).await.with_context(|| format!("mirroring the files of [wiki.{name}]"))?;
+        summary.wrote |= done.versions > 0 || done.downloaded > 0;
+        summary.requests += wiki.requests() - before;
+        summary.files = Some(done);
+    }
+    Ok(summary)
 }
 
 /// Runs a sync once.

@@ -203,6 +203,16 @@ impl Wiki {
 
     /// Whether this client logs in: a wiki without an account is only read,
     /// never written (an edit would go in as the server's IP address).
+    /// The session's HTTP client, its cookies included: files are read
+    /// with it, outside the API's serial lock.
+    pub(super) async fn http(&self) -> reqwest::Client {
+        self.session.lock().await.http.clone()
+    }
+
+    pub(super) fn clock(&self) -> &dyn oai::Clock {
+        self.clock.as_ref()
+    }
+
     pub fn has_account(&self) -> bool {
         self.options.login.is_some()
     }

@@ -237,7 +237,7 @@ pub struct ChangeBatch {
     pub server_time: Option<String>,
 }
 
-fn s(v: &Value, key: &str) -> String {
+pub(super) fn s(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
@@ -245,7 +245,7 @@ fn n(v: &Value, key: &str) -> u64 {
     v.get(key).and_then(Value::as_u64).unwrap_or(0)
 }
 
-fn b(v: &Value, key: &str) -> bool {
+pub(super) fn b(v: &Value, key: &str) -> bool {
     // formatversion=2 sends booleans; tolerate formatversion=1's "" too.
     match v.get(key) {
         Some(Value::Bool(x)) => *x,

@@ -134,6 +134,9 @@ pub struct PullSummary {
     /// What the history pass did, with full history.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<super::history::HistorySummary>,
+    /// What the files pass did, unless `files = false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<super::files::FilesSummary>,
 }
 
 /// Plans a batch against the store and applies it with `feed`'s new state.

@@ -81,6 +81,7 @@ impl Settings {
         };
         anchor(&mut self.db, "db".into());
         anchor(&mut self.daemon.token_file, "daemon.token_file".into());
+        anchor(&mut self.files.dir, "files.dir".into());
         for (name, source) in &mut self.source {
             anchor(&mut source.password_file, format!("source.{name}.password_file"));
         }
@@ -96,7 +97,7 @@ impl Settings {
 }
 
 /// The top-level keys: an environment variable names one of these first.
-const TOP_LEVEL: &[&str] = &["db", "contact", "http", "harvest", "source", "wiki", "sync", "group", "daemon", "serve"];
+const TOP_LEVEL: &[&str] = &["db", "contact", "http", "harvest", "source", "wiki", "sync", "group", "daemon", "serve", "files"];
 
 /// The tables whose second level is a NAME the user chose.
 const NAMED_TABLES: &[&str] = &["source", "wiki", "sync", "group"];

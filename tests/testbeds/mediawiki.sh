@@ -140,7 +140,7 @@ if ( strncmp( $path, '/wiki/', 6 ) === 0 ) {
 }
 return false;
 EOF
-  PHP_CLI_SERVER_WORKERS=${MW_SERVER_WORKERS:-4} setsid php -d variables_order=EGPCS -d memory_limit=512M -d sendmail_path="$dir/sendmail" \
+  PHP_CLI_SERVER_WORKERS=${MW_SERVER_WORKERS:-4} setsid php -d variables_order=EGPCS -d memory_limit=512M -d upload_max_filesize=64M -d post_max_size=80M -d sendmail_path="$dir/sendmail" \
     -S "127.0.0.1:$port" -t "$dir" "$dir/router.php" >>"$dir/logs/server.log" 2>&1 </dev/null &
   echo $! >"$dir/server.pid"
   for _ in $(seq 1 150); do
@@ -174,6 +174,13 @@ write_settings() {
 \$wgEnableUploads = true;
 \$wgUploadDirectory = "$1/w/images";
 \$wgUploadPath = "/w/images";
+\$wgFileExtensions = [ 'png', 'gif', 'jpg', 'jpeg', 'pdf', 'svg' ];
+// No thumbnails (no ImageMagick on the test bed), and SVG metadata read
+// only from the first bytes: importDump.php --uploads stops on some SVGs
+// otherwise (PHP 8.2).
+\$wgUseImageMagick = false;
+\$wgSVGMetadataCutoff = 4096;
+\$wgMaxUploadSize = 64 * 1024 * 1024;
 // Notification mails (enotif) for watched pages and user talk pages,
 // "sent" through DIR/sendmail into DIR/mail/, one file each. The wiki's
 // job queue sends them: runJobs.php (API requests run no jobs).

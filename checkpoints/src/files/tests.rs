@@ -35,7 +35,8 @@ fn version(second: u32, sha1: char, state: FileState) -> FileVersion {
 #[test]
 fn a_file_page_is_read_again_whenever_its_revision_moves_and_only_file_pages_are_read() {
     let mut s = Store::open_in_memory().unwrap();
-    let text = PageOp::Upsert { page: PageRow { pageid: 9, ns: 0, title: "Text".into(), redirect: None, displaced: false, rev_id: 90 }, revisions: vec![rev(90)] };
+    let text =
+        PageOp::Upsert { page: PageRow { pageid: 9, ns: 0, title: "Text".into(), redirect: None, displaced: false, rev_id: 90 }, revisions: vec![rev(90)] };
     s.apply_wiki_batch("w", &[file_page(1, "File:A.png", 10), file_page(2, "File:B.png", 20), text], None, 1).unwrap();
     let gaps: Vec<u64> = s.file_gaps("w", 0, 10).unwrap().into_iter().map(|g| g.pageid).collect();
     assert_eq!(gaps, [1, 2]);

@@ -1,0 +1,234 @@
+//! The files pass: the files of a mirrored wiki's File: pages, every
+//! version (with full history) or the current one, downloaded into the
+//! files directory beside the database and checked against the size and
+//! SHA-1 the wiki states.
+//!
+//! A File: page is read (`prop=imageinfo`) when its current revision is
+//! not the one its versions were last read at: an upload, a re-upload, a
+//! revert and a move all give the page a new revision, which the feed
+//! brings. Then each version not yet stored is downloaded (`download`):
+//! streamed to a partial file (memory holds one chunk, whatever the
+//! size), resumed with a range request where a download was cut off, and
+//! kept only if its size and SHA-1 match; a mismatch goes to quarantine,
+//! is counted, and is tried again, never kept as good. A content is kept
+//! once, however many versions, pages or wikis have it.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use checkpoints::{Blobs, FileState, FileVersion, Store, StoredFile};
+
+use crate::mediawiki::{FileInfo, Wiki};
+use crate::util::lock;
+
+mod download;
+
+pub use download::Downloads;
+use download::Outcome;
+
+/// How a wiki's files are mirrored: data, from `[files]` and `[wiki.NAME]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilesOptions {
+    /// Every version of each file (`history = "full"`), or the current one.
+    pub all_versions: bool,
+    /// Download files kept by a shared repository (`foreign_files = "copy"`).
+    pub copy_foreign: bool,
+    /// A version larger than this is recorded as `too_large`.
+    pub max_file_bytes: u64,
+    /// What the files directory may hold in all.
+    pub max_total_bytes: Option<u64>,
+    /// The files directory; `None`: `DB.files` beside the database.
+    pub dir: Option<PathBuf>,
+}
+
+/// What a files pass did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FilesSummary {
+    /// File: pages whose versions were read.
+    pub pages: u64,
+    /// Versions new to the store.
+    pub versions: u64,
+    /// Versions downloaded, checked and kept.
+    pub downloaded: u64,
+    /// Bytes downloaded and kept.
+    pub bytes: u64,
+    /// Versions whose content was kept already (another version, page or wiki).
+    pub reused: u64,
+    /// Downloads whose bytes were not what the wiki states (quarantined).
+    pub bad: u64,
+    /// Versions that could not be downloaded this time (see the log).
+    pub failed: u64,
+}
+
+/// Tries per version and pass; a version is left for later passes after
+/// [`MAX_ATTEMPTS`] failures in all, and quarantined after [`MAX_BAD`]
+/// downloads that did not match.
+const TRIES: u32 = 3;
+pub const MAX_ATTEMPTS: u32 = 9;
+pub const MAX_BAD: u32 = 3;
+
+/// A page's versions as the store records them: each in the state its
+/// description puts it in. Pure.
+pub fn versions(info: &FileInfo, opts: &FilesOptions) -> Vec<FileVersion> {
+    let foreign = !info.repository.is_empty() && info.repository != "local";
+    info.versions
+        .iter()
+        .filter(|v| !v.timestamp.is_empty())
+        .map(|v| {
+            let hidden = v.hidden || !checkpoints::blobs::is_sha1(&v.sha1);
+            let state = if hidden {
+                FileState::Hidden
+            } else if foreign && !opts.copy_foreign {
+                FileState::Foreign
+            } else if v.size > opts.max_file_bytes {
+                FileState::TooLarge
+            } else {
+                FileState::Pending
+            };
+            FileVersion {
+                timestamp: v.timestamp.clone(),
+                sha1: if hidden { String::new() } else { v.sha1.clone() },
+                size: v.size,
+                mime: v.mime.clone(),
+                user: v.user.clone(),
+                comment: v.comment.clone(),
+                url: v.url.clone(),
+                state,
+            }
+        })
+        .collect()
+}
+
+/// The files directory of a store under these options.
+pub fn blobs(store: &Store, opts: &FilesOptions) -> anyhow::Result<Blobs> {
+    match (&opts.dir, store.path()) {
+        (Some(dir), _) => Ok(Blobs::new(dir)),
+        (None, Some(db)) => Ok(Blobs::beside(db)),
+        (None, None) => anyhow::bail!("files need a place: this store has no file beside which to keep them; set [files] dir"),
+    }
+}
+
+/// File: pages asked of the store at a time.
+const GAPS: usize = 50;
+/// Versions to download asked of the store at a time.
+const PENDING: usize = 100;
+
+/// Reads the versions of the File: pages that changed, then downloads
+/// every version not stored yet.
+#[tracing::instrument(name = "files", skip_all, fields(wiki = %name))]
+pub async fn fill(store: &Arc<Mutex<Store>>, wiki: &Wiki, name: &str, opts: &FilesOptions, downloads: &Downloads) -> anyhow::Result<FilesSummary> {
+    let mut summary = FilesSummary::default();
+    let blobs = blobs(&lock(store), opts)?;
+    let mut after = 0;
+    loop {
+        let gaps = lock(store).file_gaps(name, after, GAPS)?;
+        let Some(last) = gaps.last() else { break };
+        after = last.pageid;
+        let ids: Vec<u64> = gaps.iter().map(|g| g.pageid).collect();
+        let infos = wiki.file_info(&ids, opts.all_versions).await.context("reading files' versions")?;
+        for gap in gaps {
+            let read = infos.iter().find(|i| i.pageid == gap.pageid).map(|i| versions(i, opts)).unwrap_or_default();
+            let (store, name) = (store.clone(), name.to_string());
+            let added = tokio::task::spawn_blocking(move || lock(&store).set_file_versions(&name, gap.pageid, gap.rev_id, &read))
+                .await
+                .context("recording a file's versions panicked")??;
+            summary.pages += 1;
+            summary.versions += added;
+        }
+    }
+    let mut used = if opts.max_total_bytes.is_some() { lock(store).files_bytes()? } else { 0 };
+    let mut from = (0u64, String::new());
+    loop {
+        let pending = lock(store).pending_files(name, (from.0, &from.1), MAX_ATTEMPTS, PENDING)?;
+        let Some(last) = pending.last() else { break };
+        from = (last.pageid, last.version.timestamp.clone());
+        for file in pending {
+            let v = &file.version;
+            if !blobs.has(&v.sha1, v.size)
+                && let Some(max) = opts.max_total_bytes
+                && used + v.size > max
+            {
+                anyhow::bail!(
+                    "the files directory {} holds {} MiB and [{name}]'s [[{}]] needs {} MiB more, over [files] max_total_mb = {}: raise it, or \
+                     set files = false for wikis whose files are not wanted (what is stored stays; the rest is fetched next time)",
+                    blobs.root().display(),
+                    used / MIB,
+                    file.title,
+                    v.size.div_ceil(MIB),
+                    max / MIB
+                );
+            }
+            fetch(store, wiki, name, &blobs, downloads, &file, &mut summary, &mut used).await?;
+        }
+    }
+    if summary.versions > 0 || summary.downloaded > 0 || summary.bad > 0 || summary.failed > 0 {
+        tracing::info!(
+            pages = summary.pages,
+            versions = summary.versions,
+            downloaded = summary.downloaded,
+            bytes = summary.bytes,
+            bad = summary.bad,
+            failed = summary.failed,
+            "files read"
+        );
+    }
+    Ok(summary)
+}
+
+const MIB: u64 = 1024 * 1024;
+
+/// One version: kept already, or downloaded (tried again a few times).
+#[allow(clippy::too_many_arguments)]
+async fn fetch(
+    store: &Arc<Mutex<Store>>,
+    wiki: &Wiki,
+    name: &str,
+    blobs: &Blobs,
+    downloads: &Downloads,
+    file: &StoredFile,
+    summary: &mut FilesSummary,
+    used: &mut u64,
+) -> anyhow::Result<()> {
+    let v = &file.version;
+    let now = || chrono::Utc::now().timestamp();
+    if blobs.has(&v.sha1, v.size) {
+        lock(store).file_stored(name, file.pageid, &v.timestamp, &v.sha1, now())?;
+        summary.reused += 1;
+        return Ok(());
+    }
+    for _ in 0..TRIES {
+        let outcome = download::download(wiki, blobs, downloads, v).await;
+        let (error, bad) = match outcome {
+            Outcome::Kept => {
+                lock(store).file_stored(name, file.pageid, &v.timestamp, &v.sha1, now())?;
+                summary.downloaded += 1;
+                summary.bytes += v.size;
+                *used += v.size;
+                return Ok(());
+            }
+            Outcome::Bad(why) => (why, true),
+            Outcome::Failed { why, again } => {
+                if !again {
+                    lock(store).file_failed(name, file.pageid, &v.timestamp, &v.sha1, &why, false, MAX_BAD)?;
+                    summary.failed += 1;
+                    tracing::warn!(title = %file.title, timestamp = %v.timestamp, "downloading a file failed: {why}");
+                    return Ok(());
+                }
+                (why, false)
+            }
+        };
+        summary.bad += bad as u64;
+        tracing::warn!(title = %file.title, timestamp = %v.timestamp, bad, "downloading a file failed: {error}");
+        let state = lock(store).file_failed(name, file.pageid, &v.timestamp, &v.sha1, &error, bad, MAX_BAD)?;
+        if state == FileState::Quarantined {
+            summary.failed += 1;
+            return Ok(());
+        }
+    }
+    summary.failed += 1;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
