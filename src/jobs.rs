@@ -86,7 +86,7 @@ pub struct MirrorJob {
     /// `pull.wiki` is the `[wiki.NAME]`.
     pub pull: PullOptions,
     /// Its files, unless `files = false`.
-    pub files: Option<crate::mirror::files::FilesOptions>,
+    pub files: Option<Box<crate::mirror::files::FilesOptions>>,
 }
 
 #[derive(Clone, Debug)]
@@ -426,12 +426,14 @@ fn mirror_job(name: &str, w: &WikiSettings, f: &crate::settings::FilesSettings) 
     let feed = w.feed.unwrap_or(if w.oai.is_some() { Feed::Oai } else { Feed::Api });
     let history = if w.history { crate::mirror::pull::History::Full } else { crate::mirror::pull::History::Current };
     const MB: u64 = 1024 * 1024;
-    let files = w.files.then(|| crate::mirror::files::FilesOptions {
-        all_versions: w.history,
-        copy_foreign: w.foreign_files == crate::settings::ForeignFiles::Copy,
-        max_file_bytes: f.max_file_mb.saturating_mul(MB),
-        max_total_bytes: f.max_total_mb.map(|m| m.saturating_mul(MB)),
-        dir: f.dir.clone(),
+    let files = w.files.then(|| {
+        Box::new(crate::mirror::files::FilesOptions {
+            all_versions: w.history,
+            copy_foreign: w.foreign_files == crate::settings::ForeignFiles::Copy,
+            max_file_bytes: f.max_file_mb.saturating_mul(MB),
+            max_total_bytes: f.max_total_mb.map(|m| m.saturating_mul(MB)),
+            dir: f.dir.clone(),
+        })
     });
     MirrorJob { feed, pull: PullOptions { wiki: name.to_string(), selection: w.selection(), history }, files }
 }

@@ -85,6 +85,20 @@ pub struct StoredFile {
     pub error: Option<String>,
 }
 
+/// Which version: a page's file at an upload time, with its content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileKey<'a> {
+    pub pageid: u64,
+    pub timestamp: &'a str,
+    pub sha1: &'a str,
+}
+
+impl StoredFile {
+    pub fn key(&self) -> FileKey<'_> {
+        FileKey { pageid: self.pageid, timestamp: &self.version.timestamp, sha1: &self.version.sha1 }
+    }
+}
+
 /// A live File: page whose versions were not read at its current revision.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileGap {
@@ -225,7 +239,8 @@ impl Store {
     }
 
     /// Marks a version stored: its bytes are in the files directory, checked.
-    pub fn file_stored(&mut self, wiki: &str, pageid: u64, timestamp: &str, sha1: &str, now: i64) -> Result<()> {
+    pub fn file_stored(&mut self, wiki: &str, key: FileKey<'_>, now: i64) -> Result<()> {
+        let FileKey { pageid, timestamp, sha1 } = key;
         let tx = self.conn.write_transaction().doing("marking a file stored")?;
         tx.execute(
             "UPDATE wiki_file SET state = 'stored', error = NULL, stored_at = ?5 WHERE wiki = ?1 AND page_id = ?2 AND timestamp = ?3 AND sha1 = ?4",
@@ -238,7 +253,8 @@ impl Store {
     /// Records a failed download: `bad` when bytes came but were not the
     /// ones the wiki states (then, after `max_bad` such, the version is
     /// quarantined); else it stays pending with its error.
-    pub fn file_failed(&mut self, wiki: &str, pageid: u64, timestamp: &str, sha1: &str, error: &str, bad: bool, max_bad: u32) -> Result<FileState> {
+    pub fn file_failed(&mut self, wiki: &str, key: FileKey<'_>, error: &str, bad: bool, max_bad: u32) -> Result<FileState> {
+        let FileKey { pageid, timestamp, sha1 } = key;
         let doing = "recording a failed download";
         let tx = self.conn.write_transaction().doing(doing)?;
         tx.execute(

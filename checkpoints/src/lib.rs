@@ -42,7 +42,7 @@ pub mod wiki;
 pub use backfill::HistoryGap;
 pub use blobs::Blobs;
 pub use error::{Error, Result};
-pub use files::{FileGap, FileState, FileVersion, FilesStatus, StoredFile};
+pub use files::{FileGap, FileKey, FileState, FileVersion, FilesStatus, StoredFile};
 pub use history::JobRun;
 pub use packages::{ChangedPage, ExportStream, ImportState, LoggedState};
 pub use records::{Deleted, RecordFilter, pick_served_name};

@@ -193,7 +193,7 @@ async fn fetch(
     let v = &file.version;
     let now = || chrono::Utc::now().timestamp();
     if blobs.has(&v.sha1, v.size) {
-        lock(store).file_stored(name, file.pageid, &v.timestamp, &v.sha1, now())?;
+        lock(store).file_stored(name, file.key(), now())?;
         summary.reused += 1;
         return Ok(());
     }
@@ -201,7 +201,7 @@ async fn fetch(
         let outcome = download::download(wiki, blobs, downloads, v).await;
         let (error, bad) = match outcome {
             Outcome::Kept => {
-                lock(store).file_stored(name, file.pageid, &v.timestamp, &v.sha1, now())?;
+                lock(store).file_stored(name, file.key(), now())?;
                 summary.downloaded += 1;
                 summary.bytes += v.size;
                 *used += v.size;
@@ -210,7 +210,7 @@ async fn fetch(
             Outcome::Bad(why) => (why, true),
             Outcome::Failed { why, again } => {
                 if !again {
-                    lock(store).file_failed(name, file.pageid, &v.timestamp, &v.sha1, &why, false, MAX_BAD)?;
+                    lock(store).file_failed(name, file.key(), &why, false, MAX_BAD)?;
                     summary.failed += 1;
                     tracing::warn!(title = %file.title, timestamp = %v.timestamp, "downloading a file failed: {why}");
                     return Ok(());
@@ -220,7 +220,7 @@ async fn fetch(
         };
         summary.bad += bad as u64;
         tracing::warn!(title = %file.title, timestamp = %v.timestamp, bad, "downloading a file failed: {error}");
-        let state = lock(store).file_failed(name, file.pageid, &v.timestamp, &v.sha1, &error, bad, MAX_BAD)?;
+        let state = lock(store).file_failed(name, file.key(), &error, bad, MAX_BAD)?;
         if state == FileState::Quarantined {
             summary.failed += 1;
             return Ok(());

@@ -71,7 +71,7 @@ fn downloads_are_listed_in_order_and_a_stored_version_stays_stored_when_read_aga
     assert_eq!(after[0].version.timestamp, "2026-02-01T00:00:02Z");
 
     let a = &pending[0].version;
-    s.file_stored("w", 1, &a.timestamp, &a.sha1, 5).unwrap();
+    s.file_stored("w", FileKey { pageid: 1, timestamp: &a.timestamp, sha1: &a.sha1 }, 5).unwrap();
     assert!(s.content_stored(&a.sha1).unwrap());
     // Read again (a move changes the URL): stays stored, URL updated.
     let mut moved = version(1, 'a', FileState::Pending);
@@ -87,12 +87,12 @@ fn bad_downloads_are_counted_and_quarantine_the_version_at_the_limit_and_a_retry
     s.apply_wiki_batch("w", &[file_page(1, "File:A.png", 10)], None, 1).unwrap();
     s.set_file_versions("w", 1, 10, &[version(1, 'a', FileState::Pending), version(2, 'b', FileState::Pending)]).unwrap();
     let (ts, sha) = ("2026-02-01T00:00:01Z", "a".repeat(40));
-    assert_eq!(s.file_failed("w", 1, ts, &sha, "HTTP 503", false, 2).unwrap(), FileState::Pending, "no bytes: not bad");
-    assert_eq!(s.file_failed("w", 1, ts, &sha, "SHA-1 differs", true, 2).unwrap(), FileState::Pending);
-    assert_eq!(s.file_failed("w", 1, ts, &sha, "SHA-1 differs", true, 2).unwrap(), FileState::Quarantined);
+    assert_eq!(s.file_failed("w", FileKey { pageid: 1, timestamp: ts, sha1: &sha }, "HTTP 503", false, 2).unwrap(), FileState::Pending, "no bytes: not bad");
+    assert_eq!(s.file_failed("w", FileKey { pageid: 1, timestamp: ts, sha1: &sha }, "SHA-1 differs", true, 2).unwrap(), FileState::Pending);
+    assert_eq!(s.file_failed("w", FileKey { pageid: 1, timestamp: ts, sha1: &sha }, "SHA-1 differs", true, 2).unwrap(), FileState::Quarantined);
     assert_eq!(s.pending_files("w", (0, ""), 5, 10).unwrap().len(), 1, "quarantined: not downloaded");
     assert_eq!(s.pending_files("w", (0, ""), 3, 10).unwrap().len(), 1);
-    s.file_stored("w", 1, "2026-02-01T00:00:02Z", &"b".repeat(40), 3).unwrap();
+    s.file_stored("w", FileKey { pageid: 1, timestamp: "2026-02-01T00:00:02Z", sha1: &"b".repeat(40) }, 3).unwrap();
 
     let status = s.files_status(Some("w")).unwrap();
     assert_eq!((status.versions, status.stored, status.quarantined, status.bad_downloads, status.bytes), (2, 1, 1, 2, 12));
@@ -110,7 +110,7 @@ fn one_content_shared_by_two_wikis_is_counted_once() {
     for w in ["w", "v"] {
         s.apply_wiki_batch(w, &[file_page(1, "File:A.png", 10)], None, 1).unwrap();
         s.set_file_versions(w, 1, 10, &[version(1, 'a', FileState::Pending)]).unwrap();
-        s.file_stored(w, 1, "2026-02-01T00:00:01Z", &"a".repeat(40), 2).unwrap();
+        s.file_stored(w, FileKey { pageid: 1, timestamp: "2026-02-01T00:00:01Z", sha1: &"a".repeat(40) }, 2).unwrap();
     }
     assert_eq!(s.files_status(None).unwrap().bytes, 11);
     assert_eq!(s.files_bytes().unwrap(), 11);
