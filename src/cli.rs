@@ -15,6 +15,7 @@
 
 mod config;
 mod daemon;
+mod files;
 mod harvest;
 mod packages;
 mod records;
@@ -153,6 +154,9 @@ pub enum Command {
         /// Every revision of every page, the history there was before included (as `history = "full"`)
         #[arg(long)]
         history: bool,
+        /// Try again the file versions whose downloads failed or were quarantined
+        #[arg(long)]
+        retry_files: bool,
         /// Print the summary as JSON
         #[arg(long)]
         json: bool,
@@ -244,6 +248,17 @@ Without --full or --since, a package holds what changed since the last one this 
         /// A [wiki.NAME] of the config (or a wiki the database has pages of)
         name: String,
         /// One JSON object per page
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a mirrored wiki's files: each version with its SHA-1, size, time, state and where its bytes are
+    #[command(after_help = "Examples:\n  oai-mirror files NAME\n  oai-mirror files NAME File:Logo.png --json")]
+    Files {
+        /// A [wiki.NAME] of the config (or a wiki the database has pages of)
+        name: String,
+        /// Only this file's versions (`File:` prefix optional)
+        title: Option<String>,
+        /// One JSON object per version
         #[arg(long)]
         json: bool,
     },
@@ -415,7 +430,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Notify { dry_run } => daemon::notify(&settings, std::io::stdin().lock(), dry_run).await,
         Command::Run { listen, allow_remote } => daemon::run(settings.clone(), db()?, listen.as_deref(), allow_remote).await,
         Command::Wiki(WikiCommand::Check { name, api, user, password_file }) => wiki::check(&settings, name, api, user, password_file).await,
-        Command::Mirror { name, feed, history, json } => wiki::mirror(&settings, &conns(), &db()?, &name, feed, history, json).await,
+        Command::Mirror { name, feed, history, retry_files, json } => {
+            let flags = wiki::MirrorFlags { feed, history, retry_files, json };
+            wiki::mirror(&settings, &conns(), &db()?, &name, &flags).await
+        }
+        Command::Files { name, title, json } => files::files(&settings, &read(&db()?)?, &name, title.as_deref(), json),
         Command::Pages { name, json } => wiki::pages(&settings, &read(&db()?)?, &name, json),
         Command::Show { name, title, rev } => wiki::show(&settings, &read(&db()?)?, &name, &title, rev),
         Command::History { name, title } => wiki::history(&settings, &read(&db()?)?, &name, &title),

@@ -15,21 +15,29 @@ use crate::mediawiki::{MwError, Secret, Wiki, WikiOptions};
 use crate::mirror::pull::Feed;
 use crate::settings::Settings;
 
-pub(super) async fn mirror(
-    settings: &Settings,
-    conns: &Connections,
-    db: &Path,
-    name: &str,
-    feed: Option<Feed>,
-    history: bool,
-    json: bool,
-) -> anyhow::Result<()> {
+/// `mirror`'s flags.
+pub(super) struct MirrorFlags {
+    pub feed: Option<Feed>,
+    pub history: bool,
+    pub retry_files: bool,
+    pub json: bool,
+}
+
+pub(super) async fn mirror(settings: &Settings, conns: &Connections, db: &Path, name: &str, flags: &MirrorFlags) -> anyhow::Result<()> {
     let Work::Mirror(mut job) = jobs::one(settings, Kind::Mirror, name)?.work else { unreachable!("a [wiki.*] resolves to a mirror") };
-    job.feed = feed.unwrap_or(job.feed);
-    if history {
+    let json = flags.json;
+    job.feed = flags.feed.unwrap_or(job.feed);
+    if flags.history {
         job.pull.history = crate::mirror::pull::History::Full;
+        if let Some(files) = &mut job.files {
+            files.all_versions = true;
+        }
     }
     let store = Arc::new(Mutex::new(open(db)?));
+    if flags.retry_files {
+        let n = crate::util::lock(&store).retry_files(name)?;
+        tracing::info!(versions = n, "file versions to try again");
+    }
     let summary = runs::mirror(conns, store, &job).await?;
     if json {
         writeln!(super::terminal::stdout(), "{}", serde_json::to_string(&summary)?)?;
@@ -72,7 +80,7 @@ pub(super) async fn mirror(
 
 /// A wiki NAME that the config or the store knows; else an error listing
 /// the known ones (a name that does not exist is not an empty listing).
-fn known_wiki(settings: &Settings, store: &Store, name: &str) -> anyhow::Result<()> {
+pub(super) fn known_wiki(settings: &Settings, store: &Store, name: &str) -> anyhow::Result<()> {
     let stored = store.wiki_names()?;
     if settings.wiki.contains_key(name) || stored.iter().any(|w| w == name) {
         return Ok(());
@@ -112,7 +120,7 @@ pub(super) fn pages(settings: &Settings, store: &Store, name: &str, json: bool) 
 /// spaces; the first letter of the title and after a namespace prefix
 /// upper-cased when the title as given is not there): the live one, else
 /// a deleted one.
-fn find_page(settings: &Settings, store: &Store, name: &str, title: &str) -> anyhow::Result<checkpoints::StoredPage> {
+pub(super) fn find_page(settings: &Settings, store: &Store, name: &str, title: &str) -> anyhow::Result<checkpoints::StoredPage> {
     known_wiki(settings, store, name)?;
     for candidate in crate::mediawiki::title_candidates(title) {
         if let Some(page) = store.wiki_page_by_title(name, &candidate)? {
@@ -146,6 +154,10 @@ pub(super) fn history(settings: &Settings, store: &Store, name: &str, title: &st
     }
     for r in store.wiki_revisions(name, page.pageid)? {
         writeln!(out, "rev {}  parent {}  {}  {}  {}", r.revid, r.parentid, r.timestamp, r.user, r.comment)?;
+    }
+    for f in store.file_versions(name, page.pageid)? {
+        let v = &f.version;
+        writeln!(out, "file {}  {}  {} bytes  {}  {}  {}  {}", v.timestamp, v.sha1, v.size, v.mime, v.state.as_str(), v.user, v.comment)?;
     }
     Ok(())
 }

@@ -100,9 +100,9 @@ pub fn versions(info: &FileInfo, opts: &FilesOptions) -> Vec<FileVersion> {
         .collect()
 }
 
-/// The files directory of a store under these options.
-pub fn blobs(store: &Store, opts: &FilesOptions) -> anyhow::Result<Blobs> {
-    match (&opts.dir, store.path()) {
+/// The files directory of a store: `dir` (`[files] dir`), else beside the database.
+pub fn blobs(store: &Store, dir: Option<&std::path::Path>) -> anyhow::Result<Blobs> {
+    match (dir, store.path()) {
         (Some(dir), _) => Ok(Blobs::new(dir)),
         (None, Some(db)) => Ok(Blobs::beside(db)),
         (None, None) => anyhow::bail!("files need a place: this store has no file beside which to keep them; set [files] dir"),
@@ -119,7 +119,7 @@ const PENDING: usize = 100;
 #[tracing::instrument(name = "files", skip_all, fields(wiki = %name))]
 pub async fn fill(store: &Arc<Mutex<Store>>, wiki: &Wiki, name: &str, opts: &FilesOptions, downloads: &Downloads) -> anyhow::Result<FilesSummary> {
     let mut summary = FilesSummary::default();
-    let blobs = blobs(&lock(store), opts)?;
+    let blobs = blobs(&lock(store), opts.dir.as_deref())?;
     let mut after = 0;
     loop {
         let gaps = lock(store).file_gaps(name, after, GAPS)?;
