@@ -159,7 +159,7 @@ impl Store {
             .prepare_cached(
                 "SELECT p.page_id, p.title, p.rev_id FROM wiki_page p
                  LEFT JOIN wiki_file_point f ON f.wiki = p.wiki AND f.page_id = p.page_id
-                 WHERE p.wiki = ?1 AND p.ns = 6 AND p.page_id > ?2 AND p.deleted = 0 AND p.displaced = 0 AND p.rev_id IS NOT NULL
+                 WHERE p.wiki = ?1 AND p.ns = 6 AND p.page_id > ?2 AND p.deleted = 0 AND p.displaced = 0 AND p.rev_id IS NOT NULL AND p.redirect IS NULL
                    AND (f.rev_id IS NULL OR f.rev_id <> p.rev_id)
                  ORDER BY p.page_id LIMIT ?3",
             )

@@ -130,6 +130,7 @@ pub(super) async fn status(settings: &Settings, db: &Path, json: bool) -> anyhow
             "daemon": jobs.as_ref().map(|d| serde_json::json!({"listen": settings.daemon.listen, "jobs": d.jobs, "wikis": d.wikis})),
             "database": db.display().to_string(),
             "sources": match &store { Some(s) => sources_json(settings, s, db)?, None => Vec::new() },
+            "files": match &store { Some(s) => files_json(s)?, None => Vec::new() },
         });
         writeln!(super::terminal::stdout(), "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(());
@@ -139,7 +140,10 @@ pub(super) async fn status(settings: &Settings, db: &Path, json: bool) -> anyhow
         wikis_status(&daemon.wikis)?;
     }
     match &store {
-        Some(store) => sources_status(settings, store, db),
+        Some(store) => {
+            sources_status(settings, store, db)?;
+            files_status(settings, store)
+        }
         None => {
             writeln!(super::terminal::stdout(), "database {}: none yet (nothing harvested or mirrored)", db.display())?;
             Ok(())
@@ -168,6 +172,52 @@ fn daemon_status(settings: &Settings, jobs: &[crate::daemon::core::JobStatus]) -
             if j.queue > 0 { format!(", {} queued", j.queue) } else { String::new() },
             j.last_error.as_ref().map(|e| format!("; error: {e}")).unwrap_or_default(),
         )?;
+    }
+    Ok(())
+}
+
+/// Each mirrored wiki's files, as the store has them.
+fn files_json(store: &Store) -> anyhow::Result<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
+    for wiki in store.wiki_names()? {
+        let f = store.files_status(Some(&wiki))?;
+        if f.versions > 0 {
+            out.push(serde_json::json!({
+                "wiki": wiki, "versions": f.versions, "stored": f.stored, "pending": f.pending, "quarantined": f.quarantined,
+                "foreign": f.foreign, "hidden": f.hidden, "too_large": f.too_large, "bytes": f.bytes, "bad_downloads": f.bad_downloads,
+            }));
+        }
+    }
+    Ok(out)
+}
+
+/// Prints each mirrored wiki's files and where they are.
+fn files_status(settings: &Settings, store: &Store) -> anyhow::Result<()> {
+    let mut out = super::terminal::stdout();
+    for wiki in store.wiki_names()? {
+        let f = store.files_status(Some(&wiki))?;
+        if f.versions == 0 {
+            continue;
+        }
+        let mut parts = vec![format!("{} stored", f.stored)];
+        for (n, what) in [
+            (f.pending, "to download"),
+            (f.quarantined, "QUARANTINED"),
+            (f.foreign, "on a shared repository"),
+            (f.hidden, "hidden by the wiki"),
+            (f.too_large, "over max_file_mb"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+        let bad = if f.bad_downloads > 0 { format!("; {} downloads did not match what the wiki states", f.bad_downloads) } else { String::new() };
+        writeln!(out, "files of {wiki}: {} versions ({}), {} bytes{bad}", f.versions, parts.join(", "), f.bytes)?;
+    }
+    if let Ok(blobs) = crate::mirror::files::blobs(store, settings.files.dir.as_deref())
+        && store.files_status(None)?.versions > 0
+    {
+        writeln!(out, "files directory: {}", blobs.root().display())?;
     }
     Ok(())
 }

@@ -45,6 +45,11 @@ pub struct Console {
 }
 
 impl Console {
+    /// The database the console reads.
+    pub fn db(&self) -> &std::path::Path {
+        &self.db
+    }
+
     pub fn new(daemon: Arc<Daemon>, db: PathBuf, token: Arc<String>, port: u16, jobs: &[Job], progress: super::runner::Progress) -> Console {
         Console {
             daemon,

@@ -20,6 +20,8 @@ struct Control {
     daemon: Arc<Daemon>,
     wikis: Arc<Wikis>,
     token: Arc<String>,
+    /// The database, read for what the store counts (files).
+    db: Arc<std::path::PathBuf>,
 }
 
 /// What `GET /status` answers.
@@ -31,11 +33,12 @@ pub struct Status {
 
 /// The API (`/trigger`, `/status`, `/metrics`, bearer token) and the console's pages (signed in).
 pub fn router(daemon: Arc<Daemon>, wikis: Arc<Wikis>, token: Arc<String>, console: Arc<super::console::Console>) -> Router {
+    let db = Arc::new(console.db().to_path_buf());
     Router::new()
         .route("/trigger/{job}", axum::routing::post(trigger))
         .route("/status", axum::routing::get(status))
         .route("/metrics", axum::routing::get(metrics))
-        .with_state(Control { daemon, wikis, token })
+        .with_state(Control { daemon, wikis, token, db })
         .merge(super::console::routes().with_state(console))
 }
 
@@ -78,7 +81,46 @@ async fn metrics(State(c): State<Control>, headers: HeaderMap) -> Response {
     if !authorized(&headers, &c.token) {
         return refused();
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], c.daemon.metrics() + &c.wikis.metrics()).into_response()
+    let db = c.db.clone();
+    // Read off the async workers; a store that cannot be read yet counts nothing.
+    let files = tokio::task::spawn_blocking(move || files_counts(&db)).await.unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], c.daemon.metrics() + &c.wikis.metrics() + &files_metrics(&files)).into_response()
+}
+
+fn files_counts(db: &std::path::Path) -> Vec<(String, checkpoints::FilesStatus)> {
+    let Ok(store) = checkpoints::Store::open_read_only(db) else { return Vec::new() };
+    let wikis = store.wiki_names().unwrap_or_default();
+    wikis.into_iter().filter_map(|w| store.files_status(Some(&w)).ok().filter(|f| f.versions > 0).map(|f| (w, f))).collect()
+}
+
+/// Each wiki's files in the Prometheus text format. Pure.
+pub fn files_metrics(files: &[(String, checkpoints::FilesStatus)]) -> String {
+    if files.is_empty() {
+        return String::new();
+    }
+    let label = |w: &str| w.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut out = String::from("# HELP oai_mirror_files File versions of a mirrored wiki, by state.\n# TYPE oai_mirror_files gauge\n");
+    for (w, f) in files {
+        for (state, n) in [
+            ("stored", f.stored),
+            ("pending", f.pending),
+            ("quarantined", f.quarantined),
+            ("foreign", f.foreign),
+            ("hidden", f.hidden),
+            ("too_large", f.too_large),
+        ] {
+            out.push_str(&format!("oai_mirror_files{{wiki=\"{}\",state=\"{state}\"}} {n}\n", label(w)));
+        }
+    }
+    out.push_str("# HELP oai_mirror_files_bytes Bytes of a wiki's stored files, each content once.\n# TYPE oai_mirror_files_bytes gauge\n");
+    for (w, f) in files {
+        out.push_str(&format!("oai_mirror_files_bytes{{wiki=\"{}\"}} {}\n", label(w), f.bytes));
+    }
+    out.push_str("# HELP oai_mirror_files_bad_downloads_total Downloads whose bytes were not what the wiki states.\n# TYPE oai_mirror_files_bad_downloads_total counter\n");
+    for (w, f) in files {
+        out.push_str(&format!("oai_mirror_files_bad_downloads_total{{wiki=\"{}\"}} {}\n", label(w), f.bad_downloads));
+    }
+    out
 }
 
 /// A running daemon's job states, from its `/status`; `None` if no daemon

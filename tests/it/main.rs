@@ -11,6 +11,7 @@ mod daemon;
 mod downstream;
 mod fake_wiki;
 mod faults;
+mod files;
 mod fuzz_corpus;
 mod groups;
 mod history;

@@ -1,0 +1,228 @@
+//! Files against a real MediaWiki 1.39: every version of every file of the
+//! File: pages in scope, stored by SHA-1 with the bytes the wiki has, moved
+//! files kept by page id, deleted ones kept and marked, and later uploads,
+//! re-uploads, moves and deletions followed through the API feed alone;
+//! bytes that are not what the wiki states never stored as good.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use sha1::{Digest, Sha1};
+
+use crate::support::*;
+
+const EXTENSIONS: [&str; 3] = ["png", "pdf", "svg"];
+
+/// A file of this kind that the wiki takes, its bytes unique to (stem, i, v).
+fn body(ext: &str, stem: &str, i: usize, v: usize) -> Vec<u8> {
+    let mark = format!("{stem}-{i}-{v}");
+    match ext {
+        "png" => {
+            // A 1×1 PNG; MediaWiki reads its signature and header, the mark
+            // after its end makes it unique.
+            let mut png = vec![
+                0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
+                0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
+                0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+            ];
+            png.extend_from_slice(mark.as_bytes());
+            png
+        }
+        "pdf" => format!(
+            "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n% {mark}\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+        )
+        .into_bytes(),
+        _ => format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><desc>{mark}</desc><rect width="{}" height="{}"/></svg>"#, 1 + i, 1 + v)
+            .into_bytes(),
+    }
+}
+
+fn sha1(bytes: &[u8]) -> String {
+    Sha1::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn config(home: &Path, tw: &TestWiki, stem: &str) -> PathBuf {
+    let secret = home.join("secret");
+    std::fs::write(&secret, &tw.bot_password).unwrap();
+    let config = home.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "db = \"{}\"\n[wiki.f]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nhistory = \"full\"\nnamespaces = [6]\nprefixes = [\"File:{stem}\"]\n",
+            home.join("m.sqlite").display(),
+            tw.api,
+            tw.bot_user,
+            secret.display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// `files f TITLE --json`: each version as the mirror has it.
+async fn versions(home: &Path, config: &Path, title: &str) -> Vec<serde_json::Value> {
+    let mut c = bin(home);
+    c.arg("--config").arg(config).args(["files", "f", title, "--json"]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// Every version is stored, and its bytes in the files directory are these.
+async fn assert_stored(home: &Path, config: &Path, title: &str, bodies: &[Vec<u8>]) -> u64 {
+    let got = versions(home, config, title).await;
+    let want: BTreeSet<String> = bodies.iter().map(|b| sha1(b)).collect();
+    let have: BTreeSet<String> = got.iter().map(|v| v["sha1"].as_str().unwrap().to_string()).collect();
+    assert_eq!(have, want, "{title}: every version, by SHA-1");
+    for v in &got {
+        assert_eq!(v["state"], "stored", "{title}: {v}");
+        let bytes = std::fs::read(v["path"].as_str().unwrap()).unwrap();
+        assert!(bodies.contains(&bytes), "{title}: the bytes kept are the bytes uploaded");
+        assert_eq!(sha1(&bytes), v["sha1"].as_str().unwrap());
+    }
+    got[0]["pageid"].as_u64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_version_of_every_file_is_mirrored_by_hash_and_later_changes_come_through_the_feed() {
+    let tw = test_wiki();
+    let stem = unique_title("Ft").replace(' ', "");
+    let up = tw.client("files-up", &tw.upload_user, &tw.upload_password);
+    let mut uploaded: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+    // Three of the 20 uploaded again twice: three versions each. MediaWiki
+    // names an old version by its second, so a file's versions are a
+    // second apart at least.
+    for v in 0..3 {
+        if v > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
+        for i in 0..if v == 0 { 20 } else { 3 } {
+            let ext = EXTENSIONS[i % 3];
+            let name = format!("{stem}-{i}.{ext}");
+            let bytes = body(ext, &stem, i, v);
+            assert_eq!(up.upload(&name, bytes.clone(), &format!("version {v}"), "A test file.").await.unwrap(), "Success", "{name}");
+            uploaded.entry(format!("File:{name}")).or_default().push(bytes);
+        }
+    }
+    let home = tempdir();
+    let config = config(home.path(), tw, &stem);
+    let cli = |args: &[&str]| {
+        let mut c = bin(home.path());
+        c.arg("--config").arg(&config).args(args);
+        c
+    };
+    let out = run(cli(&["mirror", "f", "--json"])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(summary["files"]["versions"], 26, "{summary}");
+    assert_eq!(summary["files"]["downloaded"], 26, "every content is new: {summary}");
+    let mut ids = BTreeMap::new();
+    for (title, bodies) in &uploaded {
+        ids.insert(title.clone(), assert_stored(home.path(), &config, title, bodies).await);
+    }
+    // What the wiki itself states of each version, compared field by field.
+    let infos = tw.bot().file_info(&ids.values().copied().collect::<Vec<_>>(), true).await.unwrap();
+    assert_eq!(infos.len(), 20);
+    for info in &infos {
+        let mirrored = versions(home.path(), &config, &info.title).await;
+        let theirs: Vec<(String, String, u64, String)> = info.versions.iter().map(|v| (v.timestamp.clone(), v.sha1.clone(), v.size, v.user.clone())).collect();
+        let ours: Vec<(String, String, u64, String)> = mirrored
+            .iter()
+            .map(|v| {
+                (v["timestamp"].as_str().unwrap().into(), v["sha1"].as_str().unwrap().into(), v["size"].as_u64().unwrap(), v["user"].as_str().unwrap().into())
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{}", info.title);
+    }
+
+    // Later, through the feed alone: a new file, a new version, a move, a deletion.
+    let new = format!("File:{stem}-new.png");
+    let new_body = body("png", &stem, 99, 0);
+    assert_eq!(up.upload(new.trim_start_matches("File:"), new_body.clone(), "new", "Added later.").await.unwrap(), "Success");
+    let again = format!("File:{stem}-5.svg");
+    let again_body = body("svg", &stem, 5, 1);
+    assert_eq!(up.upload(again.trim_start_matches("File:"), again_body.clone(), "again", "").await.unwrap(), "Success");
+    uploaded.get_mut(&again).unwrap().push(again_body);
+    let (moved_from, moved_to) = (format!("File:{stem}-6.png"), format!("File:{stem}-moved.png"));
+    up.move_page(&moved_from, &moved_to, false, "a better name").await.unwrap();
+    let deleted = format!("File:{stem}-7.pdf");
+    tw.bot().delete(&deleted, "not wanted").await.unwrap();
+
+    let out = run(cli(&["mirror", "f", "--json"])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(summary["files"]["versions"], 2, "the new file and the new version, nothing else: {summary}");
+    assert_stored(home.path(), &config, &new, &[new_body]).await;
+    assert_stored(home.path(), &config, &again, &uploaded[&again]).await;
+    let moved = assert_stored(home.path(), &config, &moved_to, &uploaded[&moved_from]).await;
+    assert_eq!(moved, ids[&moved_from], "the moved file is kept by its page id");
+    let gone = versions(home.path(), &config, &deleted).await;
+    assert!(!gone.is_empty() && gone.iter().all(|v| v["deleted"] == true && v["state"] == "stored"), "the deleted file is kept, marked: {gone:?}");
+
+    let status = stdout(&run(cli(&["status"])).await);
+    assert!(status.contains("files of f: 28 versions (28 stored)"), "{status}");
+}
+
+/// The path on the test bed's disk of a file's current version.
+async fn on_disk(tw: &TestWiki, title: &str) -> PathBuf {
+    let page = current(&tw.bot(), title).await;
+    assert!(page.is_some(), "{title} exists");
+    let info = tw.bot().file_info(&[page_id(tw, title).await], false).await.unwrap();
+    let url = reqwest::Url::parse(&info[0].versions[0].url).unwrap();
+    tw.dir.join(url.path().trim_start_matches('/'))
+}
+
+async fn page_id(tw: &TestWiki, title: &str) -> u64 {
+    let pages = tw.bot().pages(&[oai_mirror::mediawiki::PageRef::Title(title)]).await.unwrap();
+    pages[0].pageid.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_that_are_not_what_the_wiki_states_are_quarantined_counted_and_never_stored_as_good() {
+    let tw = test_wiki();
+    let stem = unique_title("Fq").replace(' ', "");
+    let up = tw.client("files-up", &tw.upload_user, &tw.upload_password);
+    let (altered, truncated) = (format!("{stem}-altered.png"), format!("{stem}-truncated.pdf"));
+    let (altered_body, truncated_body) = (body("png", &stem, 1, 0), body("pdf", &stem, 2, 0));
+    for (name, bytes) in [(&altered, &altered_body), (&truncated, &truncated_body)] {
+        assert_eq!(up.upload(name, bytes.clone(), "up", "").await.unwrap(), "Success");
+    }
+    // The wiki's own files changed under it, as a failing disk or a
+    // tampering proxy would: it states one thing and serves another.
+    let altered_path = on_disk(tw, &format!("File:{altered}")).await;
+    let truncated_path = on_disk(tw, &format!("File:{truncated}")).await;
+    let mut changed = altered_body.clone();
+    *changed.last_mut().unwrap() ^= 0x20;
+    std::fs::write(&altered_path, &changed).unwrap();
+    std::fs::write(&truncated_path, &truncated_body[..truncated_body.len() / 2]).unwrap();
+
+    let home = tempdir();
+    let config = config(home.path(), tw, &stem);
+    let cli = |args: &[&str]| {
+        let mut c = bin(home.path());
+        c.arg("--config").arg(&config).args(args);
+        c
+    };
+    let out = run(cli(&["mirror", "f", "--json"])).await;
+    assert!(out.status.success(), "a bad file fails alone: {}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!((summary["files"]["bad"].as_u64(), summary["files"]["downloaded"].as_u64()), (Some(6), Some(0)), "tried three times each: {summary}");
+    for name in [&altered, &truncated] {
+        let v = &versions(home.path(), &config, &format!("File:{name}")).await[0];
+        assert_eq!((v["state"].as_str(), v["bad_downloads"].as_u64()), (Some("quarantined"), Some(3)), "{v}");
+        assert!(v["path"].is_null());
+    }
+    let files_dir = home.path().join("m.sqlite.files");
+    assert!(!files_dir.join("sha1").exists(), "nothing stored as good");
+    assert_eq!(std::fs::read(files_dir.join("quarantine").join(sha1(&altered_body))).unwrap(), changed, "kept aside, to look at");
+    let status = stdout(&run(cli(&["status"])).await);
+    assert!(status.contains("2 QUARANTINED") && status.contains("6 downloads did not match"), "{status}");
+
+    // Mended on the wiki's side, and asked again: stored.
+    std::fs::write(&altered_path, &altered_body).unwrap();
+    std::fs::write(&truncated_path, &truncated_body).unwrap();
+    let out = run(cli(&["mirror", "f", "--retry-files"])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_stored(home.path(), &config, &format!("File:{altered}"), &[altered_body]).await;
+    assert_stored(home.path(), &config, &format!("File:{truncated}"), &[truncated_body]).await;
+}
