@@ -182,6 +182,9 @@ Without --full or --since, a package holds what changed since the last one this 
         /// Every revision the mirror holds, not only each page's current one
         #[arg(long)]
         history: bool,
+        /// With the files of its File: pages (every stored version), for `importDump.php --uploads --image-base-path files`
+        #[arg(long)]
+        files: bool,
         /// Print the summary as JSON
         #[arg(long)]
         json: bool,
@@ -442,8 +445,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Conflicts { name, all, json } => sync::conflicts(&settings, &read(&db()?)?, &name, all, json),
         Command::Queue { name } => sync::queue(&settings, &read(&db()?)?, &name),
         Command::Resolve { name, title, take } => sync::resolve(&settings, &open(&db()?)?, &name, &title, &take).await,
-        Command::Export { name, out, full, since, history, json } => {
-            let args = packages::ExportArgs { name: &name, out: &out, full, since: since.as_deref(), history, json };
+        Command::Export { name, out, full, since, history, files, json } => {
+            let args = packages::ExportArgs { name: &name, out: &out, full, since: since.as_deref(), history, files, json };
             packages::export(&settings, &mut open(&db()?)?, &args)
         }
         Command::Import { package, as_name, json } => packages::import(&db()?, &package, as_name.as_deref(), json),

@@ -17,6 +17,7 @@
 //! (checksums, sequence, stream), then applies every page in one
 //! transaction, so a package is applied whole or not at all.
 
+pub mod files;
 pub mod manifest;
 pub mod xml;
 
@@ -86,6 +87,8 @@ pub struct ExportOptions {
     /// last applied here.
     pub sync: Option<String>,
     pub ack: Option<manifest::Ack>,
+    /// With the files of its File: pages, from this files directory (`--files`).
+    pub files: Option<checkpoints::Blobs>,
 }
 
 /// What an export wrote.
@@ -122,6 +125,7 @@ pub fn export(store: &mut Store, opts: &ExportOptions, out: &Path) -> anyhow::Re
     let mut delete_first = String::new();
     let (mut pages, mut revisions) = (0u64, 0u64);
     let site = store.wiki_site(wiki)?.unwrap_or_default();
+    let mut files = opts.files.clone().map(|b| files::Collector::new(b, &dir)).transpose()?;
     counted.write_all(xml::header(&site, wiki).as_bytes()).context("writing the package")?;
     let end = store.in_snapshot(|s| -> anyhow::Result<i64> {
         let end = s.last_stored_seq()?;
@@ -159,7 +163,12 @@ pub fn export(store: &mut Store, opts: &ExportOptions, out: &Path) -> anyhow::Re
                 revs.extend(c.now.rev_id.map(|id| s.wiki_revision(wiki, id)).transpose()?.flatten());
             }
             page_xml.clear();
-            xml::page(&mut page_xml, &c.now, &revs);
+            xml::page_open(&mut page_xml, &c.now);
+            xml::revisions(&mut page_xml, &c.now, &revs);
+            if let Some(files) = &mut files {
+                files.page(s, wiki, &c.now, &mut page_xml)?;
+            }
+            xml::page_close(&mut page_xml);
             counted.write_all(page_xml.as_bytes()).context("writing the package")?;
             pages += 1;
             revisions += revs.len() as u64;
@@ -191,6 +200,7 @@ pub fn export(store: &mut Store, opts: &ExportOptions, out: &Path) -> anyhow::Re
         undeletions,
         sync: opts.sync.clone(),
         ack: opts.ack.clone(),
+        files: files.as_mut().map(files::Collector::finish).transpose()?,
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
     let tar_tmp = TempFile::create(&dir)?;
@@ -214,6 +224,9 @@ pub fn export(store: &mut Store, opts: &ExportOptions, out: &Path) -> anyhow::Re
             add(DELETE_FIRST, delete_first.len() as u64, &mut delete_first.as_bytes())
         };
         write().context("writing the package")?;
+        if let Some(files) = &files {
+            files.append(&mut add)?;
+        }
         let file = tar.into_inner().context("writing the package")?.into_inner().map_err(|e| e.into_error()).context("writing the package")?;
         file.sync_all().context("writing the package")?;
     }
@@ -320,6 +333,9 @@ fn read(path: &Path, whole: bool) -> anyhow::Result<Manifest> {
                 part.sha256.get(..12).unwrap_or(&part.sha256)
             );
         }
+    }
+    if let Some(f) = &manifest.files {
+        files::verify(&mut entries, f).with_context(|| format!("{shown}: its files"))?;
     }
     Ok(manifest)
 }
@@ -597,6 +613,10 @@ impl<W> Hashing<W> {
     }
     fn finish(self) -> (W, String, u64) {
         (self.inner, sha256_hex_of(self.hasher), self.count)
+    }
+    /// The SHA-256 and count so far.
+    fn peek(&self) -> (String, u64) {
+        (sha256_hex_of(self.hasher.clone()), self.count)
     }
 }
 

@@ -16,6 +16,7 @@ pub(super) struct ExportArgs<'a> {
     pub full: bool,
     pub since: Option<&'a Path>,
     pub history: bool,
+    pub files: bool,
     pub json: bool,
 }
 
@@ -45,6 +46,7 @@ pub(super) fn export(settings: &Settings, store: &mut Store, args: &ExportArgs<'
         history: args.history,
         sync: None,
         ack: None,
+        files: args.files.then(|| crate::mirror::files::blobs(store, settings.files.dir.as_deref())).transpose()?,
     };
     let exported = blocking(|| package::export(store, &opts, args.out))?;
     let m = &exported.manifest;
@@ -55,6 +57,7 @@ pub(super) fn export(settings: &Settings, store: &mut Store, args: &ExportArgs<'
             "package": args.out, "bytes": size, "xml_bytes": exported.xml_bytes, "wiki": m.wiki, "stream": m.stream, "sequence": m.sequence,
             "follows": m.follows.map(|f| f.sequence), "history": m.history, "pages": m.pages, "revisions": m.revisions,
             "moved": m.moves.len(), "deleted": m.deletions.len(), "undeleted": m.undeletions.len(),
+            "file_versions": m.files.as_ref().map(|f| f.versions), "file_contents": m.files.as_ref().map(|f| f.contents),
         });
         writeln!(out, "{summary}")?;
     } else {

@@ -45,6 +45,9 @@ pub struct Manifest {
     /// In a sync by packages: the last package of the other site's that
     /// the writer had applied when it wrote this one.
     pub ack: Option<Ack>,
+    /// The files of its File: pages, with `export --files`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<super::files::FilesPart>,
 }
 
 /// "I have applied your package `sequence` of `stream`, which reached your

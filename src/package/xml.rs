@@ -55,12 +55,17 @@ pub const FOOTER: &str = "</mediawiki>\n";
 /// One page and the given revisions, oldest first, appended to `out`.
 pub fn page(out: &mut String, page: &StoredPage, revisions: &[RevisionRow]) {
     page_open(out, page);
+    self::revisions(out, page, revisions);
+    page_close(out);
+}
+
+/// The given revisions of a page, oldest first, appended to `out`.
+pub fn revisions(out: &mut String, page: &StoredPage, revisions: &[RevisionRow]) {
     for r in revisions {
         revision_open(out, page, r, r.text.len() as u64);
         out.push_str(&text(&r.text));
         revision_close(out, r);
     }
-    page_close(out);
 }
 
 /// A page's start: its title, namespace, id and redirect.

@@ -149,6 +149,7 @@ impl Exchange<'_> {
                 since: acked.map_or(Since::Full, |(sequence, end)| Since::After(Follows { sequence, end })),
                 history: self.history,
                 sync: Some(self.sync.to_string()),
+                files: None,
                 ack: ack.clone(),
             };
             let exported = crate::util::blocking(|| package::export(&mut s, &opts, &out))?;

@@ -161,6 +161,37 @@ async fn every_version_of_every_file_is_mirrored_by_hash_and_later_changes_come_
 
     let status = stdout(&run(cli(&["status"])).await);
     assert!(status.contains("files of f: 28 versions (28 stored)"), "{status}");
+
+    // Out as a package with its files, into a fresh MediaWiki by its own
+    // importDump.php: every version there, with the same bytes.
+    let package = home.path().join("f.tar");
+    let out = run(cli(&["export", "f", "--out", package.to_str().unwrap(), "--full", "--history", "--files", "--json"])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let exported: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(exported["file_versions"], 27, "every version of the live files: {exported}");
+    let target = FreshWiki::start();
+    let unpacked = tempdir();
+    let tar = std::process::Command::new("tar").arg("-xf").arg(&package).arg("-C").arg(unpacked.path()).output().unwrap();
+    assert!(tar.status.success());
+    let log = target.php(
+        "importDump.php",
+        &["--uploads".as_ref(), "--image-base-path".as_ref(), unpacked.path().join("files").as_os_str(), unpacked.path().join("pages.xml.gz").as_os_str()],
+    );
+    let fresh = oai_mirror::mediawiki::Wiki::new(oai_mirror::mediawiki::WikiOptions::new("fresh", &target.api)).unwrap();
+    uploaded.remove(&deleted);
+    let bodies = uploaded.remove(&moved_from).unwrap();
+    uploaded.insert(moved_to.clone(), bodies);
+    uploaded.insert(new.clone(), vec![body("png", &stem, 99, 0)]);
+    for (title, bodies) in &uploaded {
+        let id = fresh.pages(&[oai_mirror::mediawiki::PageRef::Title(title)]).await.unwrap()[0].pageid.unwrap_or_else(|| panic!("{title} imported: {log}"));
+        let info = fresh.file_info(&[id], true).await.unwrap();
+        let theirs: BTreeSet<String> = info[0].versions.iter().map(|v| v.sha1.clone()).collect();
+        let want: BTreeSet<String> = bodies.iter().map(|b| sha1(b)).collect();
+        assert_eq!(theirs, want, "{title}: {log}");
+        let ours: Vec<String> = versions(home.path(), &config, title).await.iter().map(|v| v["timestamp"].as_str().unwrap().to_string()).collect();
+        let stamps: Vec<String> = info[0].versions.iter().map(|v| v.timestamp.clone()).collect();
+        assert_eq!(stamps, ours, "{title}: each version at its time");
+    }
 }
 
 /// The path on the test bed's disk of a file's current version.

@@ -21,6 +21,7 @@ fn manifest(sequence: u64, follows: Option<(u64, i64)>, end: i64) -> Manifest {
         undeletions: vec![],
         sync: None,
         ack: None,
+        files: None,
     }
 }
 
