@@ -449,7 +449,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let args = packages::ExportArgs { name: &name, out: &out, full, since: since.as_deref(), history, files, json };
             packages::export(&settings, &mut open(&db()?)?, &args)
         }
-        Command::Import { package, as_name, json } => packages::import(&db()?, &package, as_name.as_deref(), json),
+        Command::Import { package, as_name, json } => packages::import(&settings, &db()?, &package, as_name.as_deref(), json),
         Command::Package(PackageCommand::Show { package, json }) => packages::show(&package, json),
         Command::Config(_) | Command::Completions { .. } | Command::Man => unreachable!("handled before the settings are loaded"),
     }

@@ -349,6 +349,8 @@ pub struct Imported {
     pub already_applied: bool,
     pub pages: u64,
     pub revisions: u64,
+    /// File versions stored from it.
+    pub files: u64,
     #[serde(flatten)]
     pub counts: plan::Counts,
 }
@@ -357,7 +359,7 @@ pub struct Imported {
 /// store in one transaction: its pages by id (moves planned as a mirror
 /// plans them), its deletions, and for a full package the deletion of
 /// every page it does not hold.
-pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imported> {
+pub fn import(store: &mut Store, path: &Path, local: &str, files_dir: Option<&checkpoints::Blobs>) -> anyhow::Result<Imported> {
     let manifest = verify(path)?;
     // The manifest's titles are checked as the pages' are: a title MediaWiki
     // forbids is never stored, nor written again into a package.
@@ -467,6 +469,10 @@ pub fn import(store: &mut Store, path: &Path, local: &str) -> anyhow::Result<Imp
     std::io::copy(&mut rest, &mut std::io::sink()).with_context(|| format!("reading {shown}"))?;
     if sha256_hex_of(rest.hasher) != manifest.xml.sha256 {
         bail!("{shown} changed while it was applied; nothing was applied (import it again)");
+    }
+    if let Some(part) = &manifest.files {
+        let blobs = files_dir.with_context(|| format!("{shown} holds files, and this store has no files directory: set [files] dir"))?;
+        done.files = files::apply(&mut write, &mut open_archive(path)?, part, blobs).with_context(|| format!("{shown}: its files"))?;
     }
     let state = ImportState {
         stream: manifest.stream.clone(),

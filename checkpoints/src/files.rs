@@ -350,5 +350,29 @@ impl Store {
     }
 }
 
+impl crate::wiki::WikiWrite<'_> {
+    /// Records file versions whose bytes are in the files directory (a
+    /// package's), in this write's transaction; a version known already
+    /// becomes stored. Returns how many it stored (new, or stored now).
+    pub fn add_stored_files(&mut self, pageid: u64, versions: &[FileVersion]) -> Result<u64> {
+        let doing = "recording a package's file versions";
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO wiki_file (wiki, page_id, timestamp, sha1, size, mime, user, comment, url, state, stored_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'stored', ?10)
+                 ON CONFLICT (wiki, page_id, timestamp, sha1) DO UPDATE SET state = 'stored', error = NULL WHERE state <> 'stored'",
+            )
+            .doing(doing)?;
+        let mut added = 0;
+        for v in versions {
+            added += stmt
+                .execute(params![self.wiki, pageid as i64, v.timestamp, v.sha1, v.size as i64, v.mime, v.user, v.comment, v.url, self.now])
+                .doing(doing)? as u64;
+        }
+        Ok(added)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -388,7 +388,7 @@ pub struct WikiWrite<'s> {
     /// it commits (a package's write may take minutes).
     last_at: i64,
     clock: crate::store::Clock,
-    now: i64,
+    pub(crate) now: i64,
 }
 
 impl WikiWrite<'_> {

@@ -80,14 +80,19 @@ pub(super) fn export(settings: &Settings, store: &mut Store, args: &ExportArgs<'
     Ok(())
 }
 
-pub(super) fn import(db: &Path, path: &Path, local: Option<&str>, json: bool) -> anyhow::Result<()> {
+pub(super) fn import(settings: &Settings, db: &Path, path: &Path, local: Option<&str>, json: bool) -> anyhow::Result<()> {
     let local = match local {
         Some(name) => name.to_string(),
         None => blocking(|| package::verify(path))?.wiki,
     };
     // A database this import creates is removed again if nothing comes of it.
     let new = !db.exists();
-    let done = match blocking(|| package::import(&mut super::open(db)?, path, &local)) {
+    let import = || -> anyhow::Result<package::Imported> {
+        let mut store = super::open(db)?;
+        let files = crate::mirror::files::blobs(&store, settings.files.dir.as_deref()).ok();
+        package::import(&mut store, path, &local, files.as_ref())
+    };
+    let done = match blocking(import) {
         Ok(done) => done,
         Err(e) if new => {
             for suffix in ["", "-wal", "-shm"] {
@@ -106,8 +111,16 @@ pub(super) fn import(db: &Path, path: &Path, local: Option<&str>, json: bool) ->
     } else {
         writeln!(
             out,
-            "{local}: package {} applied: {} pages, {} revisions: {} created, {} updated, {} moved, {} deleted, {} undeleted",
-            done.sequence, done.pages, done.revisions, done.counts.created, done.counts.updated, done.counts.moved, done.counts.deleted, done.counts.undeleted
+            "{local}: package {} applied: {} pages, {} revisions: {} created, {} updated, {} moved, {} deleted, {} undeleted{}",
+            done.sequence,
+            done.pages,
+            done.revisions,
+            done.counts.created,
+            done.counts.updated,
+            done.counts.moved,
+            done.counts.deleted,
+            done.counts.undeleted,
+            if done.files > 0 { format!("; {} file versions stored", done.files) } else { String::new() }
         )?;
     }
     Ok(())

@@ -22,25 +22,14 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use checkpoints::StoredFile;
 use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
 
-use super::manifest::Part;
+use super::manifest::{FilesPart, Part};
 
 /// The list of versions in a package.
 pub const LIST: &str = "files.jsonl";
 /// Where contents are in a package, and under `--image-base-path`.
 pub const DIR: &str = "files/";
-
-/// What a package holds of files: in its manifest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FilesPart {
-    pub list: Part,
-    /// File versions listed.
-    pub versions: u64,
-    /// Contents held (each once), and their bytes.
-    pub contents: u64,
-    pub bytes: u64,
-}
 
 /// One version, a line of `files.jsonl`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,6 +199,89 @@ pub(super) fn verify<R: std::io::Read>(entries: &mut tar::Entries<'_, R>, part: 
         anyhow::bail!("it holds {contents} files of {bytes} bytes, the manifest says {} of {} (truncated?)", part.contents, part.bytes);
     }
     Ok(())
+}
+
+/// A line of `files.jsonl` longer than this is no line of a package.
+const MAX_LINE: u64 = 1 << 20;
+
+/// Applies a package's files in its import's write: every content copied
+/// into the files directory (checked by SHA-1 as it is copied; a content
+/// kept already is skipped), every version recorded as stored. The list
+/// is checked again against the manifest (the file may have been replaced
+/// since it was verified): a mismatch fails the import, nothing applied.
+pub(super) fn apply<R: std::io::Read>(
+    write: &mut checkpoints::WikiWrite<'_>,
+    archive: &mut tar::Archive<R>,
+    part: &FilesPart,
+    blobs: &checkpoints::Blobs,
+) -> anyhow::Result<u64> {
+    use std::io::BufRead;
+    let mut stored = 0;
+    for entry in archive.entries()? {
+        let entry = entry.context("reading the package's files")?;
+        let name = entry.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        if name == LIST {
+            let mut hashing = super::HashingReader { inner: entry, hasher: sha2::Sha256::new() };
+            let mut lines = std::io::BufReader::new(&mut hashing);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                std::io::Read::take(&mut lines, MAX_LINE).read_until(b'\n', &mut line).context("reading the package's list of files")?;
+                if line.is_empty() {
+                    break;
+                }
+                let l: Line = serde_json::from_slice(&line).context("a line of the package's list of files cannot be read")?;
+                if !checkpoints::blobs::is_sha1(&l.sha1) {
+                    anyhow::bail!("its list of files names {:?}, which is no SHA-1", l.sha1);
+                }
+                let v = checkpoints::FileVersion {
+                    timestamp: l.timestamp,
+                    sha1: l.sha1,
+                    size: l.size,
+                    mime: l.mime,
+                    user: l.user,
+                    comment: l.comment,
+                    url: String::new(),
+                    state: checkpoints::FileState::Stored,
+                };
+                stored += write.add_stored_files(l.page, std::slice::from_ref(&v))?;
+            }
+            drop(lines);
+            if super::sha256_hex_of(hashing.hasher) != part.list.sha256 {
+                anyhow::bail!("its {LIST} changed while it was applied; nothing was applied (import it again)");
+            }
+        } else if let Some(sha1) = member_sha1(&name).map(str::to_string) {
+            let size = entry.header().size().unwrap_or(0);
+            if blobs.has(&sha1, size) {
+                continue;
+            }
+            let (mut file, _) = blobs.restart_partial(&sha1).with_context(|| format!("writing into {}", blobs.root().display()))?;
+            let mut hashing = Sha1Reader { inner: entry, hasher: sha1::Sha1::new() };
+            std::io::copy(&mut hashing, &mut file).with_context(|| format!("copying {name} into {}", blobs.root().display()))?;
+            use sha1::Digest;
+            if crate::util::hex(&hashing.hasher.finalize()) != sha1 {
+                blobs.discard(&sha1)?;
+                anyhow::bail!("{name} changed while it was applied; nothing was applied (import it again)");
+            }
+            blobs.keep(&sha1).with_context(|| format!("keeping {name} in {}", blobs.root().display()))?;
+        }
+    }
+    Ok(stored)
+}
+
+/// Hashes (SHA-1) the bytes read through it.
+struct Sha1Reader<R> {
+    inner: R,
+    hasher: sha1::Sha1,
+}
+
+impl<R: std::io::Read> std::io::Read for Sha1Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use sha1::Digest;
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// The SHA-1 (hex) and length of everything `r` reads.

@@ -47,7 +47,19 @@ pub struct Manifest {
     pub ack: Option<Ack>,
     /// The files of its File: pages, with `export --files`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub files: Option<super::files::FilesPart>,
+    pub files: Option<FilesPart>,
+}
+
+/// What a package holds of files (`export --files`; see `package::files`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesPart {
+    pub list: Part,
+    /// File versions listed.
+    pub versions: u64,
+    /// Contents held (each once), and their bytes.
+    pub contents: u64,
+    pub bytes: u64,
 }
 
 /// "I have applied your package `sequence` of `stream`, which reached your

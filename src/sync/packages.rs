@@ -103,7 +103,7 @@ impl Exchange<'_> {
             if applied.as_ref().is_some_and(|a| m.end <= a.end_seq) {
                 continue;
             }
-            let result = crate::util::blocking(|| package::import(&mut lock(store), path, &remote));
+            let result = crate::util::blocking(|| package::import(&mut lock(store), path, &remote, None));
             match result {
                 Ok(done) => {
                     expected = Some(m.stream.clone());

@@ -169,6 +169,26 @@ async fn every_version_of_every_file_is_mirrored_by_hash_and_later_changes_come_
     assert!(out.status.success(), "{}", stderr(&out));
     let exported: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(exported["file_versions"], 27, "every version of the live files: {exported}");
+    // And into another store by `import`: the same versions, the same bytes.
+    let other = tempdir();
+    let other_config = other.path().join("config.toml");
+    std::fs::write(&other_config, format!("db = \"{}\"\n", other.path().join("copy.sqlite").display())).unwrap();
+    let mut c = bin(other.path());
+    c.arg("--config").arg(&other_config).args(["import", package.to_str().unwrap(), "--as", "f", "--json"]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let imported: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(imported["files"], 27, "{imported}");
+    for title in [&new, &again, &moved_to] {
+        let ours = versions(home.path(), &config, title).await;
+        let theirs = versions(other.path(), &other_config, title).await;
+        let key = |v: &serde_json::Value| (v["timestamp"].to_string(), v["sha1"].to_string(), v["state"].to_string());
+        assert_eq!(theirs.iter().map(key).collect::<Vec<_>>(), ours.iter().map(key).collect::<Vec<_>>(), "{title}");
+        for v in &theirs {
+            assert_eq!(sha1(&std::fs::read(v["path"].as_str().unwrap()).unwrap()), v["sha1"].as_str().unwrap());
+        }
+    }
+
     let target = FreshWiki::start();
     let unpacked = tempdir();
     let tar = std::process::Command::new("tar").arg("-xf").arg(&package).arg("-C").arg(unpacked.path()).output().unwrap();
