@@ -59,11 +59,16 @@ fn config(home: &Path, tw: &TestWiki, stem: &str) -> PathBuf {
     config
 }
 
+/// The program with this home and config, and `args`.
+fn command(home: &Path, config: &Path, args: &[&str]) -> std::process::Command {
+    let mut c = bin(home);
+    c.arg("--config").arg(config).args(args);
+    c
+}
+
 /// `files f TITLE --json`: each version as the mirror has it.
 async fn versions(home: &Path, config: &Path, title: &str) -> Vec<serde_json::Value> {
-    let mut c = bin(home);
-    c.arg("--config").arg(config).args(["files", "f", title, "--json"]);
-    let out = run(c).await;
+    let out = run(command(home, config, &["files", "f", title, "--json"])).await;
     assert!(out.status.success(), "{}", stderr(&out));
     stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
@@ -106,11 +111,7 @@ async fn every_version_of_every_file_is_mirrored_by_hash_and_later_changes_come_
     }
     let home = tempdir();
     let config = config(home.path(), tw, &stem);
-    let cli = |args: &[&str]| {
-        let mut c = bin(home.path());
-        c.arg("--config").arg(&config).args(args);
-        c
-    };
+    let cli = |args: &[&str]| command(home.path(), &config, args);
     let out = run(cli(&["mirror", "f", "--json"])).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
@@ -173,9 +174,7 @@ async fn every_version_of_every_file_is_mirrored_by_hash_and_later_changes_come_
     let other = tempdir();
     let other_config = other.path().join("config.toml");
     std::fs::write(&other_config, format!("db = \"{}\"\n", other.path().join("copy.sqlite").display())).unwrap();
-    let mut c = bin(other.path());
-    c.arg("--config").arg(&other_config).args(["import", package.to_str().unwrap(), "--as", "f", "--json"]);
-    let out = run(c).await;
+    let out = run(command(other.path(), &other_config, &["import", package.to_str().unwrap(), "--as", "f", "--json"])).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let imported: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(imported["files"], 27, "{imported}");
@@ -249,11 +248,7 @@ async fn bytes_that_are_not_what_the_wiki_states_are_quarantined_counted_and_nev
 
     let home = tempdir();
     let config = config(home.path(), tw, &stem);
-    let cli = |args: &[&str]| {
-        let mut c = bin(home.path());
-        c.arg("--config").arg(&config).args(args);
-        c
-    };
+    let cli = |args: &[&str]| command(home.path(), &config, args);
     let out = run(cli(&["mirror", "f", "--json"])).await;
     assert!(out.status.success(), "a bad file fails alone: {}", stderr(&out));
     let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
@@ -276,4 +271,79 @@ async fn bytes_that_are_not_what_the_wiki_states_are_quarantined_counted_and_nev
     assert!(out.status.success(), "{}", stderr(&out));
     assert_stored(home.path(), &config, &format!("File:{altered}"), &[altered_body]).await;
     assert_stored(home.path(), &config, &format!("File:{truncated}"), &[truncated_body]).await;
+}
+
+/// A store with these File: pages, and the files pass's options.
+fn file_pages(dir: &Path, files: &[testbeds::HostedFile]) -> (std::sync::Arc<std::sync::Mutex<checkpoints::Store>>, oai_mirror::mirror::files::FilesOptions) {
+    let mut store = checkpoints::Store::open(&dir.join("m.sqlite")).unwrap();
+    let ops: Vec<checkpoints::PageOp> = files
+        .iter()
+        .map(|f| checkpoints::PageOp::Upsert {
+            page: checkpoints::PageRow { pageid: f.pageid, ns: 6, title: format!("File:{}", f.name), redirect: None, displaced: false, rev_id: f.pageid * 10 },
+            revisions: vec![checkpoints::RevisionRow {
+                revid: f.pageid * 10,
+                parentid: 0,
+                timestamp: "2026-01-01T00:00:00Z".into(),
+                user: "Uploader".into(),
+                comment: String::new(),
+                sha1: String::new(),
+                text: "a file".into(),
+                minor: false,
+                user_id: None,
+            }],
+        })
+        .collect();
+    store.apply_wiki_batch("w", &ops, None, 1).unwrap();
+    let opts = oai_mirror::mirror::files::FilesOptions { all_versions: true, copy_foreign: false, max_file_bytes: 1 << 40, max_total_bytes: None, dir: None };
+    (std::sync::Arc::new(std::sync::Mutex::new(store)), opts)
+}
+
+/// Downloads cut off mid-way resume from where they stopped, a server that
+/// ignores the range sends it all again (and is still checked), a 429's
+/// `Retry-After` is waited out, and altered bytes are quarantined: each
+/// file ends stored with exactly the bytes described, or not at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_off_downloads_resume_where_they_stopped_and_every_kept_file_is_checked() {
+    use testbeds::{FileFault, FileHost, HostedFile};
+    let files = vec![HostedFile::new(1, "Cut.bin", 300_000, 1), HostedFile::new(2, "Ignored.bin", 200_000, 2), HostedFile::new(3, "Busy.bin", 1000, 3)];
+    let faults = vec![
+        FileFault::CutAfter(100_000),
+        FileFault::CutAfter(70_000),
+        FileFault::Fine,
+        // The second file: cut, then the range asked for ignored.
+        FileFault::CutAfter(50_000),
+        FileFault::IgnoreRange,
+        FileFault::TooMany(1),
+    ];
+    let (host, api) = FileHost::spawn(files.clone(), faults).await.unwrap();
+    let home = tempdir();
+    let (store, opts) = file_pages(home.path(), &files);
+    let wiki = oai_mirror::mediawiki::Wiki::new(oai_mirror::mediawiki::WikiOptions::new("fake", &api)).unwrap();
+    let downloads = oai_mirror::mirror::files::Downloads::new(2, None);
+    let started = std::time::Instant::now();
+    let summary = oai_mirror::mirror::files::fill(&store, &wiki, "w", &opts, &downloads).await.unwrap();
+    assert_eq!((summary.downloaded, summary.bad, summary.failed), (3, 0, 0), "{summary:?}");
+    assert_eq!(host.faults_left(), 0);
+    assert_eq!(
+        host.log(),
+        ["Cut.bin", "Cut.bin bytes=100000-", "Cut.bin bytes=170000-", "Ignored.bin", "Ignored.bin bytes=50000-", "Busy.bin", "Busy.bin"],
+        "each request after a cut asks only for the rest"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "the 429's Retry-After was waited out");
+    let blobs = checkpoints::Blobs::beside(&home.path().join("m.sqlite"));
+    for f in &files {
+        let kept = std::fs::read(blobs.path(&f.sha1()).unwrap()).unwrap();
+        assert!(kept == f.bytes(0, f.size), "{} kept whole and exact", f.name);
+    }
+
+    // Altered bytes: never kept; the next pass that gets the right ones keeps them.
+    let bad = vec![HostedFile::new(4, "Altered.bin", 5000, 4)];
+    let (_host, api) = FileHost::spawn(bad.clone(), vec![FileFault::Altered]).await.unwrap();
+    let home = tempdir();
+    let (store, opts) = file_pages(home.path(), &bad);
+    let wiki = oai_mirror::mediawiki::Wiki::new(oai_mirror::mediawiki::WikiOptions::new("fake", &api)).unwrap();
+    let summary = oai_mirror::mirror::files::fill(&store, &wiki, "w", &opts, &downloads).await.unwrap();
+    assert_eq!((summary.downloaded, summary.bad), (1, 1), "tried again within the pass: {summary:?}");
+    let status = store.lock().unwrap().files_status(Some("w")).unwrap();
+    assert_eq!((status.stored, status.bad_downloads), (1, 1));
 }

@@ -9,6 +9,9 @@
 //!   true to the captured samples.
 //! * `api_wiki`: `FakeApi`, a strict api.php for what a real wiki will not
 //!   do on demand (maxlag, 429, refused tokens, lost sessions).
+//! * `file_host`: `FileHost`, a wiki's files as imageinfo describes them and a
+//!   web server sends them, with faults (cut-off bodies, 429, ranges ignored,
+//!   altered bytes).
 //! * `hostile`: `Hostile`, a server that misbehaves on purpose (huge bodies,
 //!   decompression bombs, redirect loops, redirects elsewhere, trickling bodies).
 //! * `many`: many `Testbed`s at once, each on a loopback address of its own,
@@ -24,6 +27,7 @@
 //! `oaipmh` data provider).
 
 pub mod api_wiki;
+pub mod file_host;
 pub mod hostile;
 pub mod http;
 pub mod many;
@@ -31,6 +35,7 @@ pub mod oai_wiki;
 pub mod repository;
 
 pub use api_wiki::{ApiFault, FakeApi};
+pub use file_host::{FileFault, FileHost, HostedFile};
 pub use hostile::Hostile;
 pub use oai_wiki::{FakeOaiWiki, View};
 pub use repository::{Fault, RepoSpec, RetryAfter, Testbed};
