@@ -143,23 +143,41 @@ pub async fn fill(store: &Arc<Mutex<Store>>, wiki: &Wiki, name: &str, opts: &Fil
         let pending = lock(store).pending_files(name, (from.0, &from.1), MAX_ATTEMPTS, PENDING)?;
         let Some(last) = pending.last() else { break };
         from = (last.pageid, last.version.timestamp.clone());
-        for file in pending {
+        // The budget is checked before any download of the batch starts.
+        for file in &pending {
             let v = &file.version;
-            if !blobs.has(&v.sha1, v.size)
-                && let Some(max) = opts.max_total_bytes
-                && used + v.size > max
+            if let Some(max) = opts.max_total_bytes
+                && !blobs.has(&v.sha1, v.size)
             {
-                anyhow::bail!(
-                    "the files directory {} holds {} MiB and [{name}]'s [[{}]] needs {} MiB more, over [files] max_total_mb = {}: raise it, or \
-                     set files = false for wikis whose files are not wanted (what is stored stays; the rest is fetched next time)",
-                    blobs.root().display(),
-                    used / MIB,
-                    file.title,
-                    v.size.div_ceil(MIB),
-                    max / MIB
-                );
+                if used + v.size > max {
+                    anyhow::bail!(
+                        "the files directory {} holds {} MiB and [{name}]'s [[{}]] needs {} MiB more, over [files] max_total_mb = {}: raise it, or \
+                         set files = false for wikis whose files are not wanted (what is stored stays; the rest is fetched next time)",
+                        blobs.root().display(),
+                        used / MIB,
+                        file.title,
+                        v.size.div_ceil(MIB),
+                        max / MIB
+                    );
+                }
+                used += v.size;
             }
-            fetch(store, wiki, name, &blobs, downloads, &file, &mut summary, &mut used).await?;
+        }
+        // As many at once as a host takes (`Downloads` holds each to its limit).
+        let mut queue = pending.iter();
+        let mut running = futures_util::stream::FuturesUnordered::new();
+        loop {
+            while running.len() < downloads.per_host() {
+                let Some(file) = queue.next() else { break };
+                running.push(fetch(store, wiki, name, &blobs, downloads, file));
+            }
+            let Some(one) = futures_util::StreamExt::next(&mut running).await else { break };
+            let one = one?;
+            summary.downloaded += one.downloaded;
+            summary.bytes += one.bytes;
+            summary.reused += one.reused;
+            summary.bad += one.bad;
+            summary.failed += one.failed;
         }
     }
     if summary.versions > 0 || summary.downloaded > 0 || summary.bad > 0 || summary.failed > 0 {
@@ -179,55 +197,43 @@ pub async fn fill(store: &Arc<Mutex<Store>>, wiki: &Wiki, name: &str, opts: &Fil
 const MIB: u64 = 1024 * 1024;
 
 /// One version: kept already, or downloaded (tried again a few times).
-#[allow(clippy::too_many_arguments)]
-async fn fetch(
-    store: &Arc<Mutex<Store>>,
-    wiki: &Wiki,
-    name: &str,
-    blobs: &Blobs,
-    downloads: &Downloads,
-    file: &StoredFile,
-    summary: &mut FilesSummary,
-    used: &mut u64,
-) -> anyhow::Result<()> {
+/// Returns what it did, as a summary's counts.
+async fn fetch(store: &Arc<Mutex<Store>>, wiki: &Wiki, name: &str, blobs: &Blobs, downloads: &Downloads, file: &StoredFile) -> anyhow::Result<FilesSummary> {
     let v = &file.version;
+    let mut did = FilesSummary::default();
     let now = || chrono::Utc::now().timestamp();
+    let record = |f: &dyn Fn(&mut Store) -> checkpoints::Result<FileState>| -> anyhow::Result<FileState> { Ok(crate::util::blocking(|| f(&mut lock(store)))?) };
     if blobs.has(&v.sha1, v.size) {
-        lock(store).file_stored(name, file.key(), now())?;
-        summary.reused += 1;
-        return Ok(());
+        record(&|s| s.file_stored(name, file.key(), now()).map(|()| FileState::Stored))?;
+        did.reused = 1;
+        return Ok(did);
     }
     for _ in 0..TRIES {
-        let outcome = download::download(wiki, blobs, downloads, v).await;
-        let (error, bad) = match outcome {
+        let (error, bad) = match download::download(wiki, blobs, downloads, v).await {
             Outcome::Kept => {
-                lock(store).file_stored(name, file.key(), now())?;
-                summary.downloaded += 1;
-                summary.bytes += v.size;
-                *used += v.size;
-                return Ok(());
+                record(&|s| s.file_stored(name, file.key(), now()).map(|()| FileState::Stored))?;
+                (did.downloaded, did.bytes) = (1, v.size);
+                return Ok(did);
             }
             Outcome::Bad(why) => (why, true),
             Outcome::Failed { why, again } => {
                 if !again {
-                    lock(store).file_failed(name, file.key(), &why, false, MAX_BAD)?;
-                    summary.failed += 1;
+                    record(&|s| s.file_failed(name, file.key(), &why, false, MAX_BAD))?;
+                    did.failed = 1;
                     tracing::warn!(title = %file.title, timestamp = %v.timestamp, "downloading a file failed: {why}");
-                    return Ok(());
+                    return Ok(did);
                 }
                 (why, false)
             }
         };
-        summary.bad += bad as u64;
+        did.bad += bad as u64;
         tracing::warn!(title = %file.title, timestamp = %v.timestamp, bad, "downloading a file failed: {error}");
-        let state = lock(store).file_failed(name, file.key(), &error, bad, MAX_BAD)?;
-        if state == FileState::Quarantined {
-            summary.failed += 1;
-            return Ok(());
+        if record(&|s| s.file_failed(name, file.key(), &error, bad, MAX_BAD))? == FileState::Quarantined {
+            break;
         }
     }
-    summary.failed += 1;
-    Ok(())
+    did.failed = 1;
+    Ok(did)
 }
 
 #[cfg(test)]

@@ -307,13 +307,12 @@ async fn cut_off_downloads_resume_where_they_stopped_and_every_kept_file_is_chec
     use testbeds::{FileFault, FileHost, HostedFile};
     let files = vec![HostedFile::new(1, "Cut.bin", 300_000, 1), HostedFile::new(2, "Ignored.bin", 200_000, 2), HostedFile::new(3, "Busy.bin", 1000, 3)];
     let faults = vec![
-        FileFault::CutAfter(100_000),
-        FileFault::CutAfter(70_000),
-        FileFault::Fine,
-        // The second file: cut, then the range asked for ignored.
-        FileFault::CutAfter(50_000),
-        FileFault::IgnoreRange,
-        FileFault::TooMany(1),
+        ("Cut.bin", FileFault::CutAfter(100_000)),
+        ("Cut.bin", FileFault::CutAfter(70_000)),
+        // Cut, then the range asked for ignored.
+        ("Ignored.bin", FileFault::CutAfter(50_000)),
+        ("Ignored.bin", FileFault::IgnoreRange),
+        ("Busy.bin", FileFault::TooMany(1)),
     ];
     let (host, api) = FileHost::spawn(files.clone(), faults).await.unwrap();
     let home = tempdir();
@@ -324,11 +323,9 @@ async fn cut_off_downloads_resume_where_they_stopped_and_every_kept_file_is_chec
     let summary = oai_mirror::mirror::files::fill(&store, &wiki, "w", &opts, &downloads).await.unwrap();
     assert_eq!((summary.downloaded, summary.bad, summary.failed), (3, 0, 0), "{summary:?}");
     assert_eq!(host.faults_left(), 0);
-    assert_eq!(
-        host.log(),
-        ["Cut.bin", "Cut.bin bytes=100000-", "Cut.bin bytes=170000-", "Ignored.bin", "Ignored.bin bytes=50000-", "Busy.bin", "Busy.bin"],
-        "each request after a cut asks only for the rest"
-    );
+    assert_eq!(host.log("Cut.bin"), ["Cut.bin", "Cut.bin bytes=100000-", "Cut.bin bytes=170000-"], "each request after a cut asks only for the rest");
+    assert_eq!(host.log("Ignored.bin"), ["Ignored.bin", "Ignored.bin bytes=50000-"]);
+    assert_eq!(host.log("Busy.bin"), ["Busy.bin", "Busy.bin"]);
     assert!(started.elapsed() >= std::time::Duration::from_secs(1), "the 429's Retry-After was waited out");
     let blobs = checkpoints::Blobs::beside(&home.path().join("m.sqlite"));
     for f in &files {
@@ -338,7 +335,7 @@ async fn cut_off_downloads_resume_where_they_stopped_and_every_kept_file_is_chec
 
     // Altered bytes: never kept; the next pass that gets the right ones keeps them.
     let bad = vec![HostedFile::new(4, "Altered.bin", 5000, 4)];
-    let (_host, api) = FileHost::spawn(bad.clone(), vec![FileFault::Altered]).await.unwrap();
+    let (_host, api) = FileHost::spawn(bad.clone(), vec![("Altered.bin", FileFault::Altered)]).await.unwrap();
     let home = tempdir();
     let (store, opts) = file_pages(home.path(), &bad);
     let wiki = oai_mirror::mediawiki::Wiki::new(oai_mirror::mediawiki::WikiOptions::new("fake", &api)).unwrap();
@@ -346,4 +343,39 @@ async fn cut_off_downloads_resume_where_they_stopped_and_every_kept_file_is_chec
     assert_eq!((summary.downloaded, summary.bad), (1, 1), "tried again within the pass: {summary:?}");
     let status = store.lock().unwrap().files_status(Some("w")).unwrap();
     assert_eq!((status.stored, status.bad_downloads), (1, 1));
+}
+
+/// Where the child below finds its file host.
+const CHILD_API: &str = "OAI_MIRROR_TEST_FILES_API";
+
+/// A file of a gibibyte, generated as it is sent, mirrored by a process of
+/// its own (this test binary, running only the test below) whose peak RSS
+/// is measured: memory does not follow the size of a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gibibyte_file_is_mirrored_in_bounded_memory() {
+    use testbeds::{FileHost, HostedFile};
+    let big = HostedFile::new(1, "Big.bin", 1 << 30, 9);
+    let (host, api) = FileHost::spawn(vec![big.clone()], vec![]).await.unwrap();
+    let home = tempdir();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child.args(["--exact", "files::gibibyte_child", "--include-ignored", "--test-threads", "1"]).env(CHILD_API, &api).env("HOME", home.path());
+    let (ok, said, rss_kb) = tokio::task::spawn_blocking(move || measured(&child)).await.unwrap();
+    assert!(ok, "{said}");
+    assert_eq!(host.log("Big.bin"), ["Big.bin"], "one request");
+    let kept = checkpoints::Blobs::beside(&home.path().join("m.sqlite")).path(&big.sha1()).unwrap();
+    assert_eq!(std::fs::metadata(&kept).unwrap().len(), 1 << 30, "kept whole (and checked by SHA-1 before it was)");
+    assert!(rss_kb < 100 * 1024, "peak RSS {rss_kb} KiB mirroring 1 GiB");
+    std::fs::remove_file(kept).unwrap();
+}
+
+/// The child of the test above: runs only when it sets `CHILD_API`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by a_gibibyte_file_is_mirrored_in_bounded_memory in a process of its own"]
+async fn gibibyte_child() {
+    let api = std::env::var(CHILD_API).expect("run by a_gibibyte_file_is_mirrored_in_bounded_memory");
+    let home = std::path::PathBuf::from(std::env::var("HOME").unwrap());
+    let (store, opts) = file_pages(&home, &[testbeds::HostedFile::new(1, "Big.bin", 1 << 30, 9)]);
+    let wiki = oai_mirror::mediawiki::Wiki::new(oai_mirror::mediawiki::WikiOptions::new("fake", &api)).unwrap();
+    let summary = oai_mirror::mirror::files::fill(&store, &wiki, "w", &opts, &oai_mirror::mirror::files::Downloads::new(2, None)).await.unwrap();
+    assert_eq!((summary.downloaded, summary.bytes), (1, 1 << 30), "{summary:?}");
 }

@@ -26,6 +26,11 @@ impl Downloads {
     pub fn new(per_host: usize, bytes_per_sec: Option<u64>) -> Downloads {
         Downloads { hosts: oai::Hosts::new(per_host.max(1)), rate: bytes_per_sec.filter(|r| *r > 0).map(|r| Arc::new(Rate::new(r))) }
     }
+
+    /// Downloads in flight to one host at most.
+    pub fn per_host(&self) -> usize {
+        self.hosts.per_host()
+    }
 }
 
 /// A bandwidth cap: each chunk books its time on one shared line.

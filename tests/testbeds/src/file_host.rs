@@ -58,8 +58,6 @@ impl HostedFile {
 /// What the next request for a file meets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileFault {
-    /// None: the file as it is (to order the faults of several requests).
-    Fine,
     /// The whole length is announced, the connection dropped after this many bytes.
     CutAfter(u64),
     /// HTTP 429 with `Retry-After` in seconds.
@@ -74,7 +72,8 @@ pub enum FileFault {
 struct Host {
     files: Vec<HostedFile>,
     sha1s: HashMap<String, String>,
-    faults: VecDeque<FileFault>,
+    /// Each file's faults still to come, in order.
+    faults: HashMap<String, VecDeque<FileFault>>,
     log: Vec<String>,
 }
 
@@ -86,21 +85,26 @@ const CHUNK: u64 = 1 << 16;
 
 impl FileHost {
     /// Serves on a free loopback port; returns the handle and the api.php URL.
-    pub async fn spawn(files: Vec<HostedFile>, faults: Vec<FileFault>) -> std::io::Result<(FileHost, String)> {
+    /// `faults`: (file name, what its next request meets), each file's in order.
+    pub async fn spawn(files: Vec<HostedFile>, faults: Vec<(&str, FileFault)>) -> std::io::Result<(FileHost, String)> {
         let sha1s = files.iter().map(|f| (f.name.clone(), f.sha1())).collect();
-        let host = FileHost(Arc::new(Mutex::new(Host { files, sha1s, faults: faults.into(), log: Vec::new() })));
+        let mut queued: HashMap<String, VecDeque<FileFault>> = HashMap::new();
+        for (name, fault) in faults {
+            queued.entry(name.to_string()).or_default().push_back(fault);
+        }
+        let host = FileHost(Arc::new(Mutex::new(Host { files, sha1s, faults: queued, log: Vec::new() })));
         let app = axum::Router::new().route("/w/api.php", axum::routing::get(api)).route("/files/{name}", axum::routing::get(file)).with_state(host.clone());
         Ok((host, format!("http://{}/w/api.php", serve(app, 0).await?)))
     }
 
-    /// Every file request so far: `NAME` or `NAME bytes=N-`.
-    pub fn log(&self) -> Vec<String> {
-        lock(&self.0).log.clone()
+    /// Every request for the file `name` so far: `NAME` or `NAME bytes=N-`.
+    pub fn log(&self, name: &str) -> Vec<String> {
+        lock(&self.0).log.iter().filter(|l| l.split(' ').next() == Some(name)).cloned().collect()
     }
 
     /// Faults still to come.
     pub fn faults_left(&self) -> usize {
-        lock(&self.0).faults.len()
+        lock(&self.0).faults.values().map(VecDeque::len).sum()
     }
 }
 
@@ -140,7 +144,8 @@ async fn file(State(host): State<FileHost>, Path(name): Path<String>, headers: H
             None => name.clone(),
         });
         let Some(f) = h.files.iter().find(|f| f.name == name).cloned() else { return (StatusCode::NOT_FOUND, "no such file").into_response() };
-        (f, h.faults.pop_front())
+        let fault = h.faults.get_mut(&name).and_then(VecDeque::pop_front);
+        (f, fault)
     };
     if let Some(FileFault::TooMany(secs)) = fault {
         return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, secs.to_string())], "slow down").into_response();
