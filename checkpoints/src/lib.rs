@@ -15,6 +15,7 @@
 //! * [`packages`]: what MediaWiki XML packages read and record: pages changed since a sequence, with their state then.
 //! * [`wiki`]: mirrored wiki pages, revisions, title history, feed checkpoints.
 //! * [`files`]: each version of a mirrored wiki's files, what the wiki states of it and whether it is stored.
+//! * [`file_sync`]: files in two-way sync: each pair's agreed file, the uploads queued.
 //! * [`blobs`]: the files directory beside the database, contents by SHA-1.
 //! * [`backfill`]: how far each page's full history is stored; older revisions added.
 //! * [`compress`]: record metadata at rest, zstd against a dictionary per source.
@@ -25,6 +26,7 @@ pub mod backfill;
 pub mod blobs;
 pub mod compress;
 pub mod error;
+pub mod file_sync;
 pub mod files;
 pub mod history;
 pub mod packages;
@@ -42,6 +44,7 @@ pub mod wiki;
 pub use backfill::HistoryGap;
 pub use blobs::Blobs;
 pub use error::{Error, Result};
+pub use file_sync::{FilePair, FilePush, NewFilePush};
 pub use files::{FileGap, FileKey, FileState, FileVersion, FilesStatus, StoredFile};
 pub use history::JobRun;
 pub use packages::{ChangedPage, ExportStream, ImportState, LoggedState};

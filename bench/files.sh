@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The files benchmark: a real MediaWiki (tests/testbeds/mediawiki.sh, port
+# 18696) holding SMALL small files (1,000 PNGs of about 10 kB by default)
+# and LARGE large ones (10 PDFs of 20 MB), put there by importImages.php.
+# The wiki's pages are mirrored first without files; then the files pass
+# (`oai-mirror mirror` with files on: imageinfo, download, SHA-1 check,
+# fsync) is timed next to curl fetching the same URLs into files in the same
+# run, one at a time and two at a time (as the mirror, [files]
+# max_downloads = 2). Prints files/s, MB/s and peak RSS of each.
+#
+#   bash bench/files.sh [SMALL] [LARGE] [LARGE_MB]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SMALL=${1:-1000}
+LARGE=${2:-10}
+LARGE_MB=${3:-20}
+W=$PWD/target/bench-wikis
+WORK=$(mktemp -d)
+cleanup() { bash tests/testbeds/mediawiki.sh stop "$W/f"; rm -rf "$WORK"; }
+trap cleanup EXIT
+rm -rf "$W/f"
+bash tests/testbeds/mediawiki.sh start "$W/f" 18696 >/dev/null
+. "$W/f/credentials.env"
+echo "$MW_BOT_PASSWORD" > "$WORK/secret"
+cargo build -q --release --bin oai-mirror
+mkdir -p "$WORK/upload"
+python3 - "$WORK/upload" "$SMALL" "$LARGE" "$LARGE_MB" <<'EOP'
+import os, sys
+out, small, large, mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+# A 1x1 PNG; random bytes after its end make each file unique.
+png = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                    "0000000a49444154789c63000100000500010d0a2db40000000049454e44ae426082")
+for i in range(small):
+    with open(f"{out}/Small-{i:05d}.png", "wb") as f:
+        f.write(png + os.urandom(10_000))
+for i in range(large):
+    with open(f"{out}/Large-{i:02d}.pdf", "wb") as f:
+        f.write(b"%PDF-1.4\n%" + os.urandom(mb * 1_000_000) + b"\n%%EOF\n")
+EOP
+echo "importing $SMALL small and $LARGE large files..."
+bash tests/testbeds/mediawiki.sh php "$W/f" importImages.php --extensions=png,pdf --comment=bench "$WORK/upload" >/dev/null 2>&1
+write_config() {
+  cat > "$WORK/config.toml" <<EOC
+db = "$WORK/m.sqlite"
+[wiki.f]
+api = "http://127.0.0.1:18696/w/api.php"
+user = "$MW_BOT_USER"
+password_file = "$WORK/secret"
+feed = "api"
+namespaces = [6]
+files = $1
+EOC
+}
+write_config false
+target/release/oai-mirror --config "$WORK/config.toml" mirror f --json > "$WORK/pages.json"
+write_config true
+/usr/bin/time -f '%e %M' -o "$WORK/t" target/release/oai-mirror --config "$WORK/config.toml" mirror f --json > "$WORK/files.json"
+target/release/oai-mirror --config "$WORK/config.toml" files f --json > "$WORK/list.jsonl"
+python3 - "$WORK" <<'EOP'
+import json, sys
+work = sys.argv[1]
+with open(f"{work}/curl.cfg", "w") as cfg:
+    for i, line in enumerate(open(f"{work}/list.jsonl")):
+        cfg.write(f'url = "{json.loads(line)["url"]}"\noutput = "{work}/curl/{i}"\n')
+EOP
+mkdir -p "$WORK/curl"
+/usr/bin/time -f '%e %M' -o "$WORK/c1" curl -s -K "$WORK/curl.cfg"
+rm -rf "$WORK/curl"; mkdir -p "$WORK/curl"
+/usr/bin/time -f '%e %M' -o "$WORK/c2" curl -s -Z --parallel-max 2 -K "$WORK/curl.cfg"
+python3 - "$WORK" <<'EOP'
+import json, os, sys
+work = sys.argv[1]
+f = json.load(open(f"{work}/files.json"))["files"]
+n, mb = f["downloaded"], f["bytes"] / 1e6
+t, kb = map(float, open(f"{work}/t").read().split())
+print(f"oai-mirror files pass: {n} files, {mb:.1f} MB in {t:.2f}s: {n / t:.0f} files/s, {mb / t:.1f} MB/s, peak RSS {kb / 1024:.1f} MB (imageinfo, download, SHA-1 check, fsync)")
+size = sum(os.path.getsize(os.path.join(f"{work}/curl", x)) for x in os.listdir(f"{work}/curl")) / 1e6
+for name, label in (("c1", "curl, one at a time"), ("c2", "curl -Z --parallel-max 2")):
+    ct, ckb = map(float, open(f"{work}/{name}").read().split())
+    print(f"{label}: {n} files, {size:.1f} MB in {ct:.2f}s: {n / ct:.0f} files/s, {size / ct:.1f} MB/s, peak RSS {ckb / 1024:.1f} MB; oai-mirror / curl = {t / ct:.2f}")
+EOP
