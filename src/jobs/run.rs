@@ -317,7 +317,10 @@ pub async fn sync(settings: &Settings, conns: &Connections, store: Arc<Mutex<Sto
     };
     let client = |m: &MirrorJob| -> anyhow::Result<(Arc<Wiki>, Option<oai::Client>)> { Ok((conns.wiki(&m.pull.wiki)?, conns.wiki_oai(&m.pull.wiki)?)) };
     let (wiki_client, wiki_oai) = client(&job.wiki)?;
-    let wiki = Side { wiki: &wiki_client, oai: wiki_oai.as_ref(), feed: job.wiki.feed, pull: pull(&job.wiki) };
+    fn files<'a>(m: &'a MirrorJob, conns: &'a Connections) -> Option<crate::sync::peer::SideFiles<'a>> {
+        m.files.as_deref().map(|opts| crate::sync::peer::SideFiles { opts, downloads: conns.downloads() })
+    }
+    let wiki = Side { wiki: &wiki_client, oai: wiki_oai.as_ref(), feed: job.wiki.feed, pull: pull(&job.wiki), files: files(&job.wiki, conns) };
     let result = match &job.peer {
         SyncPeer::Checkout(dir) => {
             let selection = job.wiki.pull.selection.clone();
@@ -332,7 +335,7 @@ pub async fn sync(settings: &Settings, conns: &Connections, store: Arc<Mutex<Sto
         }
         SyncPeer::Wiki(other) => {
             let (with_client, with_oai) = client(other)?;
-            let with = Side { wiki: &with_client, oai: with_oai.as_ref(), feed: other.feed, pull: pull(other) };
+            let with = Side { wiki: &with_client, oai: with_oai.as_ref(), feed: other.feed, pull: pull(other), files: files(other, conns) };
             run::run(store, &wiki, Peer::Wiki(&with), &opts).await
         }
         SyncPeer::Packages(dir) => sync_by_packages(settings, store, &wiki, dir, job, &mut opts).await,
@@ -342,7 +345,7 @@ pub async fn sync(settings: &Settings, conns: &Connections, store: Arc<Mutex<Sto
                 clients.push((client(m)?, m));
             }
             let spokes: Vec<(Side<'_>, Arc<Wiki>)> =
-                clients.iter().map(|((wiki, oai), m)| (Side { wiki, oai: oai.as_ref(), feed: m.feed, pull: pull(m) }, wiki.clone())).collect();
+                clients.iter().map(|((wiki, oai), m)| (Side { wiki, oai: oai.as_ref(), feed: m.feed, pull: pull(m), files: None }, wiki.clone())).collect();
             let membership = job.membership.as_deref().cloned().unwrap_or_default();
             let report = crate::sync::group::run(store, &wiki, &spokes, &membership.categories, &membership.selection, &opts).await;
             return report.with_context(|| format!("syncing [group.{name}]"));

@@ -153,6 +153,72 @@ impl Wiki {
     }
 }
 
+/// Files larger than this go up in chunks of this size: PHP refuses a
+/// request's file over its `upload_max_filesize` (2 MB by default), which
+/// no API reports, and memory holds one chunk.
+pub const UPLOAD_CHUNK: u64 = 1 << 20;
+
+impl Wiki {
+    /// Uploads `size` bytes read from `file` as `filename` (a new version
+    /// over an existing file: `ignorewarnings`, the `reupload` right), its
+    /// description page getting `text` if it is new. Over [`UPLOAD_CHUNK`]
+    /// the file goes up in chunks, stashed until the last, then published
+    /// in one more request. Returns the upload's result (`Success`, or
+    /// `Warning` when it was not stored).
+    pub async fn upload_file(&self, filename: &str, file: &mut std::fs::File, size: u64, comment: &str, text: &str) -> MwResult<String> {
+        use std::io::Read;
+        let read = |file: &mut std::fs::File, n: u64| -> MwResult<Vec<u8>> {
+            let mut bytes = Vec::with_capacity(n as usize);
+            file.take(n).read_to_end(&mut bytes).map_err(|e| self.file_err(filename, &format!("reading the file to upload: {e}")))?;
+            if bytes.len() as u64 != n {
+                return Err(self.file_err(filename, &format!("the file to upload is {} bytes, not {n}", bytes.len())));
+            }
+            Ok(bytes)
+        };
+        if size <= UPLOAD_CHUNK {
+            return self.upload(filename, read(file, size)?, comment, text).await;
+        }
+        let mut filekey: Option<String> = None;
+        let mut offset = 0;
+        while offset < size {
+            let n = UPLOAD_CHUNK.min(size - offset);
+            let chunk = super::client::FilePart { field: "chunk", name: filename.to_string(), bytes: read(file, n)? };
+            let mut params = vec![
+                ("filename", filename.to_string()),
+                ("filesize", size.to_string()),
+                ("offset", offset.to_string()),
+                ("stash", "1".to_string()),
+                ("ignorewarnings", "1".to_string()),
+            ];
+            if let Some(key) = &filekey {
+                params.push(("filekey", key.clone()));
+            }
+            let v = self.call_with(super::client::Method::Post, "upload", &params, Some(filename), true, Some(&chunk)).await?;
+            let result = v.pointer("/upload/result").and_then(Value::as_str).ok_or_else(|| self.api_err("upload", Some(filename), &v))?;
+            filekey = v.pointer("/upload/filekey").and_then(Value::as_str).map(str::to_string).or(filekey);
+            match result {
+                "Continue" => offset = v.pointer("/upload/offset").and_then(Value::as_u64).unwrap_or(offset + n),
+                "Success" => offset = size,
+                other => return Err(self.file_err(filename, &format!("a chunk at byte {offset} was answered {other}"))),
+            }
+        }
+        let key = filekey.ok_or_else(|| self.file_err(filename, "the chunks were taken without a file key"))?;
+        let params = [
+            ("filename", filename.to_string()),
+            ("filekey", key),
+            ("comment", comment.to_string()),
+            ("text", text.to_string()),
+            ("ignorewarnings", "1".to_string()),
+        ];
+        let v = self.call(super::client::Method::Post, "upload", &params, Some(filename), true).await?;
+        v.pointer("/upload/result").and_then(Value::as_str).map(str::to_string).ok_or_else(|| self.api_err("upload", Some(filename), &v))
+    }
+
+    fn file_err(&self, filename: &str, detail: &str) -> MwError {
+        MwError::Protocol { wiki: self.name().to_string(), action: "upload".into(), title: Some(filename.to_string()), detail: detail.to_string() }
+    }
+}
+
 /// A file's bytes on their way: the response, and the offset its body starts at.
 pub struct Download {
     pub response: reqwest::Response,

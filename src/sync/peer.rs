@@ -31,6 +31,15 @@ pub struct Side<'a> {
     pub pull: PullOptions,
     pub feed: Feed,
     pub oai: Option<&'a oai::Client>,
+    /// Its files, mirrored after each pull and synced, unless `files = false`.
+    pub files: Option<SideFiles<'a>>,
+}
+
+/// How a wiki side's files are mirrored: the options and the process's downloads.
+#[derive(Clone, Copy)]
+pub struct SideFiles<'a> {
+    pub opts: &'a crate::mirror::files::FilesOptions,
+    pub downloads: &'a crate::mirror::files::Downloads,
 }
 
 /// A checkout side.
@@ -174,7 +183,15 @@ impl<'a> Peer<'a> {
     /// tell people (files skipped and why).
     pub async fn pull(&self, store: &std::sync::Arc<Mutex<Store>>) -> anyhow::Result<(u64, Vec<String>)> {
         match self {
-            Peer::Wiki(side) => Ok((pull::pull(store.clone(), side.wiki, side.feed, side.oai, &side.pull).await?.pages_seen, Vec::new())),
+            Peer::Wiki(side) => {
+                let seen = pull::pull(store.clone(), side.wiki, side.feed, side.oai, &side.pull).await?.pages_seen;
+                if let Some(f) = side.files {
+                    crate::mirror::files::fill(store, side.wiki, &side.pull.wiki, f.opts, f.downloads)
+                        .await
+                        .with_context(|| format!("the files of {}", side.pull.wiki))?;
+                }
+                Ok((seen, Vec::new()))
+            }
             // A scan reads every file, and records what changed: off the worker.
             Peer::Checkout(c) => crate::util::blocking(|| c.rescan(store)),
             // Its packages were applied before the run.

@@ -15,6 +15,8 @@ pub struct Report {
     pub created: u64,
     /// Revisions carried as the revisions they were, each with its author.
     pub replayed: u64,
+    /// File versions uploaded to the other side and read back there.
+    pub files: u64,
     pub failed: u64,
     /// Changes not carried to a side this sync only reads: still where they
     /// were made, pending.
@@ -58,6 +60,7 @@ impl Report {
         self.revived += other.revived;
         self.created += other.created;
         self.replayed += other.replayed;
+        self.files += other.files;
         self.failed += other.failed;
         self.held_back += other.held_back;
         self.requests += other.requests;

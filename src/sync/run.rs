@@ -23,6 +23,7 @@ use super::scope::{Direction, SyncOptions};
 use crate::util::lock;
 
 mod conflicts;
+mod files;
 mod outbox;
 mod replay;
 
@@ -93,6 +94,8 @@ impl<'a> Run<'a> {
             }
             tracing::debug!(round, "moves replayed; deciding again");
         }
+        // Files after pages: a new file's page is paired by then.
+        self.sync_files().await.context("syncing files")?;
         // Counted, not loaded: the queue's texts stay in the store.
         (self.report.queued, self.report.open_conflicts) = write(self.store, |s| s.sync_backlog(&self.opts.name))?;
         self.report.requests = self.wiki.requests() + self.with.requests() - requests_before;

@@ -29,6 +29,7 @@ mod serve;
 mod support;
 mod sync_checkout;
 mod sync_crash;
+mod sync_files;
 mod sync_packages;
 mod sync_wikis;
 mod wiki;

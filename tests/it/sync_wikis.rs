@@ -281,8 +281,13 @@ async fn a_push_based_on_an_old_revision_never_overwrites_an_edit_of_the_same_ac
     let base = save(&p.a, &t, PAGE).await;
     let meanwhile = PAGE.replace("middle line", "middle line (same account, meanwhile)");
     save(&p.a, &t, &meanwhile).await;
-    let side =
-        Side { wiki: &p.a, pull: PullOptions { wiki: "a".into(), selection: Default::default(), history: Default::default() }, feed: Feed::Api, oai: None };
+    let side = Side {
+        wiki: &p.a,
+        pull: PullOptions { wiki: "a".into(), selection: Default::default(), history: Default::default() },
+        feed: Feed::Api,
+        oai: None,
+        files: None,
+    };
     let store = std::sync::Mutex::new(checkpoints::Store::open_in_memory().unwrap());
     let (id, _) = current(&p.a, &t).await.unwrap();
     // The same line: refused as a conflict, and the next run decides again.
