@@ -119,6 +119,8 @@ async fn files_go_both_ways_with_their_pages_and_a_file_changed_on_both_keeps_bo
     let line = report["lines"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).find(|l| l.contains("changed on both")).unwrap().to_string();
     let aside = line.split("kept beside it as [[").nth(1).unwrap().split("]]").next().unwrap().to_string();
     assert_eq!(versions(&f.a, &aside).await.iter().map(|v| v.0.clone()).collect::<Vec<_>>(), [sha1(&v3)], "b's version kept on a as {aside}");
+    let talk = current(&f.a, &format!("File talk:{name}")).await.expect("a notice on the file's talk page").1;
+    assert!(talk.contains("File conflict synced by oai-mirror") && talk.contains(&aside), "{talk}");
     // The version kept aside is a file of the sync like any: b gets it too,
     // so both wikis end with both versions.
     let settle = f.sync().await;

@@ -169,7 +169,7 @@ impl Run<'_> {
 }
 
 /// Appends `notice` to the talk page `talk` on `wiki`.
-async fn leave_notice(wiki: &Wiki, talk: &str, notice: &str) -> Result<(), String> {
+pub(super) async fn leave_notice(wiki: &Wiki, talk: &str, notice: &str) -> Result<(), String> {
     let existing = wiki.pages(&[PageRef::Title(talk)]).await.map_err(|e| format!("{e:#}"))?;
     let (current, base) = match existing.first().and_then(|p| p.revision.as_ref()) {
         Some(r) => (r.text.clone().unwrap_or_default(), Some(r.revid)),

@@ -14,7 +14,7 @@ use anyhow::Context;
 use checkpoints::{Blobs, FilePush, FileState, NewFilePush};
 
 use super::{Run, now, write};
-use crate::mediawiki::{PageRef, Wiki};
+use crate::mediawiki::{ApiCode, MwError, PageRef, Wiki};
 use crate::sync::files::{FileAction, FileNow, carried_comment, conflict_name, decide};
 use crate::sync::peer::{Live, Peer};
 use crate::sync::plan::Target;
@@ -69,18 +69,42 @@ impl Run<'_> {
                     self.queue_file(pair.pair_id, &ids, &pages, loser, winner, wf, None)?;
                     self.queue_file(pair.pair_id, &ids, &pages, winner, loser, lf, Some(&aside))?;
                     self.report.conflicts += 1;
+                    let (won, lost) = (self.side(winner).name(), self.side(loser).name());
                     self.report.say(format!(
-                        "[[{title}]]: its file changed on both {} and {}: {}'s version is current on both, {}'s is kept beside it as [[{aside}]] (and in {}'s file history)",
+                        "[[{title}]]: its file changed on both {} and {}: {won}'s version is current on both, {lost}'s is kept beside it as [[{aside}]] (and in {lost}'s file history)",
                         self.wiki.name(),
                         self.with.name(),
-                        self.side(winner).name(),
-                        self.side(loser).name(),
-                        self.side(loser).name(),
                     ));
+                    self.file_notice(&title, &aside, (&won, wf), (&lost, lf), winner).await;
                 }
             }
         }
         self.send_files(&blobs).await
+    }
+
+    /// Tells of a file conflict on the file's talk page on the winner's wiki
+    /// (with `notify` holding `"page-talk"`, as for pages).
+    async fn file_notice(&mut self, title: &str, aside: &str, won: (&str, &FileNow), lost: (&str, &FileNow), winner: Target) {
+        let Peer::Wiki(side) = self.side(winner) else { return };
+        if !self.opts.notify.contains(&crate::sync::scope::Notice::PageTalk) || self.read_only(winner).is_some() {
+            return;
+        }
+        let talk = super::conflicts::talk_title(title);
+        let by = |(side, f): (&str, &FileNow)| format!("by {} on {side} at {}", if f.user.is_empty() { "(hidden)" } else { &f.user }, f.timestamp);
+        let notice = format!(
+            "\n\n== File conflict synced by oai-mirror ==\n[[:{title}]] was uploaded anew on both sides of sync ''{}'': {} and {}. \
+             The version from {} is now current on both; the one from {} is kept as [[:{aside}]] and in the file history of {}. ~~~~\n",
+            self.opts.name,
+            by(won),
+            by(lost),
+            won.0,
+            lost.0,
+            lost.0
+        );
+        match super::conflicts::leave_notice(side.wiki, &talk, &notice).await {
+            Ok(()) => self.report.say(format!("[[{title}]]: notice posted on [[{talk}]]")),
+            Err(why) => self.report.say(format!("[[{title}]]: the notice on [[{talk}]] failed: {why}")),
+        }
     }
 
     /// The title of a pair's page on a side, if it has one there.
@@ -153,8 +177,20 @@ impl Run<'_> {
             anyhow::bail!("its bytes ({}) are not in the files directory {}", push.sha1, blobs.root().display());
         }
         lock(self.store).file_push_sent(push.push_id)?;
-        let mut file = blobs.open(&push.sha1).with_context(|| format!("opening {}", push.sha1))?;
-        let result = wiki.upload_file(file_name(&push.title), &mut file, push.size, &push.comment, &push.text).await?;
+        let mut tries = 0;
+        let result = loop {
+            let mut file = blobs.open(&push.sha1).with_context(|| format!("opening {}", push.sha1))?;
+            match wiki.upload_file(file_name(&push.title), &mut file, push.size, &push.comment, &push.text).await {
+                // MediaWiki names the version it archives by its second: a
+                // new version in the same second as the current one cannot
+                // be stored until the next.
+                Err(MwError::Api { code: ApiCode::Other(code), .. }) if code == "backend-fail-alreadyexists" && tries < 2 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+                }
+                other => break other?,
+            }
+        };
         match current_sha1(wiki, &push.title).await? {
             Some(sha1) if sha1 == push.sha1 => Ok(()),
             got => anyhow::bail!("the upload answered {result}, and the file there reads back as {got:?}, not {}", push.sha1),
