@@ -173,12 +173,19 @@ impl Store {
     }
 
     /// Records a File: page's versions as read at revision `rev_id`, in one
-    /// transaction with the page's point. A version known already keeps its
-    /// state (a stored one stays stored), its URL brought up to date (a
-    /// move changes it); one the wiki hid or shows again changes state
-    /// between `hidden` and `pending`. Returns the versions new to the store.
+    /// transaction with the page's point (see [`Store::set_files_read`]).
     pub fn set_file_versions(&mut self, wiki: &str, pageid: u64, rev_id: u64, versions: &[FileVersion]) -> Result<u64> {
-        let doing = "recording a file's versions";
+        self.set_files_read(wiki, &[(pageid, rev_id, versions.to_vec())])
+    }
+
+    /// Records File: pages' versions, each page `(page id, revision read
+    /// at, versions)`, with each page's point, in one transaction. A version
+    /// known already keeps its state (a stored one stays stored), its URL
+    /// brought up to date (a move changes it); one the wiki hid or shows
+    /// again changes state between `hidden` and `pending`. Returns the
+    /// versions new to the store.
+    pub fn set_files_read(&mut self, wiki: &str, pages: &[(u64, u64, Vec<FileVersion>)]) -> Result<u64> {
+        let doing = "recording files' versions";
         let tx = self.conn.write_transaction().doing(doing)?;
         let mut added = 0;
         {
@@ -192,33 +199,37 @@ impl Store {
             let mut update = tx
                 .prepare_cached("UPDATE wiki_file SET url = ?5, state = ?6 WHERE wiki = ?1 AND page_id = ?2 AND timestamp = ?3 AND sha1 = ?4")
                 .doing(doing)?;
-            for v in versions {
-                let known: Option<String> = find.query_row(params![wiki, pageid as i64, v.timestamp, v.sha1], |r| r.get(0)).optional().doing(doing)?;
-                match known.map(|s| FileState::parse(&s)) {
-                    None => {
-                        insert
-                            .execute(params![wiki, pageid as i64, v.timestamp, v.sha1, v.size as i64, v.mime, v.user, v.comment, v.url, v.state.as_str()])
-                            .doing(doing)?;
-                        added += 1;
-                    }
-                    Some(state) => {
-                        let state = match (state, v.state) {
-                            // Shown again, or no longer over the limit: to download.
-                            (FileState::Hidden | FileState::TooLarge, FileState::Pending) => FileState::Pending,
-                            (_, FileState::Hidden) if state != FileState::Stored => FileState::Hidden,
-                            (kept, _) => kept,
-                        };
-                        update.execute(params![wiki, pageid as i64, v.timestamp, v.sha1, v.url, state.as_str()]).doing(doing)?;
+            let mut point = tx
+                .prepare_cached(
+                    "INSERT INTO wiki_file_point (wiki, page_id, rev_id) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (wiki, page_id) DO UPDATE SET rev_id = excluded.rev_id",
+                )
+                .doing(doing)?;
+            for (pageid, rev_id, versions) in pages {
+                let pageid = *pageid as i64;
+                for v in versions {
+                    let known: Option<String> = find.query_row(params![wiki, pageid, v.timestamp, v.sha1], |r| r.get(0)).optional().doing(doing)?;
+                    match known.map(|s| FileState::parse(&s)) {
+                        None => {
+                            insert
+                                .execute(params![wiki, pageid, v.timestamp, v.sha1, v.size as i64, v.mime, v.user, v.comment, v.url, v.state.as_str()])
+                                .doing(doing)?;
+                            added += 1;
+                        }
+                        Some(state) => {
+                            let state = match (state, v.state) {
+                                // Shown again, or no longer over the limit: to download.
+                                (FileState::Hidden | FileState::TooLarge, FileState::Pending) => FileState::Pending,
+                                (_, FileState::Hidden) if state != FileState::Stored => FileState::Hidden,
+                                (kept, _) => kept,
+                            };
+                            update.execute(params![wiki, pageid, v.timestamp, v.sha1, v.url, state.as_str()]).doing(doing)?;
+                        }
                     }
                 }
+                point.execute(params![wiki, pageid, *rev_id as i64]).doing(doing)?;
             }
         }
-        tx.execute(
-            "INSERT INTO wiki_file_point (wiki, page_id, rev_id) VALUES (?1, ?2, ?3)
-             ON CONFLICT (wiki, page_id) DO UPDATE SET rev_id = excluded.rev_id",
-            params![wiki, pageid as i64, rev_id as i64],
-        )
-        .doing(doing)?;
         tx.commit().doing(doing)?;
         Ok(added)
     }
@@ -240,14 +251,23 @@ impl Store {
 
     /// Marks a version stored: its bytes are in the files directory, checked.
     pub fn file_stored(&mut self, wiki: &str, key: FileKey<'_>, now: i64) -> Result<()> {
-        let FileKey { pageid, timestamp, sha1 } = key;
-        let tx = self.conn.write_transaction().doing("marking a file stored")?;
-        tx.execute(
-            "UPDATE wiki_file SET state = 'stored', error = NULL, stored_at = ?5 WHERE wiki = ?1 AND page_id = ?2 AND timestamp = ?3 AND sha1 = ?4",
-            params![wiki, pageid as i64, timestamp, sha1, now],
-        )
-        .doing("marking a file stored")?;
-        tx.commit().doing("marking a file stored")
+        self.files_stored(wiki, &[key], now)
+    }
+
+    /// Marks versions stored, in one transaction.
+    pub fn files_stored(&mut self, wiki: &str, keys: &[FileKey<'_>], now: i64) -> Result<()> {
+        let tx = self.conn.write_transaction().doing("marking files stored")?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE wiki_file SET state = 'stored', error = NULL, stored_at = ?5 WHERE wiki = ?1 AND page_id = ?2 AND timestamp = ?3 AND sha1 = ?4",
+                )
+                .doing("marking files stored")?;
+            for k in keys {
+                stmt.execute(params![wiki, k.pageid as i64, k.timestamp, k.sha1, now]).doing("marking files stored")?;
+            }
+        }
+        tx.commit().doing("marking files stored")
     }
 
     /// Records a failed download: `bad` when bytes came but were not the

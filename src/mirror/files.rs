@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use checkpoints::{Blobs, FileState, FileVersion, Store, StoredFile};
+use checkpoints::{Blobs, FileKey, FileState, FileVersion, Store, StoredFile};
 
 use crate::mediawiki::{FileInfo, Wiki};
 use crate::util::lock;
@@ -127,15 +127,15 @@ pub async fn fill(store: &Arc<Mutex<Store>>, wiki: &Wiki, name: &str, opts: &Fil
         after = last.pageid;
         let ids: Vec<u64> = gaps.iter().map(|g| g.pageid).collect();
         let infos = wiki.file_info(&ids, opts.all_versions).await.context("reading files' versions")?;
-        for gap in gaps {
-            let read = infos.iter().find(|i| i.pageid == gap.pageid).map(|i| versions(i, opts)).unwrap_or_default();
-            let (store, name) = (store.clone(), name.to_string());
-            let added = tokio::task::spawn_blocking(move || lock(&store).set_file_versions(&name, gap.pageid, gap.rev_id, &read))
-                .await
-                .context("recording a file's versions panicked")??;
-            summary.pages += 1;
-            summary.versions += added;
-        }
+        let read: Vec<(u64, u64, Vec<FileVersion>)> = gaps
+            .iter()
+            .map(|gap| (gap.pageid, gap.rev_id, infos.iter().find(|i| i.pageid == gap.pageid).map(|i| versions(i, opts)).unwrap_or_default()))
+            .collect();
+        summary.pages += read.len() as u64;
+        let (store, name) = (store.clone(), name.to_string());
+        // One transaction for the batch, each page with its point.
+        summary.versions +=
+            tokio::task::spawn_blocking(move || lock(&store).set_files_read(&name, &read)).await.context("recording files' versions panicked")??;
     }
     let mut used = if opts.max_total_bytes.is_some() { lock(store).files_bytes()? } else { 0 };
     let mut from = (0u64, String::new());
@@ -166,19 +166,24 @@ pub async fn fill(store: &Arc<Mutex<Store>>, wiki: &Wiki, name: &str, opts: &Fil
         // As many at once as a host takes (`Downloads` holds each to its limit).
         let mut queue = pending.iter();
         let mut running = futures_util::stream::FuturesUnordered::new();
+        let mut stored = Vec::new();
         loop {
             while running.len() < downloads.per_host() {
                 let Some(file) = queue.next() else { break };
                 running.push(fetch(store, wiki, name, &blobs, downloads, file));
             }
             let Some(one) = futures_util::StreamExt::next(&mut running).await else { break };
-            let one = one?;
+            let (one, kept) = one?;
+            stored.extend(kept);
             summary.downloaded += one.downloaded;
             summary.bytes += one.bytes;
             summary.reused += one.reused;
             summary.bad += one.bad;
             summary.failed += one.failed;
         }
+        // Recorded together: a content kept but not yet recorded (a crash
+        // in between) is found in the files directory next time, not fetched again.
+        crate::util::blocking(|| lock(store).files_stored(name, &stored, chrono::Utc::now().timestamp()))?;
     }
     if summary.versions > 0 || summary.downloaded > 0 || summary.bad > 0 || summary.failed > 0 {
         tracing::info!(
@@ -197,23 +202,28 @@ pub async fn fill(store: &Arc<Mutex<Store>>, wiki: &Wiki, name: &str, opts: &Fil
 const MIB: u64 = 1024 * 1024;
 
 /// One version: kept already, or downloaded (tried again a few times).
-/// Returns what it did, as a summary's counts.
-async fn fetch(store: &Arc<Mutex<Store>>, wiki: &Wiki, name: &str, blobs: &Blobs, downloads: &Downloads, file: &StoredFile) -> anyhow::Result<FilesSummary> {
+/// Returns what it did, as a summary's counts, and the version if its
+/// bytes are kept (to be recorded with the others of its batch).
+async fn fetch<'f>(
+    store: &Arc<Mutex<Store>>,
+    wiki: &Wiki,
+    name: &str,
+    blobs: &Blobs,
+    downloads: &Downloads,
+    file: &'f StoredFile,
+) -> anyhow::Result<(FilesSummary, Option<FileKey<'f>>)> {
     let v = &file.version;
     let mut did = FilesSummary::default();
-    let now = || chrono::Utc::now().timestamp();
     let record = |f: &dyn Fn(&mut Store) -> checkpoints::Result<FileState>| -> anyhow::Result<FileState> { Ok(crate::util::blocking(|| f(&mut lock(store)))?) };
     if blobs.has(&v.sha1, v.size) {
-        record(&|s| s.file_stored(name, file.key(), now()).map(|()| FileState::Stored))?;
         did.reused = 1;
-        return Ok(did);
+        return Ok((did, Some(file.key())));
     }
     for _ in 0..TRIES {
         let (error, bad) = match download::download(wiki, blobs, downloads, v).await {
             Outcome::Kept => {
-                record(&|s| s.file_stored(name, file.key(), now()).map(|()| FileState::Stored))?;
                 (did.downloaded, did.bytes) = (1, v.size);
-                return Ok(did);
+                return Ok((did, Some(file.key())));
             }
             Outcome::Bad(why) => (why, true),
             Outcome::Failed { why, again } => {
@@ -221,7 +231,7 @@ async fn fetch(store: &Arc<Mutex<Store>>, wiki: &Wiki, name: &str, blobs: &Blobs
                     record(&|s| s.file_failed(name, file.key(), &why, false, MAX_BAD))?;
                     did.failed = 1;
                     tracing::warn!(title = %file.title, timestamp = %v.timestamp, "downloading a file failed: {why}");
-                    return Ok(did);
+                    return Ok((did, None));
                 }
                 (why, false)
             }
@@ -233,7 +243,7 @@ async fn fetch(store: &Arc<Mutex<Store>>, wiki: &Wiki, name: &str, blobs: &Blobs
         }
     }
     did.failed = 1;
-    Ok(did)
+    Ok((did, None))
 }
 
 #[cfg(test)]
