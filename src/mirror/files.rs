@@ -114,77 +114,31 @@ const GAPS: usize = 50;
 /// Versions to download asked of the store at a time.
 const PENDING: usize = 100;
 
-/// Reads the versions of the File: pages that changed, then downloads
-/// every version not stored yet.
+/// Reads the versions of the File: pages that changed, and downloads every
+/// version not stored yet: the downloads of one batch of pages go while
+/// the next batch is read (the API and the files are asked side by side).
 #[tracing::instrument(name = "files", skip_all, fields(wiki = %name))]
 pub async fn fill(store: &Arc<Mutex<Store>>, wiki: &Wiki, name: &str, opts: &FilesOptions, downloads: &Downloads) -> anyhow::Result<FilesSummary> {
-    let mut summary = FilesSummary::default();
     let blobs = blobs(&lock(store), opts.dir.as_deref())?;
-    let mut after = 0;
-    loop {
-        let gaps = lock(store).file_gaps(name, after, GAPS)?;
-        let Some(last) = gaps.last() else { break };
-        after = last.pageid;
-        let ids: Vec<u64> = gaps.iter().map(|g| g.pageid).collect();
-        let infos = wiki.file_info(&ids, opts.all_versions).await.context("reading files' versions")?;
-        let read: Vec<(u64, u64, Vec<FileVersion>)> = gaps
-            .iter()
-            .map(|gap| (gap.pageid, gap.rev_id, infos.iter().find(|i| i.pageid == gap.pageid).map(|i| versions(i, opts)).unwrap_or_default()))
-            .collect();
-        summary.pages += read.len() as u64;
-        let (store, name) = (store.clone(), name.to_string());
-        // One transaction for the batch, each page with its point.
-        summary.versions +=
-            tokio::task::spawn_blocking(move || lock(&store).set_files_read(&name, &read)).await.context("recording files' versions panicked")??;
-    }
-    let mut used = if opts.max_total_bytes.is_some() { lock(store).files_bytes()? } else { 0 };
-    let mut from = (0u64, String::new());
-    loop {
-        let pending = lock(store).pending_files(name, (from.0, &from.1), MAX_ATTEMPTS, PENDING)?;
-        let Some(last) = pending.last() else { break };
-        from = (last.pageid, last.version.timestamp.clone());
-        // The budget is checked before any download of the batch starts.
-        for file in &pending {
-            let v = &file.version;
-            if let Some(max) = opts.max_total_bytes
-                && !blobs.has(&v.sha1, v.size)
-            {
-                if used + v.size > max {
-                    anyhow::bail!(
-                        "the files directory {} holds {} MiB and [{name}]'s [[{}]] needs {} MiB more, over [files] max_total_mb = {}: raise it, or \
-                         set files = false for wikis whose files are not wanted (what is stored stays; the rest is fetched next time)",
-                        blobs.root().display(),
-                        used / MIB,
-                        file.title,
-                        v.size.div_ceil(MIB),
-                        max / MIB
-                    );
-                }
-                used += v.size;
-            }
-        }
-        // As many at once as a host takes (`Downloads` holds each to its limit).
-        let mut queue = pending.iter();
-        let mut running = futures_util::stream::FuturesUnordered::new();
-        let mut stored = Vec::new();
+    // Each batch of pages recorded is a signal to the downloads to look again.
+    let (read_more, mut more_read) = tokio::sync::mpsc::channel::<()>(2);
+    let reading = read_versions(store, wiki, name, opts, read_more);
+    let fetching = async {
+        let mut summary = FilesSummary::default();
+        let mut used = if opts.max_total_bytes.is_some() { lock(store).files_bytes()? } else { 0 };
+        let mut from = (0u64, String::new());
         loop {
-            while running.len() < downloads.per_host() {
-                let Some(file) = queue.next() else { break };
-                running.push(fetch(store, wiki, name, &blobs, downloads, file));
+            download_pending(store, wiki, name, opts, downloads, &blobs, &mut from, &mut used, &mut summary).await?;
+            if more_read.recv().await.is_none() {
+                // The reading is done (or failed): what it recorded last is fetched.
+                download_pending(store, wiki, name, opts, downloads, &blobs, &mut from, &mut used, &mut summary).await?;
+                return anyhow::Ok(summary);
             }
-            let Some(one) = futures_util::StreamExt::next(&mut running).await else { break };
-            let (one, kept) = one?;
-            stored.extend(kept);
-            summary.downloaded += one.downloaded;
-            summary.bytes += one.bytes;
-            summary.reused += one.reused;
-            summary.bad += one.bad;
-            summary.failed += one.failed;
         }
-        // Recorded together: a content kept but not yet recorded (a crash
-        // in between) is found in the files directory next time, not fetched again.
-        crate::util::blocking(|| lock(store).files_stored(name, &stored, chrono::Utc::now().timestamp()))?;
-    }
+    };
+    let (read, fetched) = tokio::join!(reading, fetching);
+    let (pages, versions) = read?;
+    let summary = FilesSummary { pages, versions, ..fetched? };
     if summary.versions > 0 || summary.downloaded > 0 || summary.bad > 0 || summary.failed > 0 {
         tracing::info!(
             pages = summary.pages,
@@ -200,6 +154,100 @@ pub async fn fill(store: &Arc<Mutex<Store>>, wiki: &Wiki, name: &str, opts: &Fil
 }
 
 const MIB: u64 = 1024 * 1024;
+
+/// Reads the versions of the File: pages whose revision moved, 50 pages a
+/// request, each batch recorded in one transaction with the pages' points,
+/// then told on `read_more`. Returns the pages read and the versions new.
+async fn read_versions(
+    store: &Arc<Mutex<Store>>,
+    wiki: &Wiki,
+    name: &str,
+    opts: &FilesOptions,
+    read_more: tokio::sync::mpsc::Sender<()>,
+) -> anyhow::Result<(u64, u64)> {
+    let (mut pages, mut added) = (0, 0);
+    let mut after = 0;
+    loop {
+        let gaps = lock(store).file_gaps(name, after, GAPS)?;
+        let Some(last) = gaps.last() else { break };
+        after = last.pageid;
+        let ids: Vec<u64> = gaps.iter().map(|g| g.pageid).collect();
+        let infos = wiki.file_info(&ids, opts.all_versions).await.context("reading files' versions")?;
+        let read: Vec<(u64, u64, Vec<FileVersion>)> = gaps
+            .iter()
+            .map(|gap| (gap.pageid, gap.rev_id, infos.iter().find(|i| i.pageid == gap.pageid).map(|i| versions(i, opts)).unwrap_or_default()))
+            .collect();
+        pages += read.len() as u64;
+        let (store, name) = (store.clone(), name.to_string());
+        added += tokio::task::spawn_blocking(move || lock(&store).set_files_read(&name, &read)).await.context("recording files' versions panicked")??;
+        // The downloads may be busy: a batch told while they are is seen with the next.
+        let _ = read_more.try_send(());
+    }
+    Ok((pages, added))
+}
+
+/// Downloads the versions pending after `from`, a batch at a time, as
+/// many at once as a host takes; `from` and `used` (the files directory's
+/// bytes, with a budget) move on.
+#[allow(clippy::too_many_arguments)]
+async fn download_pending(
+    store: &Arc<Mutex<Store>>,
+    wiki: &Wiki,
+    name: &str,
+    opts: &FilesOptions,
+    downloads: &Downloads,
+    blobs: &Blobs,
+    from: &mut (u64, String),
+    used: &mut u64,
+    summary: &mut FilesSummary,
+) -> anyhow::Result<()> {
+    loop {
+        let pending = lock(store).pending_files(name, (from.0, &from.1), MAX_ATTEMPTS, PENDING)?;
+        let Some(last) = pending.last() else { return Ok(()) };
+        *from = (last.pageid, last.version.timestamp.clone());
+        // The budget is checked before any download of the batch starts.
+        for file in &pending {
+            let v = &file.version;
+            if let Some(max) = opts.max_total_bytes
+                && !blobs.has(&v.sha1, v.size)
+            {
+                if *used + v.size > max {
+                    anyhow::bail!(
+                        "the files directory {} holds {} MiB and [{name}]'s [[{}]] needs {} MiB more, over [files] max_total_mb = {}: raise it, or \
+                         set files = false for wikis whose files are not wanted (what is stored stays; the rest is fetched next time)",
+                        blobs.root().display(),
+                        *used / MIB,
+                        file.title,
+                        v.size.div_ceil(MIB),
+                        max / MIB
+                    );
+                }
+                *used += v.size;
+            }
+        }
+        // As many at once as a host takes (`Downloads` holds each to its limit).
+        let mut queue = pending.iter();
+        let mut running = futures_util::stream::FuturesUnordered::new();
+        let mut stored = Vec::new();
+        loop {
+            while running.len() < downloads.per_host() {
+                let Some(file) = queue.next() else { break };
+                running.push(fetch(store, wiki, name, blobs, downloads, file));
+            }
+            let Some(one) = futures_util::StreamExt::next(&mut running).await else { break };
+            let (one, kept) = one?;
+            stored.extend(kept);
+            summary.downloaded += one.downloaded;
+            summary.bytes += one.bytes;
+            summary.reused += one.reused;
+            summary.bad += one.bad;
+            summary.failed += one.failed;
+        }
+        // Recorded together: a content kept but not yet recorded (a crash
+        // in between) is found in the files directory next time, not fetched again.
+        crate::util::blocking(|| lock(store).files_stored(name, &stored, chrono::Utc::now().timestamp()))?;
+    }
+}
 
 /// One version: kept already, or downloaded (tried again a few times).
 /// Returns what it did, as a summary's counts, and the version if its
