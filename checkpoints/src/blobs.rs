@@ -9,7 +9,8 @@
 //! ```
 //!
 //! A content appears under `sha1/` only whole: it is written under
-//! `partial/`, synced, and renamed into place. No entry is ever followed
+//! `partial/` and renamed into place, and counts as kept once `sync`
+//! flushed it (callers record a batch after one flush). No entry is ever followed
 //! through a link: partial files are opened with `O_NOFOLLOW`, and a name
 //! is only ever 40 hexadecimal digits (checked here: the SHA-1 comes from
 //! the wiki and becomes a path).
@@ -85,16 +86,38 @@ impl Blobs {
         self.partial(sha1)
     }
 
-    /// Moves a finished, checked download into place, synced.
+    /// Moves a finished, checked download into place. It is on disk for
+    /// sure once [`Blobs::sync`] returned: a caller records contents as
+    /// kept only after that (one flush for a batch, not one per file).
     pub fn keep(&self, sha1: &str) -> io::Result<PathBuf> {
         let from = self.partial_path(sha1)?;
         let to = self.path(sha1)?;
-        open_nofollow(OpenOptions::new().read(true), &from)?.sync_all()?;
         let dir = to.parent().expect("a content has a parent");
         std::fs::create_dir_all(dir)?;
         std::fs::rename(&from, &to)?;
-        File::open(dir)?.sync_all()?;
         Ok(to)
+    }
+
+    /// Flushes everything kept so far to the disk, names included: the
+    /// file system's `syncfs` on Linux; elsewhere each content directory
+    /// and the files in it, one by one.
+    pub fn sync(&self) -> io::Result<()> {
+        std::fs::create_dir_all(&self.root)?;
+        #[cfg(target_os = "linux")]
+        {
+            rustix::fs::syncfs(File::open(&self.root)?)?;
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let sha1 = self.root.join("sha1");
+            for dir in std::fs::read_dir(&sha1).into_iter().flatten().flatten() {
+                for file in std::fs::read_dir(dir.path())?.flatten() {
+                    File::open(file.path())?.sync_all()?;
+                }
+                File::open(dir.path())?.sync_all()?;
+            }
+        }
+        Ok(())
     }
 
     /// Moves a download that did not match aside, replacing the one kept

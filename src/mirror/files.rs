@@ -243,9 +243,13 @@ async fn download_pending(
             summary.bad += one.bad;
             summary.failed += one.failed;
         }
-        // Recorded together: a content kept but not yet recorded (a crash
-        // in between) is found in the files directory next time, not fetched again.
-        crate::util::blocking(|| lock(store).files_stored(name, &stored, chrono::Utc::now().timestamp()))?;
+        // Flushed once for the batch, then recorded together: a content kept
+        // but not yet recorded (a crash in between) is found in the files
+        // directory next time, not fetched again.
+        if !stored.is_empty() {
+            crate::util::blocking(|| blobs.sync()).with_context(|| format!("flushing {}", blobs.root().display()))?;
+            crate::util::blocking(|| lock(store).files_stored(name, &stored, chrono::Utc::now().timestamp()))?;
+        }
     }
 }
 

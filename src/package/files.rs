@@ -266,6 +266,8 @@ pub(super) fn apply<R: std::io::Read>(
             blobs.keep(&sha1).with_context(|| format!("keeping {name} in {}", blobs.root().display()))?;
         }
     }
+    // On the disk before the import that records them commits.
+    blobs.sync().with_context(|| format!("flushing {}", blobs.root().display()))?;
     Ok(stored)
 }
 
