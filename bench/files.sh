@@ -69,6 +69,9 @@ mkdir -p "$WORK/curl"
 /usr/bin/time -f '%e %M' -o "$WORK/c1" curl -s -K "$WORK/curl.cfg"
 rm -rf "$WORK/curl"; mkdir -p "$WORK/curl"
 /usr/bin/time -f '%e %M' -o "$WORK/c2" curl -s -Z --parallel-max 2 -K "$WORK/curl.cfg"
+# The same, flushed to the disk as the mirror flushes what it keeps.
+rm -rf "$WORK/curl"; mkdir -p "$WORK/curl"; sync
+/usr/bin/time -f '%e %M' -o "$WORK/c3" sh -c 'curl -s -Z --parallel-max 2 -K "$1" && sync -f "$2"' sh "$WORK/curl.cfg" "$WORK/curl"
 python3 - "$WORK" <<'EOP'
 import json, os, sys
 work = sys.argv[1]
@@ -77,7 +80,7 @@ n, mb = f["downloaded"], f["bytes"] / 1e6
 t, kb = map(float, open(f"{work}/t").read().split())
 print(f"oai-mirror files pass: {n} files, {mb:.1f} MB in {t:.2f}s: {n / t:.0f} files/s, {mb / t:.1f} MB/s, peak RSS {kb / 1024:.1f} MB (imageinfo, download, SHA-1 check, fsync)")
 size = sum(os.path.getsize(os.path.join(f"{work}/curl", x)) for x in os.listdir(f"{work}/curl")) / 1e6
-for name, label in (("c1", "curl, one at a time"), ("c2", "curl -Z --parallel-max 2")):
+for name, label in (("c1", "curl, one at a time"), ("c2", "curl -Z --parallel-max 2"), ("c3", "curl -Z --parallel-max 2, then sync -f")):
     ct, ckb = map(float, open(f"{work}/{name}").read().split())
     print(f"{label}: {n} files, {size:.1f} MB in {ct:.2f}s: {n / ct:.0f} files/s, {size / ct:.1f} MB/s, peak RSS {ckb / 1024:.1f} MB; oai-mirror / curl = {t / ct:.2f}")
 EOP

@@ -97,6 +97,8 @@ pub struct Wiki {
     session: Mutex<Session>,
     clock: Arc<dyn oai::Clock>,
     requests: std::sync::atomic::AtomicU64,
+    /// Values a multi-value parameter takes (50, or 500 with `apihighlimits`); 0 until asked.
+    pub(super) high_limits: std::sync::atomic::AtomicU32,
     health: std::sync::Mutex<Health>,
 }
 
@@ -185,6 +187,7 @@ impl Wiki {
             session: Mutex::new(Session { http, logged_in: false, csrf: None }),
             clock,
             requests: Default::default(),
+            high_limits: Default::default(),
             health: Default::default(),
         })
     }

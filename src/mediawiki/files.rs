@@ -66,18 +66,34 @@ fn read_revision(v: &Value) -> FileRevision {
     }
 }
 
-/// Versions asked per request and page ids per request.
-const INFO_BATCH: usize = 50;
 /// Continuations followed for one batch before it is called a loop.
 const MAX_CONTINUATIONS: usize = 10_000;
 
 impl Wiki {
+    /// How many values a multi-value parameter (`pageids`) takes: 500 for
+    /// an account with `apihighlimits` (bots, sysops), else 50. Asked once
+    /// (`meta=userinfo`) for a client with an account.
+    pub async fn values_limit(&self) -> MwResult<usize> {
+        use std::sync::atomic::Ordering;
+        match self.high_limits.load(Ordering::Relaxed) {
+            0 if self.has_account() => {
+                let n = if self.userinfo().await?.has("apihighlimits") { 500 } else { 50 };
+                self.high_limits.store(n, Ordering::Relaxed);
+                Ok(n as usize)
+            }
+            0 => Ok(50),
+            n => Ok(n as usize),
+        }
+    }
+
     /// Every version (`all`) or the current one of the files of these File:
-    /// pages, at most 50 pages a request, each answer's continuation
-    /// followed (a file of many versions comes in parts).
+    /// pages, as many pages a request as the account may ask
+    /// ([`Wiki::values_limit`]), each answer's continuation followed (a
+    /// file of many versions comes in parts).
     pub async fn file_info(&self, pageids: &[u64], all: bool) -> MwResult<Vec<FileInfo>> {
         let mut out: BTreeMap<u64, FileInfo> = BTreeMap::new();
-        for chunk in pageids.chunks(INFO_BATCH) {
+        let batch = self.values_limit().await?;
+        for chunk in pageids.chunks(batch) {
             let ids: Vec<String> = chunk.iter().map(u64::to_string).collect();
             let mut cont: Vec<(String, String)> = Vec::new();
             let mut seen = std::collections::HashSet::new();

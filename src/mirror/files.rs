@@ -109,8 +109,6 @@ pub fn blobs(store: &Store, dir: Option<&std::path::Path>) -> anyhow::Result<Blo
     }
 }
 
-/// File: pages asked of the store at a time.
-const GAPS: usize = 50;
 /// Versions to download asked of the store at a time.
 const PENDING: usize = 100;
 
@@ -155,8 +153,9 @@ pub async fn fill(store: &Arc<Mutex<Store>>, wiki: &Wiki, name: &str, opts: &Fil
 
 const MIB: u64 = 1024 * 1024;
 
-/// Reads the versions of the File: pages whose revision moved, 50 pages a
-/// request, each batch recorded in one transaction with the pages' points,
+/// Reads the versions of the File: pages whose revision moved, as many
+/// pages a request as the account may ask (50, or 500 for a bot), each
+/// batch recorded in one transaction with the pages' points,
 /// then told on `read_more`. Returns the pages read and the versions new.
 async fn read_versions(
     store: &Arc<Mutex<Store>>,
@@ -167,8 +166,9 @@ async fn read_versions(
 ) -> anyhow::Result<(u64, u64)> {
     let (mut pages, mut added) = (0, 0);
     let mut after = 0;
+    let batch = wiki.values_limit().await?;
     loop {
-        let gaps = lock(store).file_gaps(name, after, GAPS)?;
+        let gaps = lock(store).file_gaps(name, after, batch)?;
         let Some(last) = gaps.last() else { break };
         after = last.pageid;
         let ids: Vec<u64> = gaps.iter().map(|g| g.pageid).collect();
