@@ -97,6 +97,9 @@ pub struct Wiki {
     session: Mutex<Session>,
     clock: Arc<dyn oai::Clock>,
     requests: std::sync::atomic::AtomicU64,
+    /// The session's HTTP client, also outside its lock: files are read with
+    /// it while an API request holds the session.
+    files_http: std::sync::Mutex<reqwest::Client>,
     /// Values a multi-value parameter takes (50, or 500 with `apihighlimits`); 0 until asked.
     pub(super) high_limits: std::sync::atomic::AtomicU32,
     health: std::sync::Mutex<Health>,
@@ -184,6 +187,7 @@ impl Wiki {
         let http = http_client(&options)?;
         Ok(Wiki {
             options,
+            files_http: std::sync::Mutex::new(http.clone()),
             session: Mutex::new(Session { http, logged_in: false, csrf: None }),
             clock,
             requests: Default::default(),
@@ -208,8 +212,8 @@ impl Wiki {
     /// never written (an edit would go in as the server's IP address).
     /// The session's HTTP client, its cookies included: files are read
     /// with it, outside the API's serial lock.
-    pub(super) async fn http(&self) -> reqwest::Client {
-        self.session.lock().await.http.clone()
+    pub(super) fn http(&self) -> reqwest::Client {
+        crate::util::lock(&self.files_http).clone()
     }
 
     pub(super) fn clock(&self) -> &dyn oai::Clock {
@@ -240,6 +244,7 @@ impl Wiki {
             return Err(MwError::NoCredentials { wiki: self.options.name.clone(), detail: "set user and password_file or password_env".into() });
         };
         session.http = http_client(&self.options)?;
+        *crate::util::lock(&self.files_http) = session.http.clone();
         session.logged_in = false;
         crate::util::lock(&self.health).logged_in = false;
         session.csrf = None;

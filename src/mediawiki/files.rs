@@ -139,7 +139,7 @@ impl Wiki {
     /// not 0), with this wiki's session (a private wiki's files need it).
     /// One request: the caller retries, and waits as `DownloadError` says.
     pub async fn download(&self, url: &str, offset: u64) -> Result<Download, DownloadError> {
-        let http = self.http().await;
+        let http = self.http();
         let mut request = http.get(url).timeout(self.options.timeout);
         if offset > 0 {
             request = request.header(RANGE, format!("bytes={offset}-"));
