@@ -149,3 +149,6 @@ pub async fn send_trigger(listen: &str, token: &str, job: &str) -> anyhow::Resul
         s => anyhow::bail!("POST {url}: HTTP {s}"),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -175,3 +175,31 @@ fn a_sync_runs_once_at_a_time_and_settling_waits_for_its_run() {
     assert!(RunLock::sync_when_free(&db, "ab", std::time::Duration::from_secs(10)).is_ok(), "taken once the run ends");
     release.join().unwrap();
 }
+
+#[test]
+fn a_wikis_files_follow_its_history_and_the_files_table_unless_it_turns_them_off() {
+    let s = settings(&format!(
+        "{WIKIS}[wiki.c]\napi = \"http://c/api.php\"\nhistory = \"full\"\nforeign_files = \"copy\"\n[wiki.d]\napi = \"http://d/api.php\"\nfiles = false\n\
+         [files]\nmax_file_mb = 2\nmax_total_mb = 10\ndir = \"/srv/files\"\n"
+    ));
+    let files: Vec<(String, Option<crate::mirror::files::FilesOptions>)> = resolve(&s)
+        .0
+        .into_iter()
+        .map(|j| match j.work {
+            Work::Mirror(m) => (j.name, m.files.map(|f| *f)),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let on = |all_versions, copy_foreign| {
+        Some(crate::mirror::files::FilesOptions {
+            all_versions,
+            copy_foreign,
+            max_file_bytes: 2 << 20,
+            max_total_bytes: Some(10 << 20),
+            dir: Some("/srv/files".into()),
+        })
+    };
+    assert_eq!(files, [("a".to_string(), on(false, false)), ("b".into(), on(false, false)), ("c".into(), on(true, true)), ("d".into(), None)]);
+    let unknown: Result<Settings, _> = toml::from_str("[files]\nmax_file_gb = 1\n");
+    assert!(unknown.unwrap_err().to_string().contains("max_file_gb"), "an unknown key of [files] is refused");
+}
