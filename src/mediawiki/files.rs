@@ -92,6 +92,9 @@ impl Wiki {
     /// file of many versions comes in parts).
     pub async fn file_info(&self, pageids: &[u64], all: bool) -> MwResult<Vec<FileInfo>> {
         let mut out: BTreeMap<u64, FileInfo> = BTreeMap::new();
+        if pageids.is_empty() {
+            return Ok(Vec::new());
+        }
         let batch = self.values_limit().await?;
         for chunk in pageids.chunks(batch) {
             let ids: Vec<String> = chunk.iter().map(u64::to_string).collect();

@@ -109,6 +109,8 @@ pub fn blobs(store: &Store, dir: Option<&std::path::Path>) -> anyhow::Result<Blo
     }
 }
 
+/// File: pages read at a time (500: what a bot may ask in one request).
+const GAPS: usize = 500;
 /// Versions to download asked of the store at a time.
 const PENDING: usize = 100;
 
@@ -166,9 +168,10 @@ async fn read_versions(
 ) -> anyhow::Result<(u64, u64)> {
     let (mut pages, mut added) = (0, 0);
     let mut after = 0;
-    let batch = wiki.values_limit().await?;
     loop {
-        let gaps = lock(store).file_gaps(name, after, batch)?;
+        // As many as a bot may ask at once; `file_info` asks fewer a request
+        // for an account that may not (and nothing at all when none changed).
+        let gaps = lock(store).file_gaps(name, after, GAPS)?;
         let Some(last) = gaps.last() else { break };
         after = last.pageid;
         let ids: Vec<u64> = gaps.iter().map(|g| g.pageid).collect();
