@@ -71,11 +71,23 @@ impl Blobs {
     }
 
     /// The partial download of a content, opened to append, and how many
-    /// bytes it holds already (0 for a new one).
+    /// bytes it holds already (0 for a new one). The file is locked while it
+    /// is open: a second download of the same content (another wiki's, at
+    /// the same moment) gets an error of kind `WouldBlock` instead of
+    /// writing into it.
     pub fn partial(&self, sha1: &str) -> io::Result<(File, u64)> {
         let path = self.partial_path(sha1)?;
         std::fs::create_dir_all(path.parent().expect("a partial file has a parent"))?;
         let file = open_nofollow(OpenOptions::new().read(true).append(true).create(true), &path)?;
+        #[cfg(unix)]
+        if let Err(e) = rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            let e = io::Error::from(e);
+            return Err(if e.kind() == io::ErrorKind::WouldBlock {
+                io::Error::new(io::ErrorKind::WouldBlock, format!("{sha1} is being downloaded by another job"))
+            } else {
+                e
+            });
+        }
         let len = file.metadata()?.len();
         Ok((file, len))
     }

@@ -295,6 +295,23 @@ impl Store {
         Ok(FileState::parse(&state))
     }
 
+    /// Marks stored the versions of a wiki waiting for a content that is
+    /// stored already (another version's, another wiki's: its bytes are in
+    /// the files directory), however many attempts they had. Returns how many.
+    pub fn adopt_stored_contents(&mut self, wiki: &str, now: i64) -> Result<u64> {
+        let doing = "marking stored the versions whose content is kept";
+        let tx = self.conn.write_transaction().doing(doing)?;
+        let n = tx
+            .execute(
+                "UPDATE wiki_file SET state = 'stored', error = NULL, stored_at = ?2
+                 WHERE wiki = ?1 AND state = 'pending' AND sha1 IN (SELECT sha1 FROM wiki_file WHERE state = 'stored')",
+                params![wiki, now],
+            )
+            .doing(doing)?;
+        tx.commit().doing(doing)?;
+        Ok(n as u64)
+    }
+
     /// Gives every pending version of a wiki its attempts back, and puts
     /// quarantined ones back to pending: `mirror --retry-files`.
     pub fn retry_files(&mut self, wiki: &str) -> Result<u64> {

@@ -125,6 +125,8 @@ pub async fn fill(store: &Arc<Mutex<Store>>, wiki: &Wiki, name: &str, opts: &Fil
     let reading = read_versions(store, wiki, name, opts, read_more);
     let fetching = async {
         let mut summary = FilesSummary::default();
+        // Versions whose content another version brought meanwhile are kept already.
+        summary.reused += crate::util::blocking(|| lock(store).adopt_stored_contents(name, chrono::Utc::now().timestamp()))?;
         let mut used = if opts.max_total_bytes.is_some() { lock(store).files_bytes()? } else { 0 };
         let mut from = (0u64, String::new());
         loop {

@@ -54,3 +54,14 @@ fn a_link_planted_where_a_partial_download_goes_is_not_followed() {
     assert!(blobs.partial(SHA).is_err());
     assert_eq!(std::fs::read(&target).unwrap(), b"precious");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_content_downloaded_by_one_job_is_not_written_by_another_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = Blobs::new(dir.path());
+    let (first, _) = blobs.partial(SHA).unwrap();
+    assert_eq!(blobs.partial(SHA).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    drop(first);
+    assert!(blobs.partial(SHA).is_ok(), "free once the first is done");
+}

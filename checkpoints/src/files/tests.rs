@@ -113,6 +113,15 @@ fn one_content_shared_by_two_wikis_is_counted_once() {
         s.file_stored(w, FileKey { pageid: 1, timestamp: "2026-02-01T00:00:01Z", sha1: &"a".repeat(40) }, 2).unwrap();
     }
     assert_eq!(s.files_status(None).unwrap().bytes, 11);
+    // A third wiki's version of the same content, failed meanwhile (another
+    // job held it): adopted, whatever its attempts.
+    s.apply_wiki_batch("u", &[file_page(1, "File:A.png", 10)], None, 1).unwrap();
+    s.set_file_versions("u", 1, 10, &[version(1, 'a', FileState::Pending)]).unwrap();
+    for _ in 0..12 {
+        s.file_failed("u", FileKey { pageid: 1, timestamp: "2026-02-01T00:00:01Z", sha1: &"a".repeat(40) }, "busy", false, 3).unwrap();
+    }
+    assert_eq!(s.adopt_stored_contents("u", 3).unwrap(), 1);
+    assert_eq!(s.files_status(Some("u")).unwrap().stored, 1);
     assert_eq!(s.files_bytes().unwrap(), 11);
-    assert_eq!(s.files_status(None).unwrap().stored, 2);
+    assert_eq!(s.files_status(None).unwrap().stored, 3, "three versions, one content");
 }

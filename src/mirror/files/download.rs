@@ -85,6 +85,8 @@ pub async fn download(wiki: &Wiki, blobs: &Blobs, downloads: &Downloads, v: &Fil
         let _slot = downloads.hosts.enter(&key, &clock).await;
         let (file, have) = match blobs.partial(&v.sha1) {
             Ok(p) => p,
+            // Another job fetches the same content: asked again later, it is kept by then.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return failed(e.to_string(), true),
             Err(e) => return failed(format!("opening the partial file of {}: {e}", v.sha1), false),
         };
         // A partial file as long as the whole (or longer) was cut off at its
