@@ -300,6 +300,12 @@ impl Store {
     /// the files directory), however many attempts they had. Returns how many.
     pub fn adopt_stored_contents(&mut self, wiki: &str, now: i64) -> Result<u64> {
         let doing = "marking stored the versions whose content is kept";
+        const ANY: &str =
+            "SELECT EXISTS (SELECT 1 FROM wiki_file WHERE wiki = ?1 AND state = 'pending' AND sha1 IN (SELECT sha1 FROM wiki_file WHERE state = 'stored'))";
+        // Asked first: a pass with nothing to adopt takes no write lock.
+        if !self.conn.query_row(ANY, [wiki], |r| r.get::<_, bool>(0)).doing(doing)? {
+            return Ok(0);
+        }
         let tx = self.conn.write_transaction().doing(doing)?;
         let n = tx
             .execute(
