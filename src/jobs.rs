@@ -65,7 +65,8 @@ pub struct Job {
 pub enum Work {
     Harvest(HarvestJob),
     Mirror(MirrorJob),
-    Sync(SyncJob),
+    /// Boxed: a sync holds two wikis' options, far more than the others.
+    Sync(Box<SyncJob>),
 }
 
 #[derive(Clone, Debug)]
@@ -133,7 +134,7 @@ impl Job {
         match self.work {
             Work::Harvest(_) => Kind::Harvest,
             Work::Mirror(_) => Kind::Mirror,
-            Work::Sync(SyncJob { peer: SyncPeer::Group(_), .. }) => Kind::Group,
+            Work::Sync(ref s) if matches!(s.peer, SyncPeer::Group(_)) => Kind::Group,
             Work::Sync(_) => Kind::Sync,
         }
     }
@@ -297,7 +298,7 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
             (
                 &s.schedule,
                 &s.timezone,
-                Work::Sync(SyncJob {
+                Work::Sync(Box::new(SyncJob {
                     wiki,
                     peer,
                     policy: s.conflicts,
@@ -306,7 +307,7 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
                     direction: s.direction,
                     history: s.history,
                     membership: None,
-                }),
+                })),
             )
         }
         Kind::Group => {
@@ -350,7 +351,7 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
                 history: g.history,
                 membership: Some(Box::new(membership)),
             };
-            (&g.schedule, &g.timezone, Work::Sync(job))
+            (&g.schedule, &g.timezone, Work::Sync(Box::new(job)))
         }
     };
     let schedule = match schedule {
@@ -435,7 +436,7 @@ fn mirror_job(name: &str, w: &WikiSettings, f: &crate::settings::FilesSettings) 
             dir: f.dir.clone(),
         })
     });
-    MirrorJob { feed, pull: PullOptions { wiki: name.to_string(), selection: w.selection(), history }, files }
+    MirrorJob { feed, pull: PullOptions { wiki: name.to_string(), selection: w.selection(), history, used_files: w.used_files }, files }
 }
 
 #[cfg(test)]

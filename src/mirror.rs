@@ -7,6 +7,7 @@
 //! * `plan`: moves, displacements, deletions and undeletions, planned.
 //! * `pull`: one pull through either feed, with selections.
 //! * `history`: the history pass, every revision a page had, a chunk at a time.
+//! * `uses`: the files the selected pages use, their File: pages added (`used_files = true`).
 //! * `files`: the files pass, each File: page's file versions downloaded and checked.
 
 pub mod export;
@@ -14,3 +15,4 @@ pub mod files;
 pub mod history;
 pub mod plan;
 pub mod pull;
+pub mod uses;

@@ -278,6 +278,10 @@ pub struct WikiSettings {
     /// Whether the files of its File: pages are mirrored (default true).
     #[serde(default = "yes")]
     pub files: bool,
+    /// Also the files the selected pages use (`prop=images`), even where
+    /// their File: pages are outside the selection (default false).
+    #[serde(default)]
+    pub used_files: bool,
     /// Files the wiki takes from a shared repository (Wikimedia Commons, a
     /// `ForeignAPIRepo`): `"record"` (default) keeps their names and
     /// hashes, `"copy"` downloads them too.
@@ -314,6 +318,7 @@ impl WikiSettings {
             exclude_namespaces: self.exclude_namespaces.clone(),
             prefixes: self.prefixes.clone(),
             patterns: self.patterns.clone(),
+            also: Default::default(),
         }
     }
 }

@@ -16,6 +16,7 @@
 //! * [`wiki`]: mirrored wiki pages, revisions, title history, feed checkpoints.
 //! * [`files`]: each version of a mirrored wiki's files, what the wiki states of it and whether it is stored.
 //! * [`file_sync`]: files in two-way sync: each pair's agreed file, the uploads queued.
+//! * [`file_uses`]: the files each page uses (`used_files = true`).
 //! * [`blobs`]: the files directory beside the database, contents by SHA-1.
 //! * [`backfill`]: how far each page's full history is stored; older revisions added.
 //! * [`compress`]: record metadata at rest, zstd against a dictionary per source.
@@ -27,6 +28,7 @@ pub mod blobs;
 pub mod compress;
 pub mod error;
 pub mod file_sync;
+pub mod file_uses;
 pub mod files;
 pub mod history;
 pub mod packages;

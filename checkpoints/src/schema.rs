@@ -20,7 +20,8 @@
 //! each wiki's site information, version 15 each revision's text size,
 //! version 16 how far each page's full history is stored, and which
 //! revision a replayed push carries and saved, version 17 the versions of
-//! mirrored wikis' files, version 18 files in two-way sync.
+//! mirrored wikis' files, version 18 files in two-way sync,
+//! version 19 the files each page uses.
 
 use rusqlite::Connection;
 
@@ -46,6 +47,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema/016_history.sql"),
     include_str!("schema/017_files.sql"),
     include_str!("schema/018_file_sync.sql"),
+    include_str!("schema/019_file_uses.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {

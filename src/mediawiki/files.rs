@@ -53,6 +53,19 @@ pub fn read_file_info(v: &Value) -> Vec<FileInfo> {
         .collect()
 }
 
+/// Reads a `prop=images` answer: each page's File: titles. Pure.
+pub fn read_images(v: &Value) -> Vec<(u64, Vec<String>)> {
+    let Some(pages) = v.pointer("/query/pages").and_then(Value::as_array) else { return Vec::new() };
+    pages
+        .iter()
+        .filter_map(|p| {
+            let id = p.get("pageid").and_then(Value::as_u64)?;
+            let titles = p.get("images").and_then(Value::as_array).into_iter().flatten().map(|i| s(i, "title")).filter(|t| !t.is_empty()).collect();
+            Some((id, titles))
+        })
+        .collect()
+}
+
 fn read_revision(v: &Value) -> FileRevision {
     FileRevision {
         timestamp: s(v, "timestamp"),
@@ -136,6 +149,42 @@ impl Wiki {
             }
         }
         Ok(out.into_values().collect())
+    }
+
+    /// The File: titles each of these pages shows (`prop=images`), as many
+    /// pages a request as the account may ask, continuations followed.
+    pub async fn images_used(&self, pageids: &[u64]) -> MwResult<BTreeMap<u64, Vec<String>>> {
+        let mut out: BTreeMap<u64, Vec<String>> = pageids.iter().map(|id| (*id, Vec::new())).collect();
+        if pageids.is_empty() {
+            return Ok(out);
+        }
+        let batch = self.values_limit().await?;
+        for chunk in pageids.chunks(batch) {
+            let ids: Vec<String> = chunk.iter().map(u64::to_string).collect();
+            let mut cont: Vec<(String, String)> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for _ in 0..MAX_CONTINUATIONS {
+                let mut params = vec![("prop", "images".to_string()), ("pageids", ids.join("|")), ("imlimit", "max".into())];
+                params.extend(cont.iter().map(|(k, v)| (k.as_str(), v.clone())));
+                let v = self.query(&params, None).await?;
+                for (id, titles) in read_images(&v) {
+                    out.entry(id).or_default().extend(titles);
+                }
+                let Some(next) = v.get("continue").and_then(Value::as_object) else { break };
+                let next: Vec<(String, String)> =
+                    next.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect();
+                if !seen.insert(next.clone()) {
+                    return Err(MwError::Protocol {
+                        wiki: self.name().to_string(),
+                        action: "query".into(),
+                        title: None,
+                        detail: format!("prop=images' continuation {next:?} came back again"),
+                    });
+                }
+                cont = next;
+            }
+        }
+        Ok(out)
     }
 
     /// Asks for a file's bytes from `offset` on (a `Range` request when

@@ -43,6 +43,11 @@ pub struct Selection {
     pub prefixes: Vec<String>,
     /// Titles matching one of these patterns (`*` any run, `?` one character).
     pub patterns: Vec<String>,
+    /// Titles selected whatever the rules say: the File: pages of the files
+    /// the selected pages use, with `used_files = true` (read from the
+    /// store when a pull starts; never in a config).
+    #[serde(skip)]
+    pub also: BTreeSet<String>,
 }
 
 impl Selection {
@@ -54,7 +59,7 @@ impl Selection {
     /// Whether a title could be selected, whatever its namespace (change
     /// feed entries for moves and deletions do not all carry one).
     pub fn may_include(&self, title: &str) -> bool {
-        if self.prefixes.is_empty() && self.patterns.is_empty() {
+        if self.prefixes.is_empty() && self.patterns.is_empty() || self.also.contains(title) {
             return true;
         }
         self.prefixes.iter().any(|p| title.starts_with(p.as_str())) || self.patterns.iter().any(|p| glob(p, title))
@@ -66,7 +71,7 @@ impl Selection {
     }
 
     pub fn includes(&self, ns: i64, title: &str) -> bool {
-        self.includes_namespace(ns) && self.may_include(title)
+        self.also.contains(title) || self.includes_namespace(ns) && self.may_include(title)
     }
 }
 
@@ -117,6 +122,9 @@ pub struct PullOptions {
     /// Which revisions are kept: each page's current one, or also those
     /// before it, read after the feed by the history pass (`mirror::history`).
     pub history: History,
+    /// Also the File: pages of the files the selected pages use
+    /// (`used_files = true`, `mirror::uses`).
+    pub used_files: bool,
 }
 
 /// What a pull did.
@@ -148,7 +156,7 @@ pub struct PullSummary {
 /// Planning and the transaction run on a blocking thread: a batch is
 /// hundreds of pages and a commit waits for the disk, which must not hold
 /// up the async workers (the daemon's control endpoint among them).
-async fn apply(
+pub(super) async fn apply(
     store: &Arc<Mutex<Store>>,
     wiki: &str,
     incoming: Vec<Incoming>,
@@ -200,7 +208,7 @@ pub fn wiki_site(site: &crate::mediawiki::SiteInfo) -> checkpoints::WikiSite {
 
 /// Turns the API's view of pages into incoming states (pages out of the
 /// selection leave the mirror as if deleted).
-fn incoming_from_states(states: Vec<PageState>, opts: &PullOptions, requested: &[u64]) -> Vec<(Incoming, Option<RevisionRow>)> {
+pub(super) fn incoming_from_states(states: Vec<PageState>, opts: &PullOptions, requested: &[u64]) -> Vec<(Incoming, Option<RevisionRow>)> {
     let mut out = Vec::new();
     let mut answered = BTreeSet::new();
     for st in states {
@@ -235,7 +243,23 @@ const BATCH: usize = 50;
 /// Pulls a wiki once through `feed`: the API, or OAI through `oai`.
 #[tracing::instrument(name = "pull", skip_all, fields(wiki = %opts.wiki, feed = feed.as_str()))]
 pub async fn pull(store: Arc<Mutex<Store>>, wiki: &Wiki, feed: Feed, oai: Option<&oai::Client>, opts: &PullOptions) -> anyhow::Result<PullSummary> {
+    // The used files' pages are followed as selected ones.
+    let with_used;
+    let opts = if opts.used_files {
+        let mut o = opts.clone();
+        o.selection.also = lock(&store).used_file_titles(&opts.wiki)?;
+        with_used = o;
+        &with_used
+    } else {
+        opts
+    };
     let mut summary = read_feed(&store, wiki, feed, oai, opts).await?;
+    if opts.used_files {
+        let before = wiki.requests();
+        let added = super::uses::follow(&store, wiki, opts, &mut summary).await.context("reading the files pages use")?;
+        summary.wrote |= added > 0;
+        summary.requests += wiki.requests() - before;
+    }
     // The feed stores each page's current revision; with history the pass
     // after it reads what came before, a chunk at a time.
     if opts.history == History::Onward {

@@ -379,3 +379,40 @@ async fn gibibyte_child() {
     let summary = oai_mirror::mirror::files::fill(&store, &wiki, "w", &opts, &oai_mirror::mirror::files::Downloads::new(2, None)).await.unwrap();
     assert_eq!((summary.downloaded, summary.bytes), (1, 1 << 30), "{summary:?}");
 }
+
+/// With `used_files = true` a file that a selected page shows is mirrored
+/// though its File: page is outside the selection, and its new versions
+/// come through the feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_a_selected_page_uses_is_mirrored_and_followed_outside_the_selection() {
+    let tw = test_wiki();
+    let stem = unique_title("Fu").replace(' ', "");
+    let used = format!("{}.png", unique_title("Used").replace(' ', ""));
+    let up = tw.client("files-up", &tw.upload_user, &tw.upload_password);
+    let v0 = body("png", &stem, 1, 0);
+    assert_eq!(up.upload(&used, v0.clone(), "first", "").await.unwrap(), "Success");
+    save(&tw.bot(), &format!("{stem} page"), &format!("A picture: [[File:{used}]]")).await;
+    let home = tempdir();
+    let config = config(home.path(), tw, &stem);
+    // The page's prefix, not the file's: only `used_files` brings the file.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(&format!("namespaces = [6]\nprefixes = [\"File:{stem}\"]"), &format!("prefixes = [\"{stem}\"]\nused_files = true"));
+    std::fs::write(&config, text).unwrap();
+    let out = run(command(home.path(), &config, &["mirror", "f"])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let title = format!("File:{used}");
+    assert_stored(home.path(), &config, &title, std::slice::from_ref(&v0)).await;
+
+    next_second().await;
+    let v1 = body("png", &stem, 1, 1);
+    assert_eq!(up.upload(&used, v1.clone(), "second", "").await.unwrap(), "Success");
+    let out = run(command(home.path(), &config, &["mirror", "f"])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_stored(home.path(), &config, &title, &[v0, v1]).await;
+}
+
+/// MediaWiki names an old version by its second.
+async fn next_second() {
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+}

@@ -283,7 +283,7 @@ async fn a_push_based_on_an_old_revision_never_overwrites_an_edit_of_the_same_ac
     save(&p.a, &t, &meanwhile).await;
     let side = Side {
         wiki: &p.a,
-        pull: PullOptions { wiki: "a".into(), selection: Default::default(), history: Default::default() },
+        pull: PullOptions { wiki: "a".into(), selection: Default::default(), history: Default::default(), used_files: false },
         feed: Feed::Api,
         oai: None,
         files: None,

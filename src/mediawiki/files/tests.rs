@@ -38,3 +38,13 @@ fn a_content_range_is_read_from_its_first_byte() {
     assert_eq!(content_range_start("bytes */200"), None);
     assert_eq!(content_range_start("items 1-2/3"), None);
 }
+
+#[test]
+fn the_files_a_page_shows_are_read_per_page() {
+    let v = serde_json::json!({"query": {"pages": [
+        {"pageid": 5, "ns": 0, "title": "Water", "images": [{"ns": 6, "title": "File:Drop.png"}, {"ns": 6, "title": "File:Sea.jpg"}]},
+        {"pageid": 6, "ns": 0, "title": "Air"},
+        {"ns": 0, "title": "Missing", "missing": true}
+    ]}});
+    assert_eq!(read_images(&v), [(5, vec!["File:Drop.png".to_string(), "File:Sea.jpg".into()]), (6, vec![])]);
+}

@@ -5,13 +5,23 @@ fn globs_and_selections() {
     assert!(glob("Rnd *", "Rnd 12 x"));
     assert!(glob("a?c*", "abcdef"));
     assert!(!glob("a?c", "abcd"));
-    let s = Selection { namespaces: vec![0, 1], exclude_namespaces: vec![1], prefixes: vec!["Keep ".into()], patterns: vec!["*draft*".into()] };
+    let s = Selection {
+        namespaces: vec![0, 1],
+        exclude_namespaces: vec![1],
+        prefixes: vec!["Keep ".into()],
+        patterns: vec!["*draft*".into()],
+        ..Selection::default()
+    };
     assert!(s.includes(0, "Keep me"));
     assert!(s.includes(0, "A draft page"));
     assert!(!s.includes(0, "Other"));
     assert!(!s.includes(1, "Keep talk"));
     assert!(!s.includes(2, "Keep user"));
     assert!(Selection::default().includes(14, "Category:Anything"));
+    // A used file's page, outside the rules, is in.
+    let used = Selection { also: ["File:Used.png".to_string()].into(), ..s };
+    assert!(used.includes(6, "File:Used.png") && used.may_include("File:Used.png"));
+    assert!(!used.includes(6, "File:Other.png"));
 }
 
 #[test]
