@@ -101,8 +101,9 @@ impl Wiki {
 
     /// Every version (`all`) or the current one of the files of these File:
     /// pages, as many pages a request as the account may ask
-    /// ([`Wiki::values_limit`]), each answer's continuation followed (a
-    /// file of many versions comes in parts).
+    /// ([`Wiki::values_limit`]); with every version, each answer's
+    /// continuation followed (a file of many versions comes in parts). A
+    /// page the answers do not name is not in the result.
     pub async fn file_info(&self, pageids: &[u64], all: bool) -> MwResult<Vec<FileInfo>> {
         let mut out: BTreeMap<u64, FileInfo> = BTreeMap::new();
         if pageids.is_empty() {
@@ -130,11 +131,11 @@ impl Wiki {
                         }
                     }
                 }
-                // With the current version only, a continuation would ask for older ones.
+                // With the current version only, a continuation asks for older
+                // ones (or for pages the answer had no room for, which the
+                // caller finds missing and reads another time).
                 let next: Vec<(String, String)> = match v.get("continue").and_then(Value::as_object) {
-                    Some(c) if all || !c.contains_key("iistart") => {
-                        c.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect()
-                    }
+                    Some(c) if all => c.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect(),
                     _ => break,
                 };
                 if !seen.insert(next.clone()) {

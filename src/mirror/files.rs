@@ -178,10 +178,9 @@ async fn read_versions(
         after = last.pageid;
         let ids: Vec<u64> = gaps.iter().map(|g| g.pageid).collect();
         let infos = wiki.file_info(&ids, opts.all_versions).await.context("reading files' versions")?;
-        let read: Vec<(u64, u64, Vec<FileVersion>)> = gaps
-            .iter()
-            .map(|gap| (gap.pageid, gap.rev_id, infos.iter().find(|i| i.pageid == gap.pageid).map(|i| versions(i, opts)).unwrap_or_default()))
-            .collect();
+        // A page the answer did not name keeps its point: it is read another time.
+        let read: Vec<(u64, u64, Vec<FileVersion>)> =
+            gaps.iter().filter_map(|gap| infos.iter().find(|i| i.pageid == gap.pageid).map(|i| (gap.pageid, gap.rev_id, versions(i, opts)))).collect();
         pages += read.len() as u64;
         let (store, name) = (store.clone(), name.to_string());
         added += tokio::task::spawn_blocking(move || lock(&store).set_files_read(&name, &read)).await.context("recording files' versions panicked")??;
