@@ -243,6 +243,7 @@ pub async fn mirror(conns: &Connections, store: Arc<Mutex<Store>>, job: &MirrorJ
     let wiki = conns.wiki(name)?;
     let oai = conns.wiki_oai(name)?;
     let mut summary = pull::pull(store.clone(), &wiki, job.feed, oai.as_ref(), &job.pull).await.with_context(|| format!("mirroring [wiki.{name}]"))?;
+    crate::mirror::uses::follow_after(&store, &wiki, &job.pull, &mut summary).await.with_context(|| format!("mirroring [wiki.{name}]"))?;
     if let Some(files) = &job.files {
         let before = wiki.requests();
         let done =

@@ -254,12 +254,6 @@ pub async fn pull(store: Arc<Mutex<Store>>, wiki: &Wiki, feed: Feed, oai: Option
         opts
     };
     let mut summary = read_feed(&store, wiki, feed, oai, opts).await?;
-    if opts.used_files {
-        let before = wiki.requests();
-        let added = super::uses::follow(&store, wiki, opts, &mut summary).await.context("reading the files pages use")?;
-        summary.wrote |= added > 0;
-        summary.requests += wiki.requests() - before;
-    }
     // The feed stores each page's current revision; with history the pass
     // after it reads what came before, a chunk at a time.
     if opts.history == History::Onward {

@@ -20,9 +20,24 @@ const GAPS: usize = 500;
 /// Pages read by title at a time.
 const TITLES: usize = 50;
 
+/// After a pull with `used_files`: reads the uses of the pages that
+/// changed, then stores the used File: pages the mirror lacks (their
+/// history, with full history, is read by the next pull's pass), counted
+/// in the pull's summary.
+pub async fn follow_after(store: &Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions, summary: &mut PullSummary) -> anyhow::Result<()> {
+    if !opts.used_files {
+        return Ok(());
+    }
+    let before = wiki.requests();
+    let added = follow(store, wiki, opts, summary).await.context("reading the files pages use")?;
+    summary.wrote |= added > 0;
+    summary.requests += wiki.requests() - before;
+    Ok(())
+}
+
 /// Reads the uses of the pages that changed, then stores the used File:
 /// pages the mirror lacks. Returns how many pages it stored.
-pub async fn follow(store: &Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions, summary: &mut PullSummary) -> anyhow::Result<u64> {
+async fn follow(store: &Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions, summary: &mut PullSummary) -> anyhow::Result<u64> {
     let name = &opts.wiki;
     let mut after = 0;
     loop {

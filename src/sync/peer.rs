@@ -184,7 +184,9 @@ impl<'a> Peer<'a> {
     pub async fn pull(&self, store: &std::sync::Arc<Mutex<Store>>) -> anyhow::Result<(u64, Vec<String>)> {
         match self {
             Peer::Wiki(side) => {
-                let seen = pull::pull(store.clone(), side.wiki, side.feed, side.oai, &side.pull).await?.pages_seen;
+                let mut summary = pull::pull(store.clone(), side.wiki, side.feed, side.oai, &side.pull).await?;
+                crate::mirror::uses::follow_after(store, side.wiki, &side.pull, &mut summary).await?;
+                let seen = summary.pages_seen;
                 if let Some(f) = side.files {
                     crate::mirror::files::fill(store, side.wiki, &side.pull.wiki, f.opts, f.downloads)
                         .await
