@@ -1,5 +1,5 @@
 //! What the crate's unit tests share: records committed as a harvest
-//! would commit them.
+//! would commit them; wiki pages as a mirror stores them.
 
 use crate::runs::{PageCommit, Position, RecordIn, RunPlan};
 use crate::store::{SourceKey, Store};
@@ -37,4 +37,24 @@ pub(crate) fn commit(store: &mut Store, key: &SourceKey, now: i64, records: &[Gi
         .collect();
     store.commit_page(run.id, &PageCommit::of_records(records, now)).unwrap();
     source.id
+}
+
+/// A wiki page as a pull stores it: one revision (by Ann, at a fixed time),
+/// the page's current one.
+pub(crate) fn wiki_page(pageid: u64, ns: i64, title: &str, rev_id: u64) -> crate::wiki::PageOp {
+    let rev = crate::wiki::RevisionRow {
+        revid: rev_id,
+        parentid: 0,
+        timestamp: "2026-01-01T00:00:00Z".into(),
+        user: "Ann".into(),
+        comment: String::new(),
+        sha1: String::new(),
+        text: "t".into(),
+        minor: false,
+        user_id: None,
+    };
+    crate::wiki::PageOp::Upsert {
+        page: crate::wiki::PageRow { pageid, ns, title: title.into(), redirect: None, displaced: false, rev_id },
+        revisions: vec![rev],
+    }
 }

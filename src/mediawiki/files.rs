@@ -106,49 +106,25 @@ impl Wiki {
     /// page the answers do not name is not in the result.
     pub async fn file_info(&self, pageids: &[u64], all: bool) -> MwResult<Vec<FileInfo>> {
         let mut out: BTreeMap<u64, FileInfo> = BTreeMap::new();
-        if pageids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let batch = self.values_limit().await?;
-        for chunk in pageids.chunks(batch) {
-            let ids: Vec<String> = chunk.iter().map(u64::to_string).collect();
-            let mut cont: Vec<(String, String)> = Vec::new();
-            let mut seen = std::collections::HashSet::new();
-            for _ in 0..MAX_CONTINUATIONS {
-                let mut params = vec![
-                    ("prop", "imageinfo".to_string()),
-                    ("pageids", ids.join("|")),
-                    ("iiprop", "timestamp|user|comment|url|size|sha1|mime".into()),
-                    ("iilimit", if all { "max".into() } else { "1".into() }),
-                ];
-                params.extend(cont.iter().map(|(k, v)| (k.as_str(), v.clone())));
-                let v = self.query(&params, None).await?;
-                for info in read_file_info(&v) {
-                    let entry = out.entry(info.pageid).or_insert_with(|| FileInfo { versions: Vec::new(), ..info.clone() });
-                    for version in info.versions {
-                        if !entry.versions.iter().any(|k| k.timestamp == version.timestamp && k.sha1 == version.sha1) {
-                            entry.versions.push(version);
-                        }
+        let params = [
+            ("prop", "imageinfo".to_string()),
+            ("iiprop", "timestamp|user|comment|url|size|sha1|mime".into()),
+            ("iilimit", if all { "max".into() } else { "1".into() }),
+        ];
+        // With the current version only, a continuation asks for older ones
+        // (or for pages the answer had no room for, which the caller finds
+        // missing and reads another time): not followed.
+        self.query_pages(pageids, &params, all, |v| {
+            for info in read_file_info(v) {
+                let entry = out.entry(info.pageid).or_insert_with(|| FileInfo { versions: Vec::new(), ..info.clone() });
+                for version in info.versions {
+                    if !entry.versions.iter().any(|k| k.timestamp == version.timestamp && k.sha1 == version.sha1) {
+                        entry.versions.push(version);
                     }
                 }
-                // With the current version only, a continuation asks for older
-                // ones (or for pages the answer had no room for, which the
-                // caller finds missing and reads another time).
-                let next: Vec<(String, String)> = match v.get("continue").and_then(Value::as_object) {
-                    Some(c) if all => c.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect(),
-                    _ => break,
-                };
-                if !seen.insert(next.clone()) {
-                    return Err(MwError::Protocol {
-                        wiki: self.name().to_string(),
-                        action: "query".into(),
-                        title: None,
-                        detail: format!("imageinfo's continuation {next:?} came back again"),
-                    });
-                }
-                cont = next;
             }
-        }
+        })
+        .await?;
         Ok(out.into_values().collect())
     }
 
@@ -156,8 +132,21 @@ impl Wiki {
     /// pages a request as the account may ask, continuations followed.
     pub async fn images_used(&self, pageids: &[u64]) -> MwResult<BTreeMap<u64, Vec<String>>> {
         let mut out: BTreeMap<u64, Vec<String>> = pageids.iter().map(|id| (*id, Vec::new())).collect();
+        self.query_pages(pageids, &[("prop", "images".to_string()), ("imlimit", "max".into())], true, |v| {
+            for (id, titles) in read_images(v) {
+                out.entry(id).or_default().extend(titles);
+            }
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Asks `params` of these pages, as many a request as the account may
+    /// ask, giving each answer to `each`; `follow`: continuations too (one
+    /// that comes back again is an error, not a loop).
+    async fn query_pages(&self, pageids: &[u64], params: &[(&str, String)], follow: bool, mut each: impl FnMut(&Value)) -> MwResult<()> {
         if pageids.is_empty() {
-            return Ok(out);
+            return Ok(());
         }
         let batch = self.values_limit().await?;
         for chunk in pageids.chunks(batch) {
@@ -165,27 +154,27 @@ impl Wiki {
             let mut cont: Vec<(String, String)> = Vec::new();
             let mut seen = std::collections::HashSet::new();
             for _ in 0..MAX_CONTINUATIONS {
-                let mut params = vec![("prop", "images".to_string()), ("pageids", ids.join("|")), ("imlimit", "max".into())];
-                params.extend(cont.iter().map(|(k, v)| (k.as_str(), v.clone())));
-                let v = self.query(&params, None).await?;
-                for (id, titles) in read_images(&v) {
-                    out.entry(id).or_default().extend(titles);
-                }
-                let Some(next) = v.get("continue").and_then(Value::as_object) else { break };
-                let next: Vec<(String, String)> =
-                    next.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect();
+                let mut asked: Vec<(&str, String)> = params.to_vec();
+                asked.push(("pageids", ids.join("|")));
+                asked.extend(cont.iter().map(|(k, v)| (k.as_str(), v.clone())));
+                let v = self.query(&asked, None).await?;
+                each(&v);
+                let next: Vec<(String, String)> = match v.get("continue").and_then(Value::as_object) {
+                    Some(c) if follow => c.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect(),
+                    _ => break,
+                };
                 if !seen.insert(next.clone()) {
                     return Err(MwError::Protocol {
                         wiki: self.name().to_string(),
                         action: "query".into(),
                         title: None,
-                        detail: format!("prop=images' continuation {next:?} came back again"),
+                        detail: format!("the continuation {next:?} came back again"),
                     });
                 }
                 cont = next;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Asks for a file's bytes from `offset` on (a `Range` request when

@@ -1,20 +1,8 @@
 use super::*;
 use crate::sync::Pair;
-use crate::wiki::{PageOp, PageRow, RevisionRow};
 
-fn page(pageid: u64, ns: i64, title: &str) -> PageOp {
-    let rev = RevisionRow {
-        revid: pageid * 10,
-        parentid: 0,
-        timestamp: "2026-01-01T00:00:00Z".into(),
-        user: "Ann".into(),
-        comment: String::new(),
-        sha1: String::new(),
-        text: "t".into(),
-        minor: false,
-        user_id: None,
-    };
-    PageOp::Upsert { page: PageRow { pageid, ns, title: title.into(), redirect: None, displaced: false, rev_id: pageid * 10 }, revisions: vec![rev] }
+fn page(pageid: u64, ns: i64, title: &str) -> crate::wiki::PageOp {
+    crate::testing::wiki_page(pageid, ns, title, pageid * 10)
 }
 
 fn pair(s: &Store, wiki_page: u64, with_page: Option<u64>, title: &str) -> i64 {

@@ -1,20 +1,6 @@
 use super::*;
-use crate::wiki::{PageOp, PageRow, RevisionRow};
-
-fn page(pageid: u64, ns: i64, title: &str, rev_id: u64) -> PageOp {
-    let rev = RevisionRow {
-        revid: rev_id,
-        parentid: 0,
-        timestamp: "2026-01-01T00:00:00Z".into(),
-        user: "Ann".into(),
-        comment: String::new(),
-        sha1: String::new(),
-        text: "t".into(),
-        minor: false,
-        user_id: None,
-    };
-    PageOp::Upsert { page: PageRow { pageid, ns, title: title.into(), redirect: None, displaced: false, rev_id }, revisions: vec![rev] }
-}
+use crate::testing::wiki_page as page;
+use crate::wiki::PageOp;
 
 #[test]
 fn a_pages_uses_are_read_again_when_it_changes_and_used_titles_the_mirror_lacks_are_listed() {

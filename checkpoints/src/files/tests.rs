@@ -1,22 +1,8 @@
 use super::*;
-use crate::wiki::{PageOp, PageRow, RevisionRow};
-
-fn rev(revid: u64) -> RevisionRow {
-    RevisionRow {
-        revid,
-        parentid: 0,
-        timestamp: format!("2026-01-01T00:00:{:02}Z", revid % 60),
-        user: "Ann".into(),
-        comment: String::new(),
-        sha1: format!("sha{revid}"),
-        text: "description".into(),
-        minor: false,
-        user_id: None,
-    }
-}
+use crate::wiki::PageOp;
 
 fn file_page(pageid: u64, title: &str, rev_id: u64) -> PageOp {
-    PageOp::Upsert { page: PageRow { pageid, ns: 6, title: title.into(), redirect: None, displaced: false, rev_id }, revisions: vec![rev(rev_id)] }
+    crate::testing::wiki_page(pageid, 6, title, rev_id)
 }
 
 fn version(second: u32, sha1: char, state: FileState) -> FileVersion {
@@ -35,8 +21,7 @@ fn version(second: u32, sha1: char, state: FileState) -> FileVersion {
 #[test]
 fn a_file_page_is_read_again_whenever_its_revision_moves_and_only_file_pages_are_read() {
     let mut s = Store::open_in_memory().unwrap();
-    let text =
-        PageOp::Upsert { page: PageRow { pageid: 9, ns: 0, title: "Text".into(), redirect: None, displaced: false, rev_id: 90 }, revisions: vec![rev(90)] };
+    let text = crate::testing::wiki_page(9, 0, "Text", 90);
     s.apply_wiki_batch("w", &[file_page(1, "File:A.png", 10), file_page(2, "File:B.png", 20), text], None, 1).unwrap();
     let gaps: Vec<u64> = s.file_gaps("w", 0, 10).unwrap().into_iter().map(|g| g.pageid).collect();
     assert_eq!(gaps, [1, 2]);
