@@ -345,8 +345,10 @@ pub async fn sync(settings: &Settings, conns: &Connections, store: Arc<Mutex<Sto
             for m in members {
                 clients.push((client(m)?, m));
             }
-            let spokes: Vec<(Side<'_>, Arc<Wiki>)> =
-                clients.iter().map(|((wiki, oai), m)| (Side { wiki, oai: oai.as_ref(), feed: m.feed, pull: pull(m), files: None }, wiki.clone())).collect();
+            let spokes: Vec<(Side<'_>, Arc<Wiki>)> = clients
+                .iter()
+                .map(|((wiki, oai), m)| (Side { wiki, oai: oai.as_ref(), feed: m.feed, pull: pull(m), files: files(m, conns) }, wiki.clone()))
+                .collect();
             let membership = job.membership.as_deref().cloned().unwrap_or_default();
             let report = crate::sync::group::run(store, &wiki, &spokes, &membership.categories, &membership.selection, &opts).await;
             return report.with_context(|| format!("syncing [group.{name}]"));

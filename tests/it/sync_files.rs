@@ -170,3 +170,42 @@ async fn a_sync_killed_during_a_large_upload_loses_nothing_and_uploads_nothing_t
     let on_b = versions(&f.b, &title).await;
     assert_eq!(on_b.iter().map(|v| v.0.clone()).collect::<Vec<_>>(), [sha1(&big)], "on b once, whole");
 }
+
+/// In a group, a file uploaded on one spoke reaches the hub and, in the
+/// same run, the other spoke: all three hold the same bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_uploaded_on_one_member_of_a_group_reaches_every_member() {
+    let tests = [test_wiki(), test_wiki_b(), test_wiki_c()];
+    let stem = unique_title("Sg").replace(' ', "");
+    let category = format!("Category:{stem} files");
+    let home = tempdir();
+    let mut tables = String::new();
+    for (name, w) in ["a", "b", "c"].into_iter().zip(tests) {
+        let secret = home.path().join(format!("{name}.secret"));
+        std::fs::write(&secret, &w.upload_password).unwrap();
+        tables += &format!(
+            "[wiki.{name}]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nprefixes = [\"File:{stem}\"]\n",
+            w.api,
+            w.upload_user,
+            secret.display()
+        );
+    }
+    let config = home.path().join("config.toml");
+    let text =
+        format!("db = \"{}\"\n{tables}[group.g]\nwikis = [\"a\", \"b\", \"c\"]\ncategories = [\"{category}\"]\n", home.path().join("s.sqlite").display());
+    std::fs::write(&config, text).unwrap();
+    let clients: Vec<oai_mirror::mediawiki::Wiki> = tests.iter().map(|w| w.client("group-files", &w.upload_user, &w.upload_password)).collect();
+    let title = format!("File:{stem}-g.png");
+    let bytes = png("group");
+    assert_eq!(clients[1].upload(title.trim_start_matches("File:"), bytes.clone(), "on b", &format!("Shared.\n\n[[{category}]]")).await.unwrap(), "Success");
+
+    let mut c = bin(home.path());
+    c.arg("--config").arg(&config).args(["sync", "g", "--json"]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(report["files"], 2, "to the hub, then to the other spoke: {report}");
+    for (name, w) in ["a", "b", "c"].into_iter().zip(&clients) {
+        assert_eq!(versions(w, &title).await.iter().map(|v| v.0.clone()).collect::<Vec<_>>(), [sha1(&bytes)], "on {name}");
+    }
+}

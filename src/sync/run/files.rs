@@ -1,6 +1,7 @@
 //! A run's files: the file outbox settled, each File: page pair's files
 //! decided (`sync::files::decide`), uploads queued and sent. Between two
-//! wikis whose mirrors keep their files (`files = true`, the default).
+//! wikis whose mirrors keep their files (`files = true`, the default): a
+//! pair, or each spoke of a group with its hub.
 //!
 //! An upload is queued first, marked sent before it goes, and leaves the
 //! queue only once the target's current file reads back with its SHA-1;
@@ -200,6 +201,10 @@ impl Run<'_> {
     fn file_landed(&mut self, push: &FilePush) -> anyhow::Result<()> {
         lock(self.store).file_push_landed(push)?;
         self.report.files += 1;
+        // A group's other spokes take what reached the hub.
+        if push.target == Target::Wiki {
+            self.report.wiki_writes += 1;
+        }
         Ok(())
     }
 }
