@@ -540,13 +540,18 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn sha256_hex_of(hasher: Sha256) -> String {
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::util::hex(&hasher.finalize())
 }
 
 fn hash_all(r: impl Read) -> std::io::Result<(String, u64)> {
-    let mut reader = HashingReader { inner: r, hasher: Sha256::new() };
+    digest_all::<Sha256>(r)
+}
+
+/// The digest `D` (in hex) and length of everything `r` reads.
+fn digest_all<D: Digest>(r: impl Read) -> std::io::Result<(String, u64)> {
+    let mut reader = HashingReader { inner: r, hasher: D::new() };
     let len = std::io::copy(&mut reader, &mut std::io::sink())?;
-    Ok((sha256_hex_of(reader.hasher), len))
+    Ok((crate::util::hex(&reader.hasher.finalize()), len))
 }
 
 /// A file being written under a hidden temporary name beside its final
@@ -638,13 +643,13 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-/// Hashes (SHA-256) the bytes read through it.
-struct HashingReader<R> {
+/// Hashes the bytes read through it (SHA-256 unless told otherwise).
+struct HashingReader<R, D = Sha256> {
     inner: R,
-    hasher: Sha256,
+    hasher: D,
 }
 
-impl<R: Read> Read for HashingReader<R> {
+impl<R: Read, D: Digest> Read for HashingReader<R, D> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);

@@ -188,7 +188,7 @@ pub(super) fn verify<R: std::io::Read>(entries: &mut tar::Entries<'_, R>, part: 
         let mut entry = entry.context("it is damaged or truncated among its files")?;
         let name = entry.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
         let Some(sha1) = member_sha1(&name).map(str::to_string) else { anyhow::bail!("it holds {name:?}, which is no file of a package") };
-        let (got, len) = sha1_all(&mut entry).with_context(|| format!("{name} is truncated"))?;
+        let (got, len) = super::digest_all::<sha1::Sha1>(&mut entry).with_context(|| format!("{name} is truncated"))?;
         if got != sha1 {
             anyhow::bail!("{name} is corrupt: its SHA-1 is {got} (copy the package again from where it was written)");
         }
@@ -256,9 +256,8 @@ pub(super) fn apply<R: std::io::Read>(
                 continue;
             }
             let (mut file, _) = blobs.restart_partial(&sha1).with_context(|| format!("writing into {}", blobs.root().display()))?;
-            let mut hashing = Sha1Reader { inner: entry, hasher: sha1::Sha1::new() };
+            let mut hashing = super::HashingReader { inner: entry, hasher: sha1::Sha1::new() };
             std::io::copy(&mut hashing, &mut file).with_context(|| format!("copying {name} into {}", blobs.root().display()))?;
-            use sha1::Digest;
             if crate::util::hex(&hashing.hasher.finalize()) != sha1 {
                 blobs.discard(&sha1)?;
                 anyhow::bail!("{name} changed while it was applied; nothing was applied (import it again)");
@@ -269,38 +268,6 @@ pub(super) fn apply<R: std::io::Read>(
     // On the disk before the import that records them commits.
     blobs.sync().with_context(|| format!("flushing {}", blobs.root().display()))?;
     Ok(stored)
-}
-
-/// Hashes (SHA-1) the bytes read through it.
-struct Sha1Reader<R> {
-    inner: R,
-    hasher: sha1::Sha1,
-}
-
-impl<R: std::io::Read> std::io::Read for Sha1Reader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use sha1::Digest;
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
-/// The SHA-1 (hex) and length of everything `r` reads.
-pub(super) fn sha1_all(mut r: impl std::io::Read) -> std::io::Result<(String, u64)> {
-    use sha1::Digest;
-    let mut hasher = sha1::Sha1::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut len = 0u64;
-    loop {
-        match r.read(&mut buf)? {
-            0 => return Ok((crate::util::hex(&hasher.finalize()), len)),
-            n => {
-                hasher.update(&buf[..n]);
-                len += n as u64;
-            }
-        }
-    }
 }
 
 #[cfg(test)]
