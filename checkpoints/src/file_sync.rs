@@ -80,7 +80,7 @@ impl Store {
 
     /// A page's current file version (its newest), whatever its state.
     pub fn current_file(&self, wiki: &str, pageid: u64) -> Result<Option<StoredFile>> {
-        Ok(self.file_versions(wiki, pageid)?.into_iter().next())
+        Ok(self.newest_file_versions(wiki, pageid, 1)?.into_iter().next())
     }
 
     /// Sets the file a pair's sides agree on.

@@ -14,22 +14,7 @@ impl Store {
     /// Live pages other than File: pages whose uses were not read at their
     /// current revision, by page id after `after`, at most `limit`.
     pub fn use_gaps(&self, wiki: &str, after: u64, limit: usize) -> Result<Vec<FileGap>> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT p.page_id, p.title, p.rev_id FROM wiki_page p
-                 LEFT JOIN wiki_use_point u ON u.wiki = p.wiki AND u.page_id = p.page_id
-                 WHERE p.wiki = ?1 AND p.ns <> 6 AND p.page_id > ?2 AND p.deleted = 0 AND p.displaced = 0 AND p.rev_id IS NOT NULL
-                   AND (u.rev_id IS NULL OR u.rev_id <> p.rev_id)
-                 ORDER BY p.page_id LIMIT ?3",
-            )
-            .doing("finding pages whose uses to read")?;
-        let rows = stmt
-            .query_map(params![wiki, after as i64, limit as i64], |r| {
-                Ok(FileGap { pageid: r.get::<_, i64>(0)? as u64, title: r.get(1)?, rev_id: r.get::<_, i64>(2)? as u64 })
-            })
-            .doing("finding pages whose uses to read")?;
-        rows.collect::<rusqlite::Result<_>>().doing("finding pages whose uses to read")
+        self.gaps("wiki_use_point", "p.ns <> 6", (wiki, after, limit), "finding pages whose uses to read")
     }
 
     /// Records pages' uses, each `(page id, revision read at, File: titles)`,

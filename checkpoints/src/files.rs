@@ -154,22 +154,29 @@ impl Store {
     /// Live File: pages (namespace 6) of a wiki whose versions were not read
     /// at their current revision, by page id after `after`, at most `limit`.
     pub fn file_gaps(&self, wiki: &str, after: u64, limit: usize) -> Result<Vec<FileGap>> {
+        self.gaps("wiki_file_point", "p.ns = 6 AND p.redirect IS NULL", (wiki, after, limit), "finding file pages to read")
+    }
+
+    /// Live pages of a wiki matching `pages` (SQL over `p`, a `wiki_page`)
+    /// whose revision is not the one `points` (a table of (wiki, page_id,
+    /// rev_id)) has for them, by page id after `after`, at most `limit`.
+    pub(crate) fn gaps(&self, points: &str, pages: &str, (wiki, after, limit): (&str, u64, usize), doing: &str) -> Result<Vec<FileGap>> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT p.page_id, p.title, p.rev_id FROM wiki_page p
-                 LEFT JOIN wiki_file_point f ON f.wiki = p.wiki AND f.page_id = p.page_id
-                 WHERE p.wiki = ?1 AND p.ns = 6 AND p.page_id > ?2 AND p.deleted = 0 AND p.displaced = 0 AND p.rev_id IS NOT NULL AND p.redirect IS NULL
-                   AND (f.rev_id IS NULL OR f.rev_id <> p.rev_id)
-                 ORDER BY p.page_id LIMIT ?3",
-            )
-            .doing("finding file pages to read")?;
+                 LEFT JOIN {points} g ON g.wiki = p.wiki AND g.page_id = p.page_id
+                 WHERE p.wiki = ?1 AND {pages} AND p.page_id > ?2 AND p.deleted = 0 AND p.displaced = 0 AND p.rev_id IS NOT NULL
+                   AND (g.rev_id IS NULL OR g.rev_id <> p.rev_id)
+                 ORDER BY p.page_id LIMIT ?3"
+            ))
+            .doing(doing)?;
         let rows = stmt
             .query_map(params![wiki, after as i64, limit as i64], |r| {
                 Ok(FileGap { pageid: r.get::<_, i64>(0)? as u64, title: r.get(1)?, rev_id: r.get::<_, i64>(2)? as u64 })
             })
-            .doing("finding file pages to read")?;
-        rows.collect::<rusqlite::Result<_>>().doing("finding file pages to read")
+            .doing(doing)?;
+        rows.collect::<rusqlite::Result<_>>().doing(doing)
     }
 
     /// Records a File: page's versions as read at revision `rev_id`, in one
@@ -339,11 +346,16 @@ impl Store {
 
     /// A page's file versions, newest first.
     pub fn file_versions(&self, wiki: &str, pageid: u64) -> Result<Vec<StoredFile>> {
+        self.newest_file_versions(wiki, pageid, -1)
+    }
+
+    /// A page's `limit` newest file versions (-1: all).
+    pub(crate) fn newest_file_versions(&self, wiki: &str, pageid: u64, limit: i64) -> Result<Vec<StoredFile>> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached(&format!("{FILE_COLUMNS} WHERE f.wiki = ?1 AND f.page_id = ?2 ORDER BY f.timestamp DESC"))
+            .prepare_cached(&format!("{FILE_COLUMNS} WHERE f.wiki = ?1 AND f.page_id = ?2 ORDER BY f.timestamp DESC LIMIT ?3"))
             .doing("listing a file's versions")?;
-        let rows = stmt.query_map(params![wiki, pageid as i64], stored_file).doing("listing a file's versions")?;
+        let rows = stmt.query_map(params![wiki, pageid as i64, limit], stored_file).doing("listing a file's versions")?;
         rows.collect::<rusqlite::Result<_>>().doing("listing a file's versions")
     }
 
