@@ -34,6 +34,11 @@ impl Run<'_> {
         let sync = self.opts.name.clone();
         let pairs = write(self.store, |s| s.file_pairs(&sync, &w.pull.wiki, &y.pull.wiki))?;
         let queued: std::collections::HashSet<i64> = write(self.store, |s| s.file_pushes(&sync))?.into_iter().map(|p| p.pair_id).collect();
+        if pairs.iter().all(|p| queued.contains(&p.pair_id)) {
+            // No file pair to decide (what was queued went above): the
+            // sides' pages are not read again.
+            return Ok(());
+        }
         let pages = [self.wiki.pages(self.store)?, self.with.pages(self.store)?];
         for pair in pairs.iter().filter(|p| !queued.contains(&p.pair_id)) {
             let ids = [pair.wiki_page, pair.with_page];
