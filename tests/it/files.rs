@@ -17,17 +17,8 @@ const EXTENSIONS: [&str; 3] = ["png", "pdf", "svg"];
 fn body(ext: &str, stem: &str, i: usize, v: usize) -> Vec<u8> {
     let mark = format!("{stem}-{i}-{v}");
     match ext {
-        "png" => {
-            // A 1×1 PNG; MediaWiki reads its signature and header, the mark
-            // after its end makes it unique.
-            let mut png = vec![
-                0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
-                0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
-                0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
-            ];
-            png.extend_from_slice(mark.as_bytes());
-            png
-        }
+        // MediaWiki reads its signature and header; the mark makes it unique.
+        "png" => png(&mark),
         "pdf" => format!(
             "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n% {mark}\ntrailer<</Root 1 0 R>>\n%%EOF\n"
         )
@@ -99,7 +90,7 @@ async fn every_version_of_every_file_is_mirrored_by_hash_and_later_changes_come_
     // second apart at least.
     for v in 0..3 {
         if v > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+            next_second().await;
         }
         for i in 0..if v == 0 { 20 } else { 3 } {
             let ext = EXTENSIONS[i % 3];
@@ -410,9 +401,4 @@ async fn a_file_a_selected_page_uses_is_mirrored_and_followed_outside_the_select
     let out = run(command(home.path(), &config, &["mirror", "f"])).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_stored(home.path(), &config, &title, &[v0, v1]).await;
-}
-
-/// MediaWiki names an old version by its second.
-async fn next_second() {
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
 }

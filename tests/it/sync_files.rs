@@ -52,16 +52,6 @@ impl Files {
     }
 }
 
-fn png(mark: &str) -> Vec<u8> {
-    let mut png = vec![
-        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08,
-        0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00,
-        0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
-    ];
-    png.extend_from_slice(mark.as_bytes());
-    png
-}
-
 fn sha1(bytes: &[u8]) -> String {
     Sha1::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -71,12 +61,6 @@ async fn versions(w: &oai_mirror::mediawiki::Wiki, title: &str) -> Vec<(String, 
     let Some(id) = w.pages(&[oai_mirror::mediawiki::PageRef::Title(title)]).await.unwrap()[0].pageid else { return Vec::new() };
     let info = w.file_info(&[id], true).await.unwrap();
     info.first().map(|i| i.versions.iter().map(|v| (v.sha1.clone(), v.comment.clone())).collect()).unwrap_or_default()
-}
-
-/// MediaWiki names an old version by its second: versions of a file on one
-/// wiki are a second apart at least.
-async fn next_second() {
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
