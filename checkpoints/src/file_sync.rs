@@ -4,7 +4,7 @@
 //! was read back with its SHA-1; the pair's file base moves then, in the
 //! same transaction.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use crate::error::{Doing, Result};
 use crate::files::StoredFile;
@@ -163,15 +163,6 @@ impl Store {
             tx.execute("UPDATE sync_pair SET base_file = ?2 WHERE pair_id = ?1", params![push.pair_id, push.sha1]).doing(doing)?;
         }
         tx.commit().doing(doing)
-    }
-
-    /// How many uploads a sync has queued.
-    pub fn file_push_count(&self, sync: &str) -> Result<u64> {
-        self.conn()
-            .query_row("SELECT COUNT(*) FROM file_outbox WHERE sync = ?1", [sync], |r| r.get::<_, i64>(0))
-            .optional()
-            .map(|n| n.unwrap_or(0) as u64)
-            .doing("counting queued uploads")
     }
 }
 

@@ -179,12 +179,6 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().doing(doing)
     }
 
-    /// Records a File: page's versions as read at revision `rev_id`, in one
-    /// transaction with the page's point (see [`Store::set_files_read`]).
-    pub fn set_file_versions(&mut self, wiki: &str, pageid: u64, rev_id: u64, versions: &[FileVersion]) -> Result<u64> {
-        self.set_files_read(wiki, &[(pageid, rev_id, versions.to_vec())])
-    }
-
     /// Records File: pages' versions, each page `(page id, revision read
     /// at, versions)`, with each page's point, in one transaction. A version
     /// known already keeps its state (a stored one stays stored), its URL
@@ -254,11 +248,6 @@ impl Store {
             .doing("listing files to download")?;
         let rows = stmt.query_map(params![wiki, after.0 as i64, after.1, max_attempts as i64, limit as i64], stored_file).doing("listing files to download")?;
         rows.collect::<rusqlite::Result<_>>().doing("listing files to download")
-    }
-
-    /// Marks a version stored: its bytes are in the files directory, checked.
-    pub fn file_stored(&mut self, wiki: &str, key: FileKey<'_>, now: i64) -> Result<()> {
-        self.files_stored(wiki, &[key], now)
     }
 
     /// Marks versions stored, in one transaction.
@@ -357,13 +346,6 @@ impl Store {
             .doing("listing a file's versions")?;
         let rows = stmt.query_map(params![wiki, pageid as i64, limit], stored_file).doing("listing a file's versions")?;
         rows.collect::<rusqlite::Result<_>>().doing("listing a file's versions")
-    }
-
-    /// Whether any version of any wiki with this content is stored.
-    pub fn content_stored(&self, sha1: &str) -> Result<bool> {
-        self.conn()
-            .query_row("SELECT EXISTS (SELECT 1 FROM wiki_file WHERE sha1 = ?1 AND state = 'stored')", [sha1], |r| r.get(0))
-            .doing("looking for a stored file")
     }
 
     /// Bytes stored for every wiki's files, each content once.

@@ -36,7 +36,7 @@ fn only_file_pages_pair_for_files_and_an_upload_moves_the_base_only_once_landed(
     assert_eq!(s.file_pairs("s", "a", "b").unwrap()[0].base, None, "nothing agreed before it is read back");
     s.file_push_landed(again).unwrap();
     assert_eq!(s.file_pairs("s", "a", "b").unwrap()[0].base, Some(sha.clone()));
-    assert_eq!(s.file_push_count("s").unwrap(), 0);
+    assert_eq!(s.file_pushes("s").unwrap().len(), 0);
 
     // A conflicting version kept aside moves no base.
     let other = "b".repeat(40);

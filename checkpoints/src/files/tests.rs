@@ -1,5 +1,20 @@
 use super::*;
+use crate::error::Doing;
 use crate::wiki::PageOp;
+
+/// A File: page's versions as read at revision `rev_id`.
+fn set_file_versions(s: &mut Store, wiki: &str, pageid: u64, rev_id: u64, versions: &[FileVersion]) -> Result<u64> {
+    s.set_files_read(wiki, &[(pageid, rev_id, versions.to_vec())])
+}
+
+fn file_stored(s: &mut Store, wiki: &str, key: FileKey<'_>, now: i64) -> Result<()> {
+    s.files_stored(wiki, &[key], now)
+}
+
+/// Whether any version of any wiki with this content is stored.
+fn content_stored(s: &Store, sha1: &str) -> Result<bool> {
+    s.conn().query_row("SELECT EXISTS (SELECT 1 FROM wiki_file WHERE sha1 = ?1 AND state = 'stored')", [sha1], |r| r.get(0)).doing("looking for a stored file")
+}
 
 fn file_page(pageid: u64, title: &str, rev_id: u64) -> PageOp {
     crate::testing::wiki_page(pageid, 6, title, rev_id)
@@ -25,7 +40,7 @@ fn a_file_page_is_read_again_whenever_its_revision_moves_and_only_file_pages_are
     s.apply_wiki_batch("w", &[file_page(1, "File:A.png", 10), file_page(2, "File:B.png", 20), text], None, 1).unwrap();
     let gaps: Vec<u64> = s.file_gaps("w", 0, 10).unwrap().into_iter().map(|g| g.pageid).collect();
     assert_eq!(gaps, [1, 2]);
-    assert_eq!(s.set_file_versions("w", 1, 10, &[version(1, 'a', FileState::Pending)]).unwrap(), 1);
+    assert_eq!(set_file_versions(&mut s, "w", 1, 10, &[version(1, 'a', FileState::Pending)]).unwrap(), 1);
     assert_eq!(s.file_gaps("w", 0, 10).unwrap().len(), 1, "A read at its revision");
     assert_eq!(s.file_gaps("w", 1, 10).unwrap()[0].pageid, 2, "after a page id");
 
@@ -33,7 +48,7 @@ fn a_file_page_is_read_again_whenever_its_revision_moves_and_only_file_pages_are
     // version kept, only the new one added.
     s.apply_wiki_batch("w", &[file_page(1, "File:A.png", 11)], None, 2).unwrap();
     assert_eq!(s.file_gaps("w", 0, 1).unwrap()[0].pageid, 1);
-    let added = s.set_file_versions("w", 1, 11, &[version(5, 'b', FileState::Pending), version(1, 'a', FileState::Pending)]).unwrap();
+    let added = set_file_versions(&mut s, "w", 1, 11, &[version(5, 'b', FileState::Pending), version(1, 'a', FileState::Pending)]).unwrap();
     assert_eq!(added, 1);
     let stamps: Vec<String> = s.file_versions("w", 1).unwrap().into_iter().map(|f| f.version.timestamp).collect();
     assert_eq!(stamps, ["2026-02-01T00:00:05Z", "2026-02-01T00:00:01Z"], "newest first");
@@ -47,7 +62,8 @@ fn a_file_page_is_read_again_whenever_its_revision_moves_and_only_file_pages_are
 fn downloads_are_listed_in_order_and_a_stored_version_stays_stored_when_read_again() {
     let mut s = Store::open_in_memory().unwrap();
     s.apply_wiki_batch("w", &[file_page(1, "File:A.png", 10)], None, 1).unwrap();
-    s.set_file_versions("w", 1, 10, &[version(1, 'a', FileState::Pending), version(2, 'b', FileState::Pending), version(3, 'c', FileState::Foreign)]).unwrap();
+    set_file_versions(&mut s, "w", 1, 10, &[version(1, 'a', FileState::Pending), version(2, 'b', FileState::Pending), version(3, 'c', FileState::Foreign)])
+        .unwrap();
     let pending = s.pending_files("w", (0, ""), 3, 10).unwrap();
     assert_eq!(pending.len(), 2, "foreign files are not downloaded");
     assert_eq!(pending[0].title, "File:A.png");
@@ -56,12 +72,12 @@ fn downloads_are_listed_in_order_and_a_stored_version_stays_stored_when_read_aga
     assert_eq!(after[0].version.timestamp, "2026-02-01T00:00:02Z");
 
     let a = &pending[0].version;
-    s.file_stored("w", FileKey { pageid: 1, timestamp: &a.timestamp, sha1: &a.sha1 }, 5).unwrap();
-    assert!(s.content_stored(&a.sha1).unwrap());
+    file_stored(&mut s, "w", FileKey { pageid: 1, timestamp: &a.timestamp, sha1: &a.sha1 }, 5).unwrap();
+    assert!(content_stored(&s, &a.sha1).unwrap());
     // Read again (a move changes the URL): stays stored, URL updated.
     let mut moved = version(1, 'a', FileState::Pending);
     moved.url = "http://w/images/moved.png".into();
-    s.set_file_versions("w", 1, 11, &[moved]).unwrap();
+    set_file_versions(&mut s, "w", 1, 11, &[moved]).unwrap();
     let a = s.file_versions("w", 1).unwrap().into_iter().find(|f| f.version.sha1.starts_with('a')).unwrap();
     assert_eq!((a.version.state, a.version.url.as_str()), (FileState::Stored, "http://w/images/moved.png"));
 }
@@ -70,14 +86,14 @@ fn downloads_are_listed_in_order_and_a_stored_version_stays_stored_when_read_aga
 fn bad_downloads_are_counted_and_quarantine_the_version_at_the_limit_and_a_retry_frees_it() {
     let mut s = Store::open_in_memory().unwrap();
     s.apply_wiki_batch("w", &[file_page(1, "File:A.png", 10)], None, 1).unwrap();
-    s.set_file_versions("w", 1, 10, &[version(1, 'a', FileState::Pending), version(2, 'b', FileState::Pending)]).unwrap();
+    set_file_versions(&mut s, "w", 1, 10, &[version(1, 'a', FileState::Pending), version(2, 'b', FileState::Pending)]).unwrap();
     let (ts, sha) = ("2026-02-01T00:00:01Z", "a".repeat(40));
     assert_eq!(s.file_failed("w", FileKey { pageid: 1, timestamp: ts, sha1: &sha }, "HTTP 503", false, 2).unwrap(), FileState::Pending, "no bytes: not bad");
     assert_eq!(s.file_failed("w", FileKey { pageid: 1, timestamp: ts, sha1: &sha }, "SHA-1 differs", true, 2).unwrap(), FileState::Pending);
     assert_eq!(s.file_failed("w", FileKey { pageid: 1, timestamp: ts, sha1: &sha }, "SHA-1 differs", true, 2).unwrap(), FileState::Quarantined);
     assert_eq!(s.pending_files("w", (0, ""), 5, 10).unwrap().len(), 1, "quarantined: not downloaded");
     assert_eq!(s.pending_files("w", (0, ""), 3, 10).unwrap().len(), 1);
-    s.file_stored("w", FileKey { pageid: 1, timestamp: "2026-02-01T00:00:02Z", sha1: &"b".repeat(40) }, 3).unwrap();
+    file_stored(&mut s, "w", FileKey { pageid: 1, timestamp: "2026-02-01T00:00:02Z", sha1: &"b".repeat(40) }, 3).unwrap();
 
     let status = s.files_status(Some("w")).unwrap();
     assert_eq!((status.versions, status.stored, status.quarantined, status.bad_downloads, status.bytes), (2, 1, 1, 2, 12));
@@ -94,14 +110,14 @@ fn one_content_shared_by_two_wikis_is_counted_once() {
     let mut s = Store::open_in_memory().unwrap();
     for w in ["w", "v"] {
         s.apply_wiki_batch(w, &[file_page(1, "File:A.png", 10)], None, 1).unwrap();
-        s.set_file_versions(w, 1, 10, &[version(1, 'a', FileState::Pending)]).unwrap();
-        s.file_stored(w, FileKey { pageid: 1, timestamp: "2026-02-01T00:00:01Z", sha1: &"a".repeat(40) }, 2).unwrap();
+        set_file_versions(&mut s, w, 1, 10, &[version(1, 'a', FileState::Pending)]).unwrap();
+        file_stored(&mut s, w, FileKey { pageid: 1, timestamp: "2026-02-01T00:00:01Z", sha1: &"a".repeat(40) }, 2).unwrap();
     }
     assert_eq!(s.files_status(None).unwrap().bytes, 11);
     // A third wiki's version of the same content, failed meanwhile (another
     // job held it): adopted, whatever its attempts.
     s.apply_wiki_batch("u", &[file_page(1, "File:A.png", 10)], None, 1).unwrap();
-    s.set_file_versions("u", 1, 10, &[version(1, 'a', FileState::Pending)]).unwrap();
+    set_file_versions(&mut s, "u", 1, 10, &[version(1, 'a', FileState::Pending)]).unwrap();
     for _ in 0..12 {
         s.file_failed("u", FileKey { pageid: 1, timestamp: "2026-02-01T00:00:01Z", sha1: &"a".repeat(40) }, "busy", false, 3).unwrap();
     }
