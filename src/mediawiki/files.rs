@@ -217,13 +217,32 @@ impl Wiki {
 pub const UPLOAD_CHUNK: u64 = 1 << 20;
 
 impl Wiki {
-    /// Uploads `size` bytes read from `file` as `filename` (a new version
+    /// Uploads the `size` bytes of `file` (from its start) as `filename` (a new version
     /// over an existing file: `ignorewarnings`, the `reupload` right), its
     /// description page getting `text` if it is new. Over [`UPLOAD_CHUNK`]
     /// the file goes up in chunks, stashed until the last, then published
     /// in one more request. Returns the upload's result (`Success`, or
     /// `Warning` when it was not stored).
+    ///
+    /// MediaWiki names the version it archives by its second: a new version
+    /// in the same second as the current one cannot be stored until the next,
+    /// so that upload is made again a second later (twice at most).
     pub async fn upload_file(&self, filename: &str, file: &mut std::fs::File, size: u64, comment: &str, text: &str) -> MwResult<String> {
+        use std::io::Seek;
+        let mut tries = 0;
+        loop {
+            match self.upload_once(filename, file, size, comment, text).await {
+                Err(MwError::Api { code: super::ApiCode::Other(code), .. }) if code == "backend-fail-alreadyexists" && tries < 2 => {
+                    tries += 1;
+                    self.clock().sleep(Duration::from_millis(1100)).await;
+                    file.rewind().map_err(|e| self.file_err(filename, &format!("reading the file to upload again: {e}")))?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn upload_once(&self, filename: &str, file: &mut std::fs::File, size: u64, comment: &str, text: &str) -> MwResult<String> {
         use std::io::Read;
         let read = |file: &mut std::fs::File, n: u64| -> MwResult<Vec<u8>> {
             let mut bytes = Vec::with_capacity(n as usize);

@@ -15,7 +15,7 @@ use anyhow::Context;
 use checkpoints::{Blobs, FilePush, FileState, NewFilePush};
 
 use super::{Run, now, write};
-use crate::mediawiki::{ApiCode, MwError, PageRef, Wiki};
+use crate::mediawiki::{PageRef, Wiki};
 use crate::sync::files::{FileAction, FileNow, carried_comment, conflict_name, decide};
 use crate::sync::peer::{Live, Peer};
 use crate::sync::plan::Target;
@@ -183,20 +183,8 @@ impl Run<'_> {
             anyhow::bail!("its bytes ({}) are not in the files directory {}", push.sha1, blobs.root().display());
         }
         lock(self.store).file_push_sent(push.push_id)?;
-        let mut tries = 0;
-        let result = loop {
-            let mut file = blobs.open(&push.sha1).with_context(|| format!("opening {}", push.sha1))?;
-            match wiki.upload_file(file_name(&push.title), &mut file, push.size, &push.comment, &push.text).await {
-                // MediaWiki names the version it archives by its second: a
-                // new version in the same second as the current one cannot
-                // be stored until the next.
-                Err(MwError::Api { code: ApiCode::Other(code), .. }) if code == "backend-fail-alreadyexists" && tries < 2 => {
-                    tries += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-                }
-                other => break other?,
-            }
-        };
+        let mut file = blobs.open(&push.sha1).with_context(|| format!("opening {}", push.sha1))?;
+        let result = wiki.upload_file(file_name(&push.title), &mut file, push.size, &push.comment, &push.text).await?;
         match current_sha1(wiki, &push.title).await? {
             Some(sha1) if sha1 == push.sha1 => Ok(()),
             got => anyhow::bail!("the upload answered {result}, and the file there reads back as {got:?}, not {}", push.sha1),
