@@ -109,8 +109,10 @@ pub fn blobs(store: &Store, dir: Option<&std::path::Path>) -> anyhow::Result<Blo
     }
 }
 
-/// File: pages read at a time (500: what a bot may ask in one request).
+/// File: pages read at a time (500: what a bot may ask in one request);
+/// the first request asks fewer, so that the downloads start early.
 const GAPS: usize = 500;
+const FIRST_GAPS: usize = 50;
 /// Versions to download asked of the store at a time.
 const PENDING: usize = 100;
 
@@ -173,7 +175,7 @@ async fn read_versions(
     loop {
         // As many as a bot may ask at once; `file_info` asks fewer a request
         // for an account that may not (and nothing at all when none changed).
-        let gaps = lock(store).file_gaps(name, after, GAPS)?;
+        let gaps = lock(store).file_gaps(name, after, if after == 0 { FIRST_GAPS } else { GAPS })?;
         let Some(last) = gaps.last() else { break };
         after = last.pageid;
         let ids: Vec<u64> = gaps.iter().map(|g| g.pageid).collect();
@@ -190,9 +192,11 @@ async fn read_versions(
     Ok((pages, added))
 }
 
-/// Downloads the versions pending after `from`, a batch at a time, as
-/// many at once as a host takes; `from` and `used` (the files directory's
-/// bytes, with a budget) move on.
+/// Downloads the versions pending after `from`, as many at once as a
+/// host takes, the next ones listed while the last of the listed still
+/// go (no wait for a batch's slowest); `from` and `used` (the files
+/// directory's bytes, with a budget) move on. What is kept is flushed
+/// and recorded a batch at a time, beside the downloads that follow.
 #[allow(clippy::too_many_arguments)]
 async fn download_pending(
     store: &Arc<Mutex<Store>>,
@@ -205,54 +209,113 @@ async fn download_pending(
     used: &mut u64,
     summary: &mut FilesSummary,
 ) -> anyhow::Result<()> {
-    loop {
-        let pending = lock(store).pending_files(name, (from.0, &from.1), MAX_ATTEMPTS, PENDING)?;
-        let Some(last) = pending.last() else { return Ok(()) };
-        *from = (last.pageid, last.version.timestamp.clone());
-        // The budget is checked before any download of the batch starts.
-        for file in &pending {
-            let v = &file.version;
-            if let Some(max) = opts.max_total_bytes
-                && !blobs.has(&v.sha1, v.size)
-            {
-                if *used + v.size > max {
-                    anyhow::bail!(
-                        "the files directory {} holds {} MiB and [{name}]'s [[{}]] needs {} MiB more, over [files] max_total_mb = {}: raise it, or \
-                         set files = false for wikis whose files are not wanted (what is stored stays; the rest is fetched next time)",
-                        blobs.root().display(),
-                        *used / MIB,
-                        file.title,
-                        v.size.div_ceil(MIB),
-                        max / MIB
-                    );
+    let mut queue = std::collections::VecDeque::new();
+    let mut listed_all = false;
+    let mut running = futures_util::stream::FuturesUnordered::new();
+    let mut kept = Vec::new();
+    let mut recording = Recording::default();
+    let done = loop {
+        if queue.len() < downloads.per_host() && !listed_all {
+            match list_pending(store, name, opts, blobs, from, used) {
+                Ok(more) => {
+                    listed_all = more.len() < PENDING;
+                    queue.extend(more);
                 }
-                *used += v.size;
+                Err(e) => break Err(e),
             }
         }
-        // As many at once as a host takes (`Downloads` holds each to its limit).
-        let mut queue = pending.iter();
-        let mut running = futures_util::stream::FuturesUnordered::new();
-        let mut stored = Vec::new();
-        loop {
-            while running.len() < downloads.per_host() {
-                let Some(file) = queue.next() else { break };
-                running.push(fetch(store, wiki, name, blobs, downloads, file));
-            }
-            let Some(one) = futures_util::StreamExt::next(&mut running).await else { break };
-            let (one, kept) = one?;
-            stored.extend(kept);
-            summary.downloaded += one.downloaded;
-            summary.bytes += one.bytes;
-            summary.reused += one.reused;
-            summary.bad += one.bad;
-            summary.failed += one.failed;
+        while running.len() < downloads.per_host() {
+            let Some(file) = queue.pop_front() else { break };
+            running.push(fetch(store, wiki, name, blobs, downloads, file));
         }
-        // Flushed once for the batch, then recorded together: a content kept
-        // but not yet recorded (a crash in between) is found in the files
-        // directory next time, not fetched again.
-        if !stored.is_empty() {
-            crate::util::blocking(|| blobs.sync()).with_context(|| format!("flushing {}", blobs.root().display()))?;
-            crate::util::blocking(|| lock(store).files_stored(name, &stored, chrono::Utc::now().timestamp()))?;
+        let Some(one) = futures_util::StreamExt::next(&mut running).await else { break Ok(()) };
+        let (one, file) = match one {
+            Ok(one) => one,
+            Err(e) => break Err(e),
+        };
+        kept.extend(file);
+        summary.downloaded += one.downloaded;
+        summary.bytes += one.bytes;
+        summary.reused += one.reused;
+        summary.bad += one.bad;
+        summary.failed += one.failed;
+        if kept.len() >= PENDING
+            && let Err(e) = recording.start(store, name, blobs, std::mem::take(&mut kept)).await
+        {
+            break Err(e);
+        }
+    };
+    // What was kept is recorded, whatever stopped the downloads.
+    let last = recording.start(store, name, blobs, kept).await;
+    let recorded = recording.finish().await;
+    done.and(last).and(recorded)
+}
+
+/// The next versions pending after `from`, checked against the budget
+/// before any of them is downloaded.
+fn list_pending(
+    store: &Arc<Mutex<Store>>,
+    name: &str,
+    opts: &FilesOptions,
+    blobs: &Blobs,
+    from: &mut (u64, String),
+    used: &mut u64,
+) -> anyhow::Result<Vec<StoredFile>> {
+    let pending = lock(store).pending_files(name, (from.0, &from.1), MAX_ATTEMPTS, PENDING)?;
+    let Some(last) = pending.last() else { return Ok(pending) };
+    *from = (last.pageid, last.version.timestamp.clone());
+    for file in &pending {
+        let v = &file.version;
+        if let Some(max) = opts.max_total_bytes
+            && !blobs.has(&v.sha1, v.size)
+        {
+            if *used + v.size > max {
+                anyhow::bail!(
+                    "the files directory {} holds {} MiB and [{name}]'s [[{}]] needs {} MiB more, over [files] max_total_mb = {}: raise it, or \
+                     set files = false for wikis whose files are not wanted (what is stored stays; the rest is fetched next time)",
+                    blobs.root().display(),
+                    *used / MIB,
+                    file.title,
+                    v.size.div_ceil(MIB),
+                    max / MIB
+                );
+            }
+            *used += v.size;
+        }
+    }
+    Ok(pending)
+}
+
+/// The flush and record of kept versions, one batch at a time, on a
+/// blocking thread while the downloads go on: a content kept but not yet
+/// recorded (a crash in between) is found in the files directory next
+/// time, not fetched again.
+#[derive(Default)]
+struct Recording {
+    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Recording {
+    /// Waits for the batch before (batches are recorded in order), then
+    /// starts flushing and recording `kept`.
+    async fn start(&mut self, store: &Arc<Mutex<Store>>, name: &str, blobs: &Blobs, kept: Vec<StoredFile>) -> anyhow::Result<()> {
+        self.finish().await?;
+        if kept.is_empty() {
+            return Ok(());
+        }
+        let (store, name, blobs) = (store.clone(), name.to_string(), blobs.clone());
+        self.running = Some(tokio::task::spawn_blocking(move || {
+            blobs.sync().with_context(|| format!("flushing {}", blobs.root().display()))?;
+            let keys: Vec<FileKey> = kept.iter().map(StoredFile::key).collect();
+            Ok(lock(&store).files_stored(&name, &keys, chrono::Utc::now().timestamp())?)
+        }));
+        Ok(())
+    }
+
+    async fn finish(&mut self) -> anyhow::Result<()> {
+        match self.running.take() {
+            Some(task) => task.await.context("recording kept files panicked")?,
+            None => Ok(()),
         }
     }
 }
@@ -260,26 +323,26 @@ async fn download_pending(
 /// One version: kept already, or downloaded (tried again a few times).
 /// Returns what it did, as a summary's counts, and the version if its
 /// bytes are kept (to be recorded with the others of its batch).
-async fn fetch<'f>(
+async fn fetch(
     store: &Arc<Mutex<Store>>,
     wiki: &Wiki,
     name: &str,
     blobs: &Blobs,
     downloads: &Downloads,
-    file: &'f StoredFile,
-) -> anyhow::Result<(FilesSummary, Option<FileKey<'f>>)> {
+    file: StoredFile,
+) -> anyhow::Result<(FilesSummary, Option<StoredFile>)> {
     let v = &file.version;
     let mut did = FilesSummary::default();
     let record = |f: &dyn Fn(&mut Store) -> checkpoints::Result<FileState>| -> anyhow::Result<FileState> { Ok(crate::util::blocking(|| f(&mut lock(store)))?) };
     if blobs.has(&v.sha1, v.size) {
         did.reused = 1;
-        return Ok((did, Some(file.key())));
+        return Ok((did, Some(file)));
     }
     for _ in 0..TRIES {
         let (error, bad) = match download::download(wiki, blobs, downloads, v).await {
             Outcome::Kept => {
                 (did.downloaded, did.bytes) = (1, v.size);
-                return Ok((did, Some(file.key())));
+                return Ok((did, Some(file)));
             }
             Outcome::Bad(why) => (why, true),
             Outcome::Failed { why, again } => {
