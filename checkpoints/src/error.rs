@@ -43,6 +43,8 @@ pub enum Error {
     NameTaken(String),
     #[error("the stored metadata of record {identifier} cannot be read or written: {detail}")]
     Metadata { identifier: String, detail: String },
+    #[error("the kept rendering of page {page} of {wiki} cannot be read or written: {detail} (`mirror {wiki} --render-all` renders it again)")]
+    Rendering { wiki: String, page: u64, detail: String },
     #[error("the compression dictionary {id} cannot be used: {detail}")]
     Dictionary { id: i64, detail: String },
 }

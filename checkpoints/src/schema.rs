@@ -21,7 +21,8 @@
 //! version 16 how far each page's full history is stored, and which
 //! revision a replayed push carries and saved, version 17 the versions of
 //! mirrored wikis' files, version 18 files in two-way sync,
-//! version 19 the files each page uses.
+//! version 19 the files each page uses, version 20 the reader's
+//! full-text index of pages and their renderings.
 
 use rusqlite::Connection;
 
@@ -48,6 +49,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema/017_files.sql"),
     include_str!("schema/018_file_sync.sql"),
     include_str!("schema/019_file_uses.sql"),
+    include_str!("schema/020_reader.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {

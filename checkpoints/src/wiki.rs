@@ -469,6 +469,7 @@ impl WikiWrite<'_> {
                     page.pageid
                 }
             };
+            crate::search::index_page(tx, wiki, pageid)?;
             // The page's state after this change, for packages (what a
             // move or a deletion was, seen from an earlier sequence).
             tx.execute(

@@ -1,0 +1,34 @@
+-- Version 20: what the reader needs: a full-text index of mirrored pages,
+-- and each page's rendering as the wiki made it.
+--
+-- `wiki_search` holds one row per live page (not deleted, not moved
+-- aside), its rowid the page's `wiki_page` rowid: the title and the text
+-- of the current revision. It is written in the same transaction as the
+-- page (`WikiWrite::apply`), so it never drifts from the store. The
+-- unicode61 tokenizer folds case and diacritics; wikitext's markup
+-- (brackets, pipes, quotes) falls between tokens.
+CREATE VIRTUAL TABLE wiki_search USING fts5(
+    title,
+    body,
+    wiki UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+INSERT INTO wiki_search (rowid, title, body, wiki)
+    SELECT p.rowid, p.title, r.text, p.wiki
+    FROM wiki_page p JOIN wiki_revision r ON r.wiki = p.wiki AND r.rev_id = p.rev_id
+    WHERE p.deleted = 0 AND p.displaced = 0;
+
+-- A page's rendering (`action=parse` of its revision `rev_id`), kept
+-- while that revision is the page's current one; shown only then (a
+-- page whose revision moved on is rendered again, or shown as text).
+CREATE TABLE wiki_render (
+    wiki          TEXT NOT NULL,
+    page_id       INTEGER NOT NULL,
+    rev_id        INTEGER NOT NULL,
+    html          BLOB NOT NULL,   -- one zstd frame of the HTML as the wiki rendered it
+    display_title TEXT NOT NULL,
+    categories    TEXT NOT NULL,   -- category names, without the namespace, one a line
+    rendered_at   INTEGER NOT NULL,
+    PRIMARY KEY (wiki, page_id)
+) WITHOUT ROWID;
