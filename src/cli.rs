@@ -157,6 +157,9 @@ pub enum Command {
         /// Try again the file versions whose downloads failed or were quarantined
         #[arg(long)]
         retry_files: bool,
+        /// Render every page again (templates changed under pages; `render = true`)
+        #[arg(long)]
+        render_all: bool,
         /// Print the summary as JSON
         #[arg(long)]
         json: bool,
@@ -433,8 +436,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Notify { dry_run } => daemon::notify(&settings, std::io::stdin().lock(), dry_run).await,
         Command::Run { listen, allow_remote } => daemon::run(settings.clone(), db()?, listen.as_deref(), allow_remote).await,
         Command::Wiki(WikiCommand::Check { name, api, user, password_file }) => wiki::check(&settings, name, api, user, password_file).await,
-        Command::Mirror { name, feed, history, retry_files, json } => {
-            let flags = wiki::MirrorFlags { feed, history, retry_files, json };
+        Command::Mirror { name, feed, history, retry_files, render_all, json } => {
+            let flags = wiki::MirrorFlags { feed, history, retry_files, render_all, json };
             wiki::mirror(&settings, &conns(), &db()?, &name, &flags).await
         }
         Command::Files { name, title, json } => files::files(&settings, &read(&db()?)?, &name, title.as_deref(), json),

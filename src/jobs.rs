@@ -88,6 +88,8 @@ pub struct MirrorJob {
     pub pull: PullOptions,
     /// Its files, unless `files = false`.
     pub files: Option<Box<crate::mirror::files::FilesOptions>>,
+    /// Whether its pages are rendered for the reader (`render`).
+    pub render: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -436,7 +438,7 @@ fn mirror_job(name: &str, w: &WikiSettings, f: &crate::settings::FilesSettings) 
             dir: f.dir.clone(),
         })
     });
-    MirrorJob { feed, pull: PullOptions { wiki: name.to_string(), selection: w.selection(), history, used_files: w.used_files }, files }
+    MirrorJob { feed, pull: PullOptions { wiki: name.to_string(), selection: w.selection(), history, used_files: w.used_files }, files, render: w.render }
 }
 
 #[cfg(test)]

@@ -10,10 +10,12 @@ pub mod actions;
 pub mod client;
 pub mod error;
 pub mod files;
+pub mod parse;
 pub mod types;
 
 pub use actions::Sent;
 pub use client::{Health, Secret, Wiki, WikiOptions};
 pub use error::{ApiCode, MwError, MwResult};
 pub use files::{Download, FileInfo, FileRevision};
+pub use parse::Parsed;
 pub use types::*;

@@ -15,4 +15,5 @@ pub mod files;
 pub mod history;
 pub mod plan;
 pub mod pull;
+pub mod render;
 pub mod uses;

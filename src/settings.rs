@@ -282,6 +282,10 @@ pub struct WikiSettings {
     /// their File: pages are outside the selection (default false).
     #[serde(default)]
     pub used_files: bool,
+    /// Whether `mirror` keeps each page's rendering as the wiki makes it
+    /// (`action=parse`), for the reader (default true).
+    #[serde(default = "yes")]
+    pub render: bool,
     /// Files the wiki takes from a shared repository (Wikimedia Commons, a
     /// `ForeignAPIRepo`): `"record"` (default) keeps their names and
     /// hashes, `"copy"` downloads them too.

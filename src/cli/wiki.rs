@@ -20,6 +20,7 @@ pub(super) struct MirrorFlags {
     pub feed: Option<Feed>,
     pub history: bool,
     pub retry_files: bool,
+    pub render_all: bool,
     pub json: bool,
 }
 
@@ -37,6 +38,13 @@ pub(super) async fn mirror(settings: &Settings, conns: &Connections, db: &Path, 
     if flags.retry_files {
         let n = crate::util::lock(&store).retry_files(name)?;
         tracing::info!(versions = n, "file versions to try again");
+    }
+    if flags.render_all {
+        if !job.render {
+            bail!("[wiki.{name}] has render = false: there is nothing to render again (set render = true to keep its pages' renderings)");
+        }
+        let n = crate::util::lock(&store).forget_renderings(name)?;
+        tracing::info!(pages = n, "renderings to make again");
     }
     let summary = runs::mirror(conns, store, &job).await?;
     if json {
@@ -73,6 +81,10 @@ pub(super) async fn mirror(settings: &Settings, conns: &Connections, db: &Path, 
                 f.bytes,
                 f.reused
             )?;
+        }
+        if let Some(r) = &summary.render {
+            let failed = if r.failed > 0 { format!("; {} failed (see the log), tried again next time", r.failed) } else { String::new() };
+            writeln!(super::terminal::stdout(), "{name}: render: {} pages rendered{failed}", r.rendered)?;
         }
     }
     Ok(())

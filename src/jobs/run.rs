@@ -252,6 +252,13 @@ pub async fn mirror(conns: &Connections, store: Arc<Mutex<Store>>, job: &MirrorJ
         summary.requests += wiki.requests() - before;
         summary.files = Some(done);
     }
+    if job.render {
+        let before = wiki.requests();
+        let done = crate::mirror::render::render(&store, &wiki, name).await.with_context(|| format!("rendering the pages of [wiki.{name}]"))?;
+        summary.wrote |= done.rendered > 0;
+        summary.requests += wiki.requests() - before;
+        summary.render = Some(done);
+    }
     Ok(summary)
 }
 

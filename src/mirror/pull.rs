@@ -145,6 +145,9 @@ pub struct PullSummary {
     /// What the files pass did, unless `files = false`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<super::files::FilesSummary>,
+    /// What the render pass did, with `render = true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub render: Option<super::render::RenderSummary>,
 }
 
 /// Plans a batch against the store and applies it with `feed`'s new state.
