@@ -125,6 +125,16 @@ pub enum Command {
         #[arg(long, num_args = 2, value_names = ["OLD", "NEW"])]
         rename: Option<Vec<String>>,
     },
+    /// Read the mirrored wikis in a browser, offline: pages as their wikis render them, histories, files, full-text search
+    #[command(after_help = "Examples:\n  oai-mirror read\n  oai-mirror read --listen 127.0.0.1:9000\n\nThen open http://127.0.0.1:8181/read/")]
+    Read {
+        /// Where to listen
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8181")]
+        listen: String,
+        /// Allow an address other than loopback
+        #[arg(long)]
+        allow_remote: bool,
+    },
     /// List stored records: source, identifier, datestamp, deleted, sets
     #[command(after_help = "Examples:\n  oai-mirror records --source arxiv-cs | head\n  oai-mirror records --json")]
     Records {
@@ -433,6 +443,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Forget { source, yes } => records::forget(&settings, &mut open(&db()?)?, &source, yes),
         Command::Status { json } => daemon::status(&settings, &db()?, json).await,
         Command::Serve { listen, allow_remote, rename } => daemon::serve(settings.clone(), db()?, listen.as_deref(), allow_remote, rename.as_deref()).await,
+        Command::Read { listen, allow_remote } => daemon::read(&settings, db()?, &listen, allow_remote).await,
         Command::Notify { dry_run } => daemon::notify(&settings, std::io::stdin().lock(), dry_run).await,
         Command::Run { listen, allow_remote } => daemon::run(settings.clone(), db()?, listen.as_deref(), allow_remote).await,
         Command::Wiki(WikiCommand::Check { name, api, user, password_file }) => wiki::check(&settings, name, api, user, password_file).await,

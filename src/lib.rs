@@ -33,6 +33,7 @@ pub mod mediawiki;
 pub mod merge;
 pub mod mirror;
 pub mod package;
+pub mod read;
 pub mod records;
 pub mod serve;
 pub mod settings;

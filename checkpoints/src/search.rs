@@ -103,6 +103,30 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().doing(doing)
     }
 
+    /// Live titles of a wiki in order, from `from` on, at most `limit`.
+    pub fn page_titles(&self, wiki: &str, from: &str, limit: usize) -> Result<Vec<String>> {
+        let doing = "listing titles";
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT title FROM wiki_page WHERE wiki = ?1 AND title >= ?2 AND deleted = 0 AND displaced = 0 ORDER BY title LIMIT ?3")
+            .doing(doing)?;
+        let rows = stmt.query_map(params![wiki, from, limit as i64], |r| r.get(0)).doing(doing)?;
+        rows.collect::<rusqlite::Result<_>>().doing(doing)
+    }
+
+    /// Which of `titles` are live pages of `wiki`.
+    pub fn present_titles(&self, wiki: &str, titles: &[String]) -> Result<std::collections::HashSet<String>> {
+        let doing = "looking titles up";
+        let mut stmt = self.conn().prepare_cached("SELECT 1 FROM wiki_page WHERE wiki = ?1 AND title = ?2 AND deleted = 0 AND displaced = 0").doing(doing)?;
+        let mut present = std::collections::HashSet::new();
+        for t in titles {
+            if stmt.exists(params![wiki, t]).doing(doing)? {
+                present.insert(t.clone());
+            }
+        }
+        Ok(present)
+    }
+
     /// Rows in the search index, for `status` and the tests.
     pub fn search_rows(&self, wiki: &str) -> Result<u64> {
         let n: i64 = self.conn().query_row("SELECT count(*) FROM wiki_search WHERE wiki = ?1", params![wiki], |r| r.get(0)).doing("counting indexed pages")?;

@@ -269,6 +269,20 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().doing("listing revisions")
     }
 
+    /// A page's revisions newest first, before `before` (all with `None`),
+    /// at most `limit`, without their texts (`text` empty): a history to list.
+    pub fn revision_list(&self, wiki: &str, pageid: u64, before: Option<u64>, limit: usize) -> Result<Vec<RevisionRow>> {
+        let doing = "listing a page's history";
+        let columns = REVISION_COLUMNS.replace(" text,", " '',");
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&format!("SELECT {columns} FROM wiki_revision WHERE wiki = ?1 AND page_id = ?2 AND rev_id < ?3 ORDER BY rev_id DESC LIMIT ?4"))
+            .doing(doing)?;
+        let before = before.map_or(i64::MAX, |b| b as i64);
+        let rows = stmt.query_map(params![wiki, pageid as i64, before, limit as i64], revision_from_row).doing(doing)?;
+        rows.collect::<rusqlite::Result<_>>().doing(doing)
+    }
+
     pub fn wiki_revision(&self, wiki: &str, revid: u64) -> Result<Option<RevisionRow>> {
         self.conn()
             .query_row(&format!("SELECT {REVISION_COLUMNS} FROM wiki_revision WHERE wiki = ?1 AND rev_id = ?2"), params![wiki, revid as i64], revision_from_row)

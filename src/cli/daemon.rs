@@ -94,6 +94,32 @@ pub(super) async fn serve(settings: Settings, db: PathBuf, listen: Option<&str>,
     Ok(())
 }
 
+/// `read`: the reader, until SIGTERM or Ctrl-C.
+pub(super) async fn read(settings: &Settings, db: PathBuf, listen: &str, allow_remote: bool) -> anyhow::Result<()> {
+    let addr = crate::daemon::checked_address(listen, allow_remote, "the reader")?;
+    // Brought to this program's schema once (its search index with it);
+    // a store this process may not write is read as it is.
+    let check = db.clone();
+    tokio::task::spawn_blocking(move || match Store::open(&check) {
+        Err(checkpoints::Error::ReadOnly { .. }) => Store::open_read_only(&check).map(drop),
+        other => other.map(drop),
+    })
+    .await??;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+    let bound = listener.local_addr()?;
+    tracing::info!(addr = %bound, "the reader is at http://{bound}/read/");
+    let serve = settings.serve.clone().unwrap_or_default();
+    let limits = crate::serve::guard::Limits {
+        max_connections: serve.max_connections,
+        per_ip: serve.max_connections_per_ip,
+        idle: std::time::Duration::from_secs(serve.client_timeout_secs.max(1)),
+        request: std::time::Duration::from_secs(serve.request_timeout_secs.max(1)),
+    };
+    let reader = crate::read::Reader { db, files_dir: settings.files.dir.clone() };
+    reader.run(listener, limits, crate::daemon::shutdown_signals()).await?;
+    Ok(())
+}
+
 /// Renames a served repository, saying what that breaks.
 async fn rename_served(db: &Path, old: &str, new: &str) -> anyhow::Result<()> {
     if new.is_empty() || !new.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) || new == "wiki" {

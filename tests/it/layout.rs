@@ -23,6 +23,7 @@ const FLOORS: &[(&str, u32)] = &[
     ("settings", 5),
     ("connections", 6),
     ("serve", 6),
+    ("read", 6),
     ("jobs", 7),
     ("check", 8),
     ("daemon", 8),

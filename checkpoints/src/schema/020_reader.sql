@@ -32,3 +32,6 @@ CREATE TABLE wiki_render (
     rendered_at   INTEGER NOT NULL,
     PRIMARY KEY (wiki, page_id)
 ) WITHOUT ROWID;
+
+-- The reader finds pages by their title alone (namespace prefix included).
+CREATE INDEX wiki_page_by_title ON wiki_page (wiki, title);

@@ -1,0 +1,77 @@
+//! The reader's search: a page of results (best first, each with the
+//! words around its matches highlighted) and title suggestions as one
+//! types (JSON, for the search box's list).
+
+use std::collections::HashMap;
+
+use checkpoints::Store;
+use checkpoints::search::{MARK_END, MARK_START};
+use maud::{Markup, html};
+
+use super::links::{encode_title, page_url};
+use super::pages::shell;
+
+const RESULTS_A_PAGE: usize = 20;
+
+pub(super) fn page(store: &Store, q: &HashMap<String, String>) -> anyhow::Result<Markup> {
+    let typed = q.get("q").map(|s| s.trim()).unwrap_or_default();
+    let wiki = q.get("wiki").map(String::as_str).filter(|w| !w.is_empty());
+    let start: usize = q.get("start").and_then(|s| s.parse().ok()).unwrap_or(0).min(10_000);
+    let hits = store.search_pages(typed, wiki, RESULTS_A_PAGE + 1, start)?;
+    let more = hits.len() > RESULTS_A_PAGE;
+    let wikis = store.wiki_names()?;
+    let next = format!("/read/search?q={}&wiki={}&start={}", encode_title(typed), encode_title(wiki.unwrap_or("")), start + RESULTS_A_PAGE);
+    Ok(shell(
+        &format!("Search: {typed}"),
+        wiki,
+        html! {
+            h1 { "Search" }
+            form.filters action="/read/search" method="get" {
+                input type="search" name="q" value=(typed) aria-label="Words";
+                select name="wiki" aria-label="Wiki" {
+                    option value="" { "All wikis" }
+                    @for w in &wikis { option value=(w) selected[Some(w.as_str()) == wiki] { (w) } }
+                }
+                button type="submit" { "Search" }
+            }
+            @if typed.is_empty() {
+                p { "Type words to find the pages that hold them all." }
+            } @else if hits.is_empty() && start == 0 {
+                p.none { "No page of the copy holds all of “" (typed) "”." }
+            } @else {
+                ol.results start=(start + 1) {
+                    @for h in hits.iter().take(RESULTS_A_PAGE) {
+                        li {
+                            a.title href=(page_url(&h.wiki, &h.title)) { (h.title) }
+                            @if wiki.is_none() { " " span.wiki { (h.wiki) } }
+                            p.snippet { (highlight(&h.snippet)) }
+                        }
+                    }
+                }
+                @if more { p { a href=(next) { "More results ›" } } }
+            }
+        },
+    ))
+}
+
+/// A snippet with its matches in `<mark>`, everything else as text. Pure.
+pub(super) fn highlight(snippet: &str) -> Markup {
+    html! {
+        @for (i, part) in snippet.split([MARK_START, MARK_END]).enumerate() {
+            @if i % 2 == 1 { mark { (part) } } @else { (part) }
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+pub(super) struct Suggested {
+    title: String,
+    wiki: String,
+    url: String,
+}
+
+pub(super) fn suggest(store: &Store, q: &HashMap<String, String>) -> anyhow::Result<Vec<Suggested>> {
+    let typed = q.get("q").map(String::as_str).unwrap_or_default();
+    let wiki = q.get("wiki").map(String::as_str).filter(|w| !w.is_empty());
+    Ok(store.suggest_titles(typed, wiki, 10)?.into_iter().map(|s| Suggested { url: page_url(&s.wiki, &s.title), title: s.title, wiki: s.wiki }).collect())
+}
