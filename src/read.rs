@@ -146,3 +146,6 @@ async fn file(State(r): State<Arc<Reader>>, Path((wiki, name)): Path<(String, St
     let found = r.with_store(move |reader, store| pages::file(reader, store, &wiki, &name)).await;
     found
 }
+
+#[cfg(test)]
+mod tests;

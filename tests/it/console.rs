@@ -103,9 +103,9 @@ async fn without_signing_in_every_page_and_action_is_refused_and_a_post_without_
 }
 
 /// chromedriver and a headless Chromium session through it.
-struct Browser {
+pub struct Browser {
     driver: Child,
-    client: fantoccini::Client,
+    pub client: fantoccini::Client,
     shots: std::path::PathBuf,
 }
 
@@ -117,7 +117,7 @@ impl Drop for Browser {
 }
 
 impl Browser {
-    async fn start() -> Browser {
+    pub async fn start() -> Browser {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -149,7 +149,7 @@ impl Browser {
         Browser { driver, client, shots }
     }
 
-    async fn screenshot(&self, name: &str) {
+    pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(self.shots.join(name), png).unwrap();
     }
@@ -157,7 +157,7 @@ impl Browser {
     /// Clicks what `locator` finds and waits until the page it was on is gone
     /// (the old document's root element goes stale): what is read next is
     /// the page the click led to, never the one it left.
-    async fn click_away(&self, locator: Locator<'_>) {
+    pub async fn click_away(&self, locator: Locator<'_>) {
         let old = self.client.find(Locator::Css("html")).await.unwrap();
         self.client.find(locator).await.unwrap().click().await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -168,7 +168,7 @@ impl Browser {
     }
 
     /// The page's text, once it has loaded.
-    async fn text(&self) -> String {
+    pub async fn text(&self) -> String {
         self.client.wait().for_element(Locator::Css("nav")).await.unwrap();
         self.client.find(Locator::Css("body")).await.unwrap().text().await.unwrap()
     }

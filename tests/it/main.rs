@@ -23,6 +23,7 @@ mod mirror_random;
 mod newcomer;
 mod packages;
 mod parallel;
+mod reader;
 mod replay;
 mod scale;
 mod serve;

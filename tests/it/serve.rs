@@ -549,7 +549,7 @@ async fn a_mirror_of_a_wiki_mirror_keeps_ids_moves_and_deletions() {
     std::fs::write(
         &second_config,
         format!(
-            "db = \"{}\"\n[wiki.up]\napi = \"http://127.0.0.1:9/never/api.php\"\noai = \"{}/oai/wiki/src\"\nfeed = \"oai\"\n",
+            "db = \"{}\"\n[wiki.up]\napi = \"http://127.0.0.1:9/never/api.php\"\noai = \"{}/oai/wiki/src\"\nfeed = \"oai\"\nrender = false\n",
             second.path().join("m.sqlite").display(),
             served.root
         ),
