@@ -143,8 +143,7 @@ async fn asset(Path(name): Path<String>) -> Response {
 
 async fn file(State(r): State<Arc<Reader>>, Path((wiki, name)): Path<(String, String)>) -> Response {
     let name = links::decode_title(&name);
-    let found = r.with_store(move |reader, store| pages::file(reader, store, &wiki, &name)).await;
-    found
+    r.with_store(move |reader, store| pages::file(reader, store, &wiki, &name)).await
 }
 
 #[cfg(test)]

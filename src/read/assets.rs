@@ -19,7 +19,7 @@ main { max-width: 60em; margin: 0 auto; padding: 1em 1.5em 3em; }
 h1 { font-family: Georgia, serif; font-weight: normal; border-bottom: 1px solid #a2a9b1; }
 a { color: #0645ad; text-decoration: none; }
 a:hover { text-decoration: underline; }
-a[href$="?absent"], a.new { color: #d73333; }
+a[href$="?absent"] { color: #d73333; }
 article .thumb, article figure { float: right; clear: right; margin: .5em 0 1em 1.5em; border: 1px solid #c8ccd1; padding: 3px; background: #f8f9fa; }
 article .thumbcaption, article figcaption { font-size: 88%; }
 article img { max-width: 100%; height: auto; }

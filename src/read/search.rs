@@ -54,10 +54,15 @@ pub(super) fn page(store: &Store, q: &HashMap<String, String>) -> anyhow::Result
     ))
 }
 
-/// A snippet with its matches in `<mark>`, everything else as text. Pure.
+/// A snippet with its matches in `<mark>`, everything else as text, the
+/// wikitext's brackets and quote marks left out. Pure.
 pub(super) fn highlight(snippet: &str) -> Markup {
+    let mut tidy = snippet.to_string();
+    for markup in ["[[", "]]", "{{", "}}", "'''", "''"] {
+        tidy = tidy.replace(markup, "");
+    }
     html! {
-        @for (i, part) in snippet.split([MARK_START, MARK_END]).enumerate() {
+        @for (i, part) in tidy.split([MARK_START, MARK_END]).enumerate() {
             @if i % 2 == 1 { mark { (part) } } @else { (part) }
         }
     }

@@ -73,4 +73,6 @@ fn a_display_title_keeps_text_level_markup_only() {
 fn a_snippets_matches_are_marked_and_the_rest_is_text() {
     let s = format!("a {}<b>{} c", checkpoints::search::MARK_START, checkpoints::search::MARK_END);
     assert_eq!(super::search::highlight(&s).into_string(), "a <mark>&lt;b&gt;</mark> c");
+    let s = format!("see [[Water|{}the water{}]] and '''bold''' {{{{cite}}}}", checkpoints::search::MARK_START, checkpoints::search::MARK_END);
+    assert_eq!(super::search::highlight(&s).into_string(), "see Water|<mark>the water</mark> and bold cite");
 }

@@ -60,7 +60,10 @@ async fn setup(chunk: usize, extra: &str) -> Setup {
     // The API URL is never used by an OAI pull without history.
     std::fs::write(
         &config,
-        format!("db = \"{}\"\n[wiki.w]\napi = \"http://127.0.0.1:9/w/api.php\"\noai = \"{url}\"\nrender = false\n{extra}", home.path().join("m.sqlite").display()),
+        format!(
+            "db = \"{}\"\n[wiki.w]\napi = \"http://127.0.0.1:9/w/api.php\"\noai = \"{url}\"\nrender = false\n{extra}",
+            home.path().join("m.sqlite").display()
+        ),
     )
     .unwrap();
     Setup { fake, home, config }
