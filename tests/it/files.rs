@@ -33,21 +33,7 @@ fn sha1(bytes: &[u8]) -> String {
 }
 
 fn config(home: &Path, tw: &TestWiki, stem: &str) -> PathBuf {
-    let secret = home.join("secret");
-    std::fs::write(&secret, &tw.bot_password).unwrap();
-    let config = home.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "db = \"{}\"\n[wiki.f]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nhistory = \"full\"\nnamespaces = [6]\nprefixes = [\"File:{stem}\"]\n",
-            home.join("m.sqlite").display(),
-            tw.api,
-            tw.bot_user,
-            secret.display()
-        ),
-    )
-    .unwrap();
-    config
+    mirror_config(home, tw, "f", &format!("history = \"full\"\nnamespaces = [6]\nprefixes = [\"File:{stem}\"]\n"))
 }
 
 /// The program with this home and config, and `args`.

@@ -17,21 +17,7 @@ use crate::console::Browser;
 use crate::support::*;
 
 fn config(home: &Path, tw: &TestWiki, prefix: &str) -> PathBuf {
-    let secret = home.join("secret");
-    std::fs::write(&secret, &tw.bot_password).unwrap();
-    let config = home.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "db = \"{}\"\n[wiki.a]\napi = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\nfeed = \"api\"\nnamespaces = [0, 6]\nprefixes = [\"{prefix}\", \"File:{prefix}\"]\n",
-            home.join("m.sqlite").display(),
-            tw.api,
-            tw.bot_user,
-            secret.display()
-        ),
-    )
-    .unwrap();
-    config
+    mirror_config(home, tw, "a", &format!("namespaces = [0, 6]\nprefixes = [\"{prefix}\", \"File:{prefix}\"]\n"))
 }
 
 async fn mirror(home: &Path, config: &Path) -> serde_json::Value {

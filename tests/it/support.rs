@@ -412,6 +412,18 @@ pub async fn revisions_after(w: &oai_mirror::mediawiki::Wiki, pageid: u64, after
 /// Writes `home/config.toml`: the test wikis a and b (their API feeds, the
 /// bot's account on a, `b_account` (user, password) on b, titles under
 /// each of `prefixes`), and `[sync.ab]` between them with `extra` in it.
+/// A config mirroring `tw` as `[wiki.NAME]` through its API with the
+/// bot's account, the table's other lines `extra`; the store `m.sqlite`.
+pub fn mirror_config(home: &Path, tw: &TestWiki, name: &str, extra: &str) -> PathBuf {
+    let secret = home.join("secret");
+    std::fs::write(&secret, &tw.bot_password).unwrap();
+    let config = home.join("config.toml");
+    let db = home.join("m.sqlite");
+    let account = format!("user = \"{}\"\npassword_file = \"{}\"", tw.bot_user, secret.display());
+    std::fs::write(&config, format!("db = \"{}\"\n[wiki.{name}]\napi = \"{}\"\n{account}\nfeed = \"api\"\n{extra}", db.display(), tw.api)).unwrap();
+    config
+}
+
 pub fn sync_ab_config(home: &Path, prefixes: &[String], b_account: (&str, &str), extra: &str) -> PathBuf {
     let (ta, tb) = (test_wiki(), test_wiki_b());
     let list = prefixes.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(", ");
