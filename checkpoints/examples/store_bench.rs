@@ -45,6 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         sets: &sets,
                         metadata: Some(m.as_bytes()),
                         about: None,
+                        text: None,
                     })
                     .collect();
                 PageCommit { next: Position { token: Some(format!("t{g}.{p}")), ..Position::default() }, ..PageCommit::of_records(records, 0) }

@@ -55,7 +55,7 @@ pub use packages::{ChangedPage, ExportStream, ImportState, LoggedState};
 pub use records::{Deleted, RecordFilter, pick_served_name};
 pub use render::Rendering;
 pub use runs::{PageCommit, Position, RecordIn, Run, RunPlan, RunState, SourceStatus, Tally};
-pub use search::{Hit, Suggestion};
+pub use search::{Hit, RecordHit, RecordText, Suggestion};
 pub use served::{INLINE_TEXT, OriginFormat, OriginSet, ServedPage, ServedQuery, ServedRecord};
 pub use slices::{Slice, SliceRange};
 pub use store::{Source, SourceKey, Store, StoredRecord};

@@ -174,9 +174,11 @@ impl Store {
         let stored_at = Store::store_time(&clock, last_at);
         {
             let mut mark = tx.prepare("UPDATE record SET deleted = 1, stored_seq = ?2, stored_at = ?3 WHERE id = ?1").doing("marking a record deleted")?;
+            let mut indexed = crate::search::RecordIndex::new(&tx)?;
             for id in live {
                 seq += 1;
                 mark.execute(params![id, seq, stored_at]).doing("marking a record deleted")?;
+                indexed.set(id, None)?;
             }
         }
         tx.execute("UPDATE store_clock SET last_seq = ?1, last_at = ?2 WHERE id = 1", params![seq, stored_at]).doing("saving the store clock")?;

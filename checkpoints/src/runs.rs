@@ -97,6 +97,9 @@ pub struct RecordIn<'a> {
     /// The record's OAI-PMH provenance container as the origin sent it, if
     /// it had one (the origin is itself a mirror); served nested.
     pub about: Option<&'a [u8]>,
+    /// What search finds it by, for a source whose records are indexed;
+    /// `None`: not indexed (a deleted record's entry goes whatever this says).
+    pub text: Option<&'a crate::search::RecordText>,
 }
 
 /// What one page brings: its records, the position after it, and what it cost.
@@ -219,6 +222,7 @@ impl Store {
         let stored_at = Store::store_time(&self.clock, last_at);
         {
             let mut upsert = tx.prepare_cached(UPSERT_RECORD).doing("storing a record")?;
+            let mut indexed = crate::search::RecordIndex::new(&tx)?;
             // A slice's page moves its slice, not the run's own position.
             let mut update = tx
                 .prepare_cached(
@@ -257,8 +261,7 @@ impl Store {
                         (raw, _, _) => (Codec::Raw, None, raw),
                     };
                     seq += 1;
-                    upsert
-                        .execute(params![
+                    let values = params![
                             source_id,
                             rec.identifier,
                             rec.datestamp,
@@ -274,8 +277,18 @@ impl Store {
                             stored_at,
                             rec.about,
                             run_id
-                        ])
-                        .map_err(|source| Error::Sqlite { doing: format!("storing record {}", rec.identifier), source })?;
+                        ];
+                    let stored = |source| Error::Sqlite { doing: format!("storing record {}", rec.identifier), source };
+                    if rec.text.is_some() || rec.deleted {
+                        // Indexed: the entry follows the version the row now holds.
+                        let (id, datestamp, deleted): (i64, String, bool) =
+                            indexed.upsert.query_row(values, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(stored)?;
+                        if datestamp == rec.datestamp && deleted == rec.deleted {
+                            indexed.set(id, rec.text.filter(|_| !rec.deleted))?;
+                        }
+                    } else {
+                        upsert.execute(values).map_err(stored)?;
+                    }
                 }
                 update
                     .execute(params![
@@ -359,12 +372,14 @@ impl Store {
                 .doing("finding records the repository no longer lists")?;
             let mut mark =
                 tx.prepare("UPDATE record SET deleted = 1, stored_seq = ?2, stored_at = ?3 WHERE id = ?1").doing("marking a vanished record deleted")?;
+            let mut indexed = crate::search::RecordIndex::new(&tx)?;
             for id in ids {
                 seq += 1;
                 mark.execute(params![id, seq, stored_at]).doing("marking a vanished record deleted")?;
+                indexed.set(id, None)?;
                 gone += 1;
             }
-            drop(mark);
+            drop((mark, indexed));
             tx.execute("UPDATE store_clock SET last_seq = ?1, last_at = ?2 WHERE id = 1", params![seq, stored_at]).doing("saving the store clock")?;
             tx.execute("UPDATE run SET deleted = deleted + ?2 WHERE id = ?1", params![run_id, gone as i64]).doing("counting vanished records")?;
         }
@@ -438,7 +453,7 @@ impl Store {
 // moves last_seen. Each column says so, because an upsert's WHERE would skip
 // last_seen too. The store sequence and time move only when the content
 // changes: a record seen again unchanged is not new to anyone serving it.
-const UPSERT_RECORD: &str = "
+pub(crate) const UPSERT_RECORD: &str = "
 INSERT INTO record (source_id, identifier, datestamp, datestamp_unix, deleted, sets, metadata, first_seen, last_seen, metadata_codec, metadata_dictionary, metadata_size,
                     stored_seq, stored_at, provenance, seen_run)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)

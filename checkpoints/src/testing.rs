@@ -33,6 +33,7 @@ pub(crate) fn commit(store: &mut Store, key: &SourceKey, now: i64, records: &[Gi
             sets: &sets[i],
             metadata: r.metadata.as_deref().map(str::as_bytes),
             about: None,
+            text: None,
         })
         .collect();
     store.commit_page(run.id, &PageCommit::of_records(records, now)).unwrap();

@@ -16,6 +16,7 @@
 pub mod charset;
 pub mod client;
 pub mod clock;
+pub mod dc;
 pub mod error;
 pub mod hosts;
 pub mod model;

@@ -537,7 +537,7 @@ fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
     })
 }
 
-fn push_reference(out: &mut String, r: &str) {
+pub(crate) fn push_reference(out: &mut String, r: &str) {
     match r {
         "amp" => out.push('&'),
         "lt" => out.push('<'),

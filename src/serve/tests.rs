@@ -26,6 +26,7 @@ fn store_with(n: usize) -> (Store, Repository) {
             sets: &sets[i],
             metadata: (i % 10 != 9).then(|| metadata[i].as_bytes()),
             about: None,
+            text: None,
         })
         .collect();
     let page = PageCommit::of_records(records, 1_700_000_000);
@@ -205,6 +206,7 @@ fn a_resumed_page_whose_records_all_changed_is_not_empty() {
             sets: &sets,
             metadata: Some(b"<dc xmlns=\"http://purl.org/dc/elements/1.1/\">changed</dc>"),
             about: None,
+            text: None,
         })
         .collect();
     store.commit_page(run.id, &PageCommit::of_records(records, 1_700_000_100)).unwrap();
@@ -307,6 +309,7 @@ fn a_harvester_going_on_from_each_response_date_misses_no_write_held_open_across
             sets: &sets,
             metadata: Some(&metadata),
             about: None,
+            text: None,
         }];
         harvester.commit_page(run.id, &PageCommit::of_records(records, 1_000_000)).unwrap();
     });
@@ -353,6 +356,7 @@ fn store_of(records: &[(String, String)]) -> (Store, SourceKey) {
             sets: &[],
             metadata: Some(m.as_bytes()),
             about: None,
+            text: None,
         })
         .collect();
     store.commit_page(run.id, &PageCommit::of_records(input, 0)).unwrap();

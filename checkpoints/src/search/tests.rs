@@ -85,8 +85,72 @@ fn pages_stored_before_the_index_existed_are_indexed_by_the_migration() {
         let mut s = Store::open(&path).unwrap();
         s.apply_wiki_batch("w", &[page(1, "Old", 10, "ancient words")], None, 1).unwrap();
         // As a store of version 19 was: no index.
-        s.conn().execute_batch("DROP TABLE wiki_search; DROP TABLE wiki_render; PRAGMA user_version = 19;").unwrap();
+        s.conn().execute_batch("DROP TABLE wiki_search; DROP TABLE wiki_render; DROP INDEX wiki_page_by_title; DROP TABLE record_search; PRAGMA user_version = 19;").unwrap();
     }
     let s = Store::open(&path).unwrap();
     assert_eq!(titles(&s.search_pages("ancient", None, 10, 0).unwrap()), ["Old"]);
+}
+
+#[test]
+fn a_record_is_found_by_its_current_version_and_no_more_once_deleted_or_vanished() {
+    use crate::runs::{PageCommit, Position, RecordIn, RunPlan};
+    use crate::store::SourceKey;
+    let mut s = Store::open_in_memory().unwrap();
+    let key = SourceKey { base_url: "http://repo.example/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None };
+    let source = s.source(&key, 0).unwrap();
+    let text = |title: &str, creator: &str| RecordText { title: title.into(), creator: creator.into(), subject: "Hydrology".into(), description: String::new() };
+    let commit = |s: &mut Store, records: &[(&str, i64, Option<&RecordText>)]| {
+        let run = s.start_run(source.id, &RunPlan::default(), &Position::default(), 1).unwrap();
+        let stamps: Vec<String> = records.iter().map(|r| format!("2026-01-0{}", r.1)).collect();
+        let records = records
+            .iter()
+            .enumerate()
+            .map(|(i, (id, unix, t))| RecordIn {
+                identifier: id,
+                datestamp: &stamps[i],
+                datestamp_unix: *unix,
+                deleted: t.is_none(),
+                sets: &[],
+                metadata: t.map(|_| b"<dc/>".as_slice()),
+                about: None,
+                text: *t,
+            })
+            .collect();
+        s.commit_page(run.id, &PageCommit::of_records(records, 1)).unwrap();
+        run.id
+    };
+    let found = |s: &Store, words: &str| s.search_records(words, None, 10, 0).unwrap().into_iter().map(|h| h.identifier).collect::<Vec<_>>();
+    let (v1, v2, other) = (text("Water and ice", "Müller, Anna"), text("Water, ice and steam", "Müller, Anna"), text("Salt", "Okafor, Chidi"));
+    commit(&mut s, &[("oai:a", 2, Some(&v1)), ("oai:b", 2, Some(&other))]);
+    assert_eq!(found(&s, "muller"), ["oai:a"], "by the creator's name, accents folded");
+    let hit = &s.search_records("okafor", None, 10, 0).unwrap()[0];
+    assert_eq!((hit.title.as_deref(), hit.base_url.as_str()), (Some("Salt"), "http://repo.example/oai"));
+    // A newer version replaces the entry; an older one seen later does not.
+    commit(&mut s, &[("oai:a", 3, Some(&v2))]);
+    assert_eq!(found(&s, "steam"), ["oai:a"]);
+    commit(&mut s, &[("oai:a", 1, Some(&v1))]);
+    assert_eq!(found(&s, "steam"), ["oai:a"], "an older version seen again leaves the newer one's entry");
+    // Deleted: not found.
+    commit(&mut s, &[("oai:a", 4, None)]);
+    assert!(found(&s, "muller").is_empty());
+    // Vanished from a complete harvest of the whole range: not found.
+    let run = commit(&mut s, &[("oai:c", 5, Some(&v1))]);
+    assert_eq!(found(&s, "muller"), ["oai:c"]);
+    s.finish_run(run, None, 9, true).unwrap();
+    assert_eq!(found(&s, "okafor"), Vec::<String>::new(), "oai:b was not seen by the last complete run");
+    assert_eq!(found(&s, "muller"), ["oai:c"]);
+    // A forgotten source's records are found no more.
+    s.forget_source(source.id, 10).unwrap();
+    assert!(found(&s, "muller").is_empty());
+}
+
+#[test]
+fn a_snippet_is_cut_around_the_first_match_with_every_match_marked() {
+    let (s, e) = (MARK_START, MARK_END);
+    let words = ["water".to_string(), "cafe".to_string()];
+    let text = format!("{} Boiling Water, then a Café; water again.", "word ".repeat(30));
+    assert_eq!(snippet(&text, &words), format!("…word word word word word word word word word word word Boiling {s}Water{e}, then a {s}Café{e}; {s}water{e} again."));
+    assert_eq!(snippet("nothing here", &words), "nothing here", "the start, without a match");
+    assert_eq!(snippet("", &words), "");
+    assert_eq!(snippet("[[Water]] is wet", &words), format!("[[{s}Water{e}]] is wet"));
 }

@@ -6,7 +6,7 @@ fn key() -> SourceKey {
 }
 
 fn rec<'a>(id: &'a str, datestamp: &'a str, unix: i64, meta: &'a [u8], sets: &'a [String]) -> RecordIn<'a> {
-    RecordIn { identifier: id, datestamp, datestamp_unix: unix, deleted: false, sets, metadata: Some(meta), about: None }
+    RecordIn { identifier: id, datestamp, datestamp_unix: unix, deleted: false, sets, metadata: Some(meta), about: None, text: None }
 }
 
 fn page<'a>(records: Vec<RecordIn<'a>>, token: Option<&str>, now: i64) -> PageCommit<'a> {
