@@ -36,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
         full: false,
         window: None,
         parallel: None,
+        search: true,
     };
     let first = harvest::harvest(store.clone(), &client, &request, Arc::new(Quiet)).await?;
     println!(

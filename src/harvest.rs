@@ -42,6 +42,8 @@ pub struct HarvestRequest {
     pub window: Option<Window>,
     /// Harvest the range in this many slices at once (see [`parallel`]).
     pub parallel: Option<u32>,
+    /// Index the records' Dublin Core fields for search (`search`).
+    pub search: bool,
 }
 
 /// The most slices of one run harvested at once.

@@ -79,6 +79,8 @@ pub struct HarvestJob {
     /// Slices of the range harvested at once (`--parallel N`).
     pub parallel: Option<u32>,
     pub strict: bool,
+    /// Whether its records' DC fields are indexed for search (`search`).
+    pub search: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -247,7 +249,7 @@ pub fn one(settings: &Settings, kind: Kind, name: &str) -> Result<Job, Problem> 
                 (None, _, _) => return Err(problem(Some("user"), "has a password but no user".into())),
             };
             let source = SourceKey { base_url: s.url.clone(), metadata_prefix: s.prefix.clone(), set_spec: s.set.clone() };
-            (&s.schedule, &s.timezone, Work::Harvest(HarvestJob { source, login, window: s.window, parallel: s.parallel, strict: s.strict }))
+            (&s.schedule, &s.timezone, Work::Harvest(HarvestJob { source, login, window: s.window, parallel: s.parallel, strict: s.strict, search: s.search }))
         }
         Kind::Mirror => {
             let w = settings.wiki.get(name).ok_or_else(missing)?;

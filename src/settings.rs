@@ -429,6 +429,10 @@ pub struct SourceSettings {
     pub parallel: Option<u32>,
     #[serde(default)]
     pub strict: bool,
+    /// Whether the records' Dublin Core titles, creators, subjects and
+    /// descriptions are indexed for the reader's search (default true).
+    #[serde(default = "yes")]
+    pub search: bool,
     /// HTTP Basic credentials for a repository that needs them: the user,
     /// and the password from a file (its first line) or a variable; never
     /// in the URL, where it would be shown wherever the URL is.

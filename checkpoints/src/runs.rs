@@ -262,22 +262,22 @@ impl Store {
                     };
                     seq += 1;
                     let values = params![
-                            source_id,
-                            rec.identifier,
-                            rec.datestamp,
-                            rec.datestamp_unix,
-                            rec.deleted,
-                            sets,
-                            metadata,
-                            page.now,
-                            codec.as_str(),
-                            dictionary,
-                            rec.metadata.map(|m| m.len() as i64),
-                            seq,
-                            stored_at,
-                            rec.about,
-                            run_id
-                        ];
+                        source_id,
+                        rec.identifier,
+                        rec.datestamp,
+                        rec.datestamp_unix,
+                        rec.deleted,
+                        sets,
+                        metadata,
+                        page.now,
+                        codec.as_str(),
+                        dictionary,
+                        rec.metadata.map(|m| m.len() as i64),
+                        seq,
+                        stored_at,
+                        rec.about,
+                        run_id
+                    ];
                     let stored = |source| Error::Sqlite { doing: format!("storing record {}", rec.identifier), source };
                     if rec.text.is_some() || rec.deleted {
                         // Indexed: the entry follows the version the row now holds.

@@ -42,7 +42,9 @@ pub fn dc_text(metadata: &[u8]) -> Option<DcText> {
             (Event::Eof, _) => break,
             (Event::Start(e), None) => {
                 let field = match (ns, e.local_name().as_ref()) {
-                    (ResolveResult::Bound(n), local) if n.as_ref() == DC_NAMESPACE => ["title", "creator", "subject", "description"].iter().position(|f| *f == local),
+                    (ResolveResult::Bound(n), local) if n.as_ref() == DC_NAMESPACE => {
+                        ["title", "creator", "subject", "description"].iter().position(|f| *f == local)
+                    }
                     _ => None,
                 };
                 if let Some(f) = field {

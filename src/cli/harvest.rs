@@ -95,7 +95,7 @@ fn harvest_jobs(settings: &Settings, args: &HarvestArgs) -> anyhow::Result<Vec<(
         Some(url) if url.contains("://") => {
             let url = super::base_url(url)?;
             let source = SourceKey { base_url: url.clone(), metadata_prefix: "oai_dc".into(), set_spec: None };
-            out.push((url.clone(), HarvestJob { source, login: None, window: None, parallel: None, strict: false }));
+            out.push((url.clone(), HarvestJob { source, login: None, window: None, parallel: None, strict: false, search: true }));
         }
         Some(name) => match jobs::one(settings, Kind::Harvest, name) {
             Ok(jobs::Job { work: Work::Harvest(job), .. }) => out.push((name.clone(), job)),

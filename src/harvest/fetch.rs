@@ -198,10 +198,12 @@ pub(super) async fn fetch_pages(
             / 1024
             + 1;
         let room = pipeline.budget.clone().acquire_many_owned(kib.min(BYTES_AHEAD_KIB) as u32).await.context("the writer stopped")?;
+        let texts = if request.search { page.items.iter().map(record_text).collect() } else { Vec::new() };
         let records = Arc::new(page.items);
         pipeline
             .send(Write::Page(PageWrite {
                 _room: room,
+                texts,
                 packing: pipeline.packing.start(records.clone()),
                 records,
                 next: next.clone(),
@@ -221,4 +223,16 @@ pub(super) async fn fetch_pages(
         }
         position = next;
     }
+}
+
+/// What search finds a record by: its DC fields, each field's values one
+/// a line; `None` for a deletion or metadata without DC fields.
+fn record_text(record: &Record) -> Option<checkpoints::RecordText> {
+    let dc = oai::dc::dc_text(record.metadata.as_deref().filter(|_| !record.header.deleted)?)?;
+    Some(checkpoints::RecordText {
+        title: dc.title.join("\n"),
+        creator: dc.creator.join("\n"),
+        subject: dc.subject.join("\n"),
+        description: dc.description.join("\n"),
+    })
 }

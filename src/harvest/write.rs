@@ -51,6 +51,8 @@ pub(super) struct PageWrite {
     /// Its share of [`BYTES_AHEAD_KIB`], given back when it is stored.
     pub(super) _room: tokio::sync::OwnedSemaphorePermit,
     pub(super) records: Arc<Vec<Record>>,
+    /// What search finds each record by (the source's records indexed), else empty.
+    pub(super) texts: Vec<Option<checkpoints::RecordText>>,
     /// Its metadata being packed, if the source has its dictionary.
     pub(super) packing: Option<tokio::task::JoinHandle<anyhow::Result<checkpoints::compress::PackedPage>>>,
     pub(super) next: Position,
@@ -71,7 +73,8 @@ impl PageWrite {
         let records = self
             .records
             .iter()
-            .map(|r| RecordIn {
+            .enumerate()
+            .map(|(i, r)| RecordIn {
                 identifier: &r.header.identifier,
                 datestamp: &r.header.datestamp,
                 datestamp_unix: oai::parse_datestamp(&r.header.datestamp).map_or(0, |t| t.timestamp()),
@@ -79,6 +82,7 @@ impl PageWrite {
                 sets: &r.header.sets,
                 metadata: r.metadata.as_deref(),
                 about: r.about.iter().find(|a| is_provenance(a)).map(Vec::as_slice),
+                text: self.texts.get(i).and_then(Option::as_ref),
             })
             .collect();
         PageCommit {

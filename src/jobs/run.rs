@@ -133,6 +133,7 @@ pub async fn harvest(
         full: range.full,
         window: job.window,
         parallel: job.parallel,
+        search: job.search,
     };
     let described = crate::util::blocking(|| crate::util::lock(&store).origin_formats(&job.source.base_url).map(|f| !f.is_empty()))?;
     let summary = harvest::harvest(store.clone(), &client, &request, progress).await.with_context(|| format!("harvesting {name}"))?;

@@ -136,6 +136,7 @@ fn served_store() -> (checkpoints::Store, oai_mirror::serve::Repository) {
             sets: &sets,
             metadata: (i != 4).then(|| metadata[i].as_bytes()),
             about: None,
+            text: None,
         })
         .collect();
     store.commit_page(run.id, &PageCommit::of_records(records, 1_700_000_000)).unwrap();

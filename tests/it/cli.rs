@@ -120,6 +120,7 @@ async fn control_characters_from_a_server_are_escaped_on_a_terminal_only() {
             sets: &[],
             metadata: Some(b"<m/>"),
             about: None,
+            text: None,
         };
         let page = checkpoints::PageCommit::of_records(vec![record], 1);
         store.commit_page(run.id, &page).unwrap();

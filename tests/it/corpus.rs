@@ -273,6 +273,7 @@ fn real_metadata_is_stored_compressed_and_read_back_exactly() {
                 sets: &r.header.sets,
                 metadata: r.metadata.as_deref(),
                 about: None,
+                text: None,
             })
             .collect();
         let commit = checkpoints::PageCommit::of_records(records, 0);

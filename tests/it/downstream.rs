@@ -196,6 +196,7 @@ fn harvest_page(store: &mut Store, key: &SourceKey, records: &[(String, bool, St
             sets: &sets,
             metadata: (!deleted).then_some(m.as_bytes()),
             about: None,
+            text: None,
         })
         .collect();
     store.commit_page(run.id, &PageCommit::of_records(input, 0)).unwrap();

@@ -37,6 +37,7 @@ impl Setup {
             full: false,
             window: None,
             parallel: None,
+            search: true,
         };
         harvest::harvest(self.store.clone(), &client, &request, Arc::new(Quiet)).await
     }
@@ -55,6 +56,7 @@ impl Setup {
             full: false,
             window,
             parallel: None,
+            search: true,
         };
         harvest::harvest(self.store.clone(), &client, &request, Arc::new(Quiet)).await
     }
@@ -199,6 +201,7 @@ async fn windows_and_sets_select_what_the_repository_selects() {
         full: false,
         window: Some(harvest::Window::Week),
         parallel: None,
+        search: true,
     };
     let sum = harvest::harvest(s.store.clone(), &client, &request, Arc::new(Quiet)).await.unwrap();
     // Hours 24..=359 in set1 (i % 4 == 1): 84 records, in 2 weekly windows.

@@ -652,6 +652,7 @@ async fn clients_that_never_read_large_answers_hold_bounded_memory() {
                 sets: &[],
                 metadata: Some(big[i].as_bytes()),
                 about: None,
+                text: None,
             })
             .collect();
         store.commit_page(run.id, &checkpoints::PageCommit::of_records(records, 0)).unwrap();

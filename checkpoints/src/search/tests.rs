@@ -85,7 +85,9 @@ fn pages_stored_before_the_index_existed_are_indexed_by_the_migration() {
         let mut s = Store::open(&path).unwrap();
         s.apply_wiki_batch("w", &[page(1, "Old", 10, "ancient words")], None, 1).unwrap();
         // As a store of version 19 was: no index.
-        s.conn().execute_batch("DROP TABLE wiki_search; DROP TABLE wiki_render; DROP INDEX wiki_page_by_title; DROP TABLE record_search; PRAGMA user_version = 19;").unwrap();
+        s.conn()
+            .execute_batch("DROP TABLE wiki_search; DROP TABLE wiki_render; DROP INDEX wiki_page_by_title; DROP TABLE record_search; PRAGMA user_version = 19;")
+            .unwrap();
     }
     let s = Store::open(&path).unwrap();
     assert_eq!(titles(&s.search_pages("ancient", None, 10, 0).unwrap()), ["Old"]);
@@ -98,7 +100,8 @@ fn a_record_is_found_by_its_current_version_and_no_more_once_deleted_or_vanished
     let mut s = Store::open_in_memory().unwrap();
     let key = SourceKey { base_url: "http://repo.example/oai".into(), metadata_prefix: "oai_dc".into(), set_spec: None };
     let source = s.source(&key, 0).unwrap();
-    let text = |title: &str, creator: &str| RecordText { title: title.into(), creator: creator.into(), subject: "Hydrology".into(), description: String::new() };
+    let text =
+        |title: &str, creator: &str| RecordText { title: title.into(), creator: creator.into(), subject: "Hydrology".into(), description: String::new() };
     let commit = |s: &mut Store, records: &[(&str, i64, Option<&RecordText>)]| {
         let run = s.start_run(source.id, &RunPlan::default(), &Position::default(), 1).unwrap();
         let stamps: Vec<String> = records.iter().map(|r| format!("2026-01-0{}", r.1)).collect();
@@ -149,7 +152,10 @@ fn a_snippet_is_cut_around_the_first_match_with_every_match_marked() {
     let (s, e) = (MARK_START, MARK_END);
     let words = ["water".to_string(), "cafe".to_string()];
     let text = format!("{} Boiling Water, then a Café; water again.", "word ".repeat(30));
-    assert_eq!(snippet(&text, &words), format!("…word word word word word word word word word word word Boiling {s}Water{e}, then a {s}Café{e}; {s}water{e} again."));
+    assert_eq!(
+        snippet(&text, &words),
+        format!("…word word word word word word word word word word word Boiling {s}Water{e}, then a {s}Café{e}; {s}water{e} again.")
+    );
     assert_eq!(snippet("nothing here", &words), "nothing here", "the start, without a match");
     assert_eq!(snippet("", &words), "");
     assert_eq!(snippet("[[Water]] is wet", &words), format!("[[{s}Water{e}]] is wet"));

@@ -24,7 +24,11 @@ fn the_dc_fields_are_read_whatever_their_prefix_with_references_resolved() {
 fn no_dc_broken_xml_and_huge_values_give_nothing_or_a_bounded_text() {
     assert_eq!(dc_text(br#"<mods xmlns="http://www.loc.gov/mods/v3"><titleInfo><title>T</title></titleInfo></mods>"#), None);
     assert_eq!(dc_text(b"<dc:title xmlns:dc=\"http://purl.org/dc/elements/1.1/\">unclosed"), None);
-    let long = format!(r#"<d xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:description>{}</dc:description>{}</d>"#, "é".repeat(10_000), "<dc:subject>s</dc:subject>".repeat(100));
+    let long = format!(
+        r#"<d xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:description>{}</dc:description>{}</d>"#,
+        "é".repeat(10_000),
+        "<dc:subject>s</dc:subject>".repeat(100)
+    );
     let t = dc_text(long.as_bytes()).unwrap();
     assert!(t.description[0].len() <= MAX_VALUE && t.description[0].chars().all(|c| c == 'é'));
     assert_eq!(t.subject.len(), MAX_VALUES - 1);
