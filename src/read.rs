@@ -24,6 +24,7 @@ mod assets;
 pub mod html;
 pub mod links;
 mod pages;
+pub mod records;
 mod search;
 
 /// What the reader reads: the store, and where its files are.
@@ -51,6 +52,8 @@ impl Reader {
             .route("/read/suggest", get(suggest))
             .route("/read/static/{name}", get(asset))
             .route("/read/files/{wiki}/{*name}", get(file))
+            .route("/read/records/", get(record_sources))
+            .route("/read/records/{source}/{*identifier}", get(record))
             .route("/read/{wiki}", get(wiki_index))
             .route("/read/{wiki}/", get(wiki_index))
             .route("/read/{wiki}/{*title}", get(page))
@@ -130,6 +133,19 @@ async fn suggest(State(r): State<Arc<Reader>>, Query(q): Query_) -> Response {
     r.with_store(move |_, store| {
         let found = search::suggest(store, &q)?;
         Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(found)).into_response())
+    })
+    .await
+}
+
+async fn record_sources(State(r): State<Arc<Reader>>) -> Response {
+    r.with_store(|_, store| Ok(page_response(StatusCode::OK, records::sources(store)?))).await
+}
+
+async fn record(State(r): State<Arc<Reader>>, Path((source, identifier)): Path<(i64, String)>) -> Response {
+    let identifier = percent_encoding::percent_decode_str(&identifier).decode_utf8_lossy().into_owned();
+    r.with_store(move |_, store| {
+        let (status, body) = records::record(store, source, &identifier)?;
+        Ok(page_response(status, body))
     })
     .await
 }

@@ -28,37 +28,47 @@ impl DcText {
     }
 }
 
-/// The DC fields of `metadata` (the bytes inside `<metadata>`); `None` if
-/// it holds none, or is not well-formed enough to read.
+/// The DC fields of `metadata` (the bytes inside `<metadata>`) that search
+/// finds a record by; `None` if it holds none, or is not well-formed
+/// enough to read.
 pub fn dc_text(metadata: &[u8]) -> Option<DcText> {
-    let mut reader = NsReader::from_str(std::str::from_utf8(metadata).ok()?);
     let mut out = DcText::default();
-    let mut values = 0;
-    // The field being read, its text so far, and the depth inside it.
-    let mut current: Option<(usize, String, u32)> = None;
+    for (name, value) in dc_fields(metadata)? {
+        match name.as_str() {
+            "title" => out.title.push(value),
+            "creator" => out.creator.push(value),
+            "subject" => out.subject.push(value),
+            "description" => out.description.push(value),
+            _ => {}
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Every element of the DC elements namespace in `metadata`, in order:
+/// its local name and its text (white space collapsed); `None` if there
+/// is none, or the metadata is not well-formed enough to read.
+pub fn dc_fields(metadata: &[u8]) -> Option<Vec<(String, String)>> {
+    let mut reader = NsReader::from_str(std::str::from_utf8(metadata).ok()?);
+    let mut out = Vec::new();
+    // The element being read, its text so far, and the depth inside it.
+    let mut current: Option<(String, String, u32)> = None;
     loop {
         let (ns, event) = reader.read_resolved_event().ok()?;
         match (event, &mut current) {
             (Event::Eof, _) => break,
             (Event::Start(e), None) => {
-                let field = match (ns, e.local_name().as_ref()) {
-                    (ResolveResult::Bound(n), local) if n.as_ref() == DC_NAMESPACE => {
-                        ["title", "creator", "subject", "description"].iter().position(|f| *f == local)
-                    }
-                    _ => None,
-                };
-                if let Some(f) = field {
-                    current = Some((f, String::new(), 0));
+                if matches!(ns, ResolveResult::Bound(n) if n.as_ref() == DC_NAMESPACE) {
+                    current = Some((e.local_name().as_ref().to_string(), String::new(), 0));
                 }
             }
             (Event::Start(_), Some((_, _, depth))) => *depth += 1,
             (Event::End(_), Some((_, _, depth))) if *depth > 0 => *depth -= 1,
             (Event::End(_), Some(_)) => {
-                let (field, text, _) = current.take()?;
+                let (name, text, _) = current.take()?;
                 let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                if !text.is_empty() && values < MAX_VALUES {
-                    values += 1;
-                    [&mut out.title, &mut out.creator, &mut out.subject, &mut out.description][field].push(text);
+                if !text.is_empty() && out.len() < MAX_VALUES {
+                    out.push((name, text));
                 }
             }
             (Event::Text(t), Some((_, text, _))) if text.len() < MAX_VALUE => push_cut(text, &t),

@@ -66,6 +66,7 @@ pub(super) fn index(store: &Store) -> anyhow::Result<Markup> {
                     li { a href=(format!("/read/{}/", encode_title(w))) { (w) } " — " (pages) " pages, " (rendered) " rendered" }
                 }
             }
+            p { a href="/read/records/" { "Harvested records" } }
         },
     ))
 }

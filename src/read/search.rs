@@ -16,8 +16,12 @@ const RESULTS_A_PAGE: usize = 20;
 pub(super) fn page(store: &Store, q: &HashMap<String, String>) -> anyhow::Result<Markup> {
     let typed = q.get("q").map(|s| s.trim()).unwrap_or_default();
     let wiki = q.get("wiki").map(String::as_str).filter(|w| !w.is_empty());
+    let source: Option<i64> = q.get("source").and_then(|s| s.parse().ok());
     let start: usize = q.get("start").and_then(|s| s.parse().ok()).unwrap_or(0).min(10_000);
-    let hits = store.search_pages(typed, wiki, RESULTS_A_PAGE + 1, start)?;
+    // Pages unless a source is asked for; records unless a wiki is.
+    let hits = if source.is_none() { store.search_pages(typed, wiki, RESULTS_A_PAGE + 1, start)? } else { Vec::new() };
+    let records = if wiki.is_none() { store.search_records(typed, source, RESULTS_A_PAGE + 1, start)? } else { Vec::new() };
+    let more_records = records.len() > RESULTS_A_PAGE;
     let more = hits.len() > RESULTS_A_PAGE;
     let wikis = store.wiki_names()?;
     let next = format!("/read/search?q={}&wiki={}&start={}", encode_title(typed), encode_title(wiki.unwrap_or("")), start + RESULTS_A_PAGE);
@@ -36,9 +40,9 @@ pub(super) fn page(store: &Store, q: &HashMap<String, String>) -> anyhow::Result
             }
             @if typed.is_empty() {
                 p { "Type words to find the pages that hold them all." }
-            } @else if hits.is_empty() && start == 0 {
-                p.none { "No page of the copy holds all of “" (typed) "”." }
-            } @else {
+            } @else if hits.is_empty() && records.is_empty() && start == 0 {
+                p.none { "No page or record of the copy holds all of “" (typed) "”." }
+            } @else if !hits.is_empty() || start > 0 {
                 ol.results start=(start + 1) {
                     @for h in hits.iter().take(RESULTS_A_PAGE) {
                         li {
@@ -49,6 +53,19 @@ pub(super) fn page(store: &Store, q: &HashMap<String, String>) -> anyhow::Result
                     }
                 }
                 @if more { p { a href=(next) { "More results ›" } } }
+            }
+            @if !records.is_empty() {
+                h2 { "Records" }
+                ol.records start=(start + 1) {
+                    @for r in records.iter().take(RESULTS_A_PAGE) {
+                        li {
+                            a.title href=(super::records::record_url(r.source_id, &r.identifier)) { (r.title.as_deref().unwrap_or(&r.identifier)) }
+                            " " span.wiki { (r.base_url) }
+                            p.snippet { (highlight(&r.snippet)) }
+                        }
+                    }
+                }
+                @if more_records && hits.len() <= RESULTS_A_PAGE { p { a href=(format!("{next}&source={}", source.map(|s| s.to_string()).unwrap_or_default())) { "More records ›" } } }
             }
         },
     ))

@@ -76,3 +76,13 @@ fn a_snippets_matches_are_marked_and_the_rest_is_text() {
     let s = format!("see [[Water|{}the water{}]] and '''bold''' {{{{cite}}}}", checkpoints::search::MARK_START, checkpoints::search::MARK_END);
     assert_eq!(super::search::highlight(&s).into_string(), "see Water|<mark>the water</mark> and bold cite");
 }
+
+#[test]
+fn metadata_in_another_format_is_shown_indented_and_broken_metadata_as_it_came() {
+    let mods = br#"<mods xmlns="http://www.loc.gov/mods/v3"><titleInfo><title>T &amp; U</title></titleInfo></mods>"#;
+    assert_eq!(
+        super::records::indented(mods),
+        "<mods xmlns=\"http://www.loc.gov/mods/v3\">\n  <titleInfo>\n    <title>T &amp; U</title>\n  </titleInfo>\n</mods>"
+    );
+    assert_eq!(super::records::indented(b"<a><b></a>"), "<a><b></a>");
+}

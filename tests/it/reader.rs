@@ -195,3 +195,29 @@ async fn the_search_index_follows_the_wikis_edits_moves_and_deletions() {
     // The redirect the move left is a page of its own, holding no such word.
     assert!(found(&format!("{p} Two")).iter().all(|t| t == &two), "{:?}", found(&format!("{p} Two")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_real_browser_a_harvested_record_is_found_by_its_creators_name_and_shown_as_fields() {
+    // A real third-party repository (PyPI's `oaipmh` server): record i has the creator "Tester {i % 13}".
+    let home = tempdir();
+    let server = crate::interop::start(20, &[], &home.path().join("changes.txt"));
+    let config = home.path().join("config.toml");
+    std::fs::write(&config, format!("db = \"{}\"\n[source.interop]\nurl = \"{}\"\n", home.path().join("m.sqlite").display(), server.url)).unwrap();
+    let mut c = bin(home.path());
+    c.arg("--config").arg(&config).args(["harvest", "interop"]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let reader = read(home.path(), &config).await;
+    let b = Browser::start().await;
+    let c = &b.client;
+    c.goto(&format!("{}/read/search?q=Tester+7", reader.origin)).await.unwrap();
+    b.text().await;
+    let found = c.find_all(Locator::Css("ol.records li a.title")).await.unwrap();
+    assert_eq!(found.len(), 1, "record 7 alone has the creator Tester 7");
+    assert_eq!(found[0].text().await.unwrap(), "Interop record 7, version 1: A & B <c> Zürich");
+    b.click_away(Locator::Css("ol.records li a.title")).await;
+    let text = b.text().await;
+    for field in ["oai:pyoai.example:0000007", "creator", "Tester 7", "date", "http://pyoai.example/7"] {
+        assert!(text.contains(field), "{field} in {text}");
+    }
+}

@@ -32,4 +32,6 @@ fn no_dc_broken_xml_and_huge_values_give_nothing_or_a_bounded_text() {
     let t = dc_text(long.as_bytes()).unwrap();
     assert!(t.description[0].len() <= MAX_VALUE && t.description[0].chars().all(|c| c == 'é'));
     assert_eq!(t.subject.len(), MAX_VALUES - 1);
+    let all = dc_fields(br#"<d xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:date>2024</dc:date><dc:title>T</dc:title></d>"#).unwrap();
+    assert_eq!(all, [("date".to_string(), "2024".to_string()), ("title".to_string(), "T".to_string())]);
 }
