@@ -184,8 +184,11 @@ Without --full or --since, a package holds what changed since the last one this 
         /// A wiki the database has pages of
         name: String,
         /// The package file to write
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
+        #[arg(long, value_name = "FILE", required_unless_present = "html")]
+        out: Option<PathBuf>,
+        /// Instead of a package: the wiki as a directory of HTML files that link each other (no search), to open from a file system or any web server
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "full", "since", "history", "files"])]
+        html: Option<PathBuf>,
         /// Every page, whatever was exported before
         #[arg(long, conflicts_with = "since")]
         full: bool,
@@ -459,7 +462,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Conflicts { name, all, json } => sync::conflicts(&settings, &read(&db()?)?, &name, all, json),
         Command::Queue { name } => sync::queue(&settings, &read(&db()?)?, &name),
         Command::Resolve { name, title, take } => sync::resolve(&settings, &open(&db()?)?, &name, &title, &take).await,
-        Command::Export { name, out, full, since, history, files, json } => {
+        Command::Export { name, html: Some(dir), json, .. } => packages::export_html(&settings, &read(&db()?)?, &name, &dir, json),
+        Command::Export { name, out, full, since, history, files, json, html: None } => {
+            let out = out.ok_or_else(|| anyhow::anyhow!("--out FILE (or --html DIR) is needed"))?;
             let args = packages::ExportArgs { name: &name, out: &out, full, since: since.as_deref(), history, files, json };
             packages::export(&settings, &mut open(&db()?)?, &args)
         }

@@ -26,6 +26,7 @@ pub mod links;
 mod pages;
 pub mod records;
 mod search;
+pub mod static_copy;
 
 /// What the reader reads: the store, and where its files are.
 #[derive(Clone, Debug)]
@@ -159,7 +160,11 @@ async fn asset(Path(name): Path<String>) -> Response {
 
 async fn file(State(r): State<Arc<Reader>>, Path((wiki, name)): Path<(String, String)>) -> Response {
     let name = links::decode_title(&name);
-    r.with_store(move |reader, store| pages::file(reader, store, &wiki, &name)).await
+    r.with_store(move |reader, store| {
+        Ok(pages::file(reader.files_dir.as_deref(), store, &wiki, &name)?
+            .unwrap_or_else(|| page_response(StatusCode::NOT_FOUND, pages::message("No such file", "This copy does not hold this file."))))
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -223,6 +223,8 @@ impl Store {
         {
             let mut upsert = tx.prepare_cached(UPSERT_RECORD).doing("storing a record")?;
             let mut indexed = crate::search::RecordIndex::new(&tx)?;
+            // The upsert answering with the version the row now holds, for an indexed record.
+            let mut upsert_indexed = tx.prepare_cached(&format!("{UPSERT_RECORD} RETURNING id, datestamp, deleted")).doing("storing a record")?;
             // A slice's page moves its slice, not the run's own position.
             let mut update = tx
                 .prepare_cached(
@@ -282,7 +284,7 @@ impl Store {
                     if rec.text.is_some() || rec.deleted {
                         // Indexed: the entry follows the version the row now holds.
                         let (id, datestamp, deleted): (i64, String, bool) =
-                            indexed.upsert.query_row(values, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(stored)?;
+                            upsert_indexed.query_row(values, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(stored)?;
                         if datestamp == rec.datestamp && deleted == rec.deleted {
                             indexed.set(id, rec.text.filter(|_| !rec.deleted))?;
                         }
@@ -453,7 +455,7 @@ impl Store {
 // moves last_seen. Each column says so, because an upsert's WHERE would skip
 // last_seen too. The store sequence and time move only when the content
 // changes: a record seen again unchanged is not new to anyone serving it.
-pub(crate) const UPSERT_RECORD: &str = "
+const UPSERT_RECORD: &str = "
 INSERT INTO record (source_id, identifier, datestamp, datestamp_unix, deleted, sets, metadata, first_seen, last_seen, metadata_codec, metadata_dictionary, metadata_size,
                     stored_seq, stored_at, provenance, seen_run)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)

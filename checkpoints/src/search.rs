@@ -4,7 +4,7 @@
 //! holds. Queries are built from the words a person typed: each word is
 //! quoted, so nothing typed is read as FTS5's own syntax.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use crate::error::{Doing, Result};
 use crate::store::Store;
@@ -54,8 +54,6 @@ pub struct RecordHit {
 
 /// The statements that keep records' entries, within a write transaction.
 pub(crate) struct RecordIndex<'t> {
-    /// The record upsert, answering with the version the row now holds.
-    pub(crate) upsert: rusqlite::CachedStatement<'t>,
     forget: rusqlite::CachedStatement<'t>,
     add: rusqlite::CachedStatement<'t>,
 }
@@ -64,7 +62,6 @@ impl<'t> RecordIndex<'t> {
     pub(crate) fn new(tx: &'t rusqlite::Transaction<'_>) -> Result<RecordIndex<'t>> {
         let doing = "indexing records for search";
         Ok(RecordIndex {
-            upsert: tx.prepare_cached(&format!("{} RETURNING id, datestamp, deleted", crate::runs::UPSERT_RECORD)).doing(doing)?,
             forget: tx.prepare_cached("DELETE FROM record_search WHERE rowid = ?1").doing(doing)?,
             add: tx.prepare_cached("INSERT INTO record_search (rowid, title, creator, subject, description) VALUES (?1, ?2, ?3, ?4, ?5)").doing(doing)?,
         })
@@ -271,14 +268,15 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().doing(doing)
     }
 
-    /// Which of `titles` are live pages of `wiki`.
-    pub fn present_titles(&self, wiki: &str, titles: &[String]) -> Result<std::collections::HashSet<String>> {
+    /// Which of `titles` are live pages of `wiki`, with their page ids.
+    pub fn present_titles(&self, wiki: &str, titles: &[String]) -> Result<std::collections::HashMap<String, u64>> {
         let doing = "looking titles up";
-        let mut stmt = self.conn().prepare_cached("SELECT 1 FROM wiki_page WHERE wiki = ?1 AND title = ?2 AND deleted = 0 AND displaced = 0").doing(doing)?;
-        let mut present = std::collections::HashSet::new();
+        let mut stmt =
+            self.conn().prepare_cached("SELECT page_id FROM wiki_page WHERE wiki = ?1 AND title = ?2 AND deleted = 0 AND displaced = 0").doing(doing)?;
+        let mut present = std::collections::HashMap::new();
         for t in titles {
-            if stmt.exists(params![wiki, t]).doing(doing)? {
-                present.insert(t.clone());
+            if let Some(id) = stmt.query_row(params![wiki, t], |r| r.get::<_, i64>(0)).optional().doing(doing)? {
+                present.insert(t.clone(), id as u64);
             }
         }
         Ok(present)

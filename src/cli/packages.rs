@@ -150,3 +150,24 @@ pub(super) fn show(path: &Path, json: bool) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `export NAME --html DIR`: the static copy.
+pub(super) fn export_html(settings: &Settings, store: &Store, name: &str, dir: &Path, json: bool) -> anyhow::Result<()> {
+    let blobs = crate::mirror::files::blobs(store, settings.files.dir.as_deref())?;
+    let done = crate::read::static_copy::write(store, &blobs, name, dir)?;
+    let mut out = super::terminal::stdout();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&done)?)?;
+    } else {
+        writeln!(
+            out,
+            "{name}: a static copy in {}: {} pages ({} as wikitext, not rendered), {} files; open {}",
+            dir.display(),
+            done.pages,
+            done.unrendered,
+            done.files,
+            dir.join("index.html").display()
+        )?;
+    }
+    Ok(())
+}

@@ -6,23 +6,39 @@
 //! files, and anything that would load from outside dropped.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::links::{self, Image, Link};
 
-/// The titles of the pages a rendering links to (to look up which the
-/// copy holds).
+/// Where a rendering's links and images lead: into the running reader,
+/// or between the files of a static copy (each page `ID.html`, each file
+/// `files/ID.EXT`, by page id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Addresses {
+    Reader,
+    Static,
+}
+
+/// The titles of the pages a rendering links to, and of the files it
+/// shows (`File:Name`): to look up which the copy holds.
 pub fn linked_titles(html: &str) -> Vec<String> {
     let found = Arc::new(Mutex::new(Vec::new()));
     let seen = found.clone();
     let mut b = builder();
     b.attribute_filter(move |element, attribute, value| {
-        if element == "a"
-            && attribute == "href"
-            && let Link::Page { title, .. } = links::link(value)
-        {
-            crate::util::lock(&seen).push(title);
+        match (element, attribute) {
+            ("a", "href") => {
+                if let Link::Page { title, .. } = links::link(value) {
+                    crate::util::lock(&seen).push(title);
+                }
+            }
+            ("img", "src") => {
+                if let Image::File(name) = links::image(value) {
+                    crate::util::lock(&seen).push(format!("File:{name}"));
+                }
+            }
+            _ => {}
         }
         Some(Cow::Borrowed(value))
     });
@@ -34,24 +50,45 @@ pub fn linked_titles(html: &str) -> Vec<String> {
 }
 
 /// The rendering of a page of `wiki`, sanitised, its links and images
-/// made local; `present`: the linked titles the copy holds.
-pub fn clean(html: &str, wiki: &str, present: HashSet<String>) -> String {
+/// made local; `present`: the linked titles the copy holds, with their ids.
+pub fn clean(html: &str, wiki: &str, present: HashMap<String, u64>, addresses: Addresses) -> String {
     let wiki = wiki.to_string();
     let mut b = builder();
     b.attribute_filter(move |element, attribute, value| match (element, attribute) {
         ("a", "href") => match links::link(value) {
             Link::Keep => Some(Cow::Borrowed(value)),
-            Link::Page { title, .. } if !present.contains(&title) => Some(Cow::Owned(format!("{}?absent", links::page_url(&wiki, &title)))),
-            Link::Page { title, fragment: Some(f) } => Some(Cow::Owned(format!("{}#{}", links::page_url(&wiki, &title), links::encode_title(&f)))),
-            Link::Page { title, fragment: None } => Some(Cow::Owned(links::page_url(&wiki, &title))),
+            Link::Page { title, fragment } => {
+                let to = match (present.get(&title), addresses) {
+                    (None, Addresses::Reader) => return Some(Cow::Owned(format!("{}?absent", links::page_url(&wiki, &title)))),
+                    (None, Addresses::Static) => return Some(Cow::Borrowed("absent.html?absent")),
+                    (Some(_), Addresses::Reader) => links::page_url(&wiki, &title),
+                    (Some(id), Addresses::Static) => format!("{id}.html"),
+                };
+                Some(Cow::Owned(match fragment {
+                    Some(f) => format!("{to}#{}", links::encode_title(&f)),
+                    None => to,
+                }))
+            }
         },
-        ("img", "src") => match links::image(value) {
-            Image::File(name) => Some(Cow::Owned(links::file_url(&wiki, &name))),
-            Image::Drop => None,
+        ("img", "src") => match (links::image(value), addresses) {
+            (Image::File(name), Addresses::Reader) => Some(Cow::Owned(links::file_url(&wiki, &name))),
+            (Image::File(name), Addresses::Static) => present.get(&format!("File:{name}")).map(|id| Cow::Owned(static_file(*id, &name))),
+            (Image::Drop, _) => None,
         },
         _ => Some(Cow::Borrowed(value)),
     });
     b.clean(html).to_string()
+}
+
+/// A file's name in a static copy: its page id, and its name's extension
+/// where that is plain letters and digits. Pure.
+pub fn static_file(pageid: u64, name: &str) -> String {
+    match name.rsplit_once('.') {
+        Some((_, ext)) if !ext.is_empty() && ext.len() <= 8 && ext.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            format!("files/{pageid}.{}", ext.to_ascii_lowercase())
+        }
+        _ => format!("files/{pageid}"),
+    }
 }
 
 /// A display title (the wiki's HTML, `DISPLAYTITLE`), as text-level HTML only.

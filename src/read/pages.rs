@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use checkpoints::{Store, StoredPage};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::Reader;
 use super::html as clean;
 use super::links::{encode_title, page_url};
 
@@ -146,7 +145,7 @@ pub(super) fn page(store: &Store, wiki: &str, title: &str, q: &HashMap<String, S
     let content = match &rendering {
         Some(r) => {
             let present = store.present_titles(wiki, &clean::linked_titles(&r.html))?;
-            PreEscaped(clean::clean(&r.html, wiki, present))
+            PreEscaped(clean::clean(&r.html, wiki, present, clean::Addresses::Reader))
         }
         None => PreEscaped(
             html! {
@@ -231,15 +230,14 @@ fn old_text(store: &Store, wiki: &str, page: &StoredPage, oldid: u64) -> anyhow:
 }
 
 /// A file's current stored version, streamed; in a sandbox of its own
-/// (an SVG opened by itself runs nothing).
-pub(super) fn file(reader: &Reader, store: &Store, wiki: &str, name: &str) -> anyhow::Result<Response> {
-    let not_found = || super::page_response(StatusCode::NOT_FOUND, message("No such file", "This copy does not hold this file."));
-    let Some(page) = find(store, wiki, &format!("File:{name}"))? else { return Ok(not_found()) };
+/// (an SVG opened by itself runs nothing). `None`: the copy does not hold it.
+pub(super) fn file(files_dir: Option<&std::path::Path>, store: &Store, wiki: &str, name: &str) -> anyhow::Result<Option<Response>> {
+    let Some(page) = find(store, wiki, &format!("File:{name}"))? else { return Ok(None) };
     let versions = store.file_versions(wiki, page.pageid)?;
-    let Some(current) = versions.iter().find(|v| v.version.state == checkpoints::FileState::Stored) else { return Ok(not_found()) };
-    let blobs = crate::mirror::files::blobs(store, reader.files_dir.as_deref())?;
+    let Some(current) = versions.iter().find(|v| v.version.state == checkpoints::FileState::Stored) else { return Ok(None) };
+    let blobs = crate::mirror::files::blobs(store, files_dir)?;
     let path = blobs.path(&current.version.sha1)?;
-    let Ok(f) = std::fs::File::open(&path) else { return Ok(not_found()) };
+    let Ok(f) = std::fs::File::open(&path) else { return Ok(None) };
     let stream = futures_util::stream::unfold(tokio::fs::File::from_std(f), |mut f| async move {
         let mut buf = vec![0u8; 64 * 1024];
         match tokio::io::AsyncReadExt::read(&mut f, &mut buf).await {
@@ -258,5 +256,5 @@ pub(super) fn file(reader: &Reader, store: &Store, wiki: &str, name: &str) -> an
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(current.version.size));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    Ok(r)
+    Ok(Some(r))
 }

@@ -1,6 +1,6 @@
-use std::collections::HashSet;
+use std::collections::HashMap;
 
-use super::html::{clean, clean_inline, linked_titles};
+use super::html::{Addresses, clean, clean_inline, linked_titles, static_file};
 use super::links::{Image, Link, decode_title, encode_title, image, link, page_url};
 
 fn page(title: &str, fragment: Option<&str>) -> Link {
@@ -45,7 +45,7 @@ fn a_hostile_rendering_keeps_no_script_no_handler_no_style_and_loads_nothing_fro
         <img src="https://evil.example/track.gif"><a href="javascript:alert(4)">j</a><iframe src="https://evil.example"></iframe>
         <style>body{background:url(https://evil.example/x)}</style><span style="background:url(https://evil.example/y)">s</span>
         <form action="https://evil.example"><input name=q></form><svg><script>alert(5)</script></svg><math><mi xlink:href="javascript:alert(6)">m</mi></math></p>"#;
-    let out = clean(hostile, "w", HashSet::new());
+    let out = clean(hostile, "w", HashMap::new(), Addresses::Reader);
     for bad in ["script", "onclick", "onerror", "srcset", "evil.example", "javascript:", "iframe", "style", "<form", "<input", "alert"] {
         assert!(!out.contains(bad), "{bad} in {out}");
     }
@@ -56,7 +56,7 @@ fn a_hostile_rendering_keeps_no_script_no_handler_no_style_and_loads_nothing_fro
 fn links_to_pages_the_copy_lacks_are_marked_and_the_others_lead_into_the_copy() {
     let html = r##"<a href="/wiki/Here#Part">here</a> <a href="/wiki/Gone">gone</a> <a href="#Top">top</a> <a href="https://example.org/">out</a>"##;
     assert_eq!(linked_titles(html), ["Gone", "Here"]);
-    let out = clean(html, "w", HashSet::from(["Here".to_string()]));
+    let out = clean(html, "w", HashMap::from([("Here".to_string(), 7)]), Addresses::Reader);
     assert!(out.contains(r#"href="/read/w/Here#Part""#), "{out}");
     assert!(out.contains(r#"href="/read/w/Gone?absent""#), "{out}");
     assert!(out.contains(r##"href="#Top""##), "{out}");
@@ -85,4 +85,16 @@ fn metadata_in_another_format_is_shown_indented_and_broken_metadata_as_it_came()
         "<mods xmlns=\"http://www.loc.gov/mods/v3\">\n  <titleInfo>\n    <title>T &amp; U</title>\n  </titleInfo>\n</mods>"
     );
     assert_eq!(super::records::indented(b"<a><b></a>"), "<a><b></a>");
+}
+
+#[test]
+fn a_static_copy_links_pages_and_files_by_page_id_between_its_own_files() {
+    let html = r##"<a href="/wiki/Here#Part">here</a> <a href="/wiki/Gone">gone</a><img src="/w/images/thumb/a/ab/Pic.PNG/120px-Pic.PNG"><img src="/w/images/c/cd/Lost.png">"##;
+    assert_eq!(linked_titles(html), ["File:Lost.png", "File:Pic.PNG", "Gone", "Here"]);
+    let present = HashMap::from([("Here".to_string(), 7), ("File:Pic.PNG".to_string(), 9)]);
+    let out = clean(html, "w", present, Addresses::Static);
+    assert!(out.contains(r#"href="7.html#Part""#) && out.contains(r#"href="absent.html?absent""#), "{out}");
+    assert!(out.contains(r#"<img src="files/9.png">"#) && out.contains("<img>"), "the file the copy lacks shows nothing: {out}");
+    assert_eq!(static_file(3, "A.tar.gz"), "files/3.gz");
+    assert_eq!(static_file(3, "Weird.ext/../x"), "files/3");
 }

@@ -47,7 +47,7 @@ async fn read(home: &Path, config: &Path) -> Reading {
     c.arg("--config").arg(config).args(["read", "--listen", &format!("127.0.0.1:{port}")]).stdout(Stdio::null()).stderr(Stdio::null());
     let reading = Reading { child: c.spawn().unwrap(), origin: format!("http://127.0.0.1:{port}") };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while reqwest::get(format!("{}/read/", reading.origin)).await.is_err() {
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
         assert!(Instant::now() < deadline, "the reader did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -162,6 +162,40 @@ async fn in_a_real_browser_a_mirrored_wiki_is_read_followed_and_searched_and_not
             serde_json::from_value(c.execute("return performance.getEntriesByType('resource').map(e => e.name)", vec![]).await.unwrap()).unwrap();
         assert!(!loaded.is_empty() && loaded.iter().all(|u| u.starts_with(&format!("{}/read/", reader.origin))), "{title}: {loaded:?}");
     }
+
+    // The static copy: the same pages as files that link each other, opened from the file system.
+    let dir = home.path().join("static");
+    let mut export = bin(home.path());
+    export.arg("--config").arg(&config).args(["export", "a", "--html"]).arg(&dir).arg("--json");
+    let out = run(export).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let copy: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!((copy["pages"].as_u64(), copy["unrendered"].as_u64(), copy["files"].as_u64()), (Some(5), Some(0), Some(1)), "{copy}");
+    let db = checkpoints::Store::open_read_only(&home.path().join("m.sqlite")).unwrap();
+    let id = |t: &str| db.wiki_page_by_title("a", t).unwrap().unwrap().pageid;
+    let picture_file = dir.join(format!("files/{}.png", id(&format!("File:{picture}"))));
+    assert_eq!(std::fs::read(&picture_file).unwrap(), png(&p), "the file, as uploaded");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "html") {
+            let html = std::fs::read_to_string(&path).unwrap();
+            assert!(!html.contains("<script") && !html.contains("/read/") && !html.contains("onerror"), "{}: {html}", path.display());
+        }
+    }
+    c.goto(&format!("file://{}", dir.join(format!("{}.html", id(&water))).display())).await.unwrap();
+    let text = c.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("Only this page says zanzibarquux."), "{text}");
+    let shown: u64 = serde_json::from_value(c.execute("return document.querySelector('article img').naturalWidth", vec![]).await.unwrap()).unwrap();
+    assert!(shown > 0, "the picture, from files/");
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    c.find(Locator::LinkText(&ice)).await.unwrap().click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while old.tag_name().await.is_ok() {
+        assert!(Instant::now() < deadline, "the link did not lead away");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap(), ice);
+    assert!(c.current_url().await.unwrap().as_str().ends_with(&format!("/static/{}.html", id(&ice))));
 }
 
 #[tokio::test]
