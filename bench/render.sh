@@ -36,8 +36,8 @@ config false; config true
 target/release/oai-mirror --config "$WORK/false.toml" pages r --json | python3 -c '
 import json, sys
 for line in sys.stdin:
-    p = json.loads(line)
-    print(f"url = \"http://127.0.0.1:18698/w/api.php?action=parse&format=json&formatversion=2&oldid={p["rev"]}&prop=text%7Cdisplaytitle%7Ccategories&disableeditsection=1&disablelimitreport=1\"\noutput = \"/dev/null\"")
+    rev = json.loads(line)["rev"]
+    print(f"url = \"http://127.0.0.1:18698/w/api.php?action=parse&format=json&formatversion=2&oldid={rev}&prop=text%7Cdisplaytitle%7Ccategories&disableeditsection=1&disablelimitreport=1\"\noutput = \"/dev/null\"")
 ' > "$WORK/curl.cfg"
 /usr/bin/time -f '%e %M' -o "$WORK/curl" curl -s -K "$WORK/curl.cfg"
 python3 - "$WORK" "$PAGES" <<'EOP'
