@@ -184,15 +184,22 @@ impl Store {
         let Some(query) = fts_query(typed, false) else { return Ok(Vec::new()) };
         // The best rows first, then the texts of those alone: a snippet is
         // cut for the page shown, not for every page that matches.
+        // Without a wiki to keep to, the matches are ranked without a look
+        // at their pages (a lookup for each of thousands of matches).
+        let best = match wiki {
+            None => "SELECT rowid AS id, bm25(wiki_search, 10.0, 1.0) AS score FROM wiki_search WHERE wiki_search MATCH ?1 AND ?2 IS NULL",
+            Some(_) => {
+                "SELECT s.rowid AS id, bm25(wiki_search, 10.0, 1.0) AS score FROM wiki_search s JOIN wiki_page p ON p.rowid = s.rowid
+                 WHERE wiki_search MATCH ?1 AND p.wiki = ?2"
+            }
+        };
         let mut stmt = self
             .conn()
-            .prepare_cached(
-                "SELECT p.wiki, p.page_id, p.title, r.text FROM
-                    (SELECT s.rowid AS id, bm25(wiki_search, 10.0, 1.0) AS score FROM wiki_search s JOIN wiki_page p ON p.rowid = s.rowid
-                     WHERE wiki_search MATCH ?1 AND (?2 IS NULL OR p.wiki = ?2) ORDER BY score LIMIT ?3 OFFSET ?4) best
+            .prepare_cached(&format!(
+                "SELECT p.wiki, p.page_id, p.title, r.text FROM ({best} ORDER BY score LIMIT ?3 OFFSET ?4) best
                  JOIN wiki_page p ON p.rowid = best.id JOIN wiki_revision r ON r.wiki = p.wiki AND r.rev_id = p.rev_id
-                 ORDER BY best.score",
-            )
+                 ORDER BY best.score"
+            ))
             .doing(doing)?;
         let words: Vec<String> = typed.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold).collect();
         let rows = stmt
