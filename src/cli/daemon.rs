@@ -97,6 +97,10 @@ pub(super) async fn serve(settings: Settings, db: PathBuf, listen: Option<&str>,
 /// `read`: the reader, until SIGTERM or Ctrl-C.
 pub(super) async fn read(settings: &Settings, db: PathBuf, listen: &str, allow_remote: bool) -> anyhow::Result<()> {
     let addr = crate::daemon::checked_address(listen, allow_remote, "the reader")?;
+    // Reading makes nothing: a store that is not there yet is said so.
+    if !db.exists() {
+        return Err(checkpoints::Error::Missing { path: db.display().to_string() }.into());
+    }
     // Brought to this program's schema once (its search index with it);
     // a store this process may not write is read as it is.
     let check = db.clone();

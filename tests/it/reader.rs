@@ -264,3 +264,20 @@ async fn in_a_real_browser_a_harvested_record_is_found_by_its_creators_name_and_
         assert!(text.contains(field), "{field} in {text}");
     }
 }
+
+#[tokio::test]
+async fn reading_a_store_that_is_not_there_says_so_and_makes_nothing() {
+    let home = tempdir();
+    let db = home.path().join("none.sqlite");
+    let mut c = bin(home.path());
+    c.arg("--db").arg(&db).args(["read", "--listen", "127.0.0.1:0"]);
+    let out = run(c).await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains(&format!("there is no database at {} yet", db.display())), "{}", stderr(&out));
+    assert!(!db.exists(), "nothing made");
+    // Beyond loopback only when asked.
+    let mut c = bin(home.path());
+    c.arg("--db").arg(&db).args(["read", "--listen", "0.0.0.0:0"]);
+    let out = run(c).await;
+    assert!(stderr(&out).contains("not a loopback address: pass --allow-remote to expose the reader"), "{}", stderr(&out));
+}
