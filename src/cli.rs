@@ -205,10 +205,12 @@ Without --full or --since, a package holds what changed since the last one this 
         #[arg(long)]
         json: bool,
     },
-    /// Apply a package to the database as a mirror's feed: pages by id, moves, deletions
-    #[command(after_help = "Examples:\n  oai-mirror import /media/usb/hq-0002.tar\n  oai-mirror import hq-0001.tar --as hq-copy")]
+    /// Apply a package to the database as a mirror's feed (pages by id, moves, deletions), or import a MediaWiki XML dump
+    #[command(
+        after_help = "Examples:\n  oai-mirror import /media/usb/hq-0002.tar\n  oai-mirror import hq-0001.tar --as hq-copy\n  oai-mirror import enwikiquote-latest-pages-articles.xml.bz2 --as quotes"
+    )]
     Import {
-        /// A package written by `oai-mirror export`
+        /// A package written by `oai-mirror export`, or a MediaWiki XML dump (plain, .gz, .bz2, .zst; needs --as)
         package: PathBuf,
         /// The wiki's name in this database [default: the exporter's name]
         #[arg(long = "as", value_name = "NAME")]

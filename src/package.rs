@@ -17,6 +17,7 @@
 //! (checksums, sequence, stream), then applies every page in one
 //! transaction, so a package is applied whole or not at all.
 
+pub mod dump;
 pub mod files;
 pub mod manifest;
 pub mod xml;

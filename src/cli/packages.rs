@@ -81,6 +81,12 @@ pub(super) fn export(settings: &Settings, store: &mut Store, args: &ExportArgs<'
 }
 
 pub(super) fn import(settings: &Settings, db: &Path, path: &Path, local: Option<&str>, json: bool) -> anyhow::Result<()> {
+    if blocking(|| package::dump::is_dump(path))? {
+        let Some(local) = local else {
+            bail!("{} is a MediaWiki XML dump, not a package: name the wiki it goes into with --as NAME", path.display());
+        };
+        return import_dump(db, path, local, json);
+    }
     let local = match local {
         Some(name) => name.to_string(),
         None => blocking(|| package::verify(path))?.wiki,
@@ -167,6 +173,31 @@ pub(super) fn export_html(settings: &Settings, store: &Store, name: &str, dir: &
             done.unrendered,
             done.files,
             dir.join("index.html").display()
+        )?;
+    }
+    Ok(())
+}
+
+/// `import DUMP --as NAME`.
+fn import_dump(db: &Path, path: &Path, local: &str, json: bool) -> anyhow::Result<()> {
+    let done = blocking(|| package::dump::import_dump(&mut super::open(db)?, path, local))?;
+    let mut out = super::terminal::stdout();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&done)?)?;
+    } else {
+        let bad =
+            if done.bad_sha1 > 0 { format!("; {} revisions whose text is not what the dump's SHA-1 says (see the log)", done.bad_sha1) } else { String::new() };
+        writeln!(
+            out,
+            "{local}: dump {} ({}) imported: {} pages, {} revisions: {} created, {} updated, {} moved{bad}; `mirror {local}` goes on from {}",
+            path.display(),
+            done.compression,
+            done.pages,
+            done.revisions,
+            done.counts.created,
+            done.counts.updated,
+            done.counts.moved,
+            done.newest.as_deref().unwrap_or("its first pull")
         )?;
     }
     Ok(())

@@ -32,6 +32,8 @@ pub struct ExportRevision {
     pub minor: bool,
     /// The contributor's `<id>`; 0 for an IP.
     pub user_id: Option<u64>,
+    /// The text's SHA-1 as the export states it (base 36), if it does.
+    pub sha1: Option<String>,
 }
 
 impl ExportPage {
@@ -174,6 +176,7 @@ fn revision(r: &mut Reader<&[u8]>) -> Result<ExportRevision, String> {
             "timestamp" => rev.timestamp = text(r)?,
             "comment" => rev.comment = text(r)?,
             "text" => rev.text = text(r)?,
+            "sha1" => rev.sha1 = Some(text(r)?),
             "minor" => {
                 rev.minor = true;
                 skip(r)?;

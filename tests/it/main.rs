@@ -9,6 +9,7 @@ mod corpus;
 mod crash;
 mod daemon;
 mod downstream;
+mod dumps;
 mod fake_wiki;
 mod faults;
 mod files;
