@@ -114,3 +114,118 @@ async fn a_real_wikis_dump_is_imported_from_each_compression_and_the_mirror_goes
     assert_eq!(pulled["deleted"], 1, "{pulled}");
     assert_eq!(stored_view(&home.path().join("bz2.sqlite"), "Dump"), pages_by_api(&fresh.api, "Dump").await, "the mirror equals the wiki");
 }
+
+/// A dump of `pages` pages of `revisions` revisions each, SHA-1s as
+/// MediaWiki writes them, in export schema 0.11.
+fn generated(pages: u64, revisions: u64) -> String {
+    let mut out = String::from(
+        "<mediawiki xmlns=\"http://www.mediawiki.org/xml/export-0.11/\" version=\"0.11\" xml:lang=\"en\">\n<siteinfo><sitename>Gen</sitename><dbname>genwiki</dbname><case>first-letter</case>\
+         <namespaces><namespace key=\"0\" case=\"first-letter\" /></namespaces></siteinfo>\n",
+    );
+    for p in 1..=pages {
+        out.push_str(&format!("<page><title>Generated {p}</title><ns>0</ns><id>{p}</id>"));
+        for r in 1..=revisions {
+            let text = format!("Page {p}, revision {r}: {}", "some words of text ".repeat(20));
+            let sha1 = oai_mirror::package::xml::base36_sha1(&oai_mirror::util::sha1_hex(&text));
+            out.push_str(&format!(
+                "<revision><id>{}</id><timestamp>2026-01-{:02}T00:00:{:02}Z</timestamp><contributor><username>Editor{}</username><id>{}</id></contributor>\
+                 <text bytes=\"{}\">{text}</text><sha1>{sha1}</sha1></revision>",
+                p * 100 + r,
+                1 + r,
+                p % 60,
+                p % 7,
+                1 + p % 7,
+                text.len()
+            ));
+        }
+        out.push_str("</page>\n");
+    }
+    out.push_str("</mediawiki>\n");
+    out
+}
+
+fn import(home: &Path, db: &Path, file: &Path) -> std::process::Command {
+    let mut c = bin(home);
+    c.arg("--db").arg(db).arg("import").arg(file).args(["--as", "w", "--json"]);
+    c
+}
+
+#[tokio::test]
+async fn an_import_killed_anywhere_goes_on_when_run_again_and_stores_nothing_twice() {
+    let seed: u64 = std::env::var("OAI_MIRROR_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
+    println!("dump kill trials seed: {seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let home = tempdir();
+    let file = home.path().join("gen.xml.bz2");
+    std::fs::write(&file, compressed(generated(3000, 3).as_bytes(), "bz2")).unwrap();
+    let whole = home.path().join("whole.sqlite");
+    assert!(run(import(home.path(), &whole, &file)).await.status.success());
+    let want = stored_view(&whole, "Generated");
+    assert_eq!(want.len(), 3000);
+    for trial in 0..3 {
+        let db = home.path().join(format!("killed-{trial}.sqlite"));
+        let mut child = import(home.path(), &db, &file).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(rng.u64(20..800))).await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let partial = checkpoints::Store::open(&db).map(|s| s.wiki_pages("w").map(|p| p.len()).unwrap_or(0)).unwrap_or(0);
+        println!("trial {trial}: {partial} pages stored when killed");
+        let out = run(import(home.path(), &db, &file)).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        let done: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        assert_eq!(done["created"].as_u64().unwrap() as usize, 3000 - partial, "trial {trial}: the pages stored before are not made again");
+        assert_eq!(stored_view(&db, "Generated"), want, "trial {trial}");
+    }
+}
+
+#[tokio::test]
+async fn truncated_hostile_and_bomb_dumps_are_refused_within_bounded_memory_keeping_what_came_before() {
+    let home = tempdir();
+    let xml = generated(200, 1);
+    // Cut in the middle: the pages before the cut's batch are kept, the error says where.
+    let cut = home.path().join("cut.xml.gz");
+    std::fs::write(&cut, compressed(&xml.as_bytes()[..xml.len() * 3 / 4], "gz")).unwrap();
+    let db = home.path().join("cut.sqlite");
+    let out = run(import(home.path(), &db, &cut)).await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("the XML ends at byte") && stderr(&out).contains("what was applied before it is kept"), "{}", stderr(&out));
+    let kept = stored_view(&db, "Generated").len();
+    assert!(kept > 0 && kept < 200, "{kept} pages kept");
+
+    // Entities declared to expand a billion times are never expanded: refused, in bounded memory.
+    let doc = "<?xml version=\"1.0\"?><!DOCTYPE mediawiki [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]>\
+        <mediawiki xmlns=\"http://www.mediawiki.org/xml/export-0.11/\">PAGES</mediawiki>";
+    let page = |id: u64, title: &str, text: &str| {
+        format!(
+            "<page><title>{title}</title><ns>0</ns><id>{id}</id><revision><id>{id}</id><timestamp>2026-01-01T00:00:00Z</timestamp><contributor><username>A</username></contributor><text>{text}</text></revision></page>"
+        )
+    };
+    let laughs = home.path().join("laughs.xml");
+    std::fs::write(&laughs, doc.replace("PAGES", &page(1, "Laughs", &"&c;".repeat(1000)))).unwrap();
+    let (ok, err, kb) = measured(&import(home.path(), &home.path().join("laughs.sqlite"), &laughs));
+    assert!(!ok && err.contains("unknown entity &c;"), "{err}");
+    assert!(kb < 200_000, "peak RSS {kb} KiB");
+    // A title MediaWiki would refuse (10 MB) is refused.
+    let huge = home.path().join("huge.xml");
+    std::fs::write(&huge, doc.replace("PAGES", &format!("{}{}", page(1, "Fine", "t"), page(2, &"T".repeat(10 << 20), "t")))).unwrap();
+    let (ok, err, kb) = measured(&import(home.path(), &home.path().join("huge.sqlite"), &huge));
+    assert!(!ok && err.contains("a title of 10485760 bytes (MediaWiki takes 255 at most)"), "{err}");
+    assert!(kb < 200_000, "peak RSS {kb} KiB");
+
+    // A gzip bomb: 1 GiB of one revision's text in about a megabyte.
+    let bomb = home.path().join("bomb.xml.gz");
+    {
+        let mut e = flate2::write::GzEncoder::new(std::fs::File::create(&bomb).unwrap(), flate2::Compression::best());
+        e.write_all(b"<mediawiki xmlns=\"http://www.mediawiki.org/xml/export-0.11/\"><page><title>Bomb</title><ns>0</ns><id>1</id><revision><id>1</id><text>")
+            .unwrap();
+        let block = vec![b'a'; 1 << 20];
+        for _ in 0..1024 {
+            e.write_all(&block).unwrap();
+        }
+        e.write_all(b"</text></revision></page></mediawiki>").unwrap();
+        e.finish().unwrap();
+    }
+    let (ok, err, kb) = measured(&import(home.path(), &home.path().join("bomb.sqlite"), &bomb));
+    assert!(!ok && err.contains("is larger than 64 MiB"), "{err}");
+    assert!(kb < 400_000, "peak RSS {kb} KiB: bounded by the 64 MiB a revision may take");
+}
