@@ -95,6 +95,28 @@ impl Wiki {
         Ok(out)
     }
 
+    /// Every page of a namespace with its current revision id (redirects
+    /// included), as many to a request as the account may ask for.
+    pub async fn all_page_revisions(&self, ns: i64) -> MwResult<Vec<(u64, u64)>> {
+        let mut out = Vec::new();
+        let params = [("generator", "allpages".to_string()), ("gapnamespace", ns.to_string()), ("gaplimit", "max".into()), ("prop", "info".into())];
+        self.query_all(&params, "gapcontinue", |v| {
+            let pages = v.pointer("/query/pages").and_then(Value::as_array);
+            out.extend(pages.into_iter().flatten().filter_map(|p| Some((p.get("pageid")?.as_u64()?, p.get("lastrevid")?.as_u64()?))));
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// The time of the oldest change the wiki still lists in its recent
+    /// changes (`$wgRCMaxAge`, 90 days by default, keeps them); `None` if
+    /// it lists none.
+    pub async fn oldest_change(&self) -> MwResult<Option<String>> {
+        let v =
+            self.query(&[("list", "recentchanges".into()), ("rcdir", "newer".into()), ("rclimit", "1".into()), ("rcprop", "timestamp".into())], None).await?;
+        Ok(v.pointer("/query/recentchanges/0/timestamp").and_then(Value::as_str).map(str::to_string))
+    }
+
     /// The titles of every page in a category (`Category:NAME`), those a
     /// template puts there included, as many to a request as the account
     /// may ask for (5,000 with `apihighlimits`, else 500).

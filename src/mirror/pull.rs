@@ -142,6 +142,10 @@ pub struct PullSummary {
     /// What the history pass did, with full history.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<super::history::HistorySummary>,
+    /// Pages whose revision was compared with the wiki's because its recent
+    /// changes no longer reached back to the last pull.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub compared: u64,
     /// What the files pass did, unless `files = false`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<super::files::FilesSummary>,
@@ -383,6 +387,34 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
             }
             (ids, start)
         }
+        // The wiki no longer lists changes as far back as the last pull
+        // (a dump older than its recent changes, or a mirror left for
+        // months): every page's revision is compared instead, and only the
+        // pages whose revision differs are read. Never a change missed.
+        Some(since) if lists_changes_since(wiki, since).await? == Some(false) => {
+            let site = match site {
+                Some(site) => site,
+                None => wiki.siteinfo().await?,
+            };
+            let start = site.server_time.clone().context("the wiki did not say its time")?;
+            tracing::warn!(since = %since, "the wiki's recent changes no longer reach back to the last pull: comparing every page's revision instead");
+            let stored: std::collections::HashMap<u64, Option<u64>> =
+                lock(&store).wiki_pages(&opts.wiki)?.into_iter().filter(|p| !p.deleted && !p.displaced).map(|p| (p.pageid, p.rev_id)).collect();
+            let mut ids = BTreeSet::new();
+            let mut listed = std::collections::HashSet::new();
+            for ns in site.namespaces.iter().filter(|n| n.id >= 0 && opts.selection.includes_namespace(n.id)) {
+                for (pageid, rev) in wiki.all_page_revisions(ns.id).await? {
+                    listed.insert(pageid);
+                    summary.compared += 1;
+                    if stored.get(&pageid) != Some(&Some(rev)) {
+                        ids.insert(pageid);
+                    }
+                }
+            }
+            // A page stored but no longer listed was deleted or left the selection.
+            ids.extend(stored.keys().filter(|id| !listed.contains(id)));
+            (ids.into_iter().collect(), start)
+        }
         Some(since) => {
             let mut ids = BTreeSet::new();
             // Titles whose page may have no entry of its own: the redirect a
@@ -486,6 +518,19 @@ pub async fn pull_api(store: Arc<Mutex<Store>>, wiki: &Wiki, opts: &PullOptions)
     Ok(summary)
 }
 
+/// Whether the wiki's recent changes still reach back to `since`: `None`
+/// when it lists none at all (nothing changed since they began). Asked
+/// only of a pull more than a day after the last (after a dump, or a long
+/// pause): a wiki keeps its recent changes 90 days unless told otherwise,
+/// and a mirror pulled often pays no request for it.
+async fn lists_changes_since(wiki: &Wiki, since: &str) -> anyhow::Result<Option<bool>> {
+    let recent = chrono::DateTime::parse_from_rfc3339(since).is_ok_and(|t| chrono::Utc::now().signed_duration_since(t) < chrono::TimeDelta::days(1));
+    if recent {
+        return Ok(Some(true));
+    }
+    Ok(wiki.oldest_change().await?.map(|oldest| oldest.as_str() <= since))
+}
+
 /// The page id at the end of an OAI identifier `oai:HOST:DB:ID`.
 pub fn page_id_of(identifier: &str) -> Option<u64> {
     identifier.rsplit(':').next()?.parse().ok()
@@ -555,3 +600,7 @@ fn present_from_export(opts: &PullOptions, p: ExportPage) -> Option<Incoming> {
 
 #[cfg(test)]
 mod tests;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}

@@ -229,3 +229,43 @@ async fn truncated_hostile_and_bomb_dumps_are_refused_within_bounded_memory_keep
     assert!(!ok && err.contains("is larger than 64 MiB"), "{err}");
     assert!(kb < 400_000, "peak RSS {kb} KiB: bounded by the 64 MiB a revision may take");
 }
+
+#[tokio::test]
+async fn a_dump_older_than_the_wikis_recent_changes_is_caught_up_by_comparing_revisions_reading_only_what_differs() {
+    let fresh = FreshWiki::start();
+    let env = std::fs::read_to_string(fresh.dir.path().join("credentials.env")).unwrap();
+    let get = |k: &str| env.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap().to_string();
+    let mut o = oai_mirror::mediawiki::WikiOptions::new("fresh", &fresh.api);
+    o.login = Some((get("MW_BOT_USER"), oai_mirror::mediawiki::Secret::new(get("MW_BOT_PASSWORD"))));
+    let bot = oai_mirror::mediawiki::Wiki::new(o).unwrap();
+    for i in 0..20 {
+        save(&bot, &format!("Old {i}"), &format!("Old page {i}.")).await;
+    }
+    let dump = fresh.dir.path().join("full.xml");
+    fresh.php("dumpBackup.php", &["--full".as_ref(), "--quiet".as_ref(), format!("--output=file:{}", dump.display()).as_ref()]);
+    let home = tempdir();
+    let db = home.path().join("m.sqlite");
+    assert!(run(import(home.path(), &db, &dump)).await.status.success());
+    // As if the dump were older than what the wiki keeps of its recent changes.
+    {
+        let mut store = checkpoints::Store::open(&db).unwrap();
+        let write = store.begin_wiki_write("w", 0).unwrap();
+        write.finish(Some(("api", &checkpoints::FeedState { next_from: Some("2001-01-01T00:00:00Z".into()), token: None, run_start: None }))).unwrap();
+    }
+    save(&bot, "Old 3", "Old page 3, edited.").await;
+    save(&bot, "Old 7", "Old page 7, edited.").await;
+    bot.delete("Old 11", "gone").await.unwrap();
+    save(&bot, "Old new", "A page after the dump.").await;
+    let config = home.path().join("config.toml");
+    std::fs::write(&config, format!("db = \"{}\"\n[wiki.w]\napi = \"{}\"\nfeed = \"api\"\nrender = false\nfiles = false\n", db.display(), fresh.api)).unwrap();
+    let mut c = bin(home.path());
+    c.arg("--config").arg(&config).args(["mirror", "w", "--json"]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("recent changes no longer reach back to the last pull"), "said so: {}", stderr(&out));
+    let pulled: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert!(pulled["compared"].as_u64().unwrap() >= 21, "{pulled}");
+    assert_eq!(pulled["pages_seen"], 4, "only the pages whose revision differs, and the deleted one: {pulled}");
+    assert_eq!((pulled["created"].as_u64(), pulled["updated"].as_u64(), pulled["deleted"].as_u64()), (Some(1), Some(2), Some(1)), "{pulled}");
+    assert_eq!(stored_view(&db, "Old"), pages_by_api(&fresh.api, "Old").await, "the mirror equals the wiki");
+}
