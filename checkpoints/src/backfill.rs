@@ -25,6 +25,26 @@ pub struct HistoryGap {
     pub through: Option<(String, u64)>,
 }
 
+impl crate::wiki::WikiWrite<'_> {
+    /// Records pages' histories as stored through `(page id, timestamp,
+    /// revision)` each: what a dump holding each page's every revision
+    /// gives, so that no history pass reads them again.
+    pub fn set_history_points(&mut self, points: &[(u64, String, u64)]) -> Result<()> {
+        let doing = "recording how far a page's history is stored";
+        let mut put = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO wiki_history (wiki, page_id, through_ts, through_rev) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (wiki, page_id) DO UPDATE SET through_ts = excluded.through_ts, through_rev = excluded.through_rev",
+            )
+            .doing(doing)?;
+        for (pageid, ts, rev) in points {
+            put.execute(params![self.wiki, *pageid as i64, ts, *rev as i64]).doing(doing)?;
+        }
+        Ok(())
+    }
+}
+
 impl Store {
     /// Live pages of a wiki whose history does not reach their current
     /// revision, by page id after `after`, at most `limit`.

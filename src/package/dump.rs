@@ -83,6 +83,11 @@ pub fn import_dump(store: &mut Store, path: &Path, wiki: &str) -> anyhow::Result
     let mut pages = xml::PageReader::new(BufReader::new(input), MAX_PAGE);
     let mut done = DumpImported { wiki: wiki.to_string(), compression: kind, ..Default::default() };
     let mut batch = Vec::with_capacity(BATCH);
+    // Pages read whole whose every revision the dump holds (the first has
+    // no parent, each next one's parent is the one before): their
+    // histories are complete through their newest revision.
+    let mut points = Vec::new();
+    let mut continued = false;
     let (mut bytes, mut revisions) = (0usize, 0usize);
     let mut site_saved = false;
     loop {
@@ -98,8 +103,16 @@ pub fn import_dump(store: &mut Store, path: &Path, wiki: &str) -> anyhow::Result
                 bail!("{shown}: page {} has {why}: {:?}; what was applied before it is kept, nothing after", p.pageid, p.title);
             }
             if part && !batch.is_empty() {
-                apply(store, wiki, std::mem::take(&mut batch), &mut done)?;
+                apply(store, wiki, std::mem::take(&mut batch), std::mem::take(&mut points), &mut done)?;
                 (bytes, revisions) = (0, 0);
+            }
+            let chained = p.revisions.first().is_some_and(|r| r.parentid == 0) && p.revisions.windows(2).all(|w| w[1].parentid == w[0].revid);
+            if !part
+                && !continued
+                && chained
+                && let Some(newest) = p.revisions.last()
+            {
+                points.push((p.pageid, newest.timestamp.clone(), newest.revid));
             }
             done.pages += !part as u64;
             done.revisions += p.revisions.len() as u64;
@@ -118,8 +131,9 @@ pub fn import_dump(store: &mut Store, path: &Path, wiki: &str) -> anyhow::Result
             revisions += p.revisions.len();
             batch.push(p.into_incoming());
         }
+        continued = part;
         if batch.len() == BATCH || bytes >= BATCH_BYTES || revisions >= BATCH_REVISIONS || (last && !batch.is_empty()) {
-            apply(store, wiki, std::mem::take(&mut batch), &mut done)?;
+            apply(store, wiki, std::mem::take(&mut batch), std::mem::take(&mut points), &mut done)?;
             (bytes, revisions) = (0, 0);
         }
         if last {
@@ -137,13 +151,15 @@ pub fn import_dump(store: &mut Store, path: &Path, wiki: &str) -> anyhow::Result
     Ok(done)
 }
 
-/// One batch, planned against the store and committed on its own.
-fn apply(store: &mut Store, wiki: &str, batch: Vec<Incoming>, done: &mut DumpImported) -> anyhow::Result<()> {
+/// One batch, planned against the store and committed on its own with
+/// the history points of its pages read whole.
+fn apply(store: &mut Store, wiki: &str, batch: Vec<Incoming>, points: Vec<(u64, String, u64)>, done: &mut DumpImported) -> anyhow::Result<()> {
     let mut write = store.begin_wiki_write(wiki, chrono::Utc::now().timestamp())?;
     let (ids, titles) = plan::lookup_keys(&batch);
     let (rows, occupants) = write.lookup(&ids, &titles)?;
     let plan = plan::plan(&plan::known_from(rows), &occupants, batch);
     write.apply(&plan.ops)?;
+    write.set_history_points(&points)?;
     write.finish(None)?;
     done.counts.add(&plan);
     Ok(())

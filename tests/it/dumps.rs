@@ -99,7 +99,11 @@ async fn a_real_wikis_dump_is_imported_from_each_compression_and_the_mirror_goes
     let config = home.path().join("config.toml");
     std::fs::write(
         &config,
-        format!("db = \"{}\"\n[wiki.w]\napi = \"{}\"\nfeed = \"api\"\nrender = false\nfiles = false\n", home.path().join("bz2.sqlite").display(), fresh.api),
+        format!(
+            "db = \"{}\"\n[wiki.w]\napi = \"{}\"\nfeed = \"api\"\nhistory = \"full\"\nrender = false\nfiles = false\n",
+            home.path().join("bz2.sqlite").display(),
+            fresh.api
+        ),
     )
     .unwrap();
     let mut c = bin(home.path());
@@ -107,8 +111,11 @@ async fn a_real_wikis_dump_is_imported_from_each_compression_and_the_mirror_goes
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let pulled: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    // Through the change feed from the dump's newest revision: no listing of every page.
-    assert!(pulled["requests"].as_u64().unwrap() <= 4, "{pulled}");
+    // Through the change feed from the dump's newest revision: no listing of
+    // every page, and with full history no page's history read again but
+    // the changed pages' new revisions.
+    assert!(pulled["requests"].as_u64().unwrap() <= 8, "{pulled}");
+    assert!(pulled["history"]["pages"].as_u64().unwrap() <= 3, "{pulled}");
     assert!(pulled["pages_seen"].as_u64().unwrap() <= 8, "only what changed since the dump (and the last two minutes): {pulled}");
     assert_eq!(pulled["moved"], 1, "{pulled}");
     assert_eq!(pulled["deleted"], 1, "{pulled}");

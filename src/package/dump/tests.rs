@@ -33,6 +33,7 @@ fn a_revision_whose_text_is_not_what_its_sha1_says_is_counted_and_the_feed_goes_
     assert_eq!(done.newest.as_deref(), Some("2026-02-01T00:00:00Z"));
     assert_eq!(store.wiki_feed("w", "api").unwrap().next_from.as_deref(), Some("2026-02-01T00:00:00Z"));
     assert_eq!(store.wiki_revisions("w", 2).unwrap()[0].user, "", "a deleted contributor stays unnamed");
+    assert!(store.history_gaps("w", 0, 10).unwrap().is_empty(), "every revision of each page is there: no history to read");
     // Imported again (a run killed and started over): nothing twice.
     let again = import_dump(&mut store, &path, "w").unwrap();
     assert_eq!((again.counts.created, again.counts.updated), (0, 0));
