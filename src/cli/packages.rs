@@ -180,7 +180,20 @@ pub(super) fn export_html(settings: &Settings, store: &Store, name: &str, dir: &
 
 /// `import DUMP --as NAME`.
 fn import_dump(db: &Path, path: &Path, local: &str, json: bool) -> anyhow::Result<()> {
-    let done = blocking(|| package::dump::import_dump(&mut super::open(db)?, path, local))?;
+    // A database this import creates is removed again if nothing comes of it.
+    let new = !db.exists();
+    let done = match blocking(|| package::dump::import_dump(&mut super::open(db)?, path, local)) {
+        Ok(done) => done,
+        Err(e) => {
+            let empty = || checkpoints::Store::open_read_only(db).and_then(|s| s.wiki_names()).is_ok_and(|w| w.is_empty());
+            if new && empty() {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+                }
+            }
+            return Err(e);
+        }
+    };
     let mut out = super::terminal::stdout();
     if json {
         writeln!(out, "{}", serde_json::to_string(&done)?)?;

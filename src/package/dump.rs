@@ -102,6 +102,13 @@ pub fn import_dump(store: &mut Store, path: &Path, wiki: &str) -> anyhow::Result
             if let Some(why) = crate::mediawiki::title_problem(&p.title) {
                 bail!("{shown}: page {} has {why}: {:?}; what was applied before it is kept, nothing after", p.pageid, p.title);
             }
+            if p.pageid == 0 || p.revisions.iter().any(|r| r.revid == 0) || (p.revisions.is_empty() && !part) {
+                bail!(
+                    "{shown}: page [[{}]] comes without a page id, a revision, or a revision id: a mirror keeps pages and revisions by id, \
+                     so this export cannot be imported (export it again with Special:Export or dumpBackup.php); what was applied before it is kept",
+                    p.title
+                );
+            }
             if part && !batch.is_empty() {
                 apply(store, wiki, std::mem::take(&mut batch), std::mem::take(&mut points), &mut done)?;
                 (bytes, revisions) = (0, 0);
@@ -139,6 +146,9 @@ pub fn import_dump(store: &mut Store, path: &Path, wiki: &str) -> anyhow::Result
         if last {
             break;
         }
+    }
+    if done.pages == 0 {
+        bail!("{shown} holds no page: nothing was imported");
     }
     // The API feed goes on from the dump's newest revision, unless the
     // wiki is followed already (its feed is further on).
