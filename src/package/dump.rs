@@ -17,8 +17,12 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use checkpoints::{FeedState, Store};
 
-use super::{BATCH, BATCH_BYTES, BATCH_REVISIONS, MAX_PAGE, xml};
+use super::{BATCH_BYTES, BATCH_REVISIONS, MAX_PAGE, xml};
 use crate::mirror::plan::{self, Incoming};
+
+/// Pages planned and committed together: a dump's pages are new to the
+/// store mostly, and a commit costs a flush to the disk.
+const BATCH: usize = 500;
 
 /// What an import of a dump did.
 #[derive(Clone, Debug, Default, serde::Serialize)]
