@@ -26,6 +26,15 @@ fn stored_view(db: &Path, prefix: &str) -> BTreeMap<String, (bool, Vec<ApiRevisi
         .collect()
 }
 
+/// The test bed's bot on a fresh wiki.
+fn bot_of(fresh: &FreshWiki) -> oai_mirror::mediawiki::Wiki {
+    let env = std::fs::read_to_string(fresh.dir.path().join("credentials.env")).unwrap();
+    let get = |k: &str| env.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap().to_string();
+    let mut o = oai_mirror::mediawiki::WikiOptions::new("fresh", &fresh.api);
+    o.login = Some((get("MW_BOT_USER"), oai_mirror::mediawiki::Secret::new(get("MW_BOT_PASSWORD"))));
+    oai_mirror::mediawiki::Wiki::new(o).unwrap()
+}
+
 fn compressed(xml: &[u8], how: &str) -> Vec<u8> {
     match how {
         "gz" => {
@@ -52,11 +61,7 @@ fn compressed(xml: &[u8], how: &str) -> Vec<u8> {
 #[tokio::test]
 async fn a_real_wikis_dump_is_imported_from_each_compression_and_the_mirror_goes_on_from_it() {
     let fresh = FreshWiki::start();
-    let env = std::fs::read_to_string(fresh.dir.path().join("credentials.env")).unwrap();
-    let get = |k: &str| env.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap().to_string();
-    let mut o = oai_mirror::mediawiki::WikiOptions::new("fresh", &fresh.api);
-    o.login = Some((get("MW_BOT_USER"), oai_mirror::mediawiki::Secret::new(get("MW_BOT_PASSWORD"))));
-    let bot = oai_mirror::mediawiki::Wiki::new(o).unwrap();
+    let bot = bot_of(&fresh);
     for v in 1..=3 {
         save(&bot, "Dump A", &format!("A, version {v}: [[Dump B]] & <b>bold</b>")).await;
     }
@@ -240,11 +245,7 @@ async fn truncated_hostile_and_bomb_dumps_are_refused_within_bounded_memory_keep
 #[tokio::test]
 async fn a_dump_older_than_the_wikis_recent_changes_is_caught_up_by_comparing_revisions_reading_only_what_differs() {
     let fresh = FreshWiki::start();
-    let env = std::fs::read_to_string(fresh.dir.path().join("credentials.env")).unwrap();
-    let get = |k: &str| env.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap().to_string();
-    let mut o = oai_mirror::mediawiki::WikiOptions::new("fresh", &fresh.api);
-    o.login = Some((get("MW_BOT_USER"), oai_mirror::mediawiki::Secret::new(get("MW_BOT_PASSWORD"))));
-    let bot = oai_mirror::mediawiki::Wiki::new(o).unwrap();
+    let bot = bot_of(&fresh);
     for i in 0..20 {
         save(&bot, &format!("Old {i}"), &format!("Old page {i}.")).await;
     }
